@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts the built daemon on a free port with a temporary config over the
+# sample articles, checks each feed with ../shared/tools/check-feed.py
+# (Python's feedparser), then stops it with SIGTERM and expects exit 0.
+set -euo pipefail
+shared=${1:?usage: e2e.sh SHARED_DIR}
+repo=$(pwd)
+bin="$repo/target/debug/syndic"
+[ -x "$bin" ] || cargo build
+if ! python3 -c 'import feedparser' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check feedparser
+fi
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/feeds.toml" <<TOML
+[daemon]
+listen = "127.0.0.1:$port"
+store = "store"
+public_url = "http://127.0.0.1:$port"
+
+[[source]]
+id = "articles"
+path = "$repo/articles"
+tags = ["local"]
+
+[[source]]
+id = "sample"
+path = "$shared/samples/articles"
+
+[[feed]]
+name = "all"
+title = "Everything"
+include = ["*"]
+TOML
+"$bin" --config "$work/feeds.toml" check
+"$bin" --config "$work/feeds.toml" serve >"$work/log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; cat "$work/log"' ERR
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/feeds/all.json" 2>/dev/null | grep -q '"title": "SYRIAN'; then break; fi
+  sleep 0.2
+done
+items=$(find "$repo/articles" "$shared/samples/articles" -name '*.md' -o -name '*.txt' | wc -l)
+python3 "$shared/tools/check-feed.py" --min-items "$items" \
+  "http://127.0.0.1:$port/feeds/all.rss" \
+  "http://127.0.0.1:$port/feeds/all.atom" \
+  "http://127.0.0.1:$port/feeds/all.json"
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+if [ $status -ne 0 ]; then cat "$work/log"; echo "daemon exited $status after SIGTERM"; exit 1; fi
+grep -q "stopped" "$work/log" || { cat "$work/log"; echo "no clean stop in the log"; exit 1; }
+echo "end to end: 3 feeds valid for feedparser, clean stop"
+rm -rf "$work"

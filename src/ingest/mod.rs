@@ -1,0 +1,8 @@
+//! Ingest: turning a source into entries. `fetch` is the only HTTP client,
+//! `local` the only reader of article files, `parse` turns feed bytes into
+//! normalized entries. None of them touches the store; `crate::refresh`
+//! runs them and hands the result to dedup and the store.
+
+pub mod fetch;
+pub mod local;
+pub mod parse;

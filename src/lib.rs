@@ -1,0 +1,35 @@
+//! syndic: a feed publisher and aggregator daemon.
+//!
+//! ```text
+//! feeds.toml ─> config ─> schedule ─(tick per source)─> ingest ─> dedup ─> store ─> publish ─> serve
+//!                            │          fetch (HTTP)      │         │        (sled)   render    axum
+//!                            │          local (files)     │         │                 rss/atom/json
+//!                            │          parse+normalize ──┘         │
+//!                            └──(on change / at start)──────────────┴─> publish (re-render)
+//! daemon: wires it all, owns tasks, signals and shutdown
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`config`] | reading and validating `feeds.toml` |
+//! | [`model`] | plain data shared by all stages |
+//! | [`ingest`] | one refresh of one source: fetch or read, parse, normalize |
+//! | [`dedup`] | item identity and the insert/update/skip decision |
+//! | [`refresh`] | one refresh of one source through every stage |
+//! | [`store`] | the sled database (the only sled user) |
+//! | [`publish`] | selecting items for a feed and rendering RSS/Atom/JSON bytes |
+//! | [`serve`] | the HTTP surface (axum) |
+//! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
+//! | [`daemon`] | wiring, lifecycle, signals |
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod daemon;
+pub mod dedup;
+pub mod ingest;
+pub mod model;
+pub mod publish;
+pub mod refresh;
+pub mod schedule;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,132 @@
+//! Atom 1.0 rendering with `atom_syndication`: one id, title, updated and
+//! author at feed level, one `rel="self"` link; entries with their minted
+//! id, typed text constructs (titles as text, summary and content as html,
+//! escaped once), published and updated in RFC 3339.
+
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+
+use super::{FeedMeta, Format, item_link, item_title, newest_update, xml_clean};
+use crate::model::StoredItem;
+
+fn fixed(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.fixed_offset()
+}
+
+fn html(value: String) -> Text {
+    Text {
+        value,
+        r#type: atom_syndication::TextType::Html,
+        ..Default::default()
+    }
+}
+
+pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
+    // An empty feed still needs a stable `updated`: the Unix epoch.
+    let updated = newest_update(items).unwrap_or_else(|| Utc.timestamp_opt(0, 0).unwrap());
+    let feed = Feed {
+        title: Text::plain(xml_clean(meta.title)),
+        subtitle: Some(Text::plain(xml_clean(meta.description))),
+        id: meta.feed_id(),
+        updated: fixed(updated),
+        // Feed-level author covers entries that name none (RFC 4287 4.1.1).
+        authors: vec![Person {
+            name: xml_clean(meta.title),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "syndic".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            uri: None,
+        }),
+        links: vec![
+            Link {
+                href: meta.self_url(Format::Atom),
+                rel: "self".into(),
+                mime_type: Some("application/atom+xml".into()),
+                ..Default::default()
+            },
+            Link {
+                href: meta.home_url(),
+                rel: "alternate".into(),
+                mime_type: Some("text/html".into()),
+                ..Default::default()
+            },
+        ],
+        entries: items.iter().map(|i| render_entry(meta, i)).collect(),
+        ..Default::default()
+    };
+    feed.write_to(Vec::new()).unwrap_or_default()
+}
+
+fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {
+    let e = &item.entry;
+    Entry {
+        title: Text::plain(item_title(item)),
+        id: item.public_id.clone(),
+        updated: fixed(item.updated),
+        published: Some(fixed(item.published)),
+        authors: e
+            .authors
+            .iter()
+            .map(|a| Person {
+                name: xml_clean(a),
+                ..Default::default()
+            })
+            .collect(),
+        links: vec![Link {
+            href: item_link(meta, item),
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Default::default()
+        }]
+        .into_iter()
+        .chain(e.enclosures.iter().map(|enc| Link {
+            href: xml_clean(&enc.url),
+            rel: "enclosure".into(),
+            mime_type: Some(xml_clean(&enc.mime_type)),
+            length: (enc.length > 0).then(|| enc.length.to_string()),
+            ..Default::default()
+        }))
+        .collect(),
+        categories: e
+            .categories
+            .iter()
+            .map(|c| Category {
+                term: xml_clean(c),
+                ..Default::default()
+            })
+            .collect(),
+        summary: e.summary_html.as_deref().map(|s| html(xml_clean(s))),
+        content: e.content_html.as_deref().map(|c| Content {
+            value: Some(xml_clean(c)),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{meta, sample_items};
+    use super::*;
+
+    #[test]
+    fn atom_has_ids_self_link_and_html_escaped_once() {
+        let xml = String::from_utf8(render(&meta(), &sample_items())).unwrap();
+        assert!(xml.contains("<id>urn:uuid:"), "{xml}");
+        assert!(
+            xml.contains(r#"href="http://127.0.0.1:8080/feeds/all.atom" rel="self""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<updated>2026-03-01T12:00:00+00:00</updated>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<title>First &lt;one&gt;</title>"), "{xml}");
+        // HTML content is escaped exactly once: `&lt;here&gt;` in the HTML
+        // becomes `&amp;lt;here&amp;gt;` in XML.
+        assert!(xml.contains(r#"<content type="html">&lt;p&gt;Full &lt;b&gt;text&lt;/b&gt; &amp;lt;here&amp;gt;&lt;/p&gt;</content>"#), "{xml}");
+    }
+}

@@ -1,0 +1,123 @@
+//! JSON Feed 1.1 rendering (https://www.jsonfeed.org/version/1.1/): field
+//! order fixed by the structs below, so output is deterministic.
+
+use serde::Serialize;
+
+use super::{FeedMeta, Format, item_link, item_title};
+use crate::model::StoredItem;
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: String,
+    feed_url: String,
+    description: &'a str,
+    items: Vec<JsonItem>,
+}
+
+#[derive(Serialize)]
+struct JsonItem {
+    id: String,
+    url: String,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<JsonAttachment>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct JsonAttachment {
+    url: String,
+    mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+}
+
+pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: meta.title,
+        home_page_url: meta.home_url(),
+        feed_url: meta.self_url(Format::Json),
+        description: meta.description,
+        items: items.iter().map(|i| render_item(meta, i)).collect(),
+    };
+    // Plain structs of strings serialize without error.
+    serde_json::to_vec_pretty(&feed).unwrap_or_default()
+}
+
+fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
+    let e = &item.entry;
+    JsonItem {
+        id: item.public_id.clone(),
+        url: item_link(meta, item),
+        title: item_title(item),
+        // JSON Feed needs content_html or content_text: fall back on the
+        // summary, then on an empty paragraph.
+        content_html: e
+            .content_html
+            .clone()
+            .or_else(|| e.summary_html.clone())
+            .or_else(|| Some(String::new())),
+        summary: e
+            .summary_html
+            .as_ref()
+            .and(e.content_html.as_ref())
+            .and(e.summary_html.clone()),
+        date_published: item.published.to_rfc3339(),
+        date_modified: item.updated.to_rfc3339(),
+        authors: e
+            .authors
+            .iter()
+            .map(|a| JsonAuthor { name: a.clone() })
+            .collect(),
+        tags: e.categories.clone(),
+        attachments: e
+            .enclosures
+            .iter()
+            .map(|a| JsonAttachment {
+                url: a.url.clone(),
+                mime_type: a.mime_type.clone(),
+                size_in_bytes: (a.length > 0).then_some(a.length),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{meta, sample_items};
+    use super::*;
+
+    #[test]
+    fn json_feed_has_version_urls_and_string_ids() {
+        let body = render(&meta(), &sample_items());
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(v["feed_url"], "http://127.0.0.1:8080/feeds/all.json");
+        assert_eq!(v["items"][0]["title"], "Second & last");
+        assert!(
+            v["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:uuid:")
+        );
+        assert_eq!(v["items"][0]["date_published"], "2026-03-01T12:00:00+00:00");
+        assert_eq!(v["items"][1]["authors"][0]["name"], "Ann Author");
+    }
+}

@@ -1,0 +1,102 @@
+//! RSS 2.0 rendering with the `rss` crate: channel title, link and
+//! description; `atom:link rel="self"`; per item a guid with
+//! `isPermaLink="false"`, RFC 822 dates, `description` (summary) plus
+//! `content:encoded` (full HTML), `dc:creator`, categories and enclosures.
+
+use std::collections::BTreeMap;
+
+use rss::extension::atom::AtomExtension;
+use rss::extension::dublincore::DublinCoreExtension;
+
+use super::{FeedMeta, Format, item_link, item_title, newest_update, xml_clean};
+use crate::model::StoredItem;
+
+pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
+    let self_link = atom_syndication::Link {
+        href: meta.self_url(Format::Rss),
+        rel: "self".into(),
+        mime_type: Some("application/rss+xml".into()),
+        ..Default::default()
+    };
+    let channel = rss::Channel {
+        title: xml_clean(meta.title),
+        link: meta.home_url(),
+        description: xml_clean(meta.description),
+        generator: Some(format!("syndic {}", env!("CARGO_PKG_VERSION"))),
+        last_build_date: newest_update(items).map(|d| d.to_rfc2822()),
+        docs: Some("https://www.rssboard.org/rss-specification".into()),
+        atom_ext: Some(AtomExtension {
+            links: vec![self_link],
+        }),
+        items: items.iter().map(|i| render_item(meta, i)).collect(),
+        namespaces: BTreeMap::new(),
+        ..Default::default()
+    };
+    // Writing to a Vec cannot fail for I/O reasons; the crate only errors on
+    // its writer.
+    channel.write_to(Vec::new()).unwrap_or_default()
+}
+
+fn render_item(meta: &FeedMeta, item: &StoredItem) -> rss::Item {
+    let entry = &item.entry;
+    let content = entry.content_html.as_deref().map(xml_clean);
+    let summary = entry.summary_html.as_deref().map(xml_clean);
+    let dc = (!entry.authors.is_empty()).then(|| DublinCoreExtension {
+        creators: entry.authors.iter().map(|a| xml_clean(a)).collect(),
+        ..Default::default()
+    });
+    rss::Item {
+        title: Some(item_title(item)),
+        link: Some(item_link(meta, item)),
+        // The summary when there is one, else the full text: readers that
+        // ignore content:encoded still show something.
+        description: summary.clone().or_else(|| content.clone()),
+        // With no summary, description already carries the content.
+        content: if summary.is_some() { content } else { None },
+        guid: Some(rss::Guid {
+            value: item.public_id.clone(),
+            permalink: false,
+        }),
+        pub_date: Some(item.published.to_rfc2822()),
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| rss::Category {
+                name: xml_clean(c),
+                domain: None,
+            })
+            .collect(),
+        enclosure: entry.enclosures.first().map(|e| rss::Enclosure {
+            url: xml_clean(&e.url),
+            length: e.length.to_string(),
+            mime_type: xml_clean(&e.mime_type),
+        }),
+        dublin_core_ext: dc,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{meta, sample_items};
+    use super::*;
+
+    #[test]
+    fn rss_has_required_elements_and_escapes_once() {
+        let xml = String::from_utf8(render(&meta(), &sample_items())).unwrap();
+        assert!(xml.contains("<title>Everything</title>"), "{xml}");
+        assert!(xml.contains("<link>http://127.0.0.1:8080/</link>"));
+        assert!(xml.contains(
+            r#"<atom:link href="http://127.0.0.1:8080/feeds/all.rss" rel="self" type="application/rss+xml"/>"#
+        ), "{xml}");
+        assert!(xml.contains(r#"<guid isPermaLink="false">urn:uuid:"#));
+        assert!(
+            xml.contains("<pubDate>Sun, 1 Mar 2026 12:00:00 +0000</pubDate>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<title>Second &amp; last</title>"));
+        assert!(xml.contains("<dc:creator>Ann Author</dc:creator>"));
+        assert!(xml.contains("<content:encoded>"));
+        assert!(xml.find("Second").unwrap() < xml.find("First").unwrap());
+    }
+}

@@ -1,0 +1,373 @@
+//! The HTTP surface (axum). Feeds are served from bytes rendered ahead of
+//! time: a request only picks the variant and answers the validators.
+//!
+//! | route | what |
+//! |---|---|
+//! | `/feeds/{name}.rss` `.atom` `.json` | an output feed: ETag, Last-Modified, 304, gzip/br, HEAD, CORS |
+//! | `/articles/{slug}` | the HTML page of a local article |
+//! | `/items/{key}` | the HTML page of an item that has no link of its own |
+//! | `/` | an HTML index of the feeds and sources |
+//! | `/healthz`, `/readyz` | liveness; readiness (store open, first render done) |
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use crate::daemon::App;
+use crate::model::{ItemKey, StoredItem};
+use crate::publish::{Format, Rendered, escape_html};
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/feeds/{file}", get(feed))
+        .route("/articles/{slug}", get(article))
+        .route("/items/{key}", get(item_page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { not_found() })
+        .with_state(app)
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if app.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
+}
+
+async fn feed(
+    State(app): State<Arc<App>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return not_found();
+    };
+    let (Some(format), Some(feed)) = (Format::from_extension(ext), app.published.get(name)) else {
+        return not_found();
+    };
+    let max_age = app.feed_max_age(name);
+    respond_with_feed(feed.get(format), &headers, max_age)
+}
+
+/// Which stored variant a request gets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+/// Picks the best coding the client accepts (q=0 refuses one).
+fn choose_coding(headers: &HeaderMap) -> Coding {
+    let Some(accept) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Coding::Identity;
+    };
+    let mut br = false;
+    let mut gzip = false;
+    for part in accept.split(',') {
+        let mut fields = part.split(';');
+        let name = fields.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = fields.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        match name.as_str() {
+            "br" => br = !refused,
+            "gzip" | "x-gzip" => gzip = !refused,
+            "*" => {
+                br |= !refused;
+                gzip |= !refused;
+            }
+            _ => {}
+        }
+    }
+    if br {
+        Coding::Brotli
+    } else if gzip {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+/// True when any tag of an `If-None-Match` list matches one of ours, with
+/// the weak comparison RFC 9110 13.1.2 asks for (`W/` ignored), any coding
+/// variant of the current body counting as a match.
+fn none_match(if_none_match: &str, rendered: &Rendered) -> bool {
+    let ours = [
+        rendered.etag.clone(),
+        rendered.variant_etag("gz"),
+        rendered.variant_etag("br"),
+    ];
+    if_none_match.split(',').map(str::trim).any(|tag| {
+        tag == "*" || {
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            ours.iter().any(|o| o == tag)
+        }
+    })
+}
+
+/// The 200 or 304 for one rendered document.
+fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, max_age: u64) -> Response {
+    let coding = choose_coding(headers);
+    let (body, etag, encoding) = match coding {
+        Coding::Identity => (&rendered.body, rendered.etag.clone(), None),
+        Coding::Gzip => (&rendered.gzip, rendered.variant_etag("gz"), Some("gzip")),
+        Coding::Brotli => (&rendered.brotli, rendered.variant_etag("br"), Some("br")),
+    };
+    let last_modified = rendered.last_modified.map(http_date);
+    // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => none_match(inm, rendered),
+        None => match (
+            headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok()),
+            rendered.last_modified,
+        ) {
+            (Some(since), Some(modified)) => {
+                DateTime::<Utc>::from(since).timestamp() >= modified.timestamp()
+            }
+            _ => false,
+        },
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Last-Modified");
+    if let Some(lm) = &last_modified {
+        builder = builder.header(header::LAST_MODIFIED, lm);
+    }
+    let response = if not_modified {
+        builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
+    } else {
+        builder = builder.header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(rendered.format.content_type()),
+        );
+        if let Some(encoding) = encoding {
+            builder = builder.header(header::CONTENT_ENCODING, encoding);
+        }
+        builder
+            .status(StatusCode::OK)
+            .body(Body::from(body.clone()))
+    };
+    response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn http_date(at: DateTime<Utc>) -> String {
+    httpdate::fmt_http_date(at.into())
+}
+
+async fn article(State(app): State<Arc<App>>, Path(slug): Path<String>) -> Response {
+    match app.store.item_by_slug(&slug) {
+        Ok(Some(item)) => item_html(&item),
+        Ok(None) => not_found(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
+
+async fn item_page(State(app): State<Arc<App>>, Path(key): Path<String>) -> Response {
+    let Some(key) = ItemKey::from_hex(&key) else {
+        return not_found();
+    };
+    match app.store.item(&key) {
+        Ok(Some(item)) => item_html(&item),
+        Ok(None) => not_found(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;line-height:1.5;color:#222}\
+table{border-collapse:collapse}td,th{padding:.25em .75em;border-bottom:1px solid #ddd;text-align:left}\
+.bad{color:#a00}.ok{color:#070}time{color:#666}";
+
+fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
+        escape_html(title)
+    );
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+}
+
+fn item_html(item: &StoredItem) -> Response {
+    let e = &item.entry;
+    let title = e.title.clone().unwrap_or_else(|| "(untitled)".into());
+    let mut body = format!(
+        "<article><h1>{}</h1><p><time datetime=\"{}\">{}</time>",
+        escape_html(&title),
+        item.published.to_rfc3339(),
+        item.published.format("%e %B %Y")
+    );
+    if !e.authors.is_empty() {
+        body.push_str(&format!(" · {}", escape_html(&e.authors.join(", "))));
+    }
+    body.push_str("</p>\n");
+    // Stored HTML was sanitized at ingest.
+    if let Some(content) = e.content_html.as_deref().or(e.summary_html.as_deref()) {
+        body.push_str(content);
+    }
+    body.push_str("</article>");
+    page(&title, &body)
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let config = app.config();
+    let mut body = String::from(
+        "<h1>syndic</h1>\n<h2>Feeds</h2>\n<table><tr><th>feed</th><th>items</th><th>formats</th></tr>\n",
+    );
+    for feed in &config.feeds {
+        let count = app
+            .published
+            .get(&feed.name)
+            .map(|f| f.rss.item_count)
+            .unwrap_or(0);
+        let links: Vec<String> = Format::ALL
+            .iter()
+            .map(|f| {
+                format!(
+                    "<a href=\"/feeds/{}.{ext}\">{ext}</a>",
+                    escape_html(&feed.name),
+                    ext = f.extension()
+                )
+            })
+            .collect();
+        body.push_str(&format!(
+            "<tr><td>{}<br><small>{}</small></td><td>{count}</td><td>{}</td></tr>\n",
+            escape_html(&feed.title),
+            escape_html(&feed.description),
+            links.join(" · ")
+        ));
+    }
+    body.push_str("</table>\n<h2>Sources</h2>\n<table><tr><th>source</th><th>items</th><th>last status</th><th>last success</th><th>next poll</th></tr>\n");
+    for source in &config.sources {
+        let state = app
+            .store
+            .poll_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let failing = state.consecutive_failures > 0;
+        let fmt = |d: Option<DateTime<Utc>>| {
+            d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "never".into())
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape_html(&source.id),
+            app.store.source_item_count(&source.id),
+            if failing { "bad" } else { "ok" },
+            escape_html(state.last_status.as_deref().unwrap_or("not yet")),
+            if failing {
+                format!(" ({} failures)", state.consecutive_failures)
+            } else {
+                String::new()
+            },
+            fmt(state.last_success),
+            fmt(state.next_poll_at),
+        ));
+    }
+    body.push_str("</table>");
+    page("syndic", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered() -> Rendered {
+        let meta = crate::publish::FeedMeta {
+            name: "t",
+            title: "T",
+            description: "D",
+            base: "http://x",
+        };
+        crate::publish::render(&meta, &[]).rss
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn coding_follows_accept_encoding_and_q_zero() {
+        assert_eq!(choose_coding(&headers(&[])), Coding::Identity);
+        assert_eq!(
+            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "gzip, deflate")])),
+            Coding::Gzip
+        );
+        assert_eq!(
+            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "gzip, br")])),
+            Coding::Brotli
+        );
+        assert_eq!(
+            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "br;q=0, gzip")])),
+            Coding::Gzip
+        );
+        assert_eq!(
+            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "identity")])),
+            Coding::Identity
+        );
+    }
+
+    #[test]
+    fn if_none_match_uses_weak_comparison_and_accepts_variants() {
+        let r = rendered();
+        assert!(none_match(&r.etag, &r));
+        assert!(none_match(&format!("W/{}", r.etag), &r));
+        assert!(none_match(
+            &format!("\"zzz\", {}", r.variant_etag("gz")),
+            &r
+        ));
+        assert!(none_match("*", &r));
+        assert!(!none_match("\"zzz\"", &r));
+    }
+
+    #[test]
+    fn conditional_requests_give_304_with_validators() {
+        let r = rendered();
+        let resp = respond_with_feed(&r, &headers(&[(header::IF_NONE_MATCH, &r.etag)]), 60);
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(resp.headers()[header::ETAG], r.etag.as_str());
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "public, max-age=60");
+        let resp = respond_with_feed(&r, &headers(&[(header::IF_NONE_MATCH, "\"other\"")]), 60);
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/rss+xml; charset=utf-8"
+        );
+        let resp = respond_with_feed(&r, &headers(&[(header::ACCEPT_ENCODING, "gzip")]), 60);
+        assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(resp.headers()[header::ETAG], r.variant_etag("gz").as_str());
+    }
+}
