@@ -172,7 +172,7 @@ fn store_path(flag: Option<&Path>, config: &Config) -> PathBuf {
 fn init_logging(format: LogFormat, level: Option<&str>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info,tokio_cron_scheduler=warn")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

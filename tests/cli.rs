@@ -35,12 +35,23 @@ fn check_accepts_a_good_config_and_the_shipped_one() {
     std::fs::create_dir(dir.path().join("articles")).unwrap();
     write(dir.path(), "feeds.toml", GOOD);
     let out = syndic(dir.path(), &["check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 sources, 1 feeds"));
 
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds.toml");
-    let out = syndic(dir.path(), &["--config", shipped.to_str().unwrap(), "check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = syndic(
+        dir.path(),
+        &["--config", shipped.to_str().unwrap(), "check"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -49,18 +60,47 @@ fn check_rejects_bad_configs_with_line_and_column() {
     std::fs::create_dir(dir.path().join("articles")).unwrap();
     let cases = [
         // (config, expected "file:line:col" prefix, a word the message must name)
-        (GOOD.replace("path = \"articles\"", "path = \"articles\"\nrefrsh = \"1h\""), "feeds.toml:5:1", "refrsh"),
-        (GOOD.replace("path = \"articles\"", "url = \"ftp://example.org/feed\""), "feeds.toml:4:7", "ftp"),
-        (GOOD.replace("path = \"articles\"", "path = \"articles\"\nrefresh = \"every now and then\""), "feeds.toml:5:11", "cron"),
-        (GOOD.replace("include = [\"*\"]", "include = [\"nope\"]"), "feeds.toml:9:12", "nope"),
-        (format!("{GOOD}\n[[source]]\nid = \"local\"\npath = \"articles\"\n"), "feeds.toml:12:6", "local"),
+        (
+            GOOD.replace(
+                "path = \"articles\"",
+                "path = \"articles\"\nrefrsh = \"1h\"",
+            ),
+            "feeds.toml:5:1",
+            "refrsh",
+        ),
+        (
+            GOOD.replace("path = \"articles\"", "url = \"ftp://example.org/feed\""),
+            "feeds.toml:4:7",
+            "ftp",
+        ),
+        (
+            GOOD.replace(
+                "path = \"articles\"",
+                "path = \"articles\"\nrefresh = \"every now and then\"",
+            ),
+            "feeds.toml:5:11",
+            "cron",
+        ),
+        (
+            GOOD.replace("include = [\"*\"]", "include = [\"nope\"]"),
+            "feeds.toml:9:12",
+            "nope",
+        ),
+        (
+            format!("{GOOD}\n[[source]]\nid = \"local\"\npath = \"articles\"\n"),
+            "feeds.toml:12:6",
+            "local",
+        ),
     ];
     for (config, position, word) in cases {
         write(dir.path(), "feeds.toml", &config);
         let out = syndic(dir.path(), &["check"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "accepted:\n{config}");
-        assert!(stderr.contains(position), "expected {position} in:\n{stderr}\nfor:\n{config}");
+        assert!(
+            stderr.contains(position),
+            "expected {position} in:\n{stderr}\nfor:\n{config}"
+        );
         assert!(stderr.contains(word), "expected `{word}` in:\n{stderr}");
     }
 }
@@ -75,22 +115,42 @@ fn a_store_held_by_another_process_is_reported_plainly() {
     let out = syndic(dir.path(), &["sources"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("in use by another syndic process"), "{stderr}");
-    assert!(stderr.contains(&format!("pid {}", std::process::id())), "{stderr}");
+    assert!(
+        stderr.contains("in use by another syndic process"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn fetch_then_sources_and_render_work_on_a_local_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("articles")).unwrap();
-    write(&dir.path().join("articles"), "one.md", "# First post\n\nHello.\n");
+    write(
+        &dir.path().join("articles"),
+        "one.md",
+        "# First post\n\nHello.\n",
+    );
     write(dir.path(), "feeds.toml", GOOD);
     let out = syndic(dir.path(), &["fetch"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "local: 1 new, 0 updated, 0 removed, 0 unchanged");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "local: 1 new, 0 updated, 0 removed, 0 unchanged"
+    );
     let out = syndic(dir.path(), &["sources"]);
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.lines().nth(1).unwrap().starts_with("local"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("local"),
+        "{table}"
+    );
     assert!(table.contains("local") && table.contains(" 1 "), "{table}");
     let out = syndic(dir.path(), &["render", "all", "--format", "atom"]);
     let atom = String::from_utf8_lossy(&out.stdout);
