@@ -24,11 +24,19 @@
 //! timeout = "30s"
 //! max_body_bytes = "10MiB"
 //! feed_limit = 50
+//! strip_www = true               # dedup: www.example.org matches example.org
+//! tracking_params = ["from"]     # dedup: removed from links besides the built-in list
+//! tombstone_ttl = "30d"          # dedup: how long a removed item stays removed
+//! near_duplicates = true         # dedup: merge near-identical stories across sources
+//! near_duplicate_threshold = 0.6
+//! max_items = 500                # retention per source (default: no limit)
+//! max_age = "90d"                # retention per source (default: no limit)
 //!
 //! [[source]]                     # one per feed to read
 //! id = "lwn"
 //! url = "https://lwn.net/headlines/rss"   # or: path = "notes" (a local folder)
 //! tags = ["linux"]
+//! max_items = 100                # also max_age, near_duplicates, near_duplicate_threshold
 //!
 //! [[feed]]                       # one per feed to publish, at /feeds/{name}.rss
 //! name = "linux"
@@ -75,6 +83,11 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_FEED_LIMIT: usize = 50;
 /// Largest accepted item limit of an output feed: 1000.
 pub const MAX_FEED_LIMIT: usize = 1000;
+/// Default time a key removed by retention stays removed: 30 days.
+pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default near-duplicate threshold: 60 (percent of estimated Jaccard
+/// similarity of word 3-shingles).
+pub const DEFAULT_NEAR_THRESHOLD_PCT: u8 = 60;
 /// Longest accepted source id, feed name or tag, in characters: 64.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -170,6 +183,48 @@ pub struct Defaults {
     /// `feed_limit`: items per output feed when a feed sets no `limit`,
     /// in 1..=1000. Default: 50 ([`DEFAULT_FEED_LIMIT`]).
     pub feed_limit: usize,
+    /// Deduplication and retention settings, the defaults of every source:
+    /// see [`SourceDedup`].
+    pub dedup: SourceDedup,
+}
+
+/// Per-source dedup and retention settings. `max_items`, `max_age`,
+/// `near_duplicates` and `near_duplicate_threshold` may be set in
+/// `[defaults]` and in each `[[source]]`; `strip_www`, `tracking_params` and
+/// `tombstone_ttl` only in `[defaults]` (every source gets them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDedup {
+    /// `strip_www` (bool) and `tracking_params` (list of parameter names,
+    /// removed from links when matching, besides `utm_*` and
+    /// `dedup::url::TRACKING_PARAMS`). Default: `true`, none.
+    pub urls: crate::dedup::UrlOptions,
+    /// `tombstone_ttl`: how long the key of an item removed by retention is
+    /// remembered, so a source still listing it does not bring it back.
+    /// Default: 30 days ([`DEFAULT_TOMBSTONE_TTL`]).
+    pub tombstone_ttl: Duration,
+    /// `max_items`: most items kept for the source, at least 1; the oldest
+    /// leave the store and the feeds. Default: no limit.
+    pub max_items: Option<usize>,
+    /// `max_age`: items published longer ago leave the store and the feeds,
+    /// and new ones that old are not stored. Default: no limit.
+    pub max_age: Option<Duration>,
+    /// `near_duplicates = false` turns near-duplicate merging off;
+    /// `near_duplicate_threshold` (a fraction in 0.05..=1.0, such as 0.6)
+    /// sets how similar two texts must be. Held as a percentage; `None` is
+    /// off. Default: on, 0.6 ([`DEFAULT_NEAR_THRESHOLD_PCT`]).
+    pub near_threshold_pct: Option<u8>,
+}
+
+impl Default for SourceDedup {
+    fn default() -> Self {
+        SourceDedup {
+            urls: crate::dedup::UrlOptions::default(),
+            tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
+            max_items: None,
+            max_age: None,
+            near_threshold_pct: Some(DEFAULT_NEAR_THRESHOLD_PCT),
+        }
+    }
 }
 
 impl Default for Defaults {
@@ -180,6 +235,7 @@ impl Default for Defaults {
             timeout: DEFAULT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             feed_limit: DEFAULT_FEED_LIMIT,
+            dedup: SourceDedup::default(),
         }
     }
 }
@@ -248,6 +304,8 @@ pub struct SourceConfig {
     /// `[a-z0-9][a-z0-9_-]*`, at most 64 characters, duplicates dropped.
     /// Default: none.
     pub tags: Vec<String>,
+    /// Retention and near-duplicate settings; see [`SourceDedup`].
+    pub dedup: SourceDedup,
 }
 
 /// Where a source is read from.
@@ -573,6 +631,13 @@ struct RawDefaults {
     timeout: Option<Spanned<Scalar>>,
     max_body_bytes: Option<Spanned<Scalar>>,
     feed_limit: Option<Spanned<i64>>,
+    strip_www: Option<Spanned<bool>>,
+    tracking_params: Option<Vec<Spanned<String>>>,
+    tombstone_ttl: Option<Spanned<Scalar>>,
+    max_items: Option<Spanned<i64>>,
+    max_age: Option<Spanned<Scalar>>,
+    near_duplicates: Option<Spanned<bool>>,
+    near_duplicate_threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -585,6 +650,10 @@ struct RawSource {
     refresh: Option<Spanned<Scalar>>,
     min_interval: Option<Spanned<Scalar>>,
     tags: Option<Vec<Spanned<String>>>,
+    max_items: Option<Spanned<i64>>,
+    max_age: Option<Spanned<Scalar>>,
+    near_duplicates: Option<Spanned<bool>>,
+    near_duplicate_threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1126,7 +1195,110 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
     {
         defaults.feed_limit = n;
     }
+    if let Some(strip) = raw.strip_www {
+        defaults.dedup.urls.strip_www = *strip.get_ref();
+    }
+    for param in raw.tracking_params.iter().flatten() {
+        let name = param.get_ref().trim().to_ascii_lowercase();
+        if name.is_empty() || name.contains(['&', '=', '?', '#', ' ']) {
+            ctx.error(
+                param.span(),
+                format!("defaults: tracking_params: `{}` is not a parameter name", param.get_ref()),
+                Some("write query parameter names such as \"from\" or \"campaign_id\"".to_string()),
+            );
+        } else if !defaults.dedup.urls.extra_tracking.contains(&name) {
+            defaults.dedup.urls.extra_tracking.push(name);
+        }
+    }
+    if let Some(ttl) = raw.tombstone_ttl {
+        match parse_duration_value(ttl.get_ref()) {
+            Ok(d) => defaults.dedup.tombstone_ttl = d,
+            Err((problem, help)) => ctx.error(
+                ttl.span(),
+                format!("defaults: tombstone_ttl {problem}"),
+                Some(help),
+            ),
+        }
+    }
+    let dedup = build_source_dedup(
+        ctx,
+        "defaults",
+        &defaults.dedup.clone(),
+        raw.max_items,
+        raw.max_age,
+        raw.near_duplicates,
+        raw.near_duplicate_threshold,
+    );
+    if let Some(dedup) = dedup {
+        defaults.dedup = dedup;
+    }
     defaults
+}
+
+/// Checks the retention and near-duplicate keys of a `[[source]]` or of
+/// `[defaults]`; `None` after reporting an error.
+fn build_source_dedup(
+    ctx: &mut Ctx<'_>,
+    label: &str,
+    defaults: &SourceDedup,
+    max_items: Option<Spanned<i64>>,
+    max_age: Option<Spanned<Scalar>>,
+    near_duplicates: Option<Spanned<bool>>,
+    threshold: Option<Spanned<f64>>,
+) -> Option<SourceDedup> {
+    let mut out = defaults.clone();
+    let mut ok = true;
+    if let Some(max) = max_items {
+        match usize::try_from(*max.get_ref()) {
+            Ok(n) if n >= 1 => out.max_items = Some(n),
+            _ => {
+                ctx.error(
+                    max.span(),
+                    format!("{label}: max_items must be at least 1, got {}", max.get_ref()),
+                    Some("write a number of items such as 500, or remove the key for no limit".to_string()),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some(age) = max_age {
+        match parse_duration_value(age.get_ref()) {
+            Ok(d) if d.is_zero() => {
+                ctx.error(
+                    age.span(),
+                    format!("{label}: max_age must be greater than zero"),
+                    Some("write a duration such as \"90d\", or remove the key for no limit".to_string()),
+                );
+                ok = false;
+            }
+            Ok(d) => out.max_age = Some(d),
+            Err((problem, help)) => {
+                ctx.error(age.span(), format!("{label}: max_age {problem}"), Some(help));
+                ok = false;
+            }
+        }
+    }
+    if let Some(t) = threshold {
+        let v = *t.get_ref();
+        if (0.05..=1.0).contains(&v) {
+            out.near_threshold_pct = Some((v * 100.0).round() as u8);
+        } else {
+            ctx.error(
+                t.span(),
+                format!("{label}: near_duplicate_threshold must be between 0.05 and 1.0, got {v}"),
+                Some("write a fraction of shared text such as 0.6 (higher merges less)".to_string()),
+            );
+            ok = false;
+        }
+    }
+    match near_duplicates.map(|n| *n.get_ref()) {
+        Some(false) => out.near_threshold_pct = None,
+        Some(true) if out.near_threshold_pct.is_none() => {
+            out.near_threshold_pct = Some(DEFAULT_NEAR_THRESHOLD_PCT)
+        }
+        _ => {}
+    }
+    ok.then_some(out)
 }
 
 fn check_min_interval(ctx: &mut Ctx<'_>, value: &Spanned<Scalar>, label: &str) -> Option<Duration> {
@@ -1555,6 +1727,17 @@ fn build_source(
         }
     }
 
+    let dedup = build_source_dedup(
+        ctx,
+        label,
+        &defaults.dedup,
+        raw.max_items,
+        raw.max_age,
+        raw.near_duplicates,
+        raw.near_duplicate_threshold,
+    );
+    ok &= dedup.is_some();
+
     let kind = kind?;
     ok.then_some(SourceConfig {
         id,
@@ -1563,6 +1746,7 @@ fn build_source(
         refresh,
         min_interval,
         tags,
+        dedup: dedup.unwrap_or_default(),
     })
 }
 
@@ -1977,6 +2161,7 @@ include = ["*"]
                 timeout: Duration::from_secs(45),
                 max_body_bytes: 512 * 1024,
                 feed_limit: 20,
+                dedup: SourceDedup::default(),
             }
         );
         assert_eq!(
@@ -1991,6 +2176,7 @@ include = ["*"]
                     refresh: Schedule::Cron("0 */15 * * * *".to_string()),
                     min_interval: Duration::from_secs(300),
                     tags: vec!["linux".to_string(), "news".to_string()],
+                    dedup: SourceDedup::default(),
                 },
                 SourceConfig {
                     id: "notes".to_string(),
@@ -2001,6 +2187,7 @@ include = ["*"]
                     refresh: Schedule::Every(Duration::from_secs(5400)),
                     min_interval: Duration::from_secs(7200),
                     tags: vec!["mine".to_string()],
+                    dedup: SourceDedup::default(),
                 },
                 SourceConfig {
                     id: "abs_dir".to_string(),
@@ -2011,6 +2198,7 @@ include = ["*"]
                     refresh: Schedule::Cron("0 0 6 * * *".to_string()),
                     min_interval: Duration::from_secs(7200),
                     tags: vec![],
+                    dedup: SourceDedup::default(),
                 },
             ]
         );
@@ -2885,7 +3073,11 @@ include = ["*"]
                 "title",
                 "refresh",
                 "min_interval",
-                "tags"
+                "tags",
+                "max_items",
+                "max_age",
+                "near_duplicates",
+                "near_duplicate_threshold"
             ]
         );
         assert_eq!(

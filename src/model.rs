@@ -104,6 +104,62 @@ pub struct StoredItem {
     pub updated: DateTime<Utc>,
     /// [`Entry::content_digest`] of the stored entry.
     pub digest: [u8; 16],
+    /// The dedup aliases that point at this item (see `dedup`): its old
+    /// guids, canonical links and link+title keys. Kept for `syndic
+    /// explain` and to clean the alias index when the item's tombstone
+    /// expires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Set when this item is a cross-source duplicate of another item:
+    /// feeds that include both sources publish the other one only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<ItemKey>,
+    /// The duplicates from other sources merged into this item, in the
+    /// order they were found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergeRecord>,
+    /// The address of the source's feed (remote sources), for RSS `source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_url: Option<String>,
+}
+
+/// Why a duplicate from another source was merged into an item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum MergeRule {
+    /// Both items link to the same canonical URL.
+    SameLink { canonical: String },
+    /// Title and text are near-identical (MinHash estimate of the Jaccard
+    /// similarity of their word shingles, in percent).
+    NearDuplicate { similarity_pct: u8, threshold_pct: u8 },
+}
+
+impl std::fmt::Display for MergeRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MergeRule::SameLink { canonical } => write!(f, "same canonical link {canonical}"),
+            MergeRule::NearDuplicate {
+                similarity_pct,
+                threshold_pct,
+            } => write!(
+                f,
+                "near-duplicate text ({similarity_pct}% similar, threshold {threshold_pct}%)"
+            ),
+        }
+    }
+}
+
+/// One duplicate merged into an item: which item, from which source, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRecord {
+    pub key: ItemKey,
+    pub source: SourceId,
+    /// The duplicate's own (original, published) link.
+    pub link: Option<String>,
+    /// The duplicate's source feed address, when remote.
+    pub feed_url: Option<String>,
+    pub rule: MergeRule,
+    pub at: DateTime<Utc>,
 }
 
 /// What the poller remembers about one source between refreshes.

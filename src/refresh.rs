@@ -17,8 +17,8 @@ use crate::dedup::{self, Decision};
 use crate::ingest::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::ingest::local::{self, ArticleFile};
 use crate::ingest::parse::{self, ParseOptions};
-use crate::model::{Entry, ItemKey, LocalFileState, PollState, StoredItem};
-use crate::store::{Batch, Store, StoreError};
+use crate::model::{Entry, ItemKey, LocalFileState, MergeRecord, PollState, StoredItem};
+use crate::store::{Batch, Store, StoreError, Tombstone};
 
 /// Longest wait between polls of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
@@ -31,6 +31,8 @@ pub enum Outcome {
     /// 304 Not Modified.
     NotModified,
     /// The source was read and its items reconciled with the store.
+    /// `updated` counts the source's own items; `unchanged` counts every
+    /// entry that caused no write (unchanged, tombstoned, or too old).
     Refreshed {
         new: usize,
         updated: usize,
@@ -46,6 +48,16 @@ impl Outcome {
     pub fn changed_items(&self) -> bool {
         matches!(self, Outcome::Refreshed { new, updated, removed, .. } if new + updated + removed > 0)
     }
+}
+
+/// What reconciling counted besides the batch itself.
+#[derive(Debug, Default)]
+struct Counts {
+    unchanged: usize,
+    /// Entries ignored: tombstoned, or older than `max_age`.
+    skipped: usize,
+    /// Items of other sources rewritten to record a merged duplicate.
+    merges: usize,
 }
 
 /// The parts of the daemon a refresh needs.
@@ -153,8 +165,8 @@ impl Refresher<'_> {
         state.etag = fetched.validators.etag;
         state.last_modified = fetched.validators.last_modified;
         self.succeeded(source, &mut state, &fetched.status.to_string(), now);
-        let result = self.reconcile(source, parsed.entries, Vec::new(), Vec::new(), state, now);
-        self.write(source, result).await
+        self.ingest_entries(source, parsed.entries, state, now)
+            .await
     }
 
     async fn refresh_local(
@@ -303,40 +315,177 @@ impl Refresher<'_> {
         Ok(out)
     }
 
+    /// Reconciles a refresh's entries with the store (the `dedup` plan),
+    /// applies retention, and writes the result: the path every refresh
+    /// takes after its entries are read. Public so tests and benchmarks can
+    /// feed crafted entries through the real dedup and store.
+    pub async fn ingest_entries(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let result = self.reconcile(source, entries, Vec::new(), Vec::new(), poll, now);
+        self.write(source, result).await
+    }
+
     fn reconcile(
         &self,
         source: &SourceConfig,
         entries: Vec<Entry>,
-        removals: Vec<StoredItem>,
+        mut removals: Vec<StoredItem>,
         slugs: Vec<(String, ItemKey)>,
         poll: PollState,
         now: DateTime<Utc>,
-    ) -> Result<(Batch, usize), StoreError> {
-        let decisions = dedup::plan(&source.id, entries, now, |key| self.store.item(key))?;
+    ) -> Result<(Batch, Counts), StoreError> {
+        let settings = &source.dedup;
+        let feed_url = match &source.kind {
+            SourceKind::Remote { url } => Some(url.to_string()),
+            SourceKind::Local { .. } => None,
+        };
+        let policy = dedup::Policy {
+            source: &source.id,
+            feed_url: feed_url.as_deref(),
+            urls: &settings.urls,
+            fuzzy_identity: matches!(source.kind, SourceKind::Remote { .. }),
+            near_threshold_pct: settings.near_threshold_pct,
+            max_age: settings.max_age.map(to_chrono),
+        };
+        let mut index = self.store.clone();
+        let plan = dedup::plan(&policy, entries, now, &mut index)?;
         let mut batch = Batch {
             source: source.id.clone(),
-            removals,
             slugs,
             poll,
+            aliases: plan.aliases,
+            signatures: plan.signatures,
             ..Batch::default()
         };
-        let mut unchanged = 0;
-        for decision in decisions {
+        let mut counts = Counts::default();
+        let mut kept: HashSet<ItemKey> = HashSet::new();
+        for decision in plan.decisions {
             match decision {
-                Decision::Insert(item) => batch.upserts.push((None, item)),
-                Decision::Update { old, new } => batch.upserts.push((Some(*old), new)),
-                Decision::Unchanged(_) => unchanged += 1,
+                Decision::Insert(item) => {
+                    kept.insert(item.key);
+                    batch.upserts.push((None, item));
+                }
+                Decision::Update { old, new } => {
+                    kept.insert(new.key);
+                    batch.upserts.push((Some(*old), new));
+                }
+                Decision::Unchanged(key) => {
+                    kept.insert(key);
+                    counts.unchanged += 1;
+                }
+                Decision::Tombstoned(_) | Decision::TooOld => counts.skipped += 1,
             }
         }
-        Ok((batch, unchanged))
+        // A removal that dedup matched again (a renamed article) stays.
+        removals.retain(|r| !kept.contains(&r.key));
+
+        // Merges into items of other sources: one write per item joined.
+        let mut joined: Vec<(ItemKey, Vec<MergeRecord>)> = Vec::new();
+        for (primary, record) in plan.merges {
+            match joined.iter_mut().find(|(k, _)| *k == primary) {
+                Some((_, records)) => records.push(record),
+                None => joined.push((primary, vec![record])),
+            }
+        }
+        for (primary, records) in joined {
+            if let Some(old) = self.store.item(&primary)? {
+                let mut new = old.clone();
+                for record in records {
+                    new.merged.retain(|m| m.key != record.key);
+                    new.merged.push(record);
+                }
+                batch.upserts.push((Some(old), new));
+                counts.merges += 1;
+            }
+        }
+        batch.removals = removals;
+        self.retain(source, &mut batch, now)?;
+        Ok((batch, counts))
+    }
+
+    /// Retention: removes the source's items beyond `max_items` or older
+    /// than `max_age` (new ones too), leaving tombstones; and drops the
+    /// source's expired tombstones.
+    fn retain(
+        &self,
+        source: &SourceConfig,
+        batch: &mut Batch,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let settings = &source.dedup;
+        let until = now + to_chrono(settings.tombstone_ttl);
+        if settings.max_items.is_some() || settings.max_age.is_some() {
+            let removed: HashSet<ItemKey> = batch.removals.iter().map(|r| r.key).collect();
+            let mut list: HashMap<ItemKey, DateTime<Utc>> = self
+                .store
+                .source_keys(&source.id)?
+                .into_iter()
+                .filter(|(k, _)| !removed.contains(k))
+                .collect();
+            for (_, item) in &batch.upserts {
+                if item.source == source.id {
+                    list.insert(item.key, item.published);
+                }
+            }
+            let list: Vec<(ItemKey, DateTime<Utc>)> = list.into_iter().collect();
+            let expired = dedup::expired(
+                &list,
+                settings.max_items,
+                settings.max_age.map(to_chrono),
+                now,
+            );
+            for key in expired {
+                let pending = batch
+                    .upserts
+                    .iter()
+                    .position(|(_, i)| i.key == key && i.source == source.id);
+                let item = match pending {
+                    Some(at) => {
+                        let (old, new) = batch.upserts.remove(at);
+                        if let Some(old) = old {
+                            batch.removals.push(old);
+                        }
+                        batch.signatures.retain(|(k, _)| *k != key);
+                        new
+                    }
+                    None => match self.store.item(&key)? {
+                        Some(item) => {
+                            batch.removals.push(item.clone());
+                            item
+                        }
+                        None => continue,
+                    },
+                };
+                batch.tombstones.push((
+                    key,
+                    Tombstone {
+                        until,
+                        aliases: item.aliases,
+                    },
+                ));
+            }
+        }
+        let upserted: HashSet<ItemKey> = batch.upserts.iter().map(|(_, i)| i.key).collect();
+        batch.expired_tombstones = self
+            .store
+            .tombstones(&source.id)?
+            .into_iter()
+            .filter(|(k, t)| t.until <= now && !upserted.contains(k))
+            .collect();
+        Ok(())
     }
 
     async fn write(
         &self,
         source: &SourceConfig,
-        result: Result<(Batch, usize), StoreError>,
+        result: Result<(Batch, Counts), StoreError>,
     ) -> Outcome {
-        let (batch, unchanged) = match result {
+        let (batch, counts) = match result {
             Ok(r) => r,
             Err(err) => return Outcome::Failed(format!("store: {err}")),
         };
@@ -345,17 +494,19 @@ impl Refresher<'_> {
             .iter()
             .filter(|(old, _)| old.is_none())
             .count();
-        let updated = batch.upserts.len() - new;
+        let updated = batch.upserts.len() - new - counts.merges;
         let removed = batch.removals.len();
         if let Err(err) = self.store.apply(&batch).await {
             return Outcome::Failed(format!("store: {err}"));
         }
-        let _ = source;
+        if counts.skipped > 0 || counts.merges > 0 {
+            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merges, "dedup");
+        }
         Outcome::Refreshed {
             new,
             updated,
             removed,
-            unchanged,
+            unchanged: counts.unchanged + counts.skipped,
         }
     }
 

@@ -61,6 +61,7 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
 
 fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {
     let e = &item.entry;
+    let sources = super::item_sources(item);
     Entry {
         title: Text::plain(item_title(item)),
         id: item.public_id.clone(),
@@ -81,6 +82,13 @@ fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {
             ..Default::default()
         }]
         .into_iter()
+        // Every source of a merged item, as rel="via".
+        .chain(sources.iter().map(|s| Link {
+            href: xml_clean(s.link.as_deref().or(s.feed_url.as_deref()).unwrap_or("")),
+            rel: "via".into(),
+            title: Some(xml_clean(&s.id)),
+            ..Default::default()
+        }))
         .chain(e.enclosures.iter().map(|enc| Link {
             href: xml_clean(&enc.url),
             rel: "enclosure".into(),
@@ -101,6 +109,21 @@ fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {
         content: e.content_html.as_deref().map(|c| Content {
             value: Some(xml_clean(c)),
             content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        source: sources.first().map(|own| atom_syndication::Source {
+            title: Text::plain(xml_clean(&own.id)),
+            id: xml_clean(own.feed_url.as_deref().unwrap_or(&meta.home_url())),
+            updated: fixed(item.updated),
+            links: own
+                .feed_url
+                .iter()
+                .map(|u| Link {
+                    href: xml_clean(u),
+                    rel: "self".into(),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }),
         ..Default::default()

@@ -33,6 +33,26 @@ struct JsonItem {
     tags: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     attachments: Vec<JsonAttachment>,
+    /// JSON Feed extension (keys starting with `_`): every source of an
+    /// item that merged cross-source duplicates.
+    #[serde(rename = "_syndic", skip_serializing_if = "Option::is_none")]
+    syndic: Option<JsonSyndic>,
+}
+
+#[derive(Serialize)]
+struct JsonSyndic {
+    sources: Vec<JsonSource>,
+}
+
+#[derive(Serialize)]
+struct JsonSource {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -96,6 +116,20 @@ fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
                 size_in_bytes: (a.length > 0).then_some(a.length),
             })
             .collect(),
+        syndic: {
+            let sources = super::item_sources(item);
+            (!sources.is_empty()).then(|| JsonSyndic {
+                sources: sources
+                    .into_iter()
+                    .map(|s| JsonSource {
+                        id: s.id,
+                        feed_url: s.feed_url,
+                        url: s.link,
+                        merged_by: s.merged_by,
+                    })
+                    .collect(),
+            })
+        },
     }
 }
 

@@ -264,6 +264,40 @@ pub fn item_link(meta: &FeedMeta, item: &StoredItem) -> String {
     }
 }
 
+/// One source of an item that merged cross-source duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemSource {
+    pub id: String,
+    /// The source's feed address, when remote.
+    pub feed_url: Option<String>,
+    /// The item's link in that source (its original link).
+    pub link: Option<String>,
+    /// How that source's copy was merged; `None` for the item's own source.
+    pub merged_by: Option<String>,
+}
+
+/// Every source an item came from, its own first, when it merged
+/// duplicates from other sources; empty otherwise.
+pub fn item_sources(item: &StoredItem) -> Vec<ItemSource> {
+    if item.merged.is_empty() {
+        return Vec::new();
+    }
+    let own = ItemSource {
+        id: item.source.clone(),
+        feed_url: item.feed_url.clone(),
+        link: item.entry.link.clone(),
+        merged_by: None,
+    };
+    std::iter::once(own)
+        .chain(item.merged.iter().map(|m| ItemSource {
+            id: m.source.clone(),
+            feed_url: m.feed_url.clone(),
+            link: m.link.clone(),
+            merged_by: Some(m.rule.to_string()),
+        }))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +326,10 @@ mod tests {
                 published: at,
                 updated: at,
                 digest: [0; 16],
+                aliases: Vec::new(),
+                duplicate_of: None,
+                merged: Vec::new(),
+                feed_url: None,
             }
         };
         vec![mk("b", 12, "Second & last"), mk("a", 10, "First <one>")]

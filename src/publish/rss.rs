@@ -39,6 +39,7 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
 
 fn render_item(meta: &FeedMeta, item: &StoredItem) -> rss::Item {
     let entry = &item.entry;
+    let sources = super::item_sources(item);
     let content = entry.content_html.as_deref().map(xml_clean);
     let summary = entry.summary_html.as_deref().map(xml_clean);
     let dc = (!entry.authors.is_empty()).then(|| DublinCoreExtension {
@@ -72,6 +73,22 @@ fn render_item(meta: &FeedMeta, item: &StoredItem) -> rss::Item {
             mime_type: xml_clean(&e.mime_type),
         }),
         dublin_core_ext: dc,
+        source: sources.first().map(|own| rss::Source {
+            url: xml_clean(own.feed_url.as_deref().unwrap_or(&meta.home_url())),
+            title: Some(xml_clean(&own.id)),
+        }),
+        // Every source of a merged item, as atom:link rel="via".
+        atom_ext: (!sources.is_empty()).then(|| AtomExtension {
+            links: sources
+                .iter()
+                .map(|s| atom_syndication::Link {
+                    href: xml_clean(s.link.as_deref().or(s.feed_url.as_deref()).unwrap_or("")),
+                    rel: "via".into(),
+                    title: Some(xml_clean(&s.id)),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
         ..Default::default()
     }
 }

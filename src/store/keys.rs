@@ -33,6 +33,23 @@ pub fn by_source(item: &StoredItem) -> Vec<u8> {
     key
 }
 
+/// (item key, published) from a `by_source` key whose source prefix is
+/// `prefix_len` bytes long.
+pub fn by_source_parts(index_key: &[u8], prefix_len: usize) -> Option<(ItemKey, DateTime<Utc>)> {
+    let key = item_key_suffix(index_key)?;
+    let time: [u8; 8] = index_key.get(prefix_len..prefix_len + 8)?.try_into().ok()?;
+    let millis = (!u64::from_be_bytes(time) ^ (1 << 63)) as i64;
+    Some((key, DateTime::<Utc>::from_timestamp_millis(millis)?))
+}
+
+/// A `near_bands` key: the band (band number + hash) then the item key.
+pub fn band(band: &[u8; 9], key: &ItemKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(25);
+    out.extend_from_slice(band);
+    out.extend_from_slice(&key.0);
+    out
+}
+
 /// The item key at the end of an index key.
 pub fn item_key_suffix(index_key: &[u8]) -> Option<ItemKey> {
     let start = index_key.len().checked_sub(16)?;
@@ -52,6 +69,16 @@ mod tests {
         let new = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         assert!(time_desc(new) < time_desc(mid));
         assert!(time_desc(mid) < time_desc(old));
+    }
+
+    #[test]
+    fn by_source_time_round_trips() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
+        let key = ItemKey::derive("s", "x");
+        let mut index = source_prefix("news");
+        index.extend_from_slice(&time_desc(at));
+        index.extend_from_slice(&key.0);
+        assert_eq!(by_source_parts(&index, 5), Some((key, at)));
     }
 
     #[test]

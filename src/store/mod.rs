@@ -10,7 +10,19 @@
 //! | `by_source` | source id + NUL + published desc + item key | empty |
 //! | `slugs` | article slug | item key |
 //! | `sources` | source id | [`PollState`] (JSON) |
+//! | `aliases` | dedup alias (see `dedup`: old guids, canonical links, link+title) | item key |
+//! | `tombstones` | source id + NUL + item key | [`Tombstone`] (JSON) |
+//! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
+//! | `near_bands` | band (1 byte) + band hash (8 bytes) + item key | empty |
 //! | `meta` | `schema` | schema version (u32 BE) |
+//! | `meta` | `generation` | count of item-changing writes (u64 BE) |
+//!
+//! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
+//! bucket: its cost does not grow with the store.
+//!
+//! Schema history: 1 (foundation) -> 2 (dedup trees and the generation).
+//! A version 1 store is migrated when opened: the new trees are filled from
+//! the stored items; items keep their keys and published ids.
 
 mod keys;
 
@@ -21,12 +33,26 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use chrono::{DateTime, Utc};
+
+use crate::dedup::{self, Signature};
 use crate::model::{ItemKey, PollState, StoredItem};
 
 pub use keys::time_desc;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A key removed by retention: while it lasts, the source listing the item
+/// again does not bring it back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub until: DateTime<Utc>,
+    /// The aliases that pointed at the item, removed when the tombstone
+    /// expires.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
 
 /// The file, inside the store folder, that names the process holding it.
 const PID_FILE: &str = "syndic.pid";
@@ -76,6 +102,15 @@ pub struct Batch {
     pub removals: Vec<StoredItem>,
     /// Slugs to point at items (local articles).
     pub slugs: Vec<(String, ItemKey)>,
+    /// Dedup aliases to point at items.
+    pub aliases: Vec<(String, ItemKey)>,
+    /// Near-duplicate signatures to index (replacing an item's old one).
+    pub signatures: Vec<(ItemKey, Signature)>,
+    /// Tombstones to set (items removed by retention, or new items that
+    /// retention refused), for `source`.
+    pub tombstones: Vec<(ItemKey, Tombstone)>,
+    /// Expired tombstones of `source` to delete, with their aliases.
+    pub expired_tombstones: Vec<(ItemKey, Tombstone)>,
     /// The source's poll state after this refresh, validators included.
     pub poll: PollState,
 }
@@ -84,6 +119,16 @@ impl Batch {
     /// True when the batch changes any item (and so any feed).
     pub fn changes_items(&self) -> bool {
         !self.upserts.is_empty() || !self.removals.is_empty()
+    }
+
+    /// True when the batch writes anything besides the poll state.
+    fn changes_index(&self) -> bool {
+        self.changes_items()
+            || !self.slugs.is_empty()
+            || !self.aliases.is_empty()
+            || !self.signatures.is_empty()
+            || !self.tombstones.is_empty()
+            || !self.expired_tombstones.is_empty()
     }
 }
 
@@ -96,6 +141,11 @@ pub struct Store {
     by_source: sled::Tree,
     slugs: sled::Tree,
     sources: sled::Tree,
+    aliases: sled::Tree,
+    tombstones: sled::Tree,
+    near_sig: sled::Tree,
+    near_bands: sled::Tree,
+    meta: sled::Tree,
 }
 
 impl Store {
@@ -117,6 +167,7 @@ impl Store {
             Err(err) => return Err(sled_err(err)),
         };
         let meta = db.open_tree("meta").map_err(sled_err)?;
+        let mut migrate_from = None;
         match meta.get("schema").map_err(sled_err)? {
             None => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())
@@ -126,7 +177,9 @@ impl Store {
                 let found = <[u8; 4]>::try_from(raw.as_ref())
                     .map(u32::from_be_bytes)
                     .unwrap_or(0);
-                if found != SCHEMA_VERSION {
+                if found == 1 {
+                    migrate_from = Some(found);
+                } else if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
                         path: path.to_path_buf(),
                         found,
@@ -137,15 +190,93 @@ impl Store {
         }
         // Best effort: name ourselves for a second process that finds the lock.
         let _ = std::fs::write(path.join(PID_FILE), std::process::id().to_string());
-        Ok(Store {
+        let store = Store {
             path: path.to_path_buf(),
             items: db.open_tree("items").map_err(sled_err)?,
             by_time: db.open_tree("by_time").map_err(sled_err)?,
             by_source: db.open_tree("by_source").map_err(sled_err)?,
             slugs: db.open_tree("slugs").map_err(sled_err)?,
             sources: db.open_tree("sources").map_err(sled_err)?,
+            aliases: db.open_tree("aliases").map_err(sled_err)?,
+            tombstones: db.open_tree("tombstones").map_err(sled_err)?,
+            near_sig: db.open_tree("near_sig").map_err(sled_err)?,
+            near_bands: db.open_tree("near_bands").map_err(sled_err)?,
+            meta,
             db,
-        })
+        };
+        if let Some(from) = migrate_from {
+            store.migrate(from)?;
+        }
+        Ok(store)
+    }
+
+    /// Schema 1 -> 2: indexes every stored item's aliases (same-source and
+    /// cross-source, with the default link rules) and signature, so items
+    /// stored before keep matching. Items and their keys are not touched.
+    fn migrate(&self, from: u32) -> Result<(), StoreError> {
+        tracing::info!(path = %self.path.display(), from, to = SCHEMA_VERSION, "migrating the store");
+        let urls = dedup::UrlOptions::default();
+        for row in self.items.iter() {
+            let (_, raw) = row.map_err(|e| self.err(e))?;
+            // Version 1 rows decode as version 2 (the new fields default).
+            let mut item: StoredItem = decode(&raw, "item (migration)")?;
+            let policy = dedup::Policy {
+                source: &item.source,
+                feed_url: None,
+                urls: &urls,
+                fuzzy_identity: item.entry.slug.is_none(),
+                near_threshold_pct: None,
+                max_age: None,
+            };
+            let mut aliases = dedup::source_aliases(&item.entry, &policy);
+            if let Some(link) = item.entry.link.as_deref() {
+                let alias = dedup::link_alias(&dedup::canonical_url(link, &urls));
+                if self.aliases.get(alias.as_bytes()).map_err(|e| self.err(e))?.is_none() {
+                    aliases.push(alias);
+                }
+            }
+            for alias in &aliases {
+                self.aliases
+                    .insert(alias.as_bytes(), &item.key.0)
+                    .map_err(|e| self.err(e))?;
+            }
+            if let Some(sig) = dedup::signature(&item.entry) {
+                self.put_signature(&item.key, &sig)?;
+            }
+            item.aliases = aliases;
+            self.items
+                .insert(item.key.0, encode(&item))
+                .map_err(|e| self.err(e))?;
+        }
+        self.meta
+            .insert("schema", &SCHEMA_VERSION.to_be_bytes())
+            .map_err(|e| self.err(e))?;
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn put_signature(&self, key: &ItemKey, sig: &Signature) -> Result<(), StoreError> {
+        self.near_sig
+            .insert(key.0, sig.to_bytes())
+            .map_err(|e| self.err(e))?;
+        for band in sig.bands() {
+            self.near_bands
+                .insert(keys::band(&band, key), &[])
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// How many batches that changed items this store has applied: stays
+    /// the same when a refresh found nothing new.
+    pub fn generation(&self) -> u64 {
+        self.meta
+            .get("generation")
+            .ok()
+            .flatten()
+            .and_then(|raw| <[u8; 8]>::try_from(raw.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
     }
 
     pub fn path(&self) -> &Path {
@@ -164,39 +295,109 @@ impl Store {
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let poll = encode(&batch.poll);
         let source_key = batch.source.as_bytes();
+        let tomb_key = |key: &ItemKey| {
+            let mut k = keys::source_prefix(&batch.source);
+            k.extend_from_slice(&key.0);
+            k
+        };
+        let changes_index = batch.changes_index();
+        let bump = batch.changes_items();
         let result: Result<(), TransactionError<()>> = (
             &self.items,
             &self.by_time,
             &self.by_source,
             &self.slugs,
             &self.sources,
+            &self.aliases,
+            &self.tombstones,
+            &self.near_sig,
+            &self.near_bands,
+            &self.meta,
         )
-            .transaction(|(items, by_time, by_source, slugs, sources)| {
-                for old in batch
-                    .removals
-                    .iter()
-                    .chain(batch.upserts.iter().filter_map(|(old, _)| old.as_ref()))
-                {
-                    by_time.remove(keys::by_time(old).as_slice())?;
-                    by_source.remove(keys::by_source(old).as_slice())?;
-                }
-                for old in &batch.removals {
-                    items.remove(&old.key.0)?;
-                    if let Some(slug) = &old.entry.slug {
-                        slugs.remove(slug.as_bytes())?;
+            .transaction(
+                |(
+                    items,
+                    by_time,
+                    by_source,
+                    slugs,
+                    sources,
+                    aliases,
+                    tombstones,
+                    near_sig,
+                    near_bands,
+                    meta,
+                )| {
+                    sources.insert(source_key, poll.as_slice())?;
+                    if !changes_index {
+                        return Ok(());
                     }
-                }
-                for (_, new) in &batch.upserts {
-                    items.insert(&new.key.0, encode(new))?;
-                    by_time.insert(keys::by_time(new).as_slice(), &[])?;
-                    by_source.insert(keys::by_source(new).as_slice(), &[])?;
-                }
-                for (slug, key) in &batch.slugs {
-                    slugs.insert(slug.as_bytes(), &key.0)?;
-                }
-                sources.insert(source_key, poll.as_slice())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+                    let drop_signature = |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
+                        if let Some(raw) = near_sig.remove(&key.0)?
+                            && let Some(old) = Signature::from_bytes(&raw)
+                        {
+                            for band in old.bands() {
+                                near_bands.remove(keys::band(&band, key))?;
+                            }
+                        }
+                        Ok(())
+                    };
+                    for old in batch
+                        .removals
+                        .iter()
+                        .chain(batch.upserts.iter().filter_map(|(old, _)| old.as_ref()))
+                    {
+                        by_time.remove(keys::by_time(old).as_slice())?;
+                        by_source.remove(keys::by_source(old).as_slice())?;
+                    }
+                    for old in &batch.removals {
+                        items.remove(&old.key.0)?;
+                        drop_signature(&old.key)?;
+                        if let Some(slug) = &old.entry.slug {
+                            slugs.remove(slug.as_bytes())?;
+                        }
+                    }
+                    for (_, new) in &batch.upserts {
+                        items.insert(&new.key.0, encode(new))?;
+                        by_time.insert(keys::by_time(new).as_slice(), &[])?;
+                        by_source.insert(keys::by_source(new).as_slice(), &[])?;
+                        tombstones.remove(tomb_key(&new.key))?;
+                    }
+                    for (slug, key) in &batch.slugs {
+                        slugs.insert(slug.as_bytes(), &key.0)?;
+                    }
+                    for (alias, key) in &batch.aliases {
+                        aliases.insert(alias.as_bytes(), &key.0)?;
+                    }
+                    for (key, sig) in &batch.signatures {
+                        drop_signature(key)?;
+                        near_sig.insert(&key.0, sig.to_bytes())?;
+                        for band in sig.bands() {
+                            near_bands.insert(keys::band(&band, key), &[])?;
+                        }
+                    }
+                    for (key, tombstone) in &batch.tombstones {
+                        tombstones.insert(tomb_key(key), encode(tombstone))?;
+                    }
+                    for (key, tombstone) in &batch.expired_tombstones {
+                        tombstones.remove(tomb_key(key))?;
+                        for alias in &tombstone.aliases {
+                            // Only aliases that still point at the gone item.
+                            if aliases.get(alias.as_bytes())?.is_some_and(|k| k.as_ref() == key.0) {
+                                aliases.remove(alias.as_bytes())?;
+                            }
+                        }
+                    }
+                    if bump {
+                        let current = meta
+                            .get("generation")?
+                            .and_then(|raw| <[u8; 8]>::try_from(raw.as_ref()).ok())
+                            .map(u64::from_be_bytes)
+                            .unwrap_or(0);
+                        meta.insert("generation", &current.wrapping_add(1).to_be_bytes())?;
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
@@ -275,6 +476,11 @@ impl Store {
 
     /// Up to `limit` items of the given sources, newest first (ties broken
     /// by item key, so the order is deterministic).
+    ///
+    /// Cross-source duplicates are published once: when the item a
+    /// duplicate joined belongs to one of `sources`, only that item is
+    /// returned, its `merged` list cut to the duplicates from `sources`
+    /// that are still stored. Otherwise the duplicate stands for itself.
     pub fn newest_items(
         &self,
         sources: &HashSet<&str>,
@@ -289,13 +495,98 @@ impl Store {
             let Some(key) = keys::item_key_suffix(&k) else {
                 continue;
             };
-            if let Some(item) = self.item(&key)?
-                && sources.contains(item.source.as_str())
+            let Some(mut item) = self.item(&key)? else {
+                continue;
+            };
+            if !sources.contains(item.source.as_str()) {
+                continue;
+            }
+            if let Some(primary) = item.duplicate_of
+                && let Some(primary) = self.item(&primary)?
+                && sources.contains(primary.source.as_str())
             {
-                out.push(item);
+                continue;
+            }
+            let mut merged = Vec::new();
+            for record in std::mem::take(&mut item.merged) {
+                if sources.contains(record.source.as_str())
+                    && self.items.contains_key(record.key.0).map_err(|e| self.err(e))?
+                {
+                    merged.push(record);
+                }
+            }
+            item.merged = merged;
+            out.push(item);
+        }
+        Ok(out)
+    }
+
+    /// (key, published) of every item of one source, newest first, read
+    /// from the `by_source` index alone.
+    pub fn source_keys(&self, source: &str) -> Result<Vec<(ItemKey, DateTime<Utc>)>, StoreError> {
+        let prefix = keys::source_prefix(source);
+        let mut out = Vec::new();
+        for row in self.by_source.scan_prefix(&prefix) {
+            let (k, _) = row.map_err(|e| self.err(e))?;
+            if let Some((key, at)) = keys::by_source_parts(&k, prefix.len()) {
+                out.push((key, at));
             }
         }
         Ok(out)
+    }
+
+    /// Every tombstone of one source.
+    pub fn tombstones(&self, source: &str) -> Result<Vec<(ItemKey, Tombstone)>, StoreError> {
+        let prefix = keys::source_prefix(source);
+        let mut out = Vec::new();
+        for row in self.tombstones.scan_prefix(&prefix) {
+            let (k, raw) = row.map_err(|e| self.err(e))?;
+            if let Some(key) = keys::item_key_suffix(&k) {
+                out.push((key, decode(&raw, "tombstone")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The item key a dedup alias points at.
+    pub fn alias(&self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
+        Ok(self
+            .aliases
+            .get(alias.as_bytes())
+            .map_err(|e| self.err(e))?
+            .and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok().map(ItemKey)))
+    }
+
+    /// The item whose published id is `public_id` (a `urn:uuid:` minted by
+    /// `dedup::mint_public_id`): the uuid keeps the key's first 6 bytes, so
+    /// this scans only the keys that share them.
+    pub fn item_by_public_id(&self, public_id: &str) -> Result<Option<StoredItem>, StoreError> {
+        let hex: String = public_id
+            .trim()
+            .trim_start_matches("urn:uuid:")
+            .chars()
+            .filter(|c| *c != '-')
+            .collect();
+        let Some(prefix) = hex.get(..12).and_then(|h| hex::decode(h).ok()) else {
+            return Ok(None);
+        };
+        for row in self.items.scan_prefix(&prefix) {
+            let (k, raw) = row.map_err(|e| self.err(e))?;
+            let item: StoredItem = decode(&raw, &hex::encode(&k))?;
+            if item.public_id == public_id.trim() {
+                return Ok(Some(item));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The near-duplicate signature stored for an item.
+    pub fn signature(&self, key: &ItemKey) -> Result<Option<Signature>, StoreError> {
+        Ok(self
+            .near_sig
+            .get(key.0)
+            .map_err(|e| self.err(e))?
+            .and_then(|raw| Signature::from_bytes(&raw)))
     }
 
     pub fn item_count(&self) -> usize {
@@ -310,6 +601,55 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await.map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+impl dedup::Index for Store {
+    type Error = StoreError;
+
+    fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
+        Store::item(self, key)
+    }
+
+    fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
+        Store::alias(self, alias)
+    }
+
+    fn tombstone(
+        &mut self,
+        source: &str,
+        key: &ItemKey,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut k = keys::source_prefix(source);
+        k.extend_from_slice(&key.0);
+        match self.tombstones.get(k).map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(decode::<Tombstone>(&raw, "tombstone")?.until)),
+        }
+    }
+
+    fn near_candidates(
+        &mut self,
+        signature: &Signature,
+    ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
+        let mut found: Vec<ItemKey> = Vec::new();
+        for band in signature.bands() {
+            for row in self.near_bands.scan_prefix(band) {
+                let (k, _) = row.map_err(|e| self.err(e))?;
+                if let Some(key) = keys::item_key_suffix(&k)
+                    && !found.contains(&key)
+                {
+                    found.push(key);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for key in found {
+            if let Some(sig) = self.signature(&key)? {
+                out.push((key, sig));
+            }
+        }
+        Ok(out)
     }
 }
 

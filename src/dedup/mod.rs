@@ -1,0 +1,709 @@
+//! Item identity and the insert / update / skip / merge decision for each
+//! ingested entry. Pure: the caller passes an [`Index`] (the store, or a map
+//! in tests) and gets back a [`Plan`] of what to write; nothing here does
+//! I/O.
+//!
+//! **Identity ladder** per source: the upstream id (guid, atom:id, JSON id, or
+//! a local article's path), else the canonical link ([`url`]), else a
+//! fingerprint of the title and text. The item key is derived from (source,
+//! identity) when the item is first stored and never changes; the published
+//! id is minted from it once.
+//!
+//! An entry is matched to a stored item of the same source, in order, by:
+//! 1. its own key;
+//! 2. the alias of its upstream id (old guids of items whose guid drifted);
+//! 3. without an upstream id: the alias of its canonical link;
+//! 4. (remote sources) the alias of its canonical path + query and
+//!    normalized title: **guid drift** (new guid, same link and title),
+//!    **http->https** (the canonical link ignores the scheme) and a
+//!    **domain move** (new host, same path and title).
+//!
+//! A match is an update when what a subscriber sees changed (the content
+//! digest), and no write at all otherwise. A matched key under a live
+//! tombstone (an item removed by retention) is ignored: it does not come
+//! back. A new entry is then matched **across sources**, to merge into the
+//! first item stored with the same canonical link, else (when the source
+//! has near-duplicate matching on) to a near-identical text ([`near`]).
+//! A merged entry is still stored under its own source (so a feed of that
+//! source alone keeps it), marked `duplicate_of`, and the item it joined
+//! lists it in `merged`.
+
+pub mod near;
+pub mod url;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Entry, ItemKey, MergeRecord, MergeRule, StoredItem};
+pub use near::Signature;
+pub use url::{UrlOptions, canonical_url};
+
+/// What the caller does with one entry.
+#[derive(Debug, PartialEq)]
+pub enum Decision {
+    /// First time seen: store it.
+    Insert(StoredItem),
+    /// Seen before and changed: replace the stored version.
+    Update {
+        old: Box<StoredItem>,
+        new: StoredItem,
+    },
+    /// Seen before, nothing a subscriber sees changed: no write at all.
+    Unchanged(ItemKey),
+    /// Removed by retention and still listed upstream: ignored until its
+    /// tombstone expires.
+    Tombstoned(ItemKey),
+    /// New, but older than the source's `max_age`: not stored.
+    TooOld,
+}
+
+/// Everything one refresh of one source writes besides the poll state.
+#[derive(Debug, Default, PartialEq)]
+pub struct Plan {
+    pub decisions: Vec<Decision>,
+    /// Aliases to point at items (new ones only).
+    pub aliases: Vec<(String, ItemKey)>,
+    /// Duplicates to record in the items (of other sources) they joined.
+    pub merges: Vec<(ItemKey, MergeRecord)>,
+    /// Near-duplicate signatures to index, replacing the item's old one.
+    pub signatures: Vec<(ItemKey, Signature)>,
+}
+
+/// How one source's entries are matched; built from its config.
+#[derive(Debug, Clone)]
+pub struct Policy<'a> {
+    pub source: &'a str,
+    /// The source's feed address (remote sources), recorded in items.
+    pub feed_url: Option<&'a str>,
+    pub urls: &'a UrlOptions,
+    /// Match guid drift and domain moves by link + title (remote sources;
+    /// local articles are identified by their path alone).
+    pub fuzzy_identity: bool,
+    /// Near-duplicate threshold in percent (estimated Jaccard similarity);
+    /// `None` turns near-duplicate matching off for this source.
+    pub near_threshold_pct: Option<u8>,
+    /// New entries dated before `now - max_age` are not stored.
+    pub max_age: Option<chrono::Duration>,
+}
+
+/// The store's side of dedup: lookups by exact key only, so a decision
+/// costs the same whatever the store holds.
+pub trait Index {
+    type Error;
+    fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, Self::Error>;
+    /// The item key an alias points at.
+    fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, Self::Error>;
+    /// The time a tombstone of `source` for `key` lasts until.
+    fn tombstone(
+        &mut self,
+        source: &str,
+        key: &ItemKey,
+    ) -> Result<Option<DateTime<Utc>>, Self::Error>;
+    /// Items sharing at least one LSH band with `signature`, with their
+    /// signatures.
+    fn near_candidates(
+        &mut self,
+        signature: &Signature,
+    ) -> Result<Vec<(ItemKey, Signature)>, Self::Error>;
+}
+
+/// The identity of an entry within its source (the first rung of the ladder
+/// that the entry has), with the default link rules.
+pub fn identity(entry: &Entry) -> String {
+    identity_with(entry, &UrlOptions::default())
+}
+
+/// [`identity`] with the given link rules.
+pub fn identity_with(entry: &Entry, urls: &UrlOptions) -> String {
+    if let Some(id) = entry.upstream_id.as_deref().map(str::trim)
+        && !id.is_empty()
+    {
+        return format!("id:{id}");
+    }
+    if let Some(link) = entry.link.as_deref().map(str::trim)
+        && !link.is_empty()
+    {
+        return format!("link:{}", canonical_url(link, urls));
+    }
+    let mut hasher = Sha256::new();
+    for part in [&entry.title, &entry.summary_html, &entry.content_html] {
+        hasher.update(part.as_deref().unwrap_or("").as_bytes());
+        hasher.update([0]);
+    }
+    format!("fp:{}", hex::encode(&hasher.finalize()[..16]))
+}
+
+/// The public id for a new item: a `urn:uuid:` built from the item key
+/// (version 8, "custom"), so it is a valid IRI everywhere and never depends
+/// on title, URL or time.
+pub fn mint_public_id(key: &ItemKey) -> String {
+    let mut b = key.0;
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A title as compared for guid drift: lower-case words, single spaces.
+pub fn normalized_title(title: &str) -> String {
+    near::words(title).join(" ")
+}
+
+/// The same-source aliases of an entry, in lookup order:
+/// `"{source} id {guid}"`, `"{source} link {canonical}"` (entries without
+/// an upstream id) and `"{source} pt {path+query} {title}"` (fuzzy identity).
+pub fn source_aliases(entry: &Entry, policy: &Policy) -> Vec<String> {
+    let source = policy.source;
+    let mut out = Vec::new();
+    let id = entry
+        .upstream_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty());
+    if let Some(id) = id {
+        out.push(format!("{source} id {id}"));
+    }
+    if let Some(canonical) = canonical_link(entry, policy.urls) {
+        if id.is_none() {
+            out.push(format!("{source} link {canonical}"));
+        }
+        let title = entry.title.as_deref().map(normalized_title).unwrap_or_default();
+        if policy.fuzzy_identity && !title.is_empty() {
+            out.push(format!("{source} pt {} {title}", url::canonical_path(&canonical)));
+        }
+    }
+    out
+}
+
+/// The cross-source alias of a canonical link.
+pub fn link_alias(canonical: &str) -> String {
+    format!("* link {canonical}")
+}
+
+fn canonical_link(entry: &Entry, urls: &UrlOptions) -> Option<String> {
+    let link = entry.link.as_deref().map(str::trim).filter(|l| !l.is_empty())?;
+    Some(canonical_url(link, urls))
+}
+
+/// The near-duplicate signature of an entry, when its text is long enough.
+pub fn signature(entry: &Entry) -> Option<Signature> {
+    let text = entry
+        .content_html
+        .as_deref()
+        .or(entry.summary_html.as_deref())
+        .unwrap_or("");
+    Signature::of(entry.title.as_deref().unwrap_or(""), text)
+}
+
+/// Decides, for each entry of one refresh of `policy.source`, what to
+/// write. Entries that match an item already matched in this batch are
+/// dropped (the first one wins).
+pub fn plan<I: Index>(
+    policy: &Policy,
+    entries: Vec<Entry>,
+    now: DateTime<Utc>,
+    index: &mut I,
+) -> Result<Plan, I::Error> {
+    let mut out = Plan::default();
+    let mut seen: HashSet<ItemKey> = HashSet::new();
+    // Aliases planned earlier in this batch.
+    let mut planned: HashMap<String, ItemKey> = HashMap::new();
+    for entry in entries {
+        let derived = ItemKey::derive(policy.source, &identity_with(&entry, policy.urls));
+        let aliases = source_aliases(&entry, policy);
+        // 1. its own key, 2-4. its aliases.
+        let mut resolved = None;
+        if seen.contains(&derived) {
+            continue;
+        }
+        if let Some(item) = index.item(&derived)? {
+            resolved = Some((derived, Some(item)));
+        } else {
+            for alias in &aliases {
+                let key = match planned.get(alias) {
+                    Some(k) => Some(*k),
+                    None => index.alias(alias)?,
+                };
+                if let Some(key) = key {
+                    resolved = Some((key, index.item(&key)?));
+                    break;
+                }
+            }
+        }
+        let (key, old) = match resolved {
+            Some((key, old)) => (key, old),
+            None => (derived, None),
+        };
+        if !seen.insert(key) {
+            continue;
+        }
+        let fresh: Vec<String> = aliases
+            .into_iter()
+            .filter(|a| old.as_ref().is_none_or(|o| !o.aliases.contains(a)))
+            .collect();
+        match old {
+            Some(old) => {
+                let decision = update(policy, key, entry, now, old, &fresh);
+                if let Decision::Update { new, .. } = &decision {
+                    for alias in &fresh {
+                        out.aliases.push((alias.clone(), key));
+                        planned.insert(alias.clone(), key);
+                    }
+                    if policy.near_threshold_pct.is_some()
+                        && new.duplicate_of.is_none()
+                        && let Some(sig) = signature(&new.entry)
+                    {
+                        out.signatures.push((key, sig));
+                    }
+                }
+                out.decisions.push(decision);
+            }
+            None => {
+                if let Some(until) = index.tombstone(policy.source, &key)?
+                    && until > now
+                {
+                    out.decisions.push(Decision::Tombstoned(key));
+                    continue;
+                }
+                let date = entry.published.or(entry.updated);
+                if let (Some(max_age), Some(date)) = (policy.max_age, date)
+                    && date < now - max_age
+                {
+                    out.decisions.push(Decision::TooOld);
+                    continue;
+                }
+                let item = insert(policy, key, entry, now, fresh.clone());
+                let item = cross_source(policy, item, now, index, &mut out)?;
+                for alias in &fresh {
+                    out.aliases.push((alias.clone(), key));
+                    planned.insert(alias.clone(), key);
+                }
+                out.decisions.push(Decision::Insert(item));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Matches a new item against other sources: the first item with the same
+/// canonical link, else the most similar near-duplicate above the
+/// threshold. Records the merge, or indexes the item as a primary.
+fn cross_source<I: Index>(
+    policy: &Policy,
+    mut item: StoredItem,
+    now: DateTime<Utc>,
+    index: &mut I,
+    out: &mut Plan,
+) -> Result<StoredItem, I::Error> {
+    let canonical = canonical_link(&item.entry, policy.urls);
+    let mut found: Option<(ItemKey, MergeRule)> = None;
+    if let Some(canonical) = &canonical {
+        let alias = link_alias(canonical);
+        if let Some(other) = index.alias(&alias)?
+            && let Some(primary) = primary_of(index, other, policy.source)?
+        {
+            found = Some((
+                primary,
+                MergeRule::SameLink {
+                    canonical: canonical.clone(),
+                },
+            ));
+        } else {
+            out.aliases.push((alias.clone(), item.key));
+            item.aliases.push(alias);
+        }
+    }
+    let sig = match policy.near_threshold_pct {
+        Some(_) => signature(&item.entry),
+        None => None,
+    };
+    if found.is_none()
+        && let (Some(threshold), Some(sig)) = (policy.near_threshold_pct, &sig)
+    {
+        let mut best: Option<(u8, ItemKey)> = None;
+        for (candidate, their) in index.near_candidates(sig)? {
+            let similarity = sig.similarity_pct(&their);
+            if similarity >= threshold && best.is_none_or(|(s, _)| similarity > s) {
+                best = Some((similarity, candidate));
+            }
+        }
+        if let Some((similarity, candidate)) = best
+            && let Some(primary) = primary_of(index, candidate, policy.source)?
+        {
+            found = Some((
+                primary,
+                MergeRule::NearDuplicate {
+                    similarity_pct: similarity,
+                    threshold_pct: threshold,
+                },
+            ));
+        }
+    }
+    match found {
+        Some((primary, rule)) => {
+            item.duplicate_of = Some(primary);
+            out.merges.push((
+                primary,
+                MergeRecord {
+                    key: item.key,
+                    source: policy.source.to_string(),
+                    link: item.entry.link.clone(),
+                    feed_url: policy.feed_url.map(str::to_string),
+                    rule,
+                    at: now,
+                },
+            ));
+        }
+        None => {
+            if let Some(sig) = sig {
+                out.signatures.push((item.key, sig));
+            }
+        }
+    }
+    Ok(item)
+}
+
+/// The stored primary of `key` (itself, or what it is a duplicate of),
+/// when it exists and belongs to another source than `source`.
+fn primary_of<I: Index>(
+    index: &mut I,
+    key: ItemKey,
+    source: &str,
+) -> Result<Option<ItemKey>, I::Error> {
+    let Some(item) = index.item(&key)? else {
+        return Ok(None);
+    };
+    let primary = match item.duplicate_of {
+        Some(p) => match index.item(&p)? {
+            Some(p) => p,
+            None => item,
+        },
+        None => item,
+    };
+    Ok((primary.source != source).then_some(primary.key))
+}
+
+fn insert(
+    policy: &Policy,
+    key: ItemKey,
+    entry: Entry,
+    now: DateTime<Utc>,
+    aliases: Vec<String>,
+) -> StoredItem {
+    let digest = entry.content_digest();
+    let published = entry.published.or(entry.updated).unwrap_or(now);
+    let updated = entry.updated.unwrap_or(published).max(published);
+    StoredItem {
+        key,
+        source: policy.source.to_string(),
+        public_id: mint_public_id(&key),
+        entry,
+        first_seen: now,
+        published,
+        updated,
+        digest,
+        aliases,
+        duplicate_of: None,
+        merged: Vec::new(),
+        feed_url: policy.feed_url.map(str::to_string),
+    }
+}
+
+fn update(
+    policy: &Policy,
+    key: ItemKey,
+    entry: Entry,
+    now: DateTime<Utc>,
+    old: StoredItem,
+    fresh: &[String],
+) -> Decision {
+    let digest = entry.content_digest();
+    if old.digest == digest {
+        return Decision::Unchanged(key);
+    }
+    // An item without its own date keeps the one it was first given.
+    let published = entry.published.or(entry.updated).unwrap_or(old.published);
+    let updated = entry
+        .updated
+        .filter(|u| *u > old.updated)
+        .unwrap_or(now)
+        .max(published)
+        .max(old.updated);
+    let mut aliases = old.aliases.clone();
+    aliases.extend(fresh.iter().cloned());
+    let new = StoredItem {
+        key,
+        source: policy.source.to_string(),
+        public_id: old.public_id.clone(),
+        entry,
+        first_seen: old.first_seen,
+        published,
+        updated,
+        digest,
+        aliases,
+        duplicate_of: old.duplicate_of,
+        merged: old.merged.clone(),
+        feed_url: policy.feed_url.map(str::to_string).or(old.feed_url.clone()),
+    };
+    Decision::Update {
+        old: Box::new(old),
+        new,
+    }
+}
+
+/// The items of a source that retention removes: all but the newest
+/// `max_items`, and those published before `now - max_age`. `items` is
+/// (key, published) of every item the source keeps, in any order.
+pub fn expired(
+    items: &[(ItemKey, DateTime<Utc>)],
+    max_items: Option<usize>,
+    max_age: Option<chrono::Duration>,
+    now: DateTime<Utc>,
+) -> Vec<ItemKey> {
+    let mut sorted: Vec<&(ItemKey, DateTime<Utc>)> = items.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sorted
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, published))| {
+            max_items.is_some_and(|m| *i >= m) || max_age.is_some_and(|a| *published < now - a)
+        })
+        .map(|(_, (key, _))| *key)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The store's role, in memory.
+    #[derive(Default)]
+    struct MapIndex {
+        items: HashMap<ItemKey, StoredItem>,
+        aliases: HashMap<String, ItemKey>,
+        tombstones: HashMap<ItemKey, DateTime<Utc>>,
+        sigs: Vec<(ItemKey, Signature)>,
+    }
+
+    impl Index for MapIndex {
+        type Error = ();
+        fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, ()> {
+            Ok(self.items.get(key).cloned())
+        }
+        fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, ()> {
+            Ok(self.aliases.get(alias).copied())
+        }
+        fn tombstone(&mut self, _: &str, key: &ItemKey) -> Result<Option<DateTime<Utc>>, ()> {
+            Ok(self.tombstones.get(key).copied())
+        }
+        fn near_candidates(&mut self, sig: &Signature) -> Result<Vec<(ItemKey, Signature)>, ()> {
+            let bands = sig.bands();
+            Ok(self
+                .sigs
+                .iter()
+                .filter(|(_, s)| s.bands().iter().zip(&bands).any(|(a, b)| a == b))
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn entry(id: Option<&str>, link: Option<&str>, title: &str) -> Entry {
+        Entry {
+            upstream_id: id.map(str::to_string),
+            link: link.map(str::to_string),
+            title: Some(title.to_string()),
+            ..Entry::default()
+        }
+    }
+
+    fn t(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, h, 0, 0).unwrap()
+    }
+
+    fn policy<'a>(source: &'a str, urls: &'a UrlOptions) -> Policy<'a> {
+        Policy {
+            source,
+            feed_url: None,
+            urls,
+            fuzzy_identity: true,
+            near_threshold_pct: Some(60),
+            max_age: None,
+        }
+    }
+
+    fn run_in(
+        db: &mut MapIndex,
+        source: &str,
+        entries: Vec<Entry>,
+        now: DateTime<Utc>,
+    ) -> Vec<Decision> {
+        let urls = UrlOptions::default();
+        let plan = plan(&policy(source, &urls), entries, now, db).unwrap();
+        for d in &plan.decisions {
+            if let Decision::Insert(i) | Decision::Update { new: i, .. } = d {
+                db.items.insert(i.key, i.clone());
+            }
+        }
+        for (alias, key) in plan.aliases {
+            db.aliases.insert(alias, key);
+        }
+        for (primary, record) in plan.merges {
+            db.items.get_mut(&primary).unwrap().merged.push(record);
+        }
+        db.sigs.extend(plan.signatures);
+        plan.decisions
+    }
+
+    fn run(db: &mut MapIndex, entries: Vec<Entry>, now: DateTime<Utc>) -> Vec<Decision> {
+        run_in(db, "src", entries, now)
+    }
+
+    #[test]
+    fn identity_prefers_upstream_id_then_link_then_fingerprint() {
+        assert_eq!(
+            identity(&entry(Some("g1"), Some("http://a/x"), "T")),
+            "id:g1"
+        );
+        assert_eq!(
+            identity(&entry(None, Some("http://A/x#frag"), "T")),
+            "link:a/x"
+        );
+        let fp = identity(&entry(None, None, "T"));
+        assert!(fp.starts_with("fp:"));
+        assert_ne!(fp, identity(&entry(None, None, "U")));
+    }
+
+    #[test]
+    fn same_entry_twice_is_unchanged_and_changed_entry_updates_in_place() {
+        let mut db = MapIndex::default();
+        let first = run(&mut db, vec![entry(Some("g"), None, "One")], t(1));
+        let Decision::Insert(inserted) = &first[0] else {
+            panic!("expected insert, got {first:?}")
+        };
+        assert_eq!(inserted.published, t(1));
+        let again = run(&mut db, vec![entry(Some("g"), None, "One")], t(2));
+        assert!(matches!(again[0], Decision::Unchanged(_)));
+        let edited = run(&mut db, vec![entry(Some("g"), None, "One, edited")], t(3));
+        let Decision::Update { old, new } = &edited[0] else {
+            panic!("expected update, got {edited:?}")
+        };
+        assert_eq!(new.public_id, old.public_id);
+        assert_eq!(new.published, t(1), "an undated item keeps its first date");
+        assert_eq!(new.updated, t(3));
+        assert_eq!(db.items.len(), 1);
+    }
+
+    #[test]
+    fn duplicates_within_one_batch_are_dropped() {
+        let mut db = MapIndex::default();
+        let d = run(
+            &mut db,
+            vec![
+                entry(Some("g"), None, "A"),
+                entry(Some("g"), None, "B"),
+                entry(Some("h"), Some("http://x.org/1"), "C"),
+                entry(Some("i"), Some("https://x.org/1/"), "C"),
+            ],
+            t(1),
+        );
+        assert_eq!(d.len(), 2, "{d:?}");
+    }
+
+    #[test]
+    fn guid_drift_scheme_change_and_domain_move_update_the_first_item() {
+        let mut db = MapIndex::default();
+        run(
+            &mut db,
+            vec![entry(Some("g1"), Some("http://old.example/post/1"), "Big news")],
+            t(1),
+        );
+        let key = *db.items.keys().next().unwrap();
+        for (i, (guid, link)) in [
+            ("g2", "http://old.example/post/1?utm_source=rss"),
+            ("g3", "https://old.example/post/1/"),
+            ("https://new.example/?p=1", "https://new.example/post/1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let d = run(&mut db, vec![entry(Some(guid), Some(link), "Big  News")], t(2 + i as u32));
+            let Decision::Update { new, .. } = &d[0] else {
+                panic!("{guid}: expected update, got {d:?}")
+            };
+            assert_eq!(new.key, key);
+            assert_eq!(new.entry.link.as_deref(), Some(link), "the original link is kept");
+        }
+        // The drifted guids are aliases now: each one finds the item again.
+        let d = run(&mut db, vec![entry(Some("g2"), Some("http://elsewhere/x"), "Other")], t(9));
+        assert!(matches!(&d[0], Decision::Update { new, .. } if new.key == key), "{d:?}");
+        assert_eq!(db.items.len(), 1);
+        // A new guid with the same link but another title is another item.
+        let d = run(&mut db, vec![entry(Some("g9"), Some("https://new.example/post/1"), "Else")], t(10));
+        assert!(matches!(d[0], Decision::Insert(_)), "{d:?}");
+    }
+
+    #[test]
+    fn tombstones_and_max_age_keep_items_out() {
+        let mut db = MapIndex::default();
+        let key = ItemKey::derive("src", "id:gone");
+        db.tombstones.insert(key, t(5));
+        let d = run(&mut db, vec![entry(Some("gone"), None, "Old")], t(4));
+        assert_eq!(d, [Decision::Tombstoned(key)]);
+        // An expired tombstone no longer holds it back.
+        let d = run(&mut db, vec![entry(Some("gone"), None, "Old")], t(6));
+        assert!(matches!(d[0], Decision::Insert(_)));
+
+        let urls = UrlOptions::default();
+        let mut p = policy("src", &urls);
+        p.max_age = Some(chrono::Duration::hours(2));
+        let mut old = entry(Some("ancient"), None, "Ancient");
+        old.published = Some(t(1));
+        let plan = plan(&p, vec![old], t(5), &mut db).unwrap();
+        assert_eq!(plan.decisions, [Decision::TooOld]);
+    }
+
+    #[test]
+    fn same_canonical_link_in_another_source_merges() {
+        let mut db = MapIndex::default();
+        run_in(&mut db, "a", vec![entry(Some("a1"), Some("https://www.wire.example/story?utm_medium=x"), "Story")], t(1));
+        let d = run_in(&mut db, "b", vec![entry(Some("b1"), Some("http://wire.example/story"), "Story!")], t(2));
+        let Decision::Insert(dup) = &d[0] else { panic!("{d:?}") };
+        let primary = ItemKey::derive("a", "id:a1");
+        assert_eq!(dup.duplicate_of, Some(primary));
+        let merged = &db.items[&primary].merged;
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].source, "b");
+        assert!(matches!(&merged[0].rule, MergeRule::SameLink { canonical } if canonical == "wire.example/story"));
+    }
+
+    #[test]
+    fn expired_keeps_the_newest_and_the_young() {
+        let k = |i: u8| ItemKey([i; 16]);
+        let items = vec![(k(1), t(1)), (k(3), t(3)), (k(2), t(2)), (k(4), t(4))];
+        let mut gone = expired(&items, Some(2), None, t(5));
+        gone.sort();
+        assert_eq!(gone, [k(1), k(2)]);
+        assert_eq!(expired(&items, None, Some(chrono::Duration::minutes(150)), t(5)), [k(2), k(1)]);
+        assert!(expired(&items, None, None, t(5)).is_empty());
+    }
+
+    #[test]
+    fn public_id_is_a_stable_uuid_urn() {
+        let key = ItemKey::derive("src", "id:g");
+        let id = mint_public_id(&key);
+        assert_eq!(id, mint_public_id(&key));
+        assert!(id.starts_with("urn:uuid:"));
+        assert_eq!(id.len(), "urn:uuid:".len() + 36);
+        assert_eq!(&id[23..24], "8", "version nibble: {id}");
+    }
+}
