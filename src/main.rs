@@ -87,6 +87,12 @@ enum Command {
     },
     /// Show each source's poll state: last status, last success, next refresh, items.
     Sources,
+    /// Show how dedup sees one item: its keys, aliases, sources, and the
+    /// rule that merged each duplicate into it.
+    Explain {
+        /// The item's published id (`urn:uuid:...`) or its item key (32 hex digits).
+        item_id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -143,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Fetch { sources } => fetch(config, store, sources).await,
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources => sources(&config, &store),
+            Command::Explain { item_id } => explain(&store, &item_id),
             Command::Check | Command::Parse { .. } => unreachable!("handled above"),
         }
     })
@@ -313,6 +320,23 @@ fn sources(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn explain(store: &Store, id: &str) -> anyhow::Result<ExitCode> {
+    match store.explain(id)? {
+        Some(explanation) => {
+            print!("{explanation}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "syndic: no item `{id}` in the store {}: give a published id \
+                 (urn:uuid:..., the guid/id in the feeds) or a 32-digit item key",
+                store.path().display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn parse_file(

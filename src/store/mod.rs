@@ -24,6 +24,7 @@
 //! A version 1 store is migrated when opened: the new trees are filled from
 //! the stored items; items keep their keys and published ids.
 
+mod explain;
 mod keys;
 
 use std::collections::HashSet;
@@ -38,6 +39,7 @@ use chrono::{DateTime, Utc};
 use crate::dedup::{self, Signature};
 use crate::model::{ItemKey, PollState, StoredItem};
 
+pub use explain::Explanation;
 pub use keys::time_desc;
 
 /// The schema this build reads and writes.
