@@ -404,19 +404,20 @@ impl Refresher<'_> {
             }
         }
         batch.removals = removals;
-        self.retain(source, &mut batch, now)?;
+        counts.skipped += self.retain(source, &mut batch, now)?;
         Ok((batch, counts))
     }
 
     /// Retention: removes the source's items beyond `max_items` or older
     /// than `max_age` (new ones too), leaving tombstones; and drops the
-    /// source's expired tombstones.
+    /// source's expired tombstones. Returns how many new items it refused.
     fn retain(
         &self,
         source: &SourceConfig,
         batch: &mut Batch,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
+        let mut refused = 0;
         let settings = &source.dedup;
         let until = now + to_chrono(settings.tombstone_ttl);
         if settings.max_items.is_some() || settings.max_age.is_some() {
@@ -447,8 +448,9 @@ impl Refresher<'_> {
                 let item = match pending {
                     Some(at) => {
                         let (old, new) = batch.upserts.remove(at);
-                        if let Some(old) = old {
-                            batch.removals.push(old);
+                        match old {
+                            Some(old) => batch.removals.push(old),
+                            None => refused += 1,
                         }
                         batch.signatures.retain(|(k, _)| *k != key);
                         new
@@ -477,7 +479,7 @@ impl Refresher<'_> {
             .into_iter()
             .filter(|(k, t)| t.until <= now && !upserted.contains(k))
             .collect();
-        Ok(())
+        Ok(refused)
     }
 
     async fn write(

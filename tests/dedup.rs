@@ -334,3 +334,217 @@ async fn updates_in_place_advance_updated_and_unchanged_items_write_nothing() {
     assert_eq!(item["date_published"], t(1).to_rfc3339());
     assert_ne!(h.render("all").rss.etag, rendered.rss.etag);
 }
+
+const WIRE: &str = "The central bank raised its main interest rate by a quarter point on Tuesday, \
+    the third increase this year, saying inflation remained stubbornly above its target. \
+    Officials signalled that further rises were possible if price growth did not slow, \
+    while markets had largely expected the move. The decision was backed by seven of the \
+    nine members of the committee, two of whom voted to hold rates steady. Mortgage lenders \
+    are expected to pass on the increase to borrowers within weeks.";
+
+const SAME_TOPIC: &str = "Homeowners on variable mortgages will see their monthly payments \
+    climb after the central bank decision on interest rates, according to brokers, who urged \
+    borrowers to compare fixed deals now. Savers may finally get better returns, although \
+    banks are often slow to pass on higher rates to deposit accounts. First-time buyers face \
+    the toughest squeeze as the rate rise feeds through.";
+
+fn sources_of(item: &serde_json::Value) -> Vec<String> {
+    item["_syndic"]["sources"]
+        .as_array()
+        .map(|s| s.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn same_link_from_several_sources_is_one_item_listing_every_source() {
+    let feeds = r#"
+[[feed]]
+name = "ab"
+title = "A and B"
+include = ["a", "b"]
+
+[[feed]]
+name = "only-b"
+title = "B"
+include = ["b"]
+"#;
+    let mut h = Harness::new("", &remote(&["a", "b", "c"]), feeds);
+    h.ingest("a", vec![dated(entry(Some("a-1"), Some("https://wire.example/story-1?utm_source=a"), "Story", "from a"), 1)], t(1))
+        .await;
+    assert_eq!(
+        h.ingest("b", vec![dated(entry(Some("b-77"), Some("http://www.wire.example/story-1/"), "Story (B)", "from b"), 2)], t(2))
+            .await,
+        refreshed(1, 0, 0, 0)
+    );
+    h.restart();
+    h.ingest("c", vec![dated(entry(None, Some("https://wire.example/story-1#x"), "Story (C)", "from c"), 3)], t(3))
+        .await;
+
+    let all = h.json("all");
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{all:#}");
+    assert_eq!(items[0]["title"], "Story");
+    assert_eq!(sources_of(&items[0]), ["a", "b", "c"]);
+    assert_eq!(items[0]["_syndic"]["sources"][1]["url"], "http://www.wire.example/story-1/");
+    let rss = String::from_utf8(h.render("all").rss.body).unwrap();
+    assert!(rss.contains(r#"<source url="http://a.example/feed.xml">a</source>"#), "{rss}");
+    for (id, link) in [("b", "http://www.wire.example/story-1/"), ("c", "https://wire.example/story-1#x")] {
+        assert!(rss.contains(&format!(r#"<atom:link href="{link}" rel="via" title="{id}"/>"#)), "{rss}");
+    }
+    let atom = String::from_utf8(h.render("all").atom.body).unwrap();
+    assert_eq!(atom.matches("<entry>").count(), 1);
+    assert_eq!(atom.matches(r#"rel="via""#).count(), 3, "{atom}");
+    assert!(atom.contains("<source>"), "{atom}");
+
+    // A feed of two of the sources lists those two.
+    let ab = h.json("ab");
+    assert_eq!(ab["items"].as_array().unwrap().len(), 1);
+    assert_eq!(sources_of(&ab["items"][0]), ["a", "b"]);
+    // A feed of one source keeps its own copy, plain.
+    let b = h.json("only-b");
+    assert_eq!(b["items"][0]["title"], "Story (B)");
+    assert!(b["items"][0].get("_syndic").is_none());
+
+    let bytes = h.render("all").json.body;
+    h.restart();
+    assert_eq!(h.render("all").json.body, bytes);
+}
+
+#[tokio::test]
+async fn near_duplicates_merge_the_same_wire_story_but_not_stories_on_one_topic() {
+    let sources = format!(
+        "{}\n[[source]]\nid = \"strict\"\nurl = \"http://strict.example/feed.xml\"\nnear_duplicates = false\n",
+        remote(&["a", "b", "c"])
+    );
+    let mut h = Harness::new("near_duplicate_threshold = 0.6", &sources, "");
+    h.ingest(
+        "a",
+        vec![dated(entry(Some("a1"), Some("https://a.example/rates"), "Central bank raises rates again", &format!("LONDON (Wire) - {WIRE} Subscribe to our newsletter for more.")), 1)],
+        t(1),
+    )
+    .await;
+    h.restart();
+    h.ingest(
+        "b",
+        vec![
+            dated(entry(Some("b1"), Some("https://b.example/news/4411"), "Central bank raises interest rates", &format!("Posted by our economics desk. {WIRE} &copy; 2026 Daily Planet. All rights reserved.")), 1),
+            dated(entry(Some("b2"), Some("https://b.example/news/4412"), "What the rate rise means for you", SAME_TOPIC), 1),
+        ],
+        t(2),
+    )
+    .await;
+    // A source with near-duplicate matching off keeps its copy apart.
+    h.ingest(
+        "strict",
+        vec![dated(entry(Some("s1"), Some("https://strict.example/x"), "Rates up", &format!("Strict copy. {WIRE}")), 1)],
+        t(3),
+    )
+    .await;
+    let all = h.json("all");
+    let mut titles: Vec<(String, Vec<String>)> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["title"].as_str().unwrap().to_string(), sources_of(i)))
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            ("Central bank raises rates again".to_string(), vec!["a".to_string(), "b".to_string()]),
+            ("Rates up".to_string(), vec![]),
+            ("What the rate rise means for you".to_string(), vec![]),
+        ]
+    );
+    let item = &all["items"].as_array().unwrap().iter().find(|i| i["title"] == "Central bank raises rates again").unwrap().clone();
+    assert!(
+        item["_syndic"]["sources"][1]["merged_by"].as_str().unwrap().starts_with("near-duplicate text"),
+        "{item:#}"
+    );
+    h.restart();
+    assert_eq!(h.json("all"), all);
+}
+
+#[tokio::test]
+async fn retention_max_items_removes_the_oldest_and_tombstones_stop_resurrection() {
+    let sources = "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_items = 2\n";
+    let mut h = Harness::new("tombstone_ttl = \"10d\"", sources, "");
+    let listing: Vec<Entry> = (1..=3)
+        .map(|d| dated(entry(Some(&format!("g{d}")), Some(&format!("http://news.example/{d}")), &format!("Item {d}"), "x"), d))
+        .collect();
+    // Three listed, two kept; the refused one is tombstoned right away.
+    assert_eq!(h.ingest("news", listing.clone(), t(4)).await, refreshed(2, 0, 0, 1));
+    let titles = |h: &Harness| {
+        let mut t: Vec<String> = h.items("news").iter().map(|i| i.entry.title.clone().unwrap()).collect();
+        t.sort();
+        t
+    };
+    assert_eq!(titles(&h), ["Item 2", "Item 3"]);
+    h.restart();
+    let generation = h.store().generation();
+    assert_eq!(h.ingest("news", listing.clone(), t(5)).await, refreshed(0, 0, 0, 3));
+    assert_eq!(h.store().generation(), generation);
+    // A newer item pushes item 2 out of the store and the feeds.
+    let mut more = listing.clone();
+    more.push(dated(entry(Some("g4"), Some("http://news.example/4"), "Item 4", "x"), 5));
+    assert_eq!(h.ingest("news", more.clone(), t(6)).await, refreshed(1, 0, 1, 3));
+    assert_eq!(titles(&h), ["Item 3", "Item 4"]);
+    h.restart();
+    // Still listed upstream, with a drifted guid even: not back.
+    more[1] = dated(entry(Some("g2-new"), Some("https://news.example/2"), "Item 2", "x"), 2);
+    assert_eq!(h.ingest("news", more.clone(), t(7)).await, refreshed(0, 0, 0, 4));
+    let json = h.json("all");
+    assert_eq!(json["items"].as_array().unwrap().len(), 2);
+    // Once the tombstones expire, the keys are forgotten; retention still
+    // keeps only two.
+    assert_eq!(h.ingest("news", vec![], t(30)).await, refreshed(0, 0, 0, 0));
+    assert!(h.store().tombstones("news").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn retention_max_age_drops_old_items_and_refuses_older_ones() {
+    let sources = "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_age = \"3d\"\n";
+    let mut h = Harness::new("", sources, "");
+    let listing = vec![
+        dated(entry(Some("old"), None, "Old", "x"), 1),
+        dated(entry(Some("mid"), None, "Mid", "x"), 4),
+        dated(entry(Some("new"), None, "New", "x"), 5),
+    ];
+    assert_eq!(h.ingest("news", listing.clone(), t(5)).await, refreshed(2, 0, 0, 1));
+    h.restart();
+    // Two days later "Mid" is too old: it leaves the store and the feed.
+    assert_eq!(h.ingest("news", listing.clone(), t(7) + Duration::hours(1)).await, refreshed(0, 0, 1, 3));
+    let json = h.json("all");
+    let titles: Vec<&str> = json["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["New"]);
+    h.restart();
+    assert_eq!(h.ingest("news", listing, t(7) + Duration::hours(2)).await, refreshed(0, 0, 0, 3));
+}
+
+#[tokio::test]
+async fn explain_names_keys_sources_and_merge_rules() {
+    let mut h = Harness::new("", &remote(&["a", "b"]), "");
+    h.ingest("a", vec![dated(entry(Some("a-1"), Some("https://wire.example/s"), "Story", "from a"), 1)], t(1))
+        .await;
+    h.ingest("b", vec![dated(entry(Some("b-1"), Some("http://wire.example/s/"), "Story", "from b"), 2)], t(2))
+        .await;
+    h.restart();
+    let a = h.items("a").remove(0);
+    let b = h.items("b").remove(0);
+    for id in [a.public_id.clone(), a.key.to_hex()] {
+        let text = h.store().explain(&id).unwrap().unwrap().to_string();
+        assert!(text.contains(&format!("item key:    {}", a.key.to_hex())), "{text}");
+        assert!(text.contains(&a.public_id));
+        assert!(text.contains("a id a-1"), "{text}");
+        assert!(text.contains("* link wire.example/s"), "{text}");
+        assert!(
+            text.contains(&format!("{} from b: same canonical link wire.example/s", b.key.to_hex())),
+            "{text}"
+        );
+    }
+    let text = h.store().explain(&b.public_id).unwrap().unwrap().to_string();
+    assert!(text.contains(&format!("duplicate of: {}", a.key.to_hex())), "{text}");
+    assert!(text.contains("merged by:  same canonical link"), "{text}");
+    assert!(h.store().explain("urn:uuid:00000000-0000-8000-8000-000000000000").unwrap().is_none());
+    assert!(h.store().explain("nonsense").unwrap().is_none());
+}
