@@ -1203,7 +1203,10 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
         if name.is_empty() || name.contains(['&', '=', '?', '#', ' ']) {
             ctx.error(
                 param.span(),
-                format!("defaults: tracking_params: `{}` is not a parameter name", param.get_ref()),
+                format!(
+                    "defaults: tracking_params: `{}` is not a parameter name",
+                    param.get_ref()
+                ),
                 Some("write query parameter names such as \"from\" or \"campaign_id\"".to_string()),
             );
         } else if !defaults.dedup.urls.extra_tracking.contains(&name) {
@@ -1254,8 +1257,14 @@ fn build_source_dedup(
             _ => {
                 ctx.error(
                     max.span(),
-                    format!("{label}: max_items must be at least 1, got {}", max.get_ref()),
-                    Some("write a number of items such as 500, or remove the key for no limit".to_string()),
+                    format!(
+                        "{label}: max_items must be at least 1, got {}",
+                        max.get_ref()
+                    ),
+                    Some(
+                        "write a number of items such as 500, or remove the key for no limit"
+                            .to_string(),
+                    ),
                 );
                 ok = false;
             }
@@ -1267,13 +1276,20 @@ fn build_source_dedup(
                 ctx.error(
                     age.span(),
                     format!("{label}: max_age must be greater than zero"),
-                    Some("write a duration such as \"90d\", or remove the key for no limit".to_string()),
+                    Some(
+                        "write a duration such as \"90d\", or remove the key for no limit"
+                            .to_string(),
+                    ),
                 );
                 ok = false;
             }
             Ok(d) => out.max_age = Some(d),
             Err((problem, help)) => {
-                ctx.error(age.span(), format!("{label}: max_age {problem}"), Some(help));
+                ctx.error(
+                    age.span(),
+                    format!("{label}: max_age {problem}"),
+                    Some(help),
+                );
                 ok = false;
             }
         }
@@ -1286,7 +1302,9 @@ fn build_source_dedup(
             ctx.error(
                 t.span(),
                 format!("{label}: near_duplicate_threshold must be between 0.05 and 1.0, got {v}"),
-                Some("write a fraction of shared text such as 0.6 (higher merges less)".to_string()),
+                Some(
+                    "write a fraction of shared text such as 0.6 (higher merges less)".to_string(),
+                ),
             );
             ok = false;
         }

@@ -131,7 +131,10 @@ pub enum MergeRule {
     SameLink { canonical: String },
     /// Title and text are near-identical (MinHash estimate of the Jaccard
     /// similarity of their word shingles, in percent).
-    NearDuplicate { similarity_pct: u8, threshold_pct: u8 },
+    NearDuplicate {
+        similarity_pct: u8,
+        threshold_pct: u8,
+    },
 }
 
 impl std::fmt::Display for MergeRule {

@@ -5,7 +5,6 @@
 //! reopens the store half-way and checks that nothing changed.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use syndic::config::Config;
@@ -39,8 +38,7 @@ impl Harness {
             "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n{defaults}\n\n{sources}\n{FEEDS}\n{feeds}"
         );
         std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
-        let config =
-            Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&config.daemon.store).unwrap();
         let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
         Harness {
@@ -146,11 +144,19 @@ fn ids_by_title(json: &serde_json::Value) -> HashMap<String, String> {
 async fn identity_ladder_guid_then_link_then_fingerprint_and_keys_stay() {
     let mut h = Harness::new("", &remote(&["news"]), "");
     let batch = vec![
-        entry(Some("guid-1"), Some("http://news.example/1"), "With guid", "a"),
+        entry(
+            Some("guid-1"),
+            Some("http://news.example/1"),
+            "With guid",
+            "a",
+        ),
         entry(None, Some("http://news.example/2"), "Link only", "b"),
         entry(None, None, "Neither", "c"),
     ];
-    assert_eq!(h.ingest("news", batch.clone(), t(1)).await, refreshed(3, 0, 0, 0));
+    assert_eq!(
+        h.ingest("news", batch.clone(), t(1)).await,
+        refreshed(3, 0, 0, 0)
+    );
     let keys: Vec<_> = h.items("news").iter().map(|i| i.key).collect();
     let ids = ids_by_title(&h.json("all"));
     h.restart();
@@ -159,7 +165,12 @@ async fn identity_ladder_guid_then_link_then_fingerprint_and_keys_stay() {
     // are still the items first stored, under their first keys.
     let later = vec![
         entry(None, Some("http://news.example/1"), "With guid", "a"),
-        entry(Some("guid-2"), Some("https://news.example/2"), "Link only", "b"),
+        entry(
+            Some("guid-2"),
+            Some("https://news.example/2"),
+            "Link only",
+            "b",
+        ),
         entry(None, None, "Neither", "c"),
     ];
     assert_eq!(h.ingest("news", later, t(3)).await, refreshed(0, 2, 0, 1));
@@ -176,8 +187,12 @@ async fn identity_ladder_guid_then_link_then_fingerprint_and_keys_stay() {
 async fn canonical_links_match_but_the_original_link_is_published() {
     let mut h = Harness::new("", &remote(&["news"]), "");
     let first = "http://WWW.News.example:80/story/?utm_source=rss&b=2&a=1&fbclid=x#top";
-    h.ingest("news", vec![entry(None, Some(first), "Story", "text")], t(1))
-        .await;
+    h.ingest(
+        "news",
+        vec![entry(None, Some(first), "Story", "text")],
+        t(1),
+    )
+    .await;
     let json = h.json("all");
     assert_eq!(json["items"][0]["url"], first);
     let id = json["items"][0]["id"].clone();
@@ -186,8 +201,12 @@ async fn canonical_links_match_but_the_original_link_is_published() {
     // now published is the one the source gives today.
     let second = "https://news.example/story?a=1&b=2&ref=home";
     assert_eq!(
-        h.ingest("news", vec![entry(None, Some(second), "Story", "text")], t(2))
-            .await,
+        h.ingest(
+            "news",
+            vec![entry(None, Some(second), "Story", "text")],
+            t(2)
+        )
+        .await,
         refreshed(0, 1, 0, 0)
     );
     let json = h.json("all");
@@ -196,8 +215,18 @@ async fn canonical_links_match_but_the_original_link_is_published() {
     assert_eq!(json["items"][0]["url"], second);
     // Another query value, another path case: other pages.
     let others = vec![
-        entry(None, Some("https://news.example/story?a=1&b=3"), "Story b3", "x"),
-        entry(None, Some("https://news.example/Story?a=1&b=2"), "Story cap", "y"),
+        entry(
+            None,
+            Some("https://news.example/story?a=1&b=3"),
+            "Story b3",
+            "x",
+        ),
+        entry(
+            None,
+            Some("https://news.example/Story?a=1&b=2"),
+            "Story cap",
+            "y",
+        ),
     ];
     assert_eq!(h.ingest("news", others, t(3)).await, refreshed(2, 0, 0, 0));
 }
@@ -216,8 +245,12 @@ async fn www_switch_and_extra_tracking_params_come_from_the_config() {
     // `from` is dropped, so only www decides: two items.
     assert_eq!(h.ingest("news", batch, t(1)).await, refreshed(2, 0, 0, 0));
     assert_eq!(
-        h.ingest("news", vec![entry(None, Some("https://www.news.example/a"), "A", "x2")], t(2))
-            .await,
+        h.ingest(
+            "news",
+            vec![entry(None, Some("https://www.news.example/a"), "A", "x2")],
+            t(2)
+        )
+        .await,
         refreshed(0, 1, 0, 0)
     );
 }
@@ -226,21 +259,42 @@ async fn www_switch_and_extra_tracking_params_come_from_the_config() {
 async fn guid_drift_same_link_and_title_is_an_update_not_a_new_item() {
     let mut h = Harness::new("", &remote(&["news"]), "");
     let link = "https://news.example/2026/03/story";
-    h.ingest("news", vec![dated(entry(Some("tag:1"), Some(link), "Big story", "v1"), 1)], t(1))
-        .await;
+    h.ingest(
+        "news",
+        vec![dated(
+            entry(Some("tag:1"), Some(link), "Big story", "v1"),
+            1,
+        )],
+        t(1),
+    )
+    .await;
     let id = h.json("all")["items"][0]["id"].clone();
     h.restart();
     assert_eq!(
-        h.ingest("news", vec![dated(entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"), 1)], t(2))
-            .await,
+        h.ingest(
+            "news",
+            vec![dated(
+                entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"),
+                1
+            )],
+            t(2)
+        )
+        .await,
         refreshed(0, 1, 0, 0)
     );
     h.restart();
     // The new guid is remembered: seen again, nothing to write.
     let generation = h.store().generation();
     assert_eq!(
-        h.ingest("news", vec![dated(entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"), 1)], t(3))
-            .await,
+        h.ingest(
+            "news",
+            vec![dated(
+                entry(Some("tag:1-rev2"), Some(link), "Big Story", "v1"),
+                1
+            )],
+            t(3)
+        )
+        .await,
         refreshed(0, 0, 0, 1)
     );
     assert_eq!(h.store().generation(), generation);
@@ -249,8 +303,12 @@ async fn guid_drift_same_link_and_title_is_an_update_not_a_new_item() {
     assert_eq!(json["items"][0]["id"], id);
     // Same link, new guid, another title: a new item.
     assert_eq!(
-        h.ingest("news", vec![entry(Some("tag:9"), Some(link), "Other story", "z")], t(4))
-            .await,
+        h.ingest(
+            "news",
+            vec![entry(Some("tag:9"), Some(link), "Other story", "z")],
+            t(4)
+        )
+        .await,
         refreshed(1, 0, 0, 0)
     );
 }
@@ -261,7 +319,12 @@ async fn http_to_https_and_domain_move_keep_the_item() {
     // WordPress-style guids carry the address too.
     h.ingest(
         "blog",
-        vec![entry(Some("http://old.example/?p=7"), Some("http://old.example/2026/hello/"), "Hello", "t")],
+        vec![entry(
+            Some("http://old.example/?p=7"),
+            Some("http://old.example/2026/hello/"),
+            "Hello",
+            "t",
+        )],
         t(1),
     )
     .await;
@@ -269,7 +332,12 @@ async fn http_to_https_and_domain_move_keep_the_item() {
     assert_eq!(
         h.ingest(
             "blog",
-            vec![entry(Some("https://old.example/?p=7"), Some("https://old.example/2026/hello/"), "Hello", "t")],
+            vec![entry(
+                Some("https://old.example/?p=7"),
+                Some("https://old.example/2026/hello/"),
+                "Hello",
+                "t"
+            )],
             t(2),
         )
         .await,
@@ -279,7 +347,12 @@ async fn http_to_https_and_domain_move_keep_the_item() {
     assert_eq!(
         h.ingest(
             "blog",
-            vec![entry(Some("https://new.example/?p=7"), Some("https://new.example/2026/hello"), "Hello", "t")],
+            vec![entry(
+                Some("https://new.example/?p=7"),
+                Some("https://new.example/2026/hello"),
+                "Hello",
+                "t"
+            )],
             t(3),
         )
         .await,
@@ -295,8 +368,14 @@ async fn http_to_https_and_domain_move_keep_the_item() {
 async fn updates_in_place_advance_updated_and_unchanged_items_write_nothing() {
     let mut h = Harness::new("", &remote(&["news"]), "");
     let batch = vec![
-        dated(entry(Some("a"), Some("http://news.example/a"), "A", "alpha"), 1),
-        dated(entry(Some("b"), Some("http://news.example/b"), "B", "beta"), 2),
+        dated(
+            entry(Some("a"), Some("http://news.example/a"), "A", "alpha"),
+            1,
+        ),
+        dated(
+            entry(Some("b"), Some("http://news.example/b"), "B", "beta"),
+            2,
+        ),
     ];
     h.ingest("news", batch.clone(), t(3)).await;
     let rendered = h.render("all");
@@ -304,11 +383,17 @@ async fn updates_in_place_advance_updated_and_unchanged_items_write_nothing() {
     let before = h.json("all");
     // Unchanged: no item write (the generation stays), same bytes and ETag,
     // before and after a restart.
-    assert_eq!(h.ingest("news", batch.clone(), t(4)).await, refreshed(0, 0, 0, 2));
+    assert_eq!(
+        h.ingest("news", batch.clone(), t(4)).await,
+        refreshed(0, 0, 0, 2)
+    );
     assert_eq!(h.store().generation(), generation);
     assert_eq!(h.render("all").rss.etag, rendered.rss.etag);
     h.restart();
-    assert_eq!(h.ingest("news", batch.clone(), t(5)).await, refreshed(0, 0, 0, 2));
+    assert_eq!(
+        h.ingest("news", batch.clone(), t(5)).await,
+        refreshed(0, 0, 0, 2)
+    );
     assert_eq!(h.store().generation(), generation);
     for (a, b) in [
         (&h.render("all").rss, &rendered.rss),
@@ -319,11 +404,22 @@ async fn updates_in_place_advance_updated_and_unchanged_items_write_nothing() {
     }
     // An edit: same id, `updated` moves to when it was seen, `published` stays.
     let mut edited = batch.clone();
-    edited[0] = dated(entry(Some("a"), Some("http://news.example/a"), "A, corrected", "alpha!"), 1);
+    edited[0] = dated(
+        entry(
+            Some("a"),
+            Some("http://news.example/a"),
+            "A, corrected",
+            "alpha!",
+        ),
+        1,
+    );
     assert_eq!(h.ingest("news", edited, t(6)).await, refreshed(0, 1, 0, 1));
     assert_eq!(h.store().generation(), generation + 1);
     let after = h.json("all");
-    assert_eq!(ids_by_title(&after)["A, corrected"], ids_by_title(&before)["A"]);
+    assert_eq!(
+        ids_by_title(&after)["A, corrected"],
+        ids_by_title(&before)["A"]
+    );
     let item = after["items"]
         .as_array()
         .unwrap()
@@ -351,7 +447,11 @@ const SAME_TOPIC: &str = "Homeowners on variable mortgages will see their monthl
 fn sources_of(item: &serde_json::Value) -> Vec<String> {
     item["_syndic"]["sources"]
         .as_array()
-        .map(|s| s.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect())
+        .map(|s| {
+            s.iter()
+                .map(|s| s["id"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -369,27 +469,77 @@ title = "B"
 include = ["b"]
 "#;
     let mut h = Harness::new("", &remote(&["a", "b", "c"]), feeds);
-    h.ingest("a", vec![dated(entry(Some("a-1"), Some("https://wire.example/story-1?utm_source=a"), "Story", "from a"), 1)], t(1))
-        .await;
+    h.ingest(
+        "a",
+        vec![dated(
+            entry(
+                Some("a-1"),
+                Some("https://wire.example/story-1?utm_source=a"),
+                "Story",
+                "from a",
+            ),
+            1,
+        )],
+        t(1),
+    )
+    .await;
     assert_eq!(
-        h.ingest("b", vec![dated(entry(Some("b-77"), Some("http://www.wire.example/story-1/"), "Story (B)", "from b"), 2)], t(2))
-            .await,
+        h.ingest(
+            "b",
+            vec![dated(
+                entry(
+                    Some("b-77"),
+                    Some("http://www.wire.example/story-1/"),
+                    "Story (B)",
+                    "from b"
+                ),
+                2
+            )],
+            t(2)
+        )
+        .await,
         refreshed(1, 0, 0, 0)
     );
     h.restart();
-    h.ingest("c", vec![dated(entry(None, Some("https://wire.example/story-1#x"), "Story (C)", "from c"), 3)], t(3))
-        .await;
+    h.ingest(
+        "c",
+        vec![dated(
+            entry(
+                None,
+                Some("https://wire.example/story-1#x"),
+                "Story (C)",
+                "from c",
+            ),
+            3,
+        )],
+        t(3),
+    )
+    .await;
 
     let all = h.json("all");
     let items = all["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{all:#}");
     assert_eq!(items[0]["title"], "Story");
     assert_eq!(sources_of(&items[0]), ["a", "b", "c"]);
-    assert_eq!(items[0]["_syndic"]["sources"][1]["url"], "http://www.wire.example/story-1/");
+    assert_eq!(
+        items[0]["_syndic"]["sources"][1]["url"],
+        "http://www.wire.example/story-1/"
+    );
     let rss = String::from_utf8(h.render("all").rss.body).unwrap();
-    assert!(rss.contains(r#"<source url="http://a.example/feed.xml">a</source>"#), "{rss}");
-    for (id, link) in [("b", "http://www.wire.example/story-1/"), ("c", "https://wire.example/story-1#x")] {
-        assert!(rss.contains(&format!(r#"<atom:link href="{link}" rel="via" title="{id}"/>"#)), "{rss}");
+    assert!(
+        rss.contains(r#"<source url="http://a.example/feed.xml">a</source>"#),
+        "{rss}"
+    );
+    for (id, link) in [
+        ("b", "http://www.wire.example/story-1/"),
+        ("c", "https://wire.example/story-1#x"),
+    ] {
+        assert!(
+            rss.contains(&format!(
+                r#"<atom:link href="{link}" rel="via" title="{id}"/>"#
+            )),
+            "{rss}"
+        );
     }
     let atom = String::from_utf8(h.render("all").atom.body).unwrap();
     assert_eq!(atom.matches("<entry>").count(), 1);
@@ -419,7 +569,15 @@ async fn near_duplicates_merge_the_same_wire_story_but_not_stories_on_one_topic(
     let mut h = Harness::new("near_duplicate_threshold = 0.6", &sources, "");
     h.ingest(
         "a",
-        vec![dated(entry(Some("a1"), Some("https://a.example/rates"), "Central bank raises rates again", &format!("LONDON (Wire) - {WIRE} Subscribe to our newsletter for more.")), 1)],
+        vec![dated(
+            entry(
+                Some("a1"),
+                Some("https://a.example/rates"),
+                "Central bank raises rates again",
+                &format!("LONDON (Wire) - {WIRE} Subscribe to our newsletter for more."),
+            ),
+            1,
+        )],
         t(1),
     )
     .await;
@@ -436,7 +594,15 @@ async fn near_duplicates_merge_the_same_wire_story_but_not_stories_on_one_topic(
     // A source with near-duplicate matching off keeps its copy apart.
     h.ingest(
         "strict",
-        vec![dated(entry(Some("s1"), Some("https://strict.example/x"), "Rates up", &format!("Strict copy. {WIRE}")), 1)],
+        vec![dated(
+            entry(
+                Some("s1"),
+                Some("https://strict.example/x"),
+                "Rates up",
+                &format!("Strict copy. {WIRE}"),
+            ),
+            1,
+        )],
         t(3),
     )
     .await;
@@ -451,14 +617,26 @@ async fn near_duplicates_merge_the_same_wire_story_but_not_stories_on_one_topic(
     assert_eq!(
         titles,
         [
-            ("Central bank raises rates again".to_string(), vec!["a".to_string(), "b".to_string()]),
+            (
+                "Central bank raises rates again".to_string(),
+                vec!["a".to_string(), "b".to_string()]
+            ),
             ("Rates up".to_string(), vec![]),
             ("What the rate rise means for you".to_string(), vec![]),
         ]
     );
-    let item = &all["items"].as_array().unwrap().iter().find(|i| i["title"] == "Central bank raises rates again").unwrap().clone();
+    let item = &all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Central bank raises rates again")
+        .unwrap()
+        .clone();
     assert!(
-        item["_syndic"]["sources"][1]["merged_by"].as_str().unwrap().starts_with("near-duplicate text"),
+        item["_syndic"]["sources"][1]["merged_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("near-duplicate text"),
         "{item:#}"
     );
     h.restart();
@@ -467,32 +645,70 @@ async fn near_duplicates_merge_the_same_wire_story_but_not_stories_on_one_topic(
 
 #[tokio::test]
 async fn retention_max_items_removes_the_oldest_and_tombstones_stop_resurrection() {
-    let sources = "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_items = 2\n";
+    let sources =
+        "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_items = 2\n";
     let mut h = Harness::new("tombstone_ttl = \"10d\"", sources, "");
     let listing: Vec<Entry> = (1..=3)
-        .map(|d| dated(entry(Some(&format!("g{d}")), Some(&format!("http://news.example/{d}")), &format!("Item {d}"), "x"), d))
+        .map(|d| {
+            dated(
+                entry(
+                    Some(&format!("g{d}")),
+                    Some(&format!("http://news.example/{d}")),
+                    &format!("Item {d}"),
+                    "x",
+                ),
+                d,
+            )
+        })
         .collect();
     // Three listed, two kept; the refused one is tombstoned right away.
-    assert_eq!(h.ingest("news", listing.clone(), t(4)).await, refreshed(2, 0, 0, 1));
+    assert_eq!(
+        h.ingest("news", listing.clone(), t(4)).await,
+        refreshed(2, 0, 0, 1)
+    );
     let titles = |h: &Harness| {
-        let mut t: Vec<String> = h.items("news").iter().map(|i| i.entry.title.clone().unwrap()).collect();
+        let mut t: Vec<String> = h
+            .items("news")
+            .iter()
+            .map(|i| i.entry.title.clone().unwrap())
+            .collect();
         t.sort();
         t
     };
     assert_eq!(titles(&h), ["Item 2", "Item 3"]);
     h.restart();
     let generation = h.store().generation();
-    assert_eq!(h.ingest("news", listing.clone(), t(5)).await, refreshed(0, 0, 0, 3));
+    assert_eq!(
+        h.ingest("news", listing.clone(), t(5)).await,
+        refreshed(0, 0, 0, 3)
+    );
     assert_eq!(h.store().generation(), generation);
     // A newer item pushes item 2 out of the store and the feeds.
     let mut more = listing.clone();
-    more.push(dated(entry(Some("g4"), Some("http://news.example/4"), "Item 4", "x"), 5));
-    assert_eq!(h.ingest("news", more.clone(), t(6)).await, refreshed(1, 0, 1, 3));
+    more.push(dated(
+        entry(Some("g4"), Some("http://news.example/4"), "Item 4", "x"),
+        5,
+    ));
+    assert_eq!(
+        h.ingest("news", more.clone(), t(6)).await,
+        refreshed(1, 0, 1, 3)
+    );
     assert_eq!(titles(&h), ["Item 3", "Item 4"]);
     h.restart();
     // Still listed upstream, with a drifted guid even: not back.
-    more[1] = dated(entry(Some("g2-new"), Some("https://news.example/2"), "Item 2", "x"), 2);
-    assert_eq!(h.ingest("news", more.clone(), t(7)).await, refreshed(0, 0, 0, 4));
+    more[1] = dated(
+        entry(
+            Some("g2-new"),
+            Some("https://news.example/2"),
+            "Item 2",
+            "x",
+        ),
+        2,
+    );
+    assert_eq!(
+        h.ingest("news", more.clone(), t(7)).await,
+        refreshed(0, 0, 0, 4)
+    );
     let json = h.json("all");
     assert_eq!(json["items"].as_array().unwrap().len(), 2);
     // Once the tombstones expire, the keys are forgotten; retention still
@@ -503,48 +719,107 @@ async fn retention_max_items_removes_the_oldest_and_tombstones_stop_resurrection
 
 #[tokio::test]
 async fn retention_max_age_drops_old_items_and_refuses_older_ones() {
-    let sources = "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_age = \"3d\"\n";
+    let sources =
+        "[[source]]\nid = \"news\"\nurl = \"http://news.example/feed.xml\"\nmax_age = \"3d\"\n";
     let mut h = Harness::new("", sources, "");
     let listing = vec![
         dated(entry(Some("old"), None, "Old", "x"), 1),
         dated(entry(Some("mid"), None, "Mid", "x"), 4),
         dated(entry(Some("new"), None, "New", "x"), 5),
     ];
-    assert_eq!(h.ingest("news", listing.clone(), t(5)).await, refreshed(2, 0, 0, 1));
+    assert_eq!(
+        h.ingest("news", listing.clone(), t(5)).await,
+        refreshed(2, 0, 0, 1)
+    );
     h.restart();
     // Two days later "Mid" is too old: it leaves the store and the feed.
-    assert_eq!(h.ingest("news", listing.clone(), t(7) + Duration::hours(1)).await, refreshed(0, 0, 1, 3));
+    assert_eq!(
+        h.ingest("news", listing.clone(), t(7) + Duration::hours(1))
+            .await,
+        refreshed(0, 0, 1, 3)
+    );
     let json = h.json("all");
-    let titles: Vec<&str> = json["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["New"]);
     h.restart();
-    assert_eq!(h.ingest("news", listing, t(7) + Duration::hours(2)).await, refreshed(0, 0, 0, 3));
+    assert_eq!(
+        h.ingest("news", listing, t(7) + Duration::hours(2)).await,
+        refreshed(0, 0, 0, 3)
+    );
 }
 
 #[tokio::test]
 async fn explain_names_keys_sources_and_merge_rules() {
     let mut h = Harness::new("", &remote(&["a", "b"]), "");
-    h.ingest("a", vec![dated(entry(Some("a-1"), Some("https://wire.example/s"), "Story", "from a"), 1)], t(1))
-        .await;
-    h.ingest("b", vec![dated(entry(Some("b-1"), Some("http://wire.example/s/"), "Story", "from b"), 2)], t(2))
-        .await;
+    h.ingest(
+        "a",
+        vec![dated(
+            entry(
+                Some("a-1"),
+                Some("https://wire.example/s"),
+                "Story",
+                "from a",
+            ),
+            1,
+        )],
+        t(1),
+    )
+    .await;
+    h.ingest(
+        "b",
+        vec![dated(
+            entry(
+                Some("b-1"),
+                Some("http://wire.example/s/"),
+                "Story",
+                "from b",
+            ),
+            2,
+        )],
+        t(2),
+    )
+    .await;
     h.restart();
     let a = h.items("a").remove(0);
     let b = h.items("b").remove(0);
     for id in [a.public_id.clone(), a.key.to_hex()] {
         let text = h.store().explain(&id).unwrap().unwrap().to_string();
-        assert!(text.contains(&format!("item key:    {}", a.key.to_hex())), "{text}");
+        assert!(
+            text.contains(&format!("item key:    {}", a.key.to_hex())),
+            "{text}"
+        );
         assert!(text.contains(&a.public_id));
         assert!(text.contains("a id a-1"), "{text}");
         assert!(text.contains("* link wire.example/s"), "{text}");
         assert!(
-            text.contains(&format!("{} from b: same canonical link wire.example/s", b.key.to_hex())),
+            text.contains(&format!(
+                "{} from b: same canonical link wire.example/s",
+                b.key.to_hex()
+            )),
             "{text}"
         );
     }
-    let text = h.store().explain(&b.public_id).unwrap().unwrap().to_string();
-    assert!(text.contains(&format!("duplicate of: {}", a.key.to_hex())), "{text}");
+    let text = h
+        .store()
+        .explain(&b.public_id)
+        .unwrap()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(&format!("duplicate of: {}", a.key.to_hex())),
+        "{text}"
+    );
     assert!(text.contains("merged by:  same canonical link"), "{text}");
-    assert!(h.store().explain("urn:uuid:00000000-0000-8000-8000-000000000000").unwrap().is_none());
+    assert!(
+        h.store()
+            .explain("urn:uuid:00000000-0000-8000-8000-000000000000")
+            .unwrap()
+            .is_none()
+    );
     assert!(h.store().explain("nonsense").unwrap().is_none());
 }

@@ -176,9 +176,16 @@ pub fn source_aliases(entry: &Entry, policy: &Policy) -> Vec<String> {
         if id.is_none() {
             out.push(format!("{source} link {canonical}"));
         }
-        let title = entry.title.as_deref().map(normalized_title).unwrap_or_default();
+        let title = entry
+            .title
+            .as_deref()
+            .map(normalized_title)
+            .unwrap_or_default();
         if policy.fuzzy_identity && !title.is_empty() {
-            out.push(format!("{source} pt {} {title}", url::canonical_path(&canonical)));
+            out.push(format!(
+                "{source} pt {} {title}",
+                url::canonical_path(&canonical)
+            ));
         }
     }
     out
@@ -190,7 +197,11 @@ pub fn link_alias(canonical: &str) -> String {
 }
 
 fn canonical_link(entry: &Entry, urls: &UrlOptions) -> Option<String> {
-    let link = entry.link.as_deref().map(str::trim).filter(|l| !l.is_empty())?;
+    let link = entry
+        .link
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())?;
     Some(canonical_url(link, urls))
 }
 
@@ -624,7 +635,11 @@ mod tests {
         let mut db = MapIndex::default();
         run(
             &mut db,
-            vec![entry(Some("g1"), Some("http://old.example/post/1"), "Big news")],
+            vec![entry(
+                Some("g1"),
+                Some("http://old.example/post/1"),
+                "Big news",
+            )],
             t(1),
         );
         let key = *db.items.keys().next().unwrap();
@@ -636,19 +651,42 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let d = run(&mut db, vec![entry(Some(guid), Some(link), "Big  News")], t(2 + i as u32));
+            let d = run(
+                &mut db,
+                vec![entry(Some(guid), Some(link), "Big  News")],
+                t(2 + i as u32),
+            );
             let Decision::Update { new, .. } = &d[0] else {
                 panic!("{guid}: expected update, got {d:?}")
             };
             assert_eq!(new.key, key);
-            assert_eq!(new.entry.link.as_deref(), Some(link), "the original link is kept");
+            assert_eq!(
+                new.entry.link.as_deref(),
+                Some(link),
+                "the original link is kept"
+            );
         }
         // The drifted guids are aliases now: each one finds the item again.
-        let d = run(&mut db, vec![entry(Some("g2"), Some("http://elsewhere/x"), "Other")], t(9));
-        assert!(matches!(&d[0], Decision::Update { new, .. } if new.key == key), "{d:?}");
+        let d = run(
+            &mut db,
+            vec![entry(Some("g2"), Some("http://elsewhere/x"), "Other")],
+            t(9),
+        );
+        assert!(
+            matches!(&d[0], Decision::Update { new, .. } if new.key == key),
+            "{d:?}"
+        );
         assert_eq!(db.items.len(), 1);
         // A new guid with the same link but another title is another item.
-        let d = run(&mut db, vec![entry(Some("g9"), Some("https://new.example/post/1"), "Else")], t(10));
+        let d = run(
+            &mut db,
+            vec![entry(
+                Some("g9"),
+                Some("https://new.example/post/1"),
+                "Else",
+            )],
+            t(10),
+        );
         assert!(matches!(d[0], Decision::Insert(_)), "{d:?}");
     }
 
@@ -675,15 +713,37 @@ mod tests {
     #[test]
     fn same_canonical_link_in_another_source_merges() {
         let mut db = MapIndex::default();
-        run_in(&mut db, "a", vec![entry(Some("a1"), Some("https://www.wire.example/story?utm_medium=x"), "Story")], t(1));
-        let d = run_in(&mut db, "b", vec![entry(Some("b1"), Some("http://wire.example/story"), "Story!")], t(2));
-        let Decision::Insert(dup) = &d[0] else { panic!("{d:?}") };
+        run_in(
+            &mut db,
+            "a",
+            vec![entry(
+                Some("a1"),
+                Some("https://www.wire.example/story?utm_medium=x"),
+                "Story",
+            )],
+            t(1),
+        );
+        let d = run_in(
+            &mut db,
+            "b",
+            vec![entry(
+                Some("b1"),
+                Some("http://wire.example/story"),
+                "Story!",
+            )],
+            t(2),
+        );
+        let Decision::Insert(dup) = &d[0] else {
+            panic!("{d:?}")
+        };
         let primary = ItemKey::derive("a", "id:a1");
         assert_eq!(dup.duplicate_of, Some(primary));
         let merged = &db.items[&primary].merged;
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].source, "b");
-        assert!(matches!(&merged[0].rule, MergeRule::SameLink { canonical } if canonical == "wire.example/story"));
+        assert!(
+            matches!(&merged[0].rule, MergeRule::SameLink { canonical } if canonical == "wire.example/story")
+        );
     }
 
     #[test]
@@ -693,7 +753,10 @@ mod tests {
         let mut gone = expired(&items, Some(2), None, t(5));
         gone.sort();
         assert_eq!(gone, [k(1), k(2)]);
-        assert_eq!(expired(&items, None, Some(chrono::Duration::minutes(150)), t(5)), [k(2), k(1)]);
+        assert_eq!(
+            expired(&items, None, Some(chrono::Duration::minutes(150)), t(5)),
+            [k(2), k(1)]
+        );
         assert!(expired(&items, None, None, t(5)).is_empty());
     }
 

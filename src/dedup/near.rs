@@ -61,7 +61,12 @@ impl Signature {
 
     /// The estimated Jaccard similarity with `other`, in percent.
     pub fn similarity_pct(&self, other: &Signature) -> u8 {
-        let same = self.0.iter().zip(other.0.iter()).filter(|(a, b)| a == b).count();
+        let same = self
+            .0
+            .iter()
+            .zip(other.0.iter())
+            .filter(|(a, b)| a == b)
+            .count();
         ((same * 100 + HASHES / 2) / HASHES) as u8
     }
 

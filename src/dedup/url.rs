@@ -70,7 +70,7 @@ impl UrlOptions {
         let name = name.to_ascii_lowercase();
         name.starts_with("utm_")
             || TRACKING_PARAMS.contains(&name.as_str())
-            || self.extra_tracking.iter().any(|t| *t == name)
+            || self.extra_tracking.contains(&name)
     }
 }
 
@@ -122,7 +122,10 @@ pub fn canonical_url(link: &str, options: &UrlOptions) -> String {
 pub fn canonical_path(canonical: &str) -> &str {
     match canonical.find('/') {
         Some(i) => canonical.get(i..).unwrap_or(""),
-        None => canonical.find('?').and_then(|i| canonical.get(i..)).unwrap_or(""),
+        None => canonical
+            .find('?')
+            .and_then(|i| canonical.get(i..))
+            .unwrap_or(""),
     }
 }
 
@@ -155,7 +158,9 @@ mod tests {
     #[test]
     fn tracking_params_go_and_the_rest_are_sorted() {
         assert_eq!(
-            c("https://example.org/a?utm_source=rss&b=2&fbclid=x&a=1&utm_medium=feed&gclid=1&ref=hn&mc_cid=3"),
+            c(
+                "https://example.org/a?utm_source=rss&b=2&fbclid=x&a=1&utm_medium=feed&gclid=1&ref=hn&mc_cid=3"
+            ),
             "example.org/a?a=1&b=2"
         );
         assert_eq!(c("https://example.org/a?utm_campaign=x"), "example.org/a");

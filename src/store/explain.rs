@@ -59,7 +59,11 @@ impl fmt::Display for Explanation {
         if let Some(url) = &i.feed_url {
             writeln!(f, "source feed: {url}")?;
         }
-        writeln!(f, "title:       {}", i.entry.title.as_deref().unwrap_or("(untitled)"))?;
+        writeln!(
+            f,
+            "title:       {}",
+            i.entry.title.as_deref().unwrap_or("(untitled)")
+        )?;
         writeln!(f, "link:        {}", i.entry.link.as_deref().unwrap_or("-"))?;
         if let Some(id) = &i.entry.upstream_id {
             writeln!(f, "upstream id: {id}")?;
@@ -85,7 +89,12 @@ impl fmt::Display for Explanation {
                     primary.source
                 )?;
                 if let Some(record) = record {
-                    writeln!(f, "  merged by:  {} at {}", record.rule, record.at.to_rfc3339())?;
+                    writeln!(
+                        f,
+                        "  merged by:  {} at {}",
+                        record.rule,
+                        record.at.to_rfc3339()
+                    )?;
                 }
             }
             (Some(key), None) => writeln!(
@@ -98,7 +107,12 @@ impl fmt::Display for Explanation {
         if self.duplicates.is_empty() {
             writeln!(f, "sources: {} (no duplicates merged)", i.source)?;
         } else {
-            writeln!(f, "sources: {} and {} merged duplicate(s):", i.source, self.duplicates.len())?;
+            writeln!(
+                f,
+                "sources: {} and {} merged duplicate(s):",
+                i.source,
+                self.duplicates.len()
+            )?;
             for (record, stored) in &self.duplicates {
                 writeln!(
                     f,

@@ -233,7 +233,12 @@ impl Store {
             let mut aliases = dedup::source_aliases(&item.entry, &policy);
             if let Some(link) = item.entry.link.as_deref() {
                 let alias = dedup::link_alias(&dedup::canonical_url(link, &urls));
-                if self.aliases.get(alias.as_bytes()).map_err(|e| self.err(e))?.is_none() {
+                if self
+                    .aliases
+                    .get(alias.as_bytes())
+                    .map_err(|e| self.err(e))?
+                    .is_none()
+                {
                     aliases.push(alias);
                 }
             }
@@ -333,16 +338,17 @@ impl Store {
                     if !changes_index {
                         return Ok(());
                     }
-                    let drop_signature = |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
-                        if let Some(raw) = near_sig.remove(&key.0)?
-                            && let Some(old) = Signature::from_bytes(&raw)
-                        {
-                            for band in old.bands() {
-                                near_bands.remove(keys::band(&band, key))?;
+                    let drop_signature =
+                        |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
+                            if let Some(raw) = near_sig.remove(&key.0)?
+                                && let Some(old) = Signature::from_bytes(&raw)
+                            {
+                                for band in old.bands() {
+                                    near_bands.remove(keys::band(&band, key))?;
+                                }
                             }
-                        }
-                        Ok(())
-                    };
+                            Ok(())
+                        };
                     for old in batch
                         .removals
                         .iter()
@@ -384,7 +390,10 @@ impl Store {
                         tombstones.remove(tomb_key(key))?;
                         for alias in &tombstone.aliases {
                             // Only aliases that still point at the gone item.
-                            if aliases.get(alias.as_bytes())?.is_some_and(|k| k.as_ref() == key.0) {
+                            if aliases
+                                .get(alias.as_bytes())?
+                                .is_some_and(|k| k.as_ref() == key.0)
+                            {
                                 aliases.remove(alias.as_bytes())?;
                             }
                         }
@@ -512,7 +521,10 @@ impl Store {
             let mut merged = Vec::new();
             for record in std::mem::take(&mut item.merged) {
                 if sources.contains(record.source.as_str())
-                    && self.items.contains_key(record.key.0).map_err(|e| self.err(e))?
+                    && self
+                        .items
+                        .contains_key(record.key.0)
+                        .map_err(|e| self.err(e))?
                 {
                     merged.push(record);
                 }
