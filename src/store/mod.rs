@@ -709,3 +709,76 @@ fn describe_holder(path: &Path) -> String {
         Err(_) => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Entry;
+
+    /// A version 1 item row: the fields of the foundation schema only.
+    fn v1_row(key: &ItemKey, source: &str, guid: &str, link: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "v": 1,
+            "key": key,
+            "source": source,
+            "public_id": dedup::mint_public_id(key),
+            "entry": Entry {
+                upstream_id: Some(guid.into()),
+                title: Some("Old item".into()),
+                link: Some(link.into()),
+                ..Entry::default()
+            },
+            "first_seen": "2026-01-01T00:00:00Z",
+            "published": "2026-01-01T00:00:00Z",
+            "updated": "2026-01-01T00:00:00Z",
+            "digest": [0u8; 16],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ItemKey::derive("news", "id:g1");
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &1u32.to_be_bytes())
+                .unwrap();
+            db.open_tree("items")
+                .unwrap()
+                .insert(key.0, v1_row(&key, "news", "g1", "http://www.news.example/a/"))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let item = store.item(&key).unwrap().unwrap();
+        assert_eq!(item.public_id, dedup::mint_public_id(&key));
+        assert_eq!(store.alias("news id g1").unwrap(), Some(key));
+        assert_eq!(store.alias("* link news.example/a").unwrap(), Some(key));
+        assert!(item.aliases.contains(&"news pt /a old item".to_string()), "{:?}", item.aliases);
+        drop(store);
+        // Opened again: already version 2, nothing to do.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.item(&key).unwrap().unwrap().public_id, item.public_id);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &9u32.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let Err(err) = Store::open(dir.path()) else {
+            panic!("a version 9 store opened")
+        };
+        let text = err.to_string();
+        assert!(text.contains("schema version 9") && text.contains("reads version 2"), "{text}");
+    }
+}

@@ -1,0 +1,249 @@
+//! Dedup benchmark (a plain binary, `harness = false`):
+//!
+//! 1. the cost of the dedup decision per ingested entry (`dedup::plan`
+//!    against the real store, no write) with 10k and with 1M items stored;
+//!    their ratio must stay below 1.5 (index lookups, not scans);
+//! 2. the ingest rate of one 100,000-entry refresh with 5% duplicates
+//!    (cross-source: same story link with tracking parameters), through the
+//!    real reconcile + store transaction;
+//! 3. store size on disk per item.
+//!
+//! Run: `cargo bench --bench dedup` (sizes: `SYNDIC_BENCH_SMALL`,
+//! `SYNDIC_BENCH_LARGE`, `SYNDIC_BENCH_BATCH`; defaults 10000, 1000000,
+//! 100000).
+
+use std::time::Instant;
+
+use chrono::{Duration, TimeZone, Utc};
+use syndic::config::Config;
+use syndic::dedup::{self, Decision};
+use syndic::ingest::fetch::Fetcher;
+use syndic::model::{Entry, PollState};
+use syndic::refresh::{Outcome, Refresher};
+use syndic::store::Store;
+
+const SOURCES: usize = 10;
+const FILL_BATCH: usize = 10_000;
+const PROBES: usize = 4_000;
+
+/// A small deterministic PRNG (xorshift64*), so every run stores the same items.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+fn text(rng: &mut Rng, words: usize) -> String {
+    (0..words)
+        .map(|_| format!("w{}", rng.next() % 20_000))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn entry(source: usize, n: usize, rng: &mut Rng) -> Entry {
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::seconds(n as i64);
+    Entry {
+        upstream_id: Some(format!("tag:s{source}.example,2026:{n}")),
+        title: Some(format!("Story {n} {}", text(rng, 6))),
+        link: Some(format!("https://s{source}.example/news/{n}?utm_source=rss")),
+        published: Some(at),
+        content_html: Some(format!("<p>{}</p>", text(rng, 60))),
+        ..Entry::default()
+    }
+}
+
+struct Bench {
+    _dir: tempfile::TempDir,
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let mut toml = String::from("[daemon]\nstore = \"store\"\n");
+        for s in 0..=SOURCES {
+            toml.push_str(&format!(
+                "[[source]]\nid = \"s{s}\"\nurl = \"https://s{s}.example/feed.xml\"\n"
+            ));
+        }
+        toml.push_str("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n");
+        let path = dir.path().join("feeds.toml");
+        std::fs::write(&path, toml).unwrap();
+        let config = Config::load(&path).unwrap();
+        let store = Store::open(&config.daemon.store).unwrap();
+        let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        Bench {
+            _dir: dir,
+            config,
+            store,
+            fetcher,
+        }
+    }
+
+    async fn ingest(&self, source: usize, entries: Vec<Entry>) -> Outcome {
+        let refresher = Refresher {
+            store: &self.store,
+            fetcher: &self.fetcher,
+            public_base: "http://bench.test",
+        };
+        let source = self.config.source(&format!("s{source}")).unwrap();
+        refresher
+            .ingest_entries(source, entries, PollState::default(), Utc::now())
+            .await
+    }
+
+    /// Stores items until the store holds `total`, in refreshes of
+    /// [`FILL_BATCH`] spread over the sources.
+    async fn fill_to(&self, total: usize, rng: &mut Rng) {
+        let start = Instant::now();
+        let mut n = self.store.item_count();
+        while n < total {
+            let count = FILL_BATCH.min(total - n);
+            let source = (n / FILL_BATCH) % SOURCES;
+            let entries = (n..n + count).map(|i| entry(source, i, rng)).collect();
+            let outcome = self.ingest(source, entries).await;
+            assert!(
+                matches!(outcome, Outcome::Refreshed { new, .. } if new == count),
+                "{outcome:?}"
+            );
+            n += count;
+        }
+        eprintln!(
+            "  filled to {total} items in {:.1}s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Mean time of the dedup decision per entry, in microseconds, for new
+    /// entries and for entries already stored (unchanged).
+    fn decision_cost(&self, stored: usize, rng: &mut Rng) -> (f64, f64) {
+        let urls = dedup::UrlOptions::default();
+        let policy = dedup::Policy {
+            source: "s0",
+            feed_url: None,
+            urls: &urls,
+            fuzzy_identity: true,
+            near_threshold_pct: Some(60),
+            max_age: None,
+        };
+        // New entries: the whole ladder, the cross-source link alias and
+        // the LSH bands.
+        let fresh: Vec<Entry> = (0..PROBES).map(|i| entry(0, 50_000_000 + i, rng)).collect();
+        // Stored entries, regenerated the same way (same content).
+        let mut index = self.store.clone();
+        let mut existing = Vec::new();
+        for _ in 0..PROBES {
+            let n = (rng.next() as usize) % stored;
+            let source = (n / FILL_BATCH) % SOURCES;
+            let key = syndic::model::ItemKey::derive(
+                &format!("s{source}"),
+                &format!("id:tag:s{source}.example,2026:{n}"),
+            );
+            if let Some(item) = self.store.item(&key).unwrap() {
+                existing.push((source, item.entry));
+            }
+        }
+        let mut time = |entries: Vec<(usize, Entry)>| {
+            let count = entries.len();
+            let start = Instant::now();
+            for (source, e) in entries {
+                let id = format!("s{source}");
+                let p = dedup::Policy {
+                    source: &id,
+                    ..policy.clone()
+                };
+                let plan = dedup::plan(&p, vec![e], Utc::now(), &mut index).unwrap();
+                assert!(matches!(
+                    plan.decisions.first(),
+                    Some(Decision::Insert(_) | Decision::Unchanged(_))
+                ));
+                std::hint::black_box(&plan);
+            }
+            start.elapsed().as_secs_f64() * 1e6 / count as f64
+        };
+        // Warm up the cache the way a running daemon has it warm.
+        time(fresh.iter().take(500).cloned().map(|e| (0, e)).collect());
+        let new_cost = time(fresh.into_iter().map(|e| (0, e)).collect());
+        let existing_cost = time(existing);
+        (new_cost, existing_cost)
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let small = env_usize("SYNDIC_BENCH_SMALL", 10_000);
+    let large = env_usize("SYNDIC_BENCH_LARGE", 1_000_000);
+    let batch = env_usize("SYNDIC_BENCH_BATCH", 100_000);
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+
+    println!("## dedup decision cost (dedup::plan against the store, per entry)");
+    let bench = Bench::new();
+    bench.fill_to(small, &mut rng).await;
+    let (small_new, small_existing) = bench.decision_cost(small, &mut rng);
+    let small_size = bench.store.size_on_disk();
+    println!(
+        "{small:>9} items stored: new entry {small_new:.1} µs, stored entry {small_existing:.1} µs; \
+         {:.0} bytes on disk per item",
+        small_size as f64 / small as f64
+    );
+    bench.fill_to(large, &mut rng).await;
+    let (large_new, large_existing) = bench.decision_cost(large, &mut rng);
+    let large_size = bench.store.size_on_disk();
+    println!(
+        "{large:>9} items stored: new entry {large_new:.1} µs, stored entry {large_existing:.1} µs; \
+         {:.0} bytes on disk per item",
+        large_size as f64 / large as f64
+    );
+    println!(
+        "ratio {large}/{small}: new entries {:.2}, stored entries {:.2} (must stay below 1.5)",
+        large_new / small_new,
+        large_existing / small_existing
+    );
+    drop(bench);
+
+    println!("\n## ingest of one {batch}-entry refresh with 5% duplicates");
+    let bench = Bench::new();
+    // The wire: the stories that 5% of the batch repeats.
+    let dups = batch / 20;
+    let wire: Vec<Entry> = (0..dups).map(|i| entry(SOURCES, i, &mut rng)).collect();
+    bench.ingest(SOURCES, wire.clone()).await;
+    let mut entries: Vec<Entry> = (0..batch - dups)
+        .map(|i| entry(1, 10_000_000 + i, &mut rng))
+        .collect();
+    for (i, w) in wire.into_iter().enumerate() {
+        let mut e = w;
+        e.upstream_id = Some(format!("tag:s1.example,2026:dup-{i}"));
+        // Same story page, written another way.
+        e.link = e.link.map(|l| {
+            l.replace("https://", "http://www.")
+                .replace("utm_source=rss", "utm_medium=feed")
+        });
+        entries.insert((i * 20) % entries.len().max(1), e);
+    }
+    let start = Instant::now();
+    let outcome = bench.ingest(1, entries).await;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{batch} entries in {secs:.2}s: {:.0} entries/s ({outcome:?}; {} merged into the wire's items)",
+        batch as f64 / secs,
+        dups
+    );
+    let items = bench.store.item_count();
+    println!(
+        "store: {items} items, {:.0} bytes on disk per item",
+        bench.store.size_on_disk() as f64 / items as f64
+    );
+}
