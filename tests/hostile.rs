@@ -113,10 +113,11 @@ fn check_xml(what: &str, body: &str) {
             assert_clean(&format!("{what} @{}", attr.name()), attr.value());
             assert_safe_url(&format!("{what} @{}", attr.name()), attr.value());
         }
-        if node.tag_name().name() == "link" || node.tag_name().name() == "guid" {
-            if let Some(text) = node.text() {
-                assert_safe_url(&format!("{what} <link>"), text);
-            }
+        if (node.tag_name().name() == "link" || node.tag_name().name() == "guid")
+            && let Some(text) = node.text()
+        {
+            assert_safe_url(&format!("{what} <link>"), text);
+        }
         }
     }
 }
