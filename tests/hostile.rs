@@ -118,7 +118,6 @@ fn check_xml(what: &str, body: &str) {
         {
             assert_safe_url(&format!("{what} <link>"), text);
         }
-        }
     }
 }
 
