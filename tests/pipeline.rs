@@ -286,13 +286,16 @@ async fn broken_upstreams_keep_stored_items_and_spare_other_sources() {
     ];
     for (round, response) in broken.into_iter().enumerate() {
         host.set("news.rss", response);
+        // A new title each round: a new guid under the same link and title
+        // would be guid drift (the same item, updated), not a new item.
+        let title = format!("Atom new {round}");
         host.set(
             "blog.atom",
             Scripted::feed(
                 ATOM,
                 &atom_feed(&[
                     ("urn:a:1", "Atom one"),
-                    (&format!("urn:a:n{round}"), "Atom new"),
+                    (&format!("urn:a:n{round}"), &title),
                 ]),
                 &format!("\"a-{round}\""),
             ),

@@ -731,7 +731,7 @@ mod tests {
             "first_seen": "2026-01-01T00:00:00Z",
             "published": "2026-01-01T00:00:00Z",
             "updated": "2026-01-01T00:00:00Z",
-            "digest": [0u8; 16],
+            "digest": vec![0u8; 16],
         }))
         .unwrap()
     }
