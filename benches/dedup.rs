@@ -190,29 +190,37 @@ async fn main() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
 
     println!("## dedup decision cost (dedup::plan against the store, per entry)");
-    let bench = Bench::new();
-    bench.fill_to(small, &mut rng).await;
-    let (small_new, small_existing) = bench.decision_cost(small, &mut rng);
-    let small_size = bench.store.size_on_disk();
-    println!(
-        "{small:>9} items stored: new entry {small_new:.1} µs, stored entry {small_existing:.1} µs; \
-         {:.0} bytes on disk per item",
-        small_size as f64 / small as f64
-    );
-    bench.fill_to(large, &mut rng).await;
-    let (large_new, large_existing) = bench.decision_cost(large, &mut rng);
-    let large_size = bench.store.size_on_disk();
-    println!(
-        "{large:>9} items stored: new entry {large_new:.1} µs, stored entry {large_existing:.1} µs; \
-         {:.0} bytes on disk per item",
-        large_size as f64 / large as f64
-    );
+    // Two stores measured in alternation, best of 3 rounds each, so that
+    // load from other processes hits both alike.
+    let small_store = Bench::new();
+    small_store.fill_to(small, &mut rng).await;
+    let large_store = Bench::new();
+    large_store.fill_to(large, &mut rng).await;
+    let (mut best_small, mut best_large) = ((f64::MAX, f64::MAX), (f64::MAX, f64::MAX));
+    for round in 1..=3 {
+        let s = small_store.decision_cost(small, &mut rng);
+        let l = large_store.decision_cost(large, &mut rng);
+        eprintln!("  round {round}: {small}: {s:.1?} µs, {large}: {l:.1?} µs");
+        best_small = (best_small.0.min(s.0), best_small.1.min(s.1));
+        best_large = (best_large.0.min(l.0), best_large.1.min(l.1));
+    }
+    for (n, (new_cost, existing_cost), store) in [
+        (small, best_small, &small_store),
+        (large, best_large, &large_store),
+    ] {
+        println!(
+            "{n:>9} items stored: new entry {new_cost:.1} µs, stored entry {existing_cost:.1} µs; \
+             {:.0} bytes on disk per item",
+            store.store.size_on_disk() as f64 / n as f64
+        );
+    }
     println!(
         "ratio {large}/{small}: new entries {:.2}, stored entries {:.2} (must stay below 1.5)",
-        large_new / small_new,
-        large_existing / small_existing
+        best_large.0 / best_small.0,
+        best_large.1 / best_small.1
     );
-    drop(bench);
+    drop(small_store);
+    drop(large_store);
 
     println!("\n## ingest of one {batch}-entry refresh with 5% duplicates");
     let bench = Bench::new();

@@ -42,14 +42,6 @@ pub fn by_source_parts(index_key: &[u8], prefix_len: usize) -> Option<(ItemKey, 
     Some((key, DateTime::<Utc>::from_timestamp_millis(millis)?))
 }
 
-/// A `near_bands` key: the band (band number + hash) then the item key.
-pub fn band(band: &[u8; 9], key: &ItemKey) -> Vec<u8> {
-    let mut out = Vec::with_capacity(25);
-    out.extend_from_slice(band);
-    out.extend_from_slice(&key.0);
-    out
-}
-
 /// The item key at the end of an index key.
 pub fn item_key_suffix(index_key: &[u8]) -> Option<ItemKey> {
     let start = index_key.len().checked_sub(16)?;

@@ -13,7 +13,7 @@
 //! | `aliases` | dedup alias (see `dedup`: old guids, canonical links, link+title) | item key |
 //! | `tombstones` | source id + NUL + item key | [`Tombstone`] (JSON) |
 //! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
-//! | `near_bands` | band (1 byte) + band hash (8 bytes) + item key | empty |
+//! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]) |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //!
@@ -41,6 +41,11 @@ use crate::model::{ItemKey, PollState, StoredItem};
 
 pub use explain::Explanation;
 pub use keys::time_desc;
+
+/// Most items one LSH band bucket lists. A bucket that fills up holds
+/// boilerplate shared by many items; later items are still found through
+/// their other bands. Bounds the cost of a near-duplicate lookup.
+pub const BAND_CAP: usize = 64;
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -267,9 +272,12 @@ impl Store {
             .insert(key.0, sig.to_bytes())
             .map_err(|e| self.err(e))?;
         for band in sig.bands() {
-            self.near_bands
-                .insert(keys::band(&band, key), &[])
-                .map_err(|e| self.err(e))?;
+            let bucket = self.near_bands.get(band).map_err(|e| self.err(e))?;
+            if let Some(bucket) = bucket_with(bucket.as_deref(), key) {
+                self.near_bands
+                    .insert(band, bucket)
+                    .map_err(|e| self.err(e))?;
+            }
         }
         Ok(())
     }
@@ -344,7 +352,16 @@ impl Store {
                                 && let Some(old) = Signature::from_bytes(&raw)
                             {
                                 for band in old.bands() {
-                                    near_bands.remove(keys::band(&band, key))?;
+                                    let bucket = near_bands.get(band)?;
+                                    match bucket_without(bucket.as_deref(), key) {
+                                        Some(rest) if rest.is_empty() => {
+                                            near_bands.remove(&band)?;
+                                        }
+                                        Some(rest) => {
+                                            near_bands.insert(&band, rest)?;
+                                        }
+                                        None => {}
+                                    }
                                 }
                             }
                             Ok(())
@@ -380,7 +397,10 @@ impl Store {
                         drop_signature(key)?;
                         near_sig.insert(&key.0, sig.to_bytes())?;
                         for band in sig.bands() {
-                            near_bands.insert(keys::band(&band, key), &[])?;
+                            let bucket = near_bands.get(band)?;
+                            if let Some(bucket) = bucket_with(bucket.as_deref(), key) {
+                                near_bands.insert(&band, bucket)?;
+                            }
                         }
                     }
                     for (key, tombstone) in &batch.tombstones {
@@ -648,9 +668,11 @@ impl dedup::Index for Store {
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
         let mut found: Vec<ItemKey> = Vec::new();
         for band in signature.bands() {
-            for row in self.near_bands.scan_prefix(band) {
-                let (k, _) = row.map_err(|e| self.err(e))?;
-                if let Some(key) = keys::item_key_suffix(&k)
+            let Some(bucket) = self.near_bands.get(band).map_err(|e| self.err(e))? else {
+                continue;
+            };
+            for chunk in bucket.chunks_exact(16) {
+                if let Ok(key) = <[u8; 16]>::try_from(chunk).map(ItemKey)
                     && !found.contains(&key)
                 {
                     found.push(key);
@@ -665,6 +687,34 @@ impl dedup::Index for Store {
         }
         Ok(out)
     }
+}
+
+/// A band bucket with `key` added; `None` when it is already there or the
+/// bucket is full.
+fn bucket_with(bucket: Option<&[u8]>, key: &ItemKey) -> Option<Vec<u8>> {
+    let bucket = bucket.unwrap_or_default();
+    if bucket.chunks_exact(16).any(|k| k == key.0) || bucket.len() / 16 >= BAND_CAP {
+        return None;
+    }
+    let mut out = bucket.to_vec();
+    out.extend_from_slice(&key.0);
+    Some(out)
+}
+
+/// A band bucket without `key`; `None` when it was not there.
+fn bucket_without(bucket: Option<&[u8]>, key: &ItemKey) -> Option<Vec<u8>> {
+    let bucket = bucket?;
+    if !bucket.chunks_exact(16).any(|k| k == key.0) {
+        return None;
+    }
+    Some(
+        bucket
+            .chunks_exact(16)
+            .filter(|k| *k != key.0)
+            .flatten()
+            .copied()
+            .collect(),
+    )
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -748,7 +798,10 @@ mod tests {
                 .unwrap();
             db.open_tree("items")
                 .unwrap()
-                .insert(key.0, v1_row(&key, "news", "g1", "http://www.news.example/a/"))
+                .insert(
+                    key.0,
+                    v1_row(&key, "news", "g1", "http://www.news.example/a/"),
+                )
                 .unwrap();
             db.flush().unwrap();
         }
@@ -757,7 +810,11 @@ mod tests {
         assert_eq!(item.public_id, dedup::mint_public_id(&key));
         assert_eq!(store.alias("news id g1").unwrap(), Some(key));
         assert_eq!(store.alias("* link news.example/a").unwrap(), Some(key));
-        assert!(item.aliases.contains(&"news pt /a old item".to_string()), "{:?}", item.aliases);
+        assert!(
+            item.aliases.contains(&"news pt /a old item".to_string()),
+            "{:?}",
+            item.aliases
+        );
         drop(store);
         // Opened again: already version 2, nothing to do.
         let store = Store::open(dir.path()).unwrap();
@@ -779,6 +836,9 @@ mod tests {
             panic!("a version 9 store opened")
         };
         let text = err.to_string();
-        assert!(text.contains("schema version 9") && text.contains("reads version 2"), "{text}");
+        assert!(
+            text.contains("schema version 9") && text.contains("reads version 2"),
+            "{text}"
+        );
     }
 }
