@@ -256,6 +256,10 @@ impl Refresher<'_> {
             Ok(slugs) => slugs,
             Err(err) => return Outcome::Failed(err.to_string()),
         };
+        // Dedup reads and the write that follows happen under the store's
+        // ingest lock: two sources refreshed at once must see each other's
+        // items to merge them.
+        let _ingest = self.store.ingest_lock().await;
         let result = self.reconcile(source, entries, removals, slugs, state, now);
         self.write(source, result).await
     }
@@ -326,6 +330,7 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let _ingest = self.store.ingest_lock().await;
         let result = self.reconcile(source, entries, Vec::new(), Vec::new(), poll, now);
         self.write(source, result).await
     }

@@ -823,3 +823,31 @@ async fn explain_names_keys_sources_and_merge_rules() {
     );
     assert!(h.store().explain("nonsense").unwrap().is_none());
 }
+
+/// Regression: two sources refreshed at the same time each missed the
+/// other's item (both read before either wrote) and the story was
+/// published twice. Refreshes now hold the store's ingest lock from their
+/// dedup reads to their write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_of_two_sources_still_merge_their_story() {
+    for round in 0..10 {
+        let h = Harness::new("", &remote(&["a", "b"]), "");
+        let a = h.ingest(
+            "a",
+            vec![entry(Some("a"), Some("https://wire.example/x"), "X", "a")],
+            t(1),
+        );
+        let b = h.ingest(
+            "b",
+            vec![entry(Some("b"), Some("http://wire.example/x/"), "X", "b")],
+            t(1),
+        );
+        tokio::join!(a, b);
+        let json = h.json("all");
+        assert_eq!(
+            json["items"].as_array().unwrap().len(),
+            1,
+            "round {round}: {json:#}"
+        );
+    }
+}

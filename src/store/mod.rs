@@ -153,6 +153,9 @@ pub struct Store {
     near_sig: sled::Tree,
     near_bands: sled::Tree,
     meta: sled::Tree,
+    /// Held from a refresh's dedup reads to its write (see
+    /// [`Store::ingest_lock`]).
+    ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -209,6 +212,7 @@ impl Store {
             near_sig: db.open_tree("near_sig").map_err(sled_err)?,
             near_bands: db.open_tree("near_bands").map_err(sled_err)?,
             meta,
+            ingest: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
@@ -280,6 +284,13 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Serializes refreshes from their dedup reads to their write, so two
+    /// sources refreshed at once see each other's items (cross-source
+    /// merges, aliases). Fetching and parsing stay concurrent.
+    pub async fn ingest_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.ingest.lock().await
     }
 
     /// How many batches that changed items this store has applied: stays
