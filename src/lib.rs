@@ -14,7 +14,7 @@
 //! | [`config`] | reading and validating `feeds.toml` |
 //! | [`model`] | plain data shared by all stages |
 //! | [`ingest`] | one refresh of one source: fetch or read, parse, normalize |
-//! | [`dedup`] | item identity and the insert/update/skip decision |
+//! | [`dedup`] | item identity (canonical URLs, aliases), the insert/update/skip/merge decision, near-duplicate signatures, retention |
 //! | [`refresh`] | one refresh of one source through every stage |
 //! | [`store`] | the sled database (the only sled user) |
 //! | [`publish`] | selecting items for a feed and rendering RSS/Atom/JSON bytes |
