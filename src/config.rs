@@ -2856,6 +2856,53 @@ include = ["*"]
     }
 
     #[test]
+    fn dedup_and_retention_keys_have_documented_defaults_and_overrides() {
+        let text = "[defaults]\nstrip_www = false\ntracking_params = [\"From\", \"from\"]\ntombstone_ttl = \"7d\"\nmax_items = 100\nnear_duplicate_threshold = 0.8\n[[source]]\nid = \"a\"\nurl = \"https://example.org/a\"\nmax_age = \"2d\"\nnear_duplicates = false\n[[source]]\nid = \"b\"\nurl = \"https://example.org/b\"\nmax_items = 5\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n";
+        let config = parse(text).unwrap();
+        let a = &config.source("a").unwrap().dedup;
+        assert!(!a.urls.strip_www);
+        assert_eq!(a.urls.extra_tracking, ["from"]);
+        assert_eq!(a.tombstone_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(a.max_items, Some(100));
+        assert_eq!(a.max_age, Some(Duration::from_secs(2 * 86400)));
+        assert_eq!(a.near_threshold_pct, None);
+        let b = &config.source("b").unwrap().dedup;
+        assert_eq!(
+            (b.max_items, b.max_age, b.near_threshold_pct),
+            (Some(5), None, Some(80))
+        );
+
+        let plain = parse(MINIMAL).unwrap();
+        let d = &plain.sources[0].dedup;
+        assert!(d.urls.strip_www && d.urls.extra_tracking.is_empty());
+        assert_eq!(d.tombstone_ttl, DEFAULT_TOMBSTONE_TTL);
+        assert_eq!((d.max_items, d.max_age), (None, None));
+        assert_eq!(d.near_threshold_pct, Some(DEFAULT_NEAR_THRESHOLD_PCT));
+    }
+
+    #[test]
+    fn bad_dedup_and_retention_values_are_reported_at_the_value() {
+        let err = one_error(&with_minimal("[defaults]\nmax_items = 0"));
+        assert_eq!((err.line, err.column), (2, 13));
+        assert_eq!(err.message, "defaults: max_items must be at least 1, got 0");
+        let err = one_error(&with_minimal("[defaults]\nnear_duplicate_threshold = 1.5"));
+        assert_eq!((err.line, err.column), (2, 28));
+        assert!(
+            err.message.contains("between 0.05 and 1.0"),
+            "{}",
+            err.message
+        );
+        let err = one_error(&with_minimal("[defaults]\ntombstone_ttl = \"soon\""));
+        assert_eq!((err.line, err.column), (2, 17));
+        let err = one_error(&with_minimal("[defaults]\ntracking_params = [\"a=b\"]"));
+        assert_eq!((err.line, err.column), (2, 20));
+        let text = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a\"\nmax_age = 30\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"a\"]\n";
+        let err = one_error(text);
+        assert_eq!((err.line, err.column), (4, 11));
+        assert_eq!(err.message, "source `a`: max_age `30` has no unit");
+    }
+
+    #[test]
     fn durations_need_units() {
         let err = one_error(&with_minimal("[defaults]\ntimeout = 30"));
         assert_eq!((err.line, err.column), (2, 11));

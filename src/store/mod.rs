@@ -833,6 +833,23 @@ mod tests {
     }
 
     #[test]
+    fn band_buckets_add_once_cap_and_remove() {
+        let k = |i: u8| ItemKey([i; 16]);
+        let one = bucket_with(None, &k(1)).unwrap();
+        assert_eq!(one, k(1).0.to_vec());
+        assert_eq!(bucket_with(Some(&one), &k(1)), None, "already there");
+        let mut full = Vec::new();
+        for i in 0..BAND_CAP as u8 {
+            full = bucket_with(Some(&full), &k(i)).unwrap();
+        }
+        assert_eq!(bucket_with(Some(&full), &k(200)), None, "full");
+        let rest = bucket_without(Some(&full), &k(3)).unwrap();
+        assert_eq!(rest.len(), (BAND_CAP - 1) * 16);
+        assert!(!rest.chunks_exact(16).any(|c| c == k(3).0));
+        assert_eq!(bucket_without(Some(&rest), &k(3)), None);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused_with_a_clear_message() {
         let dir = tempfile::tempdir().unwrap();
         {
