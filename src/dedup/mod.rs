@@ -319,18 +319,27 @@ fn cross_source<I: Index>(
     let mut found: Option<(ItemKey, MergeRule)> = None;
     if let Some(canonical) = &canonical {
         let alias = link_alias(canonical);
-        if let Some(other) = index.alias(&alias)?
-            && let Some(primary) = primary_of(index, other, policy.source)?
-        {
-            found = Some((
-                primary,
-                MergeRule::SameLink {
-                    canonical: canonical.clone(),
-                },
-            ));
-        } else {
-            out.aliases.push((alias.clone(), item.key));
-            item.aliases.push(alias);
+        // The first stored item with a link holds its alias; a newer item
+        // of the holder's own source does not take it over.
+        let holder = match index.alias(&alias)? {
+            Some(other) => index.item(&other)?.map(|_| other),
+            None => None,
+        };
+        match holder {
+            Some(other) => {
+                if let Some(primary) = primary_of(index, other, policy.source)? {
+                    found = Some((
+                        primary,
+                        MergeRule::SameLink {
+                            canonical: canonical.clone(),
+                        },
+                    ));
+                }
+            }
+            None => {
+                out.aliases.push((alias.clone(), item.key));
+                item.aliases.push(alias);
+            }
         }
     }
     let sig = match policy.near_threshold_pct {
@@ -744,6 +753,42 @@ mod tests {
         assert!(
             matches!(&merged[0].rule, MergeRule::SameLink { canonical } if canonical == "wire.example/story")
         );
+    }
+
+    #[test]
+    fn the_first_item_with_a_link_keeps_it_for_cross_source_merges() {
+        let mut db = MapIndex::default();
+        run_in(
+            &mut db,
+            "a",
+            vec![entry(
+                Some("a1"),
+                Some("https://x.example/live"),
+                "Live, 9:00",
+            )],
+            t(1),
+        );
+        run_in(
+            &mut db,
+            "a",
+            vec![entry(
+                Some("a2"),
+                Some("https://x.example/live"),
+                "Live, 10:00",
+            )],
+            t(2),
+        );
+        assert_eq!(db.items.len(), 2);
+        let d = run_in(
+            &mut db,
+            "b",
+            vec![entry(Some("b1"), Some("https://x.example/live"), "Live")],
+            t(3),
+        );
+        let Decision::Insert(dup) = &d[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(dup.duplicate_of, Some(ItemKey::derive("a", "id:a1")));
     }
 
     #[test]
