@@ -132,6 +132,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     init_logging(cli.log_format, config.daemon.log_level.as_deref());
     let store_path = store_path(cli.store.as_deref(), &config);
+    // Socket activation: read (and clear) LISTEN_FDS before any thread starts.
+    let activated = match &cli.command {
+        Command::Serve { .. } => activated_listener()?,
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,7 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let store = Store::open(&store_path)?;
         match cli.command {
-            Command::Serve { listen } => serve(config, store, listen).await,
+            Command::Serve { listen } => serve(config, store, listen, activated).await,
             Command::Fetch { sources } => fetch(config, store, sources).await,
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources => sources(&config, &store),
@@ -186,34 +191,74 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
     }
 }
 
+/// The listening socket systemd passed (`syndic.socket`), if any.
+fn activated_listener() -> anyhow::Result<Option<std::net::TcpListener>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Ok(None);
+    }
+    let listener = fds
+        .take_tcp_listener(0)
+        .context("LISTEN_FDS is set but fd 3 is not a TCP listening socket (check syndic.socket)")?;
+    Ok(listener)
+}
+
 async fn serve(
     config: Config,
     store: Store,
     listen: Option<std::net::SocketAddr>,
+    activated: Option<std::net::TcpListener>,
 ) -> anyhow::Result<ExitCode> {
-    let addr = listen.unwrap_or(config.daemon.listen);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("cannot listen on {addr} (set [daemon] listen or pass --listen)")
-    })?;
-    let app = App::new(config, store)?;
+    let listener = match activated {
+        Some(listener) => {
+            listener
+                .set_nonblocking(true)
+                .context("preparing the socket systemd passed")?;
+            tracing::info!(addr = ?listener.local_addr().ok(), "using the socket systemd passed");
+            tokio::net::TcpListener::from_std(listener)
+                .context("using the socket systemd passed")?
+        }
+        None => {
+            let addr = listen.unwrap_or(config.daemon.listen);
+            tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (set [daemon] listen or pass --listen)")
+            })?
+        }
+    };
+    let app = App::with_notifier(config, store, syndic::notify::Notifier::from_env())?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(handle_signals(app.clone(), shutdown.clone()));
     daemon::run(app, listener, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads the config.
+async fn handle_signals(app: std::sync::Arc<App>, shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!(signal = "SIGTERM", "stopping");
+                break;
+            }
+            _ = int.recv() => {
+                tracing::info!(signal = "SIGINT", "stopping");
+                break;
+            }
+            _ = hup.recv() => {
+                tracing::info!(signal = "SIGHUP", "reloading the configuration");
+                // Errors are logged by reload; the old config keeps running.
+                let _ = daemon::reload(&app).await;
+            }
+        }
     }
     shutdown.cancel();
 }

@@ -1,0 +1,1 @@
+//! The local admin socket (placeholder, filled in below).
