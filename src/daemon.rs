@@ -55,6 +55,8 @@ pub struct App {
     scheduler: tokio::sync::Mutex<Option<Scheduler>>,
     /// Serializes reloads (a second SIGHUP waits for the first).
     reloading: tokio::sync::Mutex<()>,
+    /// The address [`run`] serves on (for the status line).
+    listening: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             notifier,
             scheduler: tokio::sync::Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
+            listening: std::sync::OnceLock::new(),
         }))
     }
 
@@ -114,10 +117,14 @@ impl App {
                 Err(_) => failing += 1,
             }
         }
-        let mut line = format!(
+        let mut line = match self.listening.get() {
+            Some(addr) => format!("serving on {addr}; "),
+            None => String::new(),
+        };
+        line.push_str(&format!(
             "{ok} sources ok, {failing} failing, {never} not yet refreshed; {} feeds",
             config.feeds.len()
-        );
+        ));
         if let Some(items) = items_stored {
             line.push_str(&format!("; {items} items stored"));
         }
@@ -240,6 +247,9 @@ pub async fn run(
         .await
         .context("starting the scheduler")?;
     *app.scheduler.lock().await = Some(scheduler);
+    if let Ok(addr) = listener.local_addr() {
+        let _ = app.listening.set(addr);
+    }
     app.ready.store(true, Ordering::Relaxed);
     // Ready must not wait for a scan of the store: the item count follows
     // in the first status update.
@@ -248,7 +258,7 @@ pub async fn run(
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
-    let addr = listener.local_addr().ok();
+    let addr = app.listening.get();
     info!(addr = ?addr, feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
     let server = axum::serve(listener, crate::serve::router(app.clone()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
