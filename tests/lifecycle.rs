@@ -19,7 +19,6 @@ struct Daemon {
     notify: UnixDatagram,
     addr: SocketAddr,
     stderr: PathBuf,
-    dir: PathBuf,
     /// Every notification received so far.
     messages: Vec<String>,
 }
@@ -65,7 +64,7 @@ fn syndic(dir: &Path) -> Command {
         .env_remove("NOTIFY_SOCKET")
         .env_remove("LISTEN_FDS")
         .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info,tokio_cron_scheduler=warn");
     cmd
 }
 
@@ -89,7 +88,6 @@ impl Daemon {
             notify,
             addr: "127.0.0.1:0".parse().unwrap(),
             stderr,
-            dir: dir.to_path_buf(),
             messages: Vec::new(),
         };
         let ready = daemon.wait_for("READY=1");
