@@ -254,6 +254,20 @@ pub async fn run(
     // Ready must not wait for a scan of the store: the item count follows
     // in the first status update.
     app.notifier.ready(&app.status_line(None));
+    let admin_path = crate::admin::socket_path(app.store.path());
+    let admin_task = match crate::admin::bind(&admin_path) {
+        Ok(listener) => Some(tokio::spawn(crate::admin::serve(
+            app.clone(),
+            listener,
+            admin_path,
+            tracker.clone(),
+            shutdown.clone(),
+        ))),
+        Err(err) => {
+            warn!(err = %format!("{err:#}"), "no admin socket: `syndic fetch`, `sources` and `render` cannot reach this daemon");
+            None
+        }
+    };
     let background = CancellationToken::new();
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
@@ -284,6 +298,9 @@ pub async fn run(
     if let Some(scheduler) = app.scheduler.lock().await.take() {
         crate::schedule::stop(scheduler).await;
     }
+    if let Some(task) = admin_task {
+        let _ = task.await;
+    }
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
         .await
@@ -313,7 +330,12 @@ pub fn metrics_text(app: &App) -> String {
             .iter()
             .map(|s| SourceSample {
                 id: s.id.clone(),
-                state: app.store.poll_state(&s.id).ok().flatten().unwrap_or_default(),
+                state: app
+                    .store
+                    .poll_state(&s.id)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
                 items: app.store.source_item_count(&s.id),
                 counters: app.metrics.source(&s.id),
             })
@@ -323,7 +345,11 @@ pub fn metrics_text(app: &App) -> String {
             .iter()
             .map(|f| FeedSample {
                 name: f.name.clone(),
-                items: app.published.get(&f.name).map(|p| p.rss.item_count).unwrap_or(0),
+                items: app
+                    .published
+                    .get(&f.name)
+                    .map(|p| p.rss.item_count)
+                    .unwrap_or(0),
                 counters: app.metrics.feed(&f.name),
             })
             .collect(),
@@ -380,7 +406,10 @@ async fn watchdog(app: Arc<App>, every: Duration, stop: CancellationToken) {
         if store_ok && scheduler_ok {
             app.notifier.watchdog();
         } else {
-            error!(store_ok, scheduler_ok, "watchdog: not alive; not pinging systemd");
+            error!(
+                store_ok,
+                scheduler_ok, "watchdog: not alive; not pinging systemd"
+            );
         }
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -455,10 +484,31 @@ pub async fn reload(app: &Arc<App>) -> Result<ReloadSummary, ReloadError> {
             feeds_removed = summary.feeds_removed,
             "configuration reloaded"
         ),
-        Err(err) => error!(%err, "reload rejected"),
+        Err(ReloadError::Invalid { path, errors }) => {
+            // One event per problem, so each is one journal line with fields.
+            for e in errors {
+                error!(
+                    file = %e.file.display(),
+                    line = e.line,
+                    column = e.column,
+                    help = e.help.as_deref().unwrap_or(""),
+                    "config error: {}",
+                    e.message
+                );
+            }
+            error!(
+                file = %path.display(),
+                errors = errors.len(),
+                "reload rejected: the new configuration is not valid; the old one keeps running"
+            );
+        }
+        Err(err) => error!(%err, "reload rejected; the old configuration keeps running"),
     }
     for setting in result.iter().flat_map(|s| &s.needs_restart) {
-        warn!(setting, "changed in the config; takes effect at the next restart");
+        warn!(
+            setting,
+            "changed in the config; takes effect at the next restart"
+        );
     }
     app.notifier.ready(&app.status_line(None));
     result

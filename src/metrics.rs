@@ -173,10 +173,13 @@ pub fn exposition(snap: &Snapshot) -> String {
         "gauge",
         "1 when the last refresh of the source succeeded (200, 304 or local), 0 when it failed.",
         src(&|s| {
-            s.state
-                .last_status
-                .as_ref()
-                .map(|_| if s.state.consecutive_failures == 0 { 1.0 } else { 0.0 })
+            s.state.last_status.as_ref().map(|_| {
+                if s.state.consecutive_failures == 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
         }),
     );
     family(
@@ -232,21 +235,30 @@ pub fn exposition(snap: &Snapshot) -> String {
         "gauge",
         "Share of polls since start answered 304 (0 to 1).",
         src(&|s| {
-            (s.counters.polls > 0)
-                .then(|| s.counters.not_modified as f64 / s.counters.polls as f64)
+            (s.counters.polls > 0).then(|| s.counters.not_modified as f64 / s.counters.polls as f64)
         }),
     );
     family(
         "syndic_source_fetched_bytes_total",
         "counter",
         "Body bytes downloaded from the source, as recorded in its poll state.",
-        src(&|s| state_number(&s.state, &["bytes_fetched", "fetched_bytes", "bytes_downloaded"])),
+        src(&|s| {
+            state_number(
+                &s.state,
+                &["bytes_fetched", "fetched_bytes", "bytes_downloaded"],
+            )
+        }),
     );
     family(
         "syndic_source_saved_bytes_total",
         "counter",
         "Body bytes not downloaded thanks to 304 responses, as recorded in its poll state.",
-        src(&|s| state_number(&s.state, &["bytes_saved", "saved_bytes", "bytes_saved_by_304"])),
+        src(&|s| {
+            state_number(
+                &s.state,
+                &["bytes_saved", "saved_bytes", "bytes_saved_by_304"],
+            )
+        }),
     );
     let feeds = |f: &dyn Fn(&FeedSample) -> f64| -> Vec<(String, f64)> {
         snap.feeds
@@ -447,9 +459,7 @@ mod tests {
             let s = scrape
                 .samples
                 .iter()
-                .find(|s| {
-                    s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v))
-                })
+                .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
                 .unwrap_or_else(|| panic!("{name} missing"));
             match s.value {
                 prometheus_parse::Value::Gauge(v)
@@ -465,7 +475,10 @@ mod tests {
             value("syndic_source_last_success_timestamp_seconds", None),
             1_700_000_000.0
         );
-        assert_eq!(value("syndic_feed_requests_total", Some(("status", "304"))), 1.0);
+        assert_eq!(
+            value("syndic_feed_requests_total", Some(("status", "304"))),
+            1.0
+        );
         assert_eq!(value("syndic_feed_served_bytes_total", None), 1234.0);
         assert_eq!(value("syndic_uptime_seconds", None), 12.5);
         assert_eq!(value("syndic_store_items", None), 7.0);

@@ -71,7 +71,10 @@ impl Scheduler {
         first: Duration,
     ) -> anyhow::Result<()> {
         let kick = refresh_job(app, &self.tracker, &self.shutdown, &source.id);
-        let kick = self.inner.add(Job::new_one_shot_async(first, kick)?).await?;
+        let kick = self
+            .inner
+            .add(Job::new_one_shot_async(first, kick)?)
+            .await?;
         let recurring = self
             .inner
             .add(recurring_job(app, &self.tracker, &self.shutdown, source)?)

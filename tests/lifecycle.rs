@@ -71,6 +71,7 @@ fn syndic(dir: &Path) -> Command {
 impl Daemon {
     fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
         let socket_path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&socket_path);
         let notify = UnixDatagram::bind(&socket_path).unwrap();
         notify.set_read_timeout(Some(PATIENCE)).unwrap();
         let stderr = dir.join("daemon.log");
@@ -225,7 +226,10 @@ fn ready_status_and_stopping_reach_the_notify_socket() {
     write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
     let mut daemon = Daemon::start(dir.path(), &[("WATCHDOG_USEC", "400000")]);
     let ready = daemon.messages.last().unwrap().clone();
-    assert!(ready.starts_with("READY=1\nSTATUS=serving on 127.0.0.1:"), "{ready}");
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=serving on 127.0.0.1:"),
+        "{ready}"
+    );
     assert!(ready.contains("1 feeds"), "{ready}");
     // The watchdog pings while the store and scheduler answer.
     daemon.wait_for("WATCHDOG=1");
@@ -251,7 +255,10 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     let mut daemon = Daemon::start(dir.path(), &[]);
     daemon.get_until("/feeds/all.json", "Post A");
     let metrics = daemon.get("/metrics").1;
-    assert_eq!(metric(&metrics, "syndic_source_polls_total", &[("source", "a")]), Some(1.0));
+    assert_eq!(
+        metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
+        Some(1.0)
+    );
     let a_success = metric(
         &metrics,
         "syndic_source_last_success_timestamp_seconds",
@@ -263,7 +270,10 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     let extra_feed = "\n[[feed]]\nname = \"bonly\"\ntitle = \"B only\"\ninclude = [\"b\"]\n";
     write(
         &dir.path().join("feeds.toml"),
-        &config(&format!("{SOURCE_A}\n[[source]]\nid = \"b\"\npath = \"b\"\n"), extra_feed),
+        &config(
+            &format!("{SOURCE_A}\n[[source]]\nid = \"b\"\npath = \"b\"\n"),
+            extra_feed,
+        ),
     );
     daemon.signal("HUP");
     let reloading = daemon.wait_for("RELOADING=1");
@@ -274,7 +284,10 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     daemon.get_until("/feeds/all.json", "Post B");
     // The unchanged source kept its poll state and was not polled again.
     let metrics = daemon.get("/metrics").1;
-    assert_eq!(metric(&metrics, "syndic_source_polls_total", &[("source", "a")]), Some(1.0));
+    assert_eq!(
+        metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
+        Some(1.0)
+    );
     assert_eq!(
         metric(
             &metrics,
@@ -283,7 +296,10 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
         ),
         Some(a_success)
     );
-    assert_eq!(metric(&metrics, "syndic_source_items", &[("source", "b")]), Some(1.0));
+    assert_eq!(
+        metric(&metrics, "syndic_source_items", &[("source", "b")]),
+        Some(1.0)
+    );
 
     // An invalid config: rejected, logged with its errors, old one kept.
     write(
@@ -305,8 +321,12 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     let (status, log, _) = daemon.stop();
     assert!(status.success(), "{log}");
     assert!(log.contains("reload rejected"), "{log}");
-    assert!(log.contains("Bad Id"), "the config errors are in the log:\n{log}");
+    assert!(
+        log.contains("Bad Id"),
+        "the config errors are in the log:\n{log}"
+    );
     assert!(log.contains("old one keeps running"), "{log}");
+    assert!(log.contains("invalid source id"), "{log}");
     assert!(log.contains("configuration reloaded"), "{log}");
 }
 
@@ -358,7 +378,9 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
         ),
     );
     let daemon = Daemon::start(dir.path(), &[]);
-    arrived.recv_timeout(PATIENCE).expect("the daemon polled the host");
+    arrived
+        .recv_timeout(PATIENCE)
+        .expect("the daemon polled the host");
     // Stop while the response is still pending, then let it through.
     daemon.signal("TERM");
     std::thread::sleep(Duration::from_millis(200));
@@ -409,16 +431,109 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
     }
     let get = |name, labels: &[(&str, &str)]| metric(&text, name, labels);
     assert_eq!(get("syndic_source_items", &[("source", "a")]), Some(2.0));
-    assert_eq!(get("syndic_source_consecutive_failures", &[("source", "a")]), Some(0.0));
+    assert_eq!(
+        get("syndic_source_consecutive_failures", &[("source", "a")]),
+        Some(0.0)
+    );
     assert_eq!(get("syndic_source_up", &[("source", "a")]), Some(1.0));
     assert_eq!(get("syndic_feed_items", &[("feed", "all")]), Some(2.0));
     assert!(get("syndic_feed_renders_total", &[("feed", "all")]).unwrap() >= 2.0);
     // The JSON polls (at least one 200) and the RSS request.
-    assert!(get("syndic_feed_requests_total", &[("feed", "all"), ("status", "200")]).unwrap() >= 2.0);
+    assert!(
+        get(
+            "syndic_feed_requests_total",
+            &[("feed", "all"), ("status", "200")]
+        )
+        .unwrap()
+            >= 2.0
+    );
     assert!(get("syndic_feed_served_bytes_total", &[("feed", "all")]).unwrap() > 100.0);
     assert!(get("syndic_store_size_bytes", &[]).unwrap() > 0.0);
     assert_eq!(get("syndic_store_items", &[]), Some(2.0));
     assert!(get("syndic_uptime_seconds", &[]).unwrap() > 0.0);
     let (status, log, _) = daemon.stop();
     assert!(status.success(), "{log}");
+}
+
+#[test]
+fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/all.json", "Post A");
+    let socket = dir.path().join("store/admin.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "owner-only admin socket");
+
+    // The daemon holds the store: these only work through the socket.
+    let out = syndic(dir.path())
+        .args(["sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["id"], "a");
+    assert_eq!(rows[0]["items"], 1);
+    assert_eq!(rows[0]["last_status"], "local");
+
+    write(&dir.path().join("a/two.md"), "# Post A2\n\nMore.\n");
+    let out = syndic(dir.path()).arg("fetch").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "a: 1 new, 0 updated, 0 removed, 1 unchanged"
+    );
+    // The daemon re-rendered: the new article is served and rendered.
+    daemon.get_until("/feeds/all.json", "Post A2");
+    let out = syndic(dir.path())
+        .args(["render", "all", "--format", "atom"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<title>Post A2</title>"));
+    let out = syndic(dir.path()).args(["fetch", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no source `nope`"));
+    let out = syndic(dir.path())
+        .args(["render", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // A daemon killed outright leaves its socket behind: the CLI falls back
+    // to opening the store itself.
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    assert!(socket.exists());
+    let out = syndic(dir.path()).arg("sources").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.lines().nth(1).unwrap().starts_with("a "), "{table}");
+    // A restarted daemon replaces the stale socket.
+    let daemon = Daemon::start(dir.path(), &[]);
+    let out = syndic(dir.path())
+        .args(["sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+    assert!(!socket.exists(), "the socket is removed on a clean stop");
 }
