@@ -530,6 +530,9 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     if old.daemon.store != new.daemon.store {
         needs_restart.push("[daemon] store");
     }
+    if old.daemon.log_level != new.daemon.log_level {
+        needs_restart.push("[daemon] log_level");
+    }
     // FetchSettings has no PartialEq (it lives in ingest::fetch); its Debug
     // form lists every field.
     if format!("{:?}", fetch_settings(old)) != format!("{:?}", fetch_settings(&new)) {

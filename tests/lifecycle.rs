@@ -537,3 +537,129 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
     assert!(status.success(), "{log}");
     assert!(!socket.exists(), "the socket is removed on a clean stop");
 }
+
+#[test]
+fn logs_carry_journal_priorities_under_systemd_and_json_on_request() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    // stderr is "the journal stream": JOURNAL_STREAM names its device:inode.
+    let log_path = dir.path().join("journal.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let meta = log.metadata().unwrap();
+    let out = syndic(dir.path())
+        .arg("fetch")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("refreshed"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("<6> INFO syndic::refresh: refreshed source=a new=1"),
+        "{line}"
+    );
+
+    // A stale JOURNAL_STREAM (stderr redirected elsewhere): normal lines.
+    let out = syndic(dir.path())
+        .arg("fetch")
+        .env("JOURNAL_STREAM", "1:1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("<6>"), "{text}");
+
+    // --log-format json: one JSON object per line with structured fields.
+    write(&dir.path().join("a/two.md"), "# Post B\n\nHello.\n");
+    let out = syndic(dir.path())
+        .args(["--log-format", "json", "fetch"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let event: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["fields"]["message"] == "refreshed")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(event["level"], "INFO");
+    assert_eq!(event["fields"]["source"], "a");
+    assert_eq!(event["fields"]["new"], 1);
+}
+
+#[test]
+fn serve_uses_the_socket_systemd_passes() {
+    // systemd-socket-activate(1) does what syndic.socket does: binds, then
+    // starts the service with the socket as fd 3 and LISTEN_FDS=1.
+    let Some(activate) = [
+        "/usr/bin/systemd-socket-activate",
+        "/bin/systemd-socket-activate",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists()) else {
+        eprintln!("systemd-socket-activate not installed: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let socket_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut cmd = Command::new(activate);
+    cmd.current_dir(dir.path())
+        .arg("-l")
+        .arg(addr.to_string())
+        .arg(format!("--setenv=NOTIFY_SOCKET={}", socket_path.display()))
+        .arg("--setenv=RUST_LOG=info,tokio_cron_scheduler=warn")
+        .arg(env!("CARGO_BIN_EXE_syndic"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for key in [
+        "SYNDIC_CONFIG",
+        "SYNDIC_STORE",
+        "STATE_DIRECTORY",
+        "NOTIFY_SOCKET",
+    ] {
+        cmd.env_remove(key);
+    }
+    let mut process = cmd.spawn().unwrap();
+    // It says when it listens; connect only then.
+    let mut stderr = std::io::BufReader::new(process.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Listening") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "systemd-socket-activate ended before listening");
+    }
+    // Keep draining its (and syndic's) log so neither blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    // The first connection starts the service (Accept=no semantics).
+    let getter = std::thread::spawn(move || http_get(addr, "/healthz"));
+    let mut buf = vec![0u8; 4096];
+    let ready = loop {
+        let n = notify
+            .recv(&mut buf)
+            .expect("READY=1 from the activated daemon");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if msg.contains("READY=1") {
+            break msg;
+        }
+    };
+    assert!(ready.contains(&format!("serving on {addr}")), "{ready}");
+    assert_eq!(getter.join().unwrap(), (200, "ok\n".to_string()));
+    Command::new("kill")
+        .args(["-TERM", &process.id().to_string()])
+        .status()
+        .unwrap();
+    let status = process.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
