@@ -166,6 +166,7 @@ impl App {
         }
         self.metrics.record_refresh(id, &outcome);
         if outcome.changed_items() {
+            self.metrics.mark_items_changed();
             self.render_feeds(Some(id));
         }
         Some(outcome)
@@ -250,10 +251,7 @@ pub async fn run(
     if let Ok(addr) = listener.local_addr() {
         let _ = app.listening.set(addr);
     }
-    app.ready.store(true, Ordering::Relaxed);
-    // Ready must not wait for a scan of the store: the item count follows
-    // in the first status update.
-    app.notifier.ready(&app.status_line(None));
+    // The admin socket exists before READY=1, so the CLI works from then.
     let admin_path = crate::admin::socket_path(app.store.path());
     let admin_task = match crate::admin::bind(&admin_path) {
         Ok(listener) => Some(tokio::spawn(crate::admin::serve(
@@ -268,6 +266,10 @@ pub async fn run(
             None
         }
     };
+    app.ready.store(true, Ordering::Relaxed);
+    // Ready must not wait for a scan of the store: the item count follows
+    // in the first status update.
+    app.notifier.ready(&app.status_line(None));
     let background = CancellationToken::new();
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
@@ -282,6 +284,9 @@ pub async fn run(
         joined = &mut server => Some(joined),
         _ = shutdown.cancelled() => None,
     };
+    // The server may also have ended on its own (an accept error): stop
+    // everything else the same way.
+    shutdown.cancel();
     info!("stopping");
     app.notifier.stopping();
     let served = match served {
@@ -369,7 +374,7 @@ async fn report_status(app: Arc<App>, stop: CancellationToken) {
     loop {
         let counted = app.clone();
         let line = tokio::task::spawn_blocking(move || {
-            let items = counted.store.item_count();
+            let items = counted.metrics.items_stored(|| counted.store.item_count());
             counted.status_line(Some(items))
         })
         .await;

@@ -124,7 +124,14 @@ Examples:
         format: FormatArg,
     },
     /// Show what the parser makes of a feed file (`-` for stdin).
+    #[command(after_help = "\
+Needs no config or store.
+
+Examples:
+  syndic parse feed.xml
+  curl -s https://blog.rust-lang.org/feed.xml | syndic parse - --json --url https://blog.rust-lang.org/feed.xml")]
     Parse {
+        /// The feed file, or `-` to read stdin.
         file: PathBuf,
         /// Print JSON (JSON Feed 1.1 field names plus format, encoding, warnings).
         #[arg(long)]

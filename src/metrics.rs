@@ -24,8 +24,10 @@ pub struct Metrics {
     started: Instant,
     sources: Mutex<HashMap<String, SourceCounters>>,
     feeds: Mutex<HashMap<String, FeedCounters>>,
-    /// The last count of stored items and when it was taken.
-    items_stored: Mutex<Option<(Instant, usize)>>,
+    /// The last count of stored items: when, how long it took, the count.
+    items_stored: Mutex<Option<(Instant, std::time::Duration, usize)>>,
+    /// Set when a refresh changed items since that count.
+    items_changed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,6 +53,7 @@ impl Default for Metrics {
             sources: Mutex::default(),
             feeds: Mutex::default(),
             items_stored: Mutex::default(),
+            items_changed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -105,24 +108,50 @@ impl Metrics {
             .unwrap_or_default()
     }
 
-    /// The stored item count, counted again (a scan) at most once a minute.
+    /// Notes that stored items changed (the count is stale).
+    pub fn mark_items_changed(&self) {
+        self.items_changed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The stored item count. Counting is a scan of the store, so it is
+    /// done once, then again only when items changed, and no more often
+    /// than keeps counting under 1% of the time (a count that took 1 s is
+    /// redone after 100 s at the earliest): an idle daemon never rescans.
     pub fn items_stored(&self, count: impl FnOnce() -> usize) -> usize {
+        use std::sync::atomic::Ordering;
         let Ok(mut cached) = self.items_stored.lock() else {
             return count();
         };
-        match *cached {
-            Some((at, n)) if at.elapsed() < std::time::Duration::from_secs(60) => n,
-            _ => {
-                let n = count();
-                *cached = Some((Instant::now(), n));
-                n
-            }
+        if let Some((at, took, n)) = *cached
+            && !should_recount(
+                self.items_changed.load(Ordering::Relaxed),
+                at.elapsed(),
+                took,
+            )
+        {
+            return n;
         }
+        self.items_changed.store(false, Ordering::Relaxed);
+        let started = Instant::now();
+        let n = count();
+        *cached = Some((Instant::now(), started.elapsed(), n));
+        n
     }
 
     pub fn uptime_seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
+}
+
+/// Whether to count stored items again: only after a change, and only once
+/// the time since the last count is 100 times what that count took.
+pub fn should_recount(
+    changed: bool,
+    since_last: std::time::Duration,
+    last_took: std::time::Duration,
+) -> bool {
+    changed && since_last >= last_took.saturating_mul(100)
 }
 
 /// What a scrape reports about one source.
@@ -316,7 +345,7 @@ pub fn exposition(snap: &Snapshot) -> String {
         family(
             "syndic_store_items",
             "gauge",
-            "Items in the store (counted at most once a minute).",
+            "Items in the store (recounted after changes, at most 1% of the time).",
             vec![(String::new(), items as f64)],
         );
     }
@@ -404,6 +433,30 @@ mod tests {
                 next_poll_at: Utc::now(),
             },
         );
+        let mut counted = 0;
+        assert_eq!(
+            m.items_stored(|| {
+                counted += 1;
+                5
+            }),
+            5
+        );
+        assert_eq!(
+            m.items_stored(|| {
+                counted += 1;
+                6
+            }),
+            5,
+            "no recount while nothing changed"
+        );
+        m.mark_items_changed();
+        let ms = std::time::Duration::from_millis;
+        assert!(!should_recount(false, ms(10_000), ms(1)));
+        assert!(!should_recount(true, ms(99), ms(1)));
+        assert!(should_recount(true, ms(100), ms(1)));
+        assert!(!should_recount(true, ms(60_000), ms(1_000)));
+        assert!(should_recount(true, ms(100_000), ms(1_000)));
+        assert_eq!(counted, 1);
         m.record_request("f", 200, 10);
         m.record_request("f", 304, 0);
         m.record_request("f", 200, 5);
