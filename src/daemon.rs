@@ -373,11 +373,15 @@ async fn report_status(app: Arc<App>, stop: CancellationToken) {
     }
     loop {
         let counted = app.clone();
-        let line = tokio::task::spawn_blocking(move || {
+        let counting = tokio::task::spawn_blocking(move || {
             let items = counted.metrics.items_stored(|| counted.store.item_count());
             counted.status_line(Some(items))
-        })
-        .await;
+        });
+        // A count of a large store takes seconds: a stop does not wait for it.
+        let line = tokio::select! {
+            _ = stop.cancelled() => return,
+            line = counting => line,
+        };
         if let Ok(line) = line {
             app.notifier.status(&line);
         }

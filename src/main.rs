@@ -211,7 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let store = Store::open(&store_path)?;
         match cli.command {
             Command::Serve { listen } => serve(config, store, listen, activated).await,
@@ -220,7 +220,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sources { json } => sources(&config, &store, json),
             Command::Check | Command::Parse { .. } => unreachable!("handled above"),
         }
-    })
+    });
+    // Everything that matters was flushed: do not wait for a background
+    // scan (the item count for STATUS=) still running on a blocking thread.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 /// The store folder: `--store`, else `$STATE_DIRECTORY/store` under systemd,
