@@ -138,6 +138,11 @@ impl App {
         }
     }
 
+    /// How many source refreshes are under way.
+    pub fn refreshes_running(&self) -> usize {
+        self.running.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
@@ -161,13 +166,15 @@ impl App {
             public_base: &config.daemon.public_base(),
         };
         let outcome = refresher.refresh(source, force).await;
-        if let Ok(mut running) = self.running.lock() {
-            running.remove(id);
-        }
         self.metrics.record_refresh(id, &outcome);
         if outcome.changed_items() {
             self.metrics.mark_items_changed();
             self.render_feeds(Some(id));
+        }
+        // Released only after the re-render: "not running" means its
+        // changes are served.
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(id);
         }
         Some(outcome)
     }
@@ -276,16 +283,18 @@ pub async fn run(
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
     let addr = app.listening.get();
     info!(addr = ?addr, feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
-    let server = axum::serve(listener, crate::serve::router(app.clone()))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
-    let mut server = tokio::spawn(server);
+    let mut server = tokio::spawn(crate::server::run(
+        listener,
+        crate::serve::router(app.clone()),
+        crate::server::Limits::default(),
+        shutdown.clone(),
+    ));
     let served = tokio::select! {
         joined = &mut server => Some(joined),
         _ = shutdown.cancelled() => None,
     };
-    // The server may also have ended on its own (an accept error): stop
-    // everything else the same way.
+    // The server may also have ended on its own: stop everything else the
+    // same way.
     shutdown.cancel();
     info!("stopping");
     app.notifier.stopping();
