@@ -586,3 +586,37 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     app.render_feeds(None);
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = std::env::temp_dir();
+        Config::parse(text, &dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+
+    #[test]
+    fn source_diff_names_added_removed_changed_and_counts_unchanged() {
+        let old = config(&format!(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\n\n\
+             [[source]]\nid = \"b\"\nurl = \"https://b.example/feed\"\n\n\
+             [[source]]\nid = \"c\"\nurl = \"https://c.example/feed\"\n\n{FEED}"
+        ));
+        let new = config(&format!(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\n\n\
+             [[source]]\nid = \"b\"\nurl = \"https://b.example/other\"\n\n\
+             [[source]]\nid = \"d\"\nurl = \"https://d.example/feed\"\n\n{FEED}"
+        ));
+        let diff = diff_sources(&old, &new);
+        assert_eq!(diff.unchanged, 1);
+        assert_eq!(diff.removed, vec!["c".to_string()]);
+        let ids = |v: &[SourceConfig]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&diff.changed), vec!["b"]);
+        assert_eq!(ids(&diff.added), vec!["d"]);
+        assert_eq!(diff_sources(&old, &old).unchanged, 3);
+        assert!(diff_sources(&old, &old).changed.is_empty());
+    }
+}
