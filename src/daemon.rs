@@ -167,6 +167,13 @@ impl App {
         };
         let outcome = refresher.refresh(source, force).await;
         self.metrics.record_refresh(id, &outcome);
+        if matches!(outcome, Outcome::Refreshed { .. })
+            && matches!(source.kind, crate::config::SourceKind::Remote { .. })
+            && let Ok(Some(state)) = self.store.poll_state(id)
+            && let Some(bytes) = crate::metrics::state_number(&state, &["last_body_bytes"])
+        {
+            self.metrics.record_fetched_bytes(id, bytes as u64);
+        }
         if outcome.changed_items() {
             self.metrics.mark_items_changed();
             self.render_feeds(Some(id));

@@ -36,6 +36,8 @@ pub struct SourceCounters {
     pub polls: u64,
     pub not_modified: u64,
     pub failures: u64,
+    /// Body bytes of the 200 responses that were stored, since start.
+    pub fetched_bytes: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -75,6 +77,13 @@ impl Metrics {
                 counters.polls += 1;
                 counters.failures += 1;
             }
+        }
+    }
+
+    /// Adds the body size of a 200 response to the source's total.
+    pub fn record_fetched_bytes(&self, source: &str, bytes: u64) {
+        if let Ok(mut sources) = self.sources.lock() {
+            sources.entry(source.to_string()).or_default().fetched_bytes += bytes;
         }
     }
 
@@ -270,24 +279,20 @@ pub fn exposition(snap: &Snapshot) -> String {
     family(
         "syndic_source_fetched_bytes_total",
         "counter",
-        "Body bytes downloaded from the source, as recorded in its poll state.",
-        src(&|s| {
-            state_number(
-                &s.state,
-                &["bytes_fetched", "fetched_bytes", "bytes_downloaded"],
-            )
-        }),
+        "Body bytes of 200 responses from the source, since start (needs the poll state's last_body_bytes).",
+        src(&|s| Some(s.counters.fetched_bytes as f64)),
+    );
+    family(
+        "syndic_source_last_body_bytes",
+        "gauge",
+        "Size of the source's last 200 body (what each 304 saves), as recorded in its poll state.",
+        src(&|s| state_number(&s.state, &["last_body_bytes"])),
     );
     family(
         "syndic_source_saved_bytes_total",
         "counter",
         "Body bytes not downloaded thanks to 304 responses, as recorded in its poll state.",
-        src(&|s| {
-            state_number(
-                &s.state,
-                &["bytes_saved", "saved_bytes", "bytes_saved_by_304"],
-            )
-        }),
+        src(&|s| state_number(&s.state, &["bytes_saved"])),
     );
     let feeds = |f: &dyn Fn(&FeedSample) -> f64| -> Vec<(String, f64)> {
         snap.feeds
@@ -393,8 +398,9 @@ fn status_code(status: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A numeric poll-state field by one of its possible names, if present.
-fn state_number(state: &PollState, names: &[&str]) -> Option<f64> {
+/// A numeric poll-state field by one of its possible names, if present
+/// (fields the poller adds are read by name, so their absence is harmless).
+pub fn state_number<T: serde::Serialize>(state: &T, names: &[&str]) -> Option<f64> {
     let value = serde_json::to_value(state).ok()?;
     names
         .iter()
@@ -412,6 +418,25 @@ mod tests {
         assert_eq!(status_code("HTTP 404 Not Found"), 404.0);
         assert_eq!(status_code("local"), 0.0);
         assert_eq!(status_code("timed out after 30s"), 0.0);
+    }
+
+    #[test]
+    fn poll_state_fields_are_read_by_name_when_present() {
+        #[derive(serde::Serialize)]
+        struct Newer {
+            last_body_bytes: u64,
+            bytes_saved: u64,
+        }
+        let newer = Newer {
+            last_body_bytes: 1200,
+            bytes_saved: 3600,
+        };
+        assert_eq!(state_number(&newer, &["last_body_bytes"]), Some(1200.0));
+        assert_eq!(state_number(&newer, &["nope", "bytes_saved"]), Some(3600.0));
+        assert_eq!(
+            state_number(&PollState::default(), &["last_body_bytes"]),
+            None
+        );
     }
 
     #[test]
@@ -465,7 +490,8 @@ mod tests {
             SourceCounters {
                 polls: 2,
                 not_modified: 1,
-                failures: 1
+                failures: 1,
+                fetched_bytes: 0
             }
         );
         let f = m.feed("f");
@@ -490,6 +516,7 @@ mod tests {
                     polls: 4,
                     not_modified: 3,
                     failures: 0,
+                    fetched_bytes: 4096,
                 },
             }],
             feeds: vec![FeedSample {
@@ -534,6 +561,7 @@ mod tests {
         );
         assert_eq!(value("syndic_feed_served_bytes_total", None), 1234.0);
         assert_eq!(value("syndic_uptime_seconds", None), 12.5);
+        assert_eq!(value("syndic_source_fetched_bytes_total", None), 4096.0);
         assert_eq!(value("syndic_store_items", None), 7.0);
         // No next poll known: the sample is left out rather than made up.
         assert!(
