@@ -631,7 +631,16 @@ fn serve_uses_the_socket_systemd_passes() {
     ] {
         cmd.env_remove(key);
     }
-    let mut process = cmd.spawn().unwrap();
+    /// Kills the activator (and so syndic, which it became) if the test fails.
+    struct Guard(Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Guard(cmd.spawn().unwrap());
+    let process = &mut guard.0;
     // It says when it listens; connect only then.
     let mut stderr = std::io::BufReader::new(process.stderr.take().unwrap());
     let mut line = String::new();
