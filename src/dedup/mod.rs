@@ -349,23 +349,26 @@ fn cross_source<I: Index>(
     if found.is_none()
         && let (Some(threshold), Some(sig)) = (policy.near_threshold_pct, &sig)
     {
-        let mut best: Option<(u8, ItemKey)> = None;
-        for (candidate, their) in index.near_candidates(sig)? {
-            let similarity = sig.similarity_pct(&their);
-            if similarity >= threshold && best.is_none_or(|(s, _)| similarity > s) {
-                best = Some((similarity, candidate));
+        // The most similar candidate above the threshold that belongs to
+        // another source (candidates of this source are other items).
+        let mut above: Vec<(u8, ItemKey)> = index
+            .near_candidates(sig)?
+            .into_iter()
+            .map(|(candidate, their)| (sig.similarity_pct(&their), candidate))
+            .filter(|(similarity, _)| *similarity >= threshold)
+            .collect();
+        above.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (similarity, candidate) in above {
+            if let Some(primary) = primary_of(index, candidate, policy.source)? {
+                found = Some((
+                    primary,
+                    MergeRule::NearDuplicate {
+                        similarity_pct: similarity,
+                        threshold_pct: threshold,
+                    },
+                ));
+                break;
             }
-        }
-        if let Some((similarity, candidate)) = best
-            && let Some(primary) = primary_of(index, candidate, policy.source)?
-        {
-            found = Some((
-                primary,
-                MergeRule::NearDuplicate {
-                    similarity_pct: similarity,
-                    threshold_pct: threshold,
-                },
-            ));
         }
     }
     match found {
@@ -789,6 +792,48 @@ mod tests {
             panic!("{d:?}")
         };
         assert_eq!(dup.duplicate_of, Some(ItemKey::derive("a", "id:a1")));
+    }
+
+    /// Regression: the most similar candidate belonged to the entry's own
+    /// source, and the merge with a less similar one from another source
+    /// above the threshold was missed.
+    #[test]
+    fn near_duplicate_merge_skips_candidates_of_the_same_source() {
+        let words = |from: usize, to: usize| {
+            (from..to)
+                .map(|i| format!("w{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let body = |e: Entry, text: String| Entry {
+            content_html: Some(text),
+            ..e
+        };
+        let urls = UrlOptions::default();
+        let mut db = MapIndex::default();
+        let mut step = |source: &str, threshold: u8, e: Entry| {
+            let mut p = policy(source, &urls);
+            p.near_threshold_pct = Some(threshold);
+            let plan = plan(&p, vec![e], t(1), &mut db).unwrap();
+            for d in &plan.decisions {
+                if let Decision::Insert(i) = d {
+                    db.items.insert(i.key, i.clone());
+                }
+            }
+            for (primary, record) in plan.merges {
+                db.items.get_mut(&primary).unwrap().merged.push(record);
+            }
+            db.sigs.extend(plan.signatures);
+            plan.decisions
+        };
+        step("b", 60, body(entry(Some("b1"), None, "S"), words(0, 100)));
+        // A strict source: indexed, not merged (similar to b1, below 95%).
+        step("a", 95, body(entry(Some("a1"), None, "S"), words(0, 80)));
+        let d = step("b", 60, body(entry(Some("b2"), None, "S"), words(0, 95)));
+        let Decision::Insert(b2) = &d[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(b2.duplicate_of, Some(ItemKey::derive("a", "id:a1")));
     }
 
     #[test]
