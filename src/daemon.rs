@@ -39,6 +39,15 @@ pub struct App {
 impl App {
     pub fn new(config: Config, store: Store) -> anyhow::Result<Arc<App>> {
         let fetcher = Fetcher::new(&fetch_settings(&config)).context("building the HTTP client")?;
+        // Retry-After holds survive restarts: each source's state names its
+        // URL and the hold on it.
+        for source in &config.sources {
+            if let Ok(Some(state)) = store.poll_state(&source.id)
+                && let (Some(url), Some(until)) = (&state.url, state.retry_after_until)
+            {
+                fetcher.hold(url, until);
+            }
+        }
         Ok(Arc::new(App {
             config: RwLock::new(Arc::new(config)),
             store,
@@ -63,29 +72,60 @@ impl App {
 
     /// Refreshes one source and re-renders the feeds that include it when
     /// its items changed. `None` when the source is unknown or already being
-    /// refreshed.
+    /// refreshed. Other sources polling the same URL are refreshed alongside
+    /// (those that are due), so the URL gets one request per round.
     pub async fn refresh_source(&self, id: &str, force: bool) -> Option<Outcome> {
         let config = self.config();
         let source = config.source(id)?;
+        let siblings: Vec<&crate::config::SourceConfig> = match &source.kind {
+            crate::config::SourceKind::Remote { url } => config
+                .sources
+                .iter()
+                .filter(|s| s.id != source.id)
+                .filter(
+                    |s| matches!(&s.kind, crate::config::SourceKind::Remote { url: u } if u == url),
+                )
+                .collect(),
+            crate::config::SourceKind::Local { .. } => Vec::new(),
+        };
+        let mut group = vec![source];
         {
             let mut running = self.running.lock().ok()?;
             if !running.insert(id.to_string()) {
                 return None;
             }
+            for sibling in siblings {
+                if running.insert(sibling.id.clone()) {
+                    group.push(sibling);
+                }
+            }
         }
+        let public_base = config.daemon.public_base();
         let refresher = Refresher {
             store: &self.store,
             fetcher: &self.fetcher,
-            public_base: &config.daemon.public_base(),
+            public_base: &public_base,
         };
-        let outcome = refresher.refresh(source, force).await;
+        // Run together: the fetcher shares one request between callers
+        // asking for the same URL with the same validators.
+        let outcomes = futures_util::future::join_all(
+            group
+                .iter()
+                .enumerate()
+                .map(|(i, s)| refresher.refresh(s, force && i == 0)),
+        )
+        .await;
         if let Ok(mut running) = self.running.lock() {
-            running.remove(id);
+            for s in &group {
+                running.remove(&s.id);
+            }
         }
-        if outcome.changed_items() {
-            self.render_feeds(Some(id));
+        for (s, outcome) in group.iter().zip(&outcomes) {
+            if outcome.changed_items() {
+                self.render_feeds(Some(&s.id));
+            }
         }
-        Some(outcome)
+        outcomes.into_iter().next()
     }
 
     /// Renders every feed (or those including `source`) from the store.
@@ -144,6 +184,10 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
         connect_timeout: Duration::from_secs(10).min(config.defaults.timeout),
         total_timeout: config.defaults.timeout,
         max_body_bytes: config.defaults.max_body_bytes,
+        // Decoded feeds may be larger than compressed ones, not unboundedly.
+        max_decoded_bytes: config.defaults.max_body_bytes.saturating_mul(4),
+        max_concurrent: crate::ingest::fetch::DEFAULT_MAX_CONCURRENT,
+        max_per_host: crate::ingest::fetch::DEFAULT_MAX_PER_HOST,
     }
 }
 

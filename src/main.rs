@@ -246,6 +246,11 @@ async fn fetch(config: Config, store: Store, wanted: Vec<String>) -> anyhow::Res
             }) => format!("{new} new, {updated} updated, {removed} removed, {unchanged} unchanged"),
             Some(Outcome::NotModified) => "not modified (304)".into(),
             Some(Outcome::NotDue { next_poll_at }) => format!("not due until {next_poll_at}"),
+            Some(Outcome::RetryLater { until }) => format!("host asked to retry after {until}"),
+            Some(Outcome::Gone) => {
+                failed += 1;
+                "GONE (410): no longer polled; fix or remove its url".into()
+            }
             Some(Outcome::Failed(cause)) => {
                 failed += 1;
                 format!("FAILED: {cause}")
@@ -287,8 +292,15 @@ fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow
 
 fn sources(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
     println!(
-        "{:<20} {:>6}  {:<28} {:<20} {:<20} failures",
-        "source", "items", "last status", "last success", "next refresh"
+        "{:<20} {:>6}  {:<28} {:<19} {:>8}  {:<19} {:<18} {:>10}  url in use",
+        "source",
+        "items",
+        "last status",
+        "last success",
+        "failures",
+        "next poll",
+        "why",
+        "304 saved"
     );
     let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| {
         d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -296,23 +308,42 @@ fn sources(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
     };
     for source in &config.sources {
         let state = store.poll_state(&source.id)?.unwrap_or_default();
-        let mut status = state
-            .last_status
-            .unwrap_or_else(|| "never refreshed".into());
+        let row = syndic::refresh::SourceHealth::of(source, &state);
+        let mut status = row.status;
         if status.chars().count() > 28 {
             status = status.chars().take(27).collect::<String>() + "…";
         }
         println!(
-            "{:<20} {:>6}  {:<28} {:<20} {:<20} {}",
+            "{:<20} {:>6}  {:<28} {:<19} {:>8}  {:<19} {:<18} {:>10}  {}",
             source.id,
             store.source_item_count(&source.id),
             status,
             fmt(state.last_success),
-            fmt(state.next_poll_at),
-            state.consecutive_failures
+            state.consecutive_failures,
+            row.next_poll
+                .map_or_else(|| "never".into(), |d| fmt(Some(d))),
+            row.why,
+            format_bytes(state.bytes_saved),
+            row.url,
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1234567` -> `1.2 MiB`.
+fn format_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn parse_file(

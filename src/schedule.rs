@@ -1,11 +1,11 @@
 //! When each source is refreshed: one tokio-cron-scheduler job per source
 //! (its interval or cron expression), plus a first refresh shortly after
-//! start, spread out so sources do not all fire at once. Jobs only call
+//! start at a jittered point of a short window, so sources do not all fire
+//! at once. Jobs only call
 //! [`App::refresh_source`]; whether a remote source is due is decided by its
 //! stored poll state, so a restart never polls sooner than allowed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
@@ -14,9 +14,6 @@ use tracing::{debug, warn};
 
 use crate::config::{Schedule, SourceConfig};
 use crate::daemon::App;
-
-/// Gap between the first refreshes of consecutive sources after start.
-const START_SPREAD: Duration = Duration::from_millis(750);
 
 /// A running scheduler; stop it with [`stop`].
 pub struct Scheduler(JobScheduler);
@@ -29,8 +26,11 @@ pub async fn start(
 ) -> anyhow::Result<Scheduler> {
     let scheduler = JobScheduler::new().await?;
     let config = app.config();
-    for (index, source) in config.sources.iter().enumerate() {
-        let first = START_SPREAD.saturating_mul(index as u32);
+    // First refreshes land at jittered points of a window of 750 ms per
+    // source (at most 5 minutes): spread out, not fired at once.
+    let window = crate::ingest::poll::start_window(config.sources.len());
+    for source in &config.sources {
+        let first = crate::ingest::poll::start_delay(&source.id, app.started_at, window);
         let kick = refresh_job(&app, &tracker, &shutdown, &source.id);
         scheduler.add(Job::new_one_shot_async(first, kick)?).await?;
         scheduler

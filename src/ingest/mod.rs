@@ -6,3 +6,4 @@
 pub mod fetch;
 pub mod local;
 pub mod parse;
+pub mod poll;
