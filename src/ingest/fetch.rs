@@ -320,7 +320,8 @@ impl Inner {
                 }
             };
             match step {
-                Step::Done(mut outcome) => {
+                Step::Done(outcome) => {
+                    let mut outcome = *outcome;
                     let meta = match &mut outcome {
                         FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta) => meta,
                         FetchOutcome::Fetched { meta, .. } => meta,
@@ -399,10 +400,10 @@ impl Inner {
             retry_after: header_text(headers, header::RETRY_AFTER),
         };
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Step::Done(FetchOutcome::NotModified(meta)));
+            return Ok(Step::Done(Box::new(FetchOutcome::NotModified(meta))));
         }
         if !status.is_success() {
-            return Ok(Step::Done(FetchOutcome::Status(meta)));
+            return Ok(Step::Done(Box::new(FetchOutcome::Status(meta))));
         }
         let limit = self.settings.max_body_bytes;
         if response.content_length().is_some_and(|len| len > limit) {
@@ -422,16 +423,16 @@ impl Inner {
             decoder.write(&chunk)?;
         }
         let body = decoder.finish()?;
-        Ok(Step::Done(FetchOutcome::Fetched {
+        Ok(Step::Done(Box::new(FetchOutcome::Fetched {
             meta,
             body: Arc::new(body),
             wire_bytes,
-        }))
+        })))
     }
 }
 
 enum Step {
-    Done(FetchOutcome),
+    Done(Box<FetchOutcome>),
     Redirect { status: u16, location: String },
 }
 
