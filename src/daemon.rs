@@ -66,6 +66,12 @@ impl App {
         }
     }
 
+    /// How many sources are being refreshed (and their feeds rendered)
+    /// right now.
+    pub fn refreshing(&self) -> usize {
+        self.running.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
@@ -115,14 +121,16 @@ impl App {
                 .map(|(i, s)| refresher.refresh(s, force && i == 0)),
         )
         .await;
-        if let Ok(mut running) = self.running.lock() {
-            for s in &group {
-                running.remove(&s.id);
-            }
-        }
+        // Rendered before the sources count as idle again, so "nothing is
+        // refreshing" means the feeds show what the store holds.
         for (s, outcome) in group.iter().zip(&outcomes) {
             if outcome.changed_items() {
                 self.render_feeds(Some(&s.id));
+            }
+        }
+        if let Ok(mut running) = self.running.lock() {
+            for s in &group {
+                running.remove(&s.id);
             }
         }
         outcomes.into_iter().next()

@@ -26,11 +26,11 @@ pub async fn start(
 ) -> anyhow::Result<Scheduler> {
     let scheduler = JobScheduler::new().await?;
     let config = app.config();
-    // First refreshes land at jittered points of a window of 750 ms per
-    // source (at most 5 minutes): spread out, not fired at once.
-    let window = crate::ingest::poll::start_window(config.sources.len());
-    for source in &config.sources {
-        let first = crate::ingest::poll::start_delay(&source.id, app.started_at, window);
+    // First refreshes land at jittered points of one slot per source in a
+    // window of 750 ms per source (at most 5 minutes): never at once.
+    let count = config.sources.len();
+    for (index, source) in config.sources.iter().enumerate() {
+        let first = crate::ingest::poll::start_delay(&source.id, app.started_at, index, count);
         let kick = refresh_job(&app, &tracker, &shutdown, &source.id);
         scheduler.add(Job::new_one_shot_async(first, kick)?).await?;
         scheduler

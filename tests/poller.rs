@@ -524,24 +524,25 @@ async fn min_interval_is_persisted_and_a_restart_does_not_shorten_it() {
 #[test]
 fn first_polls_after_start_are_spread_with_jitter() {
     let started = t(T0);
-    let window = poll::start_window(200);
-    assert_eq!(window, Duration::from_millis(150_000));
-    let mut delays: Vec<Duration> = (0..200)
-        .map(|i| poll::start_delay(&format!("source-{i}"), started, window))
+    assert_eq!(poll::start_window(200), Duration::from_millis(150_000));
+    let delays: Vec<Duration> = (0..200)
+        .map(|i| poll::start_delay(&format!("source-{i}"), started, i, 200))
         .collect();
-    assert!(delays.iter().all(|d| *d < window));
-    delays.sort();
-    delays.dedup();
-    assert_eq!(delays.len(), 200, "no two sources fire at the same instant");
-    // Not in config order: jitter, not a fixed ladder.
-    let first = poll::start_delay("source-0", started, window);
-    let second = poll::start_delay("source-1", started, window);
-    assert_ne!(first, Duration::ZERO);
-    assert!(first != second);
-    // Another start draws other points.
+    assert!(delays.iter().all(|d| *d < Duration::from_millis(150_000)));
+    // One slot of 750 ms each: never two at once, at least 500 ms apart.
+    for pair in delays.windows(2) {
+        assert!(pair[1] - pair[0] >= Duration::from_millis(500), "{pair:?}");
+    }
+    // Jittered inside the slot, differently at each start.
+    let offsets: Vec<Duration> = delays
+        .iter()
+        .enumerate()
+        .map(|(i, d)| *d - Duration::from_millis(750) * i as u32)
+        .collect();
+    assert!(offsets.iter().filter(|o| o.is_zero()).count() <= 1);
     assert_ne!(
-        first,
-        poll::start_delay("source-0", started + chrono::Duration::seconds(1), window)
+        poll::start_delay("source-0", started, 0, 200),
+        poll::start_delay("source-0", started + chrono::Duration::seconds(1), 0, 200)
     );
 }
 

@@ -241,18 +241,24 @@ pub fn jitter(seed: &str, now: DateTime<Utc>) -> f64 {
     (u64::from_be_bytes(raw) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Delay of a source's first poll after the daemon starts: a jittered point
-/// in `[0, window)`, so a thousand sources do not fire at once.
-pub fn start_delay(seed: &str, started: DateTime<Utc>, window: Duration) -> Duration {
-    window.mul_f64(jitter(seed, started))
-}
-
 /// The window first polls are spread over: 750 ms per source, at most
 /// 5 minutes.
 pub fn start_window(sources: usize) -> Duration {
     Duration::from_millis(750)
         .saturating_mul(u32::try_from(sources).unwrap_or(u32::MAX))
         .min(Duration::from_secs(300))
+}
+
+/// Delay of the first poll of the `index`-th of `count` sources after the
+/// daemon starts: the window ([`start_window`]) is cut into one slot per
+/// source, and each source fires at a jittered point of the first third of
+/// its slot. Sources never fire together (at least two thirds of a slot
+/// apart) and the exact instants change from one start to the next.
+pub fn start_delay(seed: &str, started: DateTime<Utc>, index: usize, count: usize) -> Duration {
+    let count = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+    let index = u32::try_from(index).unwrap_or(u32::MAX).min(count - 1);
+    let slot = start_window(count as usize) / count;
+    slot * index + slot.mul_f64(jitter(seed, started) / 3.0)
 }
 
 /// `Cache-Control: max-age` and `Expires` (RFC 9111 5.2.2.1, 5.3) as
@@ -638,15 +644,17 @@ mod tests {
         let window = start_window(1000);
         assert_eq!(window, Duration::from_secs(300));
         let delays: Vec<Duration> = (0..1000)
-            .map(|i| start_delay(&format!("s{i}"), now, window))
+            .map(|i| start_delay(&format!("s{i}"), now, i, 1000))
             .collect();
         assert!(delays.iter().all(|d| *d < window));
-        // Spread: no ten-second slot holds more than 10% of the sources.
-        let mut slots = [0usize; 30];
-        for d in &delays {
-            slots[(d.as_secs() / 10) as usize] += 1;
+        // Slots of 300 ms: consecutive sources at least 200 ms apart.
+        for pair in delays.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(200), "{pair:?}");
         }
-        assert!(slots.iter().all(|n| *n < 100), "{slots:?}");
+        assert_ne!(
+            start_delay("s0", now, 0, 1000),
+            start_delay("s0", now + chrono::Duration::seconds(1), 0, 1000)
+        );
         let j = jitter("x", now);
         assert!((0.0..1.0).contains(&j));
         assert_eq!(j, jitter("x", now));

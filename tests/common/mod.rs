@@ -219,9 +219,8 @@ impl TestDaemon {
                     .unwrap()
                     .is_some_and(|p| p.last_attempt.is_some())
             });
-            if done {
-                // Let the re-render that follows a refresh land.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            // A refresh renders its feeds before it stops counting as running.
+            if done && self.app.refreshing() == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
