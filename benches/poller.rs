@@ -121,7 +121,12 @@ fn usage() -> (f64, u64) {
     // Fields after the command name (which may hold spaces), 1-based 14, 15.
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let cpu = (ticks(11) + ticks(12)) / 100.0; // CLK_TCK is 100 on Linux
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status

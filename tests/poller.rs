@@ -1482,3 +1482,192 @@ async fn old_poll_state_without_the_new_fields_still_loads() {
     assert_eq!(rig.refresh(&source, at(HOUR)).await, Outcome::NotModified);
     assert_eq!(mock.last().get("if-none-match"), Some("\"e\""));
 }
+
+/// A store with three remote sources in telling states.
+async fn store_with_states(dir: &Path) -> DateTime<Utc> {
+    use syndic::model::PollState;
+    let future = Utc::now() + chrono::Duration::hours(5);
+    std::fs::write(
+        dir.join("feeds.toml"),
+        "[daemon]\nlisten = \"127.0.0.1:0\"\n[[source]]\nid = \"moving\"\nurl = \"http://127.0.0.1:9/old\"\n\
+         [[source]]\nid = \"held\"\nurl = \"http://127.0.0.1:9/held\"\n\
+         [[source]]\nid = \"dead\"\nurl = \"http://127.0.0.1:9/dead\"\n\
+         [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+    )
+    .unwrap();
+    let store = Store::open(&dir.join("store")).unwrap();
+    let base = PollState {
+        last_attempt: Some(t(T0)),
+        last_success: Some(t(T0)),
+        next_poll_at: Some(future),
+        ..PollState::default()
+    };
+    let states = [
+        (
+            "moving",
+            PollState {
+                url: Some("http://127.0.0.1:9/old".into()),
+                configured_url: Some("http://127.0.0.1:9/old".into()),
+                redirect_target: Some("http://127.0.0.1:9/new".into()),
+                redirect_streak: 2,
+                last_status: Some("304".into()),
+                bytes_saved: 3 * 1024 * 1024,
+                ..base.clone()
+            },
+        ),
+        (
+            "held",
+            PollState {
+                url: Some("http://127.0.0.1:9/held".into()),
+                configured_url: Some("http://127.0.0.1:9/held".into()),
+                retry_after_until: Some(future),
+                next_poll_reason: PollReason::RetryAfter,
+                last_status: Some("HTTP 429 Too Many Requests".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "dead",
+            PollState {
+                url: Some("http://127.0.0.1:9/dead".into()),
+                configured_url: Some("http://127.0.0.1:9/dead".into()),
+                gone: true,
+                next_poll_at: None,
+                next_poll_reason: PollReason::Gone,
+                consecutive_failures: 1,
+                last_status: Some("HTTP 410 Gone".into()),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (id, state) in states {
+        store.put_poll_state(id, &state).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    future
+}
+
+#[tokio::test]
+async fn syndic_sources_shows_the_poll_state_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let future = store_with_states(dir.path()).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir.path())
+        .arg("sources")
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = table.lines().next().unwrap();
+    for column in [
+        "last status",
+        "last success",
+        "failures",
+        "next poll",
+        "why",
+        "304 saved",
+        "url in use",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let line = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing in\n{table}"))
+            .to_string()
+    };
+    let moving = line("moving");
+    assert!(moving.contains("3.0 MiB"), "{moving}");
+    assert!(
+        moving.contains("http://127.0.0.1:9/old (301 to http://127.0.0.1:9/new seen 2/3)"),
+        "{moving}"
+    );
+    assert!(moving.contains("2026-03-02 10:00:00"), "{moving}");
+    let held = line("held");
+    assert!(held.contains("Retry-After"), "{held}");
+    assert!(
+        held.contains(&future.format("%Y-%m-%d %H:%M:%S").to_string()),
+        "{held}"
+    );
+    let dead = line("dead");
+    assert!(
+        dead.contains("GONE (410)") && dead.contains("never"),
+        "{dead}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_index_shows_the_poll_state_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_states(dir.path()).await;
+    let config = Config::load(&dir.path().join("feeds.toml")).unwrap();
+    let store = Store::open(&config.daemon.store).unwrap();
+    let app = App::new(config, store).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(syndic::daemon::run(app, listener, shutdown.clone()));
+    let html = reqwest::get(format!("http://{addr}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    shutdown.cancel();
+    handle.await.unwrap().unwrap();
+    for text in [
+        "<th>url in use</th>",
+        "<th>why</th>",
+        "<th>saved by 304s</th>",
+        "http://127.0.0.1:9/old (301 to http://127.0.0.1:9/new seen 2/3)",
+        "<td>Retry-After</td>",
+        "<td class=\"bad\">GONE (410)</td>",
+        "<td>3145728 bytes</td>",
+    ] {
+        assert!(html.contains(text), "{text} missing in\n{html}");
+    }
+}
+
+/// Regression: the benchmark's 304 round hung because sled 0.34 deadlocks
+/// on concurrent `flush_async` (spacejam/sled#1308). Many sources answering
+/// 304 at once write their poll states at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_poll_state_writes_do_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let writes = (0..200).map(|i| {
+        let store = store.clone();
+        async move {
+            let state = syndic::model::PollState {
+                last_status: Some(format!("304 #{i}")),
+                ..Default::default()
+            };
+            store.put_poll_state(&format!("s{i}"), &state).await
+        }
+    });
+    // A hang guard, not a speed assertion.
+    let all = tokio::time::timeout(
+        Duration::from_secs(120),
+        futures_util::future::join_all(writes),
+    )
+    .await
+    .expect("concurrent flushes finished");
+    assert!(all.iter().all(|r| r.is_ok()));
+    assert_eq!(
+        store
+            .poll_state("s199")
+            .unwrap()
+            .unwrap()
+            .last_status
+            .as_deref(),
+        Some("304 #199")
+    );
+}
