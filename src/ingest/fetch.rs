@@ -135,12 +135,16 @@ pub enum FetchOutcome {
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("body larger than the {limit}-byte cap (max_body_bytes)")]
+    #[error(
+        "body larger than the {limit}-byte cap; raise [defaults] max_body_bytes if the feed is really that big"
+    )]
     TooLarge { limit: u64 },
-    #[error("decoded body larger than the {limit}-byte cap (a compression bomb?)")]
+    #[error(
+        "decoded body larger than the {limit}-byte cap (4 x max_body_bytes): a compression bomb, or raise [defaults] max_body_bytes"
+    )]
     DecodedTooLarge { limit: u64 },
-    #[error("timed out after {}s", after.as_secs_f64())]
-    Timeout { after: Duration },
+    #[error("timed out (connect {}s, total {}s); raise [defaults] timeout if the host is just slow", connect.as_secs_f64(), total.as_secs_f64())]
+    Timeout { connect: Duration, total: Duration },
     #[error("redirect loop back to {url}")]
     RedirectLoop { url: String },
     #[error("more than {limit} redirects")]
@@ -273,6 +277,28 @@ impl Fetcher {
 }
 
 impl Inner {
+    fn timeout(&self) -> FetchError {
+        FetchError::Timeout {
+            connect: self.settings.connect_timeout,
+            total: self.settings.total_timeout,
+        }
+    }
+
+    fn classify(&self, err: reqwest::Error) -> FetchError {
+        if err.is_timeout() {
+            return self.timeout();
+        }
+        // The chain of sources says what really happened (DNS, refused, TLS).
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        FetchError::Network(text)
+    }
+
     fn host_slots(&self, host: &str) -> Arc<Semaphore> {
         let mut hosts = match self.hosts.lock() {
             Ok(guard) => guard,
@@ -313,11 +339,7 @@ impl Inner {
             let hop = tokio::time::timeout_at(deadline, self.one_request(&current, previous)).await;
             let step = match hop {
                 Ok(step) => step?,
-                Err(_) => {
-                    return Err(FetchError::Timeout {
-                        after: self.settings.total_timeout,
-                    });
-                }
+                Err(_) => return Err(self.timeout()),
             };
             match step {
                 Step::Done(outcome) => {
@@ -374,7 +396,7 @@ impl Inner {
             request = request.header(header::IF_MODIFIED_SINCE, lm);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut response = request.send().await.map_err(classify)?;
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
         let headers = response.headers();
         if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
@@ -415,7 +437,7 @@ impl Inner {
             .to_ascii_lowercase();
         let mut decoder = BodyDecoder::new(&encoding, self.settings.max_decoded_bytes)?;
         let mut wire_bytes: u64 = 0;
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             wire_bytes += chunk.len() as u64;
             if wire_bytes > limit {
                 return Err(FetchError::TooLarge { limit });
@@ -551,23 +573,6 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-fn classify(err: reqwest::Error) -> FetchError {
-    if err.is_timeout() {
-        return FetchError::Timeout {
-            after: Duration::ZERO,
-        };
-    }
-    // The chain of sources says what really happened (DNS, refused, TLS).
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    FetchError::Network(text)
 }
 
 #[cfg(test)]
