@@ -19,17 +19,25 @@
 //! | [`store`] | the sled database (the only sled user) |
 //! | [`publish`] | selecting items for a feed and rendering RSS/Atom/JSON bytes |
 //! | [`serve`] | the HTTP surface (axum) |
+//! | [`server`] | connections under it: caps and timeouts against abusive clients |
 //! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
-//! | [`daemon`] | wiring, lifecycle, signals |
+//! | [`daemon`] | wiring, lifecycle, signals, reload |
+//! | [`notify`] | telling systemd ready / status / watchdog / stopping |
+//! | [`metrics`] | counters and the Prometheus text of `/metrics` |
+//! | [`admin`] | the local admin socket the CLI uses next to a running daemon |
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod publish;
 pub mod refresh;
 pub mod schedule;
 pub mod serve;
+pub mod server;
 pub mod store;

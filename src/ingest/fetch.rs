@@ -316,6 +316,8 @@ impl Inner {
             reason: e.to_string(),
         })?;
         let start = current.to_string();
+        let first_url = current.clone();
+        let mut origin_ips: Option<Vec<std::net::IpAddr>> = None;
         let mut redirects: Vec<Hop> = Vec::new();
         let mut deadline = None;
         loop {
@@ -368,6 +370,27 @@ impl Inner {
                             location,
                             reason: "only http and https are followed".into(),
                         });
+                    }
+                    // SSRF guard: a redirect may not lead from a public
+                    // origin into internal address ranges.
+                    if next.host_str() != current.host_str() {
+                        if origin_ips.is_none() {
+                            origin_ips = Some(
+                                tokio::time::timeout_at(deadline, resolve(&first_url))
+                                    .await
+                                    .unwrap_or_default(),
+                            );
+                        }
+                        let origin = origin_ips.as_deref().unwrap_or(&[]);
+                        let target = tokio::time::timeout_at(deadline, resolve(&next))
+                            .await
+                            .unwrap_or_default();
+                        if !super::guard::may_follow(origin, &target, false) {
+                            return Err(FetchError::BadRedirect {
+                                location,
+                                reason: "it leads into an internal network (SSRF guard)".into(),
+                            });
+                        }
                     }
                     let seen =
                         next.as_str() == start || redirects.iter().any(|h| h.from == next.as_str());
@@ -450,6 +473,22 @@ impl Inner {
             body: Arc::new(body),
             wire_bytes,
         })))
+    }
+}
+
+/// The addresses `url`'s host resolves to (empty when it does not).
+async fn resolve(url: &Url) -> Vec<std::net::IpAddr> {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(name)) => {
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::net::lookup_host((name, port)).await {
+                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+                Err(_) => Vec::new(),
+            }
+        }
+        None => Vec::new(),
     }
 }
 

@@ -219,8 +219,7 @@ impl TestDaemon {
                     .unwrap()
                     .is_some_and(|p| p.last_attempt.is_some())
             });
-            // A refresh renders its feeds before it stops counting as running.
-            if done && self.app.refreshing() == 0 {
+            if done && self.app.refreshes_running() == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
