@@ -15,10 +15,13 @@ use crate::model::Entry;
 mod charset;
 mod dates;
 mod detect;
+mod entities;
 mod feedrs;
 mod json_view;
+mod legacy;
 mod normalize;
 mod raw;
+mod recover;
 mod sanitize;
 mod xml_scan;
 
@@ -108,6 +111,19 @@ pub enum ParseError {
     Empty,
 }
 
+/// True when a warning says the document itself was broken: not
+/// well-formed XML that was repaired, or bytes that did not match their
+/// declared (or any) encoding. This is what feedparser calls `bozo`; the
+/// other warnings are about single values (a date, a URL) or leniencies
+/// that need no repair (RSS without `<channel>`).
+pub fn is_bozo_warning(warning: &str) -> bool {
+    warning.starts_with(recover::NOT_WELL_FORMED)
+        || warning.starts_with("invalid ")
+        || warning.starts_with("declared ")
+        || warning.starts_with("ignored declared encoding")
+        || warning.starts_with("unknown encoding")
+}
+
 /// Parses the bytes of a feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
@@ -124,9 +140,19 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
         }
         parsed
     });
-    let raw = match detect::detect(&decoded.text)? {
-        detect::Body::Json => feedrs::read_json(&decoded.text)?,
-        detect::Body::Xml(root) => feedrs::read_xml(&decoded.text, &root, base_url.as_ref())?,
+    let text = decoded.text.as_str();
+    let looks_json = text.trim_start().starts_with(['{', '[']);
+    let repaired = if looks_json {
+        None
+    } else {
+        let r = recover::repair(text);
+        warnings.extend(r.warnings);
+        Some(r.text)
+    };
+    let text = repaired.as_deref().unwrap_or(text);
+    let raw = match detect::detect(text)? {
+        detect::Body::Json => feedrs::read_json(text)?,
+        detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
     Ok(normalize::normalize(
         raw,

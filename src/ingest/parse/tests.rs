@@ -577,11 +577,19 @@ fn empty_body() {
 
 #[test]
 fn truncated_documents_fail_without_panic() {
-    let truncated = &RSS2[..RSS2.len() / 2];
-    assert!(matches!(
-        parse_feed(truncated.as_bytes(), &ParseOptions::default()),
-        Err(ParseError::Malformed(_))
-    ));
+    // XML: recovered, keeping the items before the break, with a warning.
+    let full = parse(RSS2);
+    let cut = RSS2.rfind("</item>").expect("fixture has items");
+    let truncated = &RSS2[..cut + 3];
+    let feed = parse_feed(truncated.as_bytes(), &ParseOptions::default())
+        .expect("truncated XML is recovered");
+    assert_eq!(feed.entries.len(), full.entries.len() - 1);
+    assert_eq!(feed.entries[0].title, full.entries[0].title);
+    assert!(
+        feed.warnings.iter().any(|w| w.contains("truncated") && is_bozo_warning(w)),
+        "{:?}",
+        feed.warnings
+    );
     let json = &JSON_FEED[..JSON_FEED.len() / 2];
     assert!(matches!(
         parse_feed(json.as_bytes(), &ParseOptions::default()),
