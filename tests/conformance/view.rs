@@ -180,6 +180,7 @@ pub fn env_failed() -> BTreeMap<String, V> {
         authors: Vec::new(),
         ttl_minutes: None,
         entries: Vec::new(),
+        external_urls: Vec::new(),
         warnings: Vec::new(),
     };
     let mut env = env(&empty, true);

@@ -77,9 +77,14 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
         .unwrap_or("")
         .trim()
         .to_string();
+    // A bare version number ("1.1", as gofeed's fixtures have) is accepted
+    // when the object also has an `items` array.
+    let bare = matches!(version.as_str(), "1" | "1.0" | "1.1")
+        && obj.get("items").is_some_and(Value::is_array);
     let Some(minor) = version
         .strip_prefix("https://jsonfeed.org/version/")
         .or_else(|| version.strip_prefix("http://jsonfeed.org/version/"))
+        .or(bare.then_some(version.as_str()))
     else {
         return Err(ParseError::NotAFeed(
             "JSON without a jsonfeed.org `version`: not a JSON Feed".into(),
@@ -153,7 +158,8 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
         .unwrap_or(&[]);
     if items.len() == raw.entries.len() {
         for (entry, item) in raw.entries.iter_mut().zip(items) {
-            let link = str_field(item, "url").or_else(|| str_field(item, "external_url"));
+            let external = str_field(item, "external_url");
+            let link = str_field(item, "url").or_else(|| external.clone());
             entry.links = link
                 .map(|href| RawLink {
                     href,
@@ -161,6 +167,11 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
                     media_type: None,
                 })
                 .into_iter()
+                .chain(external.map(|href| RawLink {
+                    href,
+                    rel: "related".into(),
+                    media_type: None,
+                }))
                 .collect();
             entry.summary = str_field(item, "summary").map(|s| RawText::new(TextKind::Plain, s));
         }

@@ -49,19 +49,21 @@ pub enum FeedFormat {
     JsonFeed11,
 }
 
+/// The names `syndic parse --json` prints: `rss2.0`, `atom1.0`, `rss1.0`,
+/// `json1.1`, ... (`rss` for RSS without a known version).
 impl fmt::Display for FeedFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            FeedFormat::Rss090 => "rss090",
-            FeedFormat::Rss091 => "rss091",
-            FeedFormat::Rss092 => "rss092",
+            FeedFormat::Rss090 => "rss0.90",
+            FeedFormat::Rss091 => "rss0.91",
+            FeedFormat::Rss092 => "rss0.92",
             FeedFormat::Rss => "rss",
-            FeedFormat::Rss10 => "rss10",
-            FeedFormat::Rss20 => "rss20",
-            FeedFormat::Atom03 => "atom03",
-            FeedFormat::Atom10 => "atom10",
-            FeedFormat::JsonFeed10 => "json10",
-            FeedFormat::JsonFeed11 => "json11",
+            FeedFormat::Rss10 => "rss1.0",
+            FeedFormat::Rss20 => "rss2.0",
+            FeedFormat::Atom03 => "atom0.3",
+            FeedFormat::Atom10 => "atom1.0",
+            FeedFormat::JsonFeed10 => "json1.0",
+            FeedFormat::JsonFeed11 => "json1.1",
         })
     }
 }
@@ -84,6 +86,9 @@ pub struct ParsedFeed {
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
     pub entries: Vec<Entry>,
+    /// Parallel to `entries`: the item's `external_url` (JSON Feed
+    /// `external_url`, Atom `link rel="related"`), absolute.
+    pub external_urls: Vec<Option<String>>,
     /// Recoveries and problems that did not stop the parse.
     pub warnings: Vec<String>,
 }

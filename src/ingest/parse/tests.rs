@@ -50,7 +50,7 @@ const RSS2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 fn rss20_full_item() {
     let feed = parse(RSS2);
     assert_eq!(feed.format, FeedFormat::Rss20);
-    assert_eq!(feed.format.to_string(), "rss20");
+    assert_eq!(feed.format.to_string(), "rss2.0");
     assert_eq!(feed.encoding, "utf-8");
     assert_eq!(feed.title.as_deref(), Some("Example & Co"));
     assert_eq!(feed.home_page_url.as_deref(), Some("https://example.com/"));
@@ -220,7 +220,7 @@ const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 fn atom10_xml_base_and_typed_content() {
     let feed = parse(ATOM);
     assert_eq!(feed.format, FeedFormat::Atom10);
-    assert_eq!(feed.format.to_string(), "atom10");
+    assert_eq!(feed.format.to_string(), "atom1.0");
     assert_eq!(feed.title.as_deref(), Some("Example Blog"));
     assert_eq!(feed.description.as_deref(), Some("All about <things>"));
     assert_eq!(
@@ -304,7 +304,7 @@ fn rss10_rdf() {
 </rdf:RDF>"#,
     );
     assert_eq!(feed.format, FeedFormat::Rss10);
-    assert_eq!(feed.format.to_string(), "rss10");
+    assert_eq!(feed.format.to_string(), "rss1.0");
     assert_eq!(feed.title.as_deref(), Some("RDF Site"));
     assert_eq!(feed.language.as_deref(), Some("fr"));
     assert_eq!(feed.entries.len(), 1);
@@ -349,7 +349,7 @@ const JSON_FEED: &str = r#"{
 fn json_feed_11() {
     let feed = parse(JSON_FEED);
     assert_eq!(feed.format, FeedFormat::JsonFeed11);
-    assert_eq!(feed.format.to_string(), "json11");
+    assert_eq!(feed.format.to_string(), "json1.1");
     assert_eq!(feed.title.as_deref(), Some("JSON Example"));
     assert_eq!(feed.home_page_url.as_deref(), Some("https://json.example/"));
     assert_eq!(
@@ -431,7 +431,7 @@ fn json_view_shape() {
     let view = to_json_view(&feed);
     assert_eq!(view["version"], "https://jsonfeed.org/version/1.1");
     assert_eq!(view["title"], "JSON Example");
-    assert_eq!(view["format"], "json11");
+    assert_eq!(view["format"], "json1.1");
     assert_eq!(view["encoding"], "utf-8");
     assert_eq!(view["authors"][0]["name"], "Jo");
     assert!(view["warnings"].as_array().unwrap().is_empty());
@@ -448,7 +448,7 @@ fn json_view_shape() {
 
     // An RSS feed's view has the same shape.
     let view = to_json_view(&parse(RSS2));
-    assert_eq!(view["format"], "rss20");
+    assert_eq!(view["format"], "rss2.0");
     assert_eq!(view["items"][0]["authors"][0]["name"], "Jane Doe");
     assert_eq!(view["items"][1]["date_published"], serde_json::Value::Null);
     assert!(!view["warnings"].as_array().unwrap().is_empty());
@@ -613,7 +613,7 @@ fn older_formats_and_missing_versions() {
         <id>tag:e</id><issued>2003-12-13T08:29:29-04:00</issued><modified>2003-12-13T18:30:02Z</modified>
         <content type="text/html" mode="escaped">&lt;p&gt;hi&lt;/p&gt;</content></entry></feed>"#,
     );
-    assert_eq!(feed.format.to_string(), "atom03");
+    assert_eq!(feed.format.to_string(), "atom0.3");
     assert_eq!(feed.description.as_deref(), Some("Atom 0.3"));
     let e = &feed.entries[0];
     assert_eq!(e.link.as_deref(), Some("http://example.org/e"));
@@ -622,7 +622,7 @@ fn older_formats_and_missing_versions() {
     assert_eq!(e.content_html.as_deref(), Some("<p>hi</p>"));
 
     let feed = parse(r#"<rss version="0.91"><channel><title>Old</title></channel></rss>"#);
-    assert_eq!(feed.format.to_string(), "rss091");
+    assert_eq!(feed.format.to_string(), "rss0.91");
     let feed = parse(r#"<rss><channel><item><title>x</title></item></channel></rss>"#);
     assert_eq!(feed.format.to_string(), "rss");
     assert_eq!(feed.entries[0].title.as_deref(), Some("x"));
@@ -633,7 +633,7 @@ fn older_formats_and_missing_versions() {
         <channel><title>Netscape</title><link>http://example.org/</link></channel>
         <item><title>I</title><link>http://example.org/i</link></item></rdf:RDF>"#,
     );
-    assert_eq!(feed.format.to_string(), "rss090");
+    assert_eq!(feed.format.to_string(), "rss0.90");
     assert_eq!(feed.title.as_deref(), Some("Netscape"));
     assert_eq!(
         feed.entries[0].link.as_deref(),
@@ -641,7 +641,7 @@ fn older_formats_and_missing_versions() {
     );
 
     let feed = parse(r#"{"version":"https://jsonfeed.org/version/1","title":"J","items":[]}"#);
-    assert_eq!(feed.format.to_string(), "json10");
+    assert_eq!(feed.format.to_string(), "json1.0");
 }
 
 #[test]
@@ -751,4 +751,45 @@ fn shared_corpus_smoke() {
         started.elapsed()
     );
     assert!(rate >= 0.75, "only {:.1}% parsed", rate * 100.0);
+}
+
+#[test]
+fn json_view_has_external_url_content_text_and_issue_format_names() {
+    let json = r#"{"version": "1.1", "title": "T", "items": [
+        {"id": "1", "url": "https://example.com/1", "external_url": "https://elsewhere.example/a",
+         "content_html": "<p>Hello <b>world</b></p>"}]}"#;
+    let feed = parse(json);
+    assert_eq!(feed.format.to_string(), "json1.1");
+    let view = to_json_view(&feed);
+    let item = &view["items"][0];
+    assert_eq!(item["url"], "https://example.com/1");
+    assert_eq!(item["external_url"], "https://elsewhere.example/a");
+    assert_eq!(item["content_text"], "Hello world");
+    assert_eq!(view["format"], "json1.1");
+    assert_eq!(view["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn recovery_warnings_reach_the_json_view() {
+    let doc = "junk<rss version=\"2.0\"><channel><title>Caf&eacute; & co</title>\
+               <item><title>one</title><link>http://x/1</link></item><item><title>tw";
+    let feed = parse_feed(doc.as_bytes(), &ParseOptions::default()).expect("recovered");
+    assert_eq!(feed.title.as_deref(), Some("Caf\u{e9} & co"));
+    assert_eq!(feed.entries.len(), 1);
+    let view = to_json_view(&feed);
+    let warnings: Vec<String> = serde_json::from_value(view["warnings"].clone()).expect("list");
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+    assert!(warnings.iter().all(|w| is_bozo_warning(w)), "{warnings:?}");
+    assert_eq!(view["format"], "rss2.0");
+}
+
+#[test]
+fn ebcdic_and_dos_codepages_decode() {
+    // cp437: 0x80 is Ç.
+    let mut doc = b"<?xml version=\"1.0\" encoding=\"ibm437\"?><rss version=\"2.0\"><channel><title>".to_vec();
+    doc.push(0x80);
+    doc.extend_from_slice(b"</title></channel></rss>");
+    let feed = parse_feed(&doc, &ParseOptions::default()).expect("cp437 feed");
+    assert_eq!(feed.title.as_deref(), Some("\u{c7}"));
+    assert_eq!(feed.encoding, "cp437");
 }
