@@ -19,6 +19,12 @@ fn text(s: &Option<String>) -> V {
     opt(s.clone().map(V::Text))
 }
 
+/// A title: our titles are plain text, so a title made only of markup
+/// (`<img src=..>`) has no text and is absent; it compares as "".
+fn title(s: &Option<String>) -> V {
+    V::Text(s.clone().unwrap_or_default())
+}
+
 fn obj(pairs: Vec<(&str, V)>) -> V {
     V::Obj(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
@@ -65,7 +71,7 @@ fn person(name: Option<&String>) -> (V, V) {
 }
 
 fn entry(e: &Entry) -> V {
-    let title = text(&e.title);
+    let title = title(&e.title);
     let summary = opt(e
         .summary_html
         .clone()
@@ -136,7 +142,7 @@ fn entry(e: &Entry) -> V {
 
 /// The names in scope for an Expect line, for a feed that parsed.
 pub fn env(feed: &ParsedFeed, bozo: bool) -> BTreeMap<String, V> {
-    let title = text(&feed.title);
+    let title = title(&feed.title);
     let description = text(&feed.description);
     let (author, author_detail) = person(feed.authors.first());
     let feed_obj = obj(vec![

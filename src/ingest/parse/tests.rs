@@ -793,3 +793,15 @@ fn ebcdic_and_dos_codepages_decode() {
     assert_eq!(feed.title.as_deref(), Some("\u{c7}"));
     assert_eq!(feed.encoding, "cp437");
 }
+
+#[test]
+fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
+    let html = r#"<span abbr="x" class="c" bgcolor="red" style="color: red" onclick="x()">t</span><form action="http://evil/"><input name="p"></form><audio src="javascript:alert(1)"></audio><section>s</section>"#;
+    let clean = sanitize_html(html, None);
+    assert!(clean.contains(r#"abbr="x""#), "{clean}");
+    assert!(clean.contains(r#"bgcolor="red""#), "{clean}");
+    assert!(clean.contains("<section>s</section>"), "{clean}");
+    for banned in ["style", "onclick", "<form", "<input", "action", "javascript"] {
+        assert!(!clean.contains(banned), "{banned} kept in {clean}");
+    }
+}
