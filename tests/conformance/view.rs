@@ -143,7 +143,7 @@ fn entry(e: &Entry) -> V {
 /// The names in scope for an Expect line, for a feed that parsed.
 pub fn env(feed: &ParsedFeed, bozo: bool) -> BTreeMap<String, V> {
     let title = title(&feed.title);
-    let description = text(&feed.description);
+    let description = title(&feed.description);
     let (author, author_detail) = person(feed.authors.first());
     let feed_obj = obj(vec![
         ("title", title.clone()),

@@ -333,6 +333,7 @@ fn prepare_xml(
                 }
             }
             wrap_channel(text, &mut edits, warnings);
+            item_body_edits(text, &mut edits);
             Ok((format, apply_edits(text, edits), Some(EntryLayout::Rss)))
         }
         "feed" | "entry" => {
@@ -403,6 +404,66 @@ fn wrap_channel(
     warnings.push("no <channel> in <rss>: read its content as the channel".into());
     edits.push((span.end..span.end, "<channel>".into()));
     edits.push((end.start..end.start, "</channel>".into()));
+}
+
+const CONTENT_ENCODED_START: &str =
+    "<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">";
+
+/// RSS items that carry their full text in `<fullitem>` (escaped HTML) or
+/// in an inline XHTML `<body>` / `<xhtml:body>` (feedparser reads both as
+/// content; feed-rs ignores them): rewritten as `<content:encoded>`, the
+/// XHTML serialized into a CDATA section.
+fn item_body_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    let mut stack: Vec<&str> = Vec::new();
+    // (local name, start tag span) of the body being rewritten.
+    let mut open: Option<(&str, std::ops::Range<usize>, usize)> = None;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                span,
+                self_closing,
+                ..
+            } => {
+                let local = local_name(name);
+                if open.is_none()
+                    && !self_closing
+                    && matches!(local, "fullitem" | "body")
+                    && stack.last().is_some_and(|p| local_name(p) == "item")
+                {
+                    open = Some((local, span, stack.len()));
+                }
+                if !self_closing {
+                    stack.push(name);
+                }
+            }
+            Token::End { name, name_span } => {
+                if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                    stack.truncate(pos);
+                }
+                let Some((local, start, depth)) = open.clone() else {
+                    continue;
+                };
+                if stack.len() != depth || local_name(name) != local {
+                    continue;
+                }
+                open = None;
+                let end_start = name_span.start.saturating_sub(2);
+                let end_end = text[name_span.end..]
+                    .find('>')
+                    .map_or(name_span.end, |i| name_span.end + i + 1);
+                let inner = text.get(start.end..end_start).unwrap_or("");
+                if local == "fullitem" {
+                    edits.push((start, CONTENT_ENCODED_START.to_string()));
+                    edits.push((end_start..end_end, "</content:encoded>".into()));
+                } else if !inner.contains("]]>") && !inner.contains("<![CDATA[") {
+                    edits.push((start, format!("{CONTENT_ENCODED_START}<![CDATA[")));
+                    edits.push((end_start..end_end, "]]></content:encoded>".into()));
+                }
+            }
+            Token::Doctype { .. } => {}
+        }
+    }
 }
 
 /// The prefix of the root element's name.

@@ -805,3 +805,17 @@ fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
         assert!(!clean.contains(banned), "{banned} kept in {clean}");
     }
 }
+
+#[test]
+fn rss_item_body_and_fullitem_are_content() {
+    let doc = r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>a</title><body xmlns="http://www.w3.org/1999/xhtml"><p>Hello <b>there</b></p></body></item>
+        <item><title>b</title><fullitem>&lt;i&gt;full&lt;/i&gt; text</fullitem></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(
+        feed.entries[0].content_html.as_deref(),
+        Some("<p>Hello <b>there</b></p>")
+    );
+    assert_eq!(feed.entries[1].content_html.as_deref(), Some("<i>full</i> text"));
+}
