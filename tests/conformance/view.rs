@@ -21,7 +21,7 @@ fn text(s: &Option<String>) -> V {
 
 /// A title: our titles are plain text, so a title made only of markup
 /// (`<img src=..>`) has no text and is absent; it compares as "".
-fn title(s: &Option<String>) -> V {
+fn plain(s: &Option<String>) -> V {
     V::Text(s.clone().unwrap_or_default())
 }
 
@@ -71,7 +71,7 @@ fn person(name: Option<&String>) -> (V, V) {
 }
 
 fn entry(e: &Entry) -> V {
-    let title = title(&e.title);
+    let title = plain(&e.title);
     let summary = opt(e
         .summary_html
         .clone()
@@ -142,8 +142,8 @@ fn entry(e: &Entry) -> V {
 
 /// The names in scope for an Expect line, for a feed that parsed.
 pub fn env(feed: &ParsedFeed, bozo: bool) -> BTreeMap<String, V> {
-    let title = title(&feed.title);
-    let description = title(&feed.description);
+    let title = plain(&feed.title);
+    let description = plain(&feed.description);
     let (author, author_detail) = person(feed.authors.first());
     let feed_obj = obj(vec![
         ("title", title.clone()),
