@@ -42,6 +42,7 @@ struct Fixes {
     first_entity: Option<String>,
     bare_amp: usize,
     bad_chars: usize,
+    mismatched: usize,
     truncated: Option<usize>,
 }
 
@@ -98,8 +99,15 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
             if keep_whole {
                 push_clean(&mut out, markup, &mut fixes);
             } else {
-                track_tag(markup, &mut stack, &mut root_closed);
-                push_tag(&mut out, markup, &mut fixes);
+                if let Some(close) = markup.strip_prefix("</") {
+                    close_tag(&mut out, tag_name(close), &mut stack, &mut fixes);
+                    if stack.is_empty() {
+                        root_closed = true;
+                    }
+                } else {
+                    open_tag(markup, &mut stack);
+                    push_tag(&mut out, markup, &mut fixes);
+                }
                 if markup.starts_with("</") {
                     let name = tag_name(&markup[2..]);
                     let local = name.rsplit(':').next().unwrap_or(name);
@@ -191,6 +199,13 @@ fn warnings(f: &Fixes) -> Vec<String> {
             if f.bad_chars == 1 { "" } else { "s" }
         ));
     }
+    if f.mismatched > 0 {
+        w.push(format!(
+            "{NOT_WELL_FORMED}: {} mismatched end tag{} repaired",
+            f.mismatched,
+            if f.mismatched == 1 { "" } else { "s" }
+        ));
+    }
     if let Some(n) = f.truncated {
         w.push(format!(
             "{NOT_WELL_FORMED}: document truncated or unclosed; kept {n} complete item{} and closed the open elements",
@@ -241,20 +256,37 @@ fn tag_name(s: &str) -> &str {
     &s[..end]
 }
 
-fn track_tag(tag: &str, stack: &mut Vec<String>, root_closed: &mut bool) {
-    if let Some(close) = tag.strip_prefix("</") {
-        let name = tag_name(close);
-        if let Some(pos) = stack.iter().rposition(|n| n == name) {
-            stack.truncate(pos);
-            if stack.is_empty() {
-                *root_closed = true;
-            }
-        }
-    } else if !tag.ends_with("/>") {
+fn open_tag(tag: &str, stack: &mut Vec<String>) {
+    if !tag.ends_with("/>") {
         let name = tag_name(&tag[1..]);
         if !name.is_empty() {
             stack.push(name.to_string());
         }
+    }
+}
+
+/// Writes the end tag `</name>`, repairing the nesting: elements left open
+/// inside it are closed first; an end tag that matches no open element
+/// closes the innermost one instead (`<title>..</subtitle>`).
+fn close_tag(out: &mut String, name: &str, stack: &mut Vec<String>, fixes: &mut Fixes) {
+    let write = |out: &mut String, n: &str| {
+        out.push_str("</");
+        out.push_str(n);
+        out.push('>');
+    };
+    if stack.last().is_some_and(|top| top == name) {
+        stack.pop();
+        write(out, name);
+    } else if let Some(pos) = stack.iter().rposition(|n| n == name) {
+        fixes.mismatched += 1;
+        for open in stack.drain(pos..).rev() {
+            write(out, &open);
+        }
+    } else if let Some(top) = stack.pop() {
+        fixes.mismatched += 1;
+        write(out, &top);
+    } else {
+        fixes.mismatched += 1;
     }
 }
 
@@ -388,6 +420,17 @@ mod tests {
              <item><title>2</title></item></channel></rss>"
         );
         assert!(r.warnings[0].contains("kept 2 complete items"), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn mismatched_end_tags_are_repaired() {
+        let doc = "<feed><title>T</subtitle><entry><summary><p>a<br></p></summary></entry></feed>";
+        let r = repair(doc);
+        assert_eq!(
+            r.text,
+            "<feed><title>T</title><entry><summary><p>a<br></br></p></summary></entry></feed>"
+        );
+        assert!(r.warnings[0].contains("2 mismatched end tags"), "{:?}", r.warnings);
     }
 
     #[test]
