@@ -184,6 +184,15 @@ fn main() {
     report("whole corpus", &bodies, 5);
     let (feed_rs_panics, syndic_panics) = panics(&bodies);
     println!("\npanics: feed-rs {feed_rs_panics} files, syndic {syndic_panics} files");
+    let wellformed: Vec<Vec<u8>> = files
+        .iter()
+        .filter(|p| {
+            p.strip_prefix(&root)
+                .is_ok_and(|r| r.starts_with("feedparser/tests/wellformed"))
+        })
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect();
+    report("feedparser/tests/wellformed", &wellformed, 5);
     let large: Vec<Vec<u8>> = files
         .iter()
         .filter(|p| {
