@@ -148,10 +148,22 @@ impl Refresher<'_> {
         for warning in &parsed.warnings {
             debug!(source = %source.id, %warning, "parse warning");
         }
+        if let Some(first) = parsed.warnings.first() {
+            info!(
+                source = %source.id,
+                warnings = parsed.warnings.len(),
+                %first,
+                "feed parsed with warnings"
+            );
+        }
+        state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
         // Validators of this response are stored with its items, in the
-        // same transaction.
-        state.etag = fetched.validators.etag;
-        state.last_modified = fetched.validators.last_modified;
+        // same transaction; not those of a truncated body (the next poll
+        // must fetch it whole).
+        if !parsed.warnings.iter().any(|w| parse::is_truncation_warning(w)) {
+            state.etag = fetched.validators.etag;
+            state.last_modified = fetched.validators.last_modified;
+        }
         self.succeeded(source, &mut state, &fetched.status.to_string(), now);
         let result = self.reconcile(source, parsed.entries, Vec::new(), Vec::new(), state, now);
         self.write(source, result).await

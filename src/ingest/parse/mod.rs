@@ -129,6 +129,13 @@ pub fn is_bozo_warning(warning: &str) -> bool {
         || warning.starts_with("unknown encoding")
 }
 
+/// True when a warning says the document was truncated (and repaired by
+/// keeping the complete items): the response was probably cut short, so its
+/// cache validators should not be trusted.
+pub fn is_truncation_warning(warning: &str) -> bool {
+    warning.starts_with(recover::TRUNCATED)
+}
+
 /// Parses the bytes of a feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
@@ -151,6 +158,13 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
         None
     } else {
         let r = recover::repair(text);
+        if r.truncated_before_items {
+            return Err(ParseError::Malformed(
+                "the document breaks off before its first complete item \
+                 (truncated download?)"
+                    .into(),
+            ));
+        }
         warnings.extend(r.warnings);
         Some(r.text)
     };

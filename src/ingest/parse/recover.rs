@@ -20,10 +20,16 @@ use super::entities;
 /// The start of every recovery warning.
 pub(crate) const NOT_WELL_FORMED: &str = "not well-formed XML";
 
+/// The start of the truncation warning.
+pub(crate) const TRUNCATED: &str = "not well-formed XML: document truncated";
+
 /// What the repair did.
 pub(crate) struct Repaired<'a> {
     pub text: Cow<'a, str>,
     pub warnings: Vec<String>,
+    /// The document broke off before its first complete item: nothing
+    /// worth keeping (an empty feed would look like a valid, empty one).
+    pub truncated_before_items: bool,
 }
 
 fn is_xml_char(c: char) -> bool {
@@ -159,15 +165,18 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
     }
 
     let warnings = warnings(&fixes);
+    let truncated_before_items = fixes.truncated == Some(0);
     if warnings.is_empty() && start == 0 && out == text {
         return Repaired {
             text: Cow::Borrowed(text),
             warnings,
+            truncated_before_items,
         };
     }
     Repaired {
         text: Cow::Owned(out),
         warnings,
+        truncated_before_items,
     }
 }
 
@@ -208,7 +217,7 @@ fn warnings(f: &Fixes) -> Vec<String> {
     }
     if let Some(n) = f.truncated {
         w.push(format!(
-            "{NOT_WELL_FORMED}: document truncated or unclosed; kept {n} complete item{} and closed the open elements",
+            "{TRUNCATED} or unclosed; kept {n} complete item{} and closed the open elements",
             if n == 1 { "" } else { "s" }
         ));
     }
@@ -420,6 +429,9 @@ mod tests {
              <item><title>2</title></item></channel></rss>"
         );
         assert!(r.warnings[0].contains("kept 2 complete items"), "{:?}", r.warnings);
+        assert!(r.warnings[0].starts_with(TRUNCATED));
+        assert!(!r.truncated_before_items);
+        assert!(repair("<rss><channel><title>t</ti").truncated_before_items);
     }
 
     #[test]
