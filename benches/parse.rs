@@ -167,10 +167,7 @@ fn main() {
     // Panics are counted, not printed.
     std::panic::set_hook(Box::new(|_| {}));
     let files = walk(&root);
-    let bodies: Vec<Vec<u8>> = files
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .collect();
+    let bodies: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
     if std::env::var_os("SYNDIC_BENCH_SYNDIC_ONLY").is_some() {
         // For profiling: only syndic's parser, on the large feeds, many times.
         let large: Vec<&Vec<u8>> = bodies.iter().filter(|b| b.len() >= 50_000).collect();
@@ -202,5 +199,9 @@ fn main() {
         .filter_map(|p| std::fs::read(p).ok())
         .filter(|b| b.len() >= 50_000)
         .collect();
-    report("large real feeds (>= 50 kB, miniflux/ and feed-rs/)", &large, 20);
+    report(
+        "large real feeds (>= 50 kB, miniflux/ and feed-rs/)",
+        &large,
+        20,
+    );
 }

@@ -160,7 +160,11 @@ impl Refresher<'_> {
         // Validators of this response are stored with its items, in the
         // same transaction; not those of a truncated body (the next poll
         // must fetch it whole).
-        if !parsed.warnings.iter().any(|w| parse::is_truncation_warning(w)) {
+        if !parsed
+            .warnings
+            .iter()
+            .any(|w| parse::is_truncation_warning(w))
+        {
             state.etag = fetched.validators.etag;
             state.last_modified = fetched.validators.last_modified;
         }

@@ -170,9 +170,19 @@ fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     );
     let out = syndic(
         dir.path(),
-        &["parse", "broken.xml", "--json", "--url", "https://example.com/feed"],
+        &[
+            "parse",
+            "broken.xml",
+            "--json",
+            "--url",
+            "https://example.com/feed",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(view["format"], "rss2.0");
     assert_eq!(view["encoding"], "utf-8");
@@ -182,7 +192,11 @@ fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     let warnings = view["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 3, "{warnings:?}");
 
-    write(dir.path(), "page.html", "<!DOCTYPE html><html><body>hi</body></html>");
+    write(
+        dir.path(),
+        "page.html",
+        "<!DOCTYPE html><html><body>hi</body></html>",
+    );
     let out = syndic(dir.path(), &["parse", "page.html", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -792,6 +792,9 @@ mod tests {
             canon_html("<a href='x' rel=\"noopener noreferrer\">t</a>"),
             canon_html("<a href=\"x\">t</a>")
         );
-        assert_ne!(canon_html("<span prompt=\"\"></span>"), canon_html("<span></span>"));
+        assert_ne!(
+            canon_html("<span prompt=\"\"></span>"),
+            canon_html("<span></span>")
+        );
     }
 }

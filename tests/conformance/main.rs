@@ -65,7 +65,11 @@ fn feedparser_case(bytes: &[u8]) -> Option<FeedparserCase> {
         bytes.iter().map(|b| ebcdic::CP037[*b as usize]).collect()
     } else if bytes.windows(2).take(4).any(|w| w.contains(&0)) {
         // UTF-16/32 files: keep the ASCII bytes only.
-        bytes.iter().filter(|b| **b != 0).map(|b| *b as char).collect()
+        bytes
+            .iter()
+            .filter(|b| **b != 0)
+            .map(|b| *b as char)
+            .collect()
     } else {
         String::from_utf8_lossy(bytes).into_owned()
     };
@@ -100,7 +104,11 @@ struct Job {
 }
 
 fn job(root: &Path, path: &Path) -> Option<Job> {
-    let rel = path.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+    let rel = path
+        .strip_prefix(root)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
     if !is_data(&rel) {
         return None;
     }
@@ -118,7 +126,11 @@ fn job(root: &Path, path: &Path) -> Option<Job> {
         if in_source.contains("http") {
             // feedparser's harness serves these over HTTP with their headers.
             let url = format!("http://127.0.0.1:8097/{in_source}");
-            let headers = job.case.as_ref().map(|c| c.headers.as_slice()).unwrap_or(&[]);
+            let headers = job
+                .case
+                .as_ref()
+                .map(|c| c.headers.as_slice())
+                .unwrap_or(&[]);
             let header = |name: &str| {
                 headers
                     .iter()
@@ -265,11 +277,19 @@ fn shared_conformance() {
     let root = PathBuf::from(root);
     let started = Instant::now();
     let jobs: Vec<Job> = walk(&root).iter().filter_map(|p| job(&root, p)).collect();
-    assert!(jobs.len() > 5000, "corpus at {} looks incomplete: {} files", root.display(), jobs.len());
+    assert!(
+        jobs.len() > 5000,
+        "corpus at {} looks incomplete: {} files",
+        root.display(),
+        jobs.len()
+    );
     let parsed = parse_all(&jobs);
     let parse_time = started.elapsed();
-    let by_rel: BTreeMap<&str, &Parsed> =
-        jobs.iter().map(|j| j.rel.as_str()).zip(parsed.iter()).collect();
+    let by_rel: BTreeMap<&str, &Parsed> = jobs
+        .iter()
+        .map(|j| j.rel.as_str())
+        .zip(parsed.iter())
+        .collect();
     let verbose = std::env::var_os("SYNDIC_CONFORMANCE_VERBOSE").is_some();
 
     // feedparser Expect lines.
@@ -322,26 +342,32 @@ fn shared_conformance() {
     // gofeed and feed-rs sidecars.
     let mut sidecars: BTreeMap<String, Tally> = BTreeMap::new();
     for job in &jobs {
-        let (input, compare): (String, fn(Option<&ParsedFeed>, &serde_json::Value) -> Vec<sidecar::Check>) =
-            if job.rel.starts_with("gofeed/") && job.rel.ends_with("_expected.json") {
-                (job.rel.replace("_expected.json", ".json"), sidecar::gofeed)
-            } else if job.rel.starts_with("gofeed/") && job.rel.ends_with(".json") {
-                (job.rel.replace(".json", ".xml"), sidecar::gofeed)
-            } else if job.rel.starts_with("feed-rs/") && job.rel.ends_with(".serde.json") {
-                let stem = job.rel.trim_end_matches(".serde.json");
-                let input = [".xml", ".json"]
-                    .iter()
-                    .map(|ext| format!("{stem}{ext}"))
-                    .find(|p| by_rel.contains_key(p.as_str()));
-                let Some(input) = input else { continue };
-                (input, sidecar::feed_rs)
-            } else {
-                continue;
-            };
-        let Some(result) = by_rel.get(input.as_str()) else { continue };
+        let (input, compare): (
+            String,
+            fn(Option<&ParsedFeed>, &serde_json::Value) -> Vec<sidecar::Check>,
+        ) = if job.rel.starts_with("gofeed/") && job.rel.ends_with("_expected.json") {
+            (job.rel.replace("_expected.json", ".json"), sidecar::gofeed)
+        } else if job.rel.starts_with("gofeed/") && job.rel.ends_with(".json") {
+            (job.rel.replace(".json", ".xml"), sidecar::gofeed)
+        } else if job.rel.starts_with("feed-rs/") && job.rel.ends_with(".serde.json") {
+            let stem = job.rel.trim_end_matches(".serde.json");
+            let input = [".xml", ".json"]
+                .iter()
+                .map(|ext| format!("{stem}{ext}"))
+                .find(|p| by_rel.contains_key(p.as_str()));
+            let Some(input) = input else { continue };
+            (input, sidecar::feed_rs)
+        } else {
+            continue;
+        };
+        let Some(result) = by_rel.get(input.as_str()) else {
+            continue;
+        };
         let Ok(expected) = std::fs::read(&job.path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string()))
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            })
         else {
             continue;
         };
@@ -414,7 +440,10 @@ fn shared_conformance() {
         table(&fp),
         table(&sidecars),
     );
-    eprintln!("{generated}");
+    eprintln!(
+        "conformance (full tables in CONFORMANCE.md):\n{}",
+        table(&totals)
+    );
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     write_report(manifest, &generated);
 
@@ -429,5 +458,9 @@ fn shared_conformance() {
             below.push(format!("{name}: {:.2}% < floor {floor}%", t.rate()));
         }
     }
-    assert!(below.is_empty(), "conformance below its floors:\n{}", below.join("\n"));
+    assert!(
+        below.is_empty(),
+        "conformance below its floors:\n{}",
+        below.join("\n")
+    );
 }

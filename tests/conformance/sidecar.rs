@@ -33,7 +33,10 @@ fn text_eq(ours: Option<&String>, exp: &str) -> bool {
 
 fn url_eq(ours: Option<&String>, exp: &str) -> Option<bool> {
     let exp = Url::parse(exp).ok()?; // relative upstream links: not compared
-    Some(ours.and_then(|o| Url::parse(o).ok()).is_some_and(|o| o == exp))
+    Some(
+        ours.and_then(|o| Url::parse(o).ok())
+            .is_some_and(|o| o == exp),
+    )
 }
 
 fn date(text: &str) -> Option<DateTime<Utc>> {
@@ -79,24 +82,35 @@ pub fn gofeed(ours: Option<&ParsedFeed>, exp: &Value) -> Vec<Check> {
         .and_then(Value::as_array);
     let Some(feed) = ours else {
         // Every expectation counts as failed.
-        let n = title.is_some() as usize
-            + link.is_some() as usize
-            + items.map_or(0, |i| 1 + i.len());
+        let n =
+            title.is_some() as usize + link.is_some() as usize + items.map_or(0, |i| 1 + i.len());
         for _ in 0..n.max(1) {
             push(&mut out, "parse", Some(false));
         }
         return out;
     };
     if let Some(t) = &title {
-        push(&mut out, "feed title", Some(text_eq(feed.title.as_ref(), t)));
+        push(
+            &mut out,
+            "feed title",
+            Some(text_eq(feed.title.as_ref(), t)),
+        );
     }
     if let Some(l) = &link {
-        push(&mut out, "feed link", url_eq(feed.home_page_url.as_ref(), l));
+        push(
+            &mut out,
+            "feed link",
+            url_eq(feed.home_page_url.as_ref(), l),
+        );
     }
     let Some(items) = items else {
         return out;
     };
-    push(&mut out, "item count", Some(items.len() == feed.entries.len()));
+    push(
+        &mut out,
+        "item count",
+        Some(items.len() == feed.entries.len()),
+    );
     for (i, item) in items.iter().enumerate() {
         let ours = feed.entries.get(i);
         if let Some(t) = s(item.get("title")) {
@@ -110,14 +124,22 @@ pub fn gofeed(ours: Option<&ParsedFeed>, exp: &Value) -> Vec<Check> {
             .or_else(|| s(item.get("url")))
             .or_else(|| alternate_link(item.get("links")));
         if let Some(l) = link {
-            push(&mut out, "item link", url_eq(ours.and_then(|e| e.link.as_ref()), &l));
+            push(
+                &mut out,
+                "item link",
+                url_eq(ours.and_then(|e| e.link.as_ref()), &l),
+            );
         }
         let id = s(item.get("id"))
             .or_else(|| s(item.get("guid")))
             .or_else(|| item.get("guid").and_then(|g| s(g.get("value"))));
         if let Some(id) = id {
             let got = ours.and_then(|e| e.upstream_id.as_ref());
-            push(&mut out, "item id", Some(got.is_some_and(|g| g.trim() == id)));
+            push(
+                &mut out,
+                "item id",
+                Some(got.is_some_and(|g| g.trim() == id)),
+            );
         }
         let published = s(item.get("publishedParsed"))
             .or_else(|| s(item.get("published")))
@@ -151,12 +173,20 @@ pub fn feed_rs(ours: Option<&ParsedFeed>, exp: &Value) -> Vec<Check> {
         return out;
     };
     if let Some(t) = &title {
-        push(&mut out, "feed title", Some(text_eq(feed.title.as_ref(), t)));
+        push(
+            &mut out,
+            "feed title",
+            Some(text_eq(feed.title.as_ref(), t)),
+        );
     }
     let Some(items) = items else {
         return out;
     };
-    push(&mut out, "item count", Some(items.len() == feed.entries.len()));
+    push(
+        &mut out,
+        "item count",
+        Some(items.len() == feed.entries.len()),
+    );
     for (i, item) in items.iter().enumerate() {
         let ours = feed.entries.get(i);
         if let Some(t) = item.get("title").and_then(|t| s(t.get("content"))) {
@@ -167,11 +197,19 @@ pub fn feed_rs(ours: Option<&ParsedFeed>, exp: &Value) -> Vec<Check> {
             );
         }
         if let Some(l) = alternate_link(item.get("links")) {
-            push(&mut out, "item link", url_eq(ours.and_then(|e| e.link.as_ref()), &l));
+            push(
+                &mut out,
+                "item link",
+                url_eq(ours.and_then(|e| e.link.as_ref()), &l),
+            );
         }
         if let Some(id) = s(item.get("id")).filter(|id| !generated_id(id)) {
             let got = ours.and_then(|e| e.upstream_id.as_ref());
-            push(&mut out, "item id", Some(got.is_some_and(|g| g.trim() == id)));
+            push(
+                &mut out,
+                "item id",
+                Some(got.is_some_and(|g| g.trim() == id)),
+            );
         }
         if let Some(d) = s(item.get("published")).as_deref().and_then(date) {
             let got = ours.and_then(|e| e.published);

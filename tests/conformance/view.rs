@@ -157,7 +157,10 @@ pub fn env(feed: &ParsedFeed, bozo: bool) -> BTreeMap<String, V> {
         ("language", opt(feed.language.clone().map(V::Str))),
         ("author", author),
         ("author_detail", author_detail),
-        ("image", obj(vec![("href", opt(feed.icon.clone().map(V::Str)))])),
+        (
+            "image",
+            obj(vec![("href", opt(feed.icon.clone().map(V::Str)))]),
+        ),
     ]);
     let mut env = BTreeMap::new();
     env.insert("bozo".to_string(), V::Bool(bozo));

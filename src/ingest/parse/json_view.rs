@@ -55,7 +55,11 @@ pub fn to_json_view(feed: &ParsedFeed) -> serde_json::Value {
             put(
                 &mut item,
                 "external_url",
-                feed.external_urls.get(i).cloned().flatten().map(Value::String),
+                feed.external_urls
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .map(Value::String),
             );
             put(&mut item, "title", string(&e.title));
             put(&mut item, "content_html", string(&e.content_html));

@@ -3,7 +3,6 @@
 //! cp875, cp1140). Tables generated from Python's codecs; bytes a codec
 //! does not define decode to U+FFFD.
 
-
 /// A table-driven single-byte codec.
 pub(crate) struct Legacy {
     /// Canonical lower-case name, reported as the feed's encoding.
@@ -296,7 +295,10 @@ impl Legacy {
                 } else if b < 0x80 {
                     char::from(b)
                 } else {
-                    table.get(usize::from(b - 0x80)).copied().unwrap_or('\u{fffd}')
+                    table
+                        .get(usize::from(b - 0x80))
+                        .copied()
+                        .unwrap_or('\u{fffd}')
                 }
             })
             .collect()

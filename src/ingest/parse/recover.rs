@@ -67,7 +67,10 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
                     .is_some_and(|n| matches!(n, b'?' | b'!') || n.is_ascii_alphabetic())
         })
         .unwrap_or(0);
-    if text[..start].chars().any(|c| !c.is_whitespace() && c != '\u{feff}') {
+    if text[..start]
+        .chars()
+        .any(|c| !c.is_whitespace() && c != '\u{feff}')
+    {
         fixes.junk = true;
     }
     let body = &text[start..];
@@ -137,9 +140,7 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
             continue;
         }
         // Plain text up to the next markup or reference.
-        let next = body[i..]
-            .find(['<', '&'])
-            .map_or(body.len(), |n| i + n);
+        let next = body[i..].find(['<', '&']).map_or(body.len(), |n| i + n);
         push_clean(&mut out, &body[i..next], &mut fixes);
         i = next;
     }
@@ -258,10 +259,7 @@ fn find_tag_end(rest: &str, marker: &str, whole: bool) -> Option<usize> {
 }
 
 fn tag_name(s: &str) -> &str {
-    let end = s
-        .bytes()
-        .position(|b| !is_name_char(b))
-        .unwrap_or(s.len());
+    let end = s.bytes().position(|b| !is_name_char(b)).unwrap_or(s.len());
     &s[..end]
 }
 
@@ -428,7 +426,11 @@ mod tests {
             "<rss><channel><title>t</title><item><title>1</title></item>\
              <item><title>2</title></item></channel></rss>"
         );
-        assert!(r.warnings[0].contains("kept 2 complete items"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("kept 2 complete items"),
+            "{:?}",
+            r.warnings
+        );
         assert!(r.warnings[0].starts_with(TRUNCATED));
         assert!(!r.truncated_before_items);
         assert!(repair("<rss><channel><title>t</ti").truncated_before_items);
@@ -442,7 +444,11 @@ mod tests {
             r.text,
             "<feed><title>T</title><entry><summary><p>a<br></br></p></summary></entry></feed>"
         );
-        assert!(r.warnings[0].contains("2 mismatched end tags"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("2 mismatched end tags"),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]

@@ -586,7 +586,9 @@ fn truncated_documents_fail_without_panic() {
     assert_eq!(feed.entries.len(), full.entries.len() - 1);
     assert_eq!(feed.entries[0].title, full.entries[0].title);
     assert!(
-        feed.warnings.iter().any(|w| w.contains("truncated") && is_bozo_warning(w)),
+        feed.warnings
+            .iter()
+            .any(|w| w.contains("truncated") && is_bozo_warning(w)),
         "{:?}",
         feed.warnings
     );
@@ -786,7 +788,9 @@ fn recovery_warnings_reach_the_json_view() {
 #[test]
 fn ebcdic_and_dos_codepages_decode() {
     // cp437: 0x80 is Ç.
-    let mut doc = b"<?xml version=\"1.0\" encoding=\"ibm437\"?><rss version=\"2.0\"><channel><title>".to_vec();
+    let mut doc =
+        b"<?xml version=\"1.0\" encoding=\"ibm437\"?><rss version=\"2.0\"><channel><title>"
+            .to_vec();
     doc.push(0x80);
     doc.extend_from_slice(b"</title></channel></rss>");
     let feed = parse_feed(&doc, &ParseOptions::default()).expect("cp437 feed");
@@ -801,7 +805,14 @@ fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
     assert!(clean.contains(r#"abbr="x""#), "{clean}");
     assert!(clean.contains(r#"bgcolor="red""#), "{clean}");
     assert!(clean.contains("<section>s</section>"), "{clean}");
-    for banned in ["style", "onclick", "<form", "<input", "action", "javascript"] {
+    for banned in [
+        "style",
+        "onclick",
+        "<form",
+        "<input",
+        "action",
+        "javascript",
+    ] {
         assert!(!clean.contains(banned), "{banned} kept in {clean}");
     }
 }
@@ -817,5 +828,8 @@ fn rss_item_body_and_fullitem_are_content() {
         feed.entries[0].content_html.as_deref(),
         Some("<p>Hello <b>there</b></p>")
     );
-    assert_eq!(feed.entries[1].content_html.as_deref(), Some("<i>full</i> text"));
+    assert_eq!(
+        feed.entries[1].content_html.as_deref(),
+        Some("<i>full</i> text")
+    );
 }
