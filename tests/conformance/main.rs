@@ -75,14 +75,9 @@ fn feedparser_case(bytes: &[u8]) -> Option<FeedparserCase> {
     };
     let start = text.find("Expect:")?;
     let rest = &text[start + "Expect:".len()..];
+    // XML comments and the JSON file's `"__TEST__"` string both end in `-->`.
     let end = rest.find("-->").unwrap_or(rest.len());
-    let expect = rest[..end].trim().to_string();
-    let expect = if let Some(json) = text.find("\"__TEST__\"").map(|_| ()) {
-        let _ = json;
-        expect.trim_end_matches(['"', ',']).trim().to_string()
-    } else {
-        expect
-    };
+    let expect = rest[..end].trim().trim_end_matches(['"', ',']).to_string();
     let headers = text
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Header:"))
@@ -186,6 +181,9 @@ fn bozo(feed: &ParsedFeed) -> bool {
 
 type Parsed = Result<ParsedFeed, String>;
 
+/// Compares one parse with one sidecar file's expectations.
+type Compare = fn(Option<&ParsedFeed>, &serde_json::Value) -> Vec<sidecar::Check>;
+
 fn parse_all(jobs: &[Job]) -> Vec<Parsed> {
     let (tx, rx) = mpsc::channel();
     let work: Vec<(PathBuf, Option<String>, Option<String>)> = jobs
@@ -261,10 +259,10 @@ fn write_report(manifest: &Path, generated: &str) {
         }
         _ => format!("# Conformance\n\n{begin}\n{generated}{end}\n"),
     };
-    if new != old {
-        if let Err(e) = std::fs::write(&path, new) {
-            eprintln!("could not update {}: {e}", path.display());
-        }
+    if new != old
+        && let Err(e) = std::fs::write(&path, new)
+    {
+        eprintln!("could not update {}: {e}", path.display());
     }
 }
 
@@ -342,24 +340,22 @@ fn shared_conformance() {
     // gofeed and feed-rs sidecars.
     let mut sidecars: BTreeMap<String, Tally> = BTreeMap::new();
     for job in &jobs {
-        let (input, compare): (
-            String,
-            fn(Option<&ParsedFeed>, &serde_json::Value) -> Vec<sidecar::Check>,
-        ) = if job.rel.starts_with("gofeed/") && job.rel.ends_with("_expected.json") {
-            (job.rel.replace("_expected.json", ".json"), sidecar::gofeed)
-        } else if job.rel.starts_with("gofeed/") && job.rel.ends_with(".json") {
-            (job.rel.replace(".json", ".xml"), sidecar::gofeed)
-        } else if job.rel.starts_with("feed-rs/") && job.rel.ends_with(".serde.json") {
-            let stem = job.rel.trim_end_matches(".serde.json");
-            let input = [".xml", ".json"]
-                .iter()
-                .map(|ext| format!("{stem}{ext}"))
-                .find(|p| by_rel.contains_key(p.as_str()));
-            let Some(input) = input else { continue };
-            (input, sidecar::feed_rs)
-        } else {
-            continue;
-        };
+        let (input, compare): (String, Compare) =
+            if job.rel.starts_with("gofeed/") && job.rel.ends_with("_expected.json") {
+                (job.rel.replace("_expected.json", ".json"), sidecar::gofeed)
+            } else if job.rel.starts_with("gofeed/") && job.rel.ends_with(".json") {
+                (job.rel.replace(".json", ".xml"), sidecar::gofeed)
+            } else if job.rel.starts_with("feed-rs/") && job.rel.ends_with(".serde.json") {
+                let stem = job.rel.trim_end_matches(".serde.json");
+                let input = [".xml", ".json"]
+                    .iter()
+                    .map(|ext| format!("{stem}{ext}"))
+                    .find(|p| by_rel.contains_key(p.as_str()));
+                let Some(input) = input else { continue };
+                (input, sidecar::feed_rs)
+            } else {
+                continue;
+            };
         let Some(result) = by_rel.get(input.as_str()) else {
             continue;
         };

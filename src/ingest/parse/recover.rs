@@ -117,8 +117,8 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
                     open_tag(markup, &mut stack);
                     push_tag(&mut out, markup, &mut fixes);
                 }
-                if markup.starts_with("</") {
-                    let name = tag_name(&markup[2..]);
+                if let Some(close) = markup.strip_prefix("</") {
+                    let name = tag_name(close);
                     let local = name.rsplit(':').next().unwrap_or(name);
                     if matches!(local, "item" | "entry") {
                         items_closed += 1;
