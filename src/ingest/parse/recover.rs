@@ -145,6 +145,7 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
         i = next;
     }
 
+    let mut truncated_before_items = false;
     if !stack.is_empty() && !root_closed {
         // Truncated: keep what ends with the last complete item, close the rest.
         let (cut, open) = match last_item_end {
@@ -154,6 +155,10 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
             }
             None => {
                 fixes.truncated = Some(0);
+                // Only the root left open (`</rss` without its `>`): the
+                // document is complete but for that; otherwise it broke off
+                // inside the feed before any item was complete.
+                truncated_before_items = stack.len() > 1;
                 (out.len(), stack.clone())
             }
         };
@@ -166,7 +171,6 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
     }
 
     let warnings = warnings(&fixes);
-    let truncated_before_items = fixes.truncated == Some(0);
     if warnings.is_empty() && start == 0 && out == text {
         return Repaired {
             text: Cow::Borrowed(text),
@@ -434,6 +438,10 @@ mod tests {
         assert!(r.warnings[0].starts_with(TRUNCATED));
         assert!(!r.truncated_before_items);
         assert!(repair("<rss><channel><title>t</ti").truncated_before_items);
+        // Only the root's end tag is cut: complete but for that.
+        let r = repair("<rss><channel><title>t</title></channel></rss");
+        assert!(!r.truncated_before_items);
+        assert_eq!(r.text, "<rss><channel><title>t</title></channel></rss>");
     }
 
     #[test]
