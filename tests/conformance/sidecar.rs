@@ -216,7 +216,9 @@ pub fn feed_rs(ours: Option<&ParsedFeed>, exp: &Value) -> Vec<Check> {
             push(&mut out, "item date", Some(got == Some(d)));
         }
         if let Some(d) = s(item.get("updated")).as_deref().and_then(date) {
-            let got = ours.and_then(|e| e.updated);
+            // feed-rs fills `updated` from `published` when an item has
+            // only one date; our model leaves it empty.
+            let got = ours.and_then(|e| e.updated.or(e.published));
             push(&mut out, "item date", Some(got == Some(d)));
         }
     }

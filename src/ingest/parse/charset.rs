@@ -196,6 +196,9 @@ fn lookup(label: &str) -> Option<&'static Encoding> {
         "utf16" => "utf-16",
         "ucs2" | "iso10646ucs2" | "csunicode" => "utf-16",
         "latin1" | "iso88591" | "cp1252" => "windows-1252",
+        // GB18030 is a superset of GBK (WHATWG's reading of gb2312): same
+        // text for valid GBK bytes, and more of what real feeds contain.
+        "gb2312" | "gbk" | "csgb2312" | "cp936" | "xgbk" | "euccn" => "gb18030",
         "macroman" => "macintosh",
         "maccyrillic" => "x-mac-cyrillic",
         "macintosh" | "csmacintosh" | "mac" => "macintosh",

@@ -47,6 +47,17 @@ pub(crate) fn read_xml(
     let (format, prepared, layout) = prepare_xml(text, root, &mut warnings)?;
     let (feed, dates) = run_feed_rs(prepared.as_bytes(), base)?;
     let mut raw = convert(feed, format, &dates);
+    if matches!(format, FeedFormat::Rss10 | FeedFormat::Rss090) {
+        // The rdf:about of an RSS 1.0 item is its identifier.
+        let abouts = rdf_item_abouts(&prepared);
+        if abouts.len() == raw.entries.len() {
+            for (entry, about) in raw.entries.iter_mut().zip(abouts) {
+                if entry.id.is_none() {
+                    entry.id = about.filter(|a| !a.trim().is_empty());
+                }
+            }
+        }
+    }
     // Explicit xml:base per entry (feed-rs keeps it for links only).
     if let Some(layout) = layout {
         let bases = entry_bases(&prepared, layout, base);
@@ -354,10 +365,17 @@ fn prepare_xml(
             Ok((format, prepared, Some(EntryLayout::Atom)))
         }
         "RDF" => {
+            let mut edits = Vec::new();
+            rdf_item_links(text, &mut edits);
+            let prepared = apply_edits(text, edits);
             if root.default_namespace.as_deref() == Some(RSS090_NS) {
-                Ok((FeedFormat::Rss090, text.replace(RSS090_NS, RSS10_NS), None))
+                Ok((
+                    FeedFormat::Rss090,
+                    prepared.replace(RSS090_NS, RSS10_NS),
+                    None,
+                ))
             } else {
-                Ok((FeedFormat::Rss10, text.to_string(), None))
+                Ok((FeedFormat::Rss10, prepared, None))
             }
         }
         other => Err(ParseError::NotAFeed(format!(
@@ -404,6 +422,53 @@ fn wrap_channel(
     warnings.push("no <channel> in <rss>: read its content as the channel".into());
     edits.push((span.end..span.end, "<channel>".into()));
     edits.push((end.start..end.start, "</channel>".into()));
+}
+
+/// The `rdf:about` of each RSS 0.90/1.0 `<item>`, in document order.
+fn rdf_item_abouts(text: &str) -> Vec<Option<String>> {
+    Tokenizer::new(text)
+        .filter(|t| matches!(t, Token::Start { name, .. } if local_name(name) == "item"))
+        .map(|t| t.attr("rdf:about").or_else(|| t.attr("about")))
+        .collect()
+}
+
+/// RSS 1.0 items without `<link>` (their `rdf:about` is their URI, which
+/// the spec says should equal the link): feed-rs drops them, so the
+/// `rdf:about` is given to them as `<link>`.
+fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    // (end of the item's start tag, raw rdf:about, has a link)
+    let mut open: Option<(usize, Option<&str>, bool)> = None;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                span,
+                attrs,
+                self_closing,
+                ..
+            } => match local_name(name) {
+                "item" if !self_closing => {
+                    let about = attrs
+                        .iter()
+                        .find(|a| local_name(a.name) == "about")
+                        .map(|a| a.value);
+                    open = Some((span.end, about, false));
+                }
+                "link" => {
+                    if let Some(item) = open.as_mut() {
+                        item.2 = true;
+                    }
+                }
+                _ => {}
+            },
+            Token::End { name, .. } if local_name(name) == "item" => {
+                if let Some((at, Some(about), false)) = open.take() {
+                    edits.push((at..at, format!("<link>{about}</link>")));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 const CONTENT_ENCODED_START: &str =

@@ -833,3 +833,40 @@ fn rss_item_body_and_fullitem_are_content() {
         Some("<i>full</i> text")
     );
 }
+
+#[test]
+fn gb2312_is_read_as_gb18030() {
+    // "中" in GBK/GB18030.
+    let mut doc =
+        b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss version=\"2.0\"><channel><title>"
+            .to_vec();
+    doc.extend_from_slice(&[0xD6, 0xD0]);
+    doc.extend_from_slice(b"</title></channel></rss>");
+    let feed = parse_feed(&doc, &ParseOptions::default()).expect("gb2312 feed");
+    assert_eq!(feed.title.as_deref(), Some("\u{4e2d}"));
+    assert_eq!(feed.encoding, "gb18030");
+}
+
+#[test]
+fn rss10_items_without_link_are_kept_and_rdf_about_is_their_id() {
+    let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+      <channel rdf:about="http://example.org/index.rdf"><title>t</title><link>http://example.org/</link></channel>
+      <item rdf:about="http://example.org/entry/1"><title>One</title></item>
+      <item rdf:about="urn:x:2"><title>Two</title><link>http://example.org/two</link></item>
+    </rdf:RDF>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.entries.len(), 2);
+    assert_eq!(
+        feed.entries[0].upstream_id.as_deref(),
+        Some("http://example.org/entry/1")
+    );
+    assert_eq!(
+        feed.entries[0].link.as_deref(),
+        Some("http://example.org/entry/1")
+    );
+    assert_eq!(feed.entries[1].upstream_id.as_deref(), Some("urn:x:2"));
+    assert_eq!(
+        feed.entries[1].link.as_deref(),
+        Some("http://example.org/two")
+    );
+}
