@@ -728,6 +728,13 @@ fn canon_tag(inner: &str) -> String {
         if key == "rel" && value == "noopener noreferrer" {
             continue;
         }
+        if key == "style" {
+            value = canon_css(&decode_entities(&value));
+            if value.is_empty() {
+                // `style=""` means no style.
+                continue;
+            }
+        }
         let value = decode_entities(&value)
             .replace('&', "&amp;")
             .replace('"', "&quot;")
@@ -747,6 +754,25 @@ fn canon_tag(inner: &str) -> String {
     }
     tag.push('>');
     tag
+}
+
+/// CSS declarations in one form: `prop:value` joined by `;`, property
+/// names lowercased, whitespace collapsed (and removed around `,`, `(`,
+/// `)`), no trailing `;`.
+fn canon_css(style: &str) -> String {
+    style
+        .split(';')
+        .filter_map(|decl| {
+            let (prop, value) = decl.split_once(':')?;
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            let value = value
+                .replace(", ", ",")
+                .replace("( ", "(")
+                .replace(" )", ")");
+            Some(format!("{}:{value}", prop.trim().to_ascii_lowercase()))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 #[cfg(test)]

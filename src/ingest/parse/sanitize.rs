@@ -103,7 +103,8 @@ const EXTRA_TAGS: [&str; 84] = [
 ];
 
 /// Attributes allowed on any element: feedparser's acceptable attributes
-/// without `style`, `id`/`name` (DOM clobbering), `rel` (set by the
+/// without `style` (allowed apart, filtered by [`STYLE_PROPERTIES`]),
+/// `id`/`name` (DOM clobbering), `rel` (set by the
 /// sanitizer), `target`, and those holding URLs ammonia does not check
 /// (`action`, `background`, `data`, `datasrc`, `dynsrc`, `lowsrc`, `icon`,
 /// `ping`, `poster`, `form`, `contenteditable`, `datafld`).
@@ -233,13 +234,65 @@ const GENERIC_ATTRIBUTES: [&str; 123] = [
     "wrap",
 ];
 
+/// CSS properties kept in `style` attributes (ammonia drops the others):
+/// feedparser's acceptable properties minus those that can load a URL
+/// (`background`, `cursor`, `list-style`, ...) or move content out of its
+/// box (`position`). Values are not checked: none of these takes `url()`.
+const STYLE_PROPERTIES: [&str; 44] = [
+    "background-color",
+    "border",
+    "border-bottom",
+    "border-bottom-color",
+    "border-collapse",
+    "border-color",
+    "border-left",
+    "border-left-color",
+    "border-right",
+    "border-right-color",
+    "border-top",
+    "border-top-color",
+    "clear",
+    "color",
+    "direction",
+    "display",
+    "float",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "margin",
+    "margin-bottom",
+    "margin-left",
+    "margin-right",
+    "margin-top",
+    "overflow",
+    "padding",
+    "padding-bottom",
+    "padding-left",
+    "padding-right",
+    "padding-top",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "unicode-bidi",
+    "vertical-align",
+    "white-space",
+    "width",
+];
+
 /// Void elements ammonia may emit; written as `<br />` so that the output
 /// also reads as XML.
 const VOID: [&str; 7] = ["area", "br", "col", "hr", "img", "source", "wbr"];
 
 /// Sanitizes untrusted HTML with an allow-list: no script, iframe, object,
-/// embed, style or form elements, no `on*` or `style` attributes, no
-/// `javascript:`, `data:` or `vbscript:` URLs. Relative URLs are made
+/// embed, style or form elements, no `on*` attributes, `style` attributes
+/// only with the CSS properties of [`STYLE_PROPERTIES`], no `javascript:`,
+/// `data:` or `vbscript:` URLs. Relative URLs are made
 /// absolute against `base` when given and kept as they are otherwise. Links
 /// get `rel="noopener noreferrer"`. Void elements are self-closed and
 /// `&nbsp;` is written `&#160;`, so the result can be embedded in XML.
@@ -274,7 +327,8 @@ fn sanitizer() -> Builder<'static> {
     let mut builder = Builder::default();
     builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
     builder.add_tags(EXTRA_TAGS.iter().copied());
-    builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied());
+    builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
+    builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
     builder
 }
 
