@@ -553,6 +553,8 @@ fn atom_edits(
     const IGNORED: &str = "x-syndic-ignored";
     // Name of an element being dropped (renamed), until its end tag.
     let mut dropping: Option<&str> = None;
+    // A base64 text construct being decoded: (name, where its text starts).
+    let mut base64: Option<(&str, usize)> = None;
     let qualify = |local: &str| match atom_prefix {
         Some(p) => format!("{p}:{local}"),
         None => local.to_string(),
@@ -564,9 +566,9 @@ fn atom_edits(
                 name_span,
                 attrs,
                 self_closing,
-                ..
+                span,
             } => {
-                if dropping.is_some() || prefix(name) != atom_prefix {
+                if dropping.is_some() || base64.is_some() || prefix(name) != atom_prefix {
                     continue;
                 }
                 let mut local = local_name(name);
@@ -580,6 +582,30 @@ fn atom_edits(
                 }
                 let type_attr = attrs.iter().find(|a| a.name == "type");
                 let has_src = attrs.iter().any(|a| a.name == "src");
+                // Atom 0.3 `mode="base64"`; Atom 1.0 content of a non-text,
+                // non-XML media type (RFC 4287 4.1.3.3: base64).
+                let mode = attrs.iter().find(|a| a.name == "mode");
+                let declared = type_attr.map(|a| a.value.trim().to_ascii_lowercase());
+                let binary_type = declared.as_deref().is_some_and(|t| {
+                    t.contains('/') && !t.starts_with("text/") && !t.ends_with("xml")
+                });
+                if !has_src
+                    && !self_closing
+                    && (mode.is_some_and(|m| m.value.trim() == "base64") || binary_type)
+                {
+                    if let Some(m) = mode {
+                        edits.push((m.span.clone(), String::new()));
+                    }
+                    if binary_type && let Some(a) = type_attr {
+                        edits.push((a.value_span.clone(), "html".into()));
+                    }
+                    base64 = Some((name, span.end));
+                    if binary_type {
+                        continue;
+                    }
+                    // Otherwise the type (if any) is handled as for any
+                    // text construct, below.
+                }
                 let wanted: Option<&str> = if has_src {
                     None
                 } else {
@@ -616,6 +642,32 @@ fn atom_edits(
                 }
             }
             Token::End { name, name_span } => {
+                if let Some((open, inner_start)) = base64
+                    && *name == open
+                {
+                    base64 = None;
+                    let inner_end = name_span.start.saturating_sub(2);
+                    let inner = text.get(inner_start..inner_end).unwrap_or("");
+                    let compact: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+                    use base64::Engine as _;
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(compact.as_bytes())
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok());
+                    let replacement = match decoded {
+                        Some(d) => super::sanitize::escape(&d),
+                        None => {
+                            warnings.push(format!(
+                                "<{}>: base64 content that is not UTF-8 text ignored",
+                                local_name(name)
+                            ));
+                            String::new()
+                        }
+                    };
+                    if inner_start <= inner_end {
+                        edits.push((inner_start..inner_end, replacement));
+                    }
+                }
                 if let Some(open) = dropping {
                     if *name == open {
                         edits.push((name_span.clone(), IGNORED.to_string()));

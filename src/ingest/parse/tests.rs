@@ -873,3 +873,17 @@ fn rss10_items_without_link_are_kept_and_rdf_about_is_their_id() {
         Some("http://example.org/two")
     );
 }
+
+#[test]
+fn atom_base64_text_constructs_are_decoded() {
+    // "Example <b>Atom</b>"
+    let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title mode="base64">
+        RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><entry><id>urn:1</id>
+        <content type="application/octet-stream">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</content></entry></feed>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.title.as_deref(), Some("Example <b>Atom</b>"));
+    assert_eq!(
+        feed.entries[0].content_html.as_deref(),
+        Some("Example <b>Atom</b>")
+    );
+}
