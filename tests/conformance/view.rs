@@ -61,6 +61,7 @@ fn version(format: FeedFormat) -> V {
         FeedFormat::Atom10 => "atom10",
         FeedFormat::JsonFeed10 => "json1",
         FeedFormat::JsonFeed11 => "json11",
+        FeedFormat::Cdf => "cdf",
     };
     V::Str(v.into())
 }

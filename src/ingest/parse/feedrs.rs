@@ -378,6 +378,16 @@ fn prepare_xml(
                 Ok((FeedFormat::Rss10, prepared, None))
             }
         }
+        "CHANNEL" | "channel" => {
+            // A CDF document (an RSS document is rooted at <rss>).
+            let mut edits = Vec::new();
+            cdf_edits(text, &mut edits);
+            Ok((
+                FeedFormat::Cdf,
+                apply_edits(text, edits),
+                Some(EntryLayout::Rss),
+            ))
+        }
         other => Err(ParseError::NotAFeed(format!(
             "an XML document with root element <{other}>, not a feed"
         ))),
@@ -422,6 +432,96 @@ fn wrap_channel(
     warnings.push("no <channel> in <rss>: read its content as the channel".into());
     edits.push((span.end..span.end, "<channel>".into()));
     edits.push((end.start..end.start, "</channel>".into()));
+}
+
+/// CDF (`<CHANNEL HREF>` with `<TITLE>`, `<ABSTRACT>`, `<ITEM HREF
+/// LASTMOD>`) rewritten as RSS 2.0: the root channel becomes
+/// `<rss><channel>`, HREF a `<link>`, ABSTRACT a `<description>`, LASTMOD a
+/// `<dc:date>`. Nested channels are renamed so that they are ignored.
+fn cdf_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    let mut depth = 0usize;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                ref span,
+                self_closing,
+                ..
+            } => {
+                let span = span.clone();
+                let upper = local_name(name).to_ascii_uppercase();
+                let href = token.attr("HREF").or_else(|| token.attr("href"));
+                let lastmod = token.attr("LASTMOD").or_else(|| token.attr("lastmod"));
+                let extra = |out: &mut String| {
+                    if let Some(h) = &href {
+                        out.push_str(&format!("<link>{}</link>", super::sanitize::escape(h)));
+                    }
+                    if let Some(d) = &lastmod {
+                        out.push_str(&format!(
+                            "<dc:date>{}</dc:date>",
+                            super::sanitize::escape(d)
+                        ));
+                    }
+                };
+                let mut out = String::new();
+                match upper.as_str() {
+                    "CHANNEL" => {
+                        depth += 1;
+                        if depth == 1 {
+                            out.push_str(
+                                "<rss version=\"2.0\" \
+                                 xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>",
+                            );
+                            extra(&mut out);
+                        } else {
+                            out.push_str("<x-cdf-channel>");
+                        }
+                        if self_closing {
+                            depth -= 1;
+                            out.push_str(if depth == 0 {
+                                "</channel></rss>"
+                            } else {
+                                "</x-cdf-channel>"
+                            });
+                        }
+                    }
+                    "ITEM" => {
+                        out.push_str("<item>");
+                        extra(&mut out);
+                        if self_closing {
+                            out.push_str("</item>");
+                        }
+                    }
+                    "TITLE" if !self_closing => out.push_str("<title>"),
+                    "ABSTRACT" if !self_closing => out.push_str("<description>"),
+                    _ => continue,
+                }
+                edits.push((span, out));
+            }
+            Token::End { name, name_span } => {
+                let end = text[name_span.end..]
+                    .find('>')
+                    .map_or(name_span.end, |i| name_span.end + i + 1);
+                let range = name_span.start.saturating_sub(2)..end;
+                let replacement = match local_name(name).to_ascii_uppercase().as_str() {
+                    "CHANNEL" => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            "</channel></rss>"
+                        } else {
+                            "</x-cdf-channel>"
+                        }
+                    }
+                    "ITEM" => "</item>",
+                    "TITLE" => "</title>",
+                    "ABSTRACT" => "</description>",
+                    _ => continue,
+                };
+                edits.push((range, replacement.to_string()));
+            }
+            Token::Doctype { .. } => {}
+        }
+    }
 }
 
 /// The `rdf:about` of each RSS 0.90/1.0 `<item>`, in document order.

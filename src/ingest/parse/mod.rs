@@ -47,6 +47,8 @@ pub enum FeedFormat {
     Atom10,
     JsonFeed10,
     JsonFeed11,
+    /// Microsoft's Channel Definition Format (1997), read as RSS.
+    Cdf,
 }
 
 /// The names `syndic parse --json` prints: `rss2.0`, `atom1.0`, `rss1.0`,
@@ -64,6 +66,7 @@ impl fmt::Display for FeedFormat {
             FeedFormat::Atom10 => "atom1.0",
             FeedFormat::JsonFeed10 => "json1.0",
             FeedFormat::JsonFeed11 => "json1.1",
+            FeedFormat::Cdf => "cdf",
         })
     }
 }

@@ -887,3 +887,23 @@ fn atom_base64_text_constructs_are_decoded() {
         Some("Example <b>Atom</b>")
     );
 }
+
+#[test]
+fn cdf_channels_are_read() {
+    let doc = r#"<CHANNEL HREF="http://www.example.org/"><TITLE>Example feed</TITLE>
+        <ABSTRACT>About it</ABSTRACT>
+        <ITEM HREF="http://www.example.org/1" LASTMOD="2004-04-06T23:05:43-05:00">
+        <TITLE>Example item</TITLE><ABSTRACT>Item text</ABSTRACT></ITEM></CHANNEL>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.format.to_string(), "cdf");
+    assert_eq!(feed.title.as_deref(), Some("Example feed"));
+    assert_eq!(feed.description.as_deref(), Some("About it"));
+    assert_eq!(
+        feed.home_page_url.as_deref(),
+        Some("http://www.example.org/")
+    );
+    let e = &feed.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Example item"));
+    assert_eq!(e.link.as_deref(), Some("http://www.example.org/1"));
+    assert_eq!(e.published, utc(2004, 4, 7, 4, 5, 43));
+}
