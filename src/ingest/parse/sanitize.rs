@@ -2,6 +2,7 @@
 //! ([`sanitize_html`], ammonia), HTML -> plain text for titles, and plain
 //! text -> HTML for text-only content.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -329,7 +330,42 @@ fn sanitizer() -> Builder<'static> {
     builder.add_tags(EXTRA_TAGS.iter().copied());
     builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
     builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
+    builder.attribute_filter(|_element, attribute, value| {
+        if attribute.eq_ignore_ascii_case("style") {
+            Some(Cow::Owned(safe_style(value)))
+        } else {
+            Some(Cow::Borrowed(value))
+        }
+    });
     builder
+}
+
+/// Keeps the CSS declarations of a `style` value whose value cannot run or
+/// load anything: no `expression(` (old IE), `url(`, `javascript:`,
+/// `behavior`, `-moz-binding`, `@import`, and no CSS escapes (`\`) or
+/// comments that could hide those.
+fn safe_style(style: &str) -> String {
+    style
+        .split(';')
+        .filter(|decl| {
+            let lower = decl.to_ascii_lowercase();
+            ![
+                "expression",
+                "url(",
+                "javascript",
+                "vbscript",
+                "behavior",
+                "binding",
+                "@import",
+                "\\",
+                "/*",
+                "<",
+            ]
+            .iter()
+            .any(|bad| lower.contains(bad))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The tag stripper behind [`html_to_text`].

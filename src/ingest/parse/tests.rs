@@ -801,7 +801,7 @@ fn ebcdic_and_dos_codepages_decode() {
 
 #[test]
 fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
-    let html = r#"<span abbr="x" class="c" bgcolor="red" style="color: red; background: url(javascript:x); position: fixed" onclick="x()">t</span><form action="http://evil/"><input name="p"></form><audio src="javascript:alert(1)"></audio><section>s</section>"#;
+    let html = r#"<span abbr="x" class="c" bgcolor="red" style="color: red; background: url(javascript:x); position: fixed; width: expression(alert()); height: e\78pression(x)" onclick="x()">t</span><form action="http://evil/"><input name="p"></form><audio src="javascript:alert(1)"></audio><section>s</section>"#;
     let clean = sanitize_html(html, None);
     assert!(clean.contains(r#"style="color:red""#), "{clean}");
     assert!(clean.contains(r#"abbr="x""#), "{clean}");
@@ -809,6 +809,8 @@ fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
     assert!(clean.contains("<section>s</section>"), "{clean}");
     for banned in [
         "position",
+        "expression",
+        "e\\78",
         "url(",
         "onclick",
         "<form",
