@@ -345,6 +345,7 @@ fn prepare_xml(
             }
             wrap_channel(text, &mut edits, warnings);
             item_body_edits(text, &mut edits);
+            dublin_core_edits(text, &mut edits);
             Ok((format, apply_edits(text, edits), Some(EntryLayout::Rss)))
         }
         "feed" | "entry" => {
@@ -567,6 +568,78 @@ fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>)
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Dublin Core elements feed-rs does not read in RSS 2.0, renamed to their
+/// RSS equivalents inside `<item>` and `<channel>` (prefix `dc` only):
+/// every `dc:subject` becomes a `category`; `dc:title` and
+/// `dc:description` become `title`/`description` when those are missing;
+/// `dc:author` becomes `dc:creator` when there is no creator or author.
+fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    struct Frame<'a> {
+        name: &'a str,
+        /// Direct children: (name, start name span, end name span).
+        children: Vec<(
+            &'a str,
+            std::ops::Range<usize>,
+            Option<std::ops::Range<usize>>,
+        )>,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                name_span,
+                self_closing,
+                ..
+            } => {
+                if let Some(parent) = stack.last_mut() {
+                    parent.children.push((name, name_span, None));
+                }
+                if !self_closing {
+                    stack.push(Frame {
+                        name,
+                        children: Vec::new(),
+                    });
+                }
+            }
+            Token::End { name, name_span } => {
+                let Some(pos) = stack.iter().rposition(|f| f.name == name) else {
+                    continue;
+                };
+                let frame = stack.swap_remove(pos);
+                stack.truncate(pos);
+                if let Some(parent) = stack.last_mut()
+                    && let Some(child) = parent
+                        .children
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.0 == name && c.2.is_none())
+                {
+                    child.2 = Some(name_span);
+                }
+                if !matches!(local_name(frame.name), "item" | "channel") {
+                    continue;
+                }
+                let has = |n: &str| frame.children.iter().any(|c| c.0 == n);
+                for (child, start, end) in &frame.children {
+                    let renamed = match *child {
+                        "dc:subject" => "category",
+                        "dc:title" if !has("title") => "title",
+                        "dc:description" if !has("description") => "description",
+                        "dc:author" if !has("dc:creator") && !has("author") => "dc:creator",
+                        _ => continue,
+                    };
+                    if let Some(end) = end {
+                        edits.push((start.clone(), renamed.to_string()));
+                        edits.push((end.clone(), renamed.to_string()));
+                    }
+                }
+            }
+            Token::Doctype { .. } => {}
         }
     }
 }

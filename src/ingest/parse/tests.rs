@@ -909,3 +909,20 @@ fn cdf_channels_are_read() {
     assert_eq!(e.link.as_deref(), Some("http://www.example.org/1"));
     assert_eq!(e.published, utc(2004, 4, 7, 4, 5, 43));
 }
+
+#[test]
+fn dublin_core_fallbacks_in_rss2() {
+    let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+        <dc:title>Channel via dc</dc:title>
+        <item><dc:title>Item via dc</dc:title><dc:description>Body</dc:description>
+        <dc:subject>One</dc:subject><dc:subject>Two</dc:subject></item>
+        <item><title>Own title</title><dc:title>ignored</dc:title></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.title.as_deref(), Some("Channel via dc"));
+    let e = &feed.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Item via dc"));
+    assert_eq!(e.content_html.as_deref(), Some("Body"));
+    assert_eq!(e.categories, vec!["One".to_string(), "Two".to_string()]);
+    assert_eq!(feed.entries[1].title.as_deref(), Some("Own title"));
+}
