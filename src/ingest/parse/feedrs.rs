@@ -576,7 +576,9 @@ fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>)
 /// RSS equivalents inside `<item>` and `<channel>` (prefix `dc` only):
 /// every `dc:subject` becomes a `category`; `dc:title` and
 /// `dc:description` become `title`/`description` when those are missing;
-/// `dc:author` becomes `dc:creator` when there is no creator or author.
+/// `dc:author` becomes `dc:creator` when there is no creator or author; a
+/// channel's first `author`, `dc:creator` or `dc:author` becomes its
+/// `managingEditor` when it has none.
 fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
     struct Frame<'a> {
         name: &'a str,
@@ -625,8 +627,15 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                     continue;
                 }
                 let has = |n: &str| frame.children.iter().any(|c| c.0 == n);
+                let channel = local_name(frame.name) == "channel";
+                let mut editor_taken = has("managingEditor");
                 for (child, start, end) in &frame.children {
                     let renamed = match *child {
+                        // A channel's author (feedparser reads these too).
+                        "author" | "dc:creator" | "dc:author" if channel && !editor_taken => {
+                            editor_taken = true;
+                            "managingEditor"
+                        }
                         "dc:subject" => "category",
                         "dc:title" if !has("title") => "title",
                         "dc:description" if !has("description") => "description",
