@@ -54,6 +54,8 @@ fn version(format: FeedFormat) -> V {
         FeedFormat::Rss090 => "rss090",
         FeedFormat::Rss091 => return V::Na,
         FeedFormat::Rss092 => "rss092",
+        FeedFormat::Rss093 => "rss093",
+        FeedFormat::Rss094 => "rss094",
         FeedFormat::Rss => "rss",
         FeedFormat::Rss10 => "rss10",
         FeedFormat::Rss20 => "rss20",

@@ -327,6 +327,8 @@ fn prepare_xml(
                 Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
                 Some("0.91") => FeedFormat::Rss091,
                 Some("0.92") => FeedFormat::Rss092,
+                Some("0.93") => FeedFormat::Rss093,
+                Some("0.94") => FeedFormat::Rss094,
                 _ => FeedFormat::Rss,
             };
             if !matches!(version, Some("2.0" | "0.91" | "0.92" | "")) {
@@ -578,7 +580,11 @@ fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>)
 /// `dc:description` become `title`/`description` when those are missing;
 /// `dc:author` becomes `dc:creator` when there is no creator or author; a
 /// channel's first `author`, `dc:creator` or `dc:author` becomes its
-/// `managingEditor` when it has none.
+/// `managingEditor` when it has none; `media:category` becomes a
+/// `category`, `itunes:summary` the `description` and an item's
+/// `itunes:author` its `author` when those are missing; a channel's
+/// `itunes:image` (or `itunes:link rel="image"`) its `<image>` when it has
+/// none.
 fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
     struct Frame<'a> {
         name: &'a str,
@@ -588,23 +594,37 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
             std::ops::Range<usize>,
             Option<std::ops::Range<usize>>,
         )>,
+        /// Image URLs of `itunes:image` / `itunes:link rel="image"` children:
+        /// (whole start tag, URL).
+        images: Vec<(std::ops::Range<usize>, String)>,
     }
     let mut stack: Vec<Frame> = Vec::new();
     for token in Tokenizer::new(text) {
         match token {
             Token::Start {
                 name,
-                name_span,
+                ref name_span,
+                ref span,
                 self_closing,
                 ..
             } => {
+                let is_image = name == "itunes:image"
+                    || (name == "itunes:link" && token.attr("rel").as_deref() == Some("image"));
+                let image_url = token
+                    .attr("href")
+                    .or_else(|| token.attr("url"))
+                    .filter(|u| is_image && !u.trim().is_empty());
                 if let Some(parent) = stack.last_mut() {
-                    parent.children.push((name, name_span, None));
+                    parent.children.push((name, name_span.clone(), None));
+                    if let Some(url) = image_url {
+                        parent.images.push((span.clone(), url));
+                    }
                 }
                 if !self_closing {
                     stack.push(Frame {
                         name,
                         children: Vec::new(),
+                        images: Vec::new(),
                     });
                 }
             }
@@ -628,6 +648,16 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                 }
                 let has = |n: &str| frame.children.iter().any(|c| c.0 == n);
                 let channel = local_name(frame.name) == "channel";
+                if channel
+                    && !has("image")
+                    && let Some((tag, url)) = frame.images.first()
+                {
+                    // Inserted before the itunes element (which stays).
+                    edits.push((
+                        tag.start..tag.start,
+                        format!("<image><url>{}</url></image>", super::sanitize::escape(url)),
+                    ));
+                }
                 let mut editor_taken = has("managingEditor");
                 for (child, start, end) in &frame.children {
                     let renamed = match *child {
@@ -636,7 +666,21 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                             editor_taken = true;
                             "managingEditor"
                         }
-                        "dc:subject" => "category",
+                        "dc:subject" | "media:category" => "category",
+                        "itunes:summary" if !has("description") && !has("dc:description") => {
+                            "description"
+                        }
+                        "itunes:subtitle"
+                            if channel
+                                && !has("description")
+                                && !has("dc:description")
+                                && !has("itunes:summary") =>
+                        {
+                            "description"
+                        }
+                        "itunes:author" if !channel && !has("author") && !has("dc:creator") => {
+                            "author"
+                        }
                         "dc:title" if !has("title") => "title",
                         "dc:description" if !has("description") => "description",
                         "dc:author" if !has("dc:creator") && !has("author") => "dc:creator",
@@ -886,7 +930,12 @@ fn convert(feed: model::Feed, format: FeedFormat, dates: &[String]) -> RawFeed {
     let is_json = matches!(format, FeedFormat::JsonFeed10 | FeedFormat::JsonFeed11);
     let is_rss2ish = matches!(
         format,
-        FeedFormat::Rss | FeedFormat::Rss091 | FeedFormat::Rss092 | FeedFormat::Rss20
+        FeedFormat::Rss
+            | FeedFormat::Rss091
+            | FeedFormat::Rss092
+            | FeedFormat::Rss093
+            | FeedFormat::Rss094
+            | FeedFormat::Rss20
     );
     let title_kind = |t: &model::Text| -> TextKind {
         // RSS and JSON Feed titles are meant as plain text but often carry

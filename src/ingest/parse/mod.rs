@@ -38,6 +38,8 @@ pub enum FeedFormat {
     Rss090,
     Rss091,
     Rss092,
+    Rss093,
+    Rss094,
     /// RSS with a missing or unrecognised `version` (read as RSS 2.0).
     Rss,
     /// RSS 1.0 (RDF).
@@ -59,6 +61,8 @@ impl fmt::Display for FeedFormat {
             FeedFormat::Rss090 => "rss0.90",
             FeedFormat::Rss091 => "rss0.91",
             FeedFormat::Rss092 => "rss0.92",
+            FeedFormat::Rss093 => "rss0.93",
+            FeedFormat::Rss094 => "rss0.94",
             FeedFormat::Rss => "rss",
             FeedFormat::Rss10 => "rss1.0",
             FeedFormat::Rss20 => "rss2.0",

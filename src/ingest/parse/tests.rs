@@ -927,3 +927,33 @@ fn dublin_core_fallbacks_in_rss2() {
     assert_eq!(e.categories, vec!["One".to_string(), "Two".to_string()]);
     assert_eq!(feed.entries[1].title.as_deref(), Some("Own title"));
 }
+
+#[test]
+fn itunes_and_media_fallbacks_in_rss2() {
+    let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+        xmlns:media="http://search.yahoo.com/mrss/"><channel><title>P</title>
+        <itunes:image href="http://example.com/logo.jpg"/>
+        <itunes:summary>Show notes</itunes:summary>
+        <item><title>E1</title><itunes:author>Mark</itunes:author>
+        <itunes:summary>Episode</itunes:summary><media:category>cat1</media:category></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.icon.as_deref(), Some("http://example.com/logo.jpg"));
+    assert_eq!(feed.description.as_deref(), Some("Show notes"));
+    let e = &feed.entries[0];
+    assert_eq!(e.authors, vec!["Mark".to_string()]);
+    assert_eq!(e.content_html.as_deref(), Some("Episode"));
+    assert_eq!(e.categories, vec!["cat1".to_string()]);
+}
+
+#[test]
+fn rss_093_and_094_are_named() {
+    for (v, name) in [("0.93", "rss0.93"), ("0.94", "rss0.94")] {
+        let doc = format!(
+            "<rss version=\"{v}\"><channel><title>t</title><item><title>i</title></item></channel></rss>"
+        );
+        let feed = parse(&doc);
+        assert_eq!(feed.format.to_string(), name);
+        assert_eq!(feed.entries.len(), 1);
+    }
+}
