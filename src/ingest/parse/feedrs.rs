@@ -577,7 +577,8 @@ fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>)
 /// Dublin Core elements feed-rs does not read in RSS 2.0, renamed to their
 /// RSS equivalents inside `<item>` and `<channel>` (prefix `dc` only):
 /// every `dc:subject` becomes a `category`; `dc:title` and
-/// `dc:description` become `title`/`description` when those are missing;
+/// `dc:description` become `title`/`description` (and a channel's
+/// `dc:language` its `language`) when those are missing;
 /// `dc:author` becomes `dc:creator` when there is no creator or author; a
 /// channel's first `author`, `dc:creator` or `dc:author` becomes its
 /// `managingEditor` when it has none; `media:category` becomes a
@@ -667,6 +668,7 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                             "managingEditor"
                         }
                         "dc:subject" | "media:category" => "category",
+                        "dc:language" if channel && !has("language") => "language",
                         "itunes:summary" if !has("description") && !has("dc:description") => {
                             "description"
                         }

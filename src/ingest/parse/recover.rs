@@ -48,6 +48,7 @@ struct Fixes {
     first_entity: Option<String>,
     bare_amp: usize,
     bad_chars: usize,
+    bad_refs: usize,
     mismatched: usize,
     truncated: Option<usize>,
 }
@@ -213,6 +214,13 @@ fn warnings(f: &Fixes) -> Vec<String> {
             if f.bad_chars == 1 { "" } else { "s" }
         ));
     }
+    if f.bad_refs > 0 {
+        w.push(format!(
+            "{NOT_WELL_FORMED}: {} character reference{} with `&#X` repaired",
+            f.bad_refs,
+            if f.bad_refs == 1 { "" } else { "s" }
+        ));
+    }
     if f.mismatched > 0 {
         w.push(format!(
             "{NOT_WELL_FORMED}: {} mismatched end tag{} repaired",
@@ -352,7 +360,17 @@ fn push_reference(out: &mut String, rest: &str, fixes: &mut Fixes) -> usize {
                 None => num.parse().ok(),
             };
             match code.and_then(char::from_u32) {
-                Some(c) if is_xml_char(c) => out.push_str(&rest[..body_len + 2]),
+                Some(c) if is_xml_char(c) => {
+                    if num.starts_with('X') {
+                        // `&#X41;`: XML wants a lower-case x.
+                        fixes.bad_refs += 1;
+                        out.push_str("&#x");
+                        out.push_str(&num[1..]);
+                        out.push(';');
+                    } else {
+                        out.push_str(&rest[..body_len + 2]);
+                    }
+                }
                 Some(_) | None => fixes.bad_chars += 1,
             }
             return body_len + 2;
@@ -410,6 +428,13 @@ mod tests {
         );
         assert_eq!(r.warnings.len(), 3, "{:?}", r.warnings);
         assert!(r.warnings.iter().all(|w| w.starts_with(NOT_WELL_FORMED)));
+    }
+
+    #[test]
+    fn upper_case_hex_references_are_repaired() {
+        let r = repair("<a>&#X41;</a>");
+        assert_eq!(r.text, "<a>&#x41;</a>");
+        assert!(r.warnings[0].contains("&#X"), "{:?}", r.warnings);
     }
 
     #[test]

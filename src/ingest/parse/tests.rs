@@ -914,6 +914,7 @@ fn cdf_channels_are_read() {
 fn dublin_core_fallbacks_in_rss2() {
     let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
         <dc:title>Channel via dc</dc:title><dc:creator>Example editor</dc:creator>
+        <dc:language>en</dc:language>
         <item><dc:title>Item via dc</dc:title><dc:description>Body</dc:description>
         <dc:subject>One</dc:subject><dc:subject>Two</dc:subject></item>
         <item><title>Own title</title><dc:title>ignored</dc:title></item>
@@ -921,6 +922,7 @@ fn dublin_core_fallbacks_in_rss2() {
     let feed = parse(doc);
     assert_eq!(feed.title.as_deref(), Some("Channel via dc"));
     assert_eq!(feed.authors, vec!["Example editor".to_string()]);
+    assert_eq!(feed.language.as_deref(), Some("en"));
     let e = &feed.entries[0];
     assert_eq!(e.title.as_deref(), Some("Item via dc"));
     assert_eq!(e.content_html.as_deref(), Some("Body"));
