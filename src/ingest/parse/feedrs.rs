@@ -587,14 +587,15 @@ fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>)
 /// `itunes:image` (or `itunes:link rel="image"`) its `<image>` when it has
 /// none.
 fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    type Child<'a> = (
+        &'a str,
+        std::ops::Range<usize>,
+        Option<std::ops::Range<usize>>,
+    );
     struct Frame<'a> {
         name: &'a str,
         /// Direct children: (name, start name span, end name span).
-        children: Vec<(
-            &'a str,
-            std::ops::Range<usize>,
-            Option<std::ops::Range<usize>>,
-        )>,
+        children: Vec<Child<'a>>,
         /// Image URLs of `itunes:image` / `itunes:link rel="image"` children:
         /// (whole start tag, URL).
         images: Vec<(std::ops::Range<usize>, String)>,

@@ -361,11 +361,11 @@ fn push_reference(out: &mut String, rest: &str, fixes: &mut Fixes) -> usize {
             };
             match code.and_then(char::from_u32) {
                 Some(c) if is_xml_char(c) => {
-                    if num.starts_with('X') {
+                    if let Some(hex) = num.strip_prefix('X') {
                         // `&#X41;`: XML wants a lower-case x.
                         fixes.bad_refs += 1;
                         out.push_str("&#x");
-                        out.push_str(&num[1..]);
+                        out.push_str(hex);
                         out.push(';');
                     } else {
                         out.push_str(&rest[..body_len + 2]);
