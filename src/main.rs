@@ -658,28 +658,37 @@ fn parse_file(
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut out = String::new();
     if json {
         let view = parse::to_json_view(&feed);
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        out.push_str(&serde_json::to_string_pretty(&view)?);
+        out.push('\n');
     } else {
-        println!(
-            "{} ({}, {}): {} items, {} warnings",
+        out.push_str(&format!(
+            "{} ({}, {}): {} items, {} warnings\n",
             feed.title.as_deref().unwrap_or("(untitled)"),
             feed.format,
             feed.encoding,
             feed.entries.len(),
             feed.warnings.len()
-        );
+        ));
         for entry in &feed.entries {
-            println!(
-                "- {}  {}",
+            out.push_str(&format!(
+                "- {}  {}\n",
                 entry.title.as_deref().unwrap_or("(untitled)"),
                 entry.link.as_deref().unwrap_or("")
-            );
+            ));
         }
         for warning in &feed.warnings {
-            println!("warning: {warning}");
+            out.push_str(&format!("warning: {warning}\n"));
         }
+    }
+    // A closed pipe (`syndic parse f.xml --json | head`) is not an error.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("writing to stdout");
+        }
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
 }

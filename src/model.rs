@@ -124,6 +124,11 @@ pub struct PollState {
     /// so unchanged files are not parsed again.
     #[serde(default)]
     pub files: Vec<LocalFileState>,
+    /// Remote sources: the first warnings (at most 5) of the last successful
+    /// parse, e.g. repaired XML or a wrong declared encoding; empty for a
+    /// clean feed.
+    #[serde(default)]
+    pub parse_warnings: Vec<String>,
     // Remote polling (issue 3). Every field defaults, so stores written
     // before these existed still load.
     /// The URL the config named when `url` was last set from it; a config

@@ -217,11 +217,27 @@ impl Refresher<'_> {
                 for warning in &parsed.warnings {
                     debug!(source = %source.id, %warning, "parse warning");
                 }
+                if let Some(first) = parsed.warnings.first() {
+                    info!(
+                        source = %source.id,
+                        warnings = parsed.warnings.len(),
+                        %first,
+                        "feed parsed with warnings"
+                    );
+                }
+                state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
                 // Validators of this response are stored with its items, in
                 // the same transaction; a 200 replaces both (one it lacks is
-                // gone).
-                state.etag = meta.validators.etag.clone();
-                state.last_modified = meta.validators.last_modified.clone();
+                // gone). Not those of a truncated body: the next poll must
+                // fetch it whole.
+                if !parsed
+                    .warnings
+                    .iter()
+                    .any(|w| parse::is_truncation_warning(w))
+                {
+                    state.etag = meta.validators.etag.clone();
+                    state.last_modified = meta.validators.last_modified.clone();
+                }
                 state.last_body_bytes = wire_bytes;
                 let hints = poll::feed_hints(&body);
                 state.feed_hints = FeedHints {
