@@ -50,6 +50,7 @@ struct Fixes {
     bad_chars: usize,
     bad_refs: usize,
     mismatched: usize,
+    misplaced_declarations: usize,
     truncated: Option<usize>,
 }
 
@@ -106,7 +107,13 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
                 break;
             };
             let markup = &rest[..rel_end];
-            if keep_whole {
+            if i > 0 && is_xml_declaration(markup) {
+                // An XML declaration anywhere but at the very start (two
+                // feeds pasted together, a template bug) is not well-formed
+                // and made the XML reader panic when it named an encoding
+                // (found by fuzzing): drop it.
+                fixes.misplaced_declarations += 1;
+            } else if keep_whole {
                 push_clean(&mut out, markup, &mut fixes);
             } else {
                 if let Some(close) = markup.strip_prefix("</") {
@@ -186,6 +193,15 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
     }
 }
 
+/// `<?xml ...?>` (the declaration), not another processing instruction
+/// such as `<?xml-stylesheet ...?>`.
+fn is_xml_declaration(markup: &str) -> bool {
+    markup
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_whitespace() || c == '?')
+}
+
 fn warnings(f: &Fixes) -> Vec<String> {
     let mut w = Vec::new();
     if f.junk {
@@ -226,6 +242,17 @@ fn warnings(f: &Fixes) -> Vec<String> {
             "{NOT_WELL_FORMED}: {} mismatched end tag{} repaired",
             f.mismatched,
             if f.mismatched == 1 { "" } else { "s" }
+        ));
+    }
+    if f.misplaced_declarations > 0 {
+        w.push(format!(
+            "{NOT_WELL_FORMED}: {} XML declaration{} inside the document removed",
+            f.misplaced_declarations,
+            if f.misplaced_declarations == 1 {
+                ""
+            } else {
+                "s"
+            }
         ));
     }
     if let Some(n) = f.truncated {

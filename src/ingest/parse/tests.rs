@@ -710,6 +710,35 @@ fn no_panic_on_hostile_inputs() {
     }
 }
 
+/// Regression (found by `cargo fuzz run parse_feed`): an XML declaration
+/// naming an encoding in the middle of a document made quick-xml panic
+/// inside feed-rs (`set_encoding() called after prefix buffer was drained`).
+/// It is dropped with a warning and the feed is read.
+#[test]
+fn misplaced_xml_declaration_is_recovered() {
+    let doc = "<rss version=\"2.0\"><channel><title>T</title><link>http://x/</link>\
+               <description>d</description><item><guid>1</guid><title>One</title>\
+               <description>text<?xml version=\"1.0\" encoding=\"KOI8-R\"?>more</description></item>\
+               </channel></rss>";
+    let feed = parse_feed(doc.as_bytes(), &ParseOptions::default()).expect("recovered");
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].title.as_deref(), Some("One"));
+    assert!(
+        feed.warnings
+            .iter()
+            .any(|w| w.contains("XML declaration inside the document")),
+        "{:?}",
+        feed.warnings
+    );
+    // A stylesheet PI is not a declaration and stays harmless.
+    let styled = doc.replace(
+        "<?xml version=\"1.0\" encoding=\"KOI8-R\"?>",
+        "<?xml-stylesheet href=\"a.xsl\"?>",
+    );
+    let feed = parse_feed(styled.as_bytes(), &ParseOptions::default()).expect("parsed");
+    assert!(!feed.warnings.iter().any(|w| w.contains("XML declaration")));
+}
+
 /// Smoke test over the shared corpus; skipped unless `SYNDIC_CORPUS` is set.
 #[test]
 fn shared_corpus_smoke() {
