@@ -54,9 +54,22 @@ impl Harness {
     }
 
     /// Closes the store and opens it again, as a daemon restart does.
+    /// sled's background flusher may hold the file lock a moment after the
+    /// last handle is dropped, so the reopen retries briefly.
     fn restart(&mut self) {
         drop(self.store.take());
-        self.store = Some(Store::open(&self.config.daemon.store).unwrap());
+        for attempt in 0.. {
+            match Store::open(&self.config.daemon.store) {
+                Ok(store) => {
+                    self.store = Some(store);
+                    return;
+                }
+                Err(_) if attempt < 100 => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(err) => panic!("reopening the store: {err}"),
+            }
+        }
     }
 
     async fn ingest(&self, source: &str, entries: Vec<Entry>, now: DateTime<Utc>) -> Outcome {
