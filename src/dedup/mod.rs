@@ -158,6 +158,23 @@ pub fn normalized_title(title: &str) -> String {
     near::words(title).join(" ")
 }
 
+/// Longest alias part kept as written; longer ones (an 8 MB title from a
+/// hostile feed) are cut and end in a hash of the whole, so aliases stay
+/// small rows.
+const MAX_ALIAS_PART: usize = 256;
+
+fn bounded(part: &str) -> String {
+    if part.len() <= MAX_ALIAS_PART {
+        return part.to_string();
+    }
+    let mut cut = 200;
+    while !part.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = Sha256::digest(part.as_bytes());
+    format!("{}…#{}", &part[..cut], hex::encode(&digest[..8]))
+}
+
 /// The same-source aliases of an entry, in lookup order:
 /// `"{source} id {guid}"`, `"{source} link {canonical}"` (entries without
 /// an upstream id) and `"{source} pt {path+query} {title}"` (fuzzy identity).
@@ -170,11 +187,11 @@ pub fn source_aliases(entry: &Entry, policy: &Policy) -> Vec<String> {
         .map(str::trim)
         .filter(|i| !i.is_empty());
     if let Some(id) = id {
-        out.push(format!("{source} id {id}"));
+        out.push(format!("{source} id {}", bounded(id)));
     }
     if let Some(canonical) = canonical_link(entry, policy.urls) {
         if id.is_none() {
-            out.push(format!("{source} link {canonical}"));
+            out.push(format!("{source} link {}", bounded(&canonical)));
         }
         let title = entry
             .title
@@ -183,8 +200,9 @@ pub fn source_aliases(entry: &Entry, policy: &Policy) -> Vec<String> {
             .unwrap_or_default();
         if policy.fuzzy_identity && !title.is_empty() {
             out.push(format!(
-                "{source} pt {} {title}",
-                url::canonical_path(&canonical)
+                "{source} pt {} {}",
+                bounded(url::canonical_path(&canonical)),
+                bounded(&title)
             ));
         }
     }
@@ -193,7 +211,7 @@ pub fn source_aliases(entry: &Entry, policy: &Policy) -> Vec<String> {
 
 /// The cross-source alias of a canonical link.
 pub fn link_alias(canonical: &str) -> String {
-    format!("* link {canonical}")
+    format!("* link {}", bounded(canonical))
 }
 
 fn canonical_link(entry: &Entry, urls: &UrlOptions) -> Option<String> {
@@ -834,6 +852,22 @@ mod tests {
             panic!("{d:?}")
         };
         assert_eq!(b2.duplicate_of, Some(ItemKey::derive("a", "id:a1")));
+    }
+
+    #[test]
+    fn huge_ids_and_titles_make_small_aliases() {
+        let urls = UrlOptions::default();
+        let big = "A".repeat(8 << 20);
+        let e = entry(Some(&big), Some("https://x.example/a"), &big);
+        let aliases = source_aliases(&e, &policy("src", &urls));
+        assert_eq!(aliases.len(), 2);
+        assert!(
+            aliases.iter().all(|a| a.len() < 300),
+            "{}",
+            aliases[0].len()
+        );
+        let other = entry(Some(&format!("{big}B")), Some("https://x.example/a"), "t");
+        assert_ne!(source_aliases(&other, &policy("src", &urls))[0], aliases[0]);
     }
 
     #[test]
