@@ -280,22 +280,44 @@ impl Store {
         sources: &HashSet<&str>,
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.by_time.iter() {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, _) = row.map_err(|e| self.err(e))?;
-            let Some(key) = keys::item_key_suffix(&k) else {
-                continue;
-            };
-            if let Some(item) = self.item(&key)?
-                && sources.contains(item.source.as_str())
-            {
-                out.push(item);
+        self.newest_items_where(sources, limit, |_| true)
+    }
+
+    /// Up to `limit` items of the given sources that `keep` accepts, newest
+    /// first (ties broken by item key). Reads each source's own index, so
+    /// the cost grows with the feed's sources and `limit` (and the items
+    /// `keep` rejects), not with the size of the whole store.
+    pub fn newest_items_where(
+        &self,
+        sources: &HashSet<&str>,
+        limit: usize,
+        keep: impl Fn(&StoredItem) -> bool,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        // The newest `limit` of the union are among the newest `limit` of
+        // each source.
+        let mut candidates: Vec<(Vec<u8>, StoredItem)> = Vec::new();
+        for source in sources {
+            let prefix = keys::source_prefix(source);
+            let mut taken = 0;
+            for row in self.by_source.scan_prefix(&prefix) {
+                if taken >= limit {
+                    break;
+                }
+                let (k, _) = row.map_err(|e| self.err(e))?;
+                let Some(key) = keys::item_key_suffix(&k) else {
+                    continue;
+                };
+                if let Some(item) = self.item(&key)?
+                    && keep(&item)
+                {
+                    taken += 1;
+                    candidates.push((keys::by_time(&item), item));
+                }
             }
         }
-        Ok(out)
+        candidates.sort_by(|a, b| a.0.cmp(&b.0));
+        candidates.truncate(limit);
+        Ok(candidates.into_iter().map(|(_, item)| item).collect())
     }
 
     pub fn item_count(&self) -> usize {
