@@ -359,9 +359,14 @@ fn item_html(item: &StoredItem) -> Response {
         body.push_str(&format!(" · {}", escape_html(&e.authors.join(", "))));
     }
     body.push_str("</p>\n");
-    // Stored HTML was sanitized at ingest.
+    // Stored HTML was sanitized at ingest; it is cleaned again on the way
+    // out, as in the feeds.
     if let Some(content) = e.content_html.as_deref().or(e.summary_html.as_deref()) {
-        body.push_str(content);
+        let base = e.link.as_deref().and_then(|l| url::Url::parse(l).ok());
+        body.push_str(&crate::publish::sanitize::clean_html(
+            content,
+            base.as_ref(),
+        ));
     }
     body.push_str("</article>");
     page(&title, &body)
