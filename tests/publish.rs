@@ -355,6 +355,9 @@ async fn aggregated_html_is_sanitized_in_every_format() {
     d.stop().await;
 }
 
+/// One request of the 304 matrix: its name, headers and expected status.
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, StatusCode);
+
 /// Sends one GET (or HEAD) with the given headers.
 async fn request(
     url: &str,
@@ -442,7 +445,7 @@ async fn conditional_get_matrix_for_every_format_and_encoding() {
                 h.extend(extra.iter().cloned());
                 h
             };
-            let cases: Vec<(&str, Vec<(&str, String)>, StatusCode)> = vec![
+            let cases: Vec<Case> = vec![
                 (
                     "matching tag",
                     with(&[("if-none-match", etag.clone())]),
