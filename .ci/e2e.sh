@@ -47,6 +47,8 @@ python3 "$shared/tools/check-feed.py" --min-items "$items" \
   "http://127.0.0.1:$port/feeds/all.atom"
 # feedparser 6.0.x (the PyPI release) has no JSON Feed reader: check it here.
 python3 .ci/check-jsonfeed.py "http://127.0.0.1:$port/feeds/all.json" --min-items "$items"
+# feedparser reads back what was ingested, the same in every format.
+python3 .ci/compare-ingested.py "http://127.0.0.1:$port" "$repo/articles" "$shared/samples/articles"
 # newsboat subscribes to each RSS and Atom feed and lists its items. One
 # run per feed: newsboat keys its cache by guid alone, and the RSS and Atom
 # documents rightly carry the same ids, so in one shared cache the second

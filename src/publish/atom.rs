@@ -7,13 +7,15 @@ use std::collections::BTreeMap;
 
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, SubsecRound, TimeZone, Utc};
 
 use super::{FeedMeta, Format, Page, item_link, item_title, newest_update, xml_clean};
 use crate::model::StoredItem;
 
+/// A date for Atom, to the second like the RSS and JSON renderings, so
+/// every format carries the same date.
 fn fixed(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    at.fixed_offset()
+    at.trunc_subsecs(0).fixed_offset()
 }
 
 fn html(value: String) -> Text {

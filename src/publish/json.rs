@@ -97,6 +97,11 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
     serde_json::to_vec_pretty(&feed).unwrap_or_default()
 }
 
+/// RFC 3339 to the second, like the RSS and Atom renderings.
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
 fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
     let e = &item.entry;
     JsonItem {
@@ -115,8 +120,8 @@ fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
             .as_ref()
             .and(e.content_html.as_ref())
             .and(e.summary_html.clone()),
-        date_published: item.published.to_rfc3339(),
-        date_modified: item.updated.to_rfc3339(),
+        date_published: rfc3339(item.published),
+        date_modified: rfc3339(item.updated),
         authors: e
             .authors
             .iter()

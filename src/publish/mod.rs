@@ -573,6 +573,27 @@ mod tests {
     }
 
     #[test]
+    fn dates_are_whole_seconds_in_every_format() {
+        // Regression: items dated by first_seen carry nanoseconds; RSS
+        // cannot, so Atom and JSON must not either (readers compare them).
+        let mut items = sample_items();
+        items[0].published += chrono::Duration::nanoseconds(123_456_789);
+        items[0].updated = items[0].published;
+        let r = render(&meta(), &items);
+        let atom = String::from_utf8(r.atom.body.to_vec()).unwrap();
+        assert!(
+            atom.contains("<updated>2026-03-01T12:00:00+00:00</updated>"),
+            "{atom}"
+        );
+        assert!(!atom.contains(".123"), "{atom}");
+        let json = String::from_utf8(r.json.body.to_vec()).unwrap();
+        assert!(
+            json.contains("\"date_published\": \"2026-03-01T12:00:00+00:00\""),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn xml_clean_strips_forbidden_controls() {
         assert_eq!(xml_clean("a\u{0}b\u{8}c\td\u{FFFE}"), "abc\td");
     }
