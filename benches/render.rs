@@ -20,7 +20,8 @@ const BIG_SOURCES: usize = 9;
 
 fn item(source: &str, n: usize) -> StoredItem {
     let key = ItemKey::derive(source, &format!("item-{n}"));
-    let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(n as i64 * 60);
+    let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
+        + chrono::Duration::seconds(n as i64 * 60);
     StoredItem {
         key,
         source: source.to_string(),
@@ -85,7 +86,8 @@ fn measure(store: &Store, feed: &FeedConfig) -> (Duration, Duration) {
     let mut runs: Vec<Duration> = (0..15)
         .map(|_| {
             let start = Instant::now();
-            let (rendered, _) = publish::render_feed(store, feed, "http://bench.example").expect("render");
+            let (rendered, _) =
+                publish::render_feed(store, feed, "http://bench.example").expect("render");
             std::hint::black_box(&rendered);
             start.elapsed()
         })
@@ -115,14 +117,30 @@ fn main() {
         eprintln!("filled {size} items in {:?}", start.elapsed());
         let _ = HashSet::<&str>::new();
         let cases = [
-            ("all sources, 50 items", feed("all50", all.clone(), 50, false)),
-            ("all sources, 1000 items", feed("all1000", all.clone(), 1000, false)),
-            ("one small source, 50 items", feed("small50", vec!["small".into()], 50, false)),
-            ("all sources, 50 items, archives on", feed("alla", all.clone(), 50, true)),
+            (
+                "all sources, 50 items",
+                feed("all50", all.clone(), 50, false),
+            ),
+            (
+                "all sources, 1000 items",
+                feed("all1000", all.clone(), 1000, false),
+            ),
+            (
+                "one small source, 50 items",
+                feed("small50", vec!["small".into()], 50, false),
+            ),
+            (
+                "all sources, 50 items, archives on",
+                feed("alla", all.clone(), 50, true),
+            ),
         ];
         for (label, f) in &cases {
             let (median, p90) = measure(&store, f);
-            println!("| {size} | {label} | {:.2} ms | {:.2} ms |", median.as_secs_f64() * 1e3, p90.as_secs_f64() * 1e3);
+            println!(
+                "| {size} | {label} | {:.2} ms | {:.2} ms |",
+                median.as_secs_f64() * 1e3,
+                p90.as_secs_f64() * 1e3
+            );
         }
     }
 }

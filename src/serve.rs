@@ -81,12 +81,16 @@ async fn feed(
     let Some(feed) = app.published.get(name) else {
         return not_found();
     };
-    let base = config.daemon.public_base();
-    let hubs: Vec<String> = feed_config.hubs.iter().map(|h| h.to_string()).collect();
-    let link = websub::link_header(
-        &FeedMeta::new(name, "", "", &base).current_url(format),
-        &hubs,
-    );
+    let link = if feed_config.hubs.is_empty() {
+        None
+    } else {
+        let base = config.daemon.public_base();
+        let hubs: Vec<String> = feed_config.hubs.iter().map(|h| h.to_string()).collect();
+        websub::link_header(
+            &FeedMeta::new(name, "", "", &base).current_url(format),
+            &hubs,
+        )
+    };
     let policy = FeedHeaders {
         max_age: app.feed_max_age(name),
         immutable: false,
@@ -227,15 +231,10 @@ fn choose_coding(headers: &HeaderMap) -> Coding {
 /// the weak comparison RFC 9110 13.1.2 asks for (`W/` ignored), any coding
 /// variant of the current body counting as a match.
 fn none_match(if_none_match: &str, rendered: &Rendered) -> bool {
-    let ours = [
-        rendered.etag.clone(),
-        rendered.variant_etag("gz"),
-        rendered.variant_etag("br"),
-    ];
     if_none_match.split(',').map(str::trim).any(|tag| {
         tag == "*" || {
             let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            ours.iter().any(|o| o == tag)
+            rendered.etags.iter().any(|o| o == tag)
         }
     })
 }
@@ -244,15 +243,18 @@ fn none_match(if_none_match: &str, rendered: &Rendered) -> bool {
 fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHeaders) -> Response {
     let coding = choose_coding(headers);
     let (body, etag, encoding) = match coding {
-        Coding::Identity => (&rendered.body, rendered.etag.clone(), None),
-        Coding::Gzip => (&rendered.gzip, rendered.variant_etag("gz"), Some("gzip")),
-        Coding::Brotli => (&rendered.brotli, rendered.variant_etag("br"), Some("br")),
+        Coding::Identity => (&rendered.body, &rendered.etags[0], None),
+        Coding::Gzip => (&rendered.gzip, &rendered.etags[1], Some("gzip")),
+        Coding::Brotli => (&rendered.brotli, &rendered.etags[2], Some("br")),
     };
     // Last-Modified is never later than Date (RFC 9110 8.8.2.1): a feed
     // whose newest item is dated in the future says "now".
     let now = Utc::now();
-    let modified_at = rendered.last_modified.map(|lm| lm.min(now));
-    let last_modified = modified_at.map(http_date);
+    let last_modified = match (rendered.last_modified, &rendered.last_modified_http) {
+        (Some(at), Some(text)) if at <= now => Some(text.clone()),
+        (Some(_), _) => Some(http_date(now)),
+        (None, _) => None,
+    };
     // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
@@ -278,7 +280,7 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
         format!("public, max-age={}", policy.max_age)
     };
     let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, etag)
         .header(header::VARY, "Accept-Encoding")
         .header(header::CACHE_CONTROL, cache_control)
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")

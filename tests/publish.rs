@@ -3,6 +3,17 @@
 //! at, so rel="self" can be compared with the URL fetched), local article
 //! sources, and items written straight into its store where a test needs
 //! dates, enclosures or many items.
+//!
+//! The W3C Feed Validator's messages (`corpus/feedvalidator/
+//! MESSAGE_CLASSES.tsv`) each test guards against:
+//!
+//! | test | validator messages |
+//! |---|---|
+//! | `content_types_and_required_rss_elements` | UnexpectedContentType, EncodingMismatch, MissingTitle, MissingLink, MissingDescription, MissingAtomSelfLink, SelfDoesntMatchLocation, RelativeSelf, InvalidRFC2822Date, InvalidPermalink, MissingGuid, ContainsRelRef, BadCharacters |
+//! | `atom_and_json_feed_required_elements` | MissingElement, DuplicateValue, DuplicateAtomLink, MissingSelf, InvalidRFC3339Date, NotHtml, DuplicateEntries |
+//! | `aggregated_html_is_sanitized_in_every_format` | SecurityRisk, SecurityRiskAttr, DangerousStyleAttr, BadCharacters, UnicodeError |
+//! | `enclosures_dates_and_last_modified_never_after_date` | MissingEnclosureAttribute-style checks: InvalidIntegerAttribute, InvalidFullLink |
+//! | `archives_keep_old_items_reachable_and_full_pages_never_change` | NotBlank (`fh:archive` is empty), DuplicateAtomLink |
 
 mod common;
 

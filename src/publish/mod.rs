@@ -205,19 +205,31 @@ pub struct Rendered {
     pub etag: String,
     /// The newest item's update time; `None` for an empty feed.
     pub last_modified: Option<DateTime<Utc>>,
+    /// [`last_modified`](Self::last_modified) as an HTTP date, made once.
+    pub last_modified_http: Option<String>,
+    /// The ETags of the identity, gzip and brotli bodies, made once.
+    pub etags: [String; 3],
     pub item_count: usize,
 }
 
 impl Rendered {
     fn new(format: Format, body: Vec<u8>, items: &[StoredItem]) -> Rendered {
         let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let tag = hex::encode(&digest[..12]);
+        let etags = [
+            format!("\"{tag}\""),
+            format!("\"{tag}-gz\""),
+            format!("\"{tag}-br\""),
+        ];
+        let last_modified = newest_update(items);
         Rendered {
             format,
             gzip: Bytes::from(gzip(&body)),
             brotli: Bytes::from(brotli(&body)),
-            etag,
-            last_modified: newest_update(items),
+            etag: etags[0].clone(),
+            etags,
+            last_modified,
+            last_modified_http: last_modified.map(|at| httpdate::fmt_http_date(at.into())),
             item_count: items.len(),
             body: Bytes::from(body),
         }
