@@ -57,6 +57,11 @@ impl App {
         }
     }
 
+    /// How many source refreshes are under way.
+    pub fn refreshes_running(&self) -> usize {
+        self.running.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
@@ -79,11 +84,13 @@ impl App {
             public_base: &config.daemon.public_base(),
         };
         let outcome = refresher.refresh(source, force).await;
-        if let Ok(mut running) = self.running.lock() {
-            running.remove(id);
-        }
         if outcome.changed_items() {
             self.render_feeds(Some(id));
+        }
+        // Released only after the re-render: "not running" means its
+        // changes are served.
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(id);
         }
         Some(outcome)
     }
@@ -211,9 +218,13 @@ pub async fn run(
         .context("starting the scheduler")?;
     let addr = listener.local_addr().ok();
     info!(addr = ?addr, feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
-    let server = axum::serve(listener, crate::serve::router(app.clone()))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let served = server.await;
+    let served = crate::server::run(
+        listener,
+        crate::serve::router(app.clone()),
+        crate::server::Limits::default(),
+        shutdown.clone(),
+    )
+    .await;
     info!("stopping");
     crate::schedule::stop(scheduler).await;
     tracker.close();

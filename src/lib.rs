@@ -19,6 +19,7 @@
 //! | [`store`] | the sled database (the only sled user) |
 //! | [`publish`] | selecting items for a feed and rendering RSS/Atom/JSON bytes |
 //! | [`serve`] | the HTTP surface (axum) |
+//! | [`server`] | connections under it: caps and timeouts against abusive clients |
 //! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
 //! | [`daemon`] | wiring, lifecycle, signals |
 #![forbid(unsafe_code)]
@@ -32,4 +33,5 @@ pub mod publish;
 pub mod refresh;
 pub mod schedule;
 pub mod serve;
+pub mod server;
 pub mod store;

@@ -1285,9 +1285,9 @@ mod tests {
     }
 
     #[test]
-    fn sample_article_file() {
+    fn shared_sample_article_file() {
         let Some(dir) = std::env::var_os("SYNDIC_SAMPLES") else {
-            eprintln!("SYNDIC_SAMPLES not set: skipping sample_article_file");
+            eprintln!("SYNDIC_SAMPLES not set: skipping shared_sample_article_file");
             return;
         };
         let path = Path::new(&dir).join("articles/000_fdf7ef05633fa2b1.txt");

@@ -4,5 +4,6 @@
 //! runs them and hands the result to dedup and the store.
 
 pub mod fetch;
+pub mod guard;
 pub mod local;
 pub mod parse;

@@ -163,7 +163,7 @@ mod tests {
             xml.contains("<updated>2026-03-01T12:00:00+00:00</updated>"),
             "{xml}"
         );
-        assert!(xml.contains("<title>First &lt;one&gt;</title>"), "{xml}");
+        assert!(xml.contains("<title>First &lt; one</title>"), "{xml}");
         // HTML content is escaped exactly once: `&lt;here&gt;` in the HTML
         // becomes `&amp;lt;here&amp;gt;` in XML.
         assert!(xml.contains(r#"<content type="html">&lt;p&gt;Full &lt;b&gt;text&lt;/b&gt; &amp;lt;here&amp;gt;&lt;/p&gt;</content>"#), "{xml}");

@@ -462,12 +462,30 @@ pub fn xml_allowed(c: char) -> bool {
 /// The item's title as published: its own, else a start of its text, else
 /// a placeholder, so every format has one.
 pub fn item_title(item: &StoredItem) -> String {
-    if let Some(title) = item.entry.title.as_deref().map(str::trim)
+    if let Some(title) = item.entry.title.as_deref().map(plain_text)
         && !title.is_empty()
     {
-        return xml_clean(title);
+        return title;
     }
     "(untitled)".to_string()
+}
+
+/// Text that is safe wherever a reader might render it as HTML (many treat
+/// RSS titles so): tags are dropped (script and style with their content),
+/// entities decoded, whitespace collapsed. `a < b` stays `a < b`.
+pub fn plain_text(text: &str) -> String {
+    if !text.contains('<') && !text.contains('&') {
+        return xml_clean(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    let stripped = ammonia::Builder::empty().clean(text).to_string();
+    let decoded = stripped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    xml_clean(&decoded.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// The item's link: its own, else its page under the public URL.
@@ -508,7 +526,7 @@ mod tests {
                 digest: [0; 16],
             }
         };
-        vec![mk("b", 12, "Second & last"), mk("a", 10, "First <one>")]
+        vec![mk("b", 12, "Second & last"), mk("a", 10, "First < one")]
     }
 
     /// `n` items of source `src`, item `i` first seen and published at
@@ -603,6 +621,16 @@ mod tests {
             json.contains("\"date_published\": \"2026-03-01T12:00:00+00:00\""),
             "{json}"
         );
+    }
+
+    #[test]
+    fn titles_are_plain_text() {
+        assert_eq!(
+            plain_text("Local <script>alert(1)</script> title"),
+            "Local title"
+        );
+        assert_eq!(plain_text("a < b & <b>c</b>"), "a < b & c");
+        assert_eq!(plain_text("  two\n words "), "two words");
     }
 
     #[test]

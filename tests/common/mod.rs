@@ -219,9 +219,7 @@ impl TestDaemon {
                     .unwrap()
                     .is_some_and(|p| p.last_attempt.is_some())
             });
-            if done {
-                // Let the re-render that follows a refresh land.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            if done && self.app.refreshes_running() == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,25 +1,137 @@
-//! TEMPORARY stub until the parser lands.
+//! Feed parsing: the bytes of a fetched feed -> a normalized [`ParsedFeed`].
+//! Pure functions, no I/O.
+//!
+//! Pipeline: [`charset`] decodes the bytes to UTF-8 (BOM, Content-Type
+//! charset, XML declaration, UTF-8, windows-1252 fallback); [`detect`] sniffs
+//! the content (HTML page, JSON, XML root); a *reader* extracts a
+//! reader-neutral [`raw::RawFeed`] (today [`feedrs`], the only file that
+//! knows feed-rs); [`normalize`] turns it into [`ParsedFeed`] (dates, URLs,
+//! plain-text titles, [`sanitize_html`]).
+
+use std::fmt;
+
 use crate::model::Entry;
+
+mod charset;
+mod dates;
+mod detect;
+mod feedrs;
+mod json_view;
+mod normalize;
+mod raw;
+mod sanitize;
+mod xml_scan;
+
+#[cfg(test)]
+mod tests;
+
+pub use json_view::to_json_view;
+pub use sanitize::sanitize_html;
+
+/// The syndication format (and version) a document was read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeedFormat {
+    /// RSS 0.90 (RDF-based, Netscape namespace).
+    Rss090,
+    Rss091,
+    Rss092,
+    /// RSS with a missing or unrecognised `version` (read as RSS 2.0).
+    Rss,
+    /// RSS 1.0 (RDF).
+    Rss10,
+    Rss20,
+    Atom03,
+    Atom10,
+    JsonFeed10,
+    JsonFeed11,
+}
+
+impl fmt::Display for FeedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FeedFormat::Rss090 => "rss090",
+            FeedFormat::Rss091 => "rss091",
+            FeedFormat::Rss092 => "rss092",
+            FeedFormat::Rss => "rss",
+            FeedFormat::Rss10 => "rss10",
+            FeedFormat::Rss20 => "rss20",
+            FeedFormat::Atom03 => "atom03",
+            FeedFormat::Atom10 => "atom10",
+            FeedFormat::JsonFeed10 => "json10",
+            FeedFormat::JsonFeed11 => "json11",
+        })
+    }
+}
+
+/// A feed, normalized.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ParsedFeed {
-    pub format: String,
+    pub format: FeedFormat,
+    /// The charset actually used to decode, e.g. `utf-8`, `windows-1252`.
     pub encoding: String,
+    /// Plain text.
     pub title: Option<String>,
+    pub home_page_url: Option<String>,
+    pub feed_url: Option<String>,
+    /// Plain text.
+    pub description: Option<String>,
+    pub language: Option<String>,
+    pub icon: Option<String>,
+    pub authors: Vec<String>,
+    /// RSS `<ttl>`.
+    pub ttl_minutes: Option<u32>,
     pub entries: Vec<Entry>,
+    /// Recoveries and problems that did not stop the parse.
     pub warnings: Vec<String>,
 }
+
+/// What the caller knows about the body besides its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ParseOptions<'a> {
+    /// The HTTP `Content-Type`, for its `charset`.
     pub content_type: Option<&'a str>,
+    /// The URL the feed was fetched from: the base for relative URLs.
     pub base_url: Option<&'a str>,
 }
+
+/// Why a body could not be parsed.
 #[derive(Debug, thiserror::Error)]
-#[error("x")]
-pub struct ParseError;
-pub fn parse_feed(_b: &[u8], _o: &ParseOptions) -> Result<ParsedFeed, ParseError> {
-    Err(ParseError)
+pub enum ParseError {
+    /// Not a feed at all (an HTML page, another XML vocabulary, ...).
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    /// A feed, but broken beyond what the parser recovers from.
+    #[error("malformed feed: {0}")]
+    Malformed(String),
+    /// No content.
+    #[error("empty document")]
+    Empty,
 }
-pub fn to_json_view(_f: &ParsedFeed) -> serde_json::Value {
-    serde_json::Value::Null
-}
-pub fn sanitize_html(h: &str, _b: Option<&url::Url>) -> String {
-    h.to_string()
+
+/// Parses the bytes of a feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed
+/// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
+/// Never panics.
+pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError::Empty);
+    }
+    let decoded = charset::decode(bytes, opts.content_type);
+    let mut warnings = decoded.warnings;
+    let base_url = opts.base_url.and_then(|b| {
+        let parsed = sanitize::parse_base(b);
+        if parsed.is_none() {
+            warnings.push(format!("ignored base URL `{b}`: not an absolute URL"));
+        }
+        parsed
+    });
+    let raw = match detect::detect(&decoded.text)? {
+        detect::Body::Json => feedrs::read_json(&decoded.text)?,
+        detect::Body::Xml(root) => feedrs::read_xml(&decoded.text, &root, base_url.as_ref())?,
+    };
+    Ok(normalize::normalize(
+        raw,
+        decoded.encoding,
+        warnings,
+        base_url.as_ref(),
+    ))
 }

@@ -1,0 +1,237 @@
+//! HTML handling for untrusted feed content: the allow-list sanitizer
+//! ([`sanitize_html`], ammonia), HTML -> plain text for titles, and plain
+//! text -> HTML for text-only content.
+
+use std::collections::HashSet;
+
+use ammonia::{Builder, UrlRelative};
+use url::Url;
+
+/// Elements dropped together with everything inside them.
+const DROP_WITH_CONTENT: [&str; 5] = ["script", "style", "title", "template", "textarea"];
+
+/// Void elements ammonia may emit; written as `<br />` so that the output
+/// also reads as XML.
+const VOID: [&str; 6] = ["area", "br", "col", "hr", "img", "wbr"];
+
+/// Sanitizes untrusted HTML with an allow-list: no script, iframe, object,
+/// embed, style or form elements, no `on*` or `style` attributes, no
+/// `javascript:`, `data:` or `vbscript:` URLs. Relative URLs are made
+/// absolute against `base` when given and kept as they are otherwise. Links
+/// get `rel="noopener noreferrer"`. Void elements are self-closed and
+/// `&nbsp;` is written `&#160;`, so the result can be embedded in XML.
+pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
+    let input = strip_xml_invalid(html);
+    let mut builder = Builder::default();
+    builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
+    match base {
+        Some(base) => builder.url_relative(UrlRelative::RewriteWithBase(base.clone())),
+        None => builder.url_relative(UrlRelative::PassThrough),
+    };
+    let cleaned = builder.clean(&input).to_string();
+    xml_friendly(&cleaned)
+}
+
+/// Converts HTML to plain text: tags removed (script/style content too),
+/// entities decoded, whitespace collapsed, trimmed.
+pub(crate) fn html_to_text(html: &str) -> String {
+    let input = strip_xml_invalid(html);
+    let mut builder = Builder::empty();
+    builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
+    let escaped = builder.clean(&input).to_string();
+    collapse_whitespace(&unescape_serialized(&escaped))
+}
+
+/// Collapses runs of whitespace to one space and trims (and cleans
+/// characters like [`sanitize_html`] does).
+pub(crate) fn collapse_whitespace(text: &str) -> String {
+    let text = strip_xml_invalid(text);
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// True when RSS-style text seems to carry markup: a tag or an entity.
+pub(crate) fn looks_like_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'<' => bytes
+            .get(i + 1)
+            .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!'),
+        b'&' => {
+            let rest = &bytes[i + 1..];
+            let len = rest
+                .iter()
+                .take(12)
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'#')
+                .count();
+            len > 0 && rest.get(len) == Some(&b';')
+        }
+        _ => false,
+    })
+}
+
+/// Plain text -> HTML: escaped, blank lines make paragraphs, single line
+/// breaks become `<br />`.
+pub(crate) fn text_to_html(text: &str) -> String {
+    let text = strip_xml_invalid(text)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.lines()
+                .map(|l| escape(l.trim()))
+                .collect::<Vec<_>>()
+                .join("<br />")
+        })
+        .collect();
+    match paragraphs.len() {
+        0 => String::new(),
+        1 => paragraphs.into_iter().next().unwrap_or_default(),
+        _ => paragraphs
+            .iter()
+            .map(|p| format!("<p>{p}</p>"))
+            .collect::<Vec<_>>()
+            .join(""),
+    }
+}
+
+/// Escapes text for HTML/XML.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes characters XML 1.0 does not allow, and reads C1 controls
+/// (U+0080-U+009F, never meant in feeds) as the windows-1252 characters they
+/// almost always stand for (`\u{92}` -> `’`).
+fn strip_xml_invalid(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(c),
+            '\u{80}'..='\u{9f}' => {
+                let byte = [c as u8];
+                let (decoded, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+                decoded.chars().next().filter(|d| !d.is_control())
+            }
+            '\u{fffe}' | '\u{ffff}' => None,
+            c if c < ' ' => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Undoes the escaping of html5ever's serializer in text.
+fn unescape_serialized(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// Makes ammonia's HTML serialization XML-friendly: `<br>` -> `<br />`,
+/// `&nbsp;` -> `&#160;`.
+fn xml_friendly(html: &str) -> String {
+    let html = html.replace("&nbsp;", "&#160;");
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let name_start = i + 1;
+        let mut j = name_start;
+        while j < bytes.len() && bytes[j].is_ascii_alphanumeric() {
+            j += 1;
+        }
+        let name = &html[name_start..j];
+        // Find the end of the tag, minding quoted attribute values.
+        let mut quote = 0u8;
+        let mut k = j;
+        while k < bytes.len() {
+            let b = bytes[k];
+            if quote != 0 {
+                if b == quote {
+                    quote = 0;
+                }
+            } else if b == b'"' || b == b'\'' {
+                quote = b;
+            } else if b == b'>' {
+                break;
+            }
+            k += 1;
+        }
+        if k >= bytes.len() {
+            break;
+        }
+        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) && bytes[k - 1] != b'/' {
+            out.push_str(&html[copied..k]);
+            out.push_str(" />");
+            copied = k + 1;
+        }
+        i = k + 1;
+    }
+    out.push_str(&html[copied..]);
+    out
+}
+
+/// Parses `base` as an absolute URL usable as a base.
+pub(crate) fn parse_base(base: &str) -> Option<Url> {
+    Url::parse(base.trim())
+        .ok()
+        .filter(|u| !u.cannot_be_a_base())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_conversions() {
+        assert_eq!(
+            html_to_text("  <b>Caf&eacute;</b>\n &amp; <i>bar</i> &lt;3 "),
+            "Café & bar <3"
+        );
+        assert_eq!(html_to_text("a<script>alert(1)</script>b"), "ab");
+        assert!(looks_like_html("a <b>c</b>"));
+        assert!(looks_like_html("AT&amp;T"));
+        assert!(!looks_like_html("a < b & c"));
+        assert_eq!(
+            text_to_html("a < b\nc\n\nd"),
+            "<p>a &lt; b<br />c</p><p>d</p>"
+        );
+        assert_eq!(collapse_whitespace(" a \t\n b "), "a b");
+        assert_eq!(collapse_whitespace("don\u{92}t\u{1}"), "don\u{2019}t");
+        assert_eq!(sanitize_html("don\u{92}t", None), "don\u{2019}t");
+    }
+
+    #[test]
+    fn output_is_xml_friendly() {
+        let out = sanitize_html("a<br>b&nbsp;c<img src=\"x.png\" alt='1 > 0'>", None);
+        assert_eq!(out, "a<br />b&#160;c<img src=\"x.png\" alt=\"1 &gt; 0\" />");
+    }
+}

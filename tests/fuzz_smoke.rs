@@ -1,0 +1,167 @@
+//! The short, deterministic form of the fuzz targets in `fuzz/`: thousands
+//! of seeded mutations of feeds, articles and configs go through the real
+//! parsers, which must return (Ok or Err) without panicking. The long form
+//! is `cargo fuzz run TARGET` (see RELIABILITY.md).
+
+use syndic::config::Config;
+use syndic::ingest::local::parse_article;
+use syndic::ingest::parse::{ParseOptions, parse_feed, to_json_view};
+
+const RSS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>T &amp; more</title><link>http://x.example/</link><description>d</description><ttl>60</ttl>
+<item><guid>1</guid><title>One</title><link>/one</link><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>
+<description><![CDATA[<p>Hi <a href="/a">a</a></p>]]></description><content:encoded>&lt;b&gt;x&lt;/b&gt;</content:encoded>
+<dc:creator>Me</dc:creator><enclosure url="http://x.example/a.mp3" length="10" type="audio/mpeg"/></item>
+</channel></rss>"#;
+
+const ATOM: &str = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://a.example/b/">
+<title type="html">A &lt;i&gt;t&lt;/i&gt;</title><id>urn:a</id><updated>2026-01-01T00:00:00Z</updated>
+<entry><id>urn:a:1</id><title>E</title><updated>2026-01-01T00:00:00+02:00</updated><link href="rel"/>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></content></entry></feed>"#;
+
+const JSON: &str = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"http://j.example/1","content_html":"<p>x</p>","date_published":"2026-01-01T00:00:00Z"}]}"#;
+
+const MARKDOWN: &str = "+++\ntitle = \"T\"\ndate = 2026-01-01\ntags = [\"a\"]\n+++\n# H\n\nText *em* <b>raw</b>\n\n- a\n- b\n";
+const YAML: &str = "---\ntitle: T\ndate: 2026-01-01 10:00\nauthor: [a, b]\n---\nBody\n";
+const TEXT: &str = "Title line\n\nA paragraph.\n\nA heading\n\n• one\n• two\n";
+const CONFIG: &str = "[daemon]\nlisten = \"127.0.0.1:1\"\n[[source]]\nid = \"a\"\nurl = \"http://x/\"\nrefresh = \"0 */5 * * * *\"\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n";
+
+/// Tokens that parsers trip on, spliced in at random places.
+const TOKENS: &[&[u8]] = &[
+    b"<",
+    b">",
+    b"&",
+    b"&amp;",
+    b"&nbsp;",
+    b"&#0;",
+    b"&#xD800;",
+    b"]]>",
+    b"<![CDATA[",
+    b"\0",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"\xc3",
+    b"<!DOCTYPE x [<!ENTITY a \"aaaa\">]>",
+    b"&a;",
+    b"<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+    b"xmlns:x=\"",
+    b"+++",
+    b"---",
+    b"\"",
+    b"[",
+    b"]",
+    b"=",
+    b"\n",
+    b"<item>",
+    b"<entry>",
+    b"</channel>",
+    b"{",
+    b"}",
+    b"\\u0000",
+];
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(seed: &[u8], rng: &mut Lcg) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(data.len() + 1);
+        match rng.below(5) {
+            0 => {
+                let token = TOKENS[rng.below(TOKENS.len())];
+                data.splice(at..at, token.iter().copied());
+            }
+            1 if !data.is_empty() => {
+                let at = at.min(data.len() - 1);
+                data[at] ^= 1 << rng.below(8);
+            }
+            2 => data.truncate(at),
+            3 if at < data.len() => {
+                let end = (at + rng.below(16)).min(data.len());
+                data.drain(at..end);
+            }
+            _ => {
+                let end = (at + rng.below(32)).min(data.len());
+                let copy = data[at..end].to_vec();
+                data.splice(at..at, copy);
+            }
+        }
+    }
+    data
+}
+
+fn rounds() -> usize {
+    std::env::var("SYNDIC_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3000)
+}
+
+#[test]
+fn mutated_feeds_never_panic_the_parser() {
+    let mut rng = Lcg(1);
+    let opts = ParseOptions {
+        content_type: None,
+        base_url: Some("http://base.example/feed"),
+    };
+    let mut ok = 0;
+    for round in 0..rounds() {
+        let seed = [RSS, ATOM, JSON][round % 3].as_bytes();
+        let data = mutate(seed, &mut rng);
+        if let Ok(feed) = parse_feed(&data, &opts) {
+            ok += 1;
+            let _ = to_json_view(&feed);
+        }
+    }
+    // The mutations are small: many inputs must still parse (recovery works).
+    assert!(
+        ok > rounds() / 10,
+        "only {ok} of {} mutated feeds parsed",
+        rounds()
+    );
+}
+
+#[test]
+fn mutated_articles_never_panic() {
+    let mut rng = Lcg(2);
+    for round in 0..rounds() {
+        let (name, seed) = [("a.md", MARKDOWN), ("b.md", YAML), ("c.txt", TEXT)][round % 3];
+        let _ = parse_article(name, &mutate(seed.as_bytes(), &mut rng));
+    }
+}
+
+#[test]
+fn mutated_configs_never_panic_and_errors_have_positions() {
+    let mut rng = Lcg(3);
+    let path = std::path::Path::new("/nonexistent/feeds.toml");
+    for _ in 0..rounds() {
+        let data = mutate(CONFIG.as_bytes(), &mut rng);
+        let Ok(text) = String::from_utf8(data) else {
+            continue;
+        };
+        if let Err(errors) = Config::parse(&text, path) {
+            for e in &errors.0 {
+                assert!(!e.message.is_empty());
+                assert!(
+                    e.line <= text.lines().count() + 1,
+                    "line {} beyond the text",
+                    e.line
+                );
+            }
+        }
+    }
+}
