@@ -415,10 +415,16 @@ impl Published {
     }
 }
 
+/// gzip level of the precompressed variant (0-9).
+const GZIP_LEVEL: u32 = 9;
+/// brotli quality of the precompressed variant (0-11).
+const BROTLI_QUALITY: u32 = 5;
+
 fn gzip(body: &[u8]) -> Vec<u8> {
     // GzEncoder writes mtime 0 and no file name, so the bytes are
     // deterministic. Writing to a Vec cannot fail.
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
     let _ = encoder.write_all(body);
     encoder.finish().unwrap_or_default()
 }
@@ -426,7 +432,7 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 fn brotli(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     {
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, BROTLI_QUALITY, 22);
         let _ = writer.write_all(body);
     }
     out
