@@ -101,18 +101,22 @@ impl App {
     pub fn render_feeds(&self, source: Option<&str>) {
         let config = self.config();
         let base = config.daemon.public_base();
+        // The source just refreshed (or, with none, every source) may have
+        // a new item count.
+        self.published.counts.invalidate(source);
         for feed in &config.feeds {
             if source.is_some_and(|s| !feed.sources.iter().any(|f| f == s)) {
                 continue;
             }
             let was_published = self.published.get(&feed.name).is_some();
-            let (rendered, items) = match publish::render_feed(&self.store, feed, &base) {
-                Ok(rendered) => rendered,
-                Err(err) => {
-                    error!(feed = %feed.name, %err, "render failed: store unreadable");
-                    continue;
-                }
-            };
+            let (rendered, items) =
+                match publish::render_feed(&self.store, feed, &base, &self.published.counts) {
+                    Ok(rendered) => rendered,
+                    Err(err) => {
+                        error!(feed = %feed.name, %err, "render failed: store unreadable");
+                        continue;
+                    }
+                };
             if self.published.put(&feed.name, rendered) {
                 info!(feed = %feed.name, items, "rendered");
                 if was_published {
