@@ -407,6 +407,12 @@ impl Published {
         });
         if changed {
             feeds.insert(name.to_string(), Arc::new(feed));
+        } else if let Some(old) = feeds.get(name)
+            && let Ok(mut pages) = old.archives.lock()
+        {
+            // The subscription document is the same, but an item that now
+            // lives only in an archive page may have been edited.
+            pages.clear();
         }
         changed
     }
