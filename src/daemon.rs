@@ -2,8 +2,16 @@
 //! server together, and owns their lifecycle. [`run`] takes the listener
 //! and a shutdown token, so tests drive the real daemon on port 0 and stop
 //! it themselves.
+//!
+//! Lifecycle: render every feed from the store, start the scheduler, say
+//! `READY=1` ([`crate::notify`]), serve. [`reload`] (SIGHUP) swaps in a new
+//! config without a restart. On shutdown: `STOPPING=1`, stop accepting,
+//! finish in-flight requests (within [`HTTP_GRACE`]) and refreshes (within
+//! [`SHUTDOWN_GRACE`]), flush the store. Both graces together stay well
+//! inside the unit's `TimeoutStopSec=`.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -15,39 +23,112 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, Schedule};
+use crate::config::{Config, ConfigErrors, Schedule, SourceConfig};
 use crate::ingest::fetch::{FetchSettings, Fetcher};
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::publish::{self, FeedMeta, Published};
 use crate::refresh::{Outcome, Refresher};
+use crate::schedule::Scheduler;
 use crate::store::Store;
 
 /// How long in-flight refreshes may take to finish after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How long in-flight HTTP requests may take to finish after a stop signal
+/// (feeds are bytes in memory: a healthy request takes milliseconds).
+pub const HTTP_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything the tasks and the server share.
 pub struct App {
     config: RwLock<Arc<Config>>,
     pub store: Store,
     pub published: Published,
-    fetcher: Fetcher,
+    fetcher: RwLock<Fetcher>,
     /// Sources with a refresh under way: a second one is skipped, not queued.
     running: Mutex<HashSet<String>>,
     ready: AtomicBool,
     pub started_at: DateTime<Utc>,
+    pub metrics: Metrics,
+    pub notifier: Notifier,
+    /// The running scheduler, once [`run`] has started it (reload needs it).
+    scheduler: tokio::sync::Mutex<Option<Scheduler>>,
+    /// Serializes reloads (a second SIGHUP waits for the first).
+    reloading: tokio::sync::Mutex<()>,
+    /// The address [`run`] serves on (for the status line).
+    listening: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl App {
+    /// An app that does not talk to systemd (tests, one-shot commands).
     pub fn new(config: Config, store: Store) -> anyhow::Result<Arc<App>> {
+        App::with_notifier(config, store, Notifier::disabled())
+    }
+
+    /// An app that reports its lifecycle through `notifier`.
+    pub fn with_notifier(
+        config: Config,
+        store: Store,
+        notifier: Notifier,
+    ) -> anyhow::Result<Arc<App>> {
         let fetcher = Fetcher::new(&fetch_settings(&config)).context("building the HTTP client")?;
         Ok(Arc::new(App {
             config: RwLock::new(Arc::new(config)),
             store,
             published: Published::default(),
-            fetcher,
+            fetcher: RwLock::new(fetcher),
             running: Mutex::new(HashSet::new()),
             ready: AtomicBool::new(false),
             started_at: Utc::now(),
+            metrics: Metrics::default(),
+            notifier,
+            scheduler: tokio::sync::Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
+            listening: std::sync::OnceLock::new(),
         }))
+    }
+
+    fn fetcher(&self) -> Fetcher {
+        match self.fetcher.read() {
+            Ok(f) => f.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The sources the running scheduler has jobs for (empty before [`run`]).
+    pub async fn scheduled_sources(&self) -> Vec<String> {
+        match &*self.scheduler.lock().await {
+            Some(scheduler) => scheduler.scheduled_sources(),
+            None => Vec::new(),
+        }
+    }
+
+    /// A one-line summary for systemd's `STATUS=`: sources ok and failing,
+    /// feeds published, and the item count when it is known (counting the
+    /// store takes a scan, so the caller decides).
+    pub fn status_line(&self, items_stored: Option<usize>) -> String {
+        let config = self.config();
+        let (mut ok, mut failing, mut never) = (0, 0, 0);
+        for source in &config.sources {
+            match self.store.poll_state(&source.id) {
+                Ok(Some(state)) if state.consecutive_failures > 0 => failing += 1,
+                Ok(Some(state)) if state.last_status.is_some() => ok += 1,
+                Ok(_) => never += 1,
+                Err(_) => failing += 1,
+            }
+        }
+        let mut line = match self.listening.get() {
+            Some(addr) => format!("serving on {addr}; "),
+            None => String::new(),
+        };
+        line.push_str(&format!(
+            "{ok} sources ok, {failing} failing, {never} not yet refreshed; {} feeds",
+            config.feeds.len()
+        ));
+        if let Some(items) = items_stored {
+            line.push_str(&format!("; {items} items stored"));
+        }
+        line
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -78,13 +159,23 @@ impl App {
                 return None;
             }
         }
+        let fetcher = self.fetcher();
         let refresher = Refresher {
             store: &self.store,
-            fetcher: &self.fetcher,
+            fetcher: &fetcher,
             public_base: &config.daemon.public_base(),
         };
         let outcome = refresher.refresh(source, force).await;
+        self.metrics.record_refresh(id, &outcome);
+        if matches!(outcome, Outcome::Refreshed { .. })
+            && matches!(source.kind, crate::config::SourceKind::Remote { .. })
+            && let Ok(Some(state)) = self.store.poll_state(id)
+            && let Some(bytes) = crate::metrics::state_number(&state, &["last_body_bytes"])
+        {
+            self.metrics.record_fetched_bytes(id, bytes as u64);
+        }
         if outcome.changed_items() {
+            self.metrics.mark_items_changed();
             self.render_feeds(Some(id));
         }
         // Released only after the re-render: "not running" means its
@@ -118,6 +209,7 @@ impl App {
                     }
                 };
             if self.published.put(&feed.name, rendered) {
+                self.metrics.record_render(&feed.name);
                 info!(feed = %feed.name, items, "rendered");
                 if was_published {
                     self.announce(feed, &base);
@@ -142,7 +234,7 @@ impl App {
             .map(|f| meta.current_url(f))
             .collect();
         for hub in &feed.hubs {
-            let fetcher = self.fetcher.clone();
+            let fetcher = self.fetcher();
             let (name, hub, topics) = (feed.name.clone(), hub.to_string(), topics.clone());
             runtime.spawn(async move {
                 publish::websub::announce(
@@ -206,8 +298,9 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
 }
 
 /// Runs the daemon until `shutdown` is cancelled: renders every feed from
-/// the store, starts the scheduler and serves HTTP on `listener`. On
-/// shutdown it stops accepting, lets in-flight refreshes finish within
+/// the store, starts the scheduler, says `READY=1` and serves HTTP on
+/// `listener`. On shutdown it says `STOPPING=1`, stops accepting, lets
+/// in-flight requests finish within [`HTTP_GRACE`] and refreshes within
 /// [`SHUTDOWN_GRACE`], and flushes the store.
 pub async fn run(
     app: Arc<App>,
@@ -215,22 +308,71 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     app.render_feeds(None);
-    app.ready.store(true, Ordering::Relaxed);
     let tracker = TaskTracker::new();
     let scheduler = crate::schedule::start(app.clone(), tracker.clone(), shutdown.clone())
         .await
         .context("starting the scheduler")?;
-    let addr = listener.local_addr().ok();
+    *app.scheduler.lock().await = Some(scheduler);
+    if let Ok(addr) = listener.local_addr() {
+        let _ = app.listening.set(addr);
+    }
+    // The admin socket exists before READY=1, so the CLI works from then.
+    let admin_path = crate::admin::socket_path(app.store.path());
+    let admin_task = match crate::admin::bind(&admin_path) {
+        Ok(listener) => Some(tokio::spawn(crate::admin::serve(
+            app.clone(),
+            listener,
+            admin_path,
+            tracker.clone(),
+            shutdown.clone(),
+        ))),
+        Err(err) => {
+            warn!(err = %format!("{err:#}"), "no admin socket: `syndic fetch`, `sources` and `render` cannot reach this daemon");
+            None
+        }
+    };
+    app.ready.store(true, Ordering::Relaxed);
+    // Ready must not wait for a scan of the store: the item count follows
+    // in the first status update.
+    app.notifier.ready(&app.status_line(None));
+    let background = CancellationToken::new();
+    let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
+    let watchdog_task = crate::notify::watchdog_interval()
+        .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
+    let addr = app.listening.get();
     info!(addr = ?addr, feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
-    let served = crate::server::run(
+    let mut server = tokio::spawn(crate::server::run(
         listener,
         crate::serve::router(app.clone()),
         crate::server::Limits::default(),
         shutdown.clone(),
-    )
-    .await;
+    ));
+    let served = tokio::select! {
+        joined = &mut server => Some(joined),
+        _ = shutdown.cancelled() => None,
+    };
+    // The server may also have ended on its own: stop everything else the
+    // same way.
+    shutdown.cancel();
     info!("stopping");
-    crate::schedule::stop(scheduler).await;
+    app.notifier.stopping();
+    let served = match served {
+        Some(joined) => joined,
+        None => match tokio::time::timeout(HTTP_GRACE, &mut server).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                warn!(grace = ?HTTP_GRACE, "requests still running after the grace period were cut off");
+                server.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
+    if let Some(scheduler) = app.scheduler.lock().await.take() {
+        crate::schedule::stop(scheduler).await;
+    }
+    if let Some(task) = admin_task {
+        let _ = task.await;
+    }
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
         .await
@@ -238,8 +380,301 @@ pub async fn run(
     {
         warn!("refreshes still running after the grace period were abandoned");
     }
+    background.cancel();
+    let _ = status_task.await;
+    if let Some(task) = watchdog_task {
+        let _ = task.await;
+    }
     app.store.flush().await.context("flushing the store")?;
-    served.context("HTTP server")?;
+    served.context("HTTP server task")?.context("HTTP server")?;
     info!("stopped");
     Ok(())
+}
+
+/// The `/metrics` page: counters from [`Metrics`] plus what the store and
+/// the rendered feeds say now. Reads the store: call it off async threads.
+pub fn metrics_text(app: &App) -> String {
+    use crate::metrics::{FeedSample, Snapshot, SourceSample};
+    let config = app.config();
+    let snapshot = Snapshot {
+        sources: config
+            .sources
+            .iter()
+            .map(|s| SourceSample {
+                id: s.id.clone(),
+                state: app
+                    .store
+                    .poll_state(&s.id)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                items: app.store.source_item_count(&s.id),
+                counters: app.metrics.source(&s.id),
+            })
+            .collect(),
+        feeds: config
+            .feeds
+            .iter()
+            .map(|f| FeedSample {
+                name: f.name.clone(),
+                items: app
+                    .published
+                    .get(&f.name)
+                    .map(|p| p.rss.item_count)
+                    .unwrap_or(0),
+                counters: app.metrics.feed(&f.name),
+            })
+            .collect(),
+        uptime_seconds: app.metrics.uptime_seconds(),
+        store_bytes: app.store.size_on_disk(),
+        items_stored: Some(app.metrics.items_stored(|| app.store.item_count())),
+    };
+    crate::metrics::exposition(&snapshot)
+}
+
+/// Keeps systemd's `STATUS=` current: once right after start (with the item
+/// count, which takes a scan of the store) and then every minute.
+async fn report_status(app: Arc<App>, stop: CancellationToken) {
+    if !app.notifier.is_enabled() {
+        return;
+    }
+    loop {
+        let counted = app.clone();
+        let counting = tokio::task::spawn_blocking(move || {
+            let items = counted.metrics.items_stored(|| counted.store.item_count());
+            counted.status_line(Some(items))
+        });
+        // A count of a large store takes seconds: a stop does not wait for it.
+        let line = tokio::select! {
+            _ = stop.cancelled() => return,
+            line = counting => line,
+        };
+        if let Ok(line) = line {
+            app.notifier.status(&line);
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}
+
+/// Sends `WATCHDOG=1` every `every` while the store answers and the
+/// scheduler's task is alive; when either hangs, systemd's `WatchdogSec=`
+/// runs out and it restarts the service.
+async fn watchdog(app: Arc<App>, every: Duration, stop: CancellationToken) {
+    loop {
+        let store_ok = {
+            let probe = app.clone();
+            matches!(
+                tokio::time::timeout(
+                    every,
+                    tokio::task::spawn_blocking(move || probe.store.poll_state("").is_ok())
+                )
+                .await,
+                Ok(Ok(true))
+            )
+        };
+        let scheduler_ok = match &*app.scheduler.lock().await {
+            Some(scheduler) => scheduler.is_alive().await,
+            None => false,
+        };
+        if store_ok && scheduler_ok {
+            app.notifier.watchdog();
+        } else {
+            error!(
+                store_ok,
+                scheduler_ok, "watchdog: not alive; not pinging systemd"
+            );
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// How two configs differ in their sources.
+#[derive(Debug, Default, PartialEq)]
+pub struct SourceDiff {
+    pub added: Vec<SourceConfig>,
+    pub removed: Vec<String>,
+    pub changed: Vec<SourceConfig>,
+    pub unchanged: usize,
+}
+
+/// Compares sources by id: a source whose settings differ is `changed`.
+pub fn diff_sources(old: &Config, new: &Config) -> SourceDiff {
+    let mut diff = SourceDiff::default();
+    for source in &new.sources {
+        match old.source(&source.id) {
+            None => diff.added.push(source.clone()),
+            Some(previous) if previous != source => diff.changed.push(source.clone()),
+            Some(_) => diff.unchanged += 1,
+        }
+    }
+    for source in &old.sources {
+        if new.source(&source.id).is_none() {
+            diff.removed.push(source.id.clone());
+        }
+    }
+    diff
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub struct ReloadSummary {
+    pub sources: SourceDiff,
+    pub feeds_added: usize,
+    pub feeds_removed: usize,
+    /// Settings read but only applied at the next restart (`listen`, `store`).
+    pub needs_restart: Vec<&'static str>,
+}
+
+/// Why a reload did not happen; the old config keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("{path}: the new configuration is not valid; the old one keeps running:\n{errors}")]
+    Invalid { path: PathBuf, errors: ConfigErrors },
+    #[error("applying the new configuration: {0:#}")]
+    Apply(anyhow::Error),
+}
+
+/// Re-reads the config file the daemon was started with and applies it:
+/// added sources get jobs, removed ones lose theirs, changed ones are
+/// rescheduled (their stored poll state is kept), and feeds are rendered
+/// again. An invalid file changes nothing. Tells systemd `RELOADING=1`
+/// before and `READY=1` after.
+pub async fn reload(app: &Arc<App>) -> Result<ReloadSummary, ReloadError> {
+    let _one_at_a_time = app.reloading.lock().await;
+    app.notifier.reloading();
+    let old = app.config();
+    let result = reload_from(app, &old).await;
+    match &result {
+        Ok(summary) => info!(
+            added = summary.sources.added.len(),
+            removed = summary.sources.removed.len(),
+            changed = summary.sources.changed.len(),
+            unchanged = summary.sources.unchanged,
+            feeds_added = summary.feeds_added,
+            feeds_removed = summary.feeds_removed,
+            "configuration reloaded"
+        ),
+        Err(ReloadError::Invalid { path, errors }) => {
+            // One event per problem, so each is one journal line with fields.
+            for e in errors {
+                error!(
+                    file = %e.file.display(),
+                    line = e.line,
+                    column = e.column,
+                    help = e.help.as_deref().unwrap_or(""),
+                    "config error: {}",
+                    e.message
+                );
+            }
+            error!(
+                file = %path.display(),
+                errors = errors.len(),
+                "reload rejected: the new configuration is not valid; the old one keeps running"
+            );
+        }
+        Err(err) => error!(%err, "reload rejected; the old configuration keeps running"),
+    }
+    for setting in result.iter().flat_map(|s| &s.needs_restart) {
+        warn!(
+            setting,
+            "changed in the config; takes effect at the next restart"
+        );
+    }
+    app.notifier.ready(&app.status_line(None));
+    result
+}
+
+async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, ReloadError> {
+    let new = Config::load(&old.path).map_err(|errors| ReloadError::Invalid {
+        path: old.path.clone(),
+        errors,
+    })?;
+    let new = Arc::new(new);
+    let sources = diff_sources(old, &new);
+    let old_feeds: HashSet<&str> = old.feeds.iter().map(|f| f.name.as_str()).collect();
+    let new_feeds: HashSet<&str> = new.feeds.iter().map(|f| f.name.as_str()).collect();
+    let mut needs_restart = Vec::new();
+    if old.daemon.listen != new.daemon.listen {
+        needs_restart.push("[daemon] listen");
+    }
+    if old.daemon.store != new.daemon.store {
+        needs_restart.push("[daemon] store");
+    }
+    if old.daemon.log_level != new.daemon.log_level {
+        needs_restart.push("[daemon] log_level");
+    }
+    // FetchSettings has no PartialEq (it lives in ingest::fetch); its Debug
+    // form lists every field.
+    if format!("{:?}", fetch_settings(old)) != format!("{:?}", fetch_settings(&new)) {
+        let fetcher = Fetcher::new(&fetch_settings(&new))
+            .context("building the HTTP client")
+            .map_err(ReloadError::Apply)?;
+        if let Ok(mut slot) = app.fetcher.write() {
+            *slot = fetcher;
+        }
+    }
+    let summary = ReloadSummary {
+        feeds_added: new_feeds.difference(&old_feeds).count(),
+        feeds_removed: old_feeds.difference(&new_feeds).count(),
+        sources,
+        needs_restart,
+    };
+    match app.config.write() {
+        Ok(mut slot) => *slot = new.clone(),
+        Err(poisoned) => *poisoned.into_inner() = new.clone(),
+    }
+    if let Some(scheduler) = &*app.scheduler.lock().await {
+        scheduler
+            .apply(
+                app,
+                &summary.sources.removed,
+                &summary.sources.changed,
+                &summary.sources.added,
+            )
+            .await
+            .map_err(ReloadError::Apply)?;
+    }
+    app.published.retain(&new_feeds);
+    app.render_feeds(None);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let dir = std::env::temp_dir();
+        Config::parse(text, &dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+
+    #[test]
+    fn source_diff_names_added_removed_changed_and_counts_unchanged() {
+        let old = config(&format!(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\n\n\
+             [[source]]\nid = \"b\"\nurl = \"https://b.example/feed\"\n\n\
+             [[source]]\nid = \"c\"\nurl = \"https://c.example/feed\"\n\n{FEED}"
+        ));
+        let new = config(&format!(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\n\n\
+             [[source]]\nid = \"b\"\nurl = \"https://b.example/other\"\n\n\
+             [[source]]\nid = \"d\"\nurl = \"https://d.example/feed\"\n\n{FEED}"
+        ));
+        let diff = diff_sources(&old, &new);
+        assert_eq!(diff.unchanged, 1);
+        assert_eq!(diff.removed, vec!["c".to_string()]);
+        let ids = |v: &[SourceConfig]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&diff.changed), vec!["b"]);
+        assert_eq!(ids(&diff.added), vec!["d"]);
+        assert_eq!(diff_sources(&old, &old).unchanged, 3);
+        assert!(diff_sources(&old, &old).changed.is_empty());
+    }
 }

@@ -21,14 +21,20 @@
 //! | [`serve`] | the HTTP surface (axum) |
 //! | [`server`] | connections under it: caps and timeouts against abusive clients |
 //! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
-//! | [`daemon`] | wiring, lifecycle, signals |
+//! | [`daemon`] | wiring, lifecycle, signals, reload |
+//! | [`notify`] | telling systemd ready / status / watchdog / stopping |
+//! | [`metrics`] | counters and the Prometheus text of `/metrics` |
+//! | [`admin`] | the local admin socket the CLI uses next to a running daemon |
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod publish;
 pub mod refresh;
 pub mod schedule;

@@ -5,22 +5,45 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
+use syndic::admin;
 use syndic::config::Config;
 use syndic::daemon::{self, App};
 use syndic::ingest::parse::{self, ParseOptions};
 use syndic::publish::Format;
-use syndic::refresh::Outcome;
 use syndic::store::Store;
+
+const AFTER_HELP: &str = "\
+Examples:
+  syndic check                          validate ./feeds.toml
+  syndic serve                          run the daemon (Ctrl-C or SIGTERM stops it, SIGHUP reloads)
+  syndic fetch                          refresh every source now
+  syndic sources --json                 poll state of every source, as JSON
+  syndic render all --format atom       print the `all` feed
+  syndic --config /etc/syndic/feeds.toml --store /var/lib/syndic/store sources
+                                        next to the systemd service (asks it over its admin socket)
+
+fetch, sources and render ask a running daemon over its admin socket
+(STORE/admin.sock); with no daemon running they open the store themselves.
+
+Exit codes:
+  0  success
+  1  failure: invalid config, a source failed to refresh, store or I/O error
+  2  bad usage: unknown option, command, source or feed
+
+Environment: SYNDIC_CONFIG, SYNDIC_STORE (like --config, --store), RUST_LOG (log
+filter, overrides [daemon] log_level), STATE_DIRECTORY (store under systemd),
+NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS (set by systemd).";
 
 #[derive(Parser)]
 #[command(
     name = "syndic",
     version,
-    about = "A feed publisher and aggregator daemon"
+    about = "A feed publisher and aggregator daemon",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     /// The configuration file.
@@ -57,23 +80,58 @@ enum FormatArg {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: refresh sources on schedule and serve the feeds.
+    #[command(after_help = "\
+Signals: SIGTERM/SIGINT stop gracefully (finish requests and refreshes, flush,
+exit 0); SIGHUP re-reads the config (an invalid one is logged and ignored).
+Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1 and takes
+a socket from syndic.socket (LISTEN_FDS) instead of binding `listen`.
+
+Examples:
+  syndic serve
+  syndic serve --listen 0.0.0.0:8080
+  syndic --log-format json serve")]
     Serve {
         /// Listen on this address instead of `[daemon] listen`.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
     /// Validate the configuration and exit (non-zero on errors).
+    #[command(
+        after_help = "Examples:\n  syndic check\n  syndic --config /etc/syndic/feeds.toml check"
+    )]
     Check,
     /// Refresh sources now (all, or the ones named), then exit.
-    Fetch { sources: Vec<String> },
+    #[command(after_help = "\
+Remote sources are polled even if not due. Shows a progress bar on a terminal,
+one line per source otherwise. Exit code 1 when any source failed.
+
+Examples:
+  syndic fetch
+  syndic fetch rust-blog articles")]
+    Fetch {
+        /// Source ids (as in feeds.toml); all sources when none are given.
+        sources: Vec<String>,
+    },
     /// Print a feed, rendered from the store, to stdout.
+    #[command(
+        after_help = "Examples:\n  syndic render all\n  syndic render all --format json > all.json"
+    )]
     Render {
+        /// The feed's name (`[[feed]] name`).
         feed: String,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = FormatArg::Rss)]
         format: FormatArg,
     },
     /// Show what the parser makes of a feed file (`-` for stdin).
+    #[command(after_help = "\
+Needs no config or store.
+
+Examples:
+  syndic parse feed.xml
+  curl -s https://blog.rust-lang.org/feed.xml | syndic parse - --json --url https://blog.rust-lang.org/feed.xml")]
     Parse {
+        /// The feed file, or `-` to read stdin.
         file: PathBuf,
         /// Print JSON (JSON Feed 1.1 field names plus format, encoding, warnings).
         #[arg(long)]
@@ -86,7 +144,15 @@ enum Command {
         content_type: Option<String>,
     },
     /// Show each source's poll state: last status, last success, next refresh, items.
-    Sources,
+    #[command(
+        after_help = "Examples:\n  syndic sources\n  syndic sources --json | jq '.[] | select(.consecutive_failures > 0)'"
+    )]
+    Sources {
+        /// Print a JSON array (id, items, last_status, last_success,
+        /// next_poll_at, consecutive_failures) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add the feeds of an OPML file to the config as [[source]] tables
     /// (merging: feeds already there are skipped; comments are kept).
     ImportOpml {
@@ -149,23 +215,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     init_logging(cli.log_format, config.daemon.log_level.as_deref());
     let store_path = store_path(cli.store.as_deref(), &config);
+    // Next to a running daemon (which holds the store), ask it instead.
+    if let Some(code) = ask_daemon(&cli.command, &config, &store_path)? {
+        return Ok(code);
+    }
+    // Socket activation: read (and clear) LISTEN_FDS before any thread starts.
+    let activated = match &cli.command {
+        Command::Serve { .. } => activated_listener()?,
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let store = Store::open(&store_path)?;
         match cli.command {
-            Command::Serve { listen } => serve(config, store, listen).await,
+            Command::Serve { listen } => serve(config, store, listen, activated).await,
             Command::Fetch { sources } => fetch(config, store, sources).await,
             Command::Render { feed, format } => render(config, store, &feed, format),
-            Command::Sources => sources(&config, &store),
+            Command::Sources { json } => sources(&config, &store, json),
             Command::Check
             | Command::Parse { .. }
             | Command::ImportOpml { .. }
             | Command::ExportOpml => unreachable!("handled above"),
         }
-    })
+    });
+    // Everything that matters was flushed: do not wait for a background
+    // scan (the item count for STATUS=) still running on a blocking thread.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 /// Merges an OPML file into the config file, reporting what was added and
@@ -194,7 +273,7 @@ fn import_opml(
         return Ok(ExitCode::SUCCESS);
     }
     if let Err(errors) = Config::parse(&report.text, config_path) {
-        bail!(
+        anyhow::bail!(
             "the merged config would not be valid, so {} was left as it was:\n{errors}",
             config_path.display()
         );
@@ -246,98 +325,270 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    // Under systemd the journal adds its own timestamps.
-    let under_journal = std::env::var_os("JOURNAL_STREAM").is_some();
     match format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text if under_journal => builder.without_time().with_ansi(false).init(),
+        // Under systemd the journal adds its own timestamps; a `<N>` prefix
+        // (sd-daemon(3)) gives each line its priority, so `journalctl -p
+        // warning` works.
+        LogFormat::Text if stderr_is_journal() => builder
+            .event_format(JournalFormat(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_ansi(false),
+            ))
+            .init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
+}
+
+/// True when stderr is the journal stream systemd connected
+/// (`$JOURNAL_STREAM` is `device:inode` of it; a redirected stderr no
+/// longer matches, see systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stderr) = std::fs::metadata("/proc/self/fd/2") else {
+        // No /proc: trust the variable.
+        return true;
+    };
+    stream.to_string_lossy() == format!("{}:{}", stderr.dev(), stderr.ino())
+}
+
+/// Prefixes each log line with its syslog priority, `<3>` to `<7>`.
+struct JournalFormat<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for JournalFormat<F>
+where
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+/// The listening socket systemd passed (`syndic.socket`), if any.
+fn activated_listener() -> anyhow::Result<Option<std::net::TcpListener>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Ok(None);
+    }
+    let listener = fds.take_tcp_listener(0).context(
+        "LISTEN_FDS is set but fd 3 is not a TCP listening socket (check syndic.socket)",
+    )?;
+    Ok(listener)
 }
 
 async fn serve(
     config: Config,
     store: Store,
     listen: Option<std::net::SocketAddr>,
+    activated: Option<std::net::TcpListener>,
 ) -> anyhow::Result<ExitCode> {
-    let addr = listen.unwrap_or(config.daemon.listen);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("cannot listen on {addr} (set [daemon] listen or pass --listen)")
-    })?;
-    let app = App::new(config, store)?;
+    let listener = match activated {
+        Some(listener) => {
+            listener
+                .set_nonblocking(true)
+                .context("preparing the socket systemd passed")?;
+            tracing::info!(addr = ?listener.local_addr().ok(), "using the socket systemd passed");
+            tokio::net::TcpListener::from_std(listener)
+                .context("using the socket systemd passed")?
+        }
+        None => {
+            let addr = listen.unwrap_or(config.daemon.listen);
+            tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (set [daemon] listen or pass --listen)")
+            })?
+        }
+    };
+    let app = App::with_notifier(config, store, syndic::notify::Notifier::from_env())?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(handle_signals(app.clone(), shutdown.clone()));
     daemon::run(app, listener, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads the config.
+async fn handle_signals(app: std::sync::Arc<App>, shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!(signal = "SIGTERM", "stopping");
+                break;
+            }
+            _ = int.recv() => {
+                tracing::info!(signal = "SIGINT", "stopping");
+                break;
+            }
+            _ = hup.recv() => {
+                tracing::info!(signal = "SIGHUP", "reloading the configuration");
+                // Errors are logged by reload; the old config keeps running.
+                let _ = daemon::reload(&app).await;
+            }
+        }
     }
     shutdown.cancel();
 }
 
 async fn fetch(config: Config, store: Store, wanted: Vec<String>) -> anyhow::Result<ExitCode> {
-    for id in &wanted {
-        if config.source(id).is_none() {
-            let known: Vec<&str> = config.sources.iter().map(|s| s.id.as_str()).collect();
-            bail!(
-                "no source `{id}` in the config (known: {})",
-                known.join(", ")
-            );
+    let ids = match admin::fetch_targets(&config, &wanted) {
+        Ok(ids) => ids,
+        Err(message) => {
+            eprintln!("syndic: {message}");
+            return Ok(ExitCode::from(2));
         }
-    }
-    let ids: Vec<String> = if wanted.is_empty() {
-        config.sources.iter().map(|s| s.id.clone()).collect()
-    } else {
-        wanted
     };
     let app = App::new(config, store)?;
-    let mut failed = 0;
+    let progress = FetchProgress::new(ids.len());
+    let mut failed = false;
     for id in &ids {
+        progress.starting(id);
         let outcome = app.refresh_source(id, true).await;
-        let line = match outcome {
-            Some(Outcome::Refreshed {
-                new,
-                updated,
-                removed,
-                unchanged,
-            }) => format!("{new} new, {updated} updated, {removed} removed, {unchanged} unchanged"),
-            Some(Outcome::NotModified) => "not modified (304)".into(),
-            Some(Outcome::NotDue { next_poll_at }) => format!("not due until {next_poll_at}"),
-            Some(Outcome::Failed(cause)) => {
-                failed += 1;
-                format!("FAILED: {cause}")
-            }
-            None => "skipped".into(),
-        };
-        println!("{id}: {line}");
+        let (line, bad) = admin::describe_outcome(outcome.as_ref());
+        failed |= bad;
+        progress.done(id, &line);
     }
+    progress.finish();
     app.store.flush().await?;
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if failed {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
+}
+
+/// `syndic fetch` output: a progress bar with a line per source on a
+/// terminal, plain `id: outcome` lines otherwise (scripts, logs).
+struct FetchProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl FetchProgress {
+    fn new(total: usize) -> FetchProgress {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} {wide_msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        FetchProgress { bar }
+    }
+
+    fn starting(&self, id: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("fetching {id}"));
+        }
+    }
+
+    fn done(&self, id: &str, line: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.println(format!("{id}: {line}"));
+                bar.inc(1);
+            }
+            None => println!("{id}: {line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Runs `fetch`, `sources` or `render` through a running daemon's admin
+/// socket. `None` when no daemon answers (the caller opens the store).
+fn ask_daemon(
+    command: &Command,
+    config: &Config,
+    store: &Path,
+) -> anyhow::Result<Option<ExitCode>> {
+    let request = match command {
+        Command::Fetch { sources } => {
+            if let Err(message) = admin::fetch_targets(config, sources) {
+                eprintln!("syndic: {message}");
+                return Ok(Some(ExitCode::from(2)));
+            }
+            admin::Request::Fetch {
+                sources: sources.clone(),
+            }
+        }
+        Command::Sources { .. } => admin::Request::Sources,
+        Command::Render { feed, format } => admin::Request::Render {
+            feed: feed.clone(),
+            format: match format {
+                FormatArg::Rss => Format::Rss,
+                FormatArg::Atom => Format::Atom,
+                FormatArg::Json => Format::Json,
+            }
+            .extension()
+            .to_string(),
+        },
+        _ => return Ok(None),
+    };
+    let Some(client) = admin::Client::connect(store) else {
+        return Ok(None);
+    };
+    let json = matches!(command, Command::Sources { json: true });
+    let mut progress: Option<FetchProgress> = None;
+    let mut out = std::io::stdout();
+    let code = client.call(&request, |reply| match reply {
+        admin::Reply::Start { total } => progress = Some(FetchProgress::new(*total)),
+        admin::Reply::Fetched { source, line, .. } => match &progress {
+            Some(p) => p.done(source, line),
+            None => println!("{source}: {line}"),
+        },
+        admin::Reply::Sources { rows } => print_sources(rows, json),
+        admin::Reply::Body { text } => {
+            let _ = out.write_all(text.as_bytes());
+        }
+        admin::Reply::Error { message } => eprintln!("syndic: {message}"),
+        admin::Reply::Done { .. } => {
+            if let Some(p) = &progress {
+                p.finish();
+            }
+        }
+    })?;
+    Ok(Some(ExitCode::from(code)))
 }
 
 fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow::Result<ExitCode> {
     if config.feed(feed).is_none() {
         let known: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
-        bail!(
-            "no feed `{feed}` in the config (known: {})",
+        eprintln!(
+            "syndic: no feed `{feed}` in the config (known: {})",
             known.join(", ")
         );
+        return Ok(ExitCode::from(2));
     }
     let app = App::new(config, store)?;
     app.render_feeds(None);
@@ -354,34 +605,69 @@ fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-fn sources(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
-    println!(
-        "{:<20} {:>6}  {:<28} {:<20} {:<20} failures",
-        "source", "items", "last status", "last success", "next refresh"
-    );
+fn sources(config: &Config, store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = admin::source_rows(config, store)?;
+    print_sources(&rows, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `sources` table (columns sized to their content) or JSON array.
+fn print_sources(rows: &[admin::SourceRow], json: bool) {
+    if json {
+        match serde_json::to_string_pretty(rows) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("syndic: {err}"),
+        }
+        return;
+    }
     let fmt = |d: Option<chrono::DateTime<chrono::Utc>>| {
         d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    for source in &config.sources {
-        let state = store.poll_state(&source.id)?.unwrap_or_default();
-        let mut status = state
-            .last_status
-            .unwrap_or_else(|| "never refreshed".into());
-        if status.chars().count() > 28 {
-            status = status.chars().take(27).collect::<String>() + "…";
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let mut status = row
+                .last_status
+                .clone()
+                .unwrap_or_else(|| "never refreshed".into());
+            if status.chars().count() > 40 {
+                status = status.chars().take(39).collect::<String>() + "…";
+            }
+            [
+                row.id.clone(),
+                row.items.to_string(),
+                status,
+                fmt(row.last_success),
+                fmt(row.next_poll_at),
+                row.consecutive_failures.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "source",
+        "items",
+        "last status",
+        "last success",
+        "next refresh",
+        "failures",
+    ];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
         }
-        println!(
-            "{:<20} {:>6}  {:<28} {:<20} {:<20} {}",
-            source.id,
-            store.source_item_count(&source.id),
-            status,
-            fmt(state.last_success),
-            fmt(state.next_poll_at),
-            state.consecutive_failures
-        );
     }
-    Ok(ExitCode::SUCCESS)
+    let line = |cells: [&str; 6]| {
+        let [id, items, status, success, next, failures] = cells;
+        let [w0, w1, w2, w3, w4, _] = widths;
+        format!("{id:<w0$}  {items:>w1$}  {status:<w2$}  {success:<w3$}  {next:<w4$}  {failures}")
+    };
+    println!("{}", line(header));
+    for row in &table {
+        let [a, b, c, d, e, f] = row;
+        println!("{}", line([a, b, c, d, e, f]));
+    }
 }
 
 fn parse_file(

@@ -3,8 +3,13 @@
 //! start, spread out so sources do not all fire at once. Jobs only call
 //! [`App::refresh_source`]; whether a remote source is due is decided by its
 //! stored poll state, so a restart never polls sooner than allowed.
+//!
+//! On reload, [`Scheduler::apply`] removes the jobs of removed or changed
+//! sources and adds jobs for added or changed ones; unchanged sources keep
+//! their jobs (and their stored poll state is never touched).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -19,7 +24,13 @@ use crate::daemon::App;
 const START_SPREAD: Duration = Duration::from_millis(750);
 
 /// A running scheduler; stop it with [`stop`].
-pub struct Scheduler(JobScheduler);
+pub struct Scheduler {
+    inner: JobScheduler,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    /// The jobs of each source (its first refresh and its recurring one).
+    jobs: Mutex<HashMap<String, Vec<uuid::Uuid>>>,
+}
 
 /// Creates and starts the jobs for every configured source.
 pub async fn start(
@@ -27,25 +38,107 @@ pub async fn start(
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Scheduler> {
-    let scheduler = JobScheduler::new().await?;
+    let scheduler = Scheduler {
+        inner: JobScheduler::new().await?,
+        tracker,
+        shutdown,
+        jobs: Mutex::new(HashMap::new()),
+    };
     let config = app.config();
     for (index, source) in config.sources.iter().enumerate() {
         let first = START_SPREAD.saturating_mul(index as u32);
-        let kick = refresh_job(&app, &tracker, &shutdown, &source.id);
-        scheduler.add(Job::new_one_shot_async(first, kick)?).await?;
-        scheduler
-            .add(recurring_job(&app, &tracker, &shutdown, source)?)
-            .await?;
+        scheduler.add_source(&app, source, first).await?;
     }
-    scheduler.start().await?;
-    Ok(Scheduler(scheduler))
+    scheduler.inner.start().await?;
+    Ok(scheduler)
 }
 
 /// Stops the scheduler: no job starts after this returns.
 pub async fn stop(scheduler: Scheduler) {
-    let mut inner = scheduler.0;
+    let mut inner = scheduler.inner;
     if let Err(err) = inner.shutdown().await {
         warn!(%err, "scheduler did not stop cleanly");
+    }
+}
+
+impl Scheduler {
+    /// Adds the jobs of one source: a first refresh after `first`, then its
+    /// interval or cron schedule.
+    async fn add_source(
+        &self,
+        app: &Arc<App>,
+        source: &SourceConfig,
+        first: Duration,
+    ) -> anyhow::Result<()> {
+        let kick = refresh_job(app, &self.tracker, &self.shutdown, &source.id);
+        let kick = self
+            .inner
+            .add(Job::new_one_shot_async(first, kick)?)
+            .await?;
+        let recurring = self
+            .inner
+            .add(recurring_job(app, &self.tracker, &self.shutdown, source)?)
+            .await?;
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(source.id.clone(), vec![kick, recurring]);
+        }
+        Ok(())
+    }
+
+    /// Removes the jobs of one source (a refresh already running finishes).
+    async fn remove_source(&self, id: &str) {
+        let ids = match self.jobs.lock() {
+            Ok(mut jobs) => jobs.remove(id).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        for job in ids {
+            // A one-shot job that already ran is gone: nothing to remove.
+            if let Err(err) = self.inner.remove(&job).await {
+                debug!(source = %id, %err, "job already gone");
+            }
+        }
+    }
+
+    /// Applies a config change: jobs of `removed` and `changed` sources go,
+    /// `added` and `changed` sources get new jobs (their first refresh soon,
+    /// spread out). Unchanged sources are not touched.
+    pub async fn apply(
+        &self,
+        app: &Arc<App>,
+        removed: &[String],
+        changed: &[SourceConfig],
+        added: &[SourceConfig],
+    ) -> anyhow::Result<()> {
+        for id in removed {
+            self.remove_source(id).await;
+        }
+        for source in changed {
+            self.remove_source(&source.id).await;
+        }
+        for (index, source) in changed.iter().chain(added).enumerate() {
+            let first = START_SPREAD.saturating_mul(index as u32 + 1);
+            self.add_source(app, source, first).await?;
+        }
+        Ok(())
+    }
+
+    /// The sources that have jobs (for tests and the watchdog).
+    pub fn scheduled_sources(&self) -> Vec<String> {
+        let mut ids: Vec<String> = match self.jobs.lock() {
+            Ok(jobs) => jobs.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        ids.sort();
+        ids
+    }
+
+    /// True when the scheduler's own task answers (the watchdog's check).
+    pub async fn is_alive(&self) -> bool {
+        let mut inner = self.inner.clone();
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), inner.time_till_next_job()).await,
+            Ok(Ok(_))
+        )
     }
 }
 

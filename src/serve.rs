@@ -11,6 +11,7 @@
 //! | `/items/{key}` | the HTML page of an item that has no link of its own |
 //! | `/` | an HTML index of the feeds and sources |
 //! | `/healthz`, `/readyz` | liveness; readiness (store open, first render done) |
+//! | `/metrics` | Prometheus text format ([`crate::metrics`]) |
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/items/{key}", get(item_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(|| async { not_found() })
         .with_state(app)
 }
@@ -96,7 +98,13 @@ async fn feed(
         immutable: false,
         link,
     };
-    respond_with_feed(feed.get(format), &headers, &policy)
+    let response = respond_with_feed(feed.get(format), &headers, &policy);
+    let bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .unwrap_or(0);
+    app.metrics
+        .record_request(name, response.status().as_u16(), bytes);
+    response
 }
 
 async fn archive_page(
@@ -179,6 +187,22 @@ struct FeedHeaders {
     immutable: bool,
     /// The WebSub `Link` header, when the feed has hubs.
     link: Option<String>,
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let scraped = app.clone();
+    // Poll states and item counts come from the store: off the async threads.
+    match tokio::task::spawn_blocking(move || crate::daemon::metrics_text(&scraped)).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// Which stored variant a request gets.

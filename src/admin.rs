@@ -1,0 +1,410 @@
+//! The local admin socket: how `syndic fetch`, `sources` and `render` work
+//! next to a running daemon, which holds the store's lock.
+//!
+//! The daemon listens on a Unix socket inside its store folder
+//! ([`socket_path`]; under systemd that is in the state directory), with
+//! owner-only permissions (0600), never on the public HTTP port. The CLI
+//! tries the socket first; when no daemon answers, it opens the store
+//! itself.
+//!
+//! Protocol: the client sends one [`Request`] as a JSON line; the daemon
+//! answers with [`Reply`] JSON lines and ends with [`Reply::Done`].
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream as AsyncUnixStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::daemon::App;
+use crate::publish::Format;
+use crate::refresh::Outcome;
+use crate::store::Store;
+
+/// The socket's file name inside the store folder.
+pub const SOCKET_NAME: &str = "admin.sock";
+
+/// Longest request line the daemon reads.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// Where the admin socket of the daemon using `store` lives.
+pub fn socket_path(store: &Path) -> PathBuf {
+    store.join(SOCKET_NAME)
+}
+
+/// What the CLI asks the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case")]
+pub enum Request {
+    /// Refresh these sources now (all when empty), like `syndic fetch`.
+    Fetch { sources: Vec<String> },
+    /// Each source's poll state, like `syndic sources`.
+    Sources,
+    /// One feed as published, like `syndic render`.
+    Render { feed: String, format: String },
+}
+
+/// One line of the daemon's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Reply {
+    /// A fetch is starting on `total` sources.
+    Start {
+        total: usize,
+    },
+    /// One source was refreshed.
+    Fetched {
+        source: String,
+        line: String,
+        failed: bool,
+    },
+    Sources {
+        rows: Vec<SourceRow>,
+    },
+    Body {
+        text: String,
+    },
+    /// The request failed; `message` says why.
+    Error {
+        message: String,
+    },
+    /// The last line: the exit code the CLI should use.
+    Done {
+        code: u8,
+    },
+}
+
+/// One row of `syndic sources` (and of `--json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRow {
+    pub id: String,
+    pub items: usize,
+    pub last_status: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+}
+
+/// The `sources` rows, read from the store.
+pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceRow>> {
+    let mut rows = Vec::new();
+    for source in &config.sources {
+        let state = store.poll_state(&source.id)?.unwrap_or_default();
+        rows.push(SourceRow {
+            id: source.id.clone(),
+            items: store.source_item_count(&source.id),
+            last_status: state.last_status,
+            last_success: state.last_success,
+            next_poll_at: state.next_poll_at,
+            consecutive_failures: state.consecutive_failures,
+        });
+    }
+    Ok(rows)
+}
+
+/// How `syndic fetch` describes one outcome; true when it failed.
+pub fn describe_outcome(outcome: Option<&Outcome>) -> (String, bool) {
+    match outcome {
+        Some(Outcome::Refreshed {
+            new,
+            updated,
+            removed,
+            unchanged,
+        }) => (
+            format!("{new} new, {updated} updated, {removed} removed, {unchanged} unchanged"),
+            false,
+        ),
+        Some(Outcome::NotModified) => ("not modified (304)".into(), false),
+        Some(Outcome::NotDue { next_poll_at }) => (format!("not due until {next_poll_at}"), false),
+        Some(Outcome::Failed(cause)) => (format!("FAILED: {cause}"), true),
+        None => ("skipped: a refresh is already running".into(), false),
+    }
+}
+
+/// The source ids a fetch covers, or an error naming the unknown one.
+pub fn fetch_targets(config: &Config, wanted: &[String]) -> Result<Vec<String>, String> {
+    for id in wanted {
+        if config.source(id).is_none() {
+            let known: Vec<&str> = config.sources.iter().map(|s| s.id.as_str()).collect();
+            return Err(format!(
+                "no source `{id}` in the config (known: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(if wanted.is_empty() {
+        config.sources.iter().map(|s| s.id.clone()).collect()
+    } else {
+        wanted.to_vec()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The daemon side
+// ---------------------------------------------------------------------------
+
+/// Binds the admin socket at `path` with mode 0600. A socket left by a
+/// daemon that died is replaced: whoever runs this holds the store lock, so
+/// no other daemon can be using it.
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => debug!(path = %path.display(), "removed a stale admin socket"),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("removing the old admin socket {}", path.display()));
+        }
+    }
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("creating the admin socket {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} owner-only", path.display()))?;
+    Ok(listener)
+}
+
+/// Answers admin requests until `shutdown`; each connection is a task on
+/// `tracker`, so a fetch under way finishes before the store is flushed.
+/// Removes the socket file when it stops.
+pub async fn serve(
+    app: Arc<App>,
+    listener: UnixListener,
+    path: PathBuf,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    info!(path = %path.display(), "admin socket ready");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let app = app.clone();
+                    let shutdown = shutdown.clone();
+                    tracker.spawn(async move {
+                        if let Err(err) = handle(app, stream, shutdown).await {
+                            debug!(%err, "admin connection ended early");
+                        }
+                    });
+                }
+                Err(err) => {
+                    warn!(%err, "admin socket accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+async fn handle(
+    app: Arc<App>,
+    stream: AsyncUnixStream,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(read).take(MAX_REQUEST as u64);
+    reader.read_line(&mut line).await?;
+    let mut send = async |reply: Reply| -> std::io::Result<()> {
+        let mut text = serde_json::to_string(&reply).map_err(std::io::Error::other)?;
+        text.push('\n');
+        write.write_all(text.as_bytes()).await
+    };
+    let request = match serde_json::from_str::<Request>(line.trim()) {
+        Ok(request) => request,
+        Err(err) => {
+            send(Reply::Error {
+                message: format!("bad admin request: {err}"),
+            })
+            .await?;
+            return send(Reply::Done { code: 2 }).await;
+        }
+    };
+    info!(?request, "admin request");
+    match request {
+        Request::Fetch { sources } => {
+            let ids = match fetch_targets(&app.config(), &sources) {
+                Ok(ids) => ids,
+                Err(message) => {
+                    send(Reply::Error { message }).await?;
+                    return send(Reply::Done { code: 2 }).await;
+                }
+            };
+            send(Reply::Start { total: ids.len() }).await?;
+            let mut failed = false;
+            for id in ids {
+                if shutdown.is_cancelled() {
+                    send(Reply::Error {
+                        message: "the daemon is stopping; the rest was not fetched".into(),
+                    })
+                    .await?;
+                    return send(Reply::Done { code: 1 }).await;
+                }
+                let outcome = app.refresh_source(&id, true).await;
+                let (line, bad) = describe_outcome(outcome.as_ref());
+                failed |= bad;
+                send(Reply::Fetched {
+                    source: id,
+                    line,
+                    failed: bad,
+                })
+                .await?;
+            }
+            send(Reply::Done {
+                code: u8::from(failed),
+            })
+            .await
+        }
+        Request::Sources => {
+            let config = app.config();
+            let scraped = app.clone();
+            let rows =
+                tokio::task::spawn_blocking(move || source_rows(&config, &scraped.store)).await;
+            match rows {
+                Ok(Ok(rows)) => {
+                    send(Reply::Sources { rows }).await?;
+                    send(Reply::Done { code: 0 }).await
+                }
+                Ok(Err(err)) => {
+                    send(Reply::Error {
+                        message: format!("{err:#}"),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 1 }).await
+                }
+                Err(err) => {
+                    send(Reply::Error {
+                        message: err.to_string(),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 1 }).await
+                }
+            }
+        }
+        Request::Render { feed, format } => {
+            let config = app.config();
+            let Some(format) = Format::from_extension(&format) else {
+                send(Reply::Error {
+                    message: format!("unknown format `{format}` (rss, atom or json)"),
+                })
+                .await?;
+                return send(Reply::Done { code: 2 }).await;
+            };
+            match app.published.get(&feed) {
+                Some(rendered) if config.feed(&feed).is_some() => {
+                    let text = String::from_utf8_lossy(&rendered.get(format).body).to_string();
+                    send(Reply::Body { text }).await?;
+                    send(Reply::Done { code: 0 }).await
+                }
+                _ => {
+                    let known: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
+                    send(Reply::Error {
+                        message: format!(
+                            "no feed `{feed}` in the config (known: {})",
+                            known.join(", ")
+                        ),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 2 }).await
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The CLI side
+// ---------------------------------------------------------------------------
+
+/// A connection to a running daemon's admin socket.
+pub struct Client {
+    stream: UnixStream,
+}
+
+impl Client {
+    /// Connects to the daemon using `store`; `None` when no daemon listens
+    /// there (no socket, or a stale one).
+    pub fn connect(store: &Path) -> Option<Client> {
+        let stream = UnixStream::connect(socket_path(store)).ok()?;
+        Some(Client { stream })
+    }
+
+    /// Sends `request` and calls `on_reply` for every answer line up to and
+    /// including [`Reply::Done`]; returns its code.
+    pub fn call(self, request: &Request, mut on_reply: impl FnMut(&Reply)) -> anyhow::Result<u8> {
+        use anyhow::Context;
+        let mut stream = self.stream;
+        let mut line = serde_json::to_string(request)?;
+        line.push('\n');
+        stream
+            .write_all(line.as_bytes())
+            .context("sending the request to the daemon's admin socket")?;
+        let reader = BufReader::new(stream);
+        for line in reader.lines() {
+            let line = line.context("reading the daemon's answer")?;
+            let reply: Reply = serde_json::from_str(&line)
+                .with_context(|| format!("the daemon sent an unreadable answer: {line}"))?;
+            on_reply(&reply);
+            if let Reply::Done { code } = reply {
+                return Ok(code);
+            }
+        }
+        anyhow::bail!("the daemon closed the admin connection before answering (is it stopping?)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_replies_round_trip_as_json_lines() {
+        let req = Request::Fetch {
+            sources: vec!["a".into()],
+        };
+        let text = serde_json::to_string(&req).unwrap();
+        assert_eq!(text, r#"{"cmd":"fetch","sources":["a"]}"#);
+        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), req);
+        let reply = Reply::Done { code: 1 };
+        assert_eq!(
+            serde_json::to_string(&reply).unwrap(),
+            r#"{"kind":"done","code":1}"#
+        );
+    }
+
+    #[test]
+    fn outcomes_are_described_as_the_cli_prints_them() {
+        let (line, failed) = describe_outcome(Some(&Outcome::Refreshed {
+            new: 1,
+            updated: 0,
+            removed: 0,
+            unchanged: 2,
+        }));
+        assert_eq!(line, "1 new, 0 updated, 0 removed, 2 unchanged");
+        assert!(!failed);
+        assert!(describe_outcome(Some(&Outcome::Failed("boom".into()))).1);
+    }
+
+    #[tokio::test]
+    async fn bind_replaces_a_stale_socket_and_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        std::fs::write(&path, "stale").unwrap();
+        let _listener = bind(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(Client::connect(dir.path()).is_some());
+        assert!(Client::connect(&dir.path().join("none")).is_none());
+    }
+}

@@ -1,0 +1,674 @@
+//! The daemon binary under a pretend systemd: sd_notify messages captured
+//! on a test `NOTIFY_SOCKET`, SIGHUP reloads (valid and invalid configs),
+//! SIGTERM during a refresh, `/metrics` parsed as Prometheus text, and the
+//! CLI talking to the running daemon over the admin socket.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Upper bound for waiting on the daemon; only reached when it is broken.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Daemon {
+    child: Child,
+    notify: UnixDatagram,
+    addr: SocketAddr,
+    stderr: PathBuf,
+    /// Every notification received so far.
+    messages: Vec<String>,
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn config(sources: &str, feeds: &str) -> String {
+    format!(
+        r#"[daemon]
+listen = "127.0.0.1:0"
+store = "store"
+public_url = "http://feeds.test"
+
+[defaults]
+refresh = "1h"
+min_interval = "1m"
+timeout = "10s"
+
+{sources}
+
+[[feed]]
+name = "all"
+title = "All"
+include = ["*"]
+{feeds}
+"#
+    )
+}
+
+const SOURCE_A: &str = "[[source]]\nid = \"a\"\npath = \"a\"\n";
+
+fn syndic(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syndic"));
+    cmd.current_dir(dir)
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .env_remove("WATCHDOG_USEC")
+        .env("RUST_LOG", "info,tokio_cron_scheduler=warn");
+    cmd
+}
+
+impl Daemon {
+    fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+        let socket_path = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&socket_path);
+        let notify = UnixDatagram::bind(&socket_path).unwrap();
+        notify.set_read_timeout(Some(PATIENCE)).unwrap();
+        let stderr = dir.join("daemon.log");
+        let mut cmd = syndic(dir);
+        cmd.arg("serve")
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let mut daemon = Daemon {
+            child,
+            notify,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            stderr,
+            messages: Vec::new(),
+        };
+        let ready = daemon.wait_for("READY=1");
+        daemon.addr = ready
+            .split("serving on ")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_else(|| panic!("no address in {ready:?}"))
+            .parse()
+            .unwrap();
+        daemon
+    }
+
+    /// Receives notifications until one contains `needle`; returns it.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = match self.notify.recv(&mut buf) {
+                Ok(n) => n,
+                Err(err) => panic!(
+                    "no {needle:?} from the daemon ({err}); got {:?}\n{}",
+                    self.messages,
+                    self.log()
+                ),
+            };
+            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+            self.messages.push(msg.clone());
+            if msg.contains(needle) {
+                return msg;
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path)
+    }
+
+    /// Polls `path` until its body contains `needle` (the daemon works in
+    /// the background: a refresh after a reload lands a moment later).
+    fn get_until(&self, path: &str, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let (status, body) = self.get(path);
+            if status == 200 && body.contains(needle) {
+                return body;
+            }
+            if start.elapsed() > PATIENCE {
+                panic!(
+                    "{path} never contained {needle:?}: {status} {body}\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then the exit status and the log.
+    fn stop(mut self) -> (std::process::ExitStatus, String, Vec<String>) {
+        self.signal("TERM");
+        let status = self.child.wait().unwrap();
+        // Whatever was sent before exiting is already in the socket buffer.
+        self.notify.set_nonblocking(true).unwrap();
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n) = self.notify.recv(&mut buf) {
+            self.messages
+                .push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        let log = self.log();
+        (status, log, std::mem::take(&mut self.messages))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET (the tests stay synchronous).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+#[test]
+fn ready_status_and_stopping_reach_the_notify_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let mut daemon = Daemon::start(dir.path(), &[("WATCHDOG_USEC", "400000")]);
+    let ready = daemon.messages.last().unwrap().clone();
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=serving on 127.0.0.1:"),
+        "{ready}"
+    );
+    assert!(ready.contains("1 feeds"), "{ready}");
+    // The watchdog pings while the store and scheduler answer.
+    daemon.wait_for("WATCHDOG=1");
+    // Readiness: the feed was rendered before READY=1 (the article itself
+    // arrives with the first refresh, right after).
+    assert_eq!(daemon.get("/readyz").0, 200);
+    daemon.get_until("/feeds/all.json", "Post A");
+    let (status, log, messages) = daemon.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        messages.iter().any(|m| m.starts_with("STOPPING=1")),
+        "{messages:?}"
+    );
+    assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("b/two.md"), "# Post B\n\nHi.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/all.json", "Post A");
+    let metrics = daemon.get("/metrics").1;
+    assert_eq!(
+        metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
+        Some(1.0)
+    );
+    let a_success = metric(
+        &metrics,
+        "syndic_source_last_success_timestamp_seconds",
+        &[("source", "a")],
+    )
+    .unwrap();
+
+    // A valid new config: a source and a feed added.
+    let extra_feed = "\n[[feed]]\nname = \"bonly\"\ntitle = \"B only\"\ninclude = [\"b\"]\n";
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(
+            &format!("{SOURCE_A}\n[[source]]\nid = \"b\"\npath = \"b\"\n"),
+            extra_feed,
+        ),
+    );
+    daemon.signal("HUP");
+    let reloading = daemon.wait_for("RELOADING=1");
+    assert!(reloading.contains("MONOTONIC_USEC="), "{reloading}");
+    daemon.wait_for("READY=1");
+    let bonly = daemon.get_until("/feeds/bonly.json", "Post B");
+    assert!(!bonly.contains("Post A"), "{bonly}");
+    daemon.get_until("/feeds/all.json", "Post B");
+    // The unchanged source kept its poll state and was not polled again.
+    let metrics = daemon.get("/metrics").1;
+    assert_eq!(
+        metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "syndic_source_last_success_timestamp_seconds",
+            &[("source", "a")]
+        ),
+        Some(a_success)
+    );
+    assert_eq!(
+        metric(&metrics, "syndic_source_items", &[("source", "b")]),
+        Some(1.0)
+    );
+
+    // An invalid config: rejected, logged with its errors, old one kept.
+    write(
+        &dir.path().join("feeds.toml"),
+        "[[source]]\nid = \"Bad Id\"\npath = \"a\"\n",
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING=1");
+    daemon.wait_for("READY=1");
+    assert!(daemon.get("/feeds/bonly.json").1.contains("Post B"));
+    assert_eq!(daemon.get("/feeds/all.json").0, 200);
+
+    // A valid config again: source b and its feed removed.
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING=1");
+    daemon.wait_for("READY=1");
+    assert_eq!(daemon.get("/feeds/bonly.json").0, 404);
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("reload rejected"), "{log}");
+    assert!(
+        log.contains("Bad Id"),
+        "the config errors are in the log:\n{log}"
+    );
+    assert!(log.contains("old one keeps running"), "{log}");
+    assert!(log.contains("invalid source id"), "{log}");
+    assert!(log.contains("configuration reloaded"), "{log}");
+}
+
+/// A feed host that holds its answer until the test releases it.
+fn slow_host(body: String) -> (SocketAddr, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (arrived_tx, arrived_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = arrived_tx.send(());
+            let _ = release_rx.recv_timeout(PATIENCE);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: \"v1\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, arrived_rx, release_tx)
+}
+
+fn rss(items: &[(&str, &str)]) -> String {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Slow</title><link>http://slow.example/</link><description>d</description>"#,
+    );
+    for (guid, title) in items {
+        xml.push_str(&format!(
+            "<item><guid>{guid}</guid><title>{title}</title><link>http://slow.example/{guid}</link><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+#[test]
+fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one"), ("g2", "Slow two")]));
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(
+            &format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n"),
+            "",
+        ),
+    );
+    let daemon = Daemon::start(dir.path(), &[]);
+    arrived
+        .recv_timeout(PATIENCE)
+        .expect("the daemon polled the host");
+    // Stop while the response is still pending, then let it through.
+    daemon.signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    release.send(()).unwrap();
+    let mut daemon = daemon;
+    let status = daemon.child.wait().unwrap();
+    let log = daemon.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("refreshed"), "{log}");
+    drop(daemon);
+    // The store was flushed: a fresh process sees both items.
+    let out = syndic(dir.path())
+        .args(["render", "all", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.contains("Slow one") && json.contains("Slow two"),
+        "{json}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("a/two.md"), "# Post A2\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let daemon = Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/all.json", "Post A2");
+    let etag_probe = http_get(daemon.addr, "/feeds/all.rss");
+    assert_eq!(etag_probe.0, 200);
+    assert_eq!(daemon.get("/feeds/nope.rss").0, 404);
+    let text = daemon.get("/metrics").1;
+    // Strictly parsed: every family has HELP and TYPE, every sample a value.
+    for line in text.lines() {
+        assert!(
+            line.starts_with("# HELP syndic_")
+                || line.starts_with("# TYPE syndic_")
+                || line.starts_with("syndic_"),
+            "unexpected line {line:?}"
+        );
+        if !line.starts_with('#') {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "bad value in {line:?}");
+        }
+    }
+    let get = |name, labels: &[(&str, &str)]| metric(&text, name, labels);
+    assert_eq!(get("syndic_source_items", &[("source", "a")]), Some(2.0));
+    assert_eq!(
+        get("syndic_source_consecutive_failures", &[("source", "a")]),
+        Some(0.0)
+    );
+    assert_eq!(get("syndic_source_up", &[("source", "a")]), Some(1.0));
+    assert_eq!(get("syndic_feed_items", &[("feed", "all")]), Some(2.0));
+    assert!(get("syndic_feed_renders_total", &[("feed", "all")]).unwrap() >= 2.0);
+    // The JSON polls (at least one 200) and the RSS request.
+    assert!(
+        get(
+            "syndic_feed_requests_total",
+            &[("feed", "all"), ("status", "200")]
+        )
+        .unwrap()
+            >= 2.0
+    );
+    assert!(get("syndic_feed_served_bytes_total", &[("feed", "all")]).unwrap() > 100.0);
+    assert!(get("syndic_store_size_bytes", &[]).unwrap() > 0.0);
+    assert_eq!(get("syndic_store_items", &[]), Some(2.0));
+    assert!(get("syndic_uptime_seconds", &[]).unwrap() > 0.0);
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+}
+
+#[test]
+fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/all.json", "Post A");
+    let socket = dir.path().join("store/admin.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "owner-only admin socket");
+
+    // The daemon holds the store: these only work through the socket.
+    let out = syndic(dir.path())
+        .args(["sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["id"], "a");
+    assert_eq!(rows[0]["items"], 1);
+    assert_eq!(rows[0]["last_status"], "local");
+
+    write(&dir.path().join("a/two.md"), "# Post A2\n\nMore.\n");
+    let out = syndic(dir.path()).arg("fetch").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "a: 1 new, 0 updated, 0 removed, 1 unchanged"
+    );
+    // The daemon re-rendered: the new article is served and rendered.
+    daemon.get_until("/feeds/all.json", "Post A2");
+    let out = syndic(dir.path())
+        .args(["render", "all", "--format", "atom"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<title>Post A2</title>"));
+    let out = syndic(dir.path()).args(["fetch", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no source `nope`"));
+    let out = syndic(dir.path())
+        .args(["render", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // A daemon killed outright leaves its socket behind: the CLI falls back
+    // to opening the store itself.
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    assert!(socket.exists());
+    let out = syndic(dir.path()).arg("sources").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.lines().nth(1).unwrap().starts_with("a "), "{table}");
+    // A restarted daemon replaces the stale socket.
+    let daemon = Daemon::start(dir.path(), &[]);
+    let out = syndic(dir.path())
+        .args(["sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+    assert!(!socket.exists(), "the socket is removed on a clean stop");
+}
+
+#[test]
+fn logs_carry_journal_priorities_under_systemd_and_json_on_request() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    // stderr is "the journal stream": JOURNAL_STREAM names its device:inode.
+    let log_path = dir.path().join("journal.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let meta = log.metadata().unwrap();
+    let out = syndic(dir.path())
+        .arg("fetch")
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("refreshed"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("<6> INFO syndic::refresh: refreshed source=a new=1"),
+        "{line}"
+    );
+
+    // A stale JOURNAL_STREAM (stderr redirected elsewhere): normal lines.
+    let out = syndic(dir.path())
+        .arg("fetch")
+        .env("JOURNAL_STREAM", "1:1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("<6>"), "{text}");
+
+    // --log-format json: one JSON object per line with structured fields.
+    write(&dir.path().join("a/two.md"), "# Post B\n\nHello.\n");
+    let out = syndic(dir.path())
+        .args(["--log-format", "json", "fetch"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let event: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["fields"]["message"] == "refreshed")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(event["level"], "INFO");
+    assert_eq!(event["fields"]["source"], "a");
+    assert_eq!(event["fields"]["new"], 1);
+}
+
+#[test]
+fn serve_uses_the_socket_systemd_passes() {
+    // systemd-socket-activate(1) does what syndic.socket does: binds, then
+    // starts the service with the socket as fd 3 and LISTEN_FDS=1.
+    let Some(activate) = [
+        "/usr/bin/systemd-socket-activate",
+        "/bin/systemd-socket-activate",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists()) else {
+        eprintln!("systemd-socket-activate not installed: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let socket_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut cmd = Command::new(activate);
+    cmd.current_dir(dir.path())
+        .arg("-l")
+        .arg(addr.to_string())
+        .arg(format!("--setenv=NOTIFY_SOCKET={}", socket_path.display()))
+        .arg("--setenv=RUST_LOG=info,tokio_cron_scheduler=warn")
+        .arg(env!("CARGO_BIN_EXE_syndic"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for key in [
+        "SYNDIC_CONFIG",
+        "SYNDIC_STORE",
+        "STATE_DIRECTORY",
+        "NOTIFY_SOCKET",
+    ] {
+        cmd.env_remove(key);
+    }
+    /// Kills the activator (and so syndic, which it became) if the test fails.
+    struct Guard(Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Guard(cmd.spawn().unwrap());
+    let process = &mut guard.0;
+    // It says when it listens; connect only then.
+    let mut stderr = std::io::BufReader::new(process.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Listening") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "systemd-socket-activate ended before listening");
+    }
+    // Keep draining its (and syndic's) log so neither blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    // The first connection starts the service (Accept=no semantics).
+    let getter = std::thread::spawn(move || http_get(addr, "/healthz"));
+    let mut buf = vec![0u8; 4096];
+    let ready = loop {
+        let n = notify
+            .recv(&mut buf)
+            .expect("READY=1 from the activated daemon");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if msg.contains("READY=1") {
+            break msg;
+        }
+    };
+    assert!(ready.contains(&format!("serving on {addr}")), "{ready}");
+    assert_eq!(getter.join().unwrap(), (200, "ok\n".to_string()));
+    Command::new("kill")
+        .args(["-TERM", &process.id().to_string()])
+        .status()
+        .unwrap();
+    let status = process.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,96 @@
+//! Reload in-process: which jobs change, and that poll state survives.
+
+mod common;
+
+use common::{MockHost, Scripted, TestDaemon, rss_feed, write_config};
+use syndic::daemon::{ReloadError, reload};
+
+#[tokio::test]
+async fn reload_reschedules_only_what_changed_and_keeps_poll_state() {
+    let host = MockHost::start().await;
+    host.set(
+        "r.xml",
+        Scripted::feed("application/rss+xml", &rss_feed(&[("g1", "One")]), "\"e1\""),
+    );
+    host.set(
+        "s.xml",
+        Scripted::feed(
+            "application/rss+xml",
+            &rss_feed(&[("h1", "Other")]),
+            "\"e2\"",
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("articles")).unwrap();
+    let sources = |extra: &str| {
+        format!(
+            "[[source]]\nid = \"remote\"\nurl = \"{}\"\n\n[[source]]\nid = \"other\"\nurl = \"{}\"\n{extra}",
+            host.url("r.xml"),
+            host.url("s.xml")
+        )
+    };
+    write_config(dir.path(), &sources(""));
+    let d = TestDaemon::start(dir.path()).await;
+    assert_eq!(d.app.scheduled_sources().await, vec!["other", "remote"]);
+    let remote_before = d.app.store.poll_state("remote").unwrap().unwrap();
+    let other_before = d.app.store.poll_state("other").unwrap().unwrap();
+    assert_eq!(remote_before.etag.as_deref(), Some("\"e1\""));
+    let hits_before = host.hits("r.xml");
+
+    // `other` changes (a tag), a local source is added.
+    // (`extra` lands right after `other`'s url, so the tag is `other`'s.)
+    let text = sources("tags = [\"x\"]\n\n[[source]]\nid = \"notes\"\npath = \"articles\"\n");
+    write_config(dir.path(), &text);
+    let summary = reload(&d.app).await.unwrap();
+    assert_eq!(
+        summary
+            .sources
+            .added
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["notes"]
+    );
+    assert_eq!(
+        summary
+            .sources
+            .changed
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["other"]
+    );
+    assert_eq!(summary.sources.unchanged, 1);
+    assert_eq!(
+        d.app.scheduled_sources().await,
+        vec!["notes", "other", "remote"]
+    );
+    // Poll state of the unchanged source is untouched, and so is the one of
+    // the changed source (its validators stay valid for the same URL).
+    assert_eq!(
+        d.app.store.poll_state("remote").unwrap().unwrap(),
+        remote_before
+    );
+    let other_after = d.app.store.poll_state("other").unwrap().unwrap();
+    assert_eq!(other_after.etag, other_before.etag);
+    assert_eq!(
+        host.hits("r.xml"),
+        hits_before,
+        "no extra poll of the unchanged source"
+    );
+
+    // Removing a source drops its jobs; an invalid file changes nothing.
+    write_config(dir.path(), &sources(""));
+    let summary = reload(&d.app).await.unwrap();
+    assert_eq!(summary.sources.removed, vec!["notes".to_string()]);
+    assert_eq!(d.app.scheduled_sources().await, vec!["other", "remote"]);
+    std::fs::write(dir.path().join("feeds.toml"), "[daemon]\nlisten = 5\n").unwrap();
+    let before = d.app.config();
+    match reload(&d.app).await {
+        Err(ReloadError::Invalid { errors, .. }) => assert!(!errors.is_empty()),
+        other => panic!("accepted an invalid config: {other:?}"),
+    }
+    assert_eq!(*d.app.config(), *before);
+    assert_eq!(d.app.scheduled_sources().await, vec!["other", "remote"]);
+    d.stop().await;
+}
