@@ -91,6 +91,19 @@ pub struct SourceRow {
     pub last_success: Option<DateTime<Utc>>,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
+    /// Why the next poll is then (interval, host hint, Retry-After, ...).
+    #[serde(default)]
+    pub why: String,
+    /// Bytes not transferred thanks to 304s.
+    #[serde(default)]
+    pub bytes_saved: u64,
+    /// The URL polled (after adopted permanent redirects; a pending one is
+    /// named with its streak), or the folder of a local source.
+    #[serde(default)]
+    pub url: String,
+    /// Failing: errors, 404, or gone (410).
+    #[serde(default)]
+    pub failing: bool,
 }
 
 /// The `sources` rows, read from the store.
@@ -98,13 +111,18 @@ pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceR
     let mut rows = Vec::new();
     for source in &config.sources {
         let state = store.poll_state(&source.id)?.unwrap_or_default();
+        let health = crate::refresh::SourceHealth::of(source, &state);
         rows.push(SourceRow {
             id: source.id.clone(),
             items: store.source_item_count(&source.id),
-            last_status: state.last_status,
+            last_status: (state.gone || state.last_status.is_some()).then_some(health.status),
             last_success: state.last_success,
-            next_poll_at: state.next_poll_at,
+            next_poll_at: health.next_poll,
             consecutive_failures: state.consecutive_failures,
+            why: health.why,
+            bytes_saved: state.bytes_saved,
+            url: health.url,
+            failing: health.failing,
         });
     }
     Ok(rows)
@@ -125,6 +143,13 @@ pub fn describe_outcome(outcome: Option<&Outcome>) -> (String, bool) {
         Some(Outcome::NotModified) => ("not modified (304)".into(), false),
         Some(Outcome::NotDue { next_poll_at }) => (format!("not due until {next_poll_at}"), false),
         Some(Outcome::Failed(cause)) => (format!("FAILED: {cause}"), true),
+        Some(Outcome::RetryLater { until }) => {
+            (format!("host asked to retry after {until}"), false)
+        }
+        Some(Outcome::Gone) => (
+            "GONE (410): no longer polled; fix or remove its url".into(),
+            true,
+        ),
         None => ("skipped: a refresh is already running".into(), false),
     }
 }

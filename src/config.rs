@@ -67,6 +67,11 @@ pub const DEFAULT_REFRESH: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// Smallest `min_interval` accepted anywhere: 1 minute.
 pub const MIN_MIN_INTERVAL: Duration = Duration::from_secs(60);
+/// Default ceiling of host hints and error backoff, and the pace of a
+/// source answering 404: 24 hours.
+pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+/// Largest `max_interval` accepted: 30 days.
+pub const MAX_MAX_INTERVAL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Default total timeout of one fetch: 30 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest response body accepted from a source: 10 MiB, in bytes.
@@ -160,6 +165,11 @@ pub struct Defaults {
     /// source, whatever its schedule says. At least 1 minute.
     /// Default: 1 hour ([`DEFAULT_MIN_INTERVAL`]).
     pub min_interval: Duration,
+    /// `max_interval`: the longest wait host hints (`Cache-Control`, RSS
+    /// `ttl`, ...) and error backoff may impose, and the pace at which a
+    /// source answering 404 is still polled. From `min_interval` to 30 days.
+    /// Default: 24 hours ([`DEFAULT_MAX_INTERVAL`]).
+    pub max_interval: Duration,
     /// `timeout`: total time one fetch may take, connection to last byte.
     /// Greater than zero. Default: 30 seconds ([`DEFAULT_TIMEOUT`]).
     pub timeout: Duration,
@@ -177,6 +187,7 @@ impl Default for Defaults {
         Defaults {
             refresh: Schedule::Every(DEFAULT_REFRESH),
             min_interval: DEFAULT_MIN_INTERVAL,
+            max_interval: DEFAULT_MAX_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             feed_limit: DEFAULT_FEED_LIMIT,
@@ -244,6 +255,9 @@ pub struct SourceConfig {
     /// be set lower than the default, but not below 1 minute.
     /// Default: `defaults.min_interval`.
     pub min_interval: Duration,
+    /// `max_interval`: ceiling of hints and backoff for this source, from
+    /// its `min_interval` to 30 days. Default: `defaults.max_interval`.
+    pub max_interval: Duration,
     /// `tags`: labels feeds can include it by (`"tag:NAME"`); each one
     /// `[a-z0-9][a-z0-9_-]*`, at most 64 characters, duplicates dropped.
     /// Default: none.
@@ -665,6 +679,7 @@ struct RawDaemon {
 struct RawDefaults {
     refresh: Option<Spanned<Scalar>>,
     min_interval: Option<Spanned<Scalar>>,
+    max_interval: Option<Spanned<Scalar>>,
     timeout: Option<Spanned<Scalar>>,
     max_body_bytes: Option<Spanned<Scalar>>,
     feed_limit: Option<Spanned<i64>>,
@@ -679,6 +694,7 @@ struct RawSource {
     title: Option<Spanned<String>>,
     refresh: Option<Spanned<Scalar>>,
     min_interval: Option<Spanned<Scalar>>,
+    max_interval: Option<Spanned<Scalar>>,
     tags: Option<Vec<Spanned<String>>>,
 }
 
@@ -1190,6 +1206,11 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
     {
         defaults.min_interval = d;
     }
+    if let Some(max_interval) = raw.max_interval
+        && let Some(d) = check_max_interval(ctx, &max_interval, defaults.min_interval, "defaults")
+    {
+        defaults.max_interval = d;
+    }
     if let Some(timeout) = raw.timeout {
         match parse_duration_value(timeout.get_ref()) {
             Ok(d) if d.is_zero() => ctx.error(
@@ -1253,6 +1274,37 @@ fn check_min_interval(ctx: &mut Ctx<'_>, value: &Spanned<Scalar>, label: &str) -
             ctx.error(
                 value.span(),
                 format!("{label}: min_interval {problem}"),
+                Some(help),
+            );
+            None
+        }
+    }
+}
+
+fn check_max_interval(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<Scalar>,
+    min_interval: Duration,
+    label: &str,
+) -> Option<Duration> {
+    match parse_duration_value(value.get_ref()) {
+        Ok(d) if d < min_interval || d > MAX_MAX_INTERVAL => {
+            ctx.error(
+                value.span(),
+                format!(
+                    "{label}: max_interval must be between min_interval ({}) and 30d, got `{}`",
+                    format_duration(min_interval),
+                    value.get_ref()
+                ),
+                Some("write a duration such as \"24h\" or \"7d\"".to_string()),
+            );
+            None
+        }
+        Ok(d) => Some(d),
+        Err((problem, help)) => {
+            ctx.error(
+                value.span(),
+                format!("{label}: max_interval {problem}"),
                 Some(help),
             );
             None
@@ -1647,6 +1699,14 @@ fn build_source(
         None => defaults.min_interval,
     };
 
+    let max_interval = match &raw.max_interval {
+        Some(value) => check_max_interval(ctx, value, min_interval, label).unwrap_or_else(|| {
+            ok = false;
+            defaults.max_interval
+        }),
+        None => defaults.max_interval.max(min_interval),
+    };
+
     let mut tags: Vec<String> = Vec::new();
     for tag in raw.tags.iter().flatten() {
         if let Err(help) = check_name(tag.get_ref()) {
@@ -1668,6 +1728,7 @@ fn build_source(
         title,
         refresh,
         min_interval,
+        max_interval,
         tags,
     })
 }
@@ -2285,6 +2346,7 @@ include = ["*"]
             Defaults {
                 refresh: Schedule::Every(Duration::from_secs(5400)),
                 min_interval: Duration::from_secs(7200),
+                max_interval: DEFAULT_MAX_INTERVAL,
                 timeout: Duration::from_secs(45),
                 max_body_bytes: 512 * 1024,
                 feed_limit: 20,
@@ -2301,6 +2363,7 @@ include = ["*"]
                     title: Some("LWN".to_string()),
                     refresh: Schedule::Cron("0 */15 * * * *".to_string()),
                     min_interval: Duration::from_secs(300),
+                    max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["linux".to_string(), "news".to_string()],
                 },
                 SourceConfig {
@@ -2311,6 +2374,7 @@ include = ["*"]
                     title: None,
                     refresh: Schedule::Every(Duration::from_secs(5400)),
                     min_interval: Duration::from_secs(7200),
+                    max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["mine".to_string()],
                 },
                 SourceConfig {
@@ -2321,6 +2385,7 @@ include = ["*"]
                     title: None,
                     refresh: Schedule::Cron("0 0 6 * * *".to_string()),
                     min_interval: Duration::from_secs(7200),
+                    max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec![],
                 },
             ]
@@ -3188,6 +3253,34 @@ include = ["*"]
     }
 
     #[test]
+    fn max_interval_defaults_to_a_day_and_is_bounded() {
+        let config = Config::parse(MINIMAL, Path::new(FILE)).unwrap();
+        assert_eq!(config.defaults.max_interval, DEFAULT_MAX_INTERVAL);
+        assert_eq!(config.sources[0].max_interval, DEFAULT_MAX_INTERVAL);
+        let text = "[defaults]\nmax_interval = \"2d\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/a\"\nmax_interval = \"6h\"\n[[source]]\nid = \"b\"\nurl = \"https://example.org/b\"\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n";
+        let config = Config::parse(text, Path::new(FILE)).unwrap();
+        assert_eq!(
+            config.source("a").unwrap().max_interval,
+            Duration::from_secs(6 * 3600)
+        );
+        assert_eq!(
+            config.source("b").unwrap().max_interval,
+            Duration::from_secs(2 * 86400)
+        );
+        let err = one_error(&with_minimal("[defaults]\nmax_interval = \"31d\""));
+        assert_eq!(
+            err.message,
+            "defaults: max_interval must be between min_interval (1h) and 30d, got `31d`"
+        );
+        let err = one_error(&with_minimal("[defaults]\nmax_interval = \"30m\""));
+        assert!(
+            err.message.contains("between min_interval"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn struct_fields_lists_the_keys_in_declaration_order() {
         assert_eq!(
             struct_fields::<RawSource>(),
@@ -3198,6 +3291,7 @@ include = ["*"]
                 "title",
                 "refresh",
                 "min_interval",
+                "max_interval",
                 "tags"
             ]
         );

@@ -72,6 +72,7 @@ impl App {
         notifier: Notifier,
     ) -> anyhow::Result<Arc<App>> {
         let fetcher = Fetcher::new(&fetch_settings(&config)).context("building the HTTP client")?;
+        restore_holds(&fetcher, &config, &store);
         Ok(Arc::new(App {
             config: RwLock::new(Arc::new(config)),
             store,
@@ -149,41 +150,72 @@ impl App {
 
     /// Refreshes one source and re-renders the feeds that include it when
     /// its items changed. `None` when the source is unknown or already being
-    /// refreshed.
+    /// refreshed. Other sources polling the same URL are refreshed alongside
+    /// (those that are due), so the URL gets one request per round.
     pub async fn refresh_source(&self, id: &str, force: bool) -> Option<Outcome> {
         let config = self.config();
         let source = config.source(id)?;
+        let siblings: Vec<&crate::config::SourceConfig> = match &source.kind {
+            crate::config::SourceKind::Remote { url } => config
+                .sources
+                .iter()
+                .filter(|s| s.id != source.id)
+                .filter(
+                    |s| matches!(&s.kind, crate::config::SourceKind::Remote { url: u } if u == url),
+                )
+                .collect(),
+            crate::config::SourceKind::Local { .. } => Vec::new(),
+        };
+        let mut group = vec![source];
         {
             let mut running = self.running.lock().ok()?;
             if !running.insert(id.to_string()) {
                 return None;
             }
+            for sibling in siblings {
+                if running.insert(sibling.id.clone()) {
+                    group.push(sibling);
+                }
+            }
         }
         let fetcher = self.fetcher();
+        let public_base = config.daemon.public_base();
         let refresher = Refresher {
             store: &self.store,
             fetcher: &fetcher,
-            public_base: &config.daemon.public_base(),
+            public_base: &public_base,
         };
-        let outcome = refresher.refresh(source, force).await;
-        self.metrics.record_refresh(id, &outcome);
-        if matches!(outcome, Outcome::Refreshed { .. })
-            && matches!(source.kind, crate::config::SourceKind::Remote { .. })
-            && let Ok(Some(state)) = self.store.poll_state(id)
-            && let Some(bytes) = crate::metrics::state_number(&state, &["last_body_bytes"])
-        {
-            self.metrics.record_fetched_bytes(id, bytes as u64);
-        }
-        if outcome.changed_items() {
-            self.metrics.mark_items_changed();
-            self.render_feeds(Some(id));
+        // Run together: the fetcher shares one request between callers
+        // asking for the same URL with the same validators.
+        let outcomes = futures_util::future::join_all(
+            group
+                .iter()
+                .enumerate()
+                .map(|(i, s)| refresher.refresh(s, force && i == 0)),
+        )
+        .await;
+        for (s, outcome) in group.iter().zip(&outcomes) {
+            self.metrics.record_refresh(&s.id, outcome);
+            if matches!(outcome, Outcome::Refreshed { .. })
+                && matches!(s.kind, crate::config::SourceKind::Remote { .. })
+                && let Ok(Some(state)) = self.store.poll_state(&s.id)
+                && let Some(bytes) = crate::metrics::state_number(&state, &["last_body_bytes"])
+            {
+                self.metrics.record_fetched_bytes(&s.id, bytes as u64);
+            }
+            if outcome.changed_items() {
+                self.metrics.mark_items_changed();
+                self.render_feeds(Some(&s.id));
+            }
         }
         // Released only after the re-render: "not running" means its
         // changes are served.
         if let Ok(mut running) = self.running.lock() {
-            running.remove(id);
+            for s in &group {
+                running.remove(&s.id);
+            }
         }
-        Some(outcome)
+        outcomes.into_iter().next()
     }
 
     /// Renders every feed (or those including `source`) from the store.
@@ -287,6 +319,18 @@ impl App {
     }
 }
 
+/// Gives a new fetcher the `Retry-After` holds stored in the sources' poll
+/// states, so they survive restarts and reloads.
+fn restore_holds(fetcher: &Fetcher, config: &Config, store: &Store) {
+    for source in &config.sources {
+        if let Ok(Some(state)) = store.poll_state(&source.id)
+            && let (Some(url), Some(until)) = (&state.url, state.retry_after_until)
+        {
+            fetcher.hold(url, until);
+        }
+    }
+}
+
 /// The fetcher's settings from the config.
 pub fn fetch_settings(config: &Config) -> FetchSettings {
     FetchSettings {
@@ -294,6 +338,10 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
         connect_timeout: Duration::from_secs(10).min(config.defaults.timeout),
         total_timeout: config.defaults.timeout,
         max_body_bytes: config.defaults.max_body_bytes,
+        // Decoded feeds may be larger than compressed ones, not unboundedly.
+        max_decoded_bytes: config.defaults.max_body_bytes.saturating_mul(4),
+        max_concurrent: crate::ingest::fetch::DEFAULT_MAX_CONCURRENT,
+        max_per_host: crate::ingest::fetch::DEFAULT_MAX_PER_HOST,
     }
 }
 
@@ -615,6 +663,7 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
         let fetcher = Fetcher::new(&fetch_settings(&new))
             .context("building the HTTP client")
             .map_err(ReloadError::Apply)?;
+        restore_holds(&fetcher, &new, &app.store);
         if let Ok(mut slot) = app.fetcher.write() {
             *slot = fetcher;
         }

@@ -624,7 +624,8 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
         d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    let table: Vec<[String; 6]> = rows
+    const COLUMNS: usize = 9;
+    let table: Vec<[String; COLUMNS]> = rows
         .iter()
         .map(|row| {
             let mut status = row
@@ -639,18 +640,25 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
                 row.items.to_string(),
                 status,
                 fmt(row.last_success),
-                fmt(row.next_poll_at),
                 row.consecutive_failures.to_string(),
+                row.next_poll_at
+                    .map_or_else(|| "never".into(), |d| fmt(Some(d))),
+                row.why.clone(),
+                format_bytes(row.bytes_saved),
+                row.url.clone(),
             ]
         })
         .collect();
-    let header = [
+    let header: [&str; COLUMNS] = [
         "source",
         "items",
         "last status",
         "last success",
-        "next refresh",
         "failures",
+        "next poll",
+        "why",
+        "304 saved",
+        "url in use",
     ];
     let mut widths = header.map(|h| h.chars().count());
     for row in &table {
@@ -658,15 +666,38 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 6]| {
-        let [id, items, status, success, next, failures] = cells;
-        let [w0, w1, w2, w3, w4, _] = widths;
-        format!("{id:<w0$}  {items:>w1$}  {status:<w2$}  {success:<w3$}  {next:<w4$}  {failures}")
+    let line = |cells: [&str; COLUMNS]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == COLUMNS {
+                out.push_str(cell);
+            } else if i == 1 || i == 4 || i == 7 {
+                out.push_str(&format!("{cell:>w$}  "));
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out
     };
     println!("{}", line(header));
     for row in &table {
-        let [a, b, c, d, e, f] = row;
-        println!("{}", line([a, b, c, d, e, f]));
+        println!("{}", line(row.each_ref().map(String::as_str)));
+    }
+}
+
+/// `1234567` -> `1.2 MiB`.
+fn format_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -696,28 +727,37 @@ fn parse_file(
             return Ok(ExitCode::FAILURE);
         }
     };
+    let mut out = String::new();
     if json {
         let view = parse::to_json_view(&feed);
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        out.push_str(&serde_json::to_string_pretty(&view)?);
+        out.push('\n');
     } else {
-        println!(
-            "{} ({}, {}): {} items, {} warnings",
+        out.push_str(&format!(
+            "{} ({}, {}): {} items, {} warnings\n",
             feed.title.as_deref().unwrap_or("(untitled)"),
             feed.format,
             feed.encoding,
             feed.entries.len(),
             feed.warnings.len()
-        );
+        ));
         for entry in &feed.entries {
-            println!(
-                "- {}  {}",
+            out.push_str(&format!(
+                "- {}  {}\n",
                 entry.title.as_deref().unwrap_or("(untitled)"),
                 entry.link.as_deref().unwrap_or("")
-            );
+            ));
         }
         for warning in &feed.warnings {
-            println!("warning: {warning}");
+            out.push_str(&format!("warning: {warning}\n"));
         }
+    }
+    // A closed pipe (`syndic parse f.xml --json | head`) is not an error.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("writing to stdout");
+        }
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
 }

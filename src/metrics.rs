@@ -67,7 +67,10 @@ impl Metrics {
         };
         let counters = sources.entry(source.to_string()).or_default();
         match outcome {
-            Outcome::NotDue { .. } => {}
+            // Gone: returned on every tick after a 410, without a request.
+            Outcome::NotDue { .. } | Outcome::Gone => {}
+            // 429/503 with Retry-After: a poll, not a failure.
+            Outcome::RetryLater { .. } => counters.polls += 1,
             Outcome::NotModified => {
                 counters.polls += 1;
                 counters.not_modified += 1;
@@ -433,10 +436,12 @@ mod tests {
         };
         assert_eq!(state_number(&newer, &["last_body_bytes"]), Some(1200.0));
         assert_eq!(state_number(&newer, &["nope", "bytes_saved"]), Some(3600.0));
+        // The poller's PollState has the field (issue 3).
         assert_eq!(
             state_number(&PollState::default(), &["last_body_bytes"]),
-            None
+            Some(0.0)
         );
+        assert_eq!(state_number(&PollState::default(), &["nope"]), None);
     }
 
     #[test]

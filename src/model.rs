@@ -124,6 +124,100 @@ pub struct PollState {
     /// so unchanged files are not parsed again.
     #[serde(default)]
     pub files: Vec<LocalFileState>,
+    /// Remote sources: the first warnings (at most 5) of the last successful
+    /// parse, e.g. repaired XML or a wrong declared encoding; empty for a
+    /// clean feed.
+    #[serde(default)]
+    pub parse_warnings: Vec<String>,
+    // Remote polling (issue 3). Every field defaults, so stores written
+    // before these existed still load.
+    /// The URL the config named when `url` was last set from it; a config
+    /// change starts the source afresh, a permanent redirect does not.
+    #[serde(default)]
+    pub configured_url: Option<String>,
+    /// Why `next_poll_at` is what it is.
+    #[serde(default)]
+    pub next_poll_reason: PollReason,
+    /// No request to `url` before this (a `Retry-After` on 429/503).
+    #[serde(default)]
+    pub retry_after_until: Option<DateTime<Utc>>,
+    /// The target of the permanent redirect (301/308) seen on the last
+    /// polls, and on how many consecutive polls it was seen.
+    #[serde(default)]
+    pub redirect_target: Option<String>,
+    #[serde(default)]
+    pub redirect_streak: u32,
+    /// 410 Gone: the source is no longer polled until its URL changes in
+    /// the config (or `syndic fetch` names it).
+    #[serde(default)]
+    pub gone: bool,
+    /// Size of the last 200 body, in bytes (what a 304 saves).
+    #[serde(default)]
+    pub last_body_bytes: u64,
+    /// Bytes not transferred thanks to 304s, summed.
+    #[serde(default)]
+    pub bytes_saved: u64,
+    /// The polling hints of the last feed body stored (they still hold
+    /// while the host answers 304).
+    #[serde(default)]
+    pub feed_hints: FeedHints,
+}
+
+/// Channel-level polling hints of an RSS feed, as last seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedHints {
+    /// `<ttl>`, in seconds.
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+    /// `sy:updatePeriod` / `sy:updateFrequency`, in seconds.
+    #[serde(default)]
+    pub update_period_secs: Option<u64>,
+    /// `<skipHours>`: bit `h` for hour `h` GMT.
+    #[serde(default)]
+    pub skip_hours: u32,
+    /// `<skipDays>`: bit 0 Monday .. bit 6 Sunday.
+    #[serde(default)]
+    pub skip_days: u8,
+}
+
+/// Why a source's next poll is when it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PollReason {
+    /// The source's interval (never below its `min_interval`).
+    #[default]
+    Interval,
+    /// A freshness hint of the host, longer than the interval:
+    /// `Cache-Control: max-age`, `Expires`, RSS `ttl`, `sy:updatePeriod`.
+    Hint,
+    /// RSS `skipHours` / `skipDays` moved the poll out of a skipped hour.
+    Skip,
+    /// A `Retry-After` on a 429 or 503.
+    RetryAfter,
+    /// Exponential backoff after failures.
+    Backoff,
+    /// 404: polled at the slow end (`max_interval`).
+    NotFound,
+    /// 410 Gone: not polled any more.
+    Gone,
+    /// A reason written by a newer syndic.
+    #[serde(other)]
+    Other,
+}
+
+impl std::fmt::Display for PollReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PollReason::Interval => "interval",
+            PollReason::Hint => "host hint",
+            PollReason::Skip => "skipHours/skipDays",
+            PollReason::RetryAfter => "Retry-After",
+            PollReason::Backoff => "backoff",
+            PollReason::NotFound => "404, slow end",
+            PollReason::Gone => "gone (410)",
+            PollReason::Other => "other",
+        })
+    }
 }
 
 /// The remembered state of one local article file.

@@ -14,10 +14,11 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Schedule, SourceConfig, SourceKind};
 use crate::dedup::{self, Decision};
-use crate::ingest::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::ingest::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
 use crate::ingest::local::{self, ArticleFile};
 use crate::ingest::parse::{self, ParseOptions};
-use crate::model::{Entry, ItemKey, LocalFileState, PollState, StoredItem};
+use crate::ingest::poll::{self, Hints, Policy};
+use crate::model::{Entry, FeedHints, ItemKey, LocalFileState, PollReason, PollState, StoredItem};
 use crate::store::{Batch, Store, StoreError};
 
 /// Longest wait between polls of a failing source.
@@ -39,6 +40,10 @@ pub enum Outcome {
     },
     /// Fetch, parse or store failed; stored items are untouched.
     Failed(String),
+    /// 429/503 with `Retry-After`: no request to the URL before `until`.
+    RetryLater { until: DateTime<Utc> },
+    /// 410 Gone: the source is marked gone and no longer polled.
+    Gone,
 }
 
 impl Outcome {
@@ -58,27 +63,34 @@ pub struct Refresher<'a> {
 
 impl Refresher<'_> {
     /// Refreshes one source. With `force`, a remote source is polled even if
-    /// its next poll is not due (the `syndic fetch` command).
+    /// its next poll is not due (the `syndic fetch` command); a
+    /// `Retry-After` is honoured even then.
     pub async fn refresh(&self, source: &SourceConfig, force: bool) -> Outcome {
-        let now = Utc::now();
+        self.refresh_at(source, force, Utc::now()).await
+    }
+
+    /// [`Refresher::refresh`] with the clock given: every decision about
+    /// when to poll is taken against `now`.
+    pub async fn refresh_at(
+        &self,
+        source: &SourceConfig,
+        force: bool,
+        now: DateTime<Utc>,
+    ) -> Outcome {
         let state = match self.store.poll_state(&source.id) {
             Ok(state) => state.unwrap_or_default(),
             Err(err) => return Outcome::Failed(err.to_string()),
         };
         let outcome = match &source.kind {
             SourceKind::Remote { url } => {
-                if !force
-                    && let Some(next) = state.next_poll_at
-                    && next > now
-                {
-                    return Outcome::NotDue { next_poll_at: next };
-                }
-                self.refresh_remote(source, url.as_str(), state, now).await
+                self.refresh_remote(source, url.as_str(), state, now, force)
+                    .await
             }
             SourceKind::Local { path } => self.refresh_local(source, path, state, now).await,
         };
         match &outcome {
             Outcome::Failed(cause) => warn!(source = %source.id, %cause, "refresh failed"),
+            Outcome::Gone => warn!(source = %source.id, "source gone (410): no longer polled"),
             Outcome::Refreshed {
                 new,
                 updated,
@@ -93,68 +105,290 @@ impl Refresher<'_> {
     async fn refresh_remote(
         &self,
         source: &SourceConfig,
-        url: &str,
+        configured: &str,
         mut state: PollState,
         now: DateTime<Utc>,
+        force: bool,
     ) -> Outcome {
-        // A URL changed in the config starts afresh: old validators belong
-        // to the old URL.
-        if state.url.as_deref() != Some(url) {
-            state.url = Some(url.to_string());
-            state.etag = None;
-            state.last_modified = None;
+        // A URL changed in the config starts afresh: validators, redirects,
+        // holds and "gone" belong to the old URL. A store written before
+        // `configured_url` existed had `url` equal to the configured one.
+        let same_config = match state.configured_url.as_deref() {
+            Some(c) => c == configured,
+            None => state.url.as_deref() == Some(configured),
+        };
+        if !same_config {
+            state = PollState {
+                url: Some(configured.to_string()),
+                configured_url: Some(configured.to_string()),
+                last_attempt: state.last_attempt,
+                last_success: state.last_success,
+                last_status: state.last_status,
+                // A restart with a new URL may poll it now, not the old
+                // URL's host: keep nothing else.
+                ..PollState::default()
+            };
+        }
+        state.configured_url = Some(configured.to_string());
+        let url = state.url.clone().unwrap_or_else(|| configured.to_string());
+        state.url = Some(url.clone());
+
+        // Retry-After is honoured even on a forced fetch (RFC 9110 10.2.3),
+        // for this source's state and for any source that shares the URL.
+        let held = [state.retry_after_until, self.fetcher.held_until(&url)]
+            .into_iter()
+            .flatten()
+            .max();
+        if let Some(until) = held
+            && until > now
+        {
+            return Outcome::NotDue {
+                next_poll_at: until,
+            };
+        }
+        if !force {
+            if state.gone {
+                return Outcome::Gone;
+            }
+            if let Some(next) = state.next_poll_at
+                && next > now
+            {
+                return Outcome::NotDue { next_poll_at: next };
+            }
         }
         state.last_attempt = Some(now);
+        state.retry_after_until = None;
+        let policy = Policy::for_source(source);
         let previous = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let fetched = match self.fetcher.get(url, &previous).await {
-            Ok(FetchOutcome::NotModified(v)) => {
+        let result = self.fetcher.get(&url, &previous).await;
+        let meta = match &result {
+            Ok(FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta)) => Some(meta),
+            Ok(FetchOutcome::Fetched { meta, .. }) => Some(meta),
+            Err(_) => None,
+        };
+        if let Some(meta) = meta {
+            self.follow_permanent_redirect(source, &mut state, meta);
+        }
+        match result {
+            Err(err) => {
+                let cause = format!("fetch {url}: {err}");
+                self.remote_failed(source, state, &policy, cause, now).await
+            }
+            Ok(FetchOutcome::NotModified(meta)) => {
                 // A 304 may carry new validators (RFC 9111 4.3.4): take
                 // each one it sends, keep the other.
-                if v.etag.is_some() {
-                    state.etag = v.etag;
+                if meta.validators.etag.is_some() {
+                    state.etag = meta.validators.etag.clone();
                 }
-                if v.last_modified.is_some() {
-                    state.last_modified = v.last_modified;
+                if meta.validators.last_modified.is_some() {
+                    state.last_modified = meta.validators.last_modified.clone();
                 }
-                self.succeeded(source, &mut state, "304", now);
-                return match self.store.put_poll_state(&source.id, &state).await {
+                state.bytes_saved = state.bytes_saved.saturating_add(state.last_body_bytes);
+                self.remote_succeeded(&mut state, &policy, &meta, "304", now);
+                match self.store.put_poll_state(&source.id, &state).await {
                     Ok(()) => Outcome::NotModified,
                     Err(err) => Outcome::Failed(err.to_string()),
+                }
+            }
+            Ok(FetchOutcome::Status(meta)) => {
+                self.remote_status(source, state, &policy, &meta, now).await
+            }
+            Ok(FetchOutcome::Fetched {
+                meta,
+                body,
+                wire_bytes,
+            }) => {
+                let opts = ParseOptions {
+                    content_type: meta.content_type.as_deref(),
+                    base_url: Some(&meta.final_url),
                 };
+                let parsed = match parse::parse_feed(&body, &opts) {
+                    Ok(parsed) => parsed,
+                    // Old validators stay: the next poll must fetch the body
+                    // again.
+                    Err(err) => {
+                        let cause = format!("parse {}: {err}", meta.final_url);
+                        return self.remote_failed(source, state, &policy, cause, now).await;
+                    }
+                };
+                for warning in &parsed.warnings {
+                    debug!(source = %source.id, %warning, "parse warning");
+                }
+                if let Some(first) = parsed.warnings.first() {
+                    info!(
+                        source = %source.id,
+                        warnings = parsed.warnings.len(),
+                        %first,
+                        "feed parsed with warnings"
+                    );
+                }
+                state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
+                // Validators of this response are stored with its items, in
+                // the same transaction; a 200 replaces both (one it lacks is
+                // gone). Not those of a truncated body: the next poll must
+                // fetch it whole.
+                if !parsed
+                    .warnings
+                    .iter()
+                    .any(|w| parse::is_truncation_warning(w))
+                {
+                    state.etag = meta.validators.etag.clone();
+                    state.last_modified = meta.validators.last_modified.clone();
+                }
+                state.last_body_bytes = wire_bytes;
+                let hints = poll::feed_hints(&body);
+                state.feed_hints = FeedHints {
+                    ttl_secs: hints.ttl.map(|d| d.as_secs()),
+                    update_period_secs: hints.update_period.map(|d| d.as_secs()),
+                    skip_hours: hints.skip_hours,
+                    skip_days: hints.skip_days,
+                };
+                let status = meta.status.to_string();
+                self.remote_succeeded(&mut state, &policy, &meta, &status, now);
+                let result =
+                    self.reconcile(source, parsed.entries, Vec::new(), Vec::new(), state, now);
+                self.write(source, result).await
             }
-            Ok(FetchOutcome::Fetched(f)) => f,
-            Err(err) => {
-                return self
-                    .failed(source, state, format!("fetch: {err}"), now)
-                    .await;
-            }
-        };
-        let opts = ParseOptions {
-            content_type: fetched.content_type.as_deref(),
-            base_url: Some(&fetched.final_url),
-        };
-        let parsed = match parse::parse_feed(&fetched.body, &opts) {
-            Ok(parsed) => parsed,
-            // Old validators stay: the next poll must fetch the body again.
-            Err(err) => {
-                return self
-                    .failed(source, state, format!("parse: {err}"), now)
-                    .await;
-            }
-        };
-        for warning in &parsed.warnings {
-            debug!(source = %source.id, %warning, "parse warning");
         }
-        // Validators of this response are stored with its items, in the
-        // same transaction.
-        state.etag = fetched.validators.etag;
-        state.last_modified = fetched.validators.last_modified;
-        self.succeeded(source, &mut state, &fetched.status.to_string(), now);
-        let result = self.reconcile(source, parsed.entries, Vec::new(), Vec::new(), state, now);
-        self.write(source, result).await
+    }
+
+    /// Counts the polls that saw the same permanent redirect and moves the
+    /// source to its target at the [`poll::PERMANENT_REDIRECT_POLLS`]-th;
+    /// the validators move with it (they came from the target).
+    fn follow_permanent_redirect(
+        &self,
+        source: &SourceConfig,
+        state: &mut PollState,
+        meta: &ResponseMeta,
+    ) {
+        let streak = poll::permanent_redirect(
+            state.redirect_target.as_deref(),
+            state.redirect_streak,
+            meta.permanent_target(),
+            poll::PERMANENT_REDIRECT_POLLS,
+        );
+        state.redirect_target = streak.target;
+        state.redirect_streak = streak.streak;
+        if let Some(target) = streak.adopt {
+            info!(source = %source.id, from = ?state.url, to = %target, "permanent redirect adopted");
+            state.url = Some(target);
+        }
+    }
+
+    fn remote_succeeded(
+        &self,
+        state: &mut PollState,
+        policy: &Policy,
+        meta: &ResponseMeta,
+        status: &str,
+        now: DateTime<Utc>,
+    ) {
+        let (max_age, expires_in) = poll::cache_hints(
+            meta.cache_control.as_deref(),
+            meta.expires.as_deref(),
+            meta.date.as_deref(),
+            now,
+        );
+        let hints = Hints {
+            max_age,
+            expires_in,
+            ttl: state.feed_hints.ttl_secs.map(Duration::from_secs),
+            update_period: state.feed_hints.update_period_secs.map(Duration::from_secs),
+            skip_hours: state.feed_hints.skip_hours,
+            skip_days: state.feed_hints.skip_days,
+        };
+        let (next, reason) = poll::next_after_success(policy, &hints, now);
+        state.last_status = Some(status.to_string());
+        state.last_success = Some(now);
+        state.consecutive_failures = 0;
+        state.gone = false;
+        state.next_poll_at = Some(next);
+        state.next_poll_reason = reason;
+    }
+
+    /// A final status other than 2xx/304.
+    async fn remote_status(
+        &self,
+        source: &SourceConfig,
+        mut state: PollState,
+        policy: &Policy,
+        meta: &ResponseMeta,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let status = meta.status;
+        let phrase = status_text(status);
+        match status {
+            410 => {
+                state.gone = true;
+                state.last_status = Some(format!("HTTP 410 {phrase}"));
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.next_poll_at = None;
+                state.next_poll_reason = PollReason::Gone;
+                self.save_state(source, &state).await;
+                Outcome::Gone
+            }
+            404 => {
+                let cause = format!("HTTP 404 {phrase} at {}", meta.final_url);
+                state.last_status = Some(cause.clone());
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.next_poll_at = Some(poll::next_after_not_found(policy, now));
+                state.next_poll_reason = PollReason::NotFound;
+                self.save_state(source, &state).await;
+                Outcome::Failed(cause)
+            }
+            429 | 503
+                if let Some(until) = meta
+                    .retry_after
+                    .as_deref()
+                    .and_then(|v| poll::retry_after(v, now)) =>
+            {
+                // Not a failure (RFC 6585 4): the host asked us to wait.
+                state.last_status = Some(format!("HTTP {status} {phrase}"));
+                state.retry_after_until = Some(until);
+                state.next_poll_at = Some(poll::next_after_retry_after(policy, until, now));
+                state.next_poll_reason = PollReason::RetryAfter;
+                self.fetcher.hold(&meta.final_url, until);
+                if let Some(url) = &state.url {
+                    self.fetcher.hold(url, until);
+                }
+                self.save_state(source, &state).await;
+                Outcome::RetryLater { until }
+            }
+            _ => {
+                let cause = format!("HTTP {status} {phrase} at {}", meta.final_url);
+                self.remote_failed(source, state, policy, cause, now).await
+            }
+        }
+    }
+
+    async fn remote_failed(
+        &self,
+        source: &SourceConfig,
+        mut state: PollState,
+        policy: &Policy,
+        cause: String,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        state.last_status = Some(cause.clone());
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        let wait = poll::backoff(
+            policy,
+            state.consecutive_failures,
+            poll::jitter(&source.id, now),
+        );
+        state.next_poll_at = Some(now + to_chrono(wait));
+        state.next_poll_reason = PollReason::Backoff;
+        self.save_state(source, &state).await;
+        Outcome::Failed(cause)
+    }
+
+    async fn save_state(&self, source: &SourceConfig, state: &PollState) {
+        if let Err(err) = self.store.put_poll_state(&source.id, state).await {
+            warn!(source = %source.id, %err, "poll state not saved");
+        }
     }
 
     async fn refresh_local(
@@ -415,4 +649,86 @@ pub fn backoff(source: &SourceConfig, failures: u32) -> Duration {
 
 fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The reason phrase of the statuses a feed host commonly answers.
+fn status_text(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        406 => "Not Acceptable",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// What `syndic sources` and the HTML index show about one source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceHealth {
+    /// The URL polled: the configured one, or where a permanent redirect
+    /// moved it (with the pending redirect and its streak, if any).
+    pub url: String,
+    /// The last status, `never polled` before the first attempt; `GONE`
+    /// for a 410.
+    pub status: String,
+    /// When the next poll may happen; `None` when it never will (gone).
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Why then: `interval`, `host hint`, `Retry-After`, `backoff`, ...
+    pub why: String,
+    /// True when the source is failing (errors, 404, gone).
+    pub failing: bool,
+}
+
+impl SourceHealth {
+    pub fn of(source: &SourceConfig, state: &PollState) -> SourceHealth {
+        let configured = match &source.kind {
+            SourceKind::Remote { url } => url.to_string(),
+            SourceKind::Local { path } => path.display().to_string(),
+        };
+        let mut url = state.url.clone().unwrap_or(configured);
+        if let Some(target) = &state.redirect_target {
+            url.push_str(&format!(
+                " (301 to {target} seen {}/{})",
+                state.redirect_streak,
+                poll::PERMANENT_REDIRECT_POLLS
+            ));
+        }
+        let status = if state.gone {
+            "GONE (410)".to_string()
+        } else {
+            state
+                .last_status
+                .clone()
+                .unwrap_or_else(|| "never polled".into())
+        };
+        let next_poll = if state.gone {
+            None
+        } else {
+            match (state.next_poll_at, state.retry_after_until) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        let why = if matches!(source.kind, SourceKind::Local { .. }) {
+            "schedule".to_string()
+        } else if state.last_attempt.is_none() {
+            "first poll".to_string()
+        } else {
+            state.next_poll_reason.to_string()
+        };
+        SourceHealth {
+            url,
+            status,
+            next_poll,
+            why,
+            failing: state.gone || state.consecutive_failures > 0,
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! When each source is refreshed: one tokio-cron-scheduler job per source
 //! (its interval or cron expression), plus a first refresh shortly after
-//! start, spread out so sources do not all fire at once. Jobs only call
+//! start at a jittered point of a short window, so sources do not all fire
+//! at once. Jobs only call
 //! [`App::refresh_source`]; whether a remote source is due is decided by its
 //! stored poll state, so a restart never polls sooner than allowed.
 //!
@@ -19,9 +20,6 @@ use tracing::{debug, warn};
 
 use crate::config::{Schedule, SourceConfig};
 use crate::daemon::App;
-
-/// Gap between the first refreshes of consecutive sources after start.
-const START_SPREAD: Duration = Duration::from_millis(750);
 
 /// A running scheduler; stop it with [`stop`].
 pub struct Scheduler {
@@ -45,8 +43,11 @@ pub async fn start(
         jobs: Mutex::new(HashMap::new()),
     };
     let config = app.config();
+    // First refreshes land at jittered points of one slot per source in a
+    // window of 750 ms per source (at most 5 minutes): never at once.
+    let count = config.sources.len();
     for (index, source) in config.sources.iter().enumerate() {
-        let first = START_SPREAD.saturating_mul(index as u32);
+        let first = crate::ingest::poll::start_delay(&source.id, app.started_at, index, count);
         scheduler.add_source(&app, source, first).await?;
     }
     scheduler.inner.start().await?;
@@ -116,7 +117,12 @@ impl Scheduler {
             self.remove_source(&source.id).await;
         }
         for (index, source) in changed.iter().chain(added).enumerate() {
-            let first = START_SPREAD.saturating_mul(index as u32 + 1);
+            let first = crate::ingest::poll::start_delay(
+                &source.id,
+                chrono::Utc::now(),
+                index + 1,
+                changed.len() + added.len() + 1,
+            );
             self.add_source(app, source, first).await?;
         }
         Ok(())

@@ -427,7 +427,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             links.join(" · ")
         ));
     }
-    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>last status</th><th>last success</th><th>next poll</th></tr>\n");
+    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th></tr>\n");
     for source in &config.sources {
         let state = app
             .store
@@ -435,24 +435,23 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let failing = state.consecutive_failures > 0;
+        let health = crate::refresh::SourceHealth::of(source, &state);
         let fmt = |d: Option<DateTime<Utc>>| {
             d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_else(|| "never".into())
         };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} bytes</td></tr>\n",
             escape_html(&source.id),
             app.store.source_item_count(&source.id),
-            if failing { "bad" } else { "ok" },
-            escape_html(state.last_status.as_deref().unwrap_or("not yet")),
-            if failing {
-                format!(" ({} failures)", state.consecutive_failures)
-            } else {
-                String::new()
-            },
+            escape_html(&health.url),
+            if health.failing { "bad" } else { "ok" },
+            escape_html(&health.status),
             fmt(state.last_success),
-            fmt(state.next_poll_at),
+            state.consecutive_failures,
+            fmt(health.next_poll),
+            escape_html(&health.why),
+            state.bytes_saved,
         ));
     }
     body.push_str("</table>");

@@ -158,3 +158,47 @@ fn fetch_then_sources_and_render_work_on_a_local_folder() {
     let out = syndic(dir.path(), &["render", "nope"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no feed `nope`"));
 }
+
+#[test]
+fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "broken.xml",
+        "<rss version=\"2.0\"><channel><title>Caf&eacute; & co</title>\
+         <item><title>kept</title><link>/a</link></item><item><title>cut",
+    );
+    let out = syndic(
+        dir.path(),
+        &[
+            "parse",
+            "broken.xml",
+            "--json",
+            "--url",
+            "https://example.com/feed",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["format"], "rss2.0");
+    assert_eq!(view["encoding"], "utf-8");
+    assert_eq!(view["title"], "Caf\u{e9} & co");
+    assert_eq!(view["items"].as_array().unwrap().len(), 1);
+    assert_eq!(view["items"][0]["url"], "https://example.com/a");
+    let warnings = view["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+
+    write(
+        dir.path(),
+        "page.html",
+        "<!DOCTYPE html><html><body>hi</body></html>",
+    );
+    let out = syndic(dir.path(), &["parse", "page.html", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a feed"), "{stderr}");
+}

@@ -384,3 +384,28 @@ async fn local_articles_edit_in_place_drafts_hidden_and_deletions_removed() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_feed_keeps_its_complete_items_and_not_its_validators() {
+    let (dir, host) = setup().await;
+    let daemon = TestDaemon::start(dir.path()).await;
+    let full = rss_feed(&[("r3", "Rss three"), ("r4", "Rss four")]);
+    let cut = full.find("</item>").expect("an item") + "</item>".len() + 10;
+    host.set("news.rss", Scripted::feed(RSS, &full[..cut], "\"cut\""));
+    let outcome = daemon.refresh("news").await;
+    assert!(
+        matches!(outcome, Outcome::Refreshed { new: 1, .. }),
+        "{outcome:?}"
+    );
+    let state = daemon.app.store.poll_state("news").unwrap().unwrap();
+    // The validators of the whole feed fetched at start stay.
+    assert_eq!(state.etag.as_deref(), Some("\"v1\""));
+    assert!(
+        state.parse_warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        state.parse_warnings
+    );
+    let json: serde_json::Value = daemon.json("/feeds/all.json").await;
+    assert!(titles(&json).contains(&"Rss three".to_string()));
+    daemon.stop().await;
+}

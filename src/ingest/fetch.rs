@@ -1,20 +1,65 @@
-//! The only reqwest user: one conditional GET of a feed URL, with timeouts,
-//! a body cap enforced while streaming, and the validators handed back
-//! exactly as the server sent them.
+//! The only reqwest user: one polite conditional GET of a feed URL.
+//!
+//! - **Validators** are sent back exactly as the server sent them
+//!   (`If-None-Match` / `If-Modified-Since`, RFC 9110 13.1), never made up.
+//! - **Redirects** are followed by hand (at most [`MAX_REDIRECTS`] hops, loops
+//!   are errors) so the caller sees each hop's status and can tell 301/308
+//!   from 302/303/307 ([`ResponseMeta::permanent_target`]).
+//! - **Headers**: `Accept` for feed types, `Accept-Encoding: gzip, br`
+//!   (decoded here), a stable `User-Agent`; no cookies (no cookie store), no
+//!   `Referer`, and only the URL asked for (no cache-busting query).
+//! - **Limits**: connect timeout; a total timeout covering every hop and the
+//!   body (a server dribbling bytes is cut off); the body is capped while it
+//!   streams, both as received ([`FetchSettings::max_body_bytes`]) and as
+//!   decoded ([`FetchSettings::max_decoded_bytes`]), so a gzip bomb is cut
+//!   off at the cap instead of being inflated.
+//! - **Politeness**: at most [`FetchSettings::max_per_host`] requests in
+//!   flight to one host and [`FetchSettings::max_concurrent`] overall
+//!   (semaphores, the host's taken first so a queue for one host never holds
+//!   global slots); two callers asking for the same URL with the same
+//!   validators at the same time share one request.
+//!
+//! Freshness headers (`Cache-Control`, `Expires`, `Date`, `Retry-After`) are
+//! handed back as text; [`super::poll`] decides what they mean. The body is
+//! returned as bytes with its `Content-Type`: decoding the charset (BOM, HTTP
+//! `charset`, XML declaration, sniffing) is the parser's job.
 
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// Most redirect hops followed for one fetch.
+pub const MAX_REDIRECTS: usize = 5;
+/// Default cap on requests in flight to all hosts together.
+pub const DEFAULT_MAX_CONCURRENT: usize = 16;
+/// Default cap on requests in flight to one host.
+pub const DEFAULT_MAX_PER_HOST: usize = 2;
 
 /// How the fetcher behaves; built from `[daemon]` and `[defaults]`.
 #[derive(Clone, Debug)]
 pub struct FetchSettings {
     pub user_agent: String,
     pub connect_timeout: Duration,
+    /// Every hop and the whole body must arrive within this.
     pub total_timeout: Duration,
+    /// Cap on the body as received (compressed or not), while streaming.
     pub max_body_bytes: u64,
+    /// Cap on the body once decoded (gzip, br), while decoding.
+    pub max_decoded_bytes: u64,
+    /// Requests in flight, all hosts together (at least 1).
+    pub max_concurrent: usize,
+    /// Requests in flight to one host (at least 1).
+    pub max_per_host: usize,
 }
 
 impl FetchSettings {
@@ -29,124 +74,536 @@ impl FetchSettings {
 }
 
 /// The validators of a previous response, echoed byte for byte.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
 }
 
-#[derive(Debug)]
-pub enum FetchOutcome {
-    /// 304: nothing changed. Carries any validators the 304 sent.
-    NotModified(Validators),
-    Fetched(Fetched),
-}
-
-#[derive(Debug)]
-pub struct Fetched {
+/// One redirect followed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
     pub status: u16,
-    /// The URL the body came from, after redirects.
-    pub final_url: String,
-    pub content_type: Option<String>,
-    pub validators: Validators,
-    pub body: Vec<u8>,
+    pub from: String,
+    pub to: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// What the final response said, apart from its body.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseMeta {
+    pub status: u16,
+    /// The URL the final response came from.
+    pub final_url: String,
+    /// The redirects followed to get there, in order.
+    pub redirects: Vec<Hop>,
+    /// `ETag` and `Last-Modified` exactly as received (absent when absent).
+    pub validators: Validators,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+    pub date: Option<String>,
+    pub retry_after: Option<String>,
+}
+
+impl ResponseMeta {
+    /// The URL reached through permanent redirects (301/308) alone, from the
+    /// start of the chain: where the requested URL has moved. `None` when
+    /// the first hop was temporary or there was none.
+    pub fn permanent_target(&self) -> Option<&str> {
+        self.redirects
+            .iter()
+            .take_while(|h| h.status == 301 || h.status == 308)
+            .last()
+            .map(|h| h.to.as_str())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum FetchOutcome {
+    /// 304: nothing changed. The meta carries any validators it sent.
+    NotModified(ResponseMeta),
+    /// A 2xx with its decoded body.
+    Fetched {
+        meta: ResponseMeta,
+        body: Arc<Vec<u8>>,
+        /// Bytes as they came over the wire (before decoding).
+        wire_bytes: u64,
+    },
+    /// Any other final status (4xx, 5xx, ...); the body is not read.
+    Status(ResponseMeta),
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("HTTP {status}")]
-    Status { status: u16 },
-    #[error("body larger than the {limit}-byte cap")]
+    #[error(
+        "body larger than the {limit}-byte cap; raise [defaults] max_body_bytes if the feed is really that big"
+    )]
     TooLarge { limit: u64 },
-    #[error("timed out")]
-    Timeout,
+    #[error(
+        "decoded body larger than the {limit}-byte cap (4 x max_body_bytes): a compression bomb, or raise [defaults] max_body_bytes"
+    )]
+    DecodedTooLarge { limit: u64 },
+    #[error("timed out (connect {}s, total {}s); raise [defaults] timeout if the host is just slow", connect.as_secs_f64(), total.as_secs_f64())]
+    Timeout { connect: Duration, total: Duration },
+    #[error("redirect loop back to {url}")]
+    RedirectLoop { url: String },
+    #[error("more than {limit} redirects")]
+    TooManyRedirects { limit: usize },
+    #[error("bad redirect to `{location}`: {reason}")]
+    BadRedirect { location: String, reason: String },
+    #[error("cannot decode the body ({encoding}): {reason}")]
+    Decoding { encoding: String, reason: String },
     #[error("{0}")]
     Network(String),
 }
 
+type SharedFetch = Shared<BoxFuture<'static, Result<FetchOutcome, FetchError>>>;
+
 #[derive(Clone)]
 pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     client: reqwest::Client,
-    max_body_bytes: u64,
+    settings: FetchSettings,
+    global: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    inflight: Mutex<HashMap<(String, Validators), SharedFetch>>,
+    /// URL -> no request before this (a `Retry-After`).
+    holds: Mutex<HashMap<String, DateTime<Utc>>>,
+    requests: AtomicU64,
 }
 
 /// Feed media types first, then anything, as readers commonly ask.
-const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
-                      application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, \
-                      application/json;q=0.7, */*;q=0.1";
+pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+                          application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, \
+                          application/json;q=0.7, */*;q=0.1";
+
+/// The encodings we decode.
+pub const ACCEPT_ENCODING: &str = "gzip, br";
 
 impl Fetcher {
     pub fn new(settings: &FetchSettings) -> Result<Fetcher, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(ACCEPT_ENCODING),
+        );
         let client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .default_headers(headers)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.total_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::none())
             .referer(false)
-            .gzip(true)
-            .brotli(true)
+            // Decoded here, under the decoded-size cap.
+            .no_gzip()
+            .no_brotli()
             .build()
             .map_err(|e| FetchError::Network(e.to_string()))?;
         Ok(Fetcher {
-            client,
-            max_body_bytes: settings.max_body_bytes,
+            inner: Arc::new(Inner {
+                client,
+                settings: settings.clone(),
+                global: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+                hosts: Mutex::new(HashMap::new()),
+                inflight: Mutex::new(HashMap::new()),
+                holds: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+            }),
         })
     }
 
-    /// One conditional GET. Sends `If-None-Match` / `If-Modified-Since` only
-    /// when the previous response carried that validator (RFC 9110 13.1).
+    /// Records that `url` must not be requested before `until` (a
+    /// `Retry-After`), for every source that polls it. The daemon seeds this
+    /// from the stored poll states at start, so it survives restarts.
+    pub fn hold(&self, url: &str, until: DateTime<Utc>) {
+        let mut holds = match self.inner.holds.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entry = holds.entry(url.to_string()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// The `Retry-After` hold on `url`, if any.
+    pub fn held_until(&self, url: &str) -> Option<DateTime<Utc>> {
+        let holds = match self.inner.holds.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        holds.get(url).copied()
+    }
+
+    /// HTTP requests sent so far (each redirect hop counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// One conditional GET of `url`, following redirects. Sends
+    /// `If-None-Match` / `If-Modified-Since` only when `previous` has that
+    /// validator. Concurrent calls for the same URL and validators share
+    /// one request.
     pub async fn get(&self, url: &str, previous: &Validators) -> Result<FetchOutcome, FetchError> {
-        let mut request = self.client.get(url);
+        let key = (url.to_string(), previous.clone());
+        let shared = {
+            let mut inflight = match self.inner.inflight.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match inflight.get(&key) {
+                Some(running) => running.clone(),
+                None => {
+                    let inner = self.inner.clone();
+                    let key2 = key.clone();
+                    let fut = async move {
+                        let result = inner.fetch(&key2.0, &key2.1).await;
+                        if let Ok(mut map) = inner.inflight.lock() {
+                            map.remove(&key2);
+                        }
+                        result
+                    }
+                    .boxed()
+                    .shared();
+                    inflight.insert(key, fut.clone());
+                    fut
+                }
+            }
+        };
+        shared.await
+    }
+}
+
+impl Inner {
+    fn timeout(&self) -> FetchError {
+        FetchError::Timeout {
+            connect: self.settings.connect_timeout,
+            total: self.settings.total_timeout,
+        }
+    }
+
+    fn classify(&self, err: reqwest::Error) -> FetchError {
+        if err.is_timeout() {
+            return self.timeout();
+        }
+        // The chain of sources says what really happened (DNS, refused, TLS).
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        FetchError::Network(text)
+    }
+
+    fn host_slots(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = match self.hosts.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        hosts
+            .entry(host.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host.max(1))))
+            .clone()
+    }
+
+    async fn fetch(&self, url: &str, previous: &Validators) -> Result<FetchOutcome, FetchError> {
+        let mut current = Url::parse(url).map_err(|e| FetchError::BadRedirect {
+            location: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let start = current.to_string();
+        let first_url = current.clone();
+        let mut origin_ips: Option<Vec<std::net::IpAddr>> = None;
+        let mut redirects: Vec<Hop> = Vec::new();
+        let mut deadline = None;
+        loop {
+            let host = current.host_str().unwrap_or("").to_string();
+            // The host's slot first: waiting for a busy host holds no
+            // global slot.
+            let host_slots = self.host_slots(&host);
+            let _host_permit = host_slots
+                .acquire_owned()
+                .await
+                .map_err(|e| FetchError::Network(e.to_string()))?;
+            let _global_permit = self
+                .global
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| FetchError::Network(e.to_string()))?;
+            // The clock starts once the first request may go.
+            let deadline = *deadline
+                .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.total_timeout);
+            let hop = tokio::time::timeout_at(deadline, self.one_request(&current, previous)).await;
+            let step = match hop {
+                Ok(step) => step?,
+                Err(_) => return Err(self.timeout()),
+            };
+            match step {
+                Step::Done(outcome) => {
+                    let mut outcome = *outcome;
+                    let meta = match &mut outcome {
+                        FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta) => meta,
+                        FetchOutcome::Fetched { meta, .. } => meta,
+                    };
+                    meta.redirects = redirects;
+                    return Ok(outcome);
+                }
+                Step::Redirect { status, location } => {
+                    if redirects.len() >= MAX_REDIRECTS {
+                        return Err(FetchError::TooManyRedirects {
+                            limit: MAX_REDIRECTS,
+                        });
+                    }
+                    let next = current
+                        .join(&location)
+                        .map_err(|e| FetchError::BadRedirect {
+                            location: location.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    if next.scheme() != "http" && next.scheme() != "https" {
+                        return Err(FetchError::BadRedirect {
+                            location,
+                            reason: "only http and https are followed".into(),
+                        });
+                    }
+                    // SSRF guard: a redirect may not lead from a public
+                    // origin into internal address ranges.
+                    if next.host_str() != current.host_str() {
+                        if origin_ips.is_none() {
+                            origin_ips = Some(
+                                tokio::time::timeout_at(deadline, resolve(&first_url))
+                                    .await
+                                    .unwrap_or_default(),
+                            );
+                        }
+                        let origin = origin_ips.as_deref().unwrap_or(&[]);
+                        let target = tokio::time::timeout_at(deadline, resolve(&next))
+                            .await
+                            .unwrap_or_default();
+                        if !super::guard::may_follow(origin, &target, false) {
+                            return Err(FetchError::BadRedirect {
+                                location,
+                                reason: "it leads into an internal network (SSRF guard)".into(),
+                            });
+                        }
+                    }
+                    let seen =
+                        next.as_str() == start || redirects.iter().any(|h| h.from == next.as_str());
+                    if seen {
+                        return Err(FetchError::RedirectLoop {
+                            url: next.to_string(),
+                        });
+                    }
+                    redirects.push(Hop {
+                        status,
+                        from: current.to_string(),
+                        to: next.to_string(),
+                    });
+                    current = next;
+                }
+            }
+        }
+    }
+
+    async fn one_request(&self, url: &Url, previous: &Validators) -> Result<Step, FetchError> {
+        let mut request = self.client.get(url.clone());
         if let Some(etag) = &previous.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
         if let Some(lm) = &previous.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let response = request.send().await.map_err(classify)?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
-        let validators = Validators {
-            etag: header_text(response.headers(), header::ETAG),
-            last_modified: header_text(response.headers(), header::LAST_MODIFIED),
+        let headers = response.headers();
+        if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+            && let Some(location) = header_text(headers, header::LOCATION)
+        {
+            return Ok(Step::Redirect {
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let meta = ResponseMeta {
+            status: status.as_u16(),
+            final_url: url.to_string(),
+            redirects: Vec::new(),
+            validators: Validators {
+                etag: header_text(headers, header::ETAG),
+                last_modified: header_text(headers, header::LAST_MODIFIED),
+            },
+            content_type: header_text(headers, header::CONTENT_TYPE),
+            cache_control: header_text(headers, header::CACHE_CONTROL),
+            expires: header_text(headers, header::EXPIRES),
+            date: header_text(headers, header::DATE),
+            retry_after: header_text(headers, header::RETRY_AFTER),
         };
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified(validators));
+            return Ok(Step::Done(Box::new(FetchOutcome::NotModified(meta))));
         }
         if !status.is_success() {
-            return Err(FetchError::Status {
-                status: status.as_u16(),
-            });
+            return Ok(Step::Done(Box::new(FetchOutcome::Status(meta))));
         }
-        let final_url = response.url().to_string();
-        let content_type = header_text(response.headers(), header::CONTENT_TYPE);
-        if let Some(len) = response.content_length()
-            && len > self.max_body_bytes
-        {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body_bytes,
-            });
+        let limit = self.settings.max_body_bytes;
+        if response.content_length().is_some_and(|len| len > limit) {
+            return Err(FetchError::TooLarge { limit });
         }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(classify)?;
-            if body.len() as u64 + chunk.len() as u64 > self.max_body_bytes {
-                return Err(FetchError::TooLarge {
-                    limit: self.max_body_bytes,
+        let encoding = header_text(headers, header::CONTENT_ENCODING)
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let mut decoder = BodyDecoder::new(&encoding, self.settings.max_decoded_bytes)?;
+        let mut wire_bytes: u64 = 0;
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            wire_bytes += chunk.len() as u64;
+            if wire_bytes > limit {
+                return Err(FetchError::TooLarge { limit });
+            }
+            decoder.write(&chunk)?;
+        }
+        let body = decoder.finish()?;
+        Ok(Step::Done(Box::new(FetchOutcome::Fetched {
+            meta,
+            body: Arc::new(body),
+            wire_bytes,
+        })))
+    }
+}
+
+/// The addresses `url`'s host resolves to (empty when it does not).
+async fn resolve(url: &Url) -> Vec<std::net::IpAddr> {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(name)) => {
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::net::lookup_host((name, port)).await {
+                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+                Err(_) => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    }
+}
+
+enum Step {
+    Done(Box<FetchOutcome>),
+    Redirect { status: u16, location: String },
+}
+
+/// A `Write` that keeps what it is given up to a cap, then refuses.
+struct CappedSink {
+    buf: Vec<u8>,
+    cap: u64,
+    exceeded: bool,
+}
+
+impl Write for CappedSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() as u64 + data.len() as u64 > self.cap {
+            self.exceeded = true;
+            return Err(std::io::Error::other("decoded size cap reached"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decodes a body as it streams in, into a [`CappedSink`].
+enum BodyDecoder {
+    Identity(CappedSink),
+    Gzip(Box<flate2::write::GzDecoder<CappedSink>>),
+    Brotli(Box<brotli::DecompressorWriter<CappedSink>>),
+}
+
+impl BodyDecoder {
+    fn new(encoding: &str, cap: u64) -> Result<BodyDecoder, FetchError> {
+        let sink = CappedSink {
+            buf: Vec::new(),
+            cap,
+            exceeded: false,
+        };
+        Ok(match encoding {
+            "" | "identity" => BodyDecoder::Identity(sink),
+            "gzip" | "x-gzip" => BodyDecoder::Gzip(Box::new(flate2::write::GzDecoder::new(sink))),
+            "br" => BodyDecoder::Brotli(Box::new(brotli::DecompressorWriter::new(sink, 8192))),
+            other => {
+                return Err(FetchError::Decoding {
+                    encoding: other.to_string(),
+                    reason: "not an encoding we asked for (gzip, br)".into(),
                 });
             }
-            body.extend_from_slice(&chunk);
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            BodyDecoder::Identity(_) => "identity",
+            BodyDecoder::Gzip(_) => "gzip",
+            BodyDecoder::Brotli(_) => "br",
         }
-        Ok(FetchOutcome::Fetched(Fetched {
-            status: status.as_u16(),
-            final_url,
-            content_type,
-            validators,
-            body,
-        }))
+    }
+
+    fn sink(&self) -> &CappedSink {
+        match self {
+            BodyDecoder::Identity(s) => s,
+            BodyDecoder::Gzip(d) => d.get_ref(),
+            BodyDecoder::Brotli(d) => d.get_ref(),
+        }
+    }
+
+    fn error(&self, err: std::io::Error) -> FetchError {
+        let sink = self.sink();
+        if sink.exceeded {
+            FetchError::DecodedTooLarge { limit: sink.cap }
+        } else {
+            FetchError::Decoding {
+                encoding: self.name().into(),
+                reason: err.to_string(),
+            }
+        }
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<(), FetchError> {
+        let result = match self {
+            BodyDecoder::Identity(s) => s.write_all(chunk),
+            BodyDecoder::Gzip(d) => d.write_all(chunk),
+            BodyDecoder::Brotli(d) => d.write_all(chunk),
+        };
+        result.map_err(|e| self.error(e))
+    }
+
+    fn finish(self) -> Result<Vec<u8>, FetchError> {
+        match self {
+            BodyDecoder::Identity(s) => Ok(s.buf),
+            BodyDecoder::Gzip(mut d) => match d.try_finish() {
+                Ok(()) => d.finish().map(|s| s.buf).map_err(|e| FetchError::Decoding {
+                    encoding: "gzip".into(),
+                    reason: e.to_string(),
+                }),
+                Err(e) => Err(BodyDecoder::Gzip(d).error(e)),
+            },
+            BodyDecoder::Brotli(mut d) => match d.close() {
+                Ok(()) => match d.into_inner() {
+                    Ok(s) => Ok(s.buf),
+                    Err(_) => Err(FetchError::Decoding {
+                        encoding: "br".into(),
+                        reason: "truncated brotli stream".into(),
+                    }),
+                },
+                Err(e) => Err(BodyDecoder::Brotli(d).error(e)),
+            },
+        }
     }
 }
 
@@ -159,20 +616,19 @@ impl Fetcher {
             .extend_pairs(fields)
             .finish();
         let response = self
+            .inner
             .client
             .post(url)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.inner.classify(e))?;
         let status = response.status();
         if status.is_success() {
             Ok(status.as_u16())
         } else {
-            Err(FetchError::Status {
-                status: status.as_u16(),
-            })
+            Err(FetchError::Network(format!("HTTP {}", status.as_u16())))
         }
     }
 }
@@ -184,17 +640,73 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
         .map(str::to_string)
 }
 
-fn classify(err: reqwest::Error) -> FetchError {
-    if err.is_timeout() {
-        return FetchError::Timeout;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
     }
-    // The chain of sources says what really happened (DNS, refused, TLS).
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+
+    #[test]
+    fn decoders_round_trip_and_cap() {
+        let data = vec![b'a'; 100_000];
+        let mut d = BodyDecoder::new("gzip", 200_000).unwrap();
+        for chunk in gzip(&data).chunks(100) {
+            d.write(chunk).unwrap();
+        }
+        assert_eq!(d.finish().unwrap(), data);
+
+        let mut d = BodyDecoder::new("gzip", 10_000).unwrap();
+        let err = gzip(&data)
+            .chunks(100)
+            .find_map(|c| d.write(c).err())
+            .expect("cap reached while streaming");
+        assert!(
+            matches!(err, FetchError::DecodedTooLarge { limit: 10_000 }),
+            "{err:?}"
+        );
+
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            w.write_all(&data).unwrap();
+        }
+        let mut d = BodyDecoder::new("br", 200_000).unwrap();
+        d.write(&br).unwrap();
+        assert_eq!(d.finish().unwrap(), data);
+        let mut d = BodyDecoder::new("br", 1000).unwrap();
+        assert!(matches!(
+            d.write(&br),
+            Err(FetchError::DecodedTooLarge { .. })
+        ));
+
+        assert!(matches!(
+            BodyDecoder::new("compress", 10),
+            Err(FetchError::Decoding { .. })
+        ));
+        let mut d = BodyDecoder::new("gzip", 100).unwrap();
+        let bad = d
+            .write(b"not gzip at all")
+            .err()
+            .or_else(|| d.finish().err());
+        assert!(matches!(bad, Some(FetchError::Decoding { .. })), "{bad:?}");
     }
-    FetchError::Network(text)
+
+    #[test]
+    fn permanent_target_is_the_leading_permanent_run() {
+        let hop = |status, from: &str, to: &str| Hop {
+            status,
+            from: from.into(),
+            to: to.into(),
+        };
+        let mut meta = ResponseMeta::default();
+        assert_eq!(meta.permanent_target(), None);
+        meta.redirects = vec![hop(301, "a", "b"), hop(308, "b", "c"), hop(302, "c", "d")];
+        assert_eq!(meta.permanent_target(), Some("c"));
+        meta.redirects = vec![hop(302, "a", "b"), hop(301, "b", "c")];
+        assert_eq!(meta.permanent_target(), None);
+    }
 }

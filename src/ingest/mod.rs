@@ -7,3 +7,4 @@ pub mod fetch;
 pub mod guard;
 pub mod local;
 pub mod parse;
+pub mod poll;

@@ -202,7 +202,7 @@ impl Store {
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
-        self.db.flush_async().await.map_err(|e| self.err(e))?;
+        self.flush_to_disk().await?;
         Ok(())
     }
 
@@ -211,7 +211,7 @@ impl Store {
         self.sources
             .insert(source.as_bytes(), encode(state))
             .map_err(|e| self.err(e))?;
-        self.db.flush_async().await.map_err(|e| self.err(e))?;
+        self.flush_to_disk().await?;
         Ok(())
     }
 
@@ -351,8 +351,21 @@ impl Store {
     }
 
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await.map_err(|e| self.err(e))?;
+        self.flush_to_disk().await?;
         Ok(())
+    }
+
+    /// Flushes on a blocking thread. Not `sled::Db::flush_async`: in sled
+    /// 0.34 concurrent `flush_async` calls deadlock (spacejam/sled#1308,
+    /// #1241); the poller benchmark hung on it with 20 concurrent 304s.
+    async fn flush_to_disk(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(result) => result.map(|_| ()).map_err(|e| self.err(e)),
+            Err(join) => Err(self.err(sled::Error::Io(std::io::Error::other(format!(
+                "flush task failed: {join}"
+            ))))),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! mislabelled UTF-8 is common, the opposite accident is very unlikely. The XML declaration is removed
 //! from the decoded text so that no parser decodes it a second time.
 
+use super::legacy;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// Text decoded from the body, and how.
@@ -63,6 +64,16 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         );
     }
 
+    // EBCDIC documents (`<?xm` in cp037): the declaration names the code page.
+    if legacy::looks_ebcdic(bytes) {
+        let head = legacy::cp037().decode(&bytes[..bytes.len().min(200)]);
+        let codec = xml_decl_encoding(head.as_bytes())
+            .and_then(|label| legacy::lookup(&label))
+            .filter(|c| c.ebcdic)
+            .unwrap_or(legacy::cp037());
+        return finish(codec.decode(bytes), codec.name, warnings);
+    }
+
     // 2. Content-Type charset, 3. XML declaration.
     let header_label = content_type.and_then(charset_param);
     let decl_label = xml_decl_encoding(bytes);
@@ -90,7 +101,10 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
                 return decode_with(UTF_8, bytes, None, warnings);
             }
             Some(enc) => return decode_with(enc, bytes, Some(label), warnings),
-            None => warnings.push(format!("unknown encoding `{label}` ignored")),
+            None => match legacy::lookup(label).filter(|c| !c.ebcdic) {
+                Some(codec) => return finish(codec.decode(bytes), codec.name, warnings),
+                None => warnings.push(format!("unknown encoding `{label}` ignored")),
+            },
         }
     }
 
@@ -182,8 +196,21 @@ fn lookup(label: &str) -> Option<&'static Encoding> {
         "utf16" => "utf-16",
         "ucs2" | "iso10646ucs2" | "csunicode" => "utf-16",
         "latin1" | "iso88591" | "cp1252" => "windows-1252",
+        // GB18030 is a superset of GBK (WHATWG's reading of gb2312): same
+        // text for valid GBK bytes, and more of what real feeds contain.
+        "gb2312" | "gbk" | "csgb2312" | "cp936" | "xgbk" | "euccn" => "gb18030",
         "macroman" => "macintosh",
         "maccyrillic" => "x-mac-cyrillic",
+        "macintosh" | "csmacintosh" | "mac" => "macintosh",
+        "cp874" => "windows-874",
+        "msansi" => "windows-1252",
+        "msee" => "windows-1250",
+        "mscyrl" => "windows-1251",
+        "msgreek" => "windows-1253",
+        "msturk" => "windows-1254",
+        "mshebr" => "windows-1255",
+        "msarab" => "windows-1256",
+        "winbaltrim" => "windows-1257",
         _ => label,
     };
     Encoding::for_label(label.as_bytes())

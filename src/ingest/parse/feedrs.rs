@@ -47,6 +47,17 @@ pub(crate) fn read_xml(
     let (format, prepared, layout) = prepare_xml(text, root, &mut warnings)?;
     let (feed, dates) = run_feed_rs(prepared.as_bytes(), base)?;
     let mut raw = convert(feed, format, &dates);
+    if matches!(format, FeedFormat::Rss10 | FeedFormat::Rss090) {
+        // The rdf:about of an RSS 1.0 item is its identifier.
+        let abouts = rdf_item_abouts(&prepared);
+        if abouts.len() == raw.entries.len() {
+            for (entry, about) in raw.entries.iter_mut().zip(abouts) {
+                if entry.id.is_none() {
+                    entry.id = about.filter(|a| !a.trim().is_empty());
+                }
+            }
+        }
+    }
     // Explicit xml:base per entry (feed-rs keeps it for links only).
     if let Some(layout) = layout {
         let bases = entry_bases(&prepared, layout, base);
@@ -77,9 +88,14 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
         .unwrap_or("")
         .trim()
         .to_string();
+    // A bare version number ("1.1", as gofeed's fixtures have) is accepted
+    // when the object also has an `items` array.
+    let bare = matches!(version.as_str(), "1" | "1.0" | "1.1")
+        && obj.get("items").is_some_and(Value::is_array);
     let Some(minor) = version
         .strip_prefix("https://jsonfeed.org/version/")
         .or_else(|| version.strip_prefix("http://jsonfeed.org/version/"))
+        .or(bare.then_some(version.as_str()))
     else {
         return Err(ParseError::NotAFeed(
             "JSON without a jsonfeed.org `version`: not a JSON Feed".into(),
@@ -153,7 +169,8 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
         .unwrap_or(&[]);
     if items.len() == raw.entries.len() {
         for (entry, item) in raw.entries.iter_mut().zip(items) {
-            let link = str_field(item, "url").or_else(|| str_field(item, "external_url"));
+            let external = str_field(item, "external_url");
+            let link = str_field(item, "url").or_else(|| external.clone());
             entry.links = link
                 .map(|href| RawLink {
                     href,
@@ -161,6 +178,11 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
                     media_type: None,
                 })
                 .into_iter()
+                .chain(external.map(|href| RawLink {
+                    href,
+                    rel: "related".into(),
+                    media_type: None,
+                }))
                 .collect();
             entry.summary = str_field(item, "summary").map(|s| RawText::new(TextKind::Plain, s));
         }
@@ -305,6 +327,8 @@ fn prepare_xml(
                 Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
                 Some("0.91") => FeedFormat::Rss091,
                 Some("0.92") => FeedFormat::Rss092,
+                Some("0.93") => FeedFormat::Rss093,
+                Some("0.94") => FeedFormat::Rss094,
                 _ => FeedFormat::Rss,
             };
             if !matches!(version, Some("2.0" | "0.91" | "0.92" | "")) {
@@ -322,6 +346,8 @@ fn prepare_xml(
                 }
             }
             wrap_channel(text, &mut edits, warnings);
+            item_body_edits(text, &mut edits);
+            dublin_core_edits(text, &mut edits);
             Ok((format, apply_edits(text, edits), Some(EntryLayout::Rss)))
         }
         "feed" | "entry" => {
@@ -342,11 +368,28 @@ fn prepare_xml(
             Ok((format, prepared, Some(EntryLayout::Atom)))
         }
         "RDF" => {
+            let mut edits = Vec::new();
+            rdf_item_links(text, &mut edits);
+            let prepared = apply_edits(text, edits);
             if root.default_namespace.as_deref() == Some(RSS090_NS) {
-                Ok((FeedFormat::Rss090, text.replace(RSS090_NS, RSS10_NS), None))
+                Ok((
+                    FeedFormat::Rss090,
+                    prepared.replace(RSS090_NS, RSS10_NS),
+                    None,
+                ))
             } else {
-                Ok((FeedFormat::Rss10, text.to_string(), None))
+                Ok((FeedFormat::Rss10, prepared, None))
             }
+        }
+        "CHANNEL" | "channel" => {
+            // A CDF document (an RSS document is rooted at <rss>).
+            let mut edits = Vec::new();
+            cdf_edits(text, &mut edits);
+            Ok((
+                FeedFormat::Cdf,
+                apply_edits(text, edits),
+                Some(EntryLayout::Rss),
+            ))
         }
         other => Err(ParseError::NotAFeed(format!(
             "an XML document with root element <{other}>, not a feed"
@@ -394,6 +437,329 @@ fn wrap_channel(
     edits.push((end.start..end.start, "</channel>".into()));
 }
 
+/// CDF (`<CHANNEL HREF>` with `<TITLE>`, `<ABSTRACT>`, `<ITEM HREF
+/// LASTMOD>`) rewritten as RSS 2.0: the root channel becomes
+/// `<rss><channel>`, HREF a `<link>`, ABSTRACT a `<description>`, LASTMOD a
+/// `<dc:date>`. Nested channels are renamed so that they are ignored.
+fn cdf_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    let mut depth = 0usize;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                ref span,
+                self_closing,
+                ..
+            } => {
+                let span = span.clone();
+                let upper = local_name(name).to_ascii_uppercase();
+                let href = token.attr("HREF").or_else(|| token.attr("href"));
+                let lastmod = token.attr("LASTMOD").or_else(|| token.attr("lastmod"));
+                let extra = |out: &mut String| {
+                    if let Some(h) = &href {
+                        out.push_str(&format!("<link>{}</link>", super::sanitize::escape(h)));
+                    }
+                    if let Some(d) = &lastmod {
+                        out.push_str(&format!(
+                            "<dc:date>{}</dc:date>",
+                            super::sanitize::escape(d)
+                        ));
+                    }
+                };
+                let mut out = String::new();
+                match upper.as_str() {
+                    "CHANNEL" => {
+                        depth += 1;
+                        if depth == 1 {
+                            out.push_str(
+                                "<rss version=\"2.0\" \
+                                 xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>",
+                            );
+                            extra(&mut out);
+                        } else {
+                            out.push_str("<x-cdf-channel>");
+                        }
+                        if self_closing {
+                            depth -= 1;
+                            out.push_str(if depth == 0 {
+                                "</channel></rss>"
+                            } else {
+                                "</x-cdf-channel>"
+                            });
+                        }
+                    }
+                    "ITEM" => {
+                        out.push_str("<item>");
+                        extra(&mut out);
+                        if self_closing {
+                            out.push_str("</item>");
+                        }
+                    }
+                    "TITLE" if !self_closing => out.push_str("<title>"),
+                    "ABSTRACT" if !self_closing => out.push_str("<description>"),
+                    _ => continue,
+                }
+                edits.push((span, out));
+            }
+            Token::End { name, name_span } => {
+                let end = text[name_span.end..]
+                    .find('>')
+                    .map_or(name_span.end, |i| name_span.end + i + 1);
+                let range = name_span.start.saturating_sub(2)..end;
+                let replacement = match local_name(name).to_ascii_uppercase().as_str() {
+                    "CHANNEL" => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            "</channel></rss>"
+                        } else {
+                            "</x-cdf-channel>"
+                        }
+                    }
+                    "ITEM" => "</item>",
+                    "TITLE" => "</title>",
+                    "ABSTRACT" => "</description>",
+                    _ => continue,
+                };
+                edits.push((range, replacement.to_string()));
+            }
+            Token::Doctype { .. } => {}
+        }
+    }
+}
+
+/// The `rdf:about` of each RSS 0.90/1.0 `<item>`, in document order.
+fn rdf_item_abouts(text: &str) -> Vec<Option<String>> {
+    Tokenizer::new(text)
+        .filter(|t| matches!(t, Token::Start { name, .. } if local_name(name) == "item"))
+        .map(|t| t.attr("rdf:about").or_else(|| t.attr("about")))
+        .collect()
+}
+
+/// RSS 1.0 items without `<link>` (their `rdf:about` is their URI, which
+/// the spec says should equal the link): feed-rs drops them, so the
+/// `rdf:about` is given to them as `<link>`.
+fn rdf_item_links(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    // (end of the item's start tag, raw rdf:about, has a link)
+    let mut open: Option<(usize, Option<&str>, bool)> = None;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                span,
+                attrs,
+                self_closing,
+                ..
+            } => match local_name(name) {
+                "item" if !self_closing => {
+                    let about = attrs
+                        .iter()
+                        .find(|a| local_name(a.name) == "about")
+                        .map(|a| a.value);
+                    open = Some((span.end, about, false));
+                }
+                "link" => {
+                    if let Some(item) = open.as_mut() {
+                        item.2 = true;
+                    }
+                }
+                _ => {}
+            },
+            Token::End { name, .. } if local_name(name) == "item" => {
+                if let Some((at, Some(about), false)) = open.take() {
+                    edits.push((at..at, format!("<link>{about}</link>")));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Dublin Core elements feed-rs does not read in RSS 2.0, renamed to their
+/// RSS equivalents inside `<item>` and `<channel>` (prefix `dc` only):
+/// every `dc:subject` becomes a `category`; `dc:title` and
+/// `dc:description` become `title`/`description` (and a channel's
+/// `dc:language` its `language`) when those are missing;
+/// `dc:author` becomes `dc:creator` when there is no creator or author; a
+/// channel's first `author`, `dc:creator` or `dc:author` becomes its
+/// `managingEditor` when it has none; `media:category` becomes a
+/// `category`, `itunes:summary` the `description` and an item's
+/// `itunes:author` its `author` when those are missing; a channel's
+/// `itunes:image` (or `itunes:link rel="image"`) its `<image>` when it has
+/// none.
+fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    type Child<'a> = (
+        &'a str,
+        std::ops::Range<usize>,
+        Option<std::ops::Range<usize>>,
+    );
+    struct Frame<'a> {
+        name: &'a str,
+        /// Direct children: (name, start name span, end name span).
+        children: Vec<Child<'a>>,
+        /// Image URLs of `itunes:image` / `itunes:link rel="image"` children:
+        /// (whole start tag, URL).
+        images: Vec<(std::ops::Range<usize>, String)>,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                ref name_span,
+                ref span,
+                self_closing,
+                ..
+            } => {
+                let is_image = name == "itunes:image"
+                    || (name == "itunes:link" && token.attr("rel").as_deref() == Some("image"));
+                let image_url = token
+                    .attr("href")
+                    .or_else(|| token.attr("url"))
+                    .filter(|u| is_image && !u.trim().is_empty());
+                if let Some(parent) = stack.last_mut() {
+                    parent.children.push((name, name_span.clone(), None));
+                    if let Some(url) = image_url {
+                        parent.images.push((span.clone(), url));
+                    }
+                }
+                if !self_closing {
+                    stack.push(Frame {
+                        name,
+                        children: Vec::new(),
+                        images: Vec::new(),
+                    });
+                }
+            }
+            Token::End { name, name_span } => {
+                let Some(pos) = stack.iter().rposition(|f| f.name == name) else {
+                    continue;
+                };
+                let frame = stack.swap_remove(pos);
+                stack.truncate(pos);
+                if let Some(parent) = stack.last_mut()
+                    && let Some(child) = parent
+                        .children
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.0 == name && c.2.is_none())
+                {
+                    child.2 = Some(name_span);
+                }
+                if !matches!(local_name(frame.name), "item" | "channel") {
+                    continue;
+                }
+                let has = |n: &str| frame.children.iter().any(|c| c.0 == n);
+                let channel = local_name(frame.name) == "channel";
+                if channel
+                    && !has("image")
+                    && let Some((tag, url)) = frame.images.first()
+                {
+                    // Inserted before the itunes element (which stays).
+                    edits.push((
+                        tag.start..tag.start,
+                        format!("<image><url>{}</url></image>", super::sanitize::escape(url)),
+                    ));
+                }
+                let mut editor_taken = has("managingEditor");
+                for (child, start, end) in &frame.children {
+                    let renamed = match *child {
+                        // A channel's author (feedparser reads these too).
+                        "author" | "dc:creator" | "dc:author" if channel && !editor_taken => {
+                            editor_taken = true;
+                            "managingEditor"
+                        }
+                        "dc:subject" | "media:category" => "category",
+                        "dc:language" if channel && !has("language") => "language",
+                        "itunes:summary" if !has("description") && !has("dc:description") => {
+                            "description"
+                        }
+                        "itunes:subtitle"
+                            if channel
+                                && !has("description")
+                                && !has("dc:description")
+                                && !has("itunes:summary") =>
+                        {
+                            "description"
+                        }
+                        "itunes:author" if !channel && !has("author") && !has("dc:creator") => {
+                            "author"
+                        }
+                        "dc:title" if !has("title") => "title",
+                        "dc:description" if !has("description") => "description",
+                        "dc:author" if !has("dc:creator") && !has("author") => "dc:creator",
+                        _ => continue,
+                    };
+                    if let Some(end) = end {
+                        edits.push((start.clone(), renamed.to_string()));
+                        edits.push((end.clone(), renamed.to_string()));
+                    }
+                }
+            }
+            Token::Doctype { .. } => {}
+        }
+    }
+}
+
+const CONTENT_ENCODED_START: &str =
+    "<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">";
+
+/// RSS items that carry their full text in `<fullitem>` (escaped HTML) or
+/// in an inline XHTML `<body>` / `<xhtml:body>` (feedparser reads both as
+/// content; feed-rs ignores them): rewritten as `<content:encoded>`, the
+/// XHTML serialized into a CDATA section.
+fn item_body_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String)>) {
+    let mut stack: Vec<&str> = Vec::new();
+    // (local name, start tag span) of the body being rewritten.
+    let mut open: Option<(&str, std::ops::Range<usize>, usize)> = None;
+    for token in Tokenizer::new(text) {
+        match token {
+            Token::Start {
+                name,
+                span,
+                self_closing,
+                ..
+            } => {
+                let local = local_name(name);
+                if open.is_none()
+                    && !self_closing
+                    && matches!(local, "fullitem" | "body")
+                    && stack.last().is_some_and(|p| local_name(p) == "item")
+                {
+                    open = Some((local, span, stack.len()));
+                }
+                if !self_closing {
+                    stack.push(name);
+                }
+            }
+            Token::End { name, name_span } => {
+                if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                    stack.truncate(pos);
+                }
+                let Some((local, start, depth)) = open.clone() else {
+                    continue;
+                };
+                if stack.len() != depth || local_name(name) != local {
+                    continue;
+                }
+                open = None;
+                let end_start = name_span.start.saturating_sub(2);
+                let end_end = text[name_span.end..]
+                    .find('>')
+                    .map_or(name_span.end, |i| name_span.end + i + 1);
+                let inner = text.get(start.end..end_start).unwrap_or("");
+                if local == "fullitem" {
+                    edits.push((start, CONTENT_ENCODED_START.to_string()));
+                    edits.push((end_start..end_end, "</content:encoded>".into()));
+                } else if !inner.contains("]]>") && !inner.contains("<![CDATA[") {
+                    edits.push((start, format!("{CONTENT_ENCODED_START}<![CDATA[")));
+                    edits.push((end_start..end_end, "]]></content:encoded>".into()));
+                }
+            }
+            Token::Doctype { .. } => {}
+        }
+    }
+}
+
 /// The prefix of the root element's name.
 fn root_prefix(text: &str) -> Option<&str> {
     Tokenizer::new(text)
@@ -416,6 +782,8 @@ fn atom_edits(
     const IGNORED: &str = "x-syndic-ignored";
     // Name of an element being dropped (renamed), until its end tag.
     let mut dropping: Option<&str> = None;
+    // A base64 text construct being decoded: (name, where its text starts).
+    let mut base64: Option<(&str, usize)> = None;
     let qualify = |local: &str| match atom_prefix {
         Some(p) => format!("{p}:{local}"),
         None => local.to_string(),
@@ -427,9 +795,9 @@ fn atom_edits(
                 name_span,
                 attrs,
                 self_closing,
-                ..
+                span,
             } => {
-                if dropping.is_some() || prefix(name) != atom_prefix {
+                if dropping.is_some() || base64.is_some() || prefix(name) != atom_prefix {
                     continue;
                 }
                 let mut local = local_name(name);
@@ -443,6 +811,30 @@ fn atom_edits(
                 }
                 let type_attr = attrs.iter().find(|a| a.name == "type");
                 let has_src = attrs.iter().any(|a| a.name == "src");
+                // Atom 0.3 `mode="base64"`; Atom 1.0 content of a non-text,
+                // non-XML media type (RFC 4287 4.1.3.3: base64).
+                let mode = attrs.iter().find(|a| a.name == "mode");
+                let declared = type_attr.map(|a| a.value.trim().to_ascii_lowercase());
+                let binary_type = declared.as_deref().is_some_and(|t| {
+                    t.contains('/') && !t.starts_with("text/") && !t.ends_with("xml")
+                });
+                if !has_src
+                    && !self_closing
+                    && (mode.is_some_and(|m| m.value.trim() == "base64") || binary_type)
+                {
+                    if let Some(m) = mode {
+                        edits.push((m.span.clone(), String::new()));
+                    }
+                    if binary_type && let Some(a) = type_attr {
+                        edits.push((a.value_span.clone(), "html".into()));
+                    }
+                    base64 = Some((name, span.end));
+                    if binary_type {
+                        continue;
+                    }
+                    // Otherwise the type (if any) is handled as for any
+                    // text construct, below.
+                }
                 let wanted: Option<&str> = if has_src {
                     None
                 } else {
@@ -479,6 +871,32 @@ fn atom_edits(
                 }
             }
             Token::End { name, name_span } => {
+                if let Some((open, inner_start)) = base64
+                    && *name == open
+                {
+                    base64 = None;
+                    let inner_end = name_span.start.saturating_sub(2);
+                    let inner = text.get(inner_start..inner_end).unwrap_or("");
+                    let compact: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+                    use base64::Engine as _;
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(compact.as_bytes())
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok());
+                    let replacement = match decoded {
+                        Some(d) => super::sanitize::escape(&d),
+                        None => {
+                            warnings.push(format!(
+                                "<{}>: base64 content that is not UTF-8 text ignored",
+                                local_name(name)
+                            ));
+                            String::new()
+                        }
+                    };
+                    if inner_start <= inner_end {
+                        edits.push((inner_start..inner_end, replacement));
+                    }
+                }
                 if let Some(open) = dropping {
                     if *name == open {
                         edits.push((name_span.clone(), IGNORED.to_string()));
@@ -515,7 +933,12 @@ fn convert(feed: model::Feed, format: FeedFormat, dates: &[String]) -> RawFeed {
     let is_json = matches!(format, FeedFormat::JsonFeed10 | FeedFormat::JsonFeed11);
     let is_rss2ish = matches!(
         format,
-        FeedFormat::Rss | FeedFormat::Rss091 | FeedFormat::Rss092 | FeedFormat::Rss20
+        FeedFormat::Rss
+            | FeedFormat::Rss091
+            | FeedFormat::Rss092
+            | FeedFormat::Rss093
+            | FeedFormat::Rss094
+            | FeedFormat::Rss20
     );
     let title_kind = |t: &model::Text| -> TextKind {
         // RSS and JSON Feed titles are meant as plain text but often carry

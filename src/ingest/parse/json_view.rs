@@ -28,9 +28,11 @@ fn people(names: &[String]) -> Value {
 
 /// JSON Feed 1.1-style view for `syndic parse FILE --json`: title,
 /// home_page_url, feed_url, description, language, icon, authors[{name}],
-/// items[{id, url, title, content_html, summary, date_published,
+/// items[{id, url, external_url, title, content_html, content_text (the
+/// content as plain text), summary, date_published,
 /// date_modified, authors, tags, attachments[{url, mime_type,
-/// size_in_bytes}]}], plus "format", "encoding", "warnings". `summary` is
+/// size_in_bytes}]}], plus "format" (`rss2.0`, `atom1.0`, ...), "encoding",
+/// "warnings". `summary` is
 /// plain text (as JSON Feed wants); `size_in_bytes` is omitted when unknown.
 pub fn to_json_view(feed: &ParsedFeed) -> serde_json::Value {
     let mut root = Map::new();
@@ -45,12 +47,29 @@ pub fn to_json_view(feed: &ParsedFeed) -> serde_json::Value {
     let items: Vec<Value> = feed
         .entries
         .iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(i, e)| {
             let mut item = Map::new();
             put(&mut item, "id", string(&e.upstream_id));
             put(&mut item, "url", string(&e.link));
+            put(
+                &mut item,
+                "external_url",
+                feed.external_urls
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .map(Value::String),
+            );
             put(&mut item, "title", string(&e.title));
             put(&mut item, "content_html", string(&e.content_html));
+            put(
+                &mut item,
+                "content_text",
+                e.content_html
+                    .as_deref()
+                    .map(|c| Value::String(html_to_text(c))),
+            );
             put(
                 &mut item,
                 "summary",

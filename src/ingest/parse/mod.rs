@@ -15,10 +15,13 @@ use crate::model::Entry;
 mod charset;
 mod dates;
 mod detect;
+mod entities;
 mod feedrs;
 mod json_view;
+mod legacy;
 mod normalize;
 mod raw;
+mod recover;
 mod sanitize;
 mod xml_scan;
 
@@ -35,6 +38,8 @@ pub enum FeedFormat {
     Rss090,
     Rss091,
     Rss092,
+    Rss093,
+    Rss094,
     /// RSS with a missing or unrecognised `version` (read as RSS 2.0).
     Rss,
     /// RSS 1.0 (RDF).
@@ -44,21 +49,28 @@ pub enum FeedFormat {
     Atom10,
     JsonFeed10,
     JsonFeed11,
+    /// Microsoft's Channel Definition Format (1997), read as RSS.
+    Cdf,
 }
 
+/// The names `syndic parse --json` prints: `rss2.0`, `atom1.0`, `rss1.0`,
+/// `json1.1`, ... (`rss` for RSS without a known version).
 impl fmt::Display for FeedFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            FeedFormat::Rss090 => "rss090",
-            FeedFormat::Rss091 => "rss091",
-            FeedFormat::Rss092 => "rss092",
+            FeedFormat::Rss090 => "rss0.90",
+            FeedFormat::Rss091 => "rss0.91",
+            FeedFormat::Rss092 => "rss0.92",
+            FeedFormat::Rss093 => "rss0.93",
+            FeedFormat::Rss094 => "rss0.94",
             FeedFormat::Rss => "rss",
-            FeedFormat::Rss10 => "rss10",
-            FeedFormat::Rss20 => "rss20",
-            FeedFormat::Atom03 => "atom03",
-            FeedFormat::Atom10 => "atom10",
-            FeedFormat::JsonFeed10 => "json10",
-            FeedFormat::JsonFeed11 => "json11",
+            FeedFormat::Rss10 => "rss1.0",
+            FeedFormat::Rss20 => "rss2.0",
+            FeedFormat::Atom03 => "atom0.3",
+            FeedFormat::Atom10 => "atom1.0",
+            FeedFormat::JsonFeed10 => "json1.0",
+            FeedFormat::JsonFeed11 => "json1.1",
+            FeedFormat::Cdf => "cdf",
         })
     }
 }
@@ -81,6 +93,9 @@ pub struct ParsedFeed {
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
     pub entries: Vec<Entry>,
+    /// Parallel to `entries`: the item's `external_url` (JSON Feed
+    /// `external_url`, Atom `link rel="related"`), absolute.
+    pub external_urls: Vec<Option<String>>,
     /// Recoveries and problems that did not stop the parse.
     pub warnings: Vec<String>,
 }
@@ -108,6 +123,26 @@ pub enum ParseError {
     Empty,
 }
 
+/// True when a warning says the document itself was broken: not
+/// well-formed XML that was repaired, or bytes that did not match their
+/// declared (or any) encoding. This is what feedparser calls `bozo`; the
+/// other warnings are about single values (a date, a URL) or leniencies
+/// that need no repair (RSS without `<channel>`).
+pub fn is_bozo_warning(warning: &str) -> bool {
+    warning.starts_with(recover::NOT_WELL_FORMED)
+        || warning.starts_with("invalid ")
+        || warning.starts_with("declared ")
+        || warning.starts_with("ignored declared encoding")
+        || warning.starts_with("unknown encoding")
+}
+
+/// True when a warning says the document was truncated (and repaired by
+/// keeping the complete items): the response was probably cut short, so its
+/// cache validators should not be trusted.
+pub fn is_truncation_warning(warning: &str) -> bool {
+    warning.starts_with(recover::TRUNCATED)
+}
+
 /// Parses the bytes of a feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
@@ -124,9 +159,26 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
         }
         parsed
     });
-    let raw = match detect::detect(&decoded.text)? {
-        detect::Body::Json => feedrs::read_json(&decoded.text)?,
-        detect::Body::Xml(root) => feedrs::read_xml(&decoded.text, &root, base_url.as_ref())?,
+    let text = decoded.text.as_str();
+    let looks_json = text.trim_start().starts_with(['{', '[']);
+    let repaired = if looks_json {
+        None
+    } else {
+        let r = recover::repair(text);
+        if r.truncated_before_items {
+            return Err(ParseError::Malformed(
+                "the document breaks off before its first complete item \
+                 (truncated download?)"
+                    .into(),
+            ));
+        }
+        warnings.extend(r.warnings);
+        Some(r.text)
+    };
+    let text = repaired.as_deref().unwrap_or(text);
+    let raw = match detect::detect(text)? {
+        detect::Body::Json => feedrs::read_json(text)?,
+        detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
     Ok(normalize::normalize(
         raw,

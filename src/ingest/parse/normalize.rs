@@ -41,6 +41,7 @@ pub(crate) fn normalize(
         .and_then(|u| absolute(u, &[base_url, home.as_ref()], "feed icon", &mut w));
 
     let mut entries = Vec::with_capacity(raw.entries.len());
+    let mut external_urls = Vec::with_capacity(raw.entries.len());
     for (i, raw_entry) in raw.entries.into_iter().enumerate() {
         let ctx = EntryCtx {
             number: i + 1,
@@ -48,6 +49,19 @@ pub(crate) fn normalize(
             home: home.as_ref(),
             feed_self: feed_self.as_ref(),
         };
+        let external = raw_entry
+            .links
+            .iter()
+            .find(|l| l.rel.eq_ignore_ascii_case("related") || l.rel.eq_ignore_ascii_case("via"))
+            .and_then(|l| {
+                absolute(
+                    &l.href,
+                    &[base_url, home.as_ref()],
+                    &format!("item {} external url", i + 1),
+                    &mut w,
+                )
+            });
+        external_urls.push(external);
         entries.push(normalize_entry(raw_entry, &ctx, &mut w));
     }
 
@@ -66,6 +80,7 @@ pub(crate) fn normalize(
         authors: names(&raw.authors),
         ttl_minutes: raw.ttl_minutes,
         entries,
+        external_urls,
         warnings,
     }
 }

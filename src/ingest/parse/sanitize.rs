@@ -2,6 +2,8 @@
 //! ([`sanitize_html`], ammonia), HTML -> plain text for titles, and plain
 //! text -> HTML for text-only content.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use ammonia::{Builder, UrlRelative};
@@ -10,35 +12,382 @@ use url::Url;
 /// Elements dropped together with everything inside them.
 const DROP_WITH_CONTENT: [&str; 5] = ["script", "style", "title", "template", "textarea"];
 
+/// Elements allowed besides ammonia's defaults: feedparser's acceptable
+/// elements without the form controls (`form`, `input`, `button`,
+/// `select`, `option`, `textarea`, ...), `noscript` and the elements that
+/// fetch or run things on their own (`event-source`, `command`, `sound`).
+const EXTRA_TAGS: [&str; 84] = [
+    "abbr",
+    "acronym",
+    "address",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "big",
+    "blockquote",
+    "br",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "datagrid",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "fieldset",
+    "figure",
+    "font",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "m",
+    "map",
+    "menu",
+    "meter",
+    "multicol",
+    "nav",
+    "nextid",
+    "ol",
+    "p",
+    "pre",
+    "progress",
+    "q",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "source",
+    "spacer",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+];
+
+/// Attributes allowed on any element: feedparser's acceptable attributes
+/// without `style` (allowed apart, filtered by [`STYLE_PROPERTIES`]),
+/// `id`/`name` (DOM clobbering), `rel` (set by the
+/// sanitizer), `target`, and those holding URLs ammonia does not check
+/// (`action`, `background`, `data`, `datasrc`, `dynsrc`, `lowsrc`, `icon`,
+/// `ping`, `poster`, `form`, `contenteditable`, `datafld`).
+const GENERIC_ATTRIBUTES: [&str; 123] = [
+    "abbr",
+    "accept-charset",
+    "accept",
+    "accesskey",
+    "align",
+    "alt",
+    "autocomplete",
+    "autofocus",
+    "autoplay",
+    "axis",
+    "balance",
+    "bgcolor",
+    "bgproperties",
+    "border",
+    "bordercolor",
+    "bordercolordark",
+    "bordercolorlight",
+    "bottompadding",
+    "cellpadding",
+    "cellspacing",
+    "ch",
+    "challenge",
+    "char",
+    "charoff",
+    "charset",
+    "checked",
+    "choff",
+    "cite",
+    "class",
+    "clear",
+    "color",
+    "cols",
+    "colspan",
+    "compact",
+    "coords",
+    "datapagesize",
+    "datetime",
+    "default",
+    "delay",
+    "dir",
+    "disabled",
+    "draggable",
+    "end",
+    "enctype",
+    "face",
+    "for",
+    "frame",
+    "galleryimg",
+    "gutter",
+    "headers",
+    "height",
+    "hidden",
+    "hidefocus",
+    "high",
+    "href",
+    "hreflang",
+    "hspace",
+    "inputmode",
+    "ismap",
+    "keytype",
+    "label",
+    "lang",
+    "leftspacing",
+    "list",
+    "longdesc",
+    "loop",
+    "loopcount",
+    "loopend",
+    "loopstart",
+    "low",
+    "max",
+    "maxlength",
+    "media",
+    "method",
+    "min",
+    "multiple",
+    "nohref",
+    "noshade",
+    "nowrap",
+    "open",
+    "optimum",
+    "pattern",
+    "point-size",
+    "pqg",
+    "preload",
+    "prompt",
+    "radiogroup",
+    "readonly",
+    "repeat-max",
+    "repeat-min",
+    "replace",
+    "required",
+    "rev",
+    "rightspacing",
+    "rows",
+    "rowspan",
+    "rules",
+    "scope",
+    "selected",
+    "shape",
+    "size",
+    "span",
+    "src",
+    "start",
+    "step",
+    "summary",
+    "suppress",
+    "tabindex",
+    "template",
+    "title",
+    "toppadding",
+    "type",
+    "unselectable",
+    "urn",
+    "usemap",
+    "valign",
+    "value",
+    "variable",
+    "volume",
+    "vrml",
+    "vspace",
+    "width",
+    "wrap",
+];
+
+/// CSS properties kept in `style` attributes (ammonia drops the others):
+/// feedparser's acceptable properties minus those that can load a URL
+/// (`background`, `cursor`, `list-style`, ...) or move content out of its
+/// box (`position`). Values are not checked: none of these takes `url()`.
+const STYLE_PROPERTIES: [&str; 44] = [
+    "background-color",
+    "border",
+    "border-bottom",
+    "border-bottom-color",
+    "border-collapse",
+    "border-color",
+    "border-left",
+    "border-left-color",
+    "border-right",
+    "border-right-color",
+    "border-top",
+    "border-top-color",
+    "clear",
+    "color",
+    "direction",
+    "display",
+    "float",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "margin",
+    "margin-bottom",
+    "margin-left",
+    "margin-right",
+    "margin-top",
+    "overflow",
+    "padding",
+    "padding-bottom",
+    "padding-left",
+    "padding-right",
+    "padding-top",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "unicode-bidi",
+    "vertical-align",
+    "white-space",
+    "width",
+];
+
 /// Void elements ammonia may emit; written as `<br />` so that the output
 /// also reads as XML.
-const VOID: [&str; 6] = ["area", "br", "col", "hr", "img", "wbr"];
+const VOID: [&str; 7] = ["area", "br", "col", "hr", "img", "source", "wbr"];
 
 /// Sanitizes untrusted HTML with an allow-list: no script, iframe, object,
-/// embed, style or form elements, no `on*` or `style` attributes, no
-/// `javascript:`, `data:` or `vbscript:` URLs. Relative URLs are made
+/// embed, style or form elements, no `on*` attributes, `style` attributes
+/// only with the CSS properties of [`STYLE_PROPERTIES`], no `javascript:`,
+/// `data:` or `vbscript:` URLs. Relative URLs are made
 /// absolute against `base` when given and kept as they are otherwise. Links
 /// get `rel="noopener noreferrer"`. Void elements are self-closed and
 /// `&nbsp;` is written `&#160;`, so the result can be embedded in XML.
 pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     let input = strip_xml_invalid(html);
+    if !input.contains(['<', '&', '>']) {
+        // No markup and nothing to escape: the sanitizer would return it as is.
+        return input;
+    }
+    let url_relative = match base {
+        Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+        None => UrlRelative::PassThrough,
+    };
+    let cleaned = SANITIZER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut builder) => {
+            builder.url_relative(url_relative);
+            builder.clean(&input).to_string()
+        }
+        // Only reachable by re-entrance, which does not happen; stay correct.
+        Err(_) => {
+            let mut builder = sanitizer();
+            builder.url_relative(url_relative);
+            builder.clean(&input).to_string()
+        }
+    });
+    xml_friendly(&cleaned)
+}
+
+/// The allow-list sanitizer, built once per thread (building one costs
+/// about as much as cleaning a short text).
+fn sanitizer() -> Builder<'static> {
     let mut builder = Builder::default();
     builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
-    match base {
-        Some(base) => builder.url_relative(UrlRelative::RewriteWithBase(base.clone())),
-        None => builder.url_relative(UrlRelative::PassThrough),
-    };
-    let cleaned = builder.clean(&input).to_string();
-    xml_friendly(&cleaned)
+    builder.add_tags(EXTRA_TAGS.iter().copied());
+    builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
+    builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
+    builder.attribute_filter(|_element, attribute, value| {
+        if attribute.eq_ignore_ascii_case("style") {
+            Some(Cow::Owned(safe_style(value)))
+        } else {
+            Some(Cow::Borrowed(value))
+        }
+    });
+    builder
+}
+
+/// Keeps the CSS declarations of a `style` value whose value cannot run or
+/// load anything: no `expression(` (old IE), `url(`, `javascript:`,
+/// `behavior`, `-moz-binding`, `@import`, and no CSS escapes (`\`) or
+/// comments that could hide those.
+fn safe_style(style: &str) -> String {
+    style
+        .split(';')
+        .filter(|decl| {
+            let lower = decl.to_ascii_lowercase();
+            ![
+                "expression",
+                "url(",
+                "javascript",
+                "vbscript",
+                "behavior",
+                "binding",
+                "@import",
+                "\\",
+                "/*",
+                "<",
+            ]
+            .iter()
+            .any(|bad| lower.contains(bad))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The tag stripper behind [`html_to_text`].
+fn text_only() -> Builder<'static> {
+    let mut builder = Builder::empty();
+    builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
+    builder
+}
+
+thread_local! {
+    static SANITIZER: RefCell<Builder<'static>> = RefCell::new(sanitizer());
+    static TEXT_ONLY: Builder<'static> = text_only();
 }
 
 /// Converts HTML to plain text: tags removed (script/style content too),
 /// entities decoded, whitespace collapsed, trimmed.
 pub(crate) fn html_to_text(html: &str) -> String {
     let input = strip_xml_invalid(html);
-    let mut builder = Builder::empty();
-    builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
-    let escaped = builder.clean(&input).to_string();
+    if !input.contains(['<', '&']) {
+        return collapse_whitespace(&input);
+    }
+    let escaped = TEXT_ONLY.with(|builder| builder.clean(&input).to_string());
     collapse_whitespace(&unescape_serialized(&escaped))
 }
 

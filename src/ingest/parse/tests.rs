@@ -50,7 +50,7 @@ const RSS2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 fn rss20_full_item() {
     let feed = parse(RSS2);
     assert_eq!(feed.format, FeedFormat::Rss20);
-    assert_eq!(feed.format.to_string(), "rss20");
+    assert_eq!(feed.format.to_string(), "rss2.0");
     assert_eq!(feed.encoding, "utf-8");
     assert_eq!(feed.title.as_deref(), Some("Example & Co"));
     assert_eq!(feed.home_page_url.as_deref(), Some("https://example.com/"));
@@ -220,7 +220,7 @@ const ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 fn atom10_xml_base_and_typed_content() {
     let feed = parse(ATOM);
     assert_eq!(feed.format, FeedFormat::Atom10);
-    assert_eq!(feed.format.to_string(), "atom10");
+    assert_eq!(feed.format.to_string(), "atom1.0");
     assert_eq!(feed.title.as_deref(), Some("Example Blog"));
     assert_eq!(feed.description.as_deref(), Some("All about <things>"));
     assert_eq!(
@@ -251,7 +251,7 @@ fn atom10_xml_base_and_typed_content() {
     assert_eq!(e.summary_html.as_deref(), Some("Short &lt;b&gt; text"));
     assert_eq!(
         e.content_html.as_deref(),
-        Some("<p>Hi <img src=\"http://cdn.example.net/img/pic.png\" /></p>")
+        Some("<p style=\"color:red\">Hi <img src=\"http://cdn.example.net/img/pic.png\" /></p>")
     );
     assert_eq!(
         e.enclosures,
@@ -304,7 +304,7 @@ fn rss10_rdf() {
 </rdf:RDF>"#,
     );
     assert_eq!(feed.format, FeedFormat::Rss10);
-    assert_eq!(feed.format.to_string(), "rss10");
+    assert_eq!(feed.format.to_string(), "rss1.0");
     assert_eq!(feed.title.as_deref(), Some("RDF Site"));
     assert_eq!(feed.language.as_deref(), Some("fr"));
     assert_eq!(feed.entries.len(), 1);
@@ -349,7 +349,7 @@ const JSON_FEED: &str = r#"{
 fn json_feed_11() {
     let feed = parse(JSON_FEED);
     assert_eq!(feed.format, FeedFormat::JsonFeed11);
-    assert_eq!(feed.format.to_string(), "json11");
+    assert_eq!(feed.format.to_string(), "json1.1");
     assert_eq!(feed.title.as_deref(), Some("JSON Example"));
     assert_eq!(feed.home_page_url.as_deref(), Some("https://json.example/"));
     assert_eq!(
@@ -431,7 +431,7 @@ fn json_view_shape() {
     let view = to_json_view(&feed);
     assert_eq!(view["version"], "https://jsonfeed.org/version/1.1");
     assert_eq!(view["title"], "JSON Example");
-    assert_eq!(view["format"], "json11");
+    assert_eq!(view["format"], "json1.1");
     assert_eq!(view["encoding"], "utf-8");
     assert_eq!(view["authors"][0]["name"], "Jo");
     assert!(view["warnings"].as_array().unwrap().is_empty());
@@ -448,7 +448,7 @@ fn json_view_shape() {
 
     // An RSS feed's view has the same shape.
     let view = to_json_view(&parse(RSS2));
-    assert_eq!(view["format"], "rss20");
+    assert_eq!(view["format"], "rss2.0");
     assert_eq!(view["items"][0]["authors"][0]["name"], "Jane Doe");
     assert_eq!(view["items"][1]["date_published"], serde_json::Value::Null);
     assert!(!view["warnings"].as_array().unwrap().is_empty());
@@ -577,11 +577,21 @@ fn empty_body() {
 
 #[test]
 fn truncated_documents_fail_without_panic() {
-    let truncated = &RSS2[..RSS2.len() / 2];
-    assert!(matches!(
-        parse_feed(truncated.as_bytes(), &ParseOptions::default()),
-        Err(ParseError::Malformed(_))
-    ));
+    // XML: recovered, keeping the items before the break, with a warning.
+    let full = parse(RSS2);
+    let cut = RSS2.rfind("</item>").expect("fixture has items");
+    let truncated = &RSS2[..cut + 3];
+    let feed = parse_feed(truncated.as_bytes(), &ParseOptions::default())
+        .expect("truncated XML is recovered");
+    assert_eq!(feed.entries.len(), full.entries.len() - 1);
+    assert_eq!(feed.entries[0].title, full.entries[0].title);
+    assert!(
+        feed.warnings
+            .iter()
+            .any(|w| w.contains("truncated") && is_bozo_warning(w)),
+        "{:?}",
+        feed.warnings
+    );
     let json = &JSON_FEED[..JSON_FEED.len() / 2];
     assert!(matches!(
         parse_feed(json.as_bytes(), &ParseOptions::default()),
@@ -605,7 +615,7 @@ fn older_formats_and_missing_versions() {
         <id>tag:e</id><issued>2003-12-13T08:29:29-04:00</issued><modified>2003-12-13T18:30:02Z</modified>
         <content type="text/html" mode="escaped">&lt;p&gt;hi&lt;/p&gt;</content></entry></feed>"#,
     );
-    assert_eq!(feed.format.to_string(), "atom03");
+    assert_eq!(feed.format.to_string(), "atom0.3");
     assert_eq!(feed.description.as_deref(), Some("Atom 0.3"));
     let e = &feed.entries[0];
     assert_eq!(e.link.as_deref(), Some("http://example.org/e"));
@@ -614,7 +624,7 @@ fn older_formats_and_missing_versions() {
     assert_eq!(e.content_html.as_deref(), Some("<p>hi</p>"));
 
     let feed = parse(r#"<rss version="0.91"><channel><title>Old</title></channel></rss>"#);
-    assert_eq!(feed.format.to_string(), "rss091");
+    assert_eq!(feed.format.to_string(), "rss0.91");
     let feed = parse(r#"<rss><channel><item><title>x</title></item></channel></rss>"#);
     assert_eq!(feed.format.to_string(), "rss");
     assert_eq!(feed.entries[0].title.as_deref(), Some("x"));
@@ -625,7 +635,7 @@ fn older_formats_and_missing_versions() {
         <channel><title>Netscape</title><link>http://example.org/</link></channel>
         <item><title>I</title><link>http://example.org/i</link></item></rdf:RDF>"#,
     );
-    assert_eq!(feed.format.to_string(), "rss090");
+    assert_eq!(feed.format.to_string(), "rss0.90");
     assert_eq!(feed.title.as_deref(), Some("Netscape"));
     assert_eq!(
         feed.entries[0].link.as_deref(),
@@ -633,7 +643,7 @@ fn older_formats_and_missing_versions() {
     );
 
     let feed = parse(r#"{"version":"https://jsonfeed.org/version/1","title":"J","items":[]}"#);
-    assert_eq!(feed.format.to_string(), "json10");
+    assert_eq!(feed.format.to_string(), "json1.0");
 }
 
 #[test]
@@ -647,7 +657,8 @@ fn sanitize_removes_active_content() {
     let clean = sanitize_html(dirty, Some(&base));
     for banned in [
         "onclick",
-        "style",
+        "<style",
+        "p{}",
         "javascript",
         "JaVaScRiPt",
         "vbscript",
@@ -743,4 +754,208 @@ fn shared_corpus_smoke() {
         started.elapsed()
     );
     assert!(rate >= 0.75, "only {:.1}% parsed", rate * 100.0);
+}
+
+#[test]
+fn json_view_has_external_url_content_text_and_issue_format_names() {
+    let json = r#"{"version": "1.1", "title": "T", "items": [
+        {"id": "1", "url": "https://example.com/1", "external_url": "https://elsewhere.example/a",
+         "content_html": "<p>Hello <b>world</b></p>"}]}"#;
+    let feed = parse(json);
+    assert_eq!(feed.format.to_string(), "json1.1");
+    let view = to_json_view(&feed);
+    let item = &view["items"][0];
+    assert_eq!(item["url"], "https://example.com/1");
+    assert_eq!(item["external_url"], "https://elsewhere.example/a");
+    assert_eq!(item["content_text"], "Hello world");
+    assert_eq!(view["format"], "json1.1");
+    assert_eq!(view["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn recovery_warnings_reach_the_json_view() {
+    let doc = "junk<rss version=\"2.0\"><channel><title>Caf&eacute; & co</title>\
+               <item><title>one</title><link>http://x/1</link></item><item><title>tw";
+    let feed = parse_feed(doc.as_bytes(), &ParseOptions::default()).expect("recovered");
+    assert_eq!(feed.title.as_deref(), Some("Caf\u{e9} & co"));
+    assert_eq!(feed.entries.len(), 1);
+    let view = to_json_view(&feed);
+    let warnings: Vec<String> = serde_json::from_value(view["warnings"].clone()).expect("list");
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+    assert!(warnings.iter().all(|w| is_bozo_warning(w)), "{warnings:?}");
+    assert_eq!(view["format"], "rss2.0");
+}
+
+#[test]
+fn ebcdic_and_dos_codepages_decode() {
+    // cp437: 0x80 is Ç.
+    let mut doc =
+        b"<?xml version=\"1.0\" encoding=\"ibm437\"?><rss version=\"2.0\"><channel><title>"
+            .to_vec();
+    doc.push(0x80);
+    doc.extend_from_slice(b"</title></channel></rss>");
+    let feed = parse_feed(&doc, &ParseOptions::default()).expect("cp437 feed");
+    assert_eq!(feed.title.as_deref(), Some("\u{c7}"));
+    assert_eq!(feed.encoding, "cp437");
+}
+
+#[test]
+fn sanitizer_keeps_harmless_attributes_and_drops_forms_and_styles() {
+    let html = r#"<span abbr="x" class="c" bgcolor="red" style="color: red; background: url(javascript:x); position: fixed; width: expression(alert()); height: e\78pression(x)" onclick="x()">t</span><form action="http://evil/"><input name="p"></form><audio src="javascript:alert(1)"></audio><section>s</section>"#;
+    let clean = sanitize_html(html, None);
+    assert!(clean.contains(r#"style="color:red""#), "{clean}");
+    assert!(clean.contains(r#"abbr="x""#), "{clean}");
+    assert!(clean.contains(r#"bgcolor="red""#), "{clean}");
+    assert!(clean.contains("<section>s</section>"), "{clean}");
+    for banned in [
+        "position",
+        "expression",
+        "e\\78",
+        "url(",
+        "onclick",
+        "<form",
+        "<input",
+        "action",
+        "javascript",
+    ] {
+        assert!(!clean.contains(banned), "{banned} kept in {clean}");
+    }
+}
+
+#[test]
+fn rss_item_body_and_fullitem_are_content() {
+    let doc = r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>a</title><body xmlns="http://www.w3.org/1999/xhtml"><p>Hello <b>there</b></p></body></item>
+        <item><title>b</title><fullitem>&lt;i&gt;full&lt;/i&gt; text</fullitem></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(
+        feed.entries[0].content_html.as_deref(),
+        Some("<p>Hello <b>there</b></p>")
+    );
+    assert_eq!(
+        feed.entries[1].content_html.as_deref(),
+        Some("<i>full</i> text")
+    );
+}
+
+#[test]
+fn gb2312_is_read_as_gb18030() {
+    // "中" in GBK/GB18030.
+    let mut doc =
+        b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss version=\"2.0\"><channel><title>"
+            .to_vec();
+    doc.extend_from_slice(&[0xD6, 0xD0]);
+    doc.extend_from_slice(b"</title></channel></rss>");
+    let feed = parse_feed(&doc, &ParseOptions::default()).expect("gb2312 feed");
+    assert_eq!(feed.title.as_deref(), Some("\u{4e2d}"));
+    assert_eq!(feed.encoding, "gb18030");
+}
+
+#[test]
+fn rss10_items_without_link_are_kept_and_rdf_about_is_their_id() {
+    let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+      <channel rdf:about="http://example.org/index.rdf"><title>t</title><link>http://example.org/</link></channel>
+      <item rdf:about="http://example.org/entry/1"><title>One</title></item>
+      <item rdf:about="urn:x:2"><title>Two</title><link>http://example.org/two</link></item>
+    </rdf:RDF>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.entries.len(), 2);
+    assert_eq!(
+        feed.entries[0].upstream_id.as_deref(),
+        Some("http://example.org/entry/1")
+    );
+    assert_eq!(
+        feed.entries[0].link.as_deref(),
+        Some("http://example.org/entry/1")
+    );
+    assert_eq!(feed.entries[1].upstream_id.as_deref(), Some("urn:x:2"));
+    assert_eq!(
+        feed.entries[1].link.as_deref(),
+        Some("http://example.org/two")
+    );
+}
+
+#[test]
+fn atom_base64_text_constructs_are_decoded() {
+    // "Example <b>Atom</b>"
+    let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title mode="base64">
+        RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><entry><id>urn:1</id>
+        <content type="application/octet-stream">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</content></entry></feed>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.title.as_deref(), Some("Example <b>Atom</b>"));
+    assert_eq!(
+        feed.entries[0].content_html.as_deref(),
+        Some("Example <b>Atom</b>")
+    );
+}
+
+#[test]
+fn cdf_channels_are_read() {
+    let doc = r#"<CHANNEL HREF="http://www.example.org/"><TITLE>Example feed</TITLE>
+        <ABSTRACT>About it</ABSTRACT>
+        <ITEM HREF="http://www.example.org/1" LASTMOD="2004-04-06T23:05:43-05:00">
+        <TITLE>Example item</TITLE><ABSTRACT>Item text</ABSTRACT></ITEM></CHANNEL>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.format.to_string(), "cdf");
+    assert_eq!(feed.title.as_deref(), Some("Example feed"));
+    assert_eq!(feed.description.as_deref(), Some("About it"));
+    assert_eq!(
+        feed.home_page_url.as_deref(),
+        Some("http://www.example.org/")
+    );
+    let e = &feed.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Example item"));
+    assert_eq!(e.link.as_deref(), Some("http://www.example.org/1"));
+    assert_eq!(e.published, utc(2004, 4, 7, 4, 5, 43));
+}
+
+#[test]
+fn dublin_core_fallbacks_in_rss2() {
+    let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+        <dc:title>Channel via dc</dc:title><dc:creator>Example editor</dc:creator>
+        <dc:language>en</dc:language>
+        <item><dc:title>Item via dc</dc:title><dc:description>Body</dc:description>
+        <dc:subject>One</dc:subject><dc:subject>Two</dc:subject></item>
+        <item><title>Own title</title><dc:title>ignored</dc:title></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.title.as_deref(), Some("Channel via dc"));
+    assert_eq!(feed.authors, vec!["Example editor".to_string()]);
+    assert_eq!(feed.language.as_deref(), Some("en"));
+    let e = &feed.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Item via dc"));
+    assert_eq!(e.content_html.as_deref(), Some("Body"));
+    assert_eq!(e.categories, vec!["One".to_string(), "Two".to_string()]);
+    assert_eq!(feed.entries[1].title.as_deref(), Some("Own title"));
+}
+
+#[test]
+fn itunes_and_media_fallbacks_in_rss2() {
+    let doc = r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+        xmlns:media="http://search.yahoo.com/mrss/"><channel><title>P</title>
+        <itunes:image href="http://example.com/logo.jpg"/>
+        <itunes:summary>Show notes</itunes:summary>
+        <item><title>E1</title><itunes:author>Mark</itunes:author>
+        <itunes:summary>Episode</itunes:summary><media:category>cat1</media:category></item>
+        </channel></rss>"#;
+    let feed = parse(doc);
+    assert_eq!(feed.icon.as_deref(), Some("http://example.com/logo.jpg"));
+    assert_eq!(feed.description.as_deref(), Some("Show notes"));
+    let e = &feed.entries[0];
+    assert_eq!(e.authors, vec!["Mark".to_string()]);
+    assert_eq!(e.content_html.as_deref(), Some("Episode"));
+    assert_eq!(e.categories, vec!["cat1".to_string()]);
+}
+
+#[test]
+fn rss_093_and_094_are_named() {
+    for (v, name) in [("0.93", "rss0.93"), ("0.94", "rss0.94")] {
+        let doc = format!(
+            "<rss version=\"{v}\"><channel><title>t</title><item><title>i</title></item></channel></rss>"
+        );
+        let feed = parse(&doc);
+        assert_eq!(feed.format.to_string(), name);
+        assert_eq!(feed.entries.len(), 1);
+    }
 }
