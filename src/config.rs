@@ -359,6 +359,101 @@ pub struct FeedConfig {
     /// `limit`: most items in the feed, 1..=1000.
     /// Default: `defaults.feed_limit`.
     pub limit: usize,
+    /// `link`: the web page the feed belongs to (RSS channel `link`, Atom
+    /// `rel="alternate"`, JSON Feed `home_page_url`); an http(s) URL.
+    /// Default: none (the daemon's `public_url` home page).
+    pub link: Option<Url>,
+    /// `language`: the feed's language, a language tag such as `"en"` or
+    /// `"pt-BR"` (letters, digits and `-`, starting with 2 or 3 letters).
+    /// Default: none (not announced).
+    pub language: Option<String>,
+    /// `author`: the feed's author, a name. Default: none (the feed title is
+    /// used where a format requires an author, as Atom does).
+    pub author: Option<String>,
+    /// `image`: an http(s) URL of the feed's image or logo (RSS `image`,
+    /// Atom `logo`, JSON Feed `icon`). Default: none.
+    pub image: Option<Url>,
+    /// `icon`: an http(s) URL of a small square icon (Atom `icon`, JSON Feed
+    /// `favicon`). Default: none.
+    pub icon: Option<Url>,
+    /// `exclude`: source ids or `"tag:NAME"` entries taken out of what
+    /// `include` selects, as written. Already applied to
+    /// [`sources`](Self::sources). Default: none.
+    pub exclude: Vec<String>,
+    /// `include_keywords`: when not empty, only items whose title or
+    /// content contains one of these words (case-insensitive) are published.
+    /// Default: none (every item).
+    pub include_keywords: Vec<String>,
+    /// `exclude_keywords`: items whose title or content contains one of these
+    /// words (case-insensitive) are left out. Default: none.
+    pub exclude_keywords: Vec<String>,
+    /// `formats`: the formats the feed is offered in, among `"rss"`,
+    /// `"atom"` and `"json"`, in that order, without duplicates; never empty.
+    /// Default: all three.
+    pub formats: Vec<String>,
+    /// `hub`: WebSub hub URLs (one string or an array of http(s) URLs). When
+    /// set, feeds carry `rel="hub"` links and each change is announced to
+    /// every hub. Default: none.
+    pub hubs: Vec<Url>,
+    /// `archive`: whether items beyond `limit` stay reachable through RFC
+    /// 5005 archive documents. Default: true.
+    pub archive: bool,
+}
+
+/// Every output format a feed can be offered in, in canonical order.
+pub const FEED_FORMATS: [&str; 3] = ["rss", "atom", "json"];
+
+impl FeedConfig {
+    /// A feed with only the required keys set and every option at its
+    /// default; for tests and tools that build configs in code.
+    pub fn new(name: &str, title: &str, sources: Vec<String>, limit: usize) -> FeedConfig {
+        FeedConfig {
+            name: name.to_string(),
+            title: title.to_string(),
+            description: title.to_string(),
+            include: sources.clone(),
+            sources,
+            limit,
+            link: None,
+            language: None,
+            author: None,
+            image: None,
+            icon: None,
+            exclude: Vec::new(),
+            include_keywords: Vec::new(),
+            exclude_keywords: Vec::new(),
+            formats: FEED_FORMATS.iter().map(|f| f.to_string()).collect(),
+            hubs: Vec::new(),
+            archive: true,
+        }
+    }
+
+    /// Whether the feed is offered in `format` (`"rss"`, `"atom"`, `"json"`).
+    pub fn offers(&self, format: &str) -> bool {
+        self.formats.iter().any(|f| f == format)
+    }
+}
+
+/// A value written as one string or an array of strings.
+#[derive(Debug, Clone)]
+struct OneOrMany(Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            One(String),
+            Many(Vec<String>),
+        }
+        match Either::deserialize(deserializer) {
+            Ok(Either::One(s)) => Ok(OneOrMany(vec![s])),
+            Ok(Either::Many(v)) => Ok(OneOrMany(v)),
+            Err(_) => Err(de::Error::custom(
+                "expected a string or an array of strings",
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -680,6 +775,17 @@ struct RawFeed {
     description: Option<Spanned<String>>,
     include: Option<Spanned<Vec<Spanned<String>>>>,
     limit: Option<Spanned<i64>>,
+    link: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
+    icon: Option<Spanned<String>>,
+    exclude: Option<Spanned<Vec<Spanned<String>>>>,
+    include_keywords: Option<Vec<Spanned<String>>>,
+    exclude_keywords: Option<Vec<Spanned<String>>>,
+    formats: Option<Spanned<Vec<Spanned<String>>>>,
+    hub: Option<Spanned<OneOrMany>>,
+    archive: Option<bool>,
 }
 
 /// The top-level tables, as (key, how it is written).
@@ -1975,16 +2081,221 @@ fn build_feed(
         None => defaults.feed_limit,
     };
 
-    let (include, resolved) = resolve_include(ctx, &raw, span, label, sources, &mut ok);
+    let (include, resolved) = resolve_include(ctx, &raw, span.clone(), label, sources, &mut ok);
+    let options = build_feed_options(ctx, &raw, span, label, sources, &resolved, &mut ok);
 
     ok.then_some(FeedConfig {
         name,
         title,
         description,
         include,
-        sources: resolved,
+        sources: resolved
+            .into_iter()
+            .filter(|id| !options.excluded.contains(id))
+            .collect(),
         limit,
+        link: options.link,
+        language: options.language,
+        author: options.author,
+        image: options.image,
+        icon: options.icon,
+        exclude: options.exclude,
+        include_keywords: options.include_keywords,
+        exclude_keywords: options.exclude_keywords,
+        formats: options.formats,
+        hubs: options.hubs,
+        archive: raw.archive.unwrap_or(true),
     })
+}
+
+/// The optional presentation and filtering keys of a `[[feed]]`, checked.
+#[derive(Default)]
+struct FeedOptions {
+    link: Option<Url>,
+    language: Option<String>,
+    author: Option<String>,
+    image: Option<Url>,
+    icon: Option<Url>,
+    exclude: Vec<String>,
+    excluded: HashSet<String>,
+    include_keywords: Vec<String>,
+    exclude_keywords: Vec<String>,
+    formats: Vec<String>,
+    hubs: Vec<Url>,
+}
+
+/// Checks a language tag: 2-3 letters, then `-` separated subtags of 1-8
+/// letters or digits.
+fn check_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn build_feed_options(
+    ctx: &mut Ctx<'_>,
+    raw: &RawFeed,
+    span: Range<usize>,
+    label: &str,
+    sources: &[SourceEntry],
+    included: &[String],
+    ok: &mut bool,
+) -> FeedOptions {
+    let mut out = FeedOptions::default();
+    let mut url_option = |ctx: &mut Ctx<'_>, value: &Option<Spanned<String>>, key: &str| {
+        let value = value.as_ref()?;
+        match check_http_url(value.get_ref()) {
+            Ok(url) => Some(url),
+            Err((problem, help)) => {
+                ctx.error(
+                    value.span(),
+                    format!("{label}: {key} {problem}"),
+                    Some(help),
+                );
+                *ok = false;
+                None
+            }
+        }
+    };
+    out.link = url_option(ctx, &raw.link, "link");
+    out.image = url_option(ctx, &raw.image, "image");
+    out.icon = url_option(ctx, &raw.icon, "icon");
+
+    if let Some(language) = &raw.language {
+        let tag = language.get_ref().trim();
+        if check_language(tag) {
+            out.language = Some(tag.to_string());
+        } else {
+            ctx.error(
+                language.span(),
+                format!("{label}: language `{tag}` is not a language tag"),
+                Some("write a language tag such as \"en\", \"fr\" or \"pt-BR\"".to_string()),
+            );
+            *ok = false;
+        }
+    }
+
+    if let Some(author) = &raw.author {
+        if author.get_ref().trim().is_empty() {
+            ctx.error(
+                author.span(),
+                format!("{label}: author is empty"),
+                Some("write the author's name, or remove the key".to_string()),
+            );
+            *ok = false;
+        } else {
+            out.author = Some(author.get_ref().trim().to_string());
+        }
+    }
+
+    if let Some(exclude) = &raw.exclude {
+        for entry in exclude.get_ref() {
+            let text = entry.get_ref().as_str();
+            let matched: Vec<&str> = sources
+                .iter()
+                .filter(|s| match text.strip_prefix("tag:") {
+                    Some(tag) => s.tags.iter().any(|t| t == tag),
+                    None => s.id.as_deref() == Some(text),
+                })
+                .filter_map(|s| s.id.as_deref())
+                .collect();
+            if matched.is_empty() {
+                ctx.error(
+                    entry.span(),
+                    format!("{label}: exclude `{text}` matches no source"),
+                    Some("write source ids or \"tag:NAME\" of sources that exist".to_string()),
+                );
+                *ok = false;
+            }
+            out.excluded.extend(matched.into_iter().map(str::to_string));
+            out.exclude.push(text.to_string());
+        }
+        if *ok && !included.is_empty() && included.iter().all(|id| out.excluded.contains(id)) {
+            ctx.error(
+                exclude.span(),
+                format!("{label}: includes nothing: `exclude` removes every included source"),
+                Some("exclude fewer sources, or include more".to_string()),
+            );
+            *ok = false;
+        }
+    }
+
+    let mut keywords = |ctx: &mut Ctx<'_>, list: &Option<Vec<Spanned<String>>>, key: &str| {
+        let mut words = Vec::new();
+        for word in list.iter().flatten() {
+            let w = word.get_ref().trim();
+            if w.is_empty() {
+                ctx.error(
+                    word.span(),
+                    format!("{label}: {key} has an empty keyword"),
+                    Some(
+                        "remove the empty string; keywords match title or content, ignoring case"
+                            .to_string(),
+                    ),
+                );
+                *ok = false;
+            } else if !words.iter().any(|x: &String| x == w) {
+                words.push(w.to_string());
+            }
+        }
+        words
+    };
+    out.include_keywords = keywords(ctx, &raw.include_keywords, "include_keywords");
+    out.exclude_keywords = keywords(ctx, &raw.exclude_keywords, "exclude_keywords");
+
+    out.formats = match &raw.formats {
+        None => FEED_FORMATS.iter().map(|f| f.to_string()).collect(),
+        Some(formats) => {
+            let mut bad = false;
+            for f in formats.get_ref() {
+                if !FEED_FORMATS.contains(&f.get_ref().as_str()) {
+                    ctx.error(
+                        f.span(),
+                        format!("{label}: unknown format `{}`", f.get_ref()),
+                        Some("the formats are \"rss\", \"atom\" and \"json\"".to_string()),
+                    );
+                    bad = true;
+                }
+            }
+            let list: Vec<String> = FEED_FORMATS
+                .iter()
+                .filter(|known| formats.get_ref().iter().any(|f| f.get_ref() == *known))
+                .map(|f| f.to_string())
+                .collect();
+            if list.is_empty() && !bad {
+                ctx.error(
+                    formats.span(),
+                    format!("{label}: formats is empty"),
+                    Some("offer at least one of \"rss\", \"atom\", \"json\", or remove the key for all three".to_string()),
+                );
+                bad = true;
+            }
+            *ok &= !bad;
+            list
+        }
+    };
+
+    if let Some(hub) = &raw.hub {
+        for url in &hub.get_ref().0 {
+            let at = hub.span();
+            match check_http_url(url) {
+                Ok(parsed) => {
+                    if !out.hubs.contains(&parsed) {
+                        out.hubs.push(parsed);
+                    }
+                }
+                Err((problem, help)) => {
+                    ctx.error(at, format!("{label}: hub {problem}"), Some(help));
+                    *ok = false;
+                }
+            }
+        }
+    }
+    let _ = span;
+    out
 }
 
 /// Resolves a feed's `include` to source ids, in config order, reporting
@@ -2296,6 +2607,7 @@ include = ["*"]
                     // config order, deduplicated (lwn matched twice)
                     sources: vec!["lwn".to_string(), "notes".to_string()],
                     limit: 100,
+                    ..FeedConfig::new("linux", "Linux", vec![], 100)
                 },
                 FeedConfig {
                     name: "everything".to_string(),
@@ -2304,6 +2616,7 @@ include = ["*"]
                     include: vec!["*".into()],
                     sources: vec!["lwn".into(), "notes".into(), "abs_dir".into()],
                     limit: 20,
+                    ..FeedConfig::new("everything", "Everything", vec![], 20)
                 },
             ]
         );
@@ -3241,7 +3554,24 @@ include = ["*"]
         );
         assert_eq!(
             struct_fields::<RawFeed>(),
-            ["name", "title", "description", "include", "limit"]
+            [
+                "name",
+                "title",
+                "description",
+                "include",
+                "limit",
+                "link",
+                "language",
+                "author",
+                "image",
+                "icon",
+                "exclude",
+                "include_keywords",
+                "exclude_keywords",
+                "formats",
+                "hub",
+                "archive"
+            ]
         );
     }
 
@@ -3323,5 +3653,97 @@ include = ["*"]
         assert!(toml::from_str::<RawDaemon>("bogus = 1").is_err());
         assert!(toml::from_str::<RawDefaults>("bogus = 1").is_err());
         assert!(toml::from_str::<RawFeed>("bogus = 1").is_err());
+    }
+
+    const TWO_SOURCES: &str = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a\"\ntags = [\"t\"]\n[[source]]\nid = \"b\"\nurl = \"https://example.org/b\"\n";
+
+    #[test]
+    fn feed_options_parse_with_defaults() {
+        let config = parse(&format!(
+            "{TWO_SOURCES}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n\
+             link = \"https://example.org/\"\nlanguage = \"pt-BR\"\nauthor = \" Ann \"\n\
+             image = \"https://example.org/logo.png\"\nicon = \"https://example.org/i.png\"\n\
+             exclude = [\"tag:t\"]\ninclude_keywords = [\"Rust\", \"rust\"]\nexclude_keywords = [\"ad\"]\n\
+             formats = [\"json\", \"rss\"]\nhub = \"https://hub.example.org/\"\narchive = false\n\
+             [[feed]]\nname = \"g\"\ntitle = \"G\"\ninclude = [\"*\"]\nhub = [\"https://h1.example/\", \"https://h2.example/\"]\n"
+        ))
+        .unwrap();
+        let f = &config.feeds[0];
+        assert_eq!(f.sources, vec!["b".to_string()]);
+        assert_eq!(
+            f.link.as_ref().map(Url::as_str),
+            Some("https://example.org/")
+        );
+        assert_eq!(f.language.as_deref(), Some("pt-BR"));
+        assert_eq!(f.author.as_deref(), Some("Ann"));
+        assert_eq!(
+            f.image.as_ref().map(Url::as_str),
+            Some("https://example.org/logo.png")
+        );
+        assert_eq!(
+            f.icon.as_ref().map(Url::as_str),
+            Some("https://example.org/i.png")
+        );
+        assert_eq!(
+            f.include_keywords,
+            vec!["Rust".to_string(), "rust".to_string()]
+        );
+        assert_eq!(f.exclude_keywords, vec!["ad".to_string()]);
+        assert_eq!(f.formats, vec!["rss".to_string(), "json".to_string()]);
+        assert_eq!(f.hubs.len(), 1);
+        assert!(!f.archive);
+        let g = &config.feeds[1];
+        assert_eq!(g.formats, vec!["rss", "atom", "json"]);
+        assert_eq!(g.hubs.len(), 2);
+        assert!(g.archive);
+        assert_eq!(g.language, None);
+        assert_eq!(g.sources, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn bad_feed_options_are_reported_at_the_value() {
+        let errs = errors(&format!(
+            "{TWO_SOURCES}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n\
+             link = \"example.org\"\nlanguage = \"english!\"\nexclude = [\"zz\"]\n\
+             formats = [\"rss\", \"xml\"]\nhub = \"ftp://hub\"\ninclude_keywords = [\" \"]\nauthor = \"\"\n"
+        ));
+        let messages: Vec<(usize, usize, &str)> = errs
+            .iter()
+            .map(|e| (e.line, e.column, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            vec![
+                (12, 8, "feed `f`: link `example.org` is not an absolute URL"),
+                (
+                    13,
+                    12,
+                    "feed `f`: language `english!` is not a language tag"
+                ),
+                (14, 12, "feed `f`: exclude `zz` matches no source"),
+                (15, 19, "feed `f`: unknown format `xml`"),
+                (
+                    16,
+                    7,
+                    "feed `f`: hub must be http or https, got `ftp://hub`"
+                ),
+                (17, 21, "feed `f`: include_keywords has an empty keyword"),
+                (18, 10, "feed `f`: author is empty"),
+            ]
+        );
+    }
+
+    #[test]
+    fn exclude_of_everything_and_empty_formats_are_errors() {
+        let errs = errors(&format!(
+            "{TWO_SOURCES}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"a\"]\nexclude = [\"a\"]\nformats = []\n"
+        ));
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert_eq!(
+            errs[0].message,
+            "feed `f`: includes nothing: `exclude` removes every included source"
+        );
+        assert_eq!(errs[1].message, "feed `f`: formats is empty");
+        assert_eq!((errs[1].line, errs[1].column), (13, 11));
     }
 }

@@ -219,48 +219,99 @@ impl App {
     }
 
     /// Renders every feed (or those including `source`) from the store.
+    /// A feed whose bytes changed (and that was already published: not the
+    /// first rendering after start) is announced to its WebSub hubs.
     pub fn render_feeds(&self, source: Option<&str>) {
         let config = self.config();
         let base = config.daemon.public_base();
+        // The source just refreshed (or, with none, every source) may have
+        // a new item count.
+        self.published.counts.invalidate(source);
         for feed in &config.feeds {
             if source.is_some_and(|s| !feed.sources.iter().any(|f| f == s)) {
                 continue;
             }
-            let items = match publish::select_items(&self.store, feed) {
-                Ok(items) => items,
-                Err(err) => {
-                    error!(feed = %feed.name, %err, "render failed: store unreadable");
-                    continue;
-                }
-            };
-            let meta = FeedMeta {
-                name: &feed.name,
-                title: &feed.title,
-                description: &feed.description,
-                base: &base,
-            };
-            let rendered = publish::render(&meta, &items);
+            let was_published = self.published.get(&feed.name).is_some();
+            let (rendered, items) =
+                match publish::render_feed(&self.store, feed, &base, &self.published.counts) {
+                    Ok(rendered) => rendered,
+                    Err(err) => {
+                        error!(feed = %feed.name, %err, "render failed: store unreadable");
+                        continue;
+                    }
+                };
             if self.published.put(&feed.name, rendered) {
                 self.metrics.record_render(&feed.name);
-                info!(feed = %feed.name, items = items.len(), "rendered");
+                info!(feed = %feed.name, items, "rendered");
+                if was_published {
+                    self.announce(feed, &base);
+                }
             }
         }
     }
 
-    /// `max-age` for a feed: the shortest interval at which any of its
-    /// sources is refreshed (a cron schedule counts as 5 minutes), between
-    /// 1 minute and 1 hour.
+    /// Pings every WebSub hub of `feed` once, in the background.
+    fn announce(&self, feed: &crate::config::FeedConfig, base: &str) {
+        if feed.hubs.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            warn!(feed = %feed.name, "websub: no runtime to send pings from");
+            return;
+        };
+        let meta = FeedMeta::from_config(feed, base);
+        let topics: Vec<String> = publish::Format::ALL
+            .into_iter()
+            .filter(|f| feed.offers(f.extension()))
+            .map(|f| meta.current_url(f))
+            .collect();
+        for hub in &feed.hubs {
+            let fetcher = self.fetcher();
+            let (name, hub, topics) = (feed.name.clone(), hub.to_string(), topics.clone());
+            runtime.spawn(async move {
+                publish::websub::announce(
+                    &fetcher,
+                    &name,
+                    &hub,
+                    &topics,
+                    publish::websub::FIRST_RETRY_DELAY,
+                )
+                .await;
+            });
+        }
+    }
+
+    /// `max-age` for a feed: how often it can actually change, that is the
+    /// shortest interval at which any of its sources is polled (a remote
+    /// source never more often than its `min_interval`; a cron schedule by
+    /// the gap between its next two runs), between 1 minute and 1 hour.
     pub fn feed_max_age(&self, name: &str) -> u64 {
         let config = self.config();
         let Some(feed) = config.feed(name) else {
             return 60;
         };
+        let now = Utc::now();
         feed.sources
             .iter()
             .filter_map(|s| config.source(s))
-            .map(|s| match &s.refresh {
-                Schedule::Every(d) => d.as_secs(),
-                Schedule::Cron(_) => 300,
+            .map(|s| {
+                let every = match &s.refresh {
+                    Schedule::Every(d) => d.as_secs(),
+                    Schedule::Cron(_) => s
+                        .refresh
+                        .cron()
+                        .and_then(|cron| {
+                            let mut runs = cron.iter_after(now);
+                            let first = runs.next()?;
+                            let second = runs.next()?;
+                            u64::try_from((second - first).num_seconds()).ok()
+                        })
+                        .unwrap_or(300),
+                };
+                match s.kind {
+                    crate::config::SourceKind::Remote { .. } => every.max(s.min_interval.as_secs()),
+                    crate::config::SourceKind::Local { .. } => every,
+                }
             })
             .min()
             .unwrap_or(300)

@@ -162,6 +162,16 @@ Examples:
         /// The item's published id (`urn:uuid:...`) or its item key (32 hex digits).
         item_id: String,
     },
+    /// Add the feeds of an OPML file to the config as [[source]] tables
+    /// (merging: feeds already there are skipped; comments are kept).
+    ImportOpml {
+        file: PathBuf,
+        /// Print what would change without writing the config.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the remote sources as an OPML 2.0 subscription list.
+    ExportOpml,
 }
 
 fn main() -> ExitCode {
@@ -196,6 +206,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    if let Command::ImportOpml { file, dry_run } = &cli.command {
+        return import_opml(&cli.config, &config, file, *dry_run);
+    }
+    if let Command::ExportOpml = cli.command {
+        print!("{}", syndic::publish::opml::export(&config));
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Check = cli.command {
         println!(
             "{}: ok ({} sources, {} feeds)",
@@ -228,13 +245,65 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources { json } => sources(&config, &store, json),
             Command::Explain { item_id } => explain(&store, &item_id),
-            Command::Check | Command::Parse { .. } => unreachable!("handled above"),
+            Command::Check
+            | Command::Parse { .. }
+            | Command::ImportOpml { .. }
+            | Command::ExportOpml => unreachable!("handled above"),
         }
     });
     // Everything that matters was flushed: do not wait for a background
     // scan (the item count for STATUS=) still running on a blocking thread.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
+}
+
+/// Merges an OPML file into the config file, reporting what was added and
+/// what was skipped (and why). The merged text is validated before it
+/// replaces the file, which is written to a temporary file and renamed.
+fn import_opml(
+    config_path: &Path,
+    config: &Config,
+    file: &Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let opml = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the OPML file `{}`", file.display()))?;
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read `{}`", config_path.display()))?;
+    let report = syndic::publish::opml::import(&text, config, &opml)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    for (id, url) in &report.added {
+        println!("added   {id}: {url}");
+    }
+    for (what, why) in &report.skipped {
+        println!("skipped {what}: {why}");
+    }
+    if report.added.is_empty() {
+        println!("nothing to add; {} left as it was", config_path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Err(errors) = Config::parse(&report.text, config_path) {
+        anyhow::bail!(
+            "the merged config would not be valid, so {} was left as it was:\n{errors}",
+            config_path.display()
+        );
+    }
+    if dry_run {
+        println!("dry run: {} not written", config_path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tmp = config_path.with_extension("toml.import-tmp");
+    std::fs::write(&tmp, &report.text)
+        .with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, config_path)
+        .with_context(|| format!("cannot replace `{}`", config_path.display()))?;
+    println!(
+        "{}: {} sources added, {} skipped",
+        config_path.display(),
+        report.added.len(),
+        report.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The store folder: `--store`, else `$STATE_DIRECTORY/store` under systemd,

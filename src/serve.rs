@@ -3,7 +3,10 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `/feeds/{name}.rss` `.atom` `.json` | an output feed: ETag, Last-Modified, 304, gzip/br, HEAD, CORS |
+//! | `/feeds/{name}.rss` `.atom` `.json` | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link` |
+//! | `/feeds/{name}/archive/{n}.{ext}` | an RFC 5005 archive page; a full one is cached for a year |
+//! | `/feeds/feed.xsl` | the XSLT stylesheet that makes RSS/Atom readable in a browser |
+//! | `/opml` | the sources as an OPML 2.0 subscription list |
 //! | `/articles/{slug}` | the HTML page of a local article |
 //! | `/items/{key}` | the HTML page of an item that has no link of its own |
 //! | `/` | an HTML index of the feeds and sources |
@@ -22,12 +25,14 @@ use chrono::{DateTime, Utc};
 
 use crate::daemon::App;
 use crate::model::{ItemKey, StoredItem};
-use crate::publish::{Format, Rendered, escape_html};
+use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, websub};
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/feeds/{file}", get(feed))
+        .route("/feeds/{name}/archive/{file}", get(archive_page))
+        .route("/opml", get(opml))
         .route("/articles/{slug}", get(article))
         .route("/items/{key}", get(item_page))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -54,20 +59,134 @@ async fn feed(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    if file == "feed.xsl" {
+        return (
+            [
+                (header::CONTENT_TYPE, crate::publish::xslt::CONTENT_TYPE),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
+            crate::publish::xslt::STYLESHEET,
+        )
+            .into_response();
+    }
     let Some((name, ext)) = file.rsplit_once('.') else {
         return not_found();
     };
-    let (Some(format), Some(feed)) = (Format::from_extension(ext), app.published.get(name)) else {
+    let config = app.config();
+    let (Some(format), Some(feed_config)) = (Format::from_extension(ext), config.feed(name)) else {
         return not_found();
     };
-    let max_age = app.feed_max_age(name);
-    let response = respond_with_feed(feed.get(format), &headers, max_age);
+    if !feed_config.offers(format.extension()) {
+        return not_found();
+    }
+    let Some(feed) = app.published.get(name) else {
+        return not_found();
+    };
+    let link = if feed_config.hubs.is_empty() {
+        None
+    } else {
+        let base = config.daemon.public_base();
+        let hubs: Vec<String> = feed_config.hubs.iter().map(|h| h.to_string()).collect();
+        websub::link_header(
+            &FeedMeta::new(name, "", "", &base).current_url(format),
+            &hubs,
+        )
+    };
+    let policy = FeedHeaders {
+        max_age: app.feed_max_age(name),
+        immutable: false,
+        link,
+    };
+    let response = respond_with_feed(feed.get(format), &headers, &policy);
     let bytes = axum::body::HttpBody::size_hint(response.body())
         .exact()
         .unwrap_or(0);
     app.metrics
         .record_request(name, response.status().as_u16(), bytes);
     response
+}
+
+async fn archive_page(
+    State(app): State<Arc<App>>,
+    Path((name, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((index, ext)) = file.rsplit_once('.') else {
+        return not_found();
+    };
+    let config = app.config();
+    let (Some(format), Some(feed_config), Ok(index)) = (
+        Format::from_extension(ext),
+        config.feed(&name),
+        index.parse::<usize>(),
+    ) else {
+        return not_found();
+    };
+    if !feed_config.offers(format.extension()) || !feed_config.archive {
+        return not_found();
+    }
+    let Some(current) = app.published.get(&name) else {
+        return not_found();
+    };
+    let cached = current
+        .archives
+        .lock()
+        .ok()
+        .and_then(|pages| pages.get(&index).cloned());
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let base = config.daemon.public_base();
+            match archive::render_page(&app.store, feed_config, &base, index) {
+                Ok(Some(page)) => {
+                    let page = Arc::new(page);
+                    if let Ok(mut pages) = current.archives.lock() {
+                        pages.insert(index, page.clone());
+                    }
+                    page
+                }
+                Ok(None) => return not_found(),
+                Err(err) => {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response();
+                }
+            }
+        }
+    };
+    let full = archive::is_full(&page, feed_config.limit);
+    let policy = FeedHeaders {
+        max_age: if full {
+            archive::FULL_PAGE_MAX_AGE
+        } else {
+            app.feed_max_age(&name)
+        },
+        immutable: full,
+        link: None,
+    };
+    respond_with_feed(page.get(format), &headers, &policy)
+}
+
+async fn opml(State(app): State<Arc<App>>) -> Response {
+    let config = app.config();
+    (
+        [
+            (header::CONTENT_TYPE, "text/x-opml; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        crate::publish::opml::export(&config),
+    )
+        .into_response()
+}
+
+/// The caching policy of one feed document.
+struct FeedHeaders {
+    /// `Cache-Control: max-age`, in seconds.
+    max_age: u64,
+    /// Adds `immutable` (full archive pages).
+    immutable: bool,
+    /// The WebSub `Link` header, when the feed has hubs.
+    link: Option<String>,
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -136,28 +255,30 @@ fn choose_coding(headers: &HeaderMap) -> Coding {
 /// the weak comparison RFC 9110 13.1.2 asks for (`W/` ignored), any coding
 /// variant of the current body counting as a match.
 fn none_match(if_none_match: &str, rendered: &Rendered) -> bool {
-    let ours = [
-        rendered.etag.clone(),
-        rendered.variant_etag("gz"),
-        rendered.variant_etag("br"),
-    ];
     if_none_match.split(',').map(str::trim).any(|tag| {
         tag == "*" || {
             let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            ours.iter().any(|o| o == tag)
+            rendered.etags.iter().any(|o| o == tag)
         }
     })
 }
 
 /// The 200 or 304 for one rendered document.
-fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, max_age: u64) -> Response {
+fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHeaders) -> Response {
     let coding = choose_coding(headers);
     let (body, etag, encoding) = match coding {
-        Coding::Identity => (&rendered.body, rendered.etag.clone(), None),
-        Coding::Gzip => (&rendered.gzip, rendered.variant_etag("gz"), Some("gzip")),
-        Coding::Brotli => (&rendered.brotli, rendered.variant_etag("br"), Some("br")),
+        Coding::Identity => (&rendered.body, &rendered.etags[0], None),
+        Coding::Gzip => (&rendered.gzip, &rendered.etags[1], Some("gzip")),
+        Coding::Brotli => (&rendered.brotli, &rendered.etags[2], Some("br")),
     };
-    let last_modified = rendered.last_modified.map(http_date);
+    // Last-Modified is never later than Date (RFC 9110 8.8.2.1): a feed
+    // whose newest item is dated in the future says "now".
+    let now = Utc::now();
+    let last_modified = match (rendered.last_modified, &rendered.last_modified_http) {
+        (Some(at), Some(text)) if at <= now => Some(text.clone()),
+        (Some(_), _) => Some(http_date(now)),
+        (None, _) => None,
+    };
     // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
@@ -172,19 +293,30 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, max_age: u64) -> 
             rendered.last_modified,
         ) {
             (Some(since), Some(modified)) => {
-                DateTime::<Utc>::from(since).timestamp() >= modified.timestamp()
+                DateTime::<Utc>::from(since).timestamp() >= modified.min(now).timestamp()
             }
             _ => false,
         },
     };
+    let cache_control = if policy.immutable {
+        format!("public, max-age={}, immutable", policy.max_age)
+    } else {
+        format!("public, max-age={}", policy.max_age)
+    };
     let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, etag)
         .header(header::VARY, "Accept-Encoding")
-        .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
+        .header(header::CACHE_CONTROL, cache_control)
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Last-Modified");
+        .header(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            "ETag, Last-Modified, Link",
+        );
     if let Some(lm) = &last_modified {
         builder = builder.header(header::LAST_MODIFIED, lm);
+    }
+    if let Some(link) = &policy.link {
+        builder = builder.header(header::LINK, link);
     }
     let response = if not_modified {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
@@ -253,9 +385,14 @@ fn item_html(item: &StoredItem) -> Response {
         body.push_str(&format!(" · {}", escape_html(&e.authors.join(", "))));
     }
     body.push_str("</p>\n");
-    // Stored HTML was sanitized at ingest.
+    // Stored HTML was sanitized at ingest; it is cleaned again on the way
+    // out, as in the feeds.
     if let Some(content) = e.content_html.as_deref().or(e.summary_html.as_deref()) {
-        body.push_str(content);
+        let base = e.link.as_deref().and_then(|l| url::Url::parse(l).ok());
+        body.push_str(&crate::publish::sanitize::clean_html(
+            content,
+            base.as_ref(),
+        ));
     }
     body.push_str("</article>");
     page(&title, &body)
@@ -274,6 +411,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             .unwrap_or(0);
         let links: Vec<String> = Format::ALL
             .iter()
+            .filter(|f| feed.offers(f.extension()))
             .map(|f| {
                 format!(
                     "<a href=\"/feeds/{}.{ext}\">{ext}</a>",
@@ -289,7 +427,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             links.join(" · ")
         ));
     }
-    body.push_str("</table>\n<h2>Sources</h2>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th></tr>\n");
+    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th></tr>\n");
     for source in &config.sources {
         let state = app
             .store
@@ -325,12 +463,7 @@ mod tests {
     use super::*;
 
     fn rendered() -> Rendered {
-        let meta = crate::publish::FeedMeta {
-            name: "t",
-            title: "T",
-            description: "D",
-            base: "http://x",
-        };
+        let meta = crate::publish::FeedMeta::new("t", "T", "D", "http://x");
         crate::publish::render(&meta, &[]).rss
     }
 
@@ -376,20 +509,40 @@ mod tests {
         assert!(!none_match("\"zzz\"", &r));
     }
 
+    fn policy(max_age: u64) -> FeedHeaders {
+        FeedHeaders {
+            max_age,
+            immutable: false,
+            link: None,
+        }
+    }
+
     #[test]
     fn conditional_requests_give_304_with_validators() {
         let r = rendered();
-        let resp = respond_with_feed(&r, &headers(&[(header::IF_NONE_MATCH, &r.etag)]), 60);
+        let resp = respond_with_feed(
+            &r,
+            &headers(&[(header::IF_NONE_MATCH, &r.etag)]),
+            &policy(60),
+        );
         assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(resp.headers()[header::ETAG], r.etag.as_str());
         assert_eq!(resp.headers()[header::CACHE_CONTROL], "public, max-age=60");
-        let resp = respond_with_feed(&r, &headers(&[(header::IF_NONE_MATCH, "\"other\"")]), 60);
+        let resp = respond_with_feed(
+            &r,
+            &headers(&[(header::IF_NONE_MATCH, "\"other\"")]),
+            &policy(60),
+        );
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(
             resp.headers()[header::CONTENT_TYPE],
             "application/rss+xml; charset=utf-8"
         );
-        let resp = respond_with_feed(&r, &headers(&[(header::ACCEPT_ENCODING, "gzip")]), 60);
+        let resp = respond_with_feed(
+            &r,
+            &headers(&[(header::ACCEPT_ENCODING, "gzip")]),
+            &policy(60),
+        );
         assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
         assert_eq!(resp.headers()[header::ETAG], r.variant_etag("gz").as_str());
     }

@@ -87,12 +87,7 @@ impl Harness {
     fn render(&self, feed: &str) -> RenderedFeed {
         let feed = self.config.feed(feed).unwrap();
         let items = publish::select_items(self.store(), feed).unwrap();
-        let meta = FeedMeta {
-            name: &feed.name,
-            title: &feed.title,
-            description: &feed.description,
-            base: "http://feeds.test",
-        };
+        let meta = FeedMeta::from_config(feed, "http://feeds.test");
         publish::render(&meta, &items)
     }
 
@@ -538,7 +533,7 @@ include = ["b"]
         items[0]["_syndic"]["sources"][1]["url"],
         "http://www.wire.example/story-1/"
     );
-    let rss = String::from_utf8(h.render("all").rss.body).unwrap();
+    let rss = String::from_utf8(h.render("all").rss.body.to_vec()).unwrap();
     assert!(
         rss.contains(r#"<source url="http://a.example/feed.xml">a</source>"#),
         "{rss}"
@@ -554,7 +549,7 @@ include = ["b"]
             "{rss}"
         );
     }
-    let atom = String::from_utf8(h.render("all").atom.body).unwrap();
+    let atom = String::from_utf8(h.render("all").atom.body.to_vec()).unwrap();
     assert_eq!(atom.matches("<entry>").count(), 1);
     assert_eq!(atom.matches(r#"rel="via""#).count(), 3, "{atom}");
     assert!(atom.contains("<source>"), "{atom}");

@@ -607,6 +607,32 @@ impl BodyDecoder {
     }
 }
 
+impl Fetcher {
+    /// One POST of an `application/x-www-form-urlencoded` body (a WebSub
+    /// publish ping). Success is any 2xx; anything else is an error the
+    /// caller may retry. The response body is not read.
+    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<u16, FetchError> {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let response = self
+            .inner
+            .client
+            .post(url)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.inner.classify(e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(status.as_u16())
+        } else {
+            Err(FetchError::Network(format!("HTTP {}", status.as_u16())))
+        }
+    }
+}
+
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)

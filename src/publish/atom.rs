@@ -3,14 +3,19 @@
 //! id, typed text constructs (titles as text, summary and content as html,
 //! escaped once), published and updated in RFC 3339.
 
-use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use std::collections::BTreeMap;
 
-use super::{FeedMeta, Format, item_link, item_title, newest_update, xml_clean};
+use atom_syndication::extension::{Extension, ExtensionMap};
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+use chrono::{DateTime, FixedOffset, SubsecRound, TimeZone, Utc};
+
+use super::{FeedMeta, Format, Page, item_link, item_title, newest_update, xml_clean};
 use crate::model::StoredItem;
 
+/// A date for Atom, to the second like the RSS and JSON renderings, so
+/// every format carries the same date.
 fn fixed(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    at.fixed_offset()
+    at.trunc_subsecs(0).fixed_offset()
 }
 
 fn html(value: String) -> Text {
@@ -21,9 +26,50 @@ fn html(value: String) -> Text {
     }
 }
 
+fn link(href: String, rel: &str, mime_type: Option<&str>) -> Link {
+    Link {
+        href,
+        rel: rel.into(),
+        mime_type: mime_type.map(str::to_string),
+        ..Default::default()
+    }
+}
+
 pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
     // An empty feed still needs a stable `updated`: the Unix epoch.
-    let updated = newest_update(items).unwrap_or_else(|| Utc.timestamp_opt(0, 0).unwrap());
+    let updated = newest_update(items)
+        .or_else(|| Utc.timestamp_opt(0, 0).single())
+        .unwrap_or_default();
+    let atom = Some(Format::Atom.media_type());
+    let mut links = vec![
+        link(meta.self_url(Format::Atom), "self", atom),
+        link(xml_clean(&meta.home_url()), "alternate", Some("text/html")),
+    ];
+    links.extend(meta.hubs.iter().map(|h| link(h.clone(), "hub", None)));
+    if let Some(prev) = meta.prev_archive() {
+        links.push(link(
+            meta.archive_url(prev, Format::Atom),
+            "prev-archive",
+            atom,
+        ));
+    }
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::default();
+    if let Page::Archive { .. } = meta.page {
+        links.push(link(meta.current_url(Format::Atom), "current", atom));
+        namespaces.insert(
+            "fh".to_string(),
+            "http://purl.org/syndication/history/1.0".to_string(),
+        );
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([("archive".to_string(), vec![archive])]),
+        );
+    }
     let feed = Feed {
         title: Text::plain(xml_clean(meta.title)),
         subtitle: Some(Text::plain(xml_clean(meta.description))),
@@ -31,7 +77,7 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
         updated: fixed(updated),
         // Feed-level author covers entries that name none (RFC 4287 4.1.1).
         authors: vec![Person {
-            name: xml_clean(meta.title),
+            name: xml_clean(meta.feed_author()),
             ..Default::default()
         }],
         generator: Some(Generator {
@@ -39,24 +85,17 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
             version: Some(env!("CARGO_PKG_VERSION").into()),
             uri: None,
         }),
-        links: vec![
-            Link {
-                href: meta.self_url(Format::Atom),
-                rel: "self".into(),
-                mime_type: Some("application/atom+xml".into()),
-                ..Default::default()
-            },
-            Link {
-                href: meta.home_url(),
-                rel: "alternate".into(),
-                mime_type: Some("text/html".into()),
-                ..Default::default()
-            },
-        ],
+        lang: meta.language.map(xml_clean),
+        icon: meta.icon.map(xml_clean),
+        logo: meta.image.map(xml_clean),
+        links,
         entries: items.iter().map(|i| render_entry(meta, i)).collect(),
+        namespaces,
+        extensions,
         ..Default::default()
     };
-    feed.write_to(Vec::new()).unwrap_or_default()
+    let xml = feed.write_to(Vec::new()).unwrap_or_default();
+    super::xslt::with_stylesheet(xml, meta.stylesheet_href())
 }
 
 fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {

@@ -13,7 +13,26 @@ struct JsonFeed<'a> {
     home_page_url: String,
     feed_url: String,
     description: &'a str,
+    /// The next (older) page: JSON Feed's way to chain RFC 5005 archives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    favicon: Option<&'a str>,
+    authors: Vec<JsonAuthor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<JsonHub>,
     items: Vec<JsonItem>,
+}
+
+#[derive(Serialize)]
+struct JsonHub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -75,10 +94,32 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
         home_page_url: meta.home_url(),
         feed_url: meta.self_url(Format::Json),
         description: meta.description,
+        next_url: meta
+            .prev_archive()
+            .map(|p| meta.archive_url(p, Format::Json)),
+        language: meta.language,
+        icon: meta.image,
+        favicon: meta.icon,
+        authors: vec![JsonAuthor {
+            name: meta.feed_author().to_string(),
+        }],
+        hubs: meta
+            .hubs
+            .iter()
+            .map(|h| JsonHub {
+                kind: "WebSub",
+                url: h.clone(),
+            })
+            .collect(),
         items: items.iter().map(|i| render_item(meta, i)).collect(),
     };
     // Plain structs of strings serialize without error.
     serde_json::to_vec_pretty(&feed).unwrap_or_default()
+}
+
+/// RFC 3339 to the second, like the RSS and Atom renderings.
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
@@ -99,8 +140,8 @@ fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
             .as_ref()
             .and(e.content_html.as_ref())
             .and(e.summary_html.clone()),
-        date_published: item.published.to_rfc3339(),
-        date_modified: item.updated.to_rfc3339(),
+        date_published: rfc3339(item.published),
+        date_modified: rfc3339(item.updated),
         authors: e
             .authors
             .iter()

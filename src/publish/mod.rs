@@ -6,14 +6,20 @@
 //! same ETag, across restarts. Feed dates come from the newest content, never
 //! from the time of rendering.
 
+pub mod archive;
 mod atom;
 mod json;
+pub mod opml;
 mod rss;
+pub mod sanitize;
+pub mod websub;
+pub mod xslt;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -52,6 +58,26 @@ impl Format {
             Format::Json => "application/feed+json; charset=utf-8",
         }
     }
+
+    /// The media type without parameters, as used in `type=` of links.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+}
+
+/// Which document of a feed is being rendered (RFC 5005).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// The subscription document at `/feeds/{name}.{ext}`; `prev_archive` is
+    /// the newest archive page, when items go beyond the limit.
+    Current { prev_archive: Option<usize> },
+    /// Archive page `index` (1 = oldest) at
+    /// `/feeds/{name}/archive/{index}.{ext}`.
+    Archive { index: usize },
 }
 
 /// What a renderer needs to know about the feed besides its items.
@@ -61,20 +87,103 @@ pub struct FeedMeta<'a> {
     pub description: &'a str,
     /// The public base URL, without a trailing slash.
     pub base: &'a str,
+    /// The feed's own web page, when configured (else the base's `/`).
+    pub link: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub image: Option<&'a str>,
+    pub icon: Option<&'a str>,
+    /// WebSub hubs announced with `rel="hub"`.
+    pub hubs: Vec<String>,
+    pub page: Page,
 }
 
-impl FeedMeta<'_> {
-    /// The URL this feed is served at in `format` (its rel="self").
+impl<'a> FeedMeta<'a> {
+    /// A feed with only a name, title, description and base; no options.
+    pub fn new(name: &'a str, title: &'a str, description: &'a str, base: &'a str) -> Self {
+        FeedMeta {
+            name,
+            title,
+            description,
+            base,
+            link: None,
+            language: None,
+            author: None,
+            image: None,
+            icon: None,
+            hubs: Vec::new(),
+            page: Page::Current { prev_archive: None },
+        }
+    }
+
+    /// The metadata of a configured feed's current document.
+    pub fn from_config(feed: &'a FeedConfig, base: &'a str) -> Self {
+        FeedMeta {
+            link: feed.link.as_ref().map(url::Url::as_str),
+            language: feed.language.as_deref(),
+            author: feed.author.as_deref(),
+            image: feed.image.as_ref().map(url::Url::as_str),
+            icon: feed.icon.as_ref().map(url::Url::as_str),
+            hubs: feed.hubs.iter().map(|h| h.to_string()).collect(),
+            ..FeedMeta::new(&feed.name, &feed.title, &feed.description, base)
+        }
+    }
+
+    /// The URL this document is served at in `format` (its rel="self").
     pub fn self_url(&self, format: Format) -> String {
+        match self.page {
+            Page::Current { .. } => self.current_url(format),
+            Page::Archive { index } => self.archive_url(index, format),
+        }
+    }
+
+    /// The URL of the feed's subscription document in `format`.
+    pub fn current_url(&self, format: Format) -> String {
         format!("{}/feeds/{}.{}", self.base, self.name, format.extension())
+    }
+
+    /// The URL of archive page `index` in `format`.
+    pub fn archive_url(&self, index: usize, format: Format) -> String {
+        format!(
+            "{}/feeds/{}/archive/{index}.{}",
+            self.base,
+            self.name,
+            format.extension()
+        )
+    }
+
+    /// The archive page this document links to as `prev-archive`.
+    pub fn prev_archive(&self) -> Option<usize> {
+        match self.page {
+            Page::Current { prev_archive } => prev_archive,
+            Page::Archive { index } => index.checked_sub(1).filter(|i| *i > 0),
+        }
     }
 
     /// The human page the feed belongs to.
     pub fn home_url(&self) -> String {
-        format!("{}/", self.base)
+        match self.link {
+            Some(link) => link.to_string(),
+            None => format!("{}/", self.base),
+        }
+    }
+
+    /// The author named at feed level: the configured one, else the title
+    /// (Atom needs one at feed level or in every entry).
+    pub fn feed_author(&self) -> &str {
+        self.author.unwrap_or(self.title)
+    }
+
+    /// The href of the browser stylesheet, relative to this document.
+    pub fn stylesheet_href(&self) -> &'static str {
+        match self.page {
+            Page::Current { .. } => "feed.xsl",
+            Page::Archive { .. } => "../../feed.xsl",
+        }
     }
 
     /// A stable feed id (Atom `id`): a `urn:uuid:` from the feed's name.
+    /// Archive pages share it (RFC 5005: the same logical feed).
     pub fn feed_id(&self) -> String {
         let digest = Sha256::digest(format!("syndic feed\0{}", self.name).as_bytes());
         let mut key = [0u8; 16];
@@ -83,39 +192,53 @@ impl FeedMeta<'_> {
     }
 }
 
-/// One rendered document and its precompressed variants.
+/// One rendered document and its precompressed variants. The bodies are
+/// reference counted: serving one clones a pointer, not the bytes.
 #[derive(Debug)]
 pub struct Rendered {
     pub format: Format,
-    pub body: Vec<u8>,
-    pub gzip: Vec<u8>,
-    pub brotli: Vec<u8>,
+    pub body: Bytes,
+    pub gzip: Bytes,
+    pub brotli: Bytes,
     /// Strong ETag of the identity body, quoted. The compressed variants use
     /// the same tag with `-gz` / `-br` appended inside the quotes.
     pub etag: String,
     /// The newest item's update time; `None` for an empty feed.
     pub last_modified: Option<DateTime<Utc>>,
+    /// [`last_modified`](Self::last_modified) as an HTTP date, made once.
+    pub last_modified_http: Option<String>,
+    /// The ETags of the identity, gzip and brotli bodies, made once.
+    pub etags: [String; 3],
     pub item_count: usize,
 }
 
 impl Rendered {
     fn new(format: Format, body: Vec<u8>, items: &[StoredItem]) -> Rendered {
         let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let tag = hex::encode(&digest[..12]);
+        let etags = [
+            format!("\"{tag}\""),
+            format!("\"{tag}-gz\""),
+            format!("\"{tag}-br\""),
+        ];
+        let last_modified = newest_update(items);
         Rendered {
             format,
-            gzip: gzip(&body),
-            brotli: brotli(&body),
-            etag,
-            last_modified: newest_update(items),
+            gzip: Bytes::from(gzip(&body)),
+            brotli: Bytes::from(brotli(&body)),
+            etag: etags[0].clone(),
+            etags,
+            last_modified,
+            last_modified_http: last_modified.map(|at| httpdate::fmt_http_date(at.into())),
             item_count: items.len(),
-            body,
+            body: Bytes::from(body),
         }
     }
 
     /// The ETag of a compressed variant (`"tag-gz"`).
     pub fn variant_etag(&self, suffix: &str) -> String {
-        format!("{}-{}\"", &self.etag[..self.etag.len() - 1], suffix)
+        let bare = self.etag.strip_suffix('"').unwrap_or(&self.etag);
+        format!("{bare}-{suffix}\"")
     }
 }
 
@@ -125,6 +248,11 @@ pub struct RenderedFeed {
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
+    /// The page this is (current, or an archive page).
+    pub page: Page,
+    /// Archive pages rendered on demand since this rendering, by index.
+    /// Dropped with it, so an item edit re-renders them.
+    pub archives: Mutex<HashMap<usize, Arc<RenderedFeed>>>,
 }
 
 impl RenderedFeed {
@@ -142,27 +270,114 @@ pub fn newest_update(items: &[StoredItem]) -> Option<DateTime<Utc>> {
     items.iter().map(|i| i.updated).max()
 }
 
-/// Renders the three formats of one feed from its items (newest first).
+/// Renders the three formats of one document from its items (newest
+/// first). Item HTML is sanitized again here, whatever the store holds.
 pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> RenderedFeed {
+    let items: Vec<StoredItem> = items.iter().map(clean_item).collect();
+    let items = items.as_slice();
     RenderedFeed {
         rss: Rendered::new(Format::Rss, rss::render(meta, items), items),
         atom: Rendered::new(Format::Atom, atom::render(meta, items), items),
         json: Rendered::new(Format::Json, json::render(meta, items), items),
+        page: meta.page,
+        archives: Mutex::new(HashMap::new()),
     }
 }
 
-/// Reads a feed's items from the store in publishing order.
-pub fn select_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>, StoreError> {
-    let sources: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
-    let mut items = store.newest_items(&sources, feed.limit)?;
-    // The store orders by (published, key); ties are broken by public id
-    // too, so the order never depends on anything but the items.
+/// The item with its HTML sanitized and its relative URLs made absolute
+/// against its own link.
+fn clean_item(item: &StoredItem) -> StoredItem {
+    let mut item = item.clone();
+    let base = item
+        .entry
+        .link
+        .as_deref()
+        .and_then(|l| url::Url::parse(l).ok());
+    for html in [&mut item.entry.summary_html, &mut item.entry.content_html]
+        .into_iter()
+        .flatten()
+    {
+        *html = sanitize::clean_html(html, base.as_ref());
+    }
+    item
+}
+
+/// Whether an item passes a feed's keyword filters: with
+/// `include_keywords`, its title or text must contain one of them; it must
+/// contain none of `exclude_keywords`. Case-insensitive; markup is ignored.
+pub fn passes_filters(feed: &FeedConfig, item: &StoredItem) -> bool {
+    if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
+        return true;
+    }
+    let e = &item.entry;
+    let mut text = e.title.clone().unwrap_or_default();
+    for html in [&e.summary_html, &e.content_html].into_iter().flatten() {
+        text.push('\n');
+        text.push_str(&strip_tags(html));
+    }
+    let text = text.to_lowercase();
+    let has = |w: &String| text.contains(&w.to_lowercase());
+    (feed.include_keywords.is_empty() || feed.include_keywords.iter().any(has))
+        && !feed.exclude_keywords.iter().any(has)
+}
+
+/// The text of some HTML without its tags (entities left as they are).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The publishing order: newest first, ties broken by public id, so the
+/// order never depends on anything but the items.
+pub fn sort_for_publishing(items: &mut [StoredItem]) {
     items.sort_by(|a, b| {
         b.published
             .cmp(&a.published)
             .then_with(|| a.public_id.cmp(&b.public_id))
     });
+}
+
+/// Reads a feed's items from the store in publishing order: the newest
+/// `limit` items of its sources that pass its keyword filters.
+pub fn select_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>, StoreError> {
+    let sources: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
+    let mut items = store.newest_items_where(&sources, feed.limit, |i| passes_filters(feed, i))?;
+    sort_for_publishing(&mut items);
     Ok(items)
+}
+
+/// Renders a configured feed's current document from the store, with its
+/// `prev-archive` link when items go beyond the limit.
+/// `counts` caches per-source item counts between renderings.
+pub fn render_feed(
+    store: &Store,
+    feed: &FeedConfig,
+    base: &str,
+    counts: &archive::SourceCounts,
+) -> Result<(RenderedFeed, usize), StoreError> {
+    let items = select_items(store, feed)?;
+    let prev_archive = if feed.archive && items.len() >= feed.limit {
+        archive::newest_page(store, feed, counts)?
+    } else {
+        None
+    };
+    let meta = FeedMeta {
+        page: Page::Current { prev_archive },
+        ..FeedMeta::from_config(feed, base)
+    };
+    Ok((render(&meta, &items), items.len()))
 }
 
 /// The rendered feeds, shared between the refresh tasks that replace them
@@ -170,6 +385,8 @@ pub fn select_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>,
 #[derive(Clone, Default)]
 pub struct Published {
     feeds: Arc<RwLock<HashMap<String, Arc<RenderedFeed>>>>,
+    /// Item counts per source, for the archive links.
+    pub counts: Arc<archive::SourceCounts>,
 }
 
 impl Published {
@@ -190,6 +407,12 @@ impl Published {
         });
         if changed {
             feeds.insert(name.to_string(), Arc::new(feed));
+        } else if let Some(old) = feeds.get(name)
+            && let Ok(mut pages) = old.archives.lock()
+        {
+            // The subscription document is the same, but an item that now
+            // lives only in an archive page may have been edited.
+            pages.clear();
         }
         changed
     }
@@ -202,10 +425,16 @@ impl Published {
     }
 }
 
+/// gzip level of the precompressed variant (0-9).
+const GZIP_LEVEL: u32 = 9;
+/// brotli quality of the precompressed variant (0-11).
+const BROTLI_QUALITY: u32 = 5;
+
 fn gzip(body: &[u8]) -> Vec<u8> {
     // GzEncoder writes mtime 0 and no file name, so the bytes are
     // deterministic. Writing to a Vec cannot fail.
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
     let _ = encoder.write_all(body);
     encoder.finish().unwrap_or_default()
 }
@@ -213,7 +442,7 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 fn brotli(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     {
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, BROTLI_QUALITY, 22);
         let _ = writer.write_all(body);
     }
     out
@@ -238,11 +467,12 @@ pub fn escape_html(text: &str) -> String {
 /// Removes the characters XML 1.0 forbids (C0 controls but tab, LF, CR;
 /// U+FFFE, U+FFFF), whatever came in upstream.
 pub fn xml_clean(text: &str) -> String {
-    text.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
-        })
-        .collect()
+    text.chars().filter(|&c| xml_allowed(c)).collect()
+}
+
+/// Whether XML 1.0 allows the character.
+pub fn xml_allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
 /// The item's title as published: its own, else a start of its text, else
@@ -353,13 +583,43 @@ mod tests {
         vec![mk("b", 12, "Second & last"), mk("a", 10, "First < one")]
     }
 
+    /// `n` items of source `src`, item `i` first seen and published at
+    /// minute `i`.
+    pub(crate) fn many_items(n: u32) -> Vec<StoredItem> {
+        (0..n)
+            .map(|i| {
+                let key = ItemKey::derive("src", &format!("item-{i}"));
+                let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+                    + chrono::Duration::minutes(i64::from(i));
+                StoredItem {
+                    key,
+                    source: "src".into(),
+                    public_id: crate::dedup::mint_public_id(&key),
+                    entry: Entry {
+                        title: Some(format!("Item {i}")),
+                        link: Some(format!("https://example.org/{i}")),
+                        ..Entry::default()
+                    },
+                    first_seen: at,
+                    published: at,
+                    updated: at,
+                    digest: [0; 16],
+                    aliases: Vec::new(),
+                    duplicate_of: None,
+                    merged: Vec::new(),
+                    feed_url: None,
+                }
+            })
+            .collect()
+    }
+
     pub(crate) fn meta() -> FeedMeta<'static> {
-        FeedMeta {
-            name: "all",
-            title: "Everything",
-            description: "All the things",
-            base: "http://127.0.0.1:8080",
-        }
+        FeedMeta::new(
+            "all",
+            "Everything",
+            "All the things",
+            "http://127.0.0.1:8080",
+        )
     }
 
     #[test]
@@ -385,18 +645,39 @@ mod tests {
         use std::io::Read;
         let r = render(&meta(), &sample_items());
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(r.atom.gzip.as_slice())
+        flate2::read::GzDecoder::new(&r.atom.gzip[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, r.atom.body);
         let mut out = Vec::new();
-        brotli::Decompressor::new(r.atom.brotli.as_slice(), 4096)
+        brotli::Decompressor::new(&r.atom.brotli[..], 4096)
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, r.atom.body);
         assert_eq!(
             r.atom.variant_etag("gz"),
             format!("{}-gz\"", &r.atom.etag[..25])
+        );
+    }
+
+    #[test]
+    fn dates_are_whole_seconds_in_every_format() {
+        // Regression: items dated by first_seen carry nanoseconds; RSS
+        // cannot, so Atom and JSON must not either (readers compare them).
+        let mut items = sample_items();
+        items[0].published += chrono::Duration::nanoseconds(123_456_789);
+        items[0].updated = items[0].published;
+        let r = render(&meta(), &items);
+        let atom = String::from_utf8(r.atom.body.to_vec()).unwrap();
+        assert!(
+            atom.contains("<updated>2026-03-01T12:00:00+00:00</updated>"),
+            "{atom}"
+        );
+        assert!(!atom.contains(".123"), "{atom}");
+        let json = String::from_utf8(r.json.body.to_vec()).unwrap();
+        assert!(
+            json.contains("\"date_published\": \"2026-03-01T12:00:00+00:00\""),
+            "{json}"
         );
     }
 

@@ -7,34 +7,85 @@ use std::collections::BTreeMap;
 
 use rss::extension::atom::AtomExtension;
 use rss::extension::dublincore::DublinCoreExtension;
+use rss::extension::{Extension, ExtensionMap};
 
-use super::{FeedMeta, Format, item_link, item_title, newest_update, xml_clean};
+use super::{FeedMeta, Format, Page, item_link, item_title, newest_update, xml_clean};
 use crate::model::StoredItem;
 
-pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
-    let self_link = atom_syndication::Link {
-        href: meta.self_url(Format::Rss),
-        rel: "self".into(),
-        mime_type: Some("application/rss+xml".into()),
+fn atom_link(href: String, rel: &str, mime_type: Option<&str>) -> atom_syndication::Link {
+    atom_syndication::Link {
+        href,
+        rel: rel.into(),
+        mime_type: mime_type.map(str::to_string),
         ..Default::default()
-    };
+    }
+}
+
+pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
+    let mut links = vec![atom_link(
+        meta.self_url(Format::Rss),
+        "self",
+        Some(Format::Rss.media_type()),
+    )];
+    links.extend(meta.hubs.iter().map(|h| atom_link(h.clone(), "hub", None)));
+    if let Some(prev) = meta.prev_archive() {
+        links.push(atom_link(
+            meta.archive_url(prev, Format::Rss),
+            "prev-archive",
+            Some(Format::Rss.media_type()),
+        ));
+    }
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = ExtensionMap::default();
+    if let Page::Archive { .. } = meta.page {
+        links.push(atom_link(
+            meta.current_url(Format::Rss),
+            "current",
+            Some(Format::Rss.media_type()),
+        ));
+        namespaces.insert(
+            "fh".to_string(),
+            "http://purl.org/syndication/history/1.0".to_string(),
+        );
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([("archive".to_string(), vec![archive])]),
+        );
+    }
     let channel = rss::Channel {
         title: xml_clean(meta.title),
-        link: meta.home_url(),
+        link: xml_clean(&meta.home_url()),
         description: xml_clean(meta.description),
+        language: meta.language.map(xml_clean),
         generator: Some(format!("syndic {}", env!("CARGO_PKG_VERSION"))),
         last_build_date: newest_update(items).map(|d| d.to_rfc2822()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
-        atom_ext: Some(AtomExtension {
-            links: vec![self_link],
+        image: meta.image.map(|url| rss::Image {
+            url: xml_clean(url),
+            // The RSS Board profile: the image's title and link match the
+            // channel's.
+            title: xml_clean(meta.title),
+            link: xml_clean(&meta.home_url()),
+            ..Default::default()
         }),
+        dublin_core_ext: meta.author.map(|a| DublinCoreExtension {
+            creators: vec![xml_clean(a)],
+            ..Default::default()
+        }),
+        atom_ext: Some(AtomExtension { links }),
         items: items.iter().map(|i| render_item(meta, i)).collect(),
-        namespaces: BTreeMap::new(),
+        namespaces,
+        extensions,
         ..Default::default()
     };
     // Writing to a Vec cannot fail for I/O reasons; the crate only errors on
     // its writer.
-    channel.write_to(Vec::new()).unwrap_or_default()
+    let xml = channel.write_to(Vec::new()).unwrap_or_default();
+    super::xslt::with_stylesheet(xml, meta.stylesheet_href())
 }
 
 fn render_item(meta: &FeedMeta, item: &StoredItem) -> rss::Item {

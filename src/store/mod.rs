@@ -528,21 +528,68 @@ impl Store {
         sources: &HashSet<&str>,
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.by_time.iter() {
-            if out.len() >= limit {
-                break;
+        self.newest_items_where(sources, limit, |_| true)
+    }
+
+    /// Up to `limit` items of the given sources that `keep` accepts, newest
+    /// first (ties broken by item key). Merges the sources' own indexes
+    /// (keys only) and reads just the items it returns or `keep` rejects, so
+    /// the cost grows with `limit` and the number of sources, not with the
+    /// size of the store.
+    pub fn newest_items_where(
+        &self,
+        sources: &HashSet<&str>,
+        limit: usize,
+        keep: impl Fn(&StoredItem) -> bool,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        // One cursor per source; the heap holds each cursor's next index
+        // key without its source prefix: (published desc, item key), the
+        // order of `by_time`.
+        let mut cursors: Vec<(usize, sled::Iter)> = sources
+            .iter()
+            .map(|s| {
+                let prefix = keys::source_prefix(s);
+                (prefix.len(), self.by_source.scan_prefix(prefix))
+            })
+            .collect();
+        let mut heap = BinaryHeap::new();
+        let next = |cursor: &mut (usize, sled::Iter)| -> Result<Option<Vec<u8>>, StoreError> {
+            match cursor.1.next() {
+                None => Ok(None),
+                Some(row) => {
+                    let (k, _) = row.map_err(|e| self.err(e))?;
+                    Ok(k.get(cursor.0..).map(<[u8]>::to_vec))
+                }
             }
-            let (k, _) = row.map_err(|e| self.err(e))?;
-            let Some(key) = keys::item_key_suffix(&k) else {
+        };
+        for (i, cursor) in cursors.iter_mut().enumerate() {
+            if let Some(head) = next(cursor)? {
+                heap.push(Reverse((head, i)));
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(Reverse((head, i))) = heap.pop() else {
+                break;
+            };
+            if let Some(cursor) = cursors.get_mut(i)
+                && let Some(following) = next(cursor)?
+            {
+                heap.push(Reverse((following, i)));
+            }
+            let Some(key) = keys::item_key_suffix(&head) else {
                 continue;
             };
             let Some(mut item) = self.item(&key)? else {
                 continue;
             };
-            if !sources.contains(item.source.as_str()) {
+            if !keep(&item) {
                 continue;
             }
+            // A cross-source duplicate is published as the item it joined
+            // when that item's source is in the feed too.
             if let Some(primary) = item.duplicate_of
                 && let Some(primary) = self.item(&primary)?
                 && sources.contains(primary.source.as_str())
@@ -881,5 +928,70 @@ mod tests {
             text.contains("schema version 9") && text.contains("reads version 2"),
             "{text}"
         );
+    }
+
+    use chrono::{TimeZone, Utc};
+
+    fn item(source: &str, n: i64) -> StoredItem {
+        let key = ItemKey::derive(source, &n.to_string());
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n);
+        StoredItem {
+            key,
+            source: source.into(),
+            public_id: crate::dedup::mint_public_id(&key),
+            entry: Entry {
+                title: Some(format!("{source} {n}")),
+                ..Entry::default()
+            },
+            first_seen: at,
+            published: at,
+            updated: at,
+            digest: [0; 16],
+            aliases: Vec::new(),
+            duplicate_of: None,
+            merged: Vec::new(),
+            feed_url: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn newest_items_merge_sources_newest_first_with_filter_and_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s")).unwrap();
+        for (source, minutes) in [
+            ("a", vec![1, 4, 7, 10]),
+            ("b", vec![2, 5, 8]),
+            ("c", vec![3, 6, 9]),
+        ] {
+            let batch = Batch {
+                source: source.into(),
+                upserts: minutes
+                    .into_iter()
+                    .map(|m| (None, item(source, m)))
+                    .collect(),
+                ..Batch::default()
+            };
+            store.apply(&batch).await.unwrap();
+        }
+        let title = |i: &StoredItem| i.entry.title.clone().unwrap();
+        let ab: HashSet<&str> = ["a", "b"].into();
+        let got: Vec<String> = store
+            .newest_items(&ab, 4)
+            .unwrap()
+            .iter()
+            .map(title)
+            .collect();
+        assert_eq!(got, vec!["a 10", "b 8", "a 7", "b 5"]);
+        let all: HashSet<&str> = ["a", "b", "c"].into();
+        let got: Vec<String> = store
+            .newest_items_where(&all, 3, |i| {
+                !i.entry.title.as_deref().unwrap_or("").starts_with('a')
+            })
+            .unwrap()
+            .iter()
+            .map(title)
+            .collect();
+        assert_eq!(got, vec!["c 9", "b 8", "c 6"]);
+        assert_eq!(store.newest_items(&all, 100).unwrap().len(), 10);
     }
 }

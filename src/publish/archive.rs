@@ -1,0 +1,194 @@
+//! RFC 5005 archives: a feed's items beyond its `limit` stay reachable
+//! through archive documents at `/feeds/{name}/archive/{n}.{ext}`.
+//!
+//! Archive pages hold `limit` items each, in the order syndic first saw
+//! them (`first_seen`, then public id): page 1 holds the oldest items. New
+//! items only ever go into the newest page, so a page that is full never
+//! changes again (short of an upstream edit of one of its items) and is
+//! served with a long max-age. The subscription document links the newest
+//! page as `prev-archive`; each page links the one before it, marks itself
+//! `<fh:archive/>` and links the subscription document as `current`.
+//! JSON Feed has no archive element: its `next_url` chains the same pages.
+//!
+//! Pages are rendered on request and cached with the current rendering.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use super::{FeedMeta, Page, RenderedFeed, passes_filters, render, sort_for_publishing};
+use crate::config::FeedConfig;
+use crate::model::StoredItem;
+use crate::store::{Store, StoreError};
+
+/// Cache lifetime of a full archive page: one year.
+pub const FULL_PAGE_MAX_AGE: u64 = 365 * 24 * 3600;
+
+/// Every item of the feed (its sources, its keyword filters) in archive
+/// order: oldest first seen first.
+pub fn archive_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut items = Vec::new();
+    for source in &feed.sources {
+        if !seen.insert(source.as_str()) {
+            continue;
+        }
+        items.extend(
+            store
+                .source_items(source)?
+                .into_iter()
+                .filter(|i| passes_filters(feed, i)),
+        );
+    }
+    sort_archive_order(&mut items);
+    Ok(items)
+}
+
+/// The archive order: first seen, then public id.
+pub fn sort_archive_order(items: &mut [StoredItem]) {
+    items.sort_by(|a, b| {
+        a.first_seen
+            .cmp(&b.first_seen)
+            .then_with(|| a.public_id.cmp(&b.public_id))
+    });
+}
+
+/// How many archive pages `total` items make with pages of `limit`; none
+/// while everything fits in the subscription document.
+pub fn page_count(total: usize, limit: usize) -> usize {
+    if limit == 0 || total <= limit {
+        0
+    } else {
+        total.div_ceil(limit)
+    }
+}
+
+/// Item counts per source, kept between renderings so that rendering a
+/// feed does not count the whole store each time: a source's count is
+/// taken from its index once, and again only after it is invalidated (the
+/// daemon invalidates the source a refresh changed).
+#[derive(Debug, Default)]
+pub struct SourceCounts {
+    counts: Mutex<HashMap<String, usize>>,
+}
+
+impl SourceCounts {
+    /// The number of stored items of `source`.
+    pub fn get(&self, store: &Store, source: &str) -> usize {
+        if let Ok(counts) = self.counts.lock()
+            && let Some(n) = counts.get(source)
+        {
+            return *n;
+        }
+        let n = store.source_item_count(source);
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.insert(source.to_string(), n);
+        }
+        n
+    }
+
+    /// Forgets the count of `source` (or of every source).
+    pub fn invalidate(&self, source: Option<&str>) {
+        if let Ok(mut counts) = self.counts.lock() {
+            match source {
+                Some(s) => {
+                    counts.remove(s);
+                }
+                None => counts.clear(),
+            }
+        }
+    }
+}
+
+/// The feed's item count: from the cached source counts without keyword
+/// filters; with them, every item of its sources has to be read.
+fn item_total(
+    store: &Store,
+    feed: &FeedConfig,
+    counts: &SourceCounts,
+) -> Result<usize, StoreError> {
+    if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
+        let unique: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
+        Ok(unique.iter().map(|s| counts.get(store, s)).sum())
+    } else {
+        Ok(archive_items(store, feed)?.len())
+    }
+}
+
+/// The newest archive page of a feed, if it has any.
+pub fn newest_page(
+    store: &Store,
+    feed: &FeedConfig,
+    counts: &SourceCounts,
+) -> Result<Option<usize>, StoreError> {
+    let pages = page_count(item_total(store, feed, counts)?, feed.limit);
+    Ok((pages > 0).then_some(pages))
+}
+
+/// The items of archive page `index` (1-based) out of all the feed's items
+/// in archive order; `None` when there is no such page.
+pub fn page_items(all: &[StoredItem], limit: usize, index: usize) -> Option<Vec<StoredItem>> {
+    let pages = page_count(all.len(), limit);
+    if index == 0 || index > pages {
+        return None;
+    }
+    let start = (index - 1) * limit;
+    let end = (start + limit).min(all.len());
+    let mut items = all.get(start..end)?.to_vec();
+    sort_for_publishing(&mut items);
+    Some(items)
+}
+
+/// Renders archive page `index` of a feed; `None` when there is no such
+/// page.
+pub fn render_page(
+    store: &Store,
+    feed: &FeedConfig,
+    base: &str,
+    index: usize,
+) -> Result<Option<RenderedFeed>, StoreError> {
+    if !feed.archive {
+        return Ok(None);
+    }
+    let all = archive_items(store, feed)?;
+    let Some(items) = page_items(&all, feed.limit, index) else {
+        return Ok(None);
+    };
+    let meta = FeedMeta {
+        page: Page::Archive { index },
+        hubs: Vec::new(),
+        ..FeedMeta::from_config(feed, base)
+    };
+    Ok(Some(render(&meta, &items)))
+}
+
+/// Whether a rendered archive page is full (and so never changes).
+pub fn is_full(page: &RenderedFeed, limit: usize) -> bool {
+    page.rss.item_count >= limit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_exist_only_beyond_the_limit() {
+        assert_eq!(page_count(0, 10), 0);
+        assert_eq!(page_count(10, 10), 0);
+        assert_eq!(page_count(11, 10), 2);
+        assert_eq!(page_count(20, 10), 2);
+        assert_eq!(page_count(21, 10), 3);
+    }
+
+    #[test]
+    fn full_pages_keep_their_items_when_new_items_arrive() {
+        let mut items = super::super::tests::many_items(25);
+        sort_archive_order(&mut items);
+        let before = page_items(&items, 10, 1).unwrap();
+        let mut more = super::super::tests::many_items(40);
+        sort_archive_order(&mut more);
+        assert_eq!(page_items(&more, 10, 1).unwrap(), before);
+        assert_eq!(page_items(&items, 10, 3).unwrap().len(), 5);
+        assert!(page_items(&items, 10, 4).is_none());
+        assert!(page_items(&items, 10, 0).is_none());
+    }
+}
