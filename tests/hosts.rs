@@ -296,7 +296,9 @@ async fn misbehaving_hosts_fail_cleanly_and_spare_the_others() {
     let grown_mib = peak_rss_kib().saturating_sub(before) / 1024;
     eprintln!("{}", report.join("\n"));
     eprintln!("peak RSS grew by {grown_mib} MiB over all scenarios");
-    // A 1 GB body or a 1 GiB gzip bomb held in memory would blow this.
-    assert!(grown_mib < 400, "peak RSS grew by {grown_mib} MiB");
+    // All 13 hosts are first fetched at once at start (16 fetches may run
+    // together); ~410 MiB was measured. A 1 GB body or a 1 GiB gzip bomb
+    // held in memory would blow this bound.
+    assert!(grown_mib < 600, "peak RSS grew by {grown_mib} MiB");
     daemon.stop().await;
 }
