@@ -50,6 +50,8 @@ pub enum Request {
     Sources,
     /// One feed as published, like `syndic render`.
     Render { feed: String, format: String },
+    /// How an item was identified and merged, like `syndic explain`.
+    Explain { item_id: String },
 }
 
 /// One line of the daemon's answer.
@@ -316,6 +318,32 @@ async fn handle(
                 }
             }
         }
+        Request::Explain { item_id } => match app.store.explain(&item_id) {
+            Ok(Some(explanation)) => {
+                send(Reply::Body {
+                    text: explanation.to_string(),
+                })
+                .await?;
+                send(Reply::Done { code: 0 }).await
+            }
+            Ok(None) => {
+                send(Reply::Error {
+                    message: format!(
+                        "no item `{item_id}` in the store: give a published id \
+                         (urn:uuid:..., the guid/id in the feeds) or a 32-digit item key"
+                    ),
+                })
+                .await?;
+                send(Reply::Done { code: 1 }).await
+            }
+            Err(err) => {
+                send(Reply::Error {
+                    message: err.to_string(),
+                })
+                .await?;
+                send(Reply::Done { code: 1 }).await
+            }
+        },
         Request::Render { feed, format } => {
             let config = app.config();
             let Some(format) = Format::from_extension(&format) else {

@@ -553,6 +553,9 @@ fn ask_daemon(
             }
         }
         Command::Sources { .. } => admin::Request::Sources,
+        Command::Explain { item_id } => admin::Request::Explain {
+            item_id: item_id.clone(),
+        },
         Command::Render { feed, format } => admin::Request::Render {
             feed: feed.clone(),
             format: match format {

@@ -500,6 +500,31 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("<title>Post A2</title>"));
+    // explain, by the published id the feed shows.
+    let feed: serde_json::Value =
+        serde_json::from_str(&daemon.get_until("/feeds/all.json", "Post A2")).unwrap();
+    let item = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Post A2")
+        .unwrap();
+    let id = item["id"].as_str().unwrap();
+    let out = syndic(dir.path()).args(["explain", id]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&format!("public id:   {id}")), "{text}");
+    assert!(text.contains("upstream id: two.md"), "{text}");
+    let out = syndic(dir.path())
+        .args(["explain", "urn:uuid:nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no item `urn:uuid:nope`"));
     let out = syndic(dir.path()).args(["fetch", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no source `nope`"));
