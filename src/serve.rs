@@ -335,6 +335,50 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+/// The conditional-request logic on arbitrary request headers, for the
+/// `conditional` fuzz target and its smoke test: `raw` is header lines
+/// (`Name: value`, invalid ones skipped), answered for a fixed feed of each
+/// format. Returns, per format, the status and whether the response had an
+/// ETag and a Content-Type (a body).
+#[doc(hidden)]
+pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
+    static FEED: std::sync::OnceLock<crate::publish::RenderedFeed> = std::sync::OnceLock::new();
+    let feed = FEED.get_or_init(|| {
+        let meta =
+            crate::publish::FeedMeta::new("fuzz", "Fuzz", "Fuzz feed", "http://fuzz.example");
+        crate::publish::render(&meta, &[])
+    });
+    let mut headers = HeaderMap::new();
+    for line in raw.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name),
+            HeaderValue::from_bytes(value.trim_ascii()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let policy = FeedHeaders {
+        max_age: 60,
+        immutable: false,
+        link: None,
+    };
+    Format::ALL
+        .iter()
+        .map(|f| {
+            let r = respond_with_feed(feed.get(*f), &headers, &policy);
+            (
+                r.status().as_u16(),
+                r.headers().contains_key(header::ETAG),
+                r.headers().contains_key(header::CONTENT_TYPE),
+            )
+        })
+        .collect()
+}
+
 fn http_date(at: DateTime<Utc>) -> String {
     httpdate::fmt_http_date(at.into())
 }

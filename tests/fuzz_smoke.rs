@@ -6,6 +6,7 @@
 use syndic::config::Config;
 use syndic::ingest::local::parse_article;
 use syndic::ingest::parse::{ParseOptions, parse_feed, to_json_view};
+use syndic::serve::fuzz_conditional;
 
 const RSS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -164,4 +165,30 @@ fn mutated_configs_never_panic_and_errors_have_positions() {
             }
         }
     }
+}
+
+const REQUEST: &str = "If-None-Match: W/\"abc\", \"def-gz\"\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\nAccept-Encoding: gzip;q=0.5, br;q=0, *;q=0.1\n";
+
+#[test]
+fn mutated_request_headers_keep_the_conditional_get_invariants() {
+    let mut rng = Lcg(4);
+    for _ in 0..rounds() {
+        let data = mutate(REQUEST.as_bytes(), &mut rng);
+        for (status, etag, body) in fuzz_conditional(&data) {
+            assert!(
+                status == 200 || status == 304,
+                "status {status} for {data:?}"
+            );
+            assert!(etag, "no ETag for {data:?}");
+            assert_eq!(body, status == 200, "body on a {status} for {data:?}");
+        }
+    }
+    // The matching tag of each format gives a 304.
+    let first = fuzz_conditional(b"");
+    assert!(first.iter().all(|(s, _, _)| *s == 200));
+    assert!(
+        fuzz_conditional(b"If-None-Match: *")
+            .iter()
+            .all(|(s, _, body)| *s == 304 && !body)
+    );
 }
