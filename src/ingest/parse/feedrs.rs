@@ -45,7 +45,19 @@ pub(crate) fn read_xml(
 ) -> Result<RawFeed, ParseError> {
     let mut warnings = Vec::new();
     let (format, prepared, layout) = prepare_xml(text, root, &mut warnings)?;
-    let (feed, dates) = run_feed_rs(prepared.as_bytes(), base)?;
+    let (feed, dates) = match run_feed_rs(prepared.as_bytes(), base) {
+        Err(ParseError::Malformed(m)) if m == READER_PANIC => {
+            // feed-rs panics on some author strings (an e-mail followed by
+            // a multi-byte character: found by fuzzing). Read the feed again
+            // without the RSS person elements rather than lose every item.
+            let stripped = strip_person_elements(&prepared);
+            let again = run_feed_rs(stripped.as_bytes(), base)?;
+            warnings
+                .push("author elements dropped: the feed parser could not read them".to_string());
+            again
+        }
+        other => other?,
+    };
     let mut raw = convert(feed, format, &dates);
     if matches!(format, FeedFormat::Rss10 | FeedFormat::Rss090) {
         // The rdf:about of an RSS 1.0 item is its identifier.
@@ -271,6 +283,38 @@ fn drop_mistyped(
     }
 }
 
+/// The error for a panic inside feed-rs (caught, never propagated).
+const READER_PANIC: &str = "the feed parser failed on this input";
+
+/// `text` without RSS `<author>`, `<managingEditor>` and `<webMaster>`
+/// elements (whatever their content), for a second reading after feed-rs
+/// panicked on one of them.
+fn strip_person_elements(text: &str) -> String {
+    let mut out = text.to_string();
+    for name in ["author", "managingEditor", "webMaster"] {
+        let open = format!("<{name}");
+        let close = format!("</{name}>");
+        let mut from = 0;
+        while let Some(rel) = out[from..].find(&open) {
+            let start = from + rel;
+            let after = out[start + open.len()..].chars().next();
+            if !matches!(
+                after,
+                Some('>') | Some(' ') | Some('\t') | Some('\n') | Some('\r')
+            ) {
+                from = start + open.len();
+                continue;
+            }
+            match out[start..].find(&close) {
+                Some(end) => out.replace_range(start..start + end + close.len(), ""),
+                None => break,
+            }
+            from = start;
+        }
+    }
+    out
+}
+
 /// Runs feed-rs on prepared input. Returns the feed and the raw date texts
 /// that the sentinel instants index.
 fn run_feed_rs(input: &[u8], base: Option<&Url>) -> Result<(model::Feed, Vec<String>), ParseError> {
@@ -288,7 +332,7 @@ fn run_feed_rs(input: &[u8], base: Option<&Url>) -> Result<(model::Feed, Vec<Str
         })
         .build();
     let result = catch_unwind(AssertUnwindSafe(|| parser.parse(input)))
-        .map_err(|_| ParseError::Malformed("the feed parser failed on this input".into()))?;
+        .map_err(|_| ParseError::Malformed(READER_PANIC.into()))?;
     let feed = result.map_err(map_error)?;
     let dates = log.lock().map(|l| l.clone()).unwrap_or_default();
     Ok((feed, dates))

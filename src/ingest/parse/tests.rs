@@ -739,6 +739,28 @@ fn misplaced_xml_declaration_is_recovered() {
     assert!(!feed.warnings.iter().any(|w| w.contains("XML declaration")));
 }
 
+/// Regression (found by `cargo fuzz run parse_feed`): feed-rs panicked
+/// slicing an author string whose e-mail is followed by a multi-byte
+/// character (`start byte index .. is not a char boundary`). The feed is
+/// read again without its author elements, and its items are kept.
+#[test]
+fn author_that_panics_the_reader_is_dropped_not_the_feed() {
+    let doc = "<rss version=\"2.0\"><channel><title>T</title><link>http://x/</link>\
+               <description>d</description><managingEditor>x a@b.co½y</managingEditor>\
+               <item><guid>1</guid><title>One</title><author>z a@b.co½ (N)</author></item>\
+               </channel></rss>";
+    let feed = parse_feed(doc.as_bytes(), &ParseOptions::default()).expect("items kept");
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].title.as_deref(), Some("One"));
+    assert!(
+        feed.warnings
+            .iter()
+            .any(|w| w.contains("author elements dropped")),
+        "{:?}",
+        feed.warnings
+    );
+}
+
 /// Smoke test over the shared corpus; skipped unless `SYNDIC_CORPUS` is set.
 #[test]
 fn shared_corpus_smoke() {
