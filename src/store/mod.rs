@@ -6,6 +6,7 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `items` | item key (16 bytes) | [`StoredItem`] (versioned JSON) |
+//! | `digests` | item key | the item's content digest (16 bytes): an unchanged entry is told without reading its item |
 //! | `by_time` | published, descending (8 bytes BE) + item key | empty |
 //! | `by_source` | source id + NUL + published desc + item key | empty |
 //! | `slugs` | article slug | item key |
@@ -18,13 +19,19 @@
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //!
 //! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
-//! bucket: its cost does not grow with the store.
+//! bucket: its cost does not grow with the store. An in-memory Bloom filter
+//! ([`filter`]) over the keys of `digests`, `near_sig`, `aliases`,
+//! `tombstones` and `near_bands` answers the lookups of absent keys (nearly
+//! all lookups of a new entry) without a `get`, so that they stay as cheap
+//! when the store outgrows sled's page cache.
 //!
-//! Schema history: 1 (foundation) -> 2 (dedup trees and the generation).
-//! A version 1 store is migrated when opened: the new trees are filled from
-//! the stored items; items keep their keys and published ids.
+//! Schema history: 1 (foundation) -> 2 (dedup trees and the generation) ->
+//! 3 (`digests`). An older store is migrated when opened: the new trees are
+//! filled from the stored items (one pass over them, logged); items keep
+//! their keys and published ids.
 
 mod explain;
+pub mod filter;
 mod keys;
 
 use std::collections::HashSet;
@@ -48,7 +55,7 @@ pub use keys::time_desc;
 pub const BAND_CAP: usize = 64;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A key removed by retention: while it lasts, the source listing the item
 /// again does not bring it back.
@@ -144,6 +151,7 @@ pub struct Store {
     path: PathBuf,
     db: sled::Db,
     items: sled::Tree,
+    digests: sled::Tree,
     by_time: sled::Tree,
     by_source: sled::Tree,
     slugs: sled::Tree,
@@ -153,6 +161,8 @@ pub struct Store {
     near_sig: sled::Tree,
     near_bands: sled::Tree,
     meta: sled::Tree,
+    /// In front of the index trees (see [`filter`]).
+    filter: std::sync::Arc<filter::Filter>,
     /// Held from a refresh's dedup reads to its write (see
     /// [`Store::ingest_lock`]).
     ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -197,7 +207,7 @@ impl Store {
                 let found = <[u8; 4]>::try_from(raw.as_ref())
                     .map(u32::from_be_bytes)
                     .unwrap_or(0);
-                if found == 1 {
+                if found == 1 || found == 2 {
                     migrate_from = Some(found);
                 } else if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
@@ -210,32 +220,89 @@ impl Store {
         }
         // Best effort: name ourselves for a second process that finds the lock.
         let _ = std::fs::write(path.join(PID_FILE), std::process::id().to_string());
+        let digests = db.open_tree("digests").map_err(sled_err)?;
+        let aliases = db.open_tree("aliases").map_err(sled_err)?;
+        let tombstones = db.open_tree("tombstones").map_err(sled_err)?;
+        let near_sig = db.open_tree("near_sig").map_err(sled_err)?;
+        let near_bands = db.open_tree("near_bands").map_err(sled_err)?;
+        let filter = filter::Filter::new(filter::Sources {
+            trees: vec![
+                (filter::Tag::Item, digests.clone()),
+                (filter::Tag::Signature, near_sig.clone()),
+                (filter::Tag::Alias, aliases.clone()),
+                (filter::Tag::Tombstone, tombstones.clone()),
+                (filter::Tag::Band, near_bands.clone()),
+            ],
+            meta: meta.clone(),
+        });
         let store = Store {
             path: path.to_path_buf(),
             items: db.open_tree("items").map_err(sled_err)?,
+            digests,
             by_time: db.open_tree("by_time").map_err(sled_err)?,
             by_source: db.open_tree("by_source").map_err(sled_err)?,
             slugs: db.open_tree("slugs").map_err(sled_err)?,
             sources: db.open_tree("sources").map_err(sled_err)?,
-            aliases: db.open_tree("aliases").map_err(sled_err)?,
-            tombstones: db.open_tree("tombstones").map_err(sled_err)?,
-            near_sig: db.open_tree("near_sig").map_err(sled_err)?,
-            near_bands: db.open_tree("near_bands").map_err(sled_err)?,
+            aliases,
+            tombstones,
+            near_sig,
+            near_bands,
             meta,
+            filter: std::sync::Arc::new(filter),
             ingest: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
             store.migrate(from)?;
         }
+        // After a migration: the scan must see complete trees.
+        store.filter.begin();
         Ok(store)
+    }
+
+    /// Migrates a store of schema `from` (1 or 2) to [`SCHEMA_VERSION`].
+    fn migrate(&self, from: u32) -> Result<(), StoreError> {
+        tracing::info!(path = %self.path.display(), from, to = SCHEMA_VERSION, "migrating the store");
+        if from == 1 {
+            self.migrate_to_2()?;
+        }
+        self.migrate_to_3()?;
+        self.meta
+            .insert("schema", &SCHEMA_VERSION.to_be_bytes())
+            .map_err(|e| self.err(e))?;
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Schema 2 -> 3: the `digests` tree, from every stored item. An item
+    /// row that does not decode gets no digest row: lookups of its key fall
+    /// back to the item row (see `Index::digest`), and the item stays.
+    fn migrate_to_3(&self) -> Result<(), StoreError> {
+        let start = std::time::Instant::now();
+        let (mut done, mut unreadable) = (0u64, 0u64);
+        for row in self.items.iter() {
+            let (key, raw) = row.map_err(|e| self.err(e))?;
+            match decode::<StoredItem>(&raw, "item (migration)") {
+                Ok(item) => {
+                    self.digests
+                        .insert(key, &item.digest)
+                        .map_err(|e| self.err(e))?;
+                    done += 1;
+                }
+                Err(err) => {
+                    unreadable += 1;
+                    tracing::warn!(key = %hex::encode(&key), error = %err, "migration: item kept without a digest row");
+                }
+            }
+        }
+        tracing::info!(items = done, unreadable, secs = start.elapsed().as_secs_f64(), "migration: digests indexed");
+        Ok(())
     }
 
     /// Schema 1 -> 2: indexes every stored item's aliases (same-source and
     /// cross-source, with the default link rules) and signature, so items
     /// stored before keep matching. Items and their keys are not touched.
-    fn migrate(&self, from: u32) -> Result<(), StoreError> {
-        tracing::info!(path = %self.path.display(), from, to = SCHEMA_VERSION, "migrating the store");
+    fn migrate_to_2(&self) -> Result<(), StoreError> {
         let urls = dedup::UrlOptions::default();
         for row in self.items.iter() {
             let (_, raw) = row.map_err(|e| self.err(e))?;
@@ -274,10 +341,6 @@ impl Store {
                 .insert(item.key.0, encode(&item))
                 .map_err(|e| self.err(e))?;
         }
-        self.meta
-            .insert("schema", &SCHEMA_VERSION.to_be_bytes())
-            .map_err(|e| self.err(e))?;
-        self.db.flush().map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -338,8 +401,16 @@ impl Store {
         };
         let changes_index = batch.changes_index();
         let bump = batch.changes_items();
+        // Every key this batch may write gets its filter bits before the
+        // commit, and the guard keeps a filter build from starting its scan
+        // in between (see `filter`).
+        let writing = self.filter.writing();
+        self.set_filter_bits(batch, &tomb_key);
+        let filter = &self.filter;
+        let maybe = |tag: filter::Tag, key: &[u8]| filter.may_contain(tag, key);
         let result: Result<(), TransactionError<()>> = (
             &self.items,
+            &self.digests,
             &self.by_time,
             &self.by_source,
             &self.slugs,
@@ -353,6 +424,7 @@ impl Store {
             .transaction(
                 |(
                     items,
+                    digests,
                     by_time,
                     by_source,
                     slugs,
@@ -369,6 +441,9 @@ impl Store {
                     }
                     let drop_signature =
                         |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
+                            if !maybe(filter::Tag::Signature, &key.0) {
+                                return Ok(());
+                            }
                             if let Some(raw) = near_sig.remove(&key.0)?
                                 && let Some(old) = Signature::from_bytes(&raw)
                             {
@@ -397,6 +472,7 @@ impl Store {
                     }
                     for old in &batch.removals {
                         items.remove(&old.key.0)?;
+                        digests.remove(&old.key.0)?;
                         drop_signature(&old.key)?;
                         if let Some(slug) = &old.entry.slug {
                             slugs.remove(slug.as_bytes())?;
@@ -404,9 +480,13 @@ impl Store {
                     }
                     for (_, new) in &batch.upserts {
                         items.insert(&new.key.0, encode(new))?;
+                        digests.insert(&new.key.0, &new.digest)?;
                         by_time.insert(keys::by_time(new).as_slice(), &[])?;
                         by_source.insert(keys::by_source(new).as_slice(), &[])?;
-                        tombstones.remove(tomb_key(&new.key))?;
+                        let tomb = tomb_key(&new.key);
+                        if maybe(filter::Tag::Tombstone, &tomb) {
+                            tombstones.remove(tomb)?;
+                        }
                     }
                     for (slug, key) in &batch.slugs {
                         slugs.insert(slug.as_bytes(), &key.0)?;
@@ -418,7 +498,11 @@ impl Store {
                         drop_signature(key)?;
                         near_sig.insert(&key.0, sig.to_bytes())?;
                         for band in sig.bands() {
-                            let bucket = near_bands.get(band)?;
+                            // A new bucket (most of them) is not read.
+                            let bucket = match maybe(filter::Tag::Band, &band) {
+                                true => near_bands.get(band)?,
+                                false => None,
+                            };
                             if let Some(bucket) = bucket_with(bucket.as_deref(), key) {
                                 near_bands.insert(&band, bucket)?;
                             }
@@ -450,6 +534,8 @@ impl Store {
                     Ok::<(), ConflictableTransactionError<()>>(())
                 },
             );
+        drop(writing);
+        self.filter.check_capacity();
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
@@ -457,6 +543,42 @@ impl Store {
         }
         self.flush_to_disk().await?;
         Ok(())
+    }
+
+    /// Sets the filter bits of every key `batch` may add to the filtered
+    /// trees (more than it writes is harmless: a false positive).
+    fn set_filter_bits(&self, batch: &Batch, tomb_key: &dyn Fn(&ItemKey) -> Vec<u8>) {
+        use filter::Tag;
+        for (_, new) in &batch.upserts {
+            self.filter.insert(Tag::Item, &new.key.0);
+        }
+        for (alias, _) in &batch.aliases {
+            self.filter.insert(Tag::Alias, alias.as_bytes());
+        }
+        for (key, sig) in &batch.signatures {
+            self.filter.insert(Tag::Signature, &key.0);
+            for band in sig.bands() {
+                self.filter.insert(Tag::Band, &band);
+            }
+        }
+        for (key, _) in &batch.tombstones {
+            self.filter.insert(Tag::Tombstone, &tomb_key(key));
+        }
+    }
+
+    /// The index filter's state: memory, keys, build times.
+    pub fn filter_stats(&self) -> filter::FilterStats {
+        self.filter.stats()
+    }
+
+    /// Waits (blocking) until no filter scan runs, at most `limit`; true
+    /// when the filter is then ready. For tests and benchmarks.
+    pub fn wait_for_filter(&self, limit: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.filter.building() && start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        !self.filter.building() && self.filter.ready()
     }
 
     /// Writes only a source's poll state (a 304, an error).
@@ -719,14 +841,35 @@ impl Store {
     }
 }
 
+/// Dedup's lookups, each behind the index filter: a key the filter has not
+/// seen is absent without a `get`.
 impl dedup::Index for Store {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
+        if !self.filter.may_contain(filter::Tag::Item, &key.0) {
+            return Ok(None);
+        }
         Store::item(self, key)
     }
 
+    /// From the small `digests` tree; an item without a digest row (not
+    /// expected: both are written in one transaction) is read whole.
+    fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, StoreError> {
+        if !self.filter.may_contain(filter::Tag::Item, &key.0) {
+            return Ok(None);
+        }
+        let row = self.digests.get(key.0).map_err(|e| self.err(e))?;
+        if let Some(digest) = row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
+            return Ok(Some(digest));
+        }
+        Ok(Store::item(self, key)?.map(|item| item.digest))
+    }
+
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
+        if !self.filter.may_contain(filter::Tag::Alias, alias.as_bytes()) {
+            return Ok(None);
+        }
         Store::alias(self, alias)
     }
 
@@ -737,6 +880,9 @@ impl dedup::Index for Store {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut k = keys::source_prefix(source);
         k.extend_from_slice(&key.0);
+        if !self.filter.may_contain(filter::Tag::Tombstone, &k) {
+            return Ok(None);
+        }
         match self.tombstones.get(k).map_err(|e| self.err(e))? {
             None => Ok(None),
             Some(raw) => Ok(Some(decode::<Tombstone>(&raw, "tombstone")?.until)),
@@ -749,6 +895,9 @@ impl dedup::Index for Store {
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
         let mut found: Vec<ItemKey> = Vec::new();
         for band in signature.bands() {
+            if !self.filter.may_contain(filter::Tag::Band, &band) {
+                continue;
+            }
             let Some(bucket) = self.near_bands.get(band).map_err(|e| self.err(e))? else {
                 continue;
             };
@@ -935,7 +1084,7 @@ mod tests {
         };
         let text = err.to_string();
         assert!(
-            text.contains("schema version 9") && text.contains("reads version 2"),
+            text.contains("schema version 9") && text.contains("reads version 3"),
             "{text}"
         );
     }

@@ -1,0 +1,406 @@
+//! An in-memory Bloom filter in front of the dedup index trees, so that a
+//! lookup of a key the store does not hold (nearly every lookup of a new
+//! entry) skips sled's `get` and costs the same at 10k or 1M items.
+//!
+//! - **Keys**: each key is tagged with the tree it belongs to ([`Tag`]):
+//!   item keys (the `digests` tree), signature keys (`near_sig`), aliases,
+//!   tombstones and LSH band buckets.
+//! - **No false negatives**: every write of a key into those trees first
+//!   sets its bits ([`Filter::insert`], called by `Store::apply` before the
+//!   transaction commits, under [`Filter::writing`]); a filter is filled by
+//!   scanning the trees. Removals leave stale bits (false positives only).
+//! - **Building**: at open, a background thread scans the trees into a new
+//!   filter; until it is [`ready`](Filter::ready), lookups fall back to
+//!   plain gets. When more keys were inserted than the filter was sized for,
+//!   a new one, larger, is built the same way while the old one keeps
+//!   answering. A builder installs its filter as "next" under the write side
+//!   of [`Filter::writing`], so every writer either committed before the scan
+//!   starts (the scan sees its key) or sets the bit in the next filter too.
+//! - **Sizing**: [`BITS_PER_KEY`] bits per key and [`HASHES`] hash
+//!   functions (about 1% false positives at capacity), capacity 1.5 x the
+//!   keys found, at least [`MIN_CAPACITY`]. The count of the last scan is
+//!   kept in the `meta` tree so that the next open sizes the filter right.
+//! - **Hashing**: SipHash-1-3 (std `DefaultHasher`, fixed keys) of tag and
+//!   key gives 64 bits; a second 64-bit value is derived from it
+//!   (SplitMix64), and the k bit positions are `h1 + i * h2` (Kirsch and
+//!   Mitzenmacher). The filter lives in memory only, so the hash may differ
+//!   between builds.
+
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Bits per key of capacity.
+pub const BITS_PER_KEY: u64 = 10;
+/// Bit positions per key (optimal for 10 bits per key: 0.82% false
+/// positives).
+pub const HASHES: u64 = 7;
+/// Smallest capacity, in keys (122 KiB of bits).
+pub const MIN_CAPACITY: u64 = 100_000;
+
+/// The tree a key belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    /// An item key (`digests`, hence `items`).
+    Item = 1,
+    /// An item key with a near-duplicate signature (`near_sig`).
+    Signature = 2,
+    /// A dedup alias (`aliases`).
+    Alias = 3,
+    /// A tombstone key, source + NUL + item key (`tombstones`).
+    Tombstone = 4,
+    /// An LSH band bucket key (`near_bands`).
+    Band = 5,
+}
+
+/// The bit array: a fixed size, set bits never cleared.
+pub struct Bloom {
+    bits: Vec<AtomicU64>,
+    nbits: u64,
+    capacity: u64,
+    /// Keys inserted (repeats counted again).
+    count: AtomicU64,
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Bloom {
+    /// A filter for about `keys` keys (at least [`MIN_CAPACITY`]).
+    pub fn with_capacity(keys: u64) -> Bloom {
+        let capacity = keys.max(MIN_CAPACITY);
+        let words = (capacity * BITS_PER_KEY).div_ceil(64);
+        Bloom {
+            bits: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            nbits: words * 64,
+            capacity,
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn positions(&self, tag: Tag, key: &[u8]) -> impl Iterator<Item = u64> + use<> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write_u8(tag as u8);
+        hasher.write(key);
+        let h1 = hasher.finish();
+        let h2 = splitmix64(h1) | 1;
+        let nbits = self.nbits;
+        (0..HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % nbits)
+    }
+
+    pub fn insert(&self, tag: Tag, key: &[u8]) {
+        for bit in self.positions(tag, key) {
+            if let Some(word) = self.bits.get((bit / 64) as usize) {
+                word.fetch_or(1 << (bit % 64), Ordering::Release);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// False only when `key` was never inserted.
+    pub fn may_contain(&self, tag: Tag, key: &[u8]) -> bool {
+        self.positions(tag, key).all(|bit| {
+            self.bits
+                .get((bit / 64) as usize)
+                .is_none_or(|word| word.load(Ordering::Acquire) & (1 << (bit % 64)) != 0)
+        })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.nbits / 8
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn over_capacity(&self) -> bool {
+        self.count() > self.capacity
+    }
+}
+
+/// The trees a filter is built from, and where the key count is kept.
+#[derive(Clone)]
+pub struct Sources {
+    pub trees: Vec<(Tag, sled::Tree)>,
+    pub meta: sled::Tree,
+}
+
+/// The key under which `meta` keeps the key count of the last scan.
+const COUNT_KEY: &str = "filter_keys";
+
+/// What [`Filter::stats`] reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilterStats {
+    /// False while the first scan runs (lookups then use plain gets).
+    pub ready: bool,
+    /// Bytes of the bit array in use (0 before the first scan ends).
+    pub bytes: u64,
+    pub capacity: u64,
+    /// Keys inserted into the filter in use.
+    pub keys: u64,
+    /// Filters built since open, and the last scan's duration and key count.
+    pub builds: u64,
+    pub last_build_secs: f64,
+    pub last_build_keys: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The filter lookups use; `None` until the first scan ends.
+    current: RwLock<Option<Arc<Bloom>>>,
+    /// The filter being built, which writers fill too.
+    next: Mutex<Option<Arc<Bloom>>>,
+    /// Writers hold it for reading from setting bits to committing; a
+    /// builder takes it for writing to install `next`.
+    writing: RwLock<()>,
+    building: AtomicBool,
+    stop: AtomicBool,
+    builds: AtomicU64,
+    last: Mutex<(f64, u64)>,
+}
+
+/// The filter of one open store (shared by its clones). Dropping the last
+/// clone stops and joins a running scan, so the store can be opened again.
+pub struct Filter {
+    shared: Arc<Shared>,
+    sources: Sources,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Filter {
+    /// A filter over `sources`; lookups use plain gets until
+    /// [`Filter::begin`] has built it.
+    pub fn new(sources: Sources) -> Filter {
+        Filter {
+            shared: Arc::default(),
+            sources,
+            worker: Mutex::new(None),
+        }
+    }
+
+    /// Starts the background scan, sized from the key count of the last
+    /// one. Call once the trees are complete (after a migration).
+    pub fn begin(&self) {
+        let hint = self
+            .sources
+            .meta
+            .get(COUNT_KEY)
+            .ok()
+            .flatten()
+            .and_then(|raw| <[u8; 8]>::try_from(raw.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        self.rebuild(hint);
+    }
+
+    /// Starts building a filter sized for `keys` keys unless a build runs.
+    fn rebuild(&self, keys: u64) {
+        if self.shared.building.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mut worker = lock(&self.worker);
+        if let Some(done) = worker.take() {
+            let _ = done.join();
+        }
+        let shared = self.shared.clone();
+        let sources = self.sources.clone();
+        let capacity = keys.saturating_mul(3) / 2;
+        let spawned = std::thread::Builder::new()
+            .name("store-filter".into())
+            .spawn(move || build(&shared, &sources, capacity));
+        match spawned {
+            Ok(handle) => *worker = Some(handle),
+            Err(err) => {
+                // Lookups keep using plain gets (or the older filter).
+                tracing::warn!(error = %err, "store: could not start the index filter build");
+                self.shared.building.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// Held by a writer from [`Filter::insert`] to its commit.
+    pub fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        self.shared
+            .writing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets `key`'s bits in the filter in use and the one being built.
+    /// Call with [`Filter::writing`] held, before the key is written.
+    pub fn insert(&self, tag: Tag, key: &[u8]) {
+        if let Some(bloom) = self.current() {
+            bloom.insert(tag, key);
+        }
+        if let Some(next) = lock(&self.shared.next).as_ref() {
+            next.insert(tag, key);
+        }
+    }
+
+    /// After a write: starts a larger filter when this one is full.
+    pub fn check_capacity(&self) {
+        if let Some(bloom) = self.current()
+            && bloom.over_capacity()
+            && !self.shared.building.load(Ordering::Acquire)
+        {
+            self.rebuild(bloom.count());
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Bloom>> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// False only when the tree tagged `tag` does not hold `key`: true
+    /// while no filter is ready.
+    pub fn may_contain(&self, tag: Tag, key: &[u8]) -> bool {
+        match self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(bloom) => bloom.may_contain(tag, key),
+            None => true,
+        }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.current().is_some()
+    }
+
+    /// True while a scan runs.
+    pub fn building(&self) -> bool {
+        self.shared.building.load(Ordering::Acquire)
+    }
+
+    pub fn stats(&self) -> FilterStats {
+        let current = self.current();
+        let (last_build_secs, last_build_keys) = *lock(&self.shared.last);
+        FilterStats {
+            ready: current.is_some(),
+            bytes: current.as_ref().map_or(0, |b| b.bytes()),
+            capacity: current.as_ref().map_or(0, |b| b.capacity()),
+            keys: current.as_ref().map_or(0, |b| b.count()),
+            builds: self.shared.builds.load(Ordering::Relaxed),
+            last_build_secs,
+            last_build_keys,
+        }
+    }
+}
+
+impl Drop for Filter {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(worker) = lock(&self.worker).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Scans `sources` into a new filter of `capacity` keys and installs it.
+fn build(shared: &Shared, sources: &Sources, capacity: u64) {
+    let start = Instant::now();
+    let bloom = Arc::new(Bloom::with_capacity(capacity));
+    {
+        // Writers in flight commit before the scan starts; later ones set
+        // their bits in `next` too.
+        let _quiet = shared.writing.write().unwrap_or_else(|e| e.into_inner());
+        *lock(&shared.next) = Some(bloom.clone());
+    }
+    let mut scanned: u64 = 0;
+    let mut failed = None;
+    'trees: for (tag, tree) in &sources.trees {
+        for row in tree.iter().keys() {
+            match row {
+                Ok(key) => bloom.insert(*tag, &key),
+                Err(err) => {
+                    failed = Some(err);
+                    break 'trees;
+                }
+            }
+            scanned += 1;
+            if scanned % 4096 == 0 && shared.stop.load(Ordering::Acquire) {
+                *lock(&shared.next) = None;
+                shared.building.store(false, Ordering::Release);
+                return;
+            }
+        }
+    }
+    if let Some(err) = failed {
+        // The filter in use (or plain gets) keep answering correctly.
+        tracing::warn!(error = %err, "store: index filter scan failed; lookups go to the trees");
+        *lock(&shared.next) = None;
+        shared.building.store(false, Ordering::Release);
+        return;
+    }
+    *shared.current.write().unwrap_or_else(|e| e.into_inner()) = Some(bloom.clone());
+    *lock(&shared.next) = None;
+    let secs = start.elapsed().as_secs_f64();
+    *lock(&shared.last) = (secs, scanned);
+    shared.builds.fetch_add(1, Ordering::Relaxed);
+    let _ = sources.meta.insert(COUNT_KEY, &scanned.to_be_bytes());
+    tracing::info!(
+        keys = scanned,
+        bytes = bloom.bytes(),
+        secs,
+        "store: index filter built"
+    );
+    shared.building.store(false, Ordering::Release);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_false_negatives_and_few_false_positives() {
+        let bloom = Bloom::with_capacity(200_000);
+        for i in 0..200_000u32 {
+            bloom.insert(Tag::Alias, format!("src id {i}").as_bytes());
+        }
+        for i in 0..200_000u32 {
+            assert!(bloom.may_contain(Tag::Alias, format!("src id {i}").as_bytes()));
+        }
+        // Other keys, and the same keys under another tag, are mostly absent.
+        let mut positives = 0;
+        for i in 0..100_000u32 {
+            positives += usize::from(bloom.may_contain(Tag::Alias, format!("x {i}").as_bytes()));
+            positives += usize::from(bloom.may_contain(Tag::Band, format!("src id {i}").as_bytes()));
+        }
+        assert!(positives < 4_000, "{positives} false positives of 200000");
+        assert_eq!(bloom.count(), 200_000);
+        assert!(bloom.bytes() >= 200_000 * BITS_PER_KEY / 8);
+    }
+
+    #[test]
+    fn an_overfull_filter_still_finds_every_key() {
+        let bloom = Bloom::with_capacity(0);
+        assert_eq!(bloom.capacity(), MIN_CAPACITY);
+        for i in 0..(MIN_CAPACITY * 3) {
+            bloom.insert(Tag::Item, &i.to_be_bytes());
+        }
+        assert!(bloom.over_capacity());
+        assert!((0..(MIN_CAPACITY * 3)).all(|i| bloom.may_contain(Tag::Item, &i.to_be_bytes())));
+    }
+}
