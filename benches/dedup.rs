@@ -6,11 +6,13 @@
 //! 2. the ingest rate of one 100,000-entry refresh with 5% duplicates
 //!    (cross-source: same story link with tracking parameters), through the
 //!    real reconcile + store transaction;
-//! 3. store size on disk per item.
+//! 3. store size on disk per item;
+//! 4. the index filter (see `store::filter`): its memory and the time its
+//!    scan takes when the store is opened again.
 //!
 //! Run: `cargo bench --bench dedup` (sizes: `SYNDIC_BENCH_SMALL`,
 //! `SYNDIC_BENCH_LARGE`, `SYNDIC_BENCH_BATCH`; defaults 10000, 1000000,
-//! 100000).
+//! 100000; `SYNDIC_BENCH_FILL`: entries per fill refresh, default 25000).
 
 use std::time::Instant;
 
@@ -23,8 +25,12 @@ use syndic::refresh::{Outcome, Refresher};
 use syndic::store::Store;
 
 const SOURCES: usize = 10;
-const FILL_BATCH: usize = 10_000;
 const PROBES: usize = 4_000;
+
+/// Entries per refresh while filling a store (and per source run).
+fn fill_batch() -> usize {
+    env_usize("SYNDIC_BENCH_FILL", 25_000).max(1)
+}
 
 /// A small deterministic PRNG (xorshift64*), so every run stores the same items.
 struct Rng(u64);
@@ -98,14 +104,43 @@ impl Bench {
             .await
     }
 
+    /// Closes the store and opens it again (a daemon restart); returns the
+    /// time `Store::open` took and the time until the index filter's scan
+    /// ended.
+    fn reopen(self) -> (Bench, f64, f64) {
+        let Bench {
+            _dir,
+            config,
+            store,
+            fetcher,
+        } = self;
+        drop(store);
+        let start = Instant::now();
+        let store = Store::open(&config.daemon.store).unwrap();
+        let open = start.elapsed().as_secs_f64();
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(3600)));
+        let scan = start.elapsed().as_secs_f64();
+        (
+            Bench {
+                _dir,
+                config,
+                store,
+                fetcher,
+            },
+            open,
+            scan,
+        )
+    }
+
     /// Stores items until the store holds `total`, in refreshes of
-    /// [`FILL_BATCH`] spread over the sources.
+    /// [`fill_batch`] entries spread over the sources.
     async fn fill_to(&self, total: usize, rng: &mut Rng) {
         let start = Instant::now();
+        let fill = fill_batch();
         let mut n = self.store.item_count();
         while n < total {
-            let count = FILL_BATCH.min(total - n);
-            let source = (n / FILL_BATCH) % SOURCES;
+            let count = fill.min(total - n);
+            let source = (n / fill) % SOURCES;
             let entries = (n..n + count).map(|i| entry(source, i, rng)).collect();
             let outcome = self.ingest(source, entries).await;
             assert!(
@@ -140,7 +175,7 @@ impl Bench {
         let mut existing = Vec::new();
         for _ in 0..PROBES {
             let n = (rng.next() as usize) % stored;
-            let source = (n / FILL_BATCH) % SOURCES;
+            let source = (n / fill_batch()) % SOURCES;
             let key = syndic::model::ItemKey::derive(
                 &format!("s{source}"),
                 &format!("id:tag:s{source}.example,2026:{n}"),
@@ -196,6 +231,22 @@ async fn main() {
     small_store.fill_to(small, &mut rng).await;
     let large_store = Bench::new();
     large_store.fill_to(large, &mut rng).await;
+    // Measured after a restart, as a daemon runs most of the time.
+    let mut reopened = Vec::new();
+    for (n, bench) in [(small, small_store), (large, large_store)] {
+        let (bench, open, scan) = bench.reopen();
+        let f = bench.store.filter_stats();
+        println!(
+            "{n:>9} items: reopened in {open:.2}s, index filter scan done {scan:.1}s after open: \
+             {} keys, {:.1} MiB of bits (capacity {} keys)",
+            f.last_build_keys,
+            f.bytes as f64 / (1 << 20) as f64,
+            f.capacity
+        );
+        reopened.push(bench);
+    }
+    let large_store = reopened.pop().unwrap();
+    let small_store = reopened.pop().unwrap();
     let (mut best_small, mut best_large) = ((f64::MAX, f64::MAX), (f64::MAX, f64::MAX));
     for round in 1..=3 {
         let s = small_store.decision_cost(small, &mut rng);
@@ -241,6 +292,9 @@ async fn main() {
         });
         entries.insert((i * 20) % entries.len().max(1), e);
     }
+    bench
+        .store
+        .wait_for_filter(std::time::Duration::from_secs(600));
     let start = Instant::now();
     let outcome = bench.ingest(1, entries).await;
     let secs = start.elapsed().as_secs_f64();

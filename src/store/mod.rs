@@ -295,7 +295,12 @@ impl Store {
                 }
             }
         }
-        tracing::info!(items = done, unreadable, secs = start.elapsed().as_secs_f64(), "migration: digests indexed");
+        tracing::info!(
+            items = done,
+            unreadable,
+            secs = start.elapsed().as_secs_f64(),
+            "migration: digests indexed"
+        );
         Ok(())
     }
 
@@ -867,7 +872,10 @@ impl dedup::Index for Store {
     }
 
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
-        if !self.filter.may_contain(filter::Tag::Alias, alias.as_bytes()) {
+        if !self
+            .filter
+            .may_contain(filter::Tag::Alias, alias.as_bytes())
+        {
             return Ok(None);
         }
         Store::alias(self, alias)
@@ -1049,6 +1057,201 @@ mod tests {
         // Opened again: already version 2, nothing to do.
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.item(&key).unwrap().unwrap().public_id, item.public_id);
+    }
+
+    /// A version 2 item row (before the `digests` tree).
+    fn v2_store_with(dir: &Path, rows: &[(ItemKey, Vec<u8>)]) {
+        let db = sled::open(dir).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema", &2u32.to_be_bytes())
+            .unwrap();
+        let items = db.open_tree("items").unwrap();
+        for (key, row) in rows {
+            items.insert(key.0, row.as_slice()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+
+    #[test]
+    fn a_version_2_store_gets_its_digests_and_keeps_unreadable_items() {
+        use dedup::Index;
+        let dir = tempfile::tempdir().unwrap();
+        let mut stored = item("news", 1);
+        stored.entry.upstream_id = Some("g1".into());
+        stored.digest = stored.entry.content_digest();
+        let bad = ItemKey([7; 16]);
+        v2_store_with(
+            dir.path(),
+            &[(stored.key, encode(&stored)), (bad, b"{not json".to_vec())],
+        );
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert_eq!(
+            store.digests.get(stored.key.0).unwrap().as_deref(),
+            Some(&stored.digest[..])
+        );
+        assert_eq!(store.digest(&stored.key).unwrap(), Some(stored.digest));
+        // The unreadable row is still there, untouched.
+        assert_eq!(
+            store.items.get(bad.0).unwrap().as_deref(),
+            Some(&b"{not json"[..])
+        );
+        assert_eq!(
+            store.meta.get("schema").unwrap().as_deref(),
+            Some(&3u32.to_be_bytes()[..])
+        );
+    }
+
+    /// Waits for the filter of a freshly opened store.
+    fn ready(path: &Path) -> Store {
+        let store = Store::open(path).unwrap();
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert!(store.filter_stats().ready);
+        store
+    }
+
+    fn tomb(source: &str, key: &ItemKey) -> Vec<u8> {
+        let mut k = keys::source_prefix(source);
+        k.extend_from_slice(&key.0);
+        k
+    }
+
+    /// Everything a batch wrote is found through the filter: fails when a
+    /// writer stops setting the bits of one of the filtered trees.
+    async fn assert_found(store: &mut Store, items: &[StoredItem], sig: &Signature) {
+        use dedup::Index;
+        let f = &store.filter;
+        for i in items {
+            assert!(f.may_contain(filter::Tag::Item, &i.key.0));
+            assert!(f.may_contain(
+                filter::Tag::Alias,
+                format!("a {}", i.key.to_hex()).as_bytes()
+            ));
+            assert!(f.may_contain(filter::Tag::Tombstone, &tomb("a", &i.key)));
+            if store.near_sig.contains_key(i.key.0).unwrap() {
+                assert!(f.may_contain(filter::Tag::Signature, &i.key.0));
+            }
+        }
+        for i in items {
+            assert_eq!(store.digest(&i.key).unwrap(), Some(i.digest));
+            assert_eq!(
+                dedup::Index::item(store, &i.key).unwrap().map(|s| s.key),
+                Some(i.key)
+            );
+            assert_eq!(
+                store.alias(&format!("a {}", i.key.to_hex())).unwrap(),
+                Some(i.key)
+            );
+            assert!(store.tombstone("a", &i.key).unwrap().is_some());
+        }
+        let found = store.near_candidates(sig).unwrap();
+        assert!(!found.is_empty(), "band buckets");
+    }
+
+    fn filtered_batch(from: i64, to: i64, sig: &Signature) -> Batch {
+        let items: Vec<StoredItem> = (from..to)
+            .map(|n| {
+                let mut i = item("a", n);
+                i.digest = [n as u8; 16];
+                i
+            })
+            .collect();
+        Batch {
+            source: "a".into(),
+            aliases: items
+                .iter()
+                .map(|i| (format!("a {}", i.key.to_hex()), i.key))
+                .collect(),
+            signatures: items.iter().take(3).map(|i| (i.key, sig.clone())).collect(),
+            tombstones: items
+                .iter()
+                .map(|i| {
+                    (
+                        i.key,
+                        Tombstone {
+                            until: Utc::now(),
+                            aliases: Vec::new(),
+                        },
+                    )
+                })
+                .collect(),
+            upserts: items.into_iter().map(|i| (None, i)).collect(),
+            ..Batch::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_after_open_and_rows_scanned_at_open_are_found_through_the_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let sig = Signature::of(
+            "t",
+            &"one two three four five six seven eight nine ten eleven twelve".repeat(2),
+        )
+        .unwrap();
+        let batch = filtered_batch(0, 500, &sig);
+        let items: Vec<StoredItem> = batch.upserts.iter().map(|(_, i)| i.clone()).collect();
+        {
+            // The filter is ready (empty) before these writes: only the
+            // writer's own bits can make them visible.
+            let mut store = ready(&path);
+            store.apply(&batch).await.unwrap();
+            assert_found(&mut store, &items, &sig).await;
+            // Keys never written are (nearly all) answered without a get.
+            let absent = (10_000..11_000)
+                .filter(|n| {
+                    store
+                        .filter
+                        .may_contain(filter::Tag::Item, &item("a", *n).key.0)
+                })
+                .count();
+            assert!(absent < 50, "{absent} false positives of 1000");
+        }
+        // Reopened: the scan at open fills a new filter from the trees.
+        let mut store = ready(&path);
+        assert!(store.filter_stats().last_build_keys >= 500 * 3);
+        assert_found(&mut store, &items, &sig).await;
+        // Removed items leave stale bits, and are still absent.
+        let gone = items[0].clone();
+        let removal = Batch {
+            source: "a".into(),
+            removals: vec![gone.clone()],
+            ..Batch::default()
+        };
+        store.apply(&removal).await.unwrap();
+        use dedup::Index;
+        assert_eq!(store.digest(&gone.key).unwrap(), None);
+        assert_eq!(dedup::Index::item(&mut store, &gone.key).unwrap(), None);
+        assert_eq!(store.digest(&items[1].key).unwrap(), Some(items[1].digest));
+    }
+
+    #[tokio::test]
+    async fn a_full_filter_is_rebuilt_larger_without_losing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ready(&dir.path().join("s"));
+        let first = store.filter_stats();
+        assert_eq!(first.capacity, filter::MIN_CAPACITY);
+        let sig = Signature::of(
+            "t",
+            &"one two three four five six seven eight nine ten eleven twelve".repeat(2),
+        )
+        .unwrap();
+        // 4 keys per item: past the minimum capacity in a few batches.
+        let per_batch = 10_000;
+        let mut items = Vec::new();
+        let mut n = 0;
+        while (n as u64) * 4 <= filter::MIN_CAPACITY + 4 * per_batch {
+            let batch = filtered_batch(n, n + per_batch as i64, &sig);
+            items.extend(batch.upserts.iter().map(|(_, i)| i.clone()));
+            store.apply(&batch).await.unwrap();
+            n += per_batch as i64;
+        }
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(120)));
+        let now = store.filter_stats();
+        assert!(now.builds >= 2, "{now:?}");
+        assert!(now.capacity > first.capacity, "{now:?}");
+        assert_found(&mut store, &items, &sig).await;
     }
 
     #[test]
