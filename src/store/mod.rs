@@ -1046,6 +1046,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let item = store.item(&key).unwrap().unwrap();
         assert_eq!(item.public_id, dedup::mint_public_id(&key));
+        // Straight to version 3: the digest is indexed too.
+        assert_eq!(
+            store.digests.get(key.0).unwrap().as_deref(),
+            Some(&item.digest[..])
+        );
         assert_eq!(store.alias("news id g1").unwrap(), Some(key));
         assert_eq!(store.alias("* link news.example/a").unwrap(), Some(key));
         assert!(
