@@ -23,6 +23,7 @@
 //! min_interval = "1h"
 //! timeout = "30s"
 //! max_body_bytes = "10MiB"
+//! allow_internal = false         # SSRF guard: see SourceConfig::allow_internal
 //! feed_limit = 50
 //! strip_www = true               # dedup: www.example.org matches example.org
 //! tracking_params = ["from"]     # dedup: removed from links besides the built-in list
@@ -36,6 +37,7 @@
 //! id = "lwn"
 //! url = "https://lwn.net/headlines/rss"   # or: path = "notes" (a local folder)
 //! tags = ["linux"]
+//! allow_internal = false         # default: [defaults] allow_internal
 //! max_items = 100                # also max_age, near_duplicates, near_duplicate_threshold
 //!
 //! [[feed]]                       # one per feed to publish, at /feeds/{name}.rss
@@ -190,6 +192,9 @@ pub struct Defaults {
     /// bytes; written as `"10MiB"`, `"512KiB"` or a plain integer of bytes.
     /// Greater than zero. Default: 10 MiB ([`DEFAULT_MAX_BODY_BYTES`]).
     pub max_body_bytes: u64,
+    /// `allow_internal`: the default of every remote source's
+    /// [`SourceConfig::allow_internal`]. Default: `false`.
+    pub allow_internal: bool,
     /// `feed_limit`: items per output feed when a feed sets no `limit`,
     /// in 1..=1000. Default: 50 ([`DEFAULT_FEED_LIMIT`]).
     pub feed_limit: usize,
@@ -245,6 +250,7 @@ impl Default for Defaults {
             max_interval: DEFAULT_MAX_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allow_internal: false,
             feed_limit: DEFAULT_FEED_LIMIT,
             dedup: SourceDedup::default(),
         }
@@ -320,6 +326,13 @@ pub struct SourceConfig {
     pub tags: Vec<String>,
     /// Retention and near-duplicate settings; see [`SourceDedup`].
     pub dedup: SourceDedup,
+    /// `allow_internal` (remote sources only): lifts the SSRF guard, which
+    /// otherwise keeps a source whose `url` is public (resolves to public
+    /// addresses) from reaching loopback, link-local (cloud metadata),
+    /// private or other internal addresses, by a redirect or a DNS answer
+    /// that changed. A source whose `url` itself points inside may always
+    /// go inside. Default: `defaults.allow_internal` (`false`).
+    pub allow_internal: bool,
 }
 
 /// Where a source is read from.
@@ -740,6 +753,7 @@ struct RawDefaults {
     max_interval: Option<Spanned<Scalar>>,
     timeout: Option<Spanned<Scalar>>,
     max_body_bytes: Option<Spanned<Scalar>>,
+    allow_internal: Option<Spanned<bool>>,
     feed_limit: Option<Spanned<i64>>,
     strip_www: Option<Spanned<bool>>,
     tracking_params: Option<Vec<Spanned<String>>>,
@@ -765,6 +779,7 @@ struct RawSource {
     max_age: Option<Spanned<Scalar>>,
     near_duplicates: Option<Spanned<bool>>,
     near_duplicate_threshold: Option<Spanned<f64>>,
+    allow_internal: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1316,6 +1331,9 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
                 Some(SIZE_HELP.to_string()),
             ),
         }
+    }
+    if let Some(allow) = raw.allow_internal {
+        defaults.allow_internal = *allow.get_ref();
     }
     if let Some(limit) = raw.feed_limit
         && let Some(n) = check_limit(ctx, &limit, "defaults: feed_limit")
@@ -1922,6 +1940,20 @@ fn build_source(
     );
     ok &= dedup.is_some();
 
+    let allow_internal = match (&raw.allow_internal, &kind) {
+        (Some(allow), Some(SourceKind::Local { .. })) => {
+            ctx.error(
+                allow.span(),
+                format!("{label}: allow_internal applies to `url` sources, not to a `path`"),
+                Some("remove the key: a local folder is not fetched over the network".to_string()),
+            );
+            ok = false;
+            false
+        }
+        (Some(allow), _) => *allow.get_ref(),
+        (None, _) => defaults.allow_internal,
+    };
+
     let kind = kind?;
     ok.then_some(SourceConfig {
         id,
@@ -1932,6 +1964,7 @@ fn build_source(
         max_interval,
         tags,
         dedup: dedup.unwrap_or_default(),
+        allow_internal,
     })
 }
 
@@ -2551,6 +2584,7 @@ include = ["*"]
                 max_interval: DEFAULT_MAX_INTERVAL,
                 timeout: Duration::from_secs(45),
                 max_body_bytes: 512 * 1024,
+                allow_internal: false,
                 feed_limit: 20,
                 dedup: SourceDedup::default(),
             }
@@ -2569,6 +2603,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["linux".to_string(), "news".to_string()],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
                 SourceConfig {
                     id: "notes".to_string(),
@@ -2581,6 +2616,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["mine".to_string()],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
                 SourceConfig {
                     id: "abs_dir".to_string(),
@@ -2593,6 +2629,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec![],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
             ]
         );
@@ -3332,6 +3369,66 @@ include = ["*"]
     }
 
     #[test]
+    fn allow_internal_defaults_off_and_is_set_per_source() {
+        let sources = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\n\n\
+                       [[source]]\nid = \"b\"\nurl = \"https://example.org/b.xml\"\nallow_internal = true\n\n\
+                       [[source]]\nid = \"c\"\nurl = \"https://example.org/c.xml\"\nallow_internal = false\n\n\
+                       [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+        let allowed = |config: &Config| -> Vec<bool> {
+            config.sources.iter().map(|s| s.allow_internal).collect()
+        };
+        let config = parse(sources).unwrap();
+        assert!(!config.defaults.allow_internal);
+        assert_eq!(allowed(&config), [false, true, false]);
+        // The [defaults] switch is every source's default; a source's own
+        // key wins.
+        let config = parse(&format!("[defaults]\nallow_internal = true\n{sources}")).unwrap();
+        assert!(config.defaults.allow_internal);
+        assert_eq!(allowed(&config), [true, true, false]);
+    }
+
+    #[test]
+    fn allow_internal_errors_point_at_the_value() {
+        let err = one_error(&with_minimal("[defaults]\nallow_internal = \"yes\""));
+        assert_eq!((err.line, err.column), (2, 18), "{err}");
+        assert!(
+            err.message.starts_with("defaults: allow_internal: "),
+            "{err}"
+        );
+        assert!(err.message.contains("bool"), "{err}");
+
+        let text = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nallow_internal = 1\n\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+        let err = one_error(text);
+        assert_eq!((err.line, err.column), (4, 18), "{err}");
+        assert!(
+            err.message.starts_with("source `a`: allow_internal: "),
+            "{err}"
+        );
+
+        // A local folder is not fetched: the key makes no sense there.
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[[source]]\nid = \"notes\"\npath = \"{}\"\nallow_internal = true\n\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+            dir.path().display()
+        );
+        let err = one_error(&text);
+        assert_eq!((err.line, err.column), (4, 18), "{err}");
+        assert_eq!(
+            err.message,
+            "source `notes`: allow_internal applies to `url` sources, not to a `path`"
+        );
+        assert!(help(&err).contains("remove the key"), "{err}");
+
+        // A misspelling is caught and the right key suggested.
+        let err = one_error(&with_minimal("[defaults]\nallow_internals = true"));
+        assert_eq!((err.line, err.column), (2, 1), "{err}");
+        assert!(
+            help(&err).contains("did you mean `allow_internal`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn max_body_bytes_takes_sizes_and_integers() {
         for (written, bytes) in [
             ("\"10MiB\"", 10 * 1024 * 1024),
@@ -3549,7 +3646,8 @@ include = ["*"]
                 "max_items",
                 "max_age",
                 "near_duplicates",
-                "near_duplicate_threshold"
+                "near_duplicate_threshold",
+                "allow_internal"
             ]
         );
         assert_eq!(
