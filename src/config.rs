@@ -95,6 +95,9 @@ pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Default near-duplicate threshold: 60 (percent of estimated Jaccard
 /// similarity of word 3-shingles).
 pub const DEFAULT_NEAR_THRESHOLD_PCT: u8 = 60;
+/// Longest duration accepted anywhere: 36500 days (about 100 years).
+/// Times are computed as "now plus this", which must stay a valid date.
+pub const MAX_DURATION: Duration = Duration::from_secs(36_500 * 24 * 3600);
 /// Longest accepted source id, feed name or tag, in characters: 64.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -1119,6 +1122,9 @@ fn parse_schedule(value: &Scalar) -> Result<Schedule, String> {
         if duration.is_zero() {
             return Err(format!("must be greater than zero, got `{text}`"));
         }
+        if duration > MAX_DURATION {
+            return Err(too_long(text));
+        }
         return Ok(Schedule::Every(duration));
     }
     if !text.contains(char::is_whitespace) {
@@ -1151,13 +1157,23 @@ fn parse_duration_value(value: &Scalar) -> Result<Duration, (String, String)> {
             format!("`{n}` has no unit"),
             format!("add a unit: \"{n}s\", \"{n}m\" or \"{n}h\""),
         )),
-        Scalar::Str(s) => parse_duration(s).ok_or_else(|| {
-            (
+        Scalar::Str(s) => match parse_duration(s) {
+            Some(d) if d > MAX_DURATION => Err((too_long(s), DURATION_HELP.to_string())),
+            Some(d) => Ok(d),
+            None => Err((
                 format!("`{s}` is not a duration"),
                 DURATION_HELP.to_string(),
-            )
-        }),
+            )),
+        },
     }
+}
+
+/// The problem of a duration over [`MAX_DURATION`].
+fn too_long(text: &str) -> String {
+    format!(
+        "`{}` is longer than 36500d (about 100 years), the longest accepted",
+        text.trim()
+    )
 }
 
 /// Checks an http(s) URL with a host; `Err` holds the problem (after the key

@@ -163,8 +163,12 @@ pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String
             }
             let mtime_ns = match meta.modified() {
                 Ok(time) => match time.duration_since(UNIX_EPOCH) {
-                    Ok(after) => after.as_nanos() as i64,
-                    Err(before) => -(before.duration().as_nanos() as i64),
+                    // Saturating: a clock set centuries off must not wrap
+                    // (or overflow the negation).
+                    Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+                    Err(before) => {
+                        i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n)
+                    }
                 },
                 Err(err) => {
                     skipped.push((rel_path, err.to_string()));
