@@ -631,14 +631,18 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         if digits == 0 {
             return None;
         }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
+        let (number, tail) = rest.split_at_checked(digits)?;
+        let number: u64 = number.parse().ok()?;
+        rest = tail;
         let unit = rest.chars().next()?;
-        let offset = UNITS[next_unit..].iter().position(|(u, _)| *u == unit)?;
-        let seconds = UNITS[next_unit + offset].1;
+        let offset = UNITS
+            .get(next_unit..)?
+            .iter()
+            .position(|(u, _)| *u == unit)?;
+        let seconds = UNITS.get(next_unit + offset)?.1;
         next_unit += offset + 1;
         total = total.checked_add(number.checked_mul(seconds)?)?;
-        rest = rest[unit.len_utf8()..].trim_start();
+        rest = rest.get(unit.len_utf8()..)?.trim_start();
     }
     Some(Duration::from_secs(total))
 }
@@ -676,8 +680,9 @@ pub fn parse_byte_size(text: &str) -> Option<u64> {
     if digits == 0 {
         return None;
     }
-    let number: u64 = text[..digits].parse().ok()?;
-    let unit = text[digits..].trim_start().to_ascii_lowercase();
+    let (number, unit) = text.split_at_checked(digits)?;
+    let number: u64 = number.parse().ok()?;
+    let unit = unit.trim_start().to_ascii_lowercase();
     let factor: u64 = match unit.as_str() {
         "" | "b" => 1,
         "kib" => 1 << 10,
@@ -1042,6 +1047,8 @@ fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, c)| c)
 }
 
+// Every index is bounded by the loops: `row` has `b.len() + 1` entries.
+#[allow(clippy::indexing_slicing)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
