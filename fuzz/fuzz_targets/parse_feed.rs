@@ -1,4 +1,5 @@
-//! Any bytes, as a fetched feed body with and without an HTTP charset.
+//! Any bytes, as a fetched feed body with and without an HTTP charset, and
+//! through the scan for polling hints (`<ttl>`, `<skipHours>`, ...).
 //!
 //! libfuzzer-sys aborts on every panic, even one that is caught. The feed-rs
 //! adapter (`src/ingest/parse/feedrs.rs`) runs feed-rs (and the quick-xml
@@ -35,6 +36,8 @@ fn tolerate_caught_parser_panics() {
 }
 
 fuzz_target!(init: tolerate_caught_parser_panics(), |data: &[u8]| {
+    // The polling hints are read from the raw bytes, apart from the parser.
+    let _ = syndic::ingest::poll::feed_hints(data);
     for content_type in [None, Some("application/rss+xml; charset=iso-8859-1")] {
         let opts = ParseOptions {
             content_type,
