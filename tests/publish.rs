@@ -1062,6 +1062,9 @@ async fn a_feed_with_a_publish_schedule_publishes_at_its_times_only() {
     )
     .await;
     assert_eq!(d.app.scheduled_feeds().await, vec!["digest"]);
+    let index = body_text(d.get("/").await).await;
+    assert!(index.contains("<td>every 3h</td>"), "{index}");
+    assert!(index.contains("<td>at each change</td>"), "{index}");
     put_items(&d, "ext", vec![stored("ext", "a", minute(1), minute(1))]).await;
 
     // The feed that publishes every change has it; the digest waits, and
