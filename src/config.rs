@@ -3721,7 +3721,8 @@ include = ["*"]
                 "exclude_keywords",
                 "formats",
                 "hub",
-                "archive"
+                "archive",
+                "refresh"
             ]
         );
     }
