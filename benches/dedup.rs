@@ -276,6 +276,17 @@ async fn main() {
         best_large.1 / best_small.1,
         best_large.2 / best_small.2
     );
+    for (n, store) in [(small, &small_store), (large, &large_store)] {
+        let f = store.store.filter_stats();
+        println!(
+            "{n:>9} items: {} dedup lookups through the index filter, {} answered by it alone, \
+             {} passed and found nothing (false positives: {:.2}% of the absent keys)",
+            f.lookups,
+            f.skipped,
+            f.false_positives,
+            100.0 * f.false_positives as f64 / (f.skipped + f.false_positives).max(1) as f64
+        );
+    }
     drop(small_store);
     drop(large_store);
 

@@ -160,6 +160,11 @@ pub struct FilterStats {
     pub builds: u64,
     pub last_build_secs: f64,
     pub last_build_keys: u64,
+    /// Dedup lookups since open with the filter ready; answered "absent"
+    /// by the filter alone; passed to sled and found nothing.
+    pub lookups: u64,
+    pub skipped: u64,
+    pub false_positives: u64,
 }
 
 #[derive(Default)]
@@ -174,6 +179,11 @@ struct Shared {
     building: AtomicBool,
     stop: AtomicBool,
     builds: AtomicU64,
+    /// Dedup lookups through [`Filter::check`] with a ready filter, those
+    /// it answered alone, and those it passed that found nothing.
+    lookups: AtomicU64,
+    skipped: AtomicU64,
+    false_positives: AtomicU64,
     last: Mutex<(f64, u64)>,
 }
 
@@ -295,6 +305,31 @@ impl Filter {
         }
     }
 
+    /// [`Filter::may_contain`] for a dedup lookup, counted in the stats.
+    pub fn check(&self, tag: Tag, key: &[u8]) -> bool {
+        let guard = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(bloom) = guard.as_ref() else {
+            return true;
+        };
+        self.shared.lookups.fetch_add(1, Ordering::Relaxed);
+        let maybe = bloom.may_contain(tag, key);
+        if !maybe {
+            self.shared.skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        maybe
+    }
+
+    /// A lookup that [`Filter::check`] passed found nothing.
+    pub fn note_miss(&self) {
+        if self.ready() {
+            self.shared.false_positives.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn ready(&self) -> bool {
         self.current().is_some()
     }
@@ -315,6 +350,9 @@ impl Filter {
             builds: self.shared.builds.load(Ordering::Relaxed),
             last_build_secs,
             last_build_keys,
+            lookups: self.shared.lookups.load(Ordering::Relaxed),
+            skipped: self.shared.skipped.load(Ordering::Relaxed),
+            false_positives: self.shared.false_positives.load(Ordering::Relaxed),
         }
     }
 }

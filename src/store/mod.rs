@@ -852,33 +852,42 @@ impl dedup::Index for Store {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
-        if !self.filter.may_contain(filter::Tag::Item, &key.0) {
+        if !self.filter.check(filter::Tag::Item, &key.0) {
             return Ok(None);
         }
-        Store::item(self, key)
+        let item = Store::item(self, key)?;
+        if item.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(item)
     }
 
     /// From the small `digests` tree; an item without a digest row (not
     /// expected: both are written in one transaction) is read whole.
     fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, StoreError> {
-        if !self.filter.may_contain(filter::Tag::Item, &key.0) {
+        if !self.filter.check(filter::Tag::Item, &key.0) {
             return Ok(None);
         }
         let row = self.digests.get(key.0).map_err(|e| self.err(e))?;
         if let Some(digest) = row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
             return Ok(Some(digest));
         }
-        Ok(Store::item(self, key)?.map(|item| item.digest))
+        let digest = Store::item(self, key)?.map(|item| item.digest);
+        if digest.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(digest)
     }
 
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
-        if !self
-            .filter
-            .may_contain(filter::Tag::Alias, alias.as_bytes())
-        {
+        if !self.filter.check(filter::Tag::Alias, alias.as_bytes()) {
             return Ok(None);
         }
-        Store::alias(self, alias)
+        let found = Store::alias(self, alias)?;
+        if found.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(found)
     }
 
     fn tombstone(
@@ -888,11 +897,14 @@ impl dedup::Index for Store {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut k = keys::source_prefix(source);
         k.extend_from_slice(&key.0);
-        if !self.filter.may_contain(filter::Tag::Tombstone, &k) {
+        if !self.filter.check(filter::Tag::Tombstone, &k) {
             return Ok(None);
         }
         match self.tombstones.get(k).map_err(|e| self.err(e))? {
-            None => Ok(None),
+            None => {
+                self.filter.note_miss();
+                Ok(None)
+            }
             Some(raw) => Ok(Some(decode::<Tombstone>(&raw, "tombstone")?.until)),
         }
     }
@@ -903,10 +915,11 @@ impl dedup::Index for Store {
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
         let mut found: Vec<ItemKey> = Vec::new();
         for band in signature.bands() {
-            if !self.filter.may_contain(filter::Tag::Band, &band) {
+            if !self.filter.check(filter::Tag::Band, &band) {
                 continue;
             }
             let Some(bucket) = self.near_bands.get(band).map_err(|e| self.err(e))? else {
+                self.filter.note_miss();
                 continue;
             };
             for chunk in bucket.chunks_exact(16) {
@@ -1212,6 +1225,18 @@ mod tests {
                 })
                 .count();
             assert!(absent < 50, "{absent} false positives of 1000");
+            // Dedup lookups are counted: an absent alias is skipped.
+            let before = store.filter_stats();
+            assert_eq!(
+                dedup::Index::alias(&mut store, "never written").unwrap(),
+                None
+            );
+            let after = store.filter_stats();
+            assert_eq!(after.lookups, before.lookups + 1);
+            assert_eq!(
+                after.skipped + after.false_positives,
+                before.skipped + before.false_positives + 1
+            );
         }
         // Reopened: the scan at open fills a new filter from the trees.
         let mut store = ready(&path);
