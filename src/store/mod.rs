@@ -17,6 +17,7 @@
 //! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]) |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
+//! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
 //!
 //! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
 //! bucket: its cost does not grow with the store. An in-memory Bloom filter
@@ -26,7 +27,7 @@
 //! when the store outgrows sled's page cache.
 //!
 //! Schema history: 1 (foundation) -> 2 (dedup trees and the generation) ->
-//! 3 (`digests`). An older store is migrated when opened: the new trees are
+//! 3 (`digests`, per-source item counts). An older store is migrated when opened: the new trees are
 //! filled from the stored items (one pass over them, logged); items keep
 //! their keys and published ids.
 
@@ -34,7 +35,7 @@ mod explain;
 pub mod filter;
 mod keys;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,17 @@ pub use keys::time_desc;
 /// boilerplate shared by many items; later items are still found through
 /// their other bands. Bounds the cost of a near-duplicate lookup.
 pub const BAND_CAP: usize = 64;
+
+/// The `meta` key whose presence says the per-source item counters are
+/// kept (see [`Store::source_item_count`]).
+const COUNTED: &str = "counted";
+
+/// A big-endian u64 cell; absent or malformed reads as 0.
+fn read_u64(raw: Option<&[u8]>) -> u64 {
+    raw.and_then(|raw| <[u8; 8]>::try_from(raw).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 3;
@@ -254,6 +266,12 @@ impl Store {
         };
         if let Some(from) = migrate_from {
             store.migrate(from)?;
+        }
+        // Item counters: kept by every write since they were first counted
+        // (at creation, migration, or here for a store made before them).
+        if store.meta.get(COUNTED).map_err(sled_err)?.is_none() {
+            store.recount_sources()?;
+            store.meta.insert(COUNTED, &[1]).map_err(sled_err)?;
         }
         // After a migration: the scan must see complete trees.
         store.filter.begin();
@@ -467,13 +485,18 @@ impl Store {
                             }
                             Ok(())
                         };
+                    // Items per source, as the `by_source` rows come and go
+                    // (computed in here: sled may run this closure again).
+                    let mut counted: HashMap<&str, i64> = HashMap::new();
                     for old in batch
                         .removals
                         .iter()
                         .chain(batch.upserts.iter().filter_map(|(old, _)| old.as_ref()))
                     {
                         by_time.remove(keys::by_time(old).as_slice())?;
-                        by_source.remove(keys::by_source(old).as_slice())?;
+                        if by_source.remove(keys::by_source(old).as_slice())?.is_some() {
+                            *counted.entry(old.source.as_str()).or_default() -= 1;
+                        }
                     }
                     for old in &batch.removals {
                         items.remove(&old.key.0)?;
@@ -487,7 +510,12 @@ impl Store {
                         items.insert(&new.key.0, encode(new))?;
                         digests.insert(&new.key.0, &new.digest)?;
                         by_time.insert(keys::by_time(new).as_slice(), &[])?;
-                        by_source.insert(keys::by_source(new).as_slice(), &[])?;
+                        if by_source
+                            .insert(keys::by_source(new).as_slice(), &[])?
+                            .is_none()
+                        {
+                            *counted.entry(new.source.as_str()).or_default() += 1;
+                        }
                         let tomb = tomb_key(&new.key);
                         if maybe(filter::Tag::Tombstone, &tomb) {
                             tombstones.remove(tomb)?;
@@ -526,6 +554,14 @@ impl Store {
                             {
                                 aliases.remove(alias.as_bytes())?;
                             }
+                        }
+                    }
+                    for (source, delta) in counted {
+                        if delta != 0 {
+                            let key = keys::count(source);
+                            let now =
+                                read_u64(meta.get(&key)?.as_deref()).saturating_add_signed(delta);
+                            meta.insert(key, &now.to_be_bytes())?;
                         }
                     }
                     if bump {
@@ -647,10 +683,42 @@ impl Store {
         Ok(out)
     }
 
+    /// How many items `source` has: a counter kept with its `by_source`
+    /// rows in the same transactions, so one read whatever the source's size.
     pub fn source_item_count(&self, source: &str) -> usize {
-        self.by_source
-            .scan_prefix(keys::source_prefix(source))
-            .count()
+        match self.meta.get(keys::count(source)) {
+            Ok(raw) => usize::try_from(read_u64(raw.as_deref())).unwrap_or(usize::MAX),
+            Err(err) => {
+                tracing::warn!(%source, %err, "item count unreadable; counting the index");
+                self.by_source
+                    .scan_prefix(keys::source_prefix(source))
+                    .count()
+            }
+        }
+    }
+
+    /// Counts every source's `by_source` rows and stores the counters
+    /// (a migration, and the reference the counters are tested against).
+    fn recount_sources(&self) -> Result<HashMap<String, u64>, StoreError> {
+        for row in self.meta.scan_prefix(keys::count("")).keys() {
+            let key = row.map_err(|e| self.err(e))?;
+            self.meta.remove(key).map_err(|e| self.err(e))?;
+        }
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for row in self.by_source.iter().keys() {
+            let key = row.map_err(|e| self.err(e))?;
+            let Some(end) = key.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let source = String::from_utf8_lossy(key.get(..end).unwrap_or_default());
+            *counts.entry(source.into_owned()).or_default() += 1;
+        }
+        for (source, n) in &counts {
+            self.meta
+                .insert(keys::count(source), &n.to_be_bytes())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(counts)
     }
 
     /// Up to `limit` items of the given sources, newest first (ties broken
@@ -1344,6 +1412,71 @@ mod tests {
             merged: Vec::new(),
             feed_url: None,
         }
+    }
+
+    #[tokio::test]
+    async fn item_counters_follow_every_write_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let store = Store::open(&path).unwrap();
+        let scan = |store: &Store, source: &str| {
+            store
+                .by_source
+                .scan_prefix(keys::source_prefix(source))
+                .count()
+        };
+        let put = |source: &str, upserts: Vec<(Option<StoredItem>, StoredItem)>| Batch {
+            source: source.into(),
+            upserts,
+            ..Batch::default()
+        };
+        store
+            .apply(&put("a", (1..=4).map(|n| (None, item("a", n))).collect()))
+            .await
+            .unwrap();
+        store
+            .apply(&put("b", (1..=2).map(|n| (None, item("b", n))).collect()))
+            .await
+            .unwrap();
+        // An update that moves the item's date (its index row changes), an
+        // upsert written twice, and a removal.
+        let mut moved = item("a", 1);
+        moved.published = moved.published + chrono::Duration::days(1);
+        store
+            .apply(&put("a", vec![(Some(item("a", 1)), moved.clone())]))
+            .await
+            .unwrap();
+        store
+            .apply(&put("a", vec![(Some(moved.clone()), moved.clone())]))
+            .await
+            .unwrap();
+        store
+            .apply(&Batch {
+                source: "b".into(),
+                removals: vec![item("b", 2)],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        for (source, n) in [("a", 4), ("b", 1), ("c", 0)] {
+            assert_eq!(store.source_item_count(source), n, "{source}");
+            assert_eq!(scan(&store, source), n, "{source}");
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.source_item_count("a"), 4);
+        // A store whose counters were never kept (made before them): counted
+        // when opened.
+        store.meta.remove(COUNTED).unwrap();
+        store
+            .meta
+            .insert(keys::count("a"), &99u64.to_be_bytes())
+            .unwrap();
+        store.meta.remove(keys::count("b")).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.source_item_count("a"), 4);
+        assert_eq!(store.source_item_count("b"), 1);
     }
 
     #[tokio::test]
