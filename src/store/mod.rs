@@ -1441,7 +1441,7 @@ mod tests {
         // An update that moves the item's date (its index row changes), an
         // upsert written twice, and a removal.
         let mut moved = item("a", 1);
-        moved.published = moved.published + chrono::Duration::days(1);
+        moved.published += chrono::Duration::days(1);
         store
             .apply(&put("a", vec![(Some(item("a", 1)), moved.clone())]))
             .await
