@@ -138,7 +138,10 @@ pub fn identity_with(entry: &Entry, urls: &UrlOptions) -> String {
         hasher.update(part.as_deref().unwrap_or("").as_bytes());
         hasher.update([0]);
     }
-    format!("fp:{}", hex::encode(&hasher.finalize()[..16]))
+    format!(
+        "fp:{}",
+        hex::encode(hasher.finalize().get(..16).unwrap_or_default())
+    )
 }
 
 /// The public id for a new item: a `urn:uuid:` built from the item key
@@ -178,7 +181,11 @@ fn bounded(part: &str) -> String {
         cut -= 1;
     }
     let digest = Sha256::digest(part.as_bytes());
-    format!("{}…#{}", &part[..cut], hex::encode(&digest[..8]))
+    format!(
+        "{}…#{}",
+        part.get(..cut).unwrap_or(part),
+        hex::encode(digest.get(..8).unwrap_or_default())
+    )
 }
 
 /// The same-source aliases of an entry, in lookup order:
