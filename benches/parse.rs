@@ -168,10 +168,15 @@ fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     let files = walk(&root);
     let bodies: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
-    if std::env::var_os("SYNDIC_BENCH_SYNDIC_ONLY").is_some() {
-        // For profiling: only syndic's parser, on the large feeds, many times.
-        let large: Vec<&Vec<u8>> = bodies.iter().filter(|b| b.len() >= 50_000).collect();
-        for _ in 0..50 {
+    if let Some(only) = std::env::var_os("SYNDIC_BENCH_SYNDIC_ONLY") {
+        // For profiling: only syndic's parser, many times, on the large
+        // feeds (or on every file with `SYNDIC_BENCH_SYNDIC_ONLY=all`).
+        let all = only == "all";
+        let large: Vec<&Vec<u8>> = bodies
+            .iter()
+            .filter(|b| all || b.len() >= 50_000)
+            .collect();
+        for _ in 0..if all { 10 } else { 50 } {
             for b in &large {
                 std::hint::black_box(parse_feed(b, &ParseOptions::default()).ok());
             }

@@ -301,7 +301,7 @@ pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     let input = strip_xml_invalid(html);
     if !input.contains(['<', '&', '>']) {
         // No markup and nothing to escape: the sanitizer would return it as is.
-        return input;
+        return input.into_owned();
     }
     let url_relative = match base {
         Some(base) => UrlRelative::RewriteWithBase(base.clone()),
@@ -474,7 +474,10 @@ pub(crate) fn escape(text: &str) -> String {
 /// Removes characters XML 1.0 does not allow, and reads C1 controls
 /// (U+0080-U+009F, never meant in feeds) as the windows-1252 characters they
 /// almost always stand for (`\u{92}` -> `’`).
-fn strip_xml_invalid(text: &str) -> String {
+fn strip_xml_invalid(text: &str) -> Cow<'_, str> {
+    if !needs_char_cleaning(text) {
+        return Cow::Borrowed(text);
+    }
     text.chars()
         .filter_map(|c| match c {
             '\t' | '\n' | '\r' => Some(c),
@@ -487,7 +490,22 @@ fn strip_xml_invalid(text: &str) -> String {
             c if c < ' ' => None,
             c => Some(c),
         })
-        .collect()
+        .collect::<String>()
+        .into()
+}
+
+/// True when [`strip_xml_invalid`] would change `text`: a C0 control other
+/// than tab/LF/CR, a C1 control (UTF-8 `C2 80`-`C2 9F`) or U+FFFE/U+FFFF
+/// (`EF BF BE`/`EF BF BF`). A byte scan, much cheaper than decoding chars.
+fn needs_char_cleaning(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f => true,
+        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
 }
 
 /// Undoes the escaping of html5ever's serializer in text.
