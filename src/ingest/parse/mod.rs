@@ -16,6 +16,7 @@ mod charset;
 mod dates;
 mod detect;
 mod entities;
+mod fast_html;
 mod feedrs;
 mod json_view;
 mod legacy;
@@ -29,7 +30,7 @@ mod xml_scan;
 mod tests;
 
 pub use json_view::to_json_view;
-pub use sanitize::sanitize_html;
+pub use sanitize::{sanitize_html, sanitize_html_both_ways};
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,6 +148,21 @@ pub fn is_truncation_warning(warning: &str) -> bool {
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
 pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
+    let (raw, encoding, warnings, base_url) = read_raw(bytes, opts)?;
+    Ok(normalize::normalize(
+        raw,
+        encoding,
+        warnings,
+        base_url.as_ref(),
+    ))
+}
+
+/// The steps of [`parse_feed`] before normalization: the reader's raw
+/// model, the charset, the warnings so far and the parsed base URL.
+fn read_raw(
+    bytes: &[u8],
+    opts: &ParseOptions,
+) -> Result<(raw::RawFeed, String, Vec<String>, Option<url::Url>), ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
@@ -180,10 +196,5 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
         detect::Body::Json => feedrs::read_json(text)?,
         detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
-    Ok(normalize::normalize(
-        raw,
-        decoded.encoding,
-        warnings,
-        base_url.as_ref(),
-    ))
+    Ok((raw, decoded.encoding, warnings, base_url))
 }
