@@ -172,10 +172,7 @@ fn main() {
         // For profiling: only syndic's parser, many times, on the large
         // feeds (or on every file with `SYNDIC_BENCH_SYNDIC_ONLY=all`).
         let all = only == "all";
-        let large: Vec<&Vec<u8>> = bodies
-            .iter()
-            .filter(|b| all || b.len() >= 50_000)
-            .collect();
+        let large: Vec<&Vec<u8>> = bodies.iter().filter(|b| all || b.len() >= 50_000).collect();
         for _ in 0..if all { 10 } else { 50 } {
             for b in &large {
                 std::hint::black_box(parse_feed(b, &ParseOptions::default()).ok());

@@ -704,7 +704,11 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
             "\n{}: {} parse warning{} (feed repaired or read leniently):",
             row.id,
             row.parse_warning_count,
-            if row.parse_warning_count == 1 { "" } else { "s" }
+            if row.parse_warning_count == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         for warning in row.parse_warnings.iter().take(3) {
             println!("  - {warning}");

@@ -19,8 +19,9 @@
 //! * attributes with simple names, quoted or plain values, no duplicates.
 //!   Those not on the policy's allow-list are dropped, `href`/`src` are
 //!   checked and resolved exactly like ammonia does (scheme allow-list,
-//!   relative URLs joined to the base); a `style` attribute, or a relative
-//!   URL that cannot be joined, makes it give up.
+//!   relative URLs joined to the base); `style` values are cleaned by
+//!   ammonia itself (on a one-element snippet, cached); a relative URL that
+//!   cannot be joined makes it give up.
 //!
 //! `tests::fast_path_*` and the fuzz target `sanitize_diff` check that its
 //! output equals ammonia's whenever it accepts.
@@ -118,9 +119,9 @@ const LEGACY_ENTITIES: [&str; 106] = [
     "ETH", "Eacute", "Ecirc", "Egrave", "Euml", "GT", "Iacute", "Icirc", "Igrave", "Iuml", "LT",
     "Ntilde", "Oacute", "Ocirc", "Ograve", "Oslash", "Otilde", "Ouml", "QUOT", "REG", "THORN",
     "Uacute", "Ucirc", "Ugrave", "Uuml", "Yacute", "aacute", "acirc", "acute", "aelig", "agrave",
-    "amp", "aring", "atilde", "auml", "brvbar", "ccedil", "cedil", "cent", "copy", "curren",
-    "deg", "divide", "eacute", "ecirc", "egrave", "eth", "euml", "frac12", "frac14", "frac34",
-    "gt", "iacute", "icirc", "iexcl", "igrave", "iquest", "iuml", "laquo", "lt", "macr", "micro",
+    "amp", "aring", "atilde", "auml", "brvbar", "ccedil", "cedil", "cent", "copy", "curren", "deg",
+    "divide", "eacute", "ecirc", "egrave", "eth", "euml", "frac12", "frac14", "frac34", "gt",
+    "iacute", "icirc", "iexcl", "igrave", "iquest", "iuml", "laquo", "lt", "macr", "micro",
     "middot", "nbsp", "not", "ntilde", "oacute", "ocirc", "ograve", "ordf", "ordm", "oslash",
     "otilde", "ouml", "para", "plusmn", "pound", "quot", "raquo", "reg", "sect", "shy", "sup1",
     "sup2", "sup3", "szlig", "thorn", "times", "uacute", "ucirc", "ugrave", "uml", "uuml",
@@ -137,12 +138,18 @@ pub(crate) struct Policy {
     tag_attributes: HashMap<&'static str, HashSet<&'static str>>,
     url_schemes: HashSet<&'static str>,
     link_rel: Option<String>,
+    /// A `style` value (decoded) -> what ammonia writes for it (escaped),
+    /// `None` to give up.
+    style: fn(&str) -> Option<String>,
 }
 
 impl Policy {
     /// The policy of `builder`, or `None` when it uses features the fast path
     /// does not reproduce (then every input goes to ammonia).
-    pub(crate) fn new(builder: &Builder<'static>) -> Option<Policy> {
+    pub(crate) fn new(
+        builder: &Builder<'static>,
+        style: fn(&str) -> Option<String>,
+    ) -> Option<Policy> {
         let tags = builder.clone_tags();
         let clean_content = builder.clone_clean_content_tags();
         if !builder.clone_tag_attribute_values().is_empty()
@@ -169,6 +176,7 @@ impl Policy {
             tag_attributes: builder.clone_tag_attributes(),
             url_schemes: builder.clone_url_schemes(),
             link_rel: builder.get_link_rel().map(str::to_string),
+            style,
         })
     }
 
@@ -185,94 +193,144 @@ impl Policy {
     }
 }
 
+/// The open elements, innermost last, with counts of those that matter for
+/// tree building.
+#[derive(Default)]
+struct Open {
+    stack: Vec<(&'static str, Kind)>,
+    p: usize,
+    headings: usize,
+    anchors: usize,
+}
+
+impl Open {
+    fn top(&self) -> Option<&'static str> {
+        self.stack.last().map(|(n, _)| *n)
+    }
+
+    fn push(&mut self, name: &'static str, kind: Kind) {
+        match kind {
+            Kind::Heading => self.headings += 1,
+            Kind::Anchor => self.anchors += 1,
+            _ if name == "p" => self.p += 1,
+            _ => {}
+        }
+        self.stack.push((name, kind));
+    }
+
+    /// Closes the innermost element, writing its end tag.
+    fn close(&mut self, out: &mut String) {
+        let Some((name, kind)) = self.stack.pop() else {
+            return;
+        };
+        match kind {
+            Kind::Heading => self.headings -= 1,
+            Kind::Anchor => self.anchors -= 1,
+            _ if name == "p" => self.p -= 1,
+            _ => {}
+        }
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+}
+
 /// Sanitizes `html` (already cleaned of XML-invalid characters) like
 /// ammonia would, or returns `None` when the input is beyond the fast path.
 pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<String> {
     let mut out = String::with_capacity(html.len() + html.len() / 8);
-    // Open elements: (name, kind).
-    let mut stack: Vec<(&'static str, Kind)> = Vec::new();
-    let mut open_p = 0usize;
-    let mut open_headings = 0usize;
-    let mut open_anchors = 0usize;
+    let mut open = Open::default();
     let b = html.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'<' => {
-                let next = b.get(i + 1).copied();
-                match next {
-                    Some(c) if c.is_ascii_alphabetic() => {
-                        let tag = parse_start_tag(html, i)?;
-                        let (&name, &kind) = policy.elements.get_key_value(tag.name.as_str())?;
-                        // Tree-building cases that would restructure the input.
-                        let closes_p = matches!(
-                            kind,
-                            Kind::Block
-                                | Kind::VoidBlock
-                                | Kind::Heading
-                                | Kind::Pre
-                                | Kind::List
-                                | Kind::ListItem
-                        );
-                        if closes_p && open_p > 0 {
+            b'<' => match b.get(i + 1).copied() {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    let tag = parse_start_tag(html, i)?;
+                    let (&name, &kind) = policy.elements.get_key_value(tag.name.as_str())?;
+                    let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
+                    if tag.self_closing && !void {
+                        return None;
+                    }
+                    // Tree-building cases: an `<li>` closes the `<li>` it is
+                    // in; a block closes the `<p>` it is in. Only when that
+                    // element is the innermost one; otherwise HTML
+                    // restructures more than the fast path follows.
+                    if kind == Kind::ListItem && open.top() == Some("li") {
+                        open.close(&mut out);
+                    }
+                    let closes_p = !matches!(kind, Kind::Inline | Kind::VoidInline | Kind::Anchor);
+                    if closes_p && open.p > 0 {
+                        if open.top() != Some("p") {
                             return None;
                         }
-                        let parent = stack.last().map(|(n, _)| *n);
-                        match kind {
-                            Kind::Heading if open_headings > 0 => return None,
-                            Kind::ListItem if !matches!(parent, Some("ul" | "ol")) => return None,
-                            Kind::Anchor if open_anchors > 0 => return None,
-                            _ => {}
+                        open.close(&mut out);
+                    }
+                    match kind {
+                        Kind::Heading if open.headings > 0 => return None,
+                        Kind::ListItem if !matches!(open.top(), Some("ul" | "ol")) => return None,
+                        Kind::Anchor if open.anchors > 0 => return None,
+                        _ => {}
+                    }
+                    write_start_tag(&mut out, name, &tag.attrs, base, policy)?;
+                    i = tag.end;
+                    if void {
+                        continue;
+                    }
+                    if kind == Kind::Pre {
+                        // HTML drops a newline right after `<pre>`.
+                        if html[i..].starts_with("\r\n") {
+                            i += 2;
+                        } else if matches!(b.get(i), Some(b'\n' | b'\r')) {
+                            i += 1;
                         }
-                        let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
-                        if tag.self_closing && !void {
-                            return None;
-                        }
-                        write_start_tag(&mut out, name, &tag.attrs, base, policy)?;
-                        i = tag.end;
-                        if void {
+                    }
+                    open.push(name, kind);
+                }
+                Some(b'/') => {
+                    let (name, end) = parse_end_tag(html, i)?;
+                    i = end;
+                    let (&name, &kind) = policy.elements.get_key_value(name.as_str())?;
+                    match kind {
+                        // `</br>` is read as `<br>`; other void end tags
+                        // are ignored.
+                        Kind::VoidInline | Kind::VoidBlock => {
+                            if name == "br" {
+                                out.push_str("<br />");
+                            }
                             continue;
                         }
-                        if kind == Kind::Pre && matches!(b.get(i), Some(b'\n' | b'\r')) {
-                            // HTML drops a newline right after `<pre>`.
-                            return None;
+                        // The end of a block closes the `<p>`/`<li>` left
+                        // open inside it (HTML's implied end tags).
+                        Kind::Block | Kind::Heading | Kind::Pre | Kind::List | Kind::ListItem => {
+                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                            if open.stack[inside + 1..]
+                                .iter()
+                                .any(|(n, _)| !matches!(*n, "p" | "li"))
+                            {
+                                return None;
+                            }
+                            while open.stack.len() > inside + 1 {
+                                open.close(&mut out);
+                            }
                         }
-                        match kind {
-                            Kind::Heading => open_headings += 1,
-                            Kind::Anchor => open_anchors += 1,
-                            _ if name == "p" => open_p += 1,
-                            _ => {}
-                        }
-                        stack.push((name, kind));
+                        Kind::Inline | Kind::Anchor => {}
                     }
-                    Some(b'/') => {
-                        let (name, end) = parse_end_tag(html, i)?;
-                        let (open, kind) = stack.pop()?;
-                        if open != name {
-                            return None;
-                        }
-                        match kind {
-                            Kind::Heading => open_headings -= 1,
-                            Kind::Anchor => open_anchors -= 1,
-                            _ if open == "p" => open_p -= 1,
-                            _ => {}
-                        }
-                        out.push_str("</");
-                        out.push_str(open);
-                        out.push('>');
-                        i = end;
+                    if open.top() != Some(name) {
+                        return None;
                     }
-                    Some(b'!') => {
-                        i = skip_comment(html, i)?;
-                    }
-                    Some(b'?') => return None,
-                    // `<` not starting markup is text.
-                    _ => {
-                        out.push_str("&lt;");
-                        i += 1;
-                    }
+                    open.close(&mut out);
                 }
-            }
+                Some(b'!') => {
+                    i = skip_comment(html, i)?;
+                }
+                Some(b'?') => return None,
+                // `<` not starting markup is text.
+                _ => {
+                    out.push_str("&lt;");
+                    i += 1;
+                }
+            },
             b'&' => {
                 let (decoded, len) = reference(&html[i..])?;
                 decoded.push_escaped(&mut out, false);
@@ -285,10 +343,8 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
             }
         }
     }
-    while let Some((open, _)) = stack.pop() {
-        out.push_str("</");
-        out.push_str(open);
-        out.push('>');
+    while !open.stack.is_empty() {
+        open.close(&mut out);
     }
     Some(out)
 }
@@ -386,7 +442,7 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
                 }
             }
         } else {
-            i = after_name;
+            // No value: the next attribute starts after the spaces.
             String::new()
         };
         if attrs.iter().any(|(n, _)| *n == attr) {
@@ -480,7 +536,10 @@ fn reference(rest: &str) -> Option<(Ref, usize)> {
     match b.get(1) {
         Some(b'#') => numeric_reference(rest),
         Some(c) if c.is_ascii_alphanumeric() => {
-            let run = 1 + b[1..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            let run = 1 + b[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
             let name = &rest[1..run];
             if b.get(run) == Some(&b';') {
                 let value = match name {
@@ -578,7 +637,10 @@ fn write_start_tag(
             continue;
         }
         if attr == "style" {
-            return None;
+            out.push_str(" style=\"");
+            out.push_str(&(policy.style)(value)?);
+            out.push('"');
+            continue;
         }
         let mut value: &str = value;
         let joined;
@@ -652,18 +714,24 @@ mod tests {
         "<a href=\"http://[::1]:8080/x\">v6</a><a href=\"//cdn.example.com/x\">proto</a>",
         "<a href=\"\">empty</a><a href>bare</a>",
         "<img src=x onerror=alert(1)//>",
+        "<pre>\nnewline</pre><pre>\r\nx</pre><pre>\n\ny</pre>",
+        "<p>a<p>b<div>c<p>d</div><p>e",
+        "<ul><li>a<li>b</ul><ol><li><p>x</ol>",
+        "<br></br><img src=\"x\"></img><hr></hr>a<wbr></wbr>",
+        "<img alt loading=\"lazy\" srcset=\"a.png 2x\" src=a.png>",
+        "<div><p>a</div><blockquote><p>q</blockquote>",
+        "<p style=\"color: red; background: url(x); position: fixed\">style</p>",
+        "<span style='font-size: 14pt; line-height: 19px; '>a</span><b style=\"\">b</b>",
+        "<i style=\"x:expression(alert(1))\">c</i><u style=\"color:&quot;red&amp;\">d</u>",
     ];
 
     /// Inputs the fast path must leave to ammonia.
     const DECLINED: &[&str] = &[
         "<script>alert(1)</script>",
-        "<p>a<p>b",
         "<p><div>x</div></p>",
         "<b><i>x</b></i>",
         "<a href=x><a href=y>nested</a></a>",
         "<li>stray</li>",
-        "<pre>\nnewline</pre>",
-        "<p style=\"color: red\">style</p>",
         "<table><tr><td>x</td></tr></table>",
         "<iframe src=\"https://evil.example\"></iframe>",
         "<svg><script>alert(1)</script></svg>",
@@ -680,6 +748,11 @@ mod tests {
         "<h1><h2>x</h2></h1>",
         "<!-->",
         "<p>x</p >\n</div>",
+        "<p><i>a<p>b",
+        "<span><p>a</span>",
+        "<b><p>a</b>",
+        "<ul><li><span>a<li>b</ul>",
+        "<dl><dt>a<dd>b</dl>",
     ];
 
     fn bases() -> [Option<Url>; 2] {
@@ -730,7 +803,10 @@ mod tests {
     #[test]
     fn fast_path_entities_match_html() {
         for (name, _) in super::entities::ENTITIES {
-            for input in [format!("x&{name};y"), format!("<b title=\"&{name};\">t</b>")] {
+            for input in [
+                format!("x&{name};y"),
+                format!("<b title=\"&{name};\">t</b>"),
+            ] {
                 let (fast, ammonia) = sanitize_html_both_ways(&input, None);
                 if let Some(fast) = fast {
                     assert_eq!(fast, ammonia, "input {input:?}");
@@ -743,7 +819,9 @@ mod tests {
     #[test]
     fn fast_path_numeric_references_match_html() {
         let codes = (0u32..0x3000)
-            .chain([0xd7ff, 0xd800, 0xdfff, 0xe000, 0xfdd0, 0xfffd, 0xfffe, 0x1f600])
+            .chain([
+                0xd7ff, 0xd800, 0xdfff, 0xe000, 0xfdd0, 0xfffd, 0xfffe, 0x1f600,
+            ])
             .chain([0x10fffe, 0x10ffff, 0x110000]);
         for code in codes {
             for input in [

@@ -666,8 +666,7 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                     .filter(|p| matches!(local_name(p.name), "item" | "channel"))
                 {
                     let is_image = name == "itunes:image"
-                        || (name == "itunes:link"
-                            && token.attr("rel").as_deref() == Some("image"));
+                        || (name == "itunes:link" && token.attr("rel").as_deref() == Some("image"));
                     let image_url = if is_image {
                         token
                             .attr("href")

@@ -343,6 +343,31 @@ fn with_ammonia(input: &str, base: Option<&url::Url>) -> String {
     xml_friendly(&cleaned)
 }
 
+/// What ammonia writes for a `style` attribute (given decoded), escaped:
+/// the value of `<span style="...">` cleaned by the sanitizer, cached per
+/// thread (feeds repeat the same few styles). For the fast path.
+fn ammonia_style(value: &str) -> Option<String> {
+    if let Some(hit) = STYLE_CACHE.with(|c| c.try_borrow().ok()?.get(value).cloned()) {
+        return Some(hit);
+    }
+    let snippet = format!("<span style=\"{}\"></span>", escape(value));
+    let cleaned =
+        SANITIZER.with(|cell| Some(cell.try_borrow().ok()?.clean(&snippet).to_string()))?;
+    let escaped = cleaned
+        .strip_prefix("<span style=\"")?
+        .strip_suffix("\"></span>")?
+        .replace("&nbsp;", "&#160;");
+    STYLE_CACHE.with(|c| {
+        if let Ok(mut cache) = c.try_borrow_mut() {
+            if cache.len() >= 1024 {
+                cache.clear();
+            }
+            cache.insert(value.to_string(), escaped.clone());
+        }
+    });
+    Some(escaped)
+}
+
 /// Both ways of [`sanitize_html`] on the same input, for the differential
 /// tests and the `sanitize_diff` fuzz target: (the fast path's output, or
 /// `None` when it declines; ammonia's output). Whenever the first is
@@ -362,8 +387,8 @@ fn sanitizer() -> Builder<'static> {
     builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
     builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
     // The fast path (`fast_html`) reads this policy from the builder, but
-    // not this filter: it leaves every `style` attribute to ammonia, so the
-    // filter must not touch other attributes.
+    // not this filter: it has every `style` value cleaned by this builder
+    // ([`ammonia_style`]), so the filter must not touch other attributes.
     builder.attribute_filter(|_element, attribute, value| {
         if attribute.eq_ignore_ascii_case("style") {
             Some(Cow::Owned(safe_style(value)))
@@ -411,7 +436,10 @@ fn text_only() -> Builder<'static> {
 
 thread_local! {
     static SANITIZER: RefCell<Builder<'static>> = RefCell::new(sanitizer());
-    static FAST_POLICY: Option<fast_html::Policy> = fast_html::Policy::new(&sanitizer());
+    static FAST_POLICY: Option<fast_html::Policy> =
+        fast_html::Policy::new(&sanitizer(), ammonia_style);
+    static STYLE_CACHE: RefCell<std::collections::HashMap<String, String>> =
+        RefCell::default();
     static TEXT_ONLY: Builder<'static> = text_only();
 }
 
