@@ -374,11 +374,25 @@ fn push_clean(out: &mut String, text: &str, fixes: &mut Fixes) {
 /// tab/LF/CR, or U+FFFE/U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`). A byte scan.
 fn has_forbidden_char(text: &str) -> bool {
     let b = text.as_bytes();
+    if !any_control_or_ef(b) {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| match c {
         b'\t' | b'\n' | b'\r' => false,
         0..=0x1f => true,
         0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
         _ => false,
+    })
+}
+
+/// True when `bytes` holds a C0 control other than tab/LF/CR, or 0xEF: a
+/// cheap, vectorizable prefilter for the exact checks (no early exit inside
+/// a chunk, so the compiler can use SIMD).
+pub(crate) fn any_control_or_ef(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |found, &c| {
+            found | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xef)
+        })
     })
 }
 

@@ -562,6 +562,9 @@ fn strip_xml_invalid(text: &str) -> Cow<'_, str> {
 /// (`EF BF BE`/`EF BF BF`). A byte scan, much cheaper than decoding chars.
 fn needs_char_cleaning(text: &str) -> bool {
     let b = text.as_bytes();
+    if !super::recover::any_control_or_ef(b) && !b.contains(&0xc2) {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| match c {
         b'\t' | b'\n' | b'\r' => false,
         0..=0x1f => true,
