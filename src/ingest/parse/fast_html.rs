@@ -49,6 +49,20 @@ enum Kind {
     List,
     ListItem,
     Anchor,
+    Table,
+    /// `tbody`, `thead`, `tfoot`.
+    TableSection,
+    TableRow,
+    /// `td`, `th`.
+    TableCell,
+}
+
+impl Kind {
+    /// Elements in which text other than whitespace, and most elements,
+    /// would be moved out (HTML's "foster parenting").
+    fn is_table_context(self) -> bool {
+        matches!(self, Kind::Table | Kind::TableSection | Kind::TableRow)
+    }
 }
 
 /// The elements the fast path knows (a subset of what the policy allows;
@@ -109,6 +123,13 @@ const ELEMENTS: &[(&str, Kind)] = &[
     ("ol", Kind::List),
     ("ul", Kind::List),
     ("li", Kind::ListItem),
+    ("table", Kind::Table),
+    ("tbody", Kind::TableSection),
+    ("thead", Kind::TableSection),
+    ("tfoot", Kind::TableSection),
+    ("tr", Kind::TableRow),
+    ("td", Kind::TableCell),
+    ("th", Kind::TableCell),
 ];
 
 /// The HTML entity names that are also recognised without a `;` (the
@@ -208,6 +229,16 @@ impl Open {
         self.stack.last().map(|(n, _)| *n)
     }
 
+    fn top_kind(&self) -> Option<Kind> {
+        self.stack.last().map(|(_, k)| *k)
+    }
+
+    /// Inside a table but not in a cell: only whitespace text, comments
+    /// and table parts are read as written.
+    fn in_table_context(&self) -> bool {
+        self.top_kind().is_some_and(Kind::is_table_context)
+    }
+
     fn push(&mut self, name: &'static str, kind: Kind) {
         match kind {
             Kind::Heading => self.headings += 1,
@@ -252,6 +283,34 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                     if tag.self_closing && !void {
                         return None;
                     }
+                    // Table parts only where they belong (a row directly in
+                    // a table gets the `<tbody>` HTML implies); nothing else
+                    // directly inside a table.
+                    if kind == Kind::TableCell && open.top_kind() == Some(Kind::TableCell) {
+                        // A cell closes the cell it is in.
+                        open.close(&mut out);
+                    }
+                    let top = open.top_kind();
+                    match kind {
+                        Kind::Table => {
+                            if open.p > 0 || open.in_table_context() {
+                                return None;
+                            }
+                        }
+                        Kind::TableSection if top != Some(Kind::Table) => return None,
+                        Kind::TableRow => match top {
+                            Some(Kind::TableSection) => {}
+                            Some(Kind::Table) => {
+                                out.push_str("<tbody>");
+                                open.push("tbody", Kind::TableSection);
+                            }
+                            _ => return None,
+                        },
+                        Kind::TableCell if top != Some(Kind::TableRow) => return None,
+                        Kind::TableSection | Kind::TableRow | Kind::TableCell => {}
+                        _ if open.in_table_context() => return None,
+                        _ => {}
+                    }
                     // Tree-building cases: an `<li>` closes the `<li>` it is
                     // in; a block closes the `<p>` it is in. Only when that
                     // element is the innermost one; otherwise HTML
@@ -259,7 +318,16 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                     if kind == Kind::ListItem && open.top() == Some("li") {
                         open.close(&mut out);
                     }
-                    let closes_p = !matches!(kind, Kind::Inline | Kind::VoidInline | Kind::Anchor);
+                    let closes_p = !matches!(
+                        kind,
+                        Kind::Inline
+                            | Kind::VoidInline
+                            | Kind::Anchor
+                            | Kind::Table
+                            | Kind::TableSection
+                            | Kind::TableRow
+                            | Kind::TableCell
+                    );
                     if closes_p && open.p > 0 {
                         if open.top() != Some("p") {
                             return None;
@@ -291,6 +359,9 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                     let (name, end) = parse_end_tag(html, i)?;
                     i = end;
                     let (&name, &kind) = policy.elements.get_key_value(name.as_str())?;
+                    if open.in_table_context() && !kind.is_table_context() {
+                        return None;
+                    }
                     match kind {
                         // `</br>` is read as `<br>`; other void end tags
                         // are ignored.
@@ -314,6 +385,23 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                                 open.close(&mut out);
                             }
                         }
+                        // The end of a table part closes the parts and the
+                        // `<p>`/`<li>` left open inside it.
+                        Kind::Table | Kind::TableSection | Kind::TableRow | Kind::TableCell => {
+                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                            if open.stack[inside + 1..].iter().any(|(n, k)| {
+                                !matches!(*n, "p" | "li")
+                                    && !matches!(
+                                        k,
+                                        Kind::TableSection | Kind::TableRow | Kind::TableCell
+                                    )
+                            }) {
+                                return None;
+                            }
+                            while open.stack.len() > inside + 1 {
+                                open.close(&mut out);
+                            }
+                        }
                         Kind::Inline | Kind::Anchor => {}
                     }
                     if open.top() != Some(name) {
@@ -327,18 +415,28 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                 Some(b'?') => return None,
                 // `<` not starting markup is text.
                 _ => {
+                    if open.in_table_context() {
+                        return None;
+                    }
                     out.push_str("&lt;");
                     i += 1;
                 }
             },
             b'&' => {
+                if open.in_table_context() {
+                    return None;
+                }
                 let (decoded, len) = reference(&html[i..])?;
                 decoded.push_escaped(&mut out, false);
                 i += len;
             }
             _ => {
                 let end = html[i..].find(['<', '&']).map_or(html.len(), |n| i + n);
-                push_escaped(&mut out, &html[i..end], false);
+                let text = &html[i..end];
+                if open.in_table_context() && !text.bytes().all(is_space) {
+                    return None;
+                }
+                push_escaped(&mut out, text, false);
                 i = end;
             }
         }
@@ -720,6 +818,13 @@ mod tests {
         "<br></br><img src=\"x\"></img><hr></hr>a<wbr></wbr>",
         "<img alt loading=\"lazy\" srcset=\"a.png 2x\" src=a.png>",
         "<div><p>a</div><blockquote><p>q</blockquote>",
+        "<table><tr><td>x</td></tr></table>",
+        "<table cellpadding=\"0\" style=\"width: auto\">\n <tbody><tr><th align=right>a</th><td style=\"padding: 5px\"><p>b</td></tr>\n</tbody></table>",
+        "<table>\n<tr><td>1<td>2\n</tr><tr><td><table><tr><td>inner</table></td></tr></table>",
+        "<div><table><thead><tr><th>h</th></tr></thead><tfoot></tfoot></table></div>",
+        "<ul><li><table><tr><td><ul><li>a</li></ul></td></tr><!-- c --></table></li></ul>",
+        "<font color=red><span><b>x</b><br><table><tr><td><b>y</b></td></tr></table></span></font>",
+        "<b><table></table></b><a href=x><table><tr><td>in</td></tr></table></a>",
         "<p style=\"color: red; background: url(x); position: fixed\">style</p>",
         "<span style='font-size: 14pt; line-height: 19px; '>a</span><b style=\"\">b</b>",
         "<i style=\"x:expression(alert(1))\">c</i><u style=\"color:&quot;red&amp;\">d</u>",
@@ -732,7 +837,12 @@ mod tests {
         "<b><i>x</b></i>",
         "<a href=x><a href=y>nested</a></a>",
         "<li>stray</li>",
-        "<table><tr><td>x</td></tr></table>",
+        "<table>x<tr><td>x</td></tr></table>",
+        "<table><tr><b>x</b><td>x</td></tr></table>",
+        "<table><td>x</td></table>",
+        "<p><table><tr><td>x</td></tr></table>",
+        "<table><tr><td><b>x</td></tr></table>",
+        "<table><caption>c</caption></table>",
         "<iframe src=\"https://evil.example\"></iframe>",
         "<svg><script>alert(1)</script></svg>",
         "&copy 2020",
@@ -751,6 +861,7 @@ mod tests {
         "<p><i>a<p>b",
         "<span><p>a</span>",
         "<b><p>a</b>",
+        "<a href=x><table><tr><td><a href=y>in</a></td></tr></table></a>",
         "<ul><li><span>a<li>b</ul>",
         "<dl><dt>a<dd>b</dl>",
     ];
