@@ -42,6 +42,7 @@
 //! name = "linux"
 //! title = "Linux news"
 //! include = ["tag:linux"]        # "*", "tag:NAME" or source ids
+//! refresh = "0 0 6 * * *"        # publish schedule (default: every change at once)
 //! ```
 //!
 //! Durations are written as a number and a unit, `s`, `m`, `h`, `d` or `w`,
@@ -398,6 +399,14 @@ pub struct FeedConfig {
     /// `archive`: whether items beyond `limit` stay reachable through RFC
     /// 5005 archive documents. Default: true.
     pub archive: bool,
+    /// `refresh`: the feed's publish schedule, an interval or a cron
+    /// expression. When set, changes of its sources are published at these
+    /// times only (a digest feed: `"0 0 6 * * *"` publishes once a day),
+    /// and the feed is rendered anew at each of them (items that aged out
+    /// leave even when no source changed); `Cache-Control: max-age` then
+    /// runs to the next publish time. Default: none (published as soon as a
+    /// source changes).
+    pub refresh: Option<Schedule>,
 }
 
 /// Every output format a feed can be offered in, in canonical order.
@@ -425,6 +434,7 @@ impl FeedConfig {
             formats: FEED_FORMATS.iter().map(|f| f.to_string()).collect(),
             hubs: Vec::new(),
             archive: true,
+            refresh: None,
         }
     }
 
@@ -786,6 +796,7 @@ struct RawFeed {
     formats: Option<Spanned<Vec<Spanned<String>>>>,
     hub: Option<Spanned<OneOrMany>>,
     archive: Option<bool>,
+    refresh: Option<Spanned<Scalar>>,
 }
 
 /// The top-level tables, as (key, how it is written).
@@ -2081,6 +2092,24 @@ fn build_feed(
         None => defaults.feed_limit,
     };
 
+    let refresh = match &raw.refresh {
+        Some(refresh) => match parse_schedule(refresh.get_ref()) {
+            Ok(schedule) => Some(schedule),
+            Err(problem) => {
+                ctx.error(
+                    refresh.span(),
+                    format!("{label}: refresh {problem}"),
+                    Some(format!(
+                        "{SCHEDULE_HELP}, or remove the key to publish every change at once"
+                    )),
+                );
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+
     let (include, resolved) = resolve_include(ctx, &raw, span.clone(), label, sources, &mut ok);
     let options = build_feed_options(ctx, &raw, span, label, sources, &resolved, &mut ok);
 
@@ -2105,6 +2134,7 @@ fn build_feed(
         formats: options.formats,
         hubs: options.hubs,
         archive: raw.archive.unwrap_or(true),
+        refresh,
     })
 }
 
@@ -3730,6 +3760,42 @@ include = ["*"]
                 (17, 21, "feed `f`: include_keywords has an empty keyword"),
                 (18, 10, "feed `f`: author is empty"),
             ]
+        );
+    }
+
+    #[test]
+    fn feed_publish_schedule_parses_and_bad_ones_are_reported() {
+        let config = parse(&format!(
+            "{TWO_SOURCES}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\nrefresh = \"0 6 * * *\"\n\
+             [[feed]]\nname = \"g\"\ntitle = \"G\"\ninclude = [\"*\"]\nrefresh = \"15m\"\n\
+             [[feed]]\nname = \"h\"\ntitle = \"H\"\ninclude = [\"*\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.feeds[0].refresh,
+            Some(Schedule::Cron("0 0 6 * * *".to_string()))
+        );
+        assert_eq!(
+            config.feeds[1].refresh,
+            Some(Schedule::Every(Duration::from_secs(900)))
+        );
+        assert_eq!(config.feeds[2].refresh, None);
+
+        let errs = errors(&format!(
+            "{TWO_SOURCES}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\nrefresh = \"soon\"\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert_eq!((errs[0].line, errs[0].column), (12, 11));
+        assert_eq!(
+            errs[0].message,
+            "feed `f`: refresh `soon` is neither an interval nor a cron expression"
+        );
+        assert!(
+            errs[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("remove the key")),
+            "{errs:#?}"
         );
     }
 

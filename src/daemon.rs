@@ -10,7 +10,7 @@
 //! [`SHUTDOWN_GRACE`]), flush the store. Both graces together stay well
 //! inside the unit's `TimeoutStopSec=`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -57,6 +57,9 @@ pub struct App {
     reloading: tokio::sync::Mutex<()>,
     /// The address [`run`] serves on (for the status line).
     listening: std::sync::OnceLock<std::net::SocketAddr>,
+    /// When each feed with a publish schedule last published (or its
+    /// schedule started): where its interval counts from.
+    publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl App {
@@ -86,6 +89,7 @@ impl App {
             scheduler: tokio::sync::Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
             listening: std::sync::OnceLock::new(),
+            publish_ticks: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -93,6 +97,15 @@ impl App {
         match self.fetcher.read() {
             Ok(f) => f.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The feeds the running scheduler has publish jobs for (those with a
+    /// `refresh` schedule; empty before [`run`]).
+    pub async fn scheduled_feeds(&self) -> Vec<String> {
+        match &*self.scheduler.lock().await {
+            Some(scheduler) => scheduler.scheduled_feeds(),
+            None => Vec::new(),
         }
     }
 
@@ -218,9 +231,11 @@ impl App {
         outcomes.into_iter().next()
     }
 
-    /// Renders every feed (or those including `source`) from the store.
-    /// A feed whose bytes changed (and that was already published: not the
-    /// first rendering after start) is announced to its WebSub hubs.
+    /// Renders every feed (with `None`: start, reload) or the feeds that
+    /// include `source` and publish every change at once (a feed with its
+    /// own `refresh` schedule waits for its next publish time) from the
+    /// store. A feed whose bytes changed (and that was already published:
+    /// not the first rendering after start) is announced to its WebSub hubs.
     pub fn render_feeds(&self, source: Option<&str>) {
         let config = self.config();
         let base = config.daemon.public_base();
@@ -228,24 +243,52 @@ impl App {
         // a new item count.
         self.published.counts.invalidate(source);
         for feed in &config.feeds {
-            if source.is_some_and(|s| !feed.sources.iter().any(|f| f == s)) {
+            if let Some(s) = source
+                && (feed.refresh.is_some() || !feed.sources.iter().any(|f| f == s))
+            {
                 continue;
             }
-            let was_published = self.published.get(&feed.name).is_some();
-            let (rendered, items) =
-                match publish::render_feed(&self.store, feed, &base, &self.published.counts) {
-                    Ok(rendered) => rendered,
-                    Err(err) => {
-                        error!(feed = %feed.name, %err, "render failed: store unreadable");
-                        continue;
-                    }
-                };
-            if self.published.put(&feed.name, rendered) {
-                self.metrics.record_render(&feed.name);
-                info!(feed = %feed.name, items, "rendered");
-                if was_published {
-                    self.announce(feed, &base);
+            self.render_one(feed, &base);
+        }
+    }
+
+    /// A publish time of the feed `name` (its `refresh` schedule): renders
+    /// it from the store, whatever changed since the last time, and notes
+    /// the time so that `max-age` counts down to the next one.
+    pub fn publish_scheduled(&self, name: &str) {
+        if let Ok(mut ticks) = self.publish_ticks.lock() {
+            ticks.insert(name.to_string(), Utc::now());
+        }
+        let config = self.config();
+        if let Some(feed) = config.feed(name) {
+            self.published.counts.invalidate(None);
+            self.render_one(feed, &config.daemon.public_base());
+        }
+    }
+
+    /// Notes that the publish schedule of `name` (re)starts now: an interval
+    /// schedule's publish times count from here.
+    pub fn publish_schedule_started(&self, name: &str) {
+        if let Ok(mut ticks) = self.publish_ticks.lock() {
+            ticks.insert(name.to_string(), Utc::now());
+        }
+    }
+
+    fn render_one(&self, feed: &crate::config::FeedConfig, base: &str) {
+        let was_published = self.published.get(&feed.name).is_some();
+        let (rendered, items) =
+            match publish::render_feed(&self.store, feed, base, &self.published.counts) {
+                Ok(rendered) => rendered,
+                Err(err) => {
+                    error!(feed = %feed.name, %err, "render failed: store unreadable");
+                    return;
                 }
+            };
+        if self.published.put(&feed.name, rendered) {
+            self.metrics.record_render(&feed.name);
+            info!(feed = %feed.name, items, "rendered");
+            if was_published {
+                self.announce(feed, base);
             }
         }
     }
@@ -281,41 +324,92 @@ impl App {
         }
     }
 
-    /// `max-age` for a feed: how often it can actually change, that is the
-    /// shortest interval at which any of its sources is polled (a remote
-    /// source never more often than its `min_interval`; a cron schedule by
-    /// the gap between its next two runs), between 1 minute and 1 hour.
+    /// `max-age` for a feed: how long its bytes cannot change (see
+    /// [`feed_max_age`]).
     pub fn feed_max_age(&self, name: &str) -> u64 {
         let config = self.config();
-        let Some(feed) = config.feed(name) else {
-            return 60;
+        let last_publish = self
+            .publish_ticks
+            .lock()
+            .ok()
+            .and_then(|ticks| ticks.get(name).copied());
+        match config.feed(name) {
+            Some(feed) => feed_max_age(&config, feed, Utc::now(), last_publish),
+            None => 60,
+        }
+    }
+}
+
+/// `max-age` for `feed` at `now`, in seconds. A feed with a publish schedule
+/// cannot change before its next publish time (an interval schedule counts
+/// from `last_publish`), so that is the answer, between 1 second and a day.
+/// Any other feed changes when a source does: the shortest interval at which
+/// any of its sources is polled (a remote source never more often than its
+/// `min_interval`; a cron schedule by the gap between its next two runs),
+/// between 1 minute and 1 hour.
+pub fn feed_max_age(
+    config: &Config,
+    feed: &crate::config::FeedConfig,
+    now: DateTime<Utc>,
+    last_publish: Option<DateTime<Utc>>,
+) -> u64 {
+    if let Some(schedule) = &feed.refresh {
+        return match next_run(schedule, now, last_publish) {
+            Some(next) => u64::try_from((next - now).num_seconds())
+                .unwrap_or(0)
+                .clamp(1, 86_400),
+            None => 60,
         };
-        let now = Utc::now();
-        feed.sources
-            .iter()
-            .filter_map(|s| config.source(s))
-            .map(|s| {
-                let every = match &s.refresh {
-                    Schedule::Every(d) => d.as_secs(),
-                    Schedule::Cron(_) => s
-                        .refresh
-                        .cron()
-                        .and_then(|cron| {
-                            let mut runs = cron.iter_after(now);
-                            let first = runs.next()?;
-                            let second = runs.next()?;
-                            u64::try_from((second - first).num_seconds()).ok()
-                        })
-                        .unwrap_or(300),
-                };
-                match s.kind {
-                    crate::config::SourceKind::Remote { .. } => every.max(s.min_interval.as_secs()),
-                    crate::config::SourceKind::Local { .. } => every,
-                }
-            })
-            .min()
-            .unwrap_or(300)
-            .clamp(60, 3600)
+    }
+    feed.sources
+        .iter()
+        .filter_map(|s| config.source(s))
+        .map(|s| {
+            let every = match &s.refresh {
+                Schedule::Every(d) => d.as_secs(),
+                Schedule::Cron(_) => s
+                    .refresh
+                    .cron()
+                    .and_then(|cron| {
+                        let mut runs = cron.iter_after(now);
+                        let first = runs.next()?;
+                        let second = runs.next()?;
+                        u64::try_from((second - first).num_seconds()).ok()
+                    })
+                    .unwrap_or(300),
+            };
+            match s.kind {
+                crate::config::SourceKind::Remote { .. } => every.max(s.min_interval.as_secs()),
+                crate::config::SourceKind::Local { .. } => every,
+            }
+        })
+        .min()
+        .unwrap_or(300)
+        .clamp(60, 3600)
+}
+
+/// The first run of `schedule` after `now`: the next time of a cron
+/// expression, or for an interval the next multiple of it after `last`
+/// (`None` when the interval's start is unknown).
+pub fn next_run(
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+    last: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match schedule {
+        Schedule::Cron(_) => schedule.cron()?.iter_after(now).next(),
+        Schedule::Every(every) => {
+            let every = chrono::Duration::from_std(*every).ok()?;
+            let last = last?;
+            if every <= chrono::Duration::zero() {
+                return None;
+            }
+            if last > now {
+                return Some(last);
+            }
+            let periods = (now - last).num_milliseconds() / every.num_milliseconds().max(1) + 1;
+            Some(last + every * i32::try_from(periods).ok()?)
+        }
     }
 }
 
@@ -688,6 +782,10 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
             )
             .await
             .map_err(ReloadError::Apply)?;
+        scheduler
+            .set_feeds(app, &new)
+            .await
+            .map_err(ReloadError::Apply)?;
     }
     app.published.retain(&new_feeds);
     app.render_feeds(None);
@@ -725,5 +823,77 @@ mod tests {
         assert_eq!(ids(&diff.added), vec!["d"]);
         assert_eq!(diff_sources(&old, &old).unchanged, 3);
         assert!(diff_sources(&old, &old).changed.is_empty());
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn max_age_follows_the_fastest_source_schedule() {
+        // A remote interval source floored at min_interval, a cron source
+        // every 15 minutes and a daily local one: the fastest wins.
+        let c = config(&format!(
+            "[defaults]\nmin_interval = \"10m\"\n\
+             [[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\nrefresh = \"5m\"\n\
+             [[source]]\nid = \"b\"\nurl = \"https://b.example/feed\"\nrefresh = \"*/15 * * * *\"\n\
+             [[source]]\nid = \"l\"\npath = \".\"\nrefresh = \"0 3 * * *\"\n\
+             {FEED}\
+             [[feed]]\nname = \"a\"\ntitle = \"A\"\ninclude = [\"a\"]\n\
+             [[feed]]\nname = \"l\"\ntitle = \"L\"\ninclude = [\"l\"]\n\
+             [[feed]]\nname = \"b\"\ntitle = \"B\"\ninclude = [\"b\"]\n"
+        ));
+        let now = at("2026-11-25T10:07:00Z");
+        let age = |name: &str| feed_max_age(&c, c.feed(name).unwrap(), now, None);
+        assert_eq!(age("all"), 600);
+        assert_eq!(age("b"), 900, "cron source: gap between its next two runs");
+        assert_eq!(age("a"), 600, "remote interval floored at min_interval");
+        assert_eq!(age("l"), 3600, "a daily local source: capped at an hour");
+    }
+
+    #[test]
+    fn max_age_of_a_scheduled_feed_runs_to_its_next_publish() {
+        let c = config(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\nrefresh = \"5m\"\n\
+             [[feed]]\nname = \"daily\"\ntitle = \"D\"\ninclude = [\"*\"]\nrefresh = \"0 6 * * *\"\n\
+             [[feed]]\nname = \"hourly\"\ntitle = \"H\"\ninclude = [\"*\"]\nrefresh = \"1h\"\n",
+        );
+        let daily = c.feed("daily").unwrap();
+        let hourly = c.feed("hourly").unwrap();
+        // Cron: 05:00 -> the 06:00 run; 07:00 -> tomorrow's, capped at a day.
+        assert_eq!(
+            feed_max_age(&c, daily, at("2026-11-25T05:00:00Z"), None),
+            3600
+        );
+        assert_eq!(
+            feed_max_age(&c, daily, at("2026-11-25T07:00:00Z"), None),
+            23 * 3600
+        );
+        // Interval: counted from the last publish (or the schedule's start),
+        // over as many periods as have passed.
+        let last = Some(at("2026-11-25T10:00:00Z"));
+        assert_eq!(
+            feed_max_age(&c, hourly, at("2026-11-25T10:10:00Z"), last),
+            3000
+        );
+        assert_eq!(
+            feed_max_age(&c, hourly, at("2026-11-25T12:59:30Z"), last),
+            30
+        );
+        // Unknown start: a short, safe answer.
+        assert_eq!(
+            feed_max_age(&c, hourly, at("2026-11-25T10:10:00Z"), None),
+            60
+        );
+        assert_eq!(
+            next_run(
+                &hourly.refresh.clone().unwrap(),
+                at("2026-11-25T11:00:00Z"),
+                last
+            ),
+            Some(at("2026-11-25T12:00:00Z"))
+        );
     }
 }

@@ -8,6 +8,10 @@
 //! On reload, [`Scheduler::apply`] removes the jobs of removed or changed
 //! sources and adds jobs for added or changed ones; unchanged sources keep
 //! their jobs (and their stored poll state is never touched).
+//!
+//! An output feed with its own `refresh` (publish) schedule gets one job
+//! too, which only calls [`App::publish_scheduled`]; [`Scheduler::set_feeds`]
+//! replaces those jobs on reload (they hold no state).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use crate::config::{Schedule, SourceConfig};
+use crate::config::{Config, FeedConfig, Schedule, SourceConfig};
 use crate::daemon::App;
 
 /// A running scheduler; stop it with [`stop`].
@@ -28,6 +32,8 @@ pub struct Scheduler {
     shutdown: CancellationToken,
     /// The jobs of each source (its first refresh and its recurring one).
     jobs: Mutex<HashMap<String, Vec<uuid::Uuid>>>,
+    /// The publish job of each feed that has a `refresh` schedule.
+    feed_jobs: Mutex<HashMap<String, uuid::Uuid>>,
 }
 
 /// Creates and starts the jobs for every configured source.
@@ -41,6 +47,7 @@ pub async fn start(
         tracker,
         shutdown,
         jobs: Mutex::new(HashMap::new()),
+        feed_jobs: Mutex::new(HashMap::new()),
     };
     let config = app.config();
     // First refreshes land at jittered points of one slot per source in a
@@ -50,6 +57,7 @@ pub async fn start(
         let first = crate::ingest::poll::start_delay(&source.id, app.started_at, index, count);
         scheduler.add_source(&app, source, first).await?;
     }
+    scheduler.set_feeds(&app, &config).await?;
     scheduler.inner.start().await?;
     Ok(scheduler)
 }
@@ -128,6 +136,41 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Gives each feed of `config` with a publish schedule a job (and no
+    /// other feed one), replacing the jobs it had.
+    pub async fn set_feeds(&self, app: &Arc<App>, config: &Config) -> anyhow::Result<()> {
+        let old: Vec<uuid::Uuid> = match self.feed_jobs.lock() {
+            Ok(mut jobs) => jobs.drain().map(|(_, job)| job).collect(),
+            Err(_) => Vec::new(),
+        };
+        for job in old {
+            if let Err(err) = self.inner.remove(&job).await {
+                debug!(%err, "feed job already gone");
+            }
+        }
+        for feed in config.feeds.iter().filter(|f| f.refresh.is_some()) {
+            let job = self
+                .inner
+                .add(publish_job(app, &self.tracker, &self.shutdown, feed)?)
+                .await?;
+            app.publish_schedule_started(&feed.name);
+            if let Ok(mut jobs) = self.feed_jobs.lock() {
+                jobs.insert(feed.name.clone(), job);
+            }
+        }
+        Ok(())
+    }
+
+    /// The feeds that have publish jobs, sorted (for tests).
+    pub fn scheduled_feeds(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self.feed_jobs.lock() {
+            Ok(jobs) => jobs.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+
     /// The sources that have jobs (for tests and the watchdog).
     pub fn scheduled_sources(&self) -> Vec<String> {
         let mut ids: Vec<String> = match self.jobs.lock() {
@@ -158,6 +201,45 @@ fn recurring_job(
     Ok(match &source.refresh {
         Schedule::Every(every) => Job::new_repeated_async(*every, run)?,
         Schedule::Cron(expr) => Job::new_async(expr.as_str(), run)?,
+    })
+}
+
+/// The job that publishes `feed` at the times of its `refresh` schedule.
+fn publish_job(
+    app: &Arc<App>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+    feed: &FeedConfig,
+) -> anyhow::Result<Job> {
+    let app = Arc::downgrade(app);
+    let tracker = tracker.clone();
+    let shutdown = shutdown.clone();
+    let name = feed.name.clone();
+    let run: JobFn = Box::new(move |_, _| {
+        let app = app.clone();
+        let shutdown = shutdown.clone();
+        let name = name.clone();
+        let task = tracker.track_future(async move {
+            let Some(app) = app.upgrade() else {
+                return;
+            };
+            if shutdown.is_cancelled() {
+                return;
+            }
+            // Rendering reads the store: off the async workers.
+            let feed = name.clone();
+            if let Err(err) =
+                tokio::task::spawn_blocking(move || app.publish_scheduled(&feed)).await
+            {
+                warn!(feed = %name, %err, "scheduled publish failed");
+            }
+        });
+        Box::pin(task)
+    });
+    Ok(match feed.refresh.as_ref() {
+        Some(Schedule::Cron(expr)) => Job::new_async(expr.as_str(), run)?,
+        Some(Schedule::Every(every)) => Job::new_repeated_async(*every, run)?,
+        None => anyhow::bail!("feed {} has no publish schedule", feed.name),
     })
 }
 

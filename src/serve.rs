@@ -445,7 +445,7 @@ fn item_html(item: &StoredItem) -> Response {
 async fn index(State(app): State<Arc<App>>) -> Response {
     let config = app.config();
     let mut body = String::from(
-        "<h1>syndic</h1>\n<h2>Feeds</h2>\n<table><tr><th>feed</th><th>items</th><th>formats</th></tr>\n",
+        "<h1>syndic</h1>\n<h2>Feeds</h2>\n<table><tr><th>feed</th><th>items</th><th>formats</th><th>published</th></tr>\n",
     );
     for feed in &config.feeds {
         let count = app
@@ -464,11 +464,16 @@ async fn index(State(app): State<Arc<App>>) -> Response {
                 )
             })
             .collect();
+        let published = match &feed.refresh {
+            Some(schedule) => schedule.to_string(),
+            None => "at each change".to_string(),
+        };
         body.push_str(&format!(
-            "<tr><td>{}<br><small>{}</small></td><td>{count}</td><td>{}</td></tr>\n",
+            "<tr><td>{}<br><small>{}</small></td><td>{count}</td><td>{}</td><td>{}</td></tr>\n",
             escape_html(&feed.title),
             escape_html(&feed.description),
-            links.join(" · ")
+            links.join(" · "),
+            escape_html(&published)
         ));
     }
     body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");

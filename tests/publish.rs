@@ -1042,3 +1042,76 @@ async fn stylesheet_opml_and_index_page() {
     }
     d.stop().await;
 }
+
+fn max_age(r: &reqwest::Response) -> u64 {
+    let cc = r.headers()["cache-control"].to_str().unwrap();
+    cc.strip_prefix("public, max-age=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("Cache-Control: {cc}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_with_a_publish_schedule_publishes_at_its_times_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(
+        dir.path(),
+        &format!(
+            "{EXT_SOURCE}\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n\n\
+             [[feed]]\nname = \"digest\"\ntitle = \"Digest\"\ninclude = [\"*\"]\nrefresh = \"3h\"\n"
+        ),
+    )
+    .await;
+    assert_eq!(d.app.scheduled_feeds().await, vec!["digest"]);
+    let index = body_text(d.get("/").await).await;
+    assert!(index.contains("<td>every 3h</td>"), "{index}");
+    assert!(index.contains("<td>at each change</td>"), "{index}");
+    put_items(&d, "ext", vec![stored("ext", "a", minute(1), minute(1))]).await;
+
+    // The feed that publishes every change has it; the digest waits, and
+    // says so: max-age runs to its next publish, three hours after start.
+    let all = body_text(d.get("/feeds/all.rss").await).await;
+    assert!(all.contains("Item a"), "{all}");
+    let r = d.get("/feeds/digest.rss").await;
+    let age = max_age(&r);
+    assert!((10_700..=10_800).contains(&age), "max-age {age}");
+    let etag = r.headers()["etag"].clone();
+    let digest = body_text(r).await;
+    assert!(!digest.contains("Item a"), "{digest}");
+
+    // Its publish time comes: now it has the item, under a new ETag.
+    d.app.publish_scheduled("digest");
+    let r = d.get("/feeds/digest.rss").await;
+    assert_ne!(r.headers()["etag"], etag);
+    assert!(body_text(r).await.contains("Item a"));
+
+    // A per-second cron schedule (after a reload): the job itself publishes.
+    let path = dir.path().join("feeds.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"3h\"", "\"* * * * * *\"")).unwrap();
+    daemon::reload(&d.app).await.unwrap();
+    assert_eq!(d.app.scheduled_feeds().await, vec!["digest"]);
+    put_items(&d, "ext", vec![stored("ext", "b", minute(2), minute(2))]).await;
+    let mut published = false;
+    for _ in 0..100 {
+        let r = d.get("/feeds/digest.rss").await;
+        assert_eq!(max_age(&r), 1, "the next publish is within a second");
+        if body_text(r).await.contains("Item b") {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "the publish job never ran");
+
+    // Without a schedule (another reload): every change at once again.
+    std::fs::write(&path, text.replace("refresh = \"3h\"\n", "")).unwrap();
+    daemon::reload(&d.app).await.unwrap();
+    assert!(d.app.scheduled_feeds().await.is_empty());
+    put_items(&d, "ext", vec![stored("ext", "c", minute(3), minute(3))]).await;
+    assert!(
+        body_text(d.get("/feeds/digest.rss").await)
+            .await
+            .contains("Item c")
+    );
+    d.stop().await;
+}
