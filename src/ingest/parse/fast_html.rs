@@ -269,6 +269,8 @@ impl Open {
 /// Sanitizes `html` (already cleaned of XML-invalid characters) like
 /// ammonia would, or returns `None` when the input is beyond the fast path.
 pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<String> {
+    // HTML's tokenizer drops a byte-order mark at the very start.
+    let html = html.strip_prefix('\u{feff}').unwrap_or(html);
     let mut out = String::with_capacity(html.len() + html.len() / 8);
     let mut open = Open::default();
     let b = html.as_bytes();
@@ -307,7 +309,7 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                             _ => return None,
                         },
                         Kind::TableCell if top != Some(Kind::TableRow) => return None,
-                        Kind::TableSection | Kind::TableRow | Kind::TableCell => {}
+                        Kind::TableSection | Kind::TableCell => {}
                         _ if open.in_table_context() => return None,
                         _ => {}
                     }
@@ -812,6 +814,10 @@ mod tests {
         "<a href=\"http://[::1]:8080/x\">v6</a><a href=\"//cdn.example.com/x\">proto</a>",
         "<a href=\"\">empty</a><a href>bare</a>",
         "<img src=x onerror=alert(1)//>",
+        // A leading byte-order mark is dropped, a second one kept (found by
+        // tests/fuzz_smoke.rs).
+        "\u{feff}<p>bom</p>",
+        "\u{feff}\u{feff}x<b>y\u{feff}</b>",
         "<pre>\nnewline</pre><pre>\r\nx</pre><pre>\n\ny</pre>",
         "<p>a<p>b<div>c<p>d</div><p>e",
         "<ul><li>a<li>b</ul><ol><li><p>x</ol>",

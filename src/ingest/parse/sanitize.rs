@@ -1,6 +1,7 @@
 //! HTML handling for untrusted feed content: the allow-list sanitizer
-//! ([`sanitize_html`], ammonia), HTML -> plain text for titles, and plain
-//! text -> HTML for text-only content.
+//! ([`sanitize_html`], ammonia, with [`super::fast_html`] as a fast path for
+//! simple markup), HTML -> plain text for titles, and plain text -> HTML
+//! for text-only content.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
