@@ -294,11 +294,7 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                     }
                     let top = open.top_kind();
                     match kind {
-                        Kind::Table => {
-                            if open.p > 0 || open.in_table_context() {
-                                return None;
-                            }
-                        }
+                        Kind::Table if open.p > 0 || open.in_table_context() => return None,
                         Kind::TableSection if top != Some(Kind::Table) => return None,
                         Kind::TableRow => match top {
                             Some(Kind::TableSection) => {}
