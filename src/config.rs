@@ -23,6 +23,7 @@
 //! min_interval = "1h"
 //! timeout = "30s"
 //! max_body_bytes = "10MiB"
+//! allow_internal = false         # SSRF guard: see SourceConfig::allow_internal
 //! feed_limit = 50
 //! strip_www = true               # dedup: www.example.org matches example.org
 //! tracking_params = ["from"]     # dedup: removed from links besides the built-in list
@@ -36,6 +37,7 @@
 //! id = "lwn"
 //! url = "https://lwn.net/headlines/rss"   # or: path = "notes" (a local folder)
 //! tags = ["linux"]
+//! allow_internal = false         # default: [defaults] allow_internal
 //! max_items = 100                # also max_age, near_duplicates, near_duplicate_threshold
 //!
 //! [[feed]]                       # one per feed to publish, at /feeds/{name}.rss
@@ -94,6 +96,9 @@ pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Default near-duplicate threshold: 60 (percent of estimated Jaccard
 /// similarity of word 3-shingles).
 pub const DEFAULT_NEAR_THRESHOLD_PCT: u8 = 60;
+/// Longest duration accepted anywhere: 36500 days (about 100 years).
+/// Times are computed as "now plus this", which must stay a valid date.
+pub const MAX_DURATION: Duration = Duration::from_secs(36_500 * 24 * 3600);
 /// Longest accepted source id, feed name or tag, in characters: 64.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -191,6 +196,9 @@ pub struct Defaults {
     /// bytes; written as `"10MiB"`, `"512KiB"` or a plain integer of bytes.
     /// Greater than zero. Default: 10 MiB ([`DEFAULT_MAX_BODY_BYTES`]).
     pub max_body_bytes: u64,
+    /// `allow_internal`: the default of every remote source's
+    /// [`SourceConfig::allow_internal`]. Default: `false`.
+    pub allow_internal: bool,
     /// `feed_limit`: items per output feed when a feed sets no `limit`,
     /// in 1..=1000. Default: 50 ([`DEFAULT_FEED_LIMIT`]).
     pub feed_limit: usize,
@@ -246,6 +254,7 @@ impl Default for Defaults {
             max_interval: DEFAULT_MAX_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allow_internal: false,
             feed_limit: DEFAULT_FEED_LIMIT,
             dedup: SourceDedup::default(),
         }
@@ -321,6 +330,13 @@ pub struct SourceConfig {
     pub tags: Vec<String>,
     /// Retention and near-duplicate settings; see [`SourceDedup`].
     pub dedup: SourceDedup,
+    /// `allow_internal` (remote sources only): lifts the SSRF guard, which
+    /// otherwise keeps a source whose `url` is public (resolves to public
+    /// addresses) from reaching loopback, link-local (cloud metadata),
+    /// private or other internal addresses, by a redirect or a DNS answer
+    /// that changed. A source whose `url` itself points inside may always
+    /// go inside. Default: `defaults.allow_internal` (`false`).
+    pub allow_internal: bool,
 }
 
 /// Where a source is read from.
@@ -625,14 +641,18 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         if digits == 0 {
             return None;
         }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
+        let (number, tail) = rest.split_at_checked(digits)?;
+        let number: u64 = number.parse().ok()?;
+        rest = tail;
         let unit = rest.chars().next()?;
-        let offset = UNITS[next_unit..].iter().position(|(u, _)| *u == unit)?;
-        let seconds = UNITS[next_unit + offset].1;
+        let offset = UNITS
+            .get(next_unit..)?
+            .iter()
+            .position(|(u, _)| *u == unit)?;
+        let seconds = UNITS.get(next_unit + offset)?.1;
         next_unit += offset + 1;
         total = total.checked_add(number.checked_mul(seconds)?)?;
-        rest = rest[unit.len_utf8()..].trim_start();
+        rest = rest.get(unit.len_utf8()..)?.trim_start();
     }
     Some(Duration::from_secs(total))
 }
@@ -670,8 +690,9 @@ pub fn parse_byte_size(text: &str) -> Option<u64> {
     if digits == 0 {
         return None;
     }
-    let number: u64 = text[..digits].parse().ok()?;
-    let unit = text[digits..].trim_start().to_ascii_lowercase();
+    let (number, unit) = text.split_at_checked(digits)?;
+    let number: u64 = number.parse().ok()?;
+    let unit = unit.trim_start().to_ascii_lowercase();
     let factor: u64 = match unit.as_str() {
         "" | "b" => 1,
         "kib" => 1 << 10,
@@ -750,6 +771,7 @@ struct RawDefaults {
     max_interval: Option<Spanned<Scalar>>,
     timeout: Option<Spanned<Scalar>>,
     max_body_bytes: Option<Spanned<Scalar>>,
+    allow_internal: Option<Spanned<bool>>,
     feed_limit: Option<Spanned<i64>>,
     strip_www: Option<Spanned<bool>>,
     tracking_params: Option<Vec<Spanned<String>>>,
@@ -775,6 +797,7 @@ struct RawSource {
     max_age: Option<Spanned<Scalar>>,
     near_duplicates: Option<Spanned<bool>>,
     near_duplicate_threshold: Option<Spanned<f64>>,
+    allow_internal: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1035,6 +1058,8 @@ fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, c)| c)
 }
 
+// Every index is bounded by the loops: `row` has `b.len() + 1` entries.
+#[allow(clippy::indexing_slicing)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -1115,6 +1140,9 @@ fn parse_schedule(value: &Scalar) -> Result<Schedule, String> {
         if duration.is_zero() {
             return Err(format!("must be greater than zero, got `{text}`"));
         }
+        if duration > MAX_DURATION {
+            return Err(too_long(text));
+        }
         return Ok(Schedule::Every(duration));
     }
     if !text.contains(char::is_whitespace) {
@@ -1147,13 +1175,23 @@ fn parse_duration_value(value: &Scalar) -> Result<Duration, (String, String)> {
             format!("`{n}` has no unit"),
             format!("add a unit: \"{n}s\", \"{n}m\" or \"{n}h\""),
         )),
-        Scalar::Str(s) => parse_duration(s).ok_or_else(|| {
-            (
+        Scalar::Str(s) => match parse_duration(s) {
+            Some(d) if d > MAX_DURATION => Err((too_long(s), DURATION_HELP.to_string())),
+            Some(d) => Ok(d),
+            None => Err((
                 format!("`{s}` is not a duration"),
                 DURATION_HELP.to_string(),
-            )
-        }),
+            )),
+        },
     }
+}
+
+/// The problem of a duration over [`MAX_DURATION`].
+fn too_long(text: &str) -> String {
+    format!(
+        "`{}` is longer than 36500d (about 100 years), the longest accepted",
+        text.trim()
+    )
 }
 
 /// Checks an http(s) URL with a host; `Err` holds the problem (after the key
@@ -1327,6 +1365,9 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
                 Some(SIZE_HELP.to_string()),
             ),
         }
+    }
+    if let Some(allow) = raw.allow_internal {
+        defaults.allow_internal = *allow.get_ref();
     }
     if let Some(limit) = raw.feed_limit
         && let Some(n) = check_limit(ctx, &limit, "defaults: feed_limit")
@@ -1933,6 +1974,20 @@ fn build_source(
     );
     ok &= dedup.is_some();
 
+    let allow_internal = match (&raw.allow_internal, &kind) {
+        (Some(allow), Some(SourceKind::Local { .. })) => {
+            ctx.error(
+                allow.span(),
+                format!("{label}: allow_internal applies to `url` sources, not to a `path`"),
+                Some("remove the key: a local folder is not fetched over the network".to_string()),
+            );
+            ok = false;
+            false
+        }
+        (Some(allow), _) => *allow.get_ref(),
+        (None, _) => defaults.allow_internal,
+    };
+
     let kind = kind?;
     ok.then_some(SourceConfig {
         id,
@@ -1943,6 +1998,7 @@ fn build_source(
         max_interval,
         tags,
         dedup: dedup.unwrap_or_default(),
+        allow_internal,
     })
 }
 
@@ -2581,6 +2637,7 @@ include = ["*"]
                 max_interval: DEFAULT_MAX_INTERVAL,
                 timeout: Duration::from_secs(45),
                 max_body_bytes: 512 * 1024,
+                allow_internal: false,
                 feed_limit: 20,
                 dedup: SourceDedup::default(),
             }
@@ -2599,6 +2656,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["linux".to_string(), "news".to_string()],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
                 SourceConfig {
                     id: "notes".to_string(),
@@ -2611,6 +2669,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec!["mine".to_string()],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
                 SourceConfig {
                     id: "abs_dir".to_string(),
@@ -2623,6 +2682,7 @@ include = ["*"]
                     max_interval: DEFAULT_MAX_INTERVAL,
                     tags: vec![],
                     dedup: SourceDedup::default(),
+                    allow_internal: false,
                 },
             ]
         );
@@ -3362,6 +3422,66 @@ include = ["*"]
     }
 
     #[test]
+    fn allow_internal_defaults_off_and_is_set_per_source() {
+        let sources = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\n\n\
+                       [[source]]\nid = \"b\"\nurl = \"https://example.org/b.xml\"\nallow_internal = true\n\n\
+                       [[source]]\nid = \"c\"\nurl = \"https://example.org/c.xml\"\nallow_internal = false\n\n\
+                       [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+        let allowed = |config: &Config| -> Vec<bool> {
+            config.sources.iter().map(|s| s.allow_internal).collect()
+        };
+        let config = parse(sources).unwrap();
+        assert!(!config.defaults.allow_internal);
+        assert_eq!(allowed(&config), [false, true, false]);
+        // The [defaults] switch is every source's default; a source's own
+        // key wins.
+        let config = parse(&format!("[defaults]\nallow_internal = true\n{sources}")).unwrap();
+        assert!(config.defaults.allow_internal);
+        assert_eq!(allowed(&config), [true, true, false]);
+    }
+
+    #[test]
+    fn allow_internal_errors_point_at_the_value() {
+        let err = one_error(&with_minimal("[defaults]\nallow_internal = \"yes\""));
+        assert_eq!((err.line, err.column), (2, 18), "{err}");
+        assert!(
+            err.message.starts_with("defaults: allow_internal: "),
+            "{err}"
+        );
+        assert!(err.message.contains("bool"), "{err}");
+
+        let text = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nallow_internal = 1\n\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+        let err = one_error(text);
+        assert_eq!((err.line, err.column), (4, 18), "{err}");
+        assert!(
+            err.message.starts_with("source `a`: allow_internal: "),
+            "{err}"
+        );
+
+        // A local folder is not fetched: the key makes no sense there.
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[[source]]\nid = \"notes\"\npath = \"{}\"\nallow_internal = true\n\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+            dir.path().display()
+        );
+        let err = one_error(&text);
+        assert_eq!((err.line, err.column), (4, 18), "{err}");
+        assert_eq!(
+            err.message,
+            "source `notes`: allow_internal applies to `url` sources, not to a `path`"
+        );
+        assert!(help(&err).contains("remove the key"), "{err}");
+
+        // A misspelling is caught and the right key suggested.
+        let err = one_error(&with_minimal("[defaults]\nallow_internals = true"));
+        assert_eq!((err.line, err.column), (2, 1), "{err}");
+        assert!(
+            help(&err).contains("did you mean `allow_internal`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn max_body_bytes_takes_sizes_and_integers() {
         for (written, bytes) in [
             ("\"10MiB\"", 10 * 1024 * 1024),
@@ -3579,7 +3699,8 @@ include = ["*"]
                 "max_items",
                 "max_age",
                 "near_duplicates",
-                "near_duplicate_threshold"
+                "near_duplicate_threshold",
+                "allow_internal"
             ]
         );
         assert_eq!(
@@ -3600,7 +3721,8 @@ include = ["*"]
                 "exclude_keywords",
                 "formats",
                 "hub",
-                "archive"
+                "archive",
+                "refresh"
             ]
         );
     }

@@ -1,5 +1,10 @@
 //! The `syndic` command line: parses arguments, sets up logging and calls
 //! into the library. No feed logic lives here.
+// No panic on outside input, as in the library (lib.rs).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -734,7 +739,7 @@ fn format_bytes(n: u64) -> String {
     if unit == 0 {
         format!("{n} B")
     } else {
-        format!("{value:.1} {}", UNITS[unit])
+        format!("{value:.1} {}", UNITS.get(unit).unwrap_or(&"GiB"))
     }
 }
 

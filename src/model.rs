@@ -21,7 +21,7 @@ impl ItemKey {
         hasher.update(source.as_bytes());
         hasher.update([0u8]);
         hasher.update(upstream_id.as_bytes());
-        let digest = hasher.finalize();
+        let digest: [u8; 32] = hasher.finalize().into();
         let mut key = [0u8; 16];
         key.copy_from_slice(&digest[..16]);
         ItemKey(key)
@@ -78,7 +78,7 @@ impl Entry {
     /// not change is not written again.
     pub fn content_digest(&self) -> [u8; 16] {
         let encoded = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&encoded);
+        let digest: [u8; 32] = Sha256::digest(&encoded).into();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
         out

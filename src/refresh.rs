@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Schedule, SourceConfig, SourceKind};
 use crate::dedup::{self, Decision};
-use crate::ingest::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
+use crate::ingest::fetch::{FetchOutcome, Fetcher, Reach, ResponseMeta, Validators};
 use crate::ingest::local::{self, ArticleFile};
 use crate::ingest::parse::{self, ParseOptions};
 use crate::ingest::poll::{self, Hints, Policy};
@@ -177,7 +177,12 @@ impl Refresher<'_> {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let result = self.fetcher.get(&url, &previous).await;
+        // The SSRF guard judges the configured URL, not a moved one.
+        let reach = Reach {
+            origin: configured.to_string(),
+            allow_internal: source.allow_internal,
+        };
+        let result = self.fetcher.get_with(&url, &previous, &reach).await;
         let meta = match &result {
             Ok(FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta)) => Some(meta),
             Ok(FetchOutcome::Fetched { meta, .. }) => Some(meta),

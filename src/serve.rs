@@ -350,10 +350,10 @@ pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
     });
     let mut headers = HeaderMap::new();
     for line in raw.split(|b| *b == b'\n') {
-        let Some(colon) = line.iter().position(|b| *b == b':') else {
+        let mut parts = line.splitn(2, |b| *b == b':');
+        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
         if let (Ok(name), Ok(value)) = (
             header::HeaderName::from_bytes(name),
             HeaderValue::from_bytes(value.trim_ascii()),

@@ -6,6 +6,7 @@
 use syndic::config::Config;
 use syndic::ingest::local::parse_article;
 use syndic::ingest::parse::{ParseOptions, parse_feed, to_json_view};
+use syndic::ingest::poll::feed_hints;
 use syndic::serve::fuzz_conditional;
 
 const RSS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -123,6 +124,8 @@ fn mutated_feeds_never_panic_the_parser() {
     for round in 0..rounds() {
         let seed = [RSS, ATOM, JSON][round % 3].as_bytes();
         let data = mutate(seed, &mut rng);
+        // The polling hints are read from the raw bytes, apart from the parser.
+        let _ = feed_hints(&data);
         if let Ok(feed) = parse_feed(&data, &opts) {
             ok += 1;
             let _ = to_json_view(&feed);
@@ -221,4 +224,36 @@ fn mutated_html_sanitizes_the_same_on_both_paths() {
     }
     // The check means something only if the fast path takes many inputs.
     assert!(accepted * 5 > rounds(), "fast path took {accepted} inputs");
+}
+
+/// Found by `cargo fuzz run parse_feed` (issue 8, the 20-minute run): a
+/// channel `<webMaster>` whose e-mail is followed by a byte that decodes
+/// (windows-1252) to a multi-byte character. feed-rs slices inside that
+/// character and panics; the adapter catches it and reads the feed again
+/// without its author elements, so the items are kept.
+#[test]
+fn fuzz_finding_webmaster_before_a_multibyte_character_keeps_the_feed() {
+    let mut feed = b"<rss version=\"2.0\"><channel><title>T</title><link>http://x.example/</link>\
+<description>d</description><webMaster>foo@example.or"
+        .to_vec();
+    feed.push(0x98); // windows-1252 for U+02DC, two bytes in UTF-8
+    feed.extend_from_slice(
+        b"</webMaster><item><guid>1</guid><title>Kept</title></item></channel></rss>",
+    );
+    for content_type in [None, Some("application/rss+xml; charset=windows-1252")] {
+        let opts = ParseOptions {
+            content_type,
+            base_url: Some("http://x.example/feed"),
+        };
+        let parsed = parse_feed(&feed, &opts).expect("the feed is kept");
+        assert_eq!(parsed.entries.len(), 1, "{content_type:?}");
+        assert!(
+            parsed
+                .warnings
+                .iter()
+                .any(|w| w.contains("author elements dropped")),
+            "{content_type:?}: {:?}",
+            parsed.warnings
+        );
+    }
 }

@@ -18,14 +18,23 @@
 //!   (semaphores, the host's taken first so a queue for one host never holds
 //!   global slots); two callers asking for the same URL with the same
 //!   validators at the same time share one request.
+//! - **SSRF guard** ([`super::guard`]): a fetch whose source's configured
+//!   URL resolves to public addresses only, and whose source does not set
+//!   `allow_internal`, never connects to an internal address (loopback,
+//!   link-local and cloud metadata, private ranges). Such fetches go through
+//!   a second client whose DNS resolver refuses names that resolve inside,
+//!   at connection time (so a name rebound to 169.254.169.254 after it was
+//!   checked is still refused); IP literals, which skip DNS, are checked
+//!   before each request.
 //!
 //! Freshness headers (`Cache-Control`, `Expires`, `Date`, `Retry-After`) are
 //! handed back as text; [`super::poll`] decides what they mean. The body is
 //! returned as bytes with its `Content-Type`: decoding the charset (BOM, HTTP
 //! `charset`, XML declaration, sniffing) is the parser's job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -153,8 +162,189 @@ pub enum FetchError {
     BadRedirect { location: String, reason: String },
     #[error("cannot decode the body ({encoding}): {reason}")]
     Decoding { encoding: String, reason: String },
+    #[error(
+        "refused {url}: it leads to {address}, an internal address, and the source's URL is public (SSRF guard); set allow_internal = true on the source if it must reach that address"
+    )]
+    Internal { url: String, address: IpAddr },
     #[error("{0}")]
     Network(String),
+}
+
+/// Which addresses one fetch may reach: the inputs of the SSRF guard.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reach {
+    /// The source's configured URL. When it points at an internal address
+    /// (a feed on the LAN, a host on 127.0.0.1), the fetch may go to
+    /// internal addresses; otherwise it may not.
+    pub origin: String,
+    /// The source's `allow_internal`: internal addresses are reachable
+    /// whatever the origin.
+    pub allow_internal: bool,
+}
+
+impl Reach {
+    /// The guard as it applies to a fetch of `url` configured as is.
+    pub fn of(url: &str) -> Reach {
+        Reach {
+            origin: url.to_string(),
+            allow_internal: false,
+        }
+    }
+}
+
+/// A fixed host-name table standing in for DNS, for tests that need a host
+/// listening on 127.0.0.1 to pass for one at another address (a public
+/// one, or 169.254.169.254): each name maps to the address the SSRF guard
+/// judges and the socket the connection really goes to. Names not in the
+/// table do not resolve. See [`Fetcher::with_hosts`].
+#[doc(hidden)]
+#[derive(Default)]
+pub struct HostTable {
+    /// Name -> answers still to give (address judged, address dialled), and
+    /// the lookups so far.
+    names: Mutex<HashMap<String, (VecDeque<Answer>, usize)>>,
+}
+
+type Answer = (IpAddr, SocketAddr);
+
+impl HostTable {
+    /// Adds an answer for `name`: it resolves to `ip` and is reached at
+    /// `dial`. Answers added to one name are given out in turn, one per
+    /// lookup, and the last one to every lookup after (a name whose address
+    /// changes: DNS rebinding). A URL naming this host must not give a port:
+    /// the port of `dial` is used.
+    pub fn add(&self, name: &str, ip: IpAddr, dial: SocketAddr) {
+        let mut names = match self.names.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        names
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .0
+            .push_back((ip, dial));
+    }
+
+    /// How many times `name` was looked up.
+    pub fn lookups(&self, name: &str) -> usize {
+        let names = match self.names.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        names.get(&name.to_ascii_lowercase()).map_or(0, |e| e.1)
+    }
+
+    fn lookup(&self, name: &str) -> Option<Resolved> {
+        let mut names = match self.names.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (answers, count) = names.get_mut(&name.to_ascii_lowercase())?;
+        *count += 1;
+        let (ip, dial) = if answers.len() > 1 {
+            answers.pop_front()?
+        } else {
+            *answers.front()?
+        };
+        Some(Resolved { ip, dial })
+    }
+}
+
+/// One address a name resolved to: `ip` is what the guard judges, `dial`
+/// where the connection goes (the same address, except in a [`HostTable`]).
+#[derive(Clone, Copy, Debug)]
+struct Resolved {
+    ip: IpAddr,
+    dial: SocketAddr,
+}
+
+/// How host names become addresses.
+#[derive(Clone)]
+enum Lookup {
+    /// The system resolver.
+    System,
+    /// A fixed table (tests).
+    Table(Arc<HostTable>),
+}
+
+impl Lookup {
+    async fn resolve(&self, name: &str) -> std::io::Result<Vec<Resolved>> {
+        match self {
+            // Port 0: the HTTP client puts in the URL's port.
+            Lookup::System => Ok(tokio::net::lookup_host((name, 0))
+                .await?
+                .map(|a| Resolved {
+                    ip: a.ip(),
+                    dial: a,
+                })
+                .collect()),
+            Lookup::Table(table) => table.lookup(name).map(|r| vec![r]).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{name} is not in the host table"),
+                )
+            }),
+        }
+    }
+
+    /// Whether the host of `url` points inside. A URL that does not parse or
+    /// a name that does not resolve counts as public: the stricter side.
+    async fn is_internal_origin(&self, url: &str) -> bool {
+        let Ok(url) = Url::parse(url) else {
+            return false;
+        };
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) => super::guard::is_internal(ip.into()),
+            Some(url::Host::Ipv6(ip)) => super::guard::is_internal(ip.into()),
+            Some(url::Host::Domain(name)) => match self.resolve(name).await {
+                Ok(found) => super::guard::is_internal_origin(
+                    &found.iter().map(|r| r.ip).collect::<Vec<_>>(),
+                ),
+                Err(_) => false,
+            },
+            None => false,
+        }
+    }
+}
+
+/// The HTTP client's DNS resolver: [`Lookup`], and for guarded fetches the
+/// SSRF guard, applied to the addresses the connection will use.
+struct GuardResolver {
+    lookup: Lookup,
+    guarded: bool,
+}
+
+/// The guard's refusal, carried out of the HTTP client in its error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves to {address}, an internal address (SSRF guard)")]
+struct Refused {
+    host: String,
+    address: IpAddr,
+}
+
+impl reqwest::dns::Resolve for GuardResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let lookup = self.lookup.clone();
+        let guarded = self.guarded;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found = lookup.resolve(&host).await?;
+            if guarded {
+                let ips: Vec<IpAddr> = found.iter().map(|r| r.ip).collect();
+                if let Some(address) = super::guard::refused_address(&ips) {
+                    return Err(Box::new(Refused { host, address }) as _);
+                }
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(
+                found
+                    .into_iter()
+                    .map(|r| r.dial)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            );
+            Ok(addrs)
+        })
+    }
 }
 
 type SharedFetch = Shared<BoxFuture<'static, Result<FetchOutcome, FetchError>>>;
@@ -165,11 +355,15 @@ pub struct Fetcher {
 }
 
 struct Inner {
+    /// For fetches the SSRF guard does not restrict, and WebSub pings.
     client: reqwest::Client,
+    /// For guarded fetches: its resolver refuses internal addresses.
+    guarded: reqwest::Client,
+    lookup: Lookup,
     settings: FetchSettings,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-    inflight: Mutex<HashMap<(String, Validators), SharedFetch>>,
+    inflight: Mutex<HashMap<(String, Validators, Reach), SharedFetch>>,
     /// URL -> no request before this (a `Retry-After`).
     holds: Mutex<HashMap<String, DateTime<Utc>>>,
     requests: AtomicU64,
@@ -185,13 +379,49 @@ pub const ACCEPT_ENCODING: &str = "gzip, br";
 
 impl Fetcher {
     pub fn new(settings: &FetchSettings) -> Result<Fetcher, FetchError> {
+        Fetcher::build(settings, Lookup::System)
+    }
+
+    /// A fetcher that resolves host names from `hosts` instead of DNS, so a
+    /// test host on 127.0.0.1 can pass for a public (or any) address.
+    #[doc(hidden)]
+    pub fn with_hosts(
+        settings: &FetchSettings,
+        hosts: Arc<HostTable>,
+    ) -> Result<Fetcher, FetchError> {
+        Fetcher::build(settings, Lookup::Table(hosts))
+    }
+
+    fn build(settings: &FetchSettings, lookup: Lookup) -> Result<Fetcher, FetchError> {
+        let client = Fetcher::client(settings, &lookup, false)?;
+        let guarded = Fetcher::client(settings, &lookup, true)?;
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                client,
+                guarded,
+                lookup,
+                settings: settings.clone(),
+                global: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+                hosts: Mutex::new(HashMap::new()),
+                inflight: Mutex::new(HashMap::new()),
+                holds: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    fn client(
+        settings: &FetchSettings,
+        lookup: &Lookup,
+        guarded: bool,
+    ) -> Result<reqwest::Client, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static(ACCEPT_ENCODING),
         );
-        let client = reqwest::Client::builder()
+        reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .default_headers(headers)
             .connect_timeout(settings.connect_timeout)
@@ -201,19 +431,12 @@ impl Fetcher {
             // Decoded here, under the decoded-size cap.
             .no_gzip()
             .no_brotli()
+            .dns_resolver(Arc::new(GuardResolver {
+                lookup: lookup.clone(),
+                guarded,
+            }))
             .build()
-            .map_err(|e| FetchError::Network(e.to_string()))?;
-        Ok(Fetcher {
-            inner: Arc::new(Inner {
-                client,
-                settings: settings.clone(),
-                global: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
-                hosts: Mutex::new(HashMap::new()),
-                inflight: Mutex::new(HashMap::new()),
-                holds: Mutex::new(HashMap::new()),
-                requests: AtomicU64::new(0),
-            }),
-        })
+            .map_err(|e| FetchError::Network(e.to_string()))
     }
 
     /// Records that `url` must not be requested before `until` (a
@@ -245,9 +468,22 @@ impl Fetcher {
     /// One conditional GET of `url`, following redirects. Sends
     /// `If-None-Match` / `If-Modified-Since` only when `previous` has that
     /// validator. Concurrent calls for the same URL and validators share
-    /// one request.
+    /// one request. The SSRF guard applies as for a source configured with
+    /// `url` and without `allow_internal`.
     pub async fn get(&self, url: &str, previous: &Validators) -> Result<FetchOutcome, FetchError> {
-        let key = (url.to_string(), previous.clone());
+        self.get_with(url, previous, &Reach::of(url)).await
+    }
+
+    /// [`Fetcher::get`] for a source: `reach` names its configured URL
+    /// (which may differ from `url` after a permanent redirect) and its
+    /// `allow_internal` switch.
+    pub async fn get_with(
+        &self,
+        url: &str,
+        previous: &Validators,
+        reach: &Reach,
+    ) -> Result<FetchOutcome, FetchError> {
+        let key = (url.to_string(), previous.clone(), reach.clone());
         let shared = {
             let mut inflight = match self.inner.inflight.lock() {
                 Ok(guard) => guard,
@@ -259,7 +495,7 @@ impl Fetcher {
                     let inner = self.inner.clone();
                     let key2 = key.clone();
                     let fut = async move {
-                        let result = inner.fetch(&key2.0, &key2.1).await;
+                        let result = inner.fetch(&key2.0, &key2.1, &key2.2).await;
                         if let Ok(mut map) = inner.inflight.lock() {
                             map.remove(&key2);
                         }
@@ -292,6 +528,12 @@ impl Inner {
         let mut text = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(s) = source {
+            if let Some(refused) = s.downcast_ref::<Refused>() {
+                return FetchError::Internal {
+                    url: err.url().map(|u| u.to_string()).unwrap_or_default(),
+                    address: refused.address,
+                };
+            }
             text.push_str(": ");
             text.push_str(&s.to_string());
             source = s.source();
@@ -310,14 +552,26 @@ impl Inner {
             .clone()
     }
 
-    async fn fetch(&self, url: &str, previous: &Validators) -> Result<FetchOutcome, FetchError> {
+    async fn fetch(
+        &self,
+        url: &str,
+        previous: &Validators,
+        reach: &Reach,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut current = Url::parse(url).map_err(|e| FetchError::BadRedirect {
             location: url.to_string(),
             reason: e.to_string(),
         })?;
         let start = current.to_string();
-        let first_url = current.clone();
-        let mut origin_ips: Option<Vec<std::net::IpAddr>> = None;
+        // The SSRF guard: a source whose configured URL is public may only
+        // reach public addresses. A lookup that hangs counts as public.
+        let guarded = !reach.allow_internal
+            && !tokio::time::timeout(
+                self.settings.connect_timeout,
+                self.lookup.is_internal_origin(&reach.origin),
+            )
+            .await
+            .unwrap_or(false);
         let mut redirects: Vec<Hop> = Vec::new();
         let mut deadline = None;
         loop {
@@ -338,7 +592,23 @@ impl Inner {
             // The clock starts once the first request may go.
             let deadline = *deadline
                 .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.total_timeout);
-            let hop = tokio::time::timeout_at(deadline, self.one_request(&current, previous)).await;
+            // IP literals skip the resolver, where names are checked.
+            if guarded {
+                let literal: Option<IpAddr> = match current.host() {
+                    Some(url::Host::Ipv4(ip)) => Some(ip.into()),
+                    Some(url::Host::Ipv6(ip)) => Some(ip.into()),
+                    _ => None,
+                };
+                if let Some(address) = literal.filter(|ip| super::guard::is_internal(*ip)) {
+                    return Err(FetchError::Internal {
+                        url: current.to_string(),
+                        address,
+                    });
+                }
+            }
+            let hop =
+                tokio::time::timeout_at(deadline, self.one_request(&current, previous, guarded))
+                    .await;
             let step = match hop {
                 Ok(step) => step?,
                 Err(_) => return Err(self.timeout()),
@@ -371,27 +641,6 @@ impl Inner {
                             reason: "only http and https are followed".into(),
                         });
                     }
-                    // SSRF guard: a redirect may not lead from a public
-                    // origin into internal address ranges.
-                    if next.host_str() != current.host_str() {
-                        if origin_ips.is_none() {
-                            origin_ips = Some(
-                                tokio::time::timeout_at(deadline, resolve(&first_url))
-                                    .await
-                                    .unwrap_or_default(),
-                            );
-                        }
-                        let origin = origin_ips.as_deref().unwrap_or(&[]);
-                        let target = tokio::time::timeout_at(deadline, resolve(&next))
-                            .await
-                            .unwrap_or_default();
-                        if !super::guard::may_follow(origin, &target, false) {
-                            return Err(FetchError::BadRedirect {
-                                location,
-                                reason: "it leads into an internal network (SSRF guard)".into(),
-                            });
-                        }
-                    }
                     let seen =
                         next.as_str() == start || redirects.iter().any(|h| h.from == next.as_str());
                     if seen {
@@ -410,8 +659,14 @@ impl Inner {
         }
     }
 
-    async fn one_request(&self, url: &Url, previous: &Validators) -> Result<Step, FetchError> {
-        let mut request = self.client.get(url.clone());
+    async fn one_request(
+        &self,
+        url: &Url,
+        previous: &Validators,
+        guarded: bool,
+    ) -> Result<Step, FetchError> {
+        let client = if guarded { &self.guarded } else { &self.client };
+        let mut request = client.get(url.clone());
         if let Some(etag) = &previous.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
@@ -473,22 +728,6 @@ impl Inner {
             body: Arc::new(body),
             wire_bytes,
         })))
-    }
-}
-
-/// The addresses `url`'s host resolves to (empty when it does not).
-async fn resolve(url: &Url) -> Vec<std::net::IpAddr> {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
-        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-        Some(url::Host::Domain(name)) => {
-            let port = url.port_or_known_default().unwrap_or(80);
-            match tokio::net::lookup_host((name, port)).await {
-                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-                Err(_) => Vec::new(),
-            }
-        }
-        None => Vec::new(),
     }
 }
 

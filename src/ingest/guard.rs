@@ -4,6 +4,14 @@
 //! private or other internal ranges. A source whose configured URL itself
 //! points inside (a feed on the LAN, a test host on 127.0.0.1) may follow
 //! redirects there. Pure functions; the fetcher resolves names and asks.
+//!
+//! How the fetcher applies it ([`super::fetch`]): a fetch whose configured
+//! URL resolves to public addresses only (and whose source does not set
+//! `allow_internal`) is *guarded*: every hop's host is checked where the
+//! connection is made, by the HTTP client's DNS resolver, so a name that
+//! resolved to a public address when the origin was classified and to
+//! 169.254.169.254 a moment later (DNS rebinding) is still refused; IP
+//! literals, which skip DNS, are checked before the request is sent.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -44,14 +52,22 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || o[0] >= 240 // reserved
 }
 
+/// Whether a configured URL with addresses `origin` points inside: then its
+/// fetches may go to internal addresses (a feed on the LAN).
+pub fn is_internal_origin(origin: &[IpAddr]) -> bool {
+    origin.iter().any(|ip| is_internal(*ip))
+}
+
+/// The first internal address of a guarded fetch's target, which refuses it.
+pub fn refused_address(target: &[IpAddr]) -> Option<IpAddr> {
+    target.iter().copied().find(|ip| is_internal(*ip))
+}
+
 /// Whether a fetch that started at a configured URL whose addresses are
 /// `origin` may continue to a host with addresses `target`.
 /// `allow_internal` is the per-source or daemon switch that lifts the guard.
 pub fn may_follow(origin: &[IpAddr], target: &[IpAddr], allow_internal: bool) -> bool {
-    if allow_internal || origin.iter().any(|ip| is_internal(*ip)) {
-        return true;
-    }
-    !target.iter().any(|ip| is_internal(*ip))
+    allow_internal || is_internal_origin(origin) || refused_address(target).is_none()
 }
 
 #[cfg(test)]

@@ -163,8 +163,12 @@ pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String
             }
             let mtime_ns = match meta.modified() {
                 Ok(time) => match time.duration_since(UNIX_EPOCH) {
-                    Ok(after) => after.as_nanos() as i64,
-                    Err(before) => -(before.duration().as_nanos() as i64),
+                    // Saturating: a clock set centuries off must not wrap
+                    // (or overflow the negation).
+                    Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+                    Err(before) => {
+                        i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n)
+                    }
                 },
                 Err(err) => {
                     skipped.push((rel_path, err.to_string()));
@@ -246,7 +250,8 @@ pub fn parse_article(rel_path: &str, bytes: &[u8]) -> Result<Article, ArticleErr
 fn decode(path: &str, bytes: &[u8]) -> Result<String, ArticleError> {
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let offset = err.valid_up_to();
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+        let before = bytes.get(..offset).unwrap_or(bytes);
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         ArticleError::InvalidUtf8 {
             path: path.to_string(),
             line,
@@ -561,7 +566,10 @@ fn strip_yaml_locations(message: &str) -> String {
 /// 1-based line of byte `offset` in `text`.
 fn line_of_offset(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    1 + text.as_bytes()[..offset]
+    1 + text
+        .as_bytes()
+        .get(..offset)
+        .unwrap_or_default()
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
@@ -712,16 +720,17 @@ fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, ArticleError> {
 /// of its events (start to end, inclusive).
 fn first_h1(events: &[Event<'_>]) -> Option<(String, std::ops::RangeInclusive<usize>)> {
     let mut i = 0;
-    while i < events.len() {
+    while let Some(event) = events.get(i) {
         if let Event::Start(Tag::Heading {
             level: HeadingLevel::H1,
             ..
-        }) = &events[i]
+        }) = event
         {
             let start = i;
             let mut title = String::new();
-            while i < events.len() && !matches!(events[i], Event::End(TagEnd::Heading(_))) {
-                match &events[i] {
+            while let Some(inner) = events.get(i) {
+                match inner {
+                    Event::End(TagEnd::Heading(_)) => break,
                     Event::Text(t) | Event::Code(t) => title.push_str(t),
                     Event::SoftBreak | Event::HardBreak => title.push(' '),
                     _ => {}

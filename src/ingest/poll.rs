@@ -235,7 +235,7 @@ pub fn jitter(seed: &str, now: DateTime<Utc>) -> f64 {
     let mut hasher = Sha256::new();
     hasher.update(seed.as_bytes());
     hasher.update(now.timestamp_nanos_opt().unwrap_or(0).to_be_bytes());
-    let digest = hasher.finalize();
+    let digest: [u8; 32] = hasher.finalize().into();
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(raw) >> 11) as f64 / (1u64 << 53) as f64
@@ -315,7 +315,9 @@ pub fn feed_hints(body: &[u8]) -> Hints {
     let mut i = 0;
     while let Some(off) = body.get(i..).and_then(|rest| find(rest, b"<")) {
         let start = i + off;
-        let rest = &body[start..];
+        let Some(rest) = body.get(start..) else {
+            break;
+        };
         if rest.starts_with(b"<![CDATA[") {
             i = skip_past(body, start, b"]]>");
             continue;
@@ -326,13 +328,19 @@ pub fn feed_hints(body: &[u8]) -> Hints {
         }
         let closing = rest.get(1) == Some(&b'/');
         let name_start = start + 1 + usize::from(closing);
-        let name_end = body[name_start..]
+        let name_end = body
+            .get(name_start..)
+            .unwrap_or_default()
             .iter()
             .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
             .map_or(body.len(), |p| name_start + p);
-        let name = &body[name_start..name_end];
+        let name = body.get(name_start..name_end).unwrap_or_default();
         let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
-        let Some(gt) = find(&body[name_end..], b">").map(|p| name_end + p) else {
+        let Some(gt) = body
+            .get(name_end..)
+            .and_then(|r| find(r, b">"))
+            .map(|p| name_end + p)
+        else {
             break;
         };
         i = gt + 1;
@@ -348,8 +356,15 @@ pub fn feed_hints(body: &[u8]) -> Hints {
         if self_closing {
             continue;
         }
-        let text_end = find(&body[i..], b"<").map_or(body.len(), |p| i + p);
-        let text = std::str::from_utf8(&body[i..text_end]).unwrap_or("").trim();
+        let text_end = body
+            .get(i..)
+            .and_then(|r| find(r, b"<"))
+            .map_or(body.len(), |p| i + p);
+        let text = body
+            .get(i..text_end)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("")
+            .trim();
         match local {
             b"skipHours" => in_hours = true,
             b"skipDays" => in_days = true,
@@ -408,7 +423,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn skip_past(body: &[u8], from: usize, end: &[u8]) -> usize {
-    find(&body[from..], end).map_or(body.len(), |p| from + p + end.len())
+    body.get(from..)
+        .and_then(|r| find(r, end))
+        .map_or(body.len(), |p| from + p + end.len())
 }
 
 #[cfg(test)]

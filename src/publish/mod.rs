@@ -185,7 +185,8 @@ impl<'a> FeedMeta<'a> {
     /// A stable feed id (Atom `id`): a `urn:uuid:` from the feed's name.
     /// Archive pages share it (RFC 5005: the same logical feed).
     pub fn feed_id(&self) -> String {
-        let digest = Sha256::digest(format!("syndic feed\0{}", self.name).as_bytes());
+        let digest: [u8; 32] =
+            Sha256::digest(format!("syndic feed\0{}", self.name).as_bytes()).into();
         let mut key = [0u8; 16];
         key.copy_from_slice(&digest[..16]);
         crate::dedup::mint_public_id(&crate::model::ItemKey(key))
@@ -214,7 +215,7 @@ pub struct Rendered {
 
 impl Rendered {
     fn new(format: Format, body: Vec<u8>, items: &[StoredItem]) -> Rendered {
-        let digest = Sha256::digest(&body);
+        let digest: [u8; 32] = Sha256::digest(&body).into();
         let tag = hex::encode(&digest[..12]);
         let etags = [
             format!("\"{tag}\""),
