@@ -692,27 +692,29 @@ fn numeric_reference(rest: &str) -> Option<(Ref, usize)> {
 /// followed by [`super::sanitize`]'s `&nbsp;` -> `&#160;`, with HTML's
 /// newline normalization.
 fn push_escaped(out: &mut String, text: &str, attribute: bool) {
+    let b = text.as_bytes();
     let mut copied = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let replacement = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' if attribute => "&quot;",
-            '\u{a0}' => "&#160;",
-            '\r' => {
-                if chars.peek().is_some_and(|(_, n)| *n == '\n') {
-                    ""
-                } else {
-                    "\n"
-                }
+    let mut i = 0;
+    // Every byte looked at is ASCII or the lead byte of U+00A0, so the
+    // slices below fall on character boundaries.
+    while i < b.len() {
+        let (replacement, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            0xc2 if b.get(i + 1) == Some(&0xa0) => ("&#160;", 2),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => ("", 1),
+            b'\r' => ("\n", 1),
+            _ => {
+                i += 1;
+                continue;
             }
-            _ => continue,
         };
         out.push_str(&text[copied..i]);
         out.push_str(replacement);
-        copied = i + c.len_utf8();
+        i += len;
+        copied = i;
     }
     out.push_str(&text[copied..]);
 }
