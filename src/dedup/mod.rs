@@ -93,6 +93,12 @@ pub struct Policy<'a> {
 pub trait Index {
     type Error;
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, Self::Error>;
+    /// The content digest of a stored item (`None`: no such item), so that
+    /// an unchanged entry is told without reading its item. The default
+    /// reads the item.
+    fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, Self::Error> {
+        Ok(self.item(key)?.map(|item| item.digest))
+    }
     /// The item key an alias points at.
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, Self::Error>;
     /// The time a tombstone of `source` for `key` lasts until.
@@ -132,7 +138,10 @@ pub fn identity_with(entry: &Entry, urls: &UrlOptions) -> String {
         hasher.update(part.as_deref().unwrap_or("").as_bytes());
         hasher.update([0]);
     }
-    format!("fp:{}", hex::encode(&hasher.finalize()[..16]))
+    format!(
+        "fp:{}",
+        hex::encode(hasher.finalize().get(..16).unwrap_or_default())
+    )
 }
 
 /// The public id for a new item: a `urn:uuid:` built from the item key
@@ -172,7 +181,11 @@ fn bounded(part: &str) -> String {
         cut -= 1;
     }
     let digest = Sha256::digest(part.as_bytes());
-    format!("{}…#{}", &part[..cut], hex::encode(&digest[..8]))
+    format!(
+        "{}…#{}",
+        part.get(..cut).unwrap_or(part),
+        hex::encode(digest.get(..8).unwrap_or_default())
+    )
 }
 
 /// The same-source aliases of an entry, in lookup order:
@@ -254,22 +267,32 @@ pub fn plan<I: Index>(
         if seen.contains(&derived) {
             continue;
         }
-        if let Some(item) = index.item(&derived)? {
-            resolved = Some((derived, Some(item)));
-        } else {
-            for alias in &aliases {
-                let key = match planned.get(alias) {
-                    Some(k) => Some(*k),
-                    None => index.alias(alias)?,
-                };
-                if let Some(key) = key {
-                    resolved = Some((key, index.item(&key)?));
-                    break;
+        // The digest first: an unchanged item is not read at all.
+        let digest = entry.content_digest();
+        match find(index, &derived, &digest)? {
+            Found::Missing => {
+                for alias in &aliases {
+                    let key = match planned.get(alias) {
+                        Some(k) => Some(*k),
+                        None => index.alias(alias)?,
+                    };
+                    if let Some(key) = key {
+                        resolved = Some((key, find(index, &key, &digest)?));
+                        break;
+                    }
                 }
             }
+            found => resolved = Some((derived, found)),
         }
         let (key, old) = match resolved {
-            Some((key, old)) => (key, old),
+            Some((key, Found::Item(item))) => (key, Some(*item)),
+            Some((key, Found::Unchanged)) => {
+                if seen.insert(key) {
+                    out.decisions.push(Decision::Unchanged(key));
+                }
+                continue;
+            }
+            Some((key, Found::Missing)) => (key, None),
             None => (derived, None),
         };
         if !seen.insert(key) {
@@ -321,6 +344,26 @@ pub fn plan<I: Index>(
         }
     }
     Ok(out)
+}
+
+/// What a lookup of one item key found.
+enum Found {
+    Missing,
+    /// Stored with the entry's digest: nothing to write.
+    Unchanged,
+    /// Stored with another digest.
+    Item(Box<StoredItem>),
+}
+
+fn find<I: Index>(index: &mut I, key: &ItemKey, digest: &[u8; 16]) -> Result<Found, I::Error> {
+    match index.digest(key)? {
+        None => Ok(Found::Missing),
+        Some(stored) if stored == *digest => Ok(Found::Unchanged),
+        Some(_) => Ok(match index.item(key)? {
+            Some(item) => Found::Item(Box::new(item)),
+            None => Found::Missing,
+        }),
+    }
 }
 
 /// Matches a new item against other sources: the first item with the same

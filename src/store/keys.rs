@@ -26,6 +26,13 @@ pub fn source_prefix(source: &str) -> Vec<u8> {
     key
 }
 
+/// The `meta` key of a source's item count.
+pub fn count(source: &str) -> Vec<u8> {
+    let mut key = b"count\0".to_vec();
+    key.extend_from_slice(source.as_bytes());
+    key
+}
+
 pub fn by_source(item: &StoredItem) -> Vec<u8> {
     let mut key = source_prefix(&item.source);
     key.extend_from_slice(&time_desc(item.published));

@@ -6,6 +6,7 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `items` | item key (16 bytes) | [`StoredItem`] (versioned JSON) |
+//! | `digests` | item key | the item's content digest (16 bytes): an unchanged entry is told without reading its item |
 //! | `by_time` | published, descending (8 bytes BE) + item key | empty |
 //! | `by_source` | source id + NUL + published desc + item key | empty |
 //! | `slugs` | article slug | item key |
@@ -16,18 +17,25 @@
 //! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]) |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
+//! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
 //!
 //! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
-//! bucket: its cost does not grow with the store.
+//! bucket: its cost does not grow with the store. An in-memory Bloom filter
+//! ([`filter`]) over the keys of `digests`, `near_sig`, `aliases`,
+//! `tombstones` and `near_bands` answers the lookups of absent keys (nearly
+//! all lookups of a new entry) without a `get`, so that they stay as cheap
+//! when the store outgrows sled's page cache.
 //!
-//! Schema history: 1 (foundation) -> 2 (dedup trees and the generation).
-//! A version 1 store is migrated when opened: the new trees are filled from
-//! the stored items; items keep their keys and published ids.
+//! Schema history: 1 (foundation) -> 2 (dedup trees and the generation) ->
+//! 3 (`digests`, per-source item counts). An older store is migrated when opened: the new trees are
+//! filled from the stored items (one pass over them, logged); items keep
+//! their keys and published ids.
 
 mod explain;
+pub mod filter;
 mod keys;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -47,8 +55,19 @@ pub use keys::time_desc;
 /// their other bands. Bounds the cost of a near-duplicate lookup.
 pub const BAND_CAP: usize = 64;
 
+/// The `meta` key whose presence says the per-source item counters are
+/// kept (see [`Store::source_item_count`]).
+const COUNTED: &str = "counted";
+
+/// A big-endian u64 cell; absent or malformed reads as 0.
+fn read_u64(raw: Option<&[u8]>) -> u64 {
+    raw.and_then(|raw| <[u8; 8]>::try_from(raw).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A key removed by retention: while it lasts, the source listing the item
 /// again does not bring it back.
@@ -144,6 +163,7 @@ pub struct Store {
     path: PathBuf,
     db: sled::Db,
     items: sled::Tree,
+    digests: sled::Tree,
     by_time: sled::Tree,
     by_source: sled::Tree,
     slugs: sled::Tree,
@@ -153,6 +173,8 @@ pub struct Store {
     near_sig: sled::Tree,
     near_bands: sled::Tree,
     meta: sled::Tree,
+    /// In front of the index trees (see [`filter`]).
+    filter: std::sync::Arc<filter::Filter>,
     /// Held from a refresh's dedup reads to its write (see
     /// [`Store::ingest_lock`]).
     ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -197,7 +219,7 @@ impl Store {
                 let found = <[u8; 4]>::try_from(raw.as_ref())
                     .map(u32::from_be_bytes)
                     .unwrap_or(0);
-                if found == 1 {
+                if found == 1 || found == 2 {
                     migrate_from = Some(found);
                 } else if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
@@ -210,32 +232,100 @@ impl Store {
         }
         // Best effort: name ourselves for a second process that finds the lock.
         let _ = std::fs::write(path.join(PID_FILE), std::process::id().to_string());
+        let digests = db.open_tree("digests").map_err(sled_err)?;
+        let aliases = db.open_tree("aliases").map_err(sled_err)?;
+        let tombstones = db.open_tree("tombstones").map_err(sled_err)?;
+        let near_sig = db.open_tree("near_sig").map_err(sled_err)?;
+        let near_bands = db.open_tree("near_bands").map_err(sled_err)?;
+        let filter = filter::Filter::new(filter::Sources {
+            trees: vec![
+                (filter::Tag::Item, digests.clone()),
+                (filter::Tag::Signature, near_sig.clone()),
+                (filter::Tag::Alias, aliases.clone()),
+                (filter::Tag::Tombstone, tombstones.clone()),
+                (filter::Tag::Band, near_bands.clone()),
+            ],
+            meta: meta.clone(),
+        });
         let store = Store {
             path: path.to_path_buf(),
             items: db.open_tree("items").map_err(sled_err)?,
+            digests,
             by_time: db.open_tree("by_time").map_err(sled_err)?,
             by_source: db.open_tree("by_source").map_err(sled_err)?,
             slugs: db.open_tree("slugs").map_err(sled_err)?,
             sources: db.open_tree("sources").map_err(sled_err)?,
-            aliases: db.open_tree("aliases").map_err(sled_err)?,
-            tombstones: db.open_tree("tombstones").map_err(sled_err)?,
-            near_sig: db.open_tree("near_sig").map_err(sled_err)?,
-            near_bands: db.open_tree("near_bands").map_err(sled_err)?,
+            aliases,
+            tombstones,
+            near_sig,
+            near_bands,
             meta,
+            filter: std::sync::Arc::new(filter),
             ingest: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
             store.migrate(from)?;
         }
+        // Item counters: kept by every write since they were first counted
+        // (at creation, migration, or here for a store made before them).
+        if store.meta.get(COUNTED).map_err(sled_err)?.is_none() {
+            store.recount_sources()?;
+            store.meta.insert(COUNTED, &[1]).map_err(sled_err)?;
+        }
+        // After a migration: the scan must see complete trees.
+        store.filter.begin();
         Ok(store)
+    }
+
+    /// Migrates a store of schema `from` (1 or 2) to [`SCHEMA_VERSION`].
+    fn migrate(&self, from: u32) -> Result<(), StoreError> {
+        tracing::info!(path = %self.path.display(), from, to = SCHEMA_VERSION, "migrating the store");
+        if from == 1 {
+            self.migrate_to_2()?;
+        }
+        self.migrate_to_3()?;
+        self.meta
+            .insert("schema", &SCHEMA_VERSION.to_be_bytes())
+            .map_err(|e| self.err(e))?;
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Schema 2 -> 3: the `digests` tree, from every stored item. An item
+    /// row that does not decode gets no digest row: lookups of its key fall
+    /// back to the item row (see `Index::digest`), and the item stays.
+    fn migrate_to_3(&self) -> Result<(), StoreError> {
+        let start = std::time::Instant::now();
+        let (mut done, mut unreadable) = (0u64, 0u64);
+        for row in self.items.iter() {
+            let (key, raw) = row.map_err(|e| self.err(e))?;
+            match decode::<StoredItem>(&raw, "item (migration)") {
+                Ok(item) => {
+                    self.digests
+                        .insert(key, &item.digest)
+                        .map_err(|e| self.err(e))?;
+                    done += 1;
+                }
+                Err(err) => {
+                    unreadable += 1;
+                    tracing::warn!(key = %hex::encode(&key), error = %err, "migration: item kept without a digest row");
+                }
+            }
+        }
+        tracing::info!(
+            items = done,
+            unreadable,
+            secs = start.elapsed().as_secs_f64(),
+            "migration: digests indexed"
+        );
+        Ok(())
     }
 
     /// Schema 1 -> 2: indexes every stored item's aliases (same-source and
     /// cross-source, with the default link rules) and signature, so items
     /// stored before keep matching. Items and their keys are not touched.
-    fn migrate(&self, from: u32) -> Result<(), StoreError> {
-        tracing::info!(path = %self.path.display(), from, to = SCHEMA_VERSION, "migrating the store");
+    fn migrate_to_2(&self) -> Result<(), StoreError> {
         let urls = dedup::UrlOptions::default();
         for row in self.items.iter() {
             let (_, raw) = row.map_err(|e| self.err(e))?;
@@ -274,10 +364,6 @@ impl Store {
                 .insert(item.key.0, encode(&item))
                 .map_err(|e| self.err(e))?;
         }
-        self.meta
-            .insert("schema", &SCHEMA_VERSION.to_be_bytes())
-            .map_err(|e| self.err(e))?;
-        self.db.flush().map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -338,8 +424,16 @@ impl Store {
         };
         let changes_index = batch.changes_index();
         let bump = batch.changes_items();
+        // Every key this batch may write gets its filter bits before the
+        // commit, and the guard keeps a filter build from starting its scan
+        // in between (see `filter`).
+        let writing = self.filter.writing();
+        self.set_filter_bits(batch, &tomb_key);
+        let filter = &self.filter;
+        let maybe = |tag: filter::Tag, key: &[u8]| filter.may_contain(tag, key);
         let result: Result<(), TransactionError<()>> = (
             &self.items,
+            &self.digests,
             &self.by_time,
             &self.by_source,
             &self.slugs,
@@ -353,6 +447,7 @@ impl Store {
             .transaction(
                 |(
                     items,
+                    digests,
                     by_time,
                     by_source,
                     slugs,
@@ -369,6 +464,9 @@ impl Store {
                     }
                     let drop_signature =
                         |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
+                            if !maybe(filter::Tag::Signature, &key.0) {
+                                return Ok(());
+                            }
                             if let Some(raw) = near_sig.remove(&key.0)?
                                 && let Some(old) = Signature::from_bytes(&raw)
                             {
@@ -387,16 +485,22 @@ impl Store {
                             }
                             Ok(())
                         };
+                    // Items per source, as the `by_source` rows come and go
+                    // (computed in here: sled may run this closure again).
+                    let mut counted: HashMap<&str, i64> = HashMap::new();
                     for old in batch
                         .removals
                         .iter()
                         .chain(batch.upserts.iter().filter_map(|(old, _)| old.as_ref()))
                     {
                         by_time.remove(keys::by_time(old).as_slice())?;
-                        by_source.remove(keys::by_source(old).as_slice())?;
+                        if by_source.remove(keys::by_source(old).as_slice())?.is_some() {
+                            *counted.entry(old.source.as_str()).or_default() -= 1;
+                        }
                     }
                     for old in &batch.removals {
                         items.remove(&old.key.0)?;
+                        digests.remove(&old.key.0)?;
                         drop_signature(&old.key)?;
                         if let Some(slug) = &old.entry.slug {
                             slugs.remove(slug.as_bytes())?;
@@ -404,9 +508,18 @@ impl Store {
                     }
                     for (_, new) in &batch.upserts {
                         items.insert(&new.key.0, encode(new))?;
+                        digests.insert(&new.key.0, &new.digest)?;
                         by_time.insert(keys::by_time(new).as_slice(), &[])?;
-                        by_source.insert(keys::by_source(new).as_slice(), &[])?;
-                        tombstones.remove(tomb_key(&new.key))?;
+                        if by_source
+                            .insert(keys::by_source(new).as_slice(), &[])?
+                            .is_none()
+                        {
+                            *counted.entry(new.source.as_str()).or_default() += 1;
+                        }
+                        let tomb = tomb_key(&new.key);
+                        if maybe(filter::Tag::Tombstone, &tomb) {
+                            tombstones.remove(tomb)?;
+                        }
                     }
                     for (slug, key) in &batch.slugs {
                         slugs.insert(slug.as_bytes(), &key.0)?;
@@ -418,7 +531,11 @@ impl Store {
                         drop_signature(key)?;
                         near_sig.insert(&key.0, sig.to_bytes())?;
                         for band in sig.bands() {
-                            let bucket = near_bands.get(band)?;
+                            // A new bucket (most of them) is not read.
+                            let bucket = match maybe(filter::Tag::Band, &band) {
+                                true => near_bands.get(band)?,
+                                false => None,
+                            };
                             if let Some(bucket) = bucket_with(bucket.as_deref(), key) {
                                 near_bands.insert(&band, bucket)?;
                             }
@@ -439,6 +556,14 @@ impl Store {
                             }
                         }
                     }
+                    for (source, delta) in counted {
+                        if delta != 0 {
+                            let key = keys::count(source);
+                            let now =
+                                read_u64(meta.get(&key)?.as_deref()).saturating_add_signed(delta);
+                            meta.insert(key, &now.to_be_bytes())?;
+                        }
+                    }
                     if bump {
                         let current = meta
                             .get("generation")?
@@ -450,6 +575,8 @@ impl Store {
                     Ok::<(), ConflictableTransactionError<()>>(())
                 },
             );
+        drop(writing);
+        self.filter.check_capacity();
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
@@ -457,6 +584,42 @@ impl Store {
         }
         self.flush_to_disk().await?;
         Ok(())
+    }
+
+    /// Sets the filter bits of every key `batch` may add to the filtered
+    /// trees (more than it writes is harmless: a false positive).
+    fn set_filter_bits(&self, batch: &Batch, tomb_key: &dyn Fn(&ItemKey) -> Vec<u8>) {
+        use filter::Tag;
+        for (_, new) in &batch.upserts {
+            self.filter.insert(Tag::Item, &new.key.0);
+        }
+        for (alias, _) in &batch.aliases {
+            self.filter.insert(Tag::Alias, alias.as_bytes());
+        }
+        for (key, sig) in &batch.signatures {
+            self.filter.insert(Tag::Signature, &key.0);
+            for band in sig.bands() {
+                self.filter.insert(Tag::Band, &band);
+            }
+        }
+        for (key, _) in &batch.tombstones {
+            self.filter.insert(Tag::Tombstone, &tomb_key(key));
+        }
+    }
+
+    /// The index filter's state: memory, keys, build times.
+    pub fn filter_stats(&self) -> filter::FilterStats {
+        self.filter.stats()
+    }
+
+    /// Waits (blocking) until no filter scan runs, at most `limit`; true
+    /// when the filter is then ready. For tests and benchmarks.
+    pub fn wait_for_filter(&self, limit: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.filter.building() && start.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        !self.filter.building() && self.filter.ready()
     }
 
     /// Writes only a source's poll state (a 304, an error).
@@ -520,10 +683,42 @@ impl Store {
         Ok(out)
     }
 
+    /// How many items `source` has: a counter kept with its `by_source`
+    /// rows in the same transactions, so one read whatever the source's size.
     pub fn source_item_count(&self, source: &str) -> usize {
-        self.by_source
-            .scan_prefix(keys::source_prefix(source))
-            .count()
+        match self.meta.get(keys::count(source)) {
+            Ok(raw) => usize::try_from(read_u64(raw.as_deref())).unwrap_or(usize::MAX),
+            Err(err) => {
+                tracing::warn!(%source, %err, "item count unreadable; counting the index");
+                self.by_source
+                    .scan_prefix(keys::source_prefix(source))
+                    .count()
+            }
+        }
+    }
+
+    /// Counts every source's `by_source` rows and stores the counters
+    /// (a migration, and the reference the counters are tested against).
+    fn recount_sources(&self) -> Result<HashMap<String, u64>, StoreError> {
+        for row in self.meta.scan_prefix(keys::count("")).keys() {
+            let key = row.map_err(|e| self.err(e))?;
+            self.meta.remove(key).map_err(|e| self.err(e))?;
+        }
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for row in self.by_source.iter().keys() {
+            let key = row.map_err(|e| self.err(e))?;
+            let Some(end) = key.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let source = String::from_utf8_lossy(key.get(..end).unwrap_or_default());
+            *counts.entry(source.into_owned()).or_default() += 1;
+        }
+        for (source, n) in &counts {
+            self.meta
+                .insert(keys::count(source), &n.to_be_bytes())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(counts)
     }
 
     /// Up to `limit` items of the given sources, newest first (ties broken
@@ -719,15 +914,48 @@ impl Store {
     }
 }
 
+/// Dedup's lookups, each behind the index filter: a key the filter has not
+/// seen is absent without a `get`.
 impl dedup::Index for Store {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
-        Store::item(self, key)
+        if !self.filter.check(filter::Tag::Item, &key.0) {
+            return Ok(None);
+        }
+        let item = Store::item(self, key)?;
+        if item.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(item)
+    }
+
+    /// From the small `digests` tree; an item without a digest row (not
+    /// expected: both are written in one transaction) is read whole.
+    fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, StoreError> {
+        if !self.filter.check(filter::Tag::Item, &key.0) {
+            return Ok(None);
+        }
+        let row = self.digests.get(key.0).map_err(|e| self.err(e))?;
+        if let Some(digest) = row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
+            return Ok(Some(digest));
+        }
+        let digest = Store::item(self, key)?.map(|item| item.digest);
+        if digest.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(digest)
     }
 
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
-        Store::alias(self, alias)
+        if !self.filter.check(filter::Tag::Alias, alias.as_bytes()) {
+            return Ok(None);
+        }
+        let found = Store::alias(self, alias)?;
+        if found.is_none() {
+            self.filter.note_miss();
+        }
+        Ok(found)
     }
 
     fn tombstone(
@@ -737,8 +965,14 @@ impl dedup::Index for Store {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut k = keys::source_prefix(source);
         k.extend_from_slice(&key.0);
+        if !self.filter.check(filter::Tag::Tombstone, &k) {
+            return Ok(None);
+        }
         match self.tombstones.get(k).map_err(|e| self.err(e))? {
-            None => Ok(None),
+            None => {
+                self.filter.note_miss();
+                Ok(None)
+            }
             Some(raw) => Ok(Some(decode::<Tombstone>(&raw, "tombstone")?.until)),
         }
     }
@@ -749,7 +983,11 @@ impl dedup::Index for Store {
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
         let mut found: Vec<ItemKey> = Vec::new();
         for band in signature.bands() {
+            if !self.filter.check(filter::Tag::Band, &band) {
+                continue;
+            }
             let Some(bucket) = self.near_bands.get(band).map_err(|e| self.err(e))? else {
+                self.filter.note_miss();
                 continue;
             };
             for chunk in bucket.chunks_exact(16) {
@@ -798,8 +1036,10 @@ fn bucket_without(bucket: Option<&[u8]>, key: &ItemKey) -> Option<Vec<u8>> {
     )
 }
 
+// Serializing our own plain structs (string map keys only) into a Vec
+// cannot fail: no I/O, no non-string keys.
+#[allow(clippy::expect_used)]
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain structs to JSON cannot fail.
     serde_json::to_vec(&Versioned {
         v: SCHEMA_VERSION,
         value,
@@ -889,6 +1129,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let item = store.item(&key).unwrap().unwrap();
         assert_eq!(item.public_id, dedup::mint_public_id(&key));
+        // Straight to version 3: the digest is indexed too.
+        assert_eq!(
+            store.digests.get(key.0).unwrap().as_deref(),
+            Some(&item.digest[..])
+        );
         assert_eq!(store.alias("news id g1").unwrap(), Some(key));
         assert_eq!(store.alias("* link news.example/a").unwrap(), Some(key));
         assert!(
@@ -900,6 +1145,213 @@ mod tests {
         // Opened again: already version 2, nothing to do.
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.item(&key).unwrap().unwrap().public_id, item.public_id);
+    }
+
+    /// A version 2 item row (before the `digests` tree).
+    fn v2_store_with(dir: &Path, rows: &[(ItemKey, Vec<u8>)]) {
+        let db = sled::open(dir).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema", &2u32.to_be_bytes())
+            .unwrap();
+        let items = db.open_tree("items").unwrap();
+        for (key, row) in rows {
+            items.insert(key.0, row.as_slice()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+
+    #[test]
+    fn a_version_2_store_gets_its_digests_and_keeps_unreadable_items() {
+        use dedup::Index;
+        let dir = tempfile::tempdir().unwrap();
+        let mut stored = item("news", 1);
+        stored.entry.upstream_id = Some("g1".into());
+        stored.digest = stored.entry.content_digest();
+        let bad = ItemKey([7; 16]);
+        v2_store_with(
+            dir.path(),
+            &[(stored.key, encode(&stored)), (bad, b"{not json".to_vec())],
+        );
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert_eq!(
+            store.digests.get(stored.key.0).unwrap().as_deref(),
+            Some(&stored.digest[..])
+        );
+        assert_eq!(store.digest(&stored.key).unwrap(), Some(stored.digest));
+        // The unreadable row is still there, untouched.
+        assert_eq!(
+            store.items.get(bad.0).unwrap().as_deref(),
+            Some(&b"{not json"[..])
+        );
+        assert_eq!(
+            store.meta.get("schema").unwrap().as_deref(),
+            Some(&3u32.to_be_bytes()[..])
+        );
+    }
+
+    /// Waits for the filter of a freshly opened store.
+    fn ready(path: &Path) -> Store {
+        let store = Store::open(path).unwrap();
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert!(store.filter_stats().ready);
+        store
+    }
+
+    fn tomb(source: &str, key: &ItemKey) -> Vec<u8> {
+        let mut k = keys::source_prefix(source);
+        k.extend_from_slice(&key.0);
+        k
+    }
+
+    /// Everything a batch wrote is found through the filter: fails when a
+    /// writer stops setting the bits of one of the filtered trees.
+    async fn assert_found(store: &mut Store, items: &[StoredItem], sig: &Signature) {
+        use dedup::Index;
+        let f = &store.filter;
+        for i in items {
+            assert!(f.may_contain(filter::Tag::Item, &i.key.0));
+            assert!(f.may_contain(
+                filter::Tag::Alias,
+                format!("a {}", i.key.to_hex()).as_bytes()
+            ));
+            assert!(f.may_contain(filter::Tag::Tombstone, &tomb("a", &i.key)));
+            if store.near_sig.contains_key(i.key.0).unwrap() {
+                assert!(f.may_contain(filter::Tag::Signature, &i.key.0));
+            }
+        }
+        for i in items {
+            assert_eq!(store.digest(&i.key).unwrap(), Some(i.digest));
+            assert_eq!(
+                dedup::Index::item(store, &i.key).unwrap().map(|s| s.key),
+                Some(i.key)
+            );
+            assert_eq!(
+                store.alias(&format!("a {}", i.key.to_hex())).unwrap(),
+                Some(i.key)
+            );
+            assert!(store.tombstone("a", &i.key).unwrap().is_some());
+        }
+        let found = store.near_candidates(sig).unwrap();
+        assert!(!found.is_empty(), "band buckets");
+    }
+
+    fn filtered_batch(from: i64, to: i64, sig: &Signature) -> Batch {
+        let items: Vec<StoredItem> = (from..to)
+            .map(|n| {
+                let mut i = item("a", n);
+                i.digest = [n as u8; 16];
+                i
+            })
+            .collect();
+        Batch {
+            source: "a".into(),
+            aliases: items
+                .iter()
+                .map(|i| (format!("a {}", i.key.to_hex()), i.key))
+                .collect(),
+            signatures: items.iter().take(3).map(|i| (i.key, sig.clone())).collect(),
+            tombstones: items
+                .iter()
+                .map(|i| {
+                    (
+                        i.key,
+                        Tombstone {
+                            until: Utc::now(),
+                            aliases: Vec::new(),
+                        },
+                    )
+                })
+                .collect(),
+            upserts: items.into_iter().map(|i| (None, i)).collect(),
+            ..Batch::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_after_open_and_rows_scanned_at_open_are_found_through_the_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let sig = Signature::of(
+            "t",
+            &"one two three four five six seven eight nine ten eleven twelve".repeat(2),
+        )
+        .unwrap();
+        let batch = filtered_batch(0, 500, &sig);
+        let items: Vec<StoredItem> = batch.upserts.iter().map(|(_, i)| i.clone()).collect();
+        {
+            // The filter is ready (empty) before these writes: only the
+            // writer's own bits can make them visible.
+            let mut store = ready(&path);
+            store.apply(&batch).await.unwrap();
+            assert_found(&mut store, &items, &sig).await;
+            // Keys never written are (nearly all) answered without a get.
+            let absent = (10_000..11_000)
+                .filter(|n| {
+                    store
+                        .filter
+                        .may_contain(filter::Tag::Item, &item("a", *n).key.0)
+                })
+                .count();
+            assert!(absent < 50, "{absent} false positives of 1000");
+            // Dedup lookups are counted: an absent alias is skipped.
+            let before = store.filter_stats();
+            assert_eq!(
+                dedup::Index::alias(&mut store, "never written").unwrap(),
+                None
+            );
+            let after = store.filter_stats();
+            assert_eq!(after.lookups, before.lookups + 1);
+            assert_eq!(
+                after.skipped + after.false_positives,
+                before.skipped + before.false_positives + 1
+            );
+        }
+        // Reopened: the scan at open fills a new filter from the trees.
+        let mut store = ready(&path);
+        assert!(store.filter_stats().last_build_keys >= 500 * 3);
+        assert_found(&mut store, &items, &sig).await;
+        // Removed items leave stale bits, and are still absent.
+        let gone = items[0].clone();
+        let removal = Batch {
+            source: "a".into(),
+            removals: vec![gone.clone()],
+            ..Batch::default()
+        };
+        store.apply(&removal).await.unwrap();
+        use dedup::Index;
+        assert_eq!(store.digest(&gone.key).unwrap(), None);
+        assert_eq!(dedup::Index::item(&mut store, &gone.key).unwrap(), None);
+        assert_eq!(store.digest(&items[1].key).unwrap(), Some(items[1].digest));
+    }
+
+    #[tokio::test]
+    async fn a_full_filter_is_rebuilt_larger_without_losing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ready(&dir.path().join("s"));
+        let first = store.filter_stats();
+        assert_eq!(first.capacity, filter::MIN_CAPACITY);
+        let sig = Signature::of(
+            "t",
+            &"one two three four five six seven eight nine ten eleven twelve".repeat(2),
+        )
+        .unwrap();
+        // 4 keys per item: past the minimum capacity in a few batches.
+        let per_batch = 10_000;
+        let mut items = Vec::new();
+        let mut n = 0;
+        while (n as u64) * 4 <= filter::MIN_CAPACITY + 4 * per_batch {
+            let batch = filtered_batch(n, n + per_batch as i64, &sig);
+            items.extend(batch.upserts.iter().map(|(_, i)| i.clone()));
+            store.apply(&batch).await.unwrap();
+            n += per_batch as i64;
+        }
+        assert!(store.wait_for_filter(std::time::Duration::from_secs(120)));
+        let now = store.filter_stats();
+        assert!(now.builds >= 2, "{now:?}");
+        assert!(now.capacity > first.capacity, "{now:?}");
+        assert_found(&mut store, &items, &sig).await;
     }
 
     #[test]
@@ -935,7 +1387,7 @@ mod tests {
         };
         let text = err.to_string();
         assert!(
-            text.contains("schema version 9") && text.contains("reads version 2"),
+            text.contains("schema version 9") && text.contains("reads version 3"),
             "{text}"
         );
     }
@@ -962,6 +1414,71 @@ mod tests {
             merged: Vec::new(),
             feed_url: None,
         }
+    }
+
+    #[tokio::test]
+    async fn item_counters_follow_every_write_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let store = Store::open(&path).unwrap();
+        let scan = |store: &Store, source: &str| {
+            store
+                .by_source
+                .scan_prefix(keys::source_prefix(source))
+                .count()
+        };
+        let put = |source: &str, upserts: Vec<(Option<StoredItem>, StoredItem)>| Batch {
+            source: source.into(),
+            upserts,
+            ..Batch::default()
+        };
+        store
+            .apply(&put("a", (1..=4).map(|n| (None, item("a", n))).collect()))
+            .await
+            .unwrap();
+        store
+            .apply(&put("b", (1..=2).map(|n| (None, item("b", n))).collect()))
+            .await
+            .unwrap();
+        // An update that moves the item's date (its index row changes), an
+        // upsert written twice, and a removal.
+        let mut moved = item("a", 1);
+        moved.published += chrono::Duration::days(1);
+        store
+            .apply(&put("a", vec![(Some(item("a", 1)), moved.clone())]))
+            .await
+            .unwrap();
+        store
+            .apply(&put("a", vec![(Some(moved.clone()), moved.clone())]))
+            .await
+            .unwrap();
+        store
+            .apply(&Batch {
+                source: "b".into(),
+                removals: vec![item("b", 2)],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        for (source, n) in [("a", 4), ("b", 1), ("c", 0)] {
+            assert_eq!(store.source_item_count(source), n, "{source}");
+            assert_eq!(scan(&store, source), n, "{source}");
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.source_item_count("a"), 4);
+        // A store whose counters were never kept (made before them): counted
+        // when opened.
+        store.meta.remove(COUNTED).unwrap();
+        store
+            .meta
+            .insert(keys::count("a"), &99u64.to_be_bytes())
+            .unwrap();
+        store.meta.remove(keys::count("b")).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.source_item_count("a"), 4);
+        assert_eq!(store.source_item_count("b"), 1);
     }
 
     #[tokio::test]
