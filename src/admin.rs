@@ -106,6 +106,13 @@ pub struct SourceRow {
     /// Failing: errors, 404, or gone (410).
     #[serde(default)]
     pub failing: bool,
+    /// How many warnings the last successful parse of the feed had
+    /// (repaired XML, a wrong declared encoding, ...); 0 for a clean feed.
+    #[serde(default)]
+    pub parse_warning_count: usize,
+    /// The first of those warnings (at most 5).
+    #[serde(default)]
+    pub parse_warnings: Vec<String>,
 }
 
 /// The `sources` rows, read from the store.
@@ -125,6 +132,8 @@ pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceR
             bytes_saved: state.bytes_saved,
             url: health.url,
             failing: health.failing,
+            parse_warning_count: state.parse_warning_total(),
+            parse_warnings: state.parse_warnings.clone(),
         });
     }
     Ok(rows)

@@ -642,7 +642,7 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
         d.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 10;
     let table: Vec<[String; COLUMNS]> = rows
         .iter()
         .map(|row| {
@@ -663,6 +663,7 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
                     .map_or_else(|| "never".into(), |d| fmt(Some(d))),
                 row.why.clone(),
                 format_bytes(row.bytes_saved),
+                row.parse_warning_count.to_string(),
                 row.url.clone(),
             ]
         })
@@ -676,6 +677,7 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
         "next poll",
         "why",
         "304 saved",
+        "warnings",
         "url in use",
     ];
     let mut widths = header.map(|h| h.chars().count());
@@ -689,7 +691,7 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             if i + 1 == COLUMNS {
                 out.push_str(cell);
-            } else if i == 1 || i == 4 || i == 7 {
+            } else if i == 1 || i == 4 || i == 7 || i == 8 {
                 out.push_str(&format!("{cell:>w$}  "));
             } else {
                 out.push_str(&format!("{cell:<w$}  "));
@@ -700,6 +702,28 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
     println!("{}", line(header));
     for row in &table {
         println!("{}", line(row.each_ref().map(String::as_str)));
+    }
+    // The warnings of the last parse, under the table.
+    for row in rows.iter().filter(|r| r.parse_warning_count > 0) {
+        println!(
+            "\n{}: {} parse warning{} (feed repaired or read leniently):",
+            row.id,
+            row.parse_warning_count,
+            if row.parse_warning_count == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for warning in row.parse_warnings.iter().take(3) {
+            println!("  - {warning}");
+        }
+        if row.parse_warning_count > 3 {
+            println!(
+                "  (and {} more; `syndic parse FILE` lists them all)",
+                row.parse_warning_count - 3
+            );
+        }
     }
 }
 

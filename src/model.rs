@@ -188,6 +188,10 @@ pub struct PollState {
     /// clean feed.
     #[serde(default)]
     pub parse_warnings: Vec<String>,
+    /// Remote sources: how many warnings the last successful parse had in
+    /// all (`parse_warnings` keeps the first few).
+    #[serde(default)]
+    pub parse_warning_count: usize,
     // Remote polling (issue 3). Every field defaults, so stores written
     // before these existed still load.
     /// The URL the config named when `url` was last set from it; a config
@@ -220,6 +224,14 @@ pub struct PollState {
     /// while the host answers 304).
     #[serde(default)]
     pub feed_hints: FeedHints,
+}
+
+impl PollState {
+    /// The number of warnings of the last successful parse (stores written
+    /// before the count was kept only have the list).
+    pub fn parse_warning_total(&self) -> usize {
+        self.parse_warning_count.max(self.parse_warnings.len())
+    }
 }
 
 /// Channel-level polling hints of an RSS feed, as last seen.

@@ -245,6 +245,7 @@ impl Refresher<'_> {
                     );
                 }
                 state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
+                state.parse_warning_count = parsed.warnings.len();
                 // Validators of this response are stored with its items, in
                 // the same transaction; a 200 replaces both (one it lacks is
                 // gone). Not those of a truncated body: the next poll must

@@ -476,7 +476,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             escape_html(&published)
         ));
     }
-    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th></tr>\n");
+    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");
     for source in &config.sources {
         let state = app
             .store
@@ -490,7 +490,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
                 .unwrap_or_else(|| "never".into())
         };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} bytes</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} bytes</td><td>{}</td></tr>\n",
             escape_html(&source.id),
             app.store.source_item_count(&source.id),
             escape_html(&health.url),
@@ -501,10 +501,27 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             fmt(health.next_poll),
             escape_html(&health.why),
             state.bytes_saved,
+            parse_warnings_cell(&state),
         ));
     }
     body.push_str("</table>");
     page("syndic", &body)
+}
+
+/// The index page's cell for the warnings of a source's last parse: their
+/// count and the first three.
+fn parse_warnings_cell(state: &crate::model::PollState) -> String {
+    let count = state.parse_warning_total();
+    if count == 0 {
+        return "0".into();
+    }
+    let mut cell = format!("<span class=\"bad\">{count}</span>");
+    for warning in state.parse_warnings.iter().take(3) {
+        cell.push_str("<br><small>");
+        cell.push_str(&escape_html(warning));
+        cell.push_str("</small>");
+    }
+    cell
 }
 
 #[cfg(test)]

@@ -412,3 +412,99 @@ async fn a_truncated_feed_keeps_its_complete_items_and_not_its_validators() {
     assert!(titles(&json).contains(&"Rss three".to_string()));
     daemon.stop().await;
 }
+
+/// `syndic sources` (table and `--json`) as a user runs it, next to a
+/// stopped daemon.
+fn sources_cli(dir: &std::path::Path, json: bool) -> String {
+    let mut args = vec!["sources"];
+    if json {
+        args.push("--json");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir)
+        .args(&args)
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parse_warnings_of_the_last_parse_show_in_sources_and_on_the_index_page() {
+    let (dir, host) = setup().await;
+    // An HTML entity XML does not know: repaired, with a warning.
+    host.set(
+        "news.rss",
+        Scripted::feed(RSS, &rss_feed(&[("r1", "Caf&eacute; one")]), "\"w1\""),
+    );
+    let daemon = TestDaemon::start(dir.path()).await;
+    let json: serde_json::Value = daemon.json("/feeds/all.json").await;
+    assert!(titles(&json).contains(&"Caf\u{e9} one".to_string()));
+
+    let index = daemon.get("/").await.text().await.unwrap();
+    let row = |id: &str| {
+        index
+            .lines()
+            .find(|l| l.starts_with(&format!("<tr><td>{id}</td>")))
+            .unwrap_or_else(|| panic!("no row for {id} in {index}"))
+            .to_string()
+    };
+    assert!(
+        row("news").ends_with(
+            "<td><span class=\"bad\">1</span><br><small>not well-formed XML: \
+             2 undeclared HTML entities decoded (first `&amp;eacute;`)</small></td></tr>"
+        ),
+        "{}",
+        row("news")
+    );
+    assert!(row("blog").ends_with("<td>0</td></tr>"), "{}", row("blog"));
+    daemon.stop().await;
+
+    let rows: serde_json::Value = serde_json::from_str(&sources_cli(dir.path(), true)).unwrap();
+    let source = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(source("news")["parse_warning_count"], 1);
+    assert_eq!(
+        source("news")["parse_warnings"],
+        serde_json::json!([
+            "not well-formed XML: 2 undeclared HTML entities decoded (first `&eacute;`)"
+        ])
+    );
+    assert_eq!(source("blog")["parse_warning_count"], 0);
+    assert_eq!(source("blog")["parse_warnings"], serde_json::json!([]));
+    let table = sources_cli(dir.path(), false);
+    assert!(
+        table.contains(
+            "news: 1 parse warning (feed repaired or read leniently):\n  \
+             - not well-formed XML: 2 undeclared HTML entities decoded (first `&eacute;`)"
+        ),
+        "{table}"
+    );
+    assert!(!table.contains("blog: "), "{table}");
+
+    // Fixed upstream: the next parse is clean and so is the status.
+    host.set(
+        "news.rss",
+        Scripted::feed(RSS, &rss_feed(&[("r1", "Cafe one")]), "\"w2\""),
+    );
+    let daemon = TestDaemon::start(dir.path()).await;
+    daemon.refresh("news").await;
+    let state = daemon.app.store.poll_state("news").unwrap().unwrap();
+    assert_eq!(state.parse_warning_total(), 0, "{:?}", state.parse_warnings);
+    let index = daemon.get("/").await.text().await.unwrap();
+    assert!(!index.contains("undeclared HTML entit"), "{index}");
+    daemon.stop().await;
+}

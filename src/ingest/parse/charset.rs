@@ -114,7 +114,7 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
 
 fn finish(text: String, encoding: &str, warnings: Vec<String>) -> Decoded {
     Decoded {
-        text: strip_xml_decl(text.strip_prefix('\u{feff}').unwrap_or(&text)),
+        text: strip_xml_decl(text),
         encoding: encoding.to_string(),
         warnings,
     }
@@ -326,17 +326,20 @@ fn pseudo_attr(decl: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Removes a leading XML declaration (after optional whitespace), so that the
-/// text carries no `encoding` for a parser to act on.
-pub(crate) fn strip_xml_decl(text: &str) -> String {
-    let trimmed = text.trim_start();
+/// Removes a leading BOM and a leading XML declaration (after optional
+/// whitespace), so that the text carries no `encoding` for a parser to act
+/// on. In place: the document is not copied.
+pub(crate) fn strip_xml_decl(mut text: String) -> String {
+    let mut cut = text.len() - text.strip_prefix('\u{feff}').unwrap_or(&text).len();
+    let trimmed = text[cut..].trim_start();
     if let Some(after) = trimmed.strip_prefix("<?xml")
         && after.starts_with(|c: char| c.is_whitespace() || c == '?')
         && let Some(end) = after.find("?>")
     {
-        return after[end + 2..].to_string();
+        cut = text.len() - after[end + 2..].len();
     }
-    text.to_string()
+    text.drain(..cut);
+    text
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //!   back to the text, and normalization parses it (and warns when it cannot).
 //! * sanitizing is off: normalization sanitizes.
 
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
@@ -70,8 +71,11 @@ pub(crate) fn read_xml(
             }
         }
     }
-    // Explicit xml:base per entry (feed-rs keeps it for links only).
-    if let Some(layout) = layout {
+    // Explicit xml:base per entry (feed-rs keeps it for links only); none
+    // without an `xml:base` attribute anywhere.
+    if let Some(layout) = layout
+        && prepared.contains("xml:base")
+    {
         let bases = entry_bases(&prepared, layout, base);
         if bases.len() == raw.entries.len() {
             for (entry, bases) in raw.entries.iter_mut().zip(bases) {
@@ -358,11 +362,11 @@ fn date_text(date: Option<DateTime<Utc>>, dates: &[String]) -> Option<String> {
 }
 
 /// Decides the format and rewrites what feed-rs would reject or misread.
-fn prepare_xml(
-    text: &str,
+fn prepare_xml<'a>(
+    text: &'a str,
     root: &XmlRoot,
     warnings: &mut Vec<String>,
-) -> Result<(FeedFormat, String, Option<EntryLayout>), ParseError> {
+) -> Result<(FeedFormat, Cow<'a, str>, Option<EntryLayout>), ParseError> {
     let mut edits = Vec::new();
     match root.local.as_str() {
         "rss" => {
@@ -390,7 +394,9 @@ fn prepare_xml(
                 }
             }
             wrap_channel(text, &mut edits, warnings);
-            item_body_edits(text, &mut edits);
+            if text.contains("fullitem") || text.contains("body") {
+                item_body_edits(text, &mut edits);
+            }
             dublin_core_edits(text, &mut edits);
             Ok((format, apply_edits(text, edits), Some(EntryLayout::Rss)))
         }
@@ -404,7 +410,7 @@ fn prepare_xml(
             atom_edits(text, atom_prefix, atom03, &mut edits, warnings);
             let mut prepared = apply_edits(text, edits);
             let format = if atom03 {
-                prepared = prepared.replace(ATOM03_NS, ATOM10_NS);
+                prepared = Cow::Owned(prepared.replace(ATOM03_NS, ATOM10_NS));
                 FeedFormat::Atom03
             } else {
                 FeedFormat::Atom10
@@ -418,7 +424,7 @@ fn prepare_xml(
             if root.default_namespace.as_deref() == Some(RSS090_NS) {
                 Ok((
                     FeedFormat::Rss090,
-                    prepared.replace(RSS090_NS, RSS10_NS),
+                    Cow::Owned(prepared.replace(RSS090_NS, RSS10_NS)),
                     None,
                 ))
             } else {
@@ -654,13 +660,21 @@ fn dublin_core_edits(text: &str, edits: &mut Vec<(std::ops::Range<usize>, String
                 self_closing,
                 ..
             } => {
-                let is_image = name == "itunes:image"
-                    || (name == "itunes:link" && token.attr("rel").as_deref() == Some("image"));
-                let image_url = token
-                    .attr("href")
-                    .or_else(|| token.attr("url"))
-                    .filter(|u| is_image && !u.trim().is_empty());
-                if let Some(parent) = stack.last_mut() {
+                // Only the children of items and channels are renamed.
+                if let Some(parent) = stack
+                    .last_mut()
+                    .filter(|p| matches!(local_name(p.name), "item" | "channel"))
+                {
+                    let is_image = name == "itunes:image"
+                        || (name == "itunes:link" && token.attr("rel").as_deref() == Some("image"));
+                    let image_url = if is_image {
+                        token
+                            .attr("href")
+                            .or_else(|| token.attr("url"))
+                            .filter(|u| !u.trim().is_empty())
+                    } else {
+                        None
+                    };
                     parent.children.push((name, name_span.clone(), None));
                     if let Some(url) = image_url {
                         parent.images.push((span.clone(), url));

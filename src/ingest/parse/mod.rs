@@ -6,7 +6,12 @@
 //! the content (HTML page, JSON, XML root); a *reader* extracts a
 //! reader-neutral [`raw::RawFeed`] (today [`feedrs`], the only file that
 //! knows feed-rs); [`normalize`] turns it into [`ParsedFeed`] (dates, URLs,
-//! plain-text titles, [`sanitize_html`]).
+//! plain-text titles, [`sanitize_html`], whose [`fast_html`] path handles
+//! simple markup without ammonia and writes exactly what ammonia would).
+//!
+//! Speed: a clean document is not copied between the steps (decoding,
+//! repair and the adapter's edits borrow when they change nothing), and the
+//! adapter's passes run only when a substring check shows they can apply.
 
 use std::fmt;
 
@@ -16,6 +21,7 @@ mod charset;
 mod dates;
 mod detect;
 mod entities;
+mod fast_html;
 mod feedrs;
 mod json_view;
 mod legacy;
@@ -29,7 +35,7 @@ mod xml_scan;
 mod tests;
 
 pub use json_view::to_json_view;
-pub use sanitize::sanitize_html;
+pub use sanitize::{sanitize_html, sanitize_html_both_ways};
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,6 +153,21 @@ pub fn is_truncation_warning(warning: &str) -> bool {
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
 pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
+    let (raw, encoding, warnings, base_url) = read_raw(bytes, opts)?;
+    Ok(normalize::normalize(
+        raw,
+        encoding,
+        warnings,
+        base_url.as_ref(),
+    ))
+}
+
+/// The steps of [`parse_feed`] before normalization: the reader's raw
+/// model, the charset, the warnings so far and the parsed base URL.
+fn read_raw(
+    bytes: &[u8],
+    opts: &ParseOptions,
+) -> Result<(raw::RawFeed, String, Vec<String>, Option<url::Url>), ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
@@ -180,10 +201,5 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
         detect::Body::Json => feedrs::read_json(text)?,
         detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
-    Ok(normalize::normalize(
-        raw,
-        decoded.encoding,
-        warnings,
-        base_url.as_ref(),
-    ))
+    Ok((raw, decoded.encoding, warnings, base_url))
 }

@@ -80,8 +80,8 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
     let mut out = String::with_capacity(body.len() + 16);
     // Open elements, and snapshots after each complete item/entry:
     // (output length, open elements then).
-    let mut stack: Vec<String> = Vec::new();
-    let mut last_item_end: Option<(usize, Vec<String>, usize)> = None;
+    let mut stack: Vec<&str> = Vec::new();
+    let mut last_item_end: Option<(usize, Vec<&str>, usize)> = None;
     let mut items_closed = 0usize;
     let mut root_closed = false;
     let mut i = 0;
@@ -302,11 +302,11 @@ fn tag_name(s: &str) -> &str {
     &s[..end]
 }
 
-fn open_tag(tag: &str, stack: &mut Vec<String>) {
+fn open_tag<'a>(tag: &'a str, stack: &mut Vec<&'a str>) {
     if !tag.ends_with("/>") {
         let name = tag_name(&tag[1..]);
         if !name.is_empty() {
-            stack.push(name.to_string());
+            stack.push(name);
         }
     }
 }
@@ -314,23 +314,23 @@ fn open_tag(tag: &str, stack: &mut Vec<String>) {
 /// Writes the end tag `</name>`, repairing the nesting: elements left open
 /// inside it are closed first; an end tag that matches no open element
 /// closes the innermost one instead (`<title>..</subtitle>`).
-fn close_tag(out: &mut String, name: &str, stack: &mut Vec<String>, fixes: &mut Fixes) {
+fn close_tag(out: &mut String, name: &str, stack: &mut Vec<&str>, fixes: &mut Fixes) {
     let write = |out: &mut String, n: &str| {
         out.push_str("</");
         out.push_str(n);
         out.push('>');
     };
-    if stack.last().is_some_and(|top| top == name) {
+    if stack.last().is_some_and(|top| *top == name) {
         stack.pop();
         write(out, name);
-    } else if let Some(pos) = stack.iter().rposition(|n| n == name) {
+    } else if let Some(pos) = stack.iter().rposition(|n| *n == name) {
         fixes.mismatched += 1;
         for open in stack.drain(pos..).rev() {
-            write(out, &open);
+            write(out, open);
         }
     } else if let Some(top) = stack.pop() {
         fixes.mismatched += 1;
-        write(out, &top);
+        write(out, top);
     } else {
         fixes.mismatched += 1;
     }
@@ -357,7 +357,7 @@ fn push_tag(out: &mut String, tag: &str, fixes: &mut Fixes) {
 
 /// Copies text, dropping characters XML forbids.
 fn push_clean(out: &mut String, text: &str, fixes: &mut Fixes) {
-    if text.chars().all(is_xml_char) {
+    if !has_forbidden_char(text) {
         out.push_str(text);
         return;
     }
@@ -368,6 +368,32 @@ fn push_clean(out: &mut String, text: &str, fixes: &mut Fixes) {
             fixes.bad_chars += 1;
         }
     }
+}
+
+/// True when `text` holds a character XML forbids: a C0 control other than
+/// tab/LF/CR, or U+FFFE/U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`). A byte scan.
+fn has_forbidden_char(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !any_control_or_ef(b) {
+        return false;
+    }
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f => true,
+        0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
+}
+
+/// True when `bytes` holds a C0 control other than tab/LF/CR, or 0xEF: a
+/// cheap, vectorizable prefilter for the exact checks (no early exit inside
+/// a chunk, so the compiler can use SIMD).
+pub(crate) fn any_control_or_ef(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |found, &c| {
+            found | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xef)
+        })
+    })
 }
 
 /// Handles the `&` at `rest[0]`; returns how many bytes it consumed.

@@ -1,6 +1,7 @@
 //! HTML handling for untrusted feed content: the allow-list sanitizer
-//! ([`sanitize_html`], ammonia), HTML -> plain text for titles, and plain
-//! text -> HTML for text-only content.
+//! ([`sanitize_html`], ammonia, with [`super::fast_html`] as a fast path for
+//! simple markup), HTML -> plain text for titles, and plain text -> HTML
+//! for text-only content.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -8,6 +9,8 @@ use std::collections::HashSet;
 
 use ammonia::{Builder, UrlRelative};
 use url::Url;
+
+use super::fast_html;
 
 /// Elements dropped together with everything inside them.
 const DROP_WITH_CONTENT: [&str; 5] = ["script", "style", "title", "template", "textarea"];
@@ -301,8 +304,27 @@ pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     let input = strip_xml_invalid(html);
     if !input.contains(['<', '&', '>']) {
         // No markup and nothing to escape: the sanitizer would return it as is.
-        return input;
+        return input.into_owned();
     }
+    // Simple markup (most feed content) takes the fast path, which writes
+    // exactly what ammonia would; anything else goes to ammonia.
+    if let Some(fast) = fast_path(&input, base) {
+        return fast;
+    }
+    with_ammonia(&input, base)
+}
+
+/// The fast path's output, `None` when it leaves `input` to ammonia.
+fn fast_path(input: &str, base: Option<&url::Url>) -> Option<String> {
+    FAST_POLICY.with(|policy| {
+        policy
+            .as_ref()
+            .and_then(|policy| fast_html::clean(input, base, policy))
+    })
+}
+
+/// Sanitizes with ammonia (see [`sanitize_html`]).
+fn with_ammonia(input: &str, base: Option<&url::Url>) -> String {
     let url_relative = match base {
         Some(base) => UrlRelative::RewriteWithBase(base.clone()),
         None => UrlRelative::PassThrough,
@@ -310,16 +332,51 @@ pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     let cleaned = SANITIZER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut builder) => {
             builder.url_relative(url_relative);
-            builder.clean(&input).to_string()
+            builder.clean(input).to_string()
         }
         // Only reachable by re-entrance, which does not happen; stay correct.
         Err(_) => {
             let mut builder = sanitizer();
             builder.url_relative(url_relative);
-            builder.clean(&input).to_string()
+            builder.clean(input).to_string()
         }
     });
     xml_friendly(&cleaned)
+}
+
+/// What ammonia writes for a `style` attribute (given decoded), escaped:
+/// the value of `<span style="...">` cleaned by the sanitizer, cached per
+/// thread (feeds repeat the same few styles). For the fast path.
+fn ammonia_style(value: &str) -> Option<String> {
+    if let Some(hit) = STYLE_CACHE.with(|c| c.try_borrow().ok()?.get(value).cloned()) {
+        return Some(hit);
+    }
+    let snippet = format!("<span style=\"{}\"></span>", escape(value));
+    let cleaned =
+        SANITIZER.with(|cell| Some(cell.try_borrow().ok()?.clean(&snippet).to_string()))?;
+    let escaped = cleaned
+        .strip_prefix("<span style=\"")?
+        .strip_suffix("\"></span>")?
+        .replace("&nbsp;", "&#160;");
+    STYLE_CACHE.with(|c| {
+        if let Ok(mut cache) = c.try_borrow_mut() {
+            if cache.len() >= 1024 {
+                cache.clear();
+            }
+            cache.insert(value.to_string(), escaped.clone());
+        }
+    });
+    Some(escaped)
+}
+
+/// Both ways of [`sanitize_html`] on the same input, for the differential
+/// tests and the `sanitize_diff` fuzz target: (the fast path's output, or
+/// `None` when it declines; ammonia's output). Whenever the first is
+/// `Some`, it must equal the second.
+#[doc(hidden)]
+pub fn sanitize_html_both_ways(html: &str, base: Option<&url::Url>) -> (Option<String>, String) {
+    let input = strip_xml_invalid(html);
+    (fast_path(&input, base), with_ammonia(&input, base))
 }
 
 /// The allow-list sanitizer, built once per thread (building one costs
@@ -330,6 +387,9 @@ fn sanitizer() -> Builder<'static> {
     builder.add_tags(EXTRA_TAGS.iter().copied());
     builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
     builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
+    // The fast path (`fast_html`) reads this policy from the builder, but
+    // not this filter: it has every `style` value cleaned by this builder
+    // ([`ammonia_style`]), so the filter must not touch other attributes.
     builder.attribute_filter(|_element, attribute, value| {
         if attribute.eq_ignore_ascii_case("style") {
             Some(Cow::Owned(safe_style(value)))
@@ -377,6 +437,10 @@ fn text_only() -> Builder<'static> {
 
 thread_local! {
     static SANITIZER: RefCell<Builder<'static>> = RefCell::new(sanitizer());
+    static FAST_POLICY: Option<fast_html::Policy> =
+        fast_html::Policy::new(&sanitizer(), ammonia_style);
+    static STYLE_CACHE: RefCell<std::collections::HashMap<String, String>> =
+        RefCell::default();
     static TEXT_ONLY: Builder<'static> = text_only();
 }
 
@@ -474,7 +538,10 @@ pub(crate) fn escape(text: &str) -> String {
 /// Removes characters XML 1.0 does not allow, and reads C1 controls
 /// (U+0080-U+009F, never meant in feeds) as the windows-1252 characters they
 /// almost always stand for (`\u{92}` -> `’`).
-fn strip_xml_invalid(text: &str) -> String {
+fn strip_xml_invalid(text: &str) -> Cow<'_, str> {
+    if !needs_char_cleaning(text) {
+        return Cow::Borrowed(text);
+    }
     text.chars()
         .filter_map(|c| match c {
             '\t' | '\n' | '\r' => Some(c),
@@ -487,7 +554,25 @@ fn strip_xml_invalid(text: &str) -> String {
             c if c < ' ' => None,
             c => Some(c),
         })
-        .collect()
+        .collect::<String>()
+        .into()
+}
+
+/// True when [`strip_xml_invalid`] would change `text`: a C0 control other
+/// than tab/LF/CR, a C1 control (UTF-8 `C2 80`-`C2 9F`) or U+FFFE/U+FFFF
+/// (`EF BF BE`/`EF BF BF`). A byte scan, much cheaper than decoding chars.
+fn needs_char_cleaning(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !super::recover::any_control_or_ef(b) && !b.contains(&0xc2) {
+        return false;
+    }
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f => true,
+        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
 }
 
 /// Undoes the escaping of html5ever's serializer in text.

@@ -807,6 +807,73 @@ fn shared_corpus_smoke() {
     assert!(rate >= 0.75, "only {:.1}% parsed", rate * 100.0);
 }
 
+/// The sanitizer's fast path against ammonia on every summary and content
+/// fragment of the corpus (with and without a base URL): equal output
+/// whenever the fast path accepts. Skipped unless `SYNDIC_CORPUS` is set.
+#[test]
+fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
+    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
+        eprintln!("SYNDIC_CORPUS not set: sanitizer differential test skipped");
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(root)];
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let base = url::Url::parse("https://example.org/feed/dir/").ok();
+    let (mut fragments, mut accepted) = (0usize, 0usize);
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let Ok((raw, ..)) = read_raw(&bytes, &ParseOptions::default()) else {
+            continue;
+        };
+        let texts = raw
+            .entries
+            .iter()
+            .flat_map(|e| [e.summary.as_ref(), e.content.as_ref()])
+            .flatten()
+            .filter(|t| t.kind != raw::TextKind::Plain);
+        for text in texts {
+            for base in [None, base.as_ref()] {
+                fragments += 1;
+                let (fast, ammonia) = sanitize_html_both_ways(&text.value, base);
+                if let Some(fast) = fast {
+                    accepted += 1;
+                    if fast != ammonia && mismatches.len() < 10 {
+                        mismatches.push((path.clone(), text.value.clone(), fast, ammonia));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "sanitizer fast path: {accepted} of {fragments} corpus fragments ({:.1}%)",
+        accepted as f64 * 100.0 / fragments.max(1) as f64
+    );
+    assert!(mismatches.is_empty(), "fast path differs: {mismatches:#?}");
+    assert!(fragments > 1000, "only {fragments} fragments found");
+    // The fast path must stay useful, not only correct.
+    assert!(
+        accepted * 2 > fragments,
+        "fast path accepted only {accepted} of {fragments}"
+    );
+}
+
 #[test]
 fn json_view_has_external_url_content_text_and_issue_format_names() {
     let json = r#"{"version": "1.1", "title": "T", "items": [

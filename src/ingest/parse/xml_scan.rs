@@ -7,6 +7,7 @@
 //! entry (which feed-rs does not expose for content), and to locate the spans
 //! that the feed-rs adapter rewrites to work around its quirks.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use url::Url;
@@ -404,8 +405,12 @@ pub(crate) fn entry_bases(
     out
 }
 
-/// Applies non-overlapping edits (`span` replaced by text) to `src`.
-pub(crate) fn apply_edits(src: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+/// Applies non-overlapping edits (`span` replaced by text) to `src`
+/// (borrowed, not copied, when there are none).
+pub(crate) fn apply_edits(src: &str, mut edits: Vec<(Range<usize>, String)>) -> Cow<'_, str> {
+    if edits.is_empty() {
+        return Cow::Borrowed(src);
+    }
     edits.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(src.len() + 64);
     let mut pos = 0;
@@ -418,5 +423,5 @@ pub(crate) fn apply_edits(src: &str, mut edits: Vec<(Range<usize>, String)>) -> 
         pos = range.end;
     }
     out.push_str(&src[pos..]);
-    out
+    Cow::Owned(out)
 }

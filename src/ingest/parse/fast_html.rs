@@ -1,0 +1,954 @@
+//! A fast path for [`super::sanitize_html`]: a small HTML tokenizer that
+//! accepts only markup it fully understands and then writes exactly what
+//! ammonia (html5ever's parse, ammonia's clean, html5ever's serializer,
+//! then [`super::sanitize`]'s XML-friendly touches) would write. Anything
+//! else makes it give up (`None`) and the caller runs ammonia.
+//!
+//! What it accepts:
+//! * text, with `&`-references it can decode without HTML's legacy rules:
+//!   `&name;` of the HTML list, `&#N;`/`&#xN;` of printable characters, and
+//!   a `&` that starts no reference at all;
+//! * comments (dropped, as ammonia drops them);
+//! * start and end tags of a fixed set of elements (those ammonia's policy
+//!   allows too), properly nested, with the HTML tree-building cases that
+//!   would restructure the document excluded: a block element inside an
+//!   open `<p>` or a heading inside a heading, `<li>` outside `<ul>`/`<ol>`,
+//!   an `<a>` inside an `<a>`, a newline right after `<pre>`, an end tag
+//!   that does not close the current element. Elements still open at the end
+//!   are closed (as html5ever does);
+//! * attributes with simple names, quoted or plain values, no duplicates.
+//!   Those not on the policy's allow-list are dropped, `href`/`src` are
+//!   checked and resolved exactly like ammonia does (scheme allow-list,
+//!   relative URLs joined to the base); `style` values are cleaned by
+//!   ammonia itself (on a one-element snippet, cached); a relative URL that
+//!   cannot be joined makes it give up.
+//!
+//! `tests::fast_path_*` and the fuzz target `sanitize_diff` check that its
+//! output equals ammonia's whenever it accepts.
+
+use std::collections::{HashMap, HashSet};
+
+use ammonia::Builder;
+use url::Url;
+
+use super::entities;
+
+/// How an element takes part in HTML tree building.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Inline elements: inserted where they are, no implied end tags.
+    Inline,
+    /// Void inline elements (no content, no end tag).
+    VoidInline,
+    /// Elements whose start tag closes an open `<p>`.
+    Block,
+    /// `<hr>`: void and closes an open `<p>`.
+    VoidBlock,
+    Heading,
+    Pre,
+    List,
+    ListItem,
+    Anchor,
+    Table,
+    /// `tbody`, `thead`, `tfoot`.
+    TableSection,
+    TableRow,
+    /// `td`, `th`.
+    TableCell,
+}
+
+impl Kind {
+    /// Elements in which text other than whitespace, and most elements,
+    /// would be moved out (HTML's "foster parenting").
+    fn is_table_context(self) -> bool {
+        matches!(self, Kind::Table | Kind::TableSection | Kind::TableRow)
+    }
+}
+
+/// The elements the fast path knows (a subset of what the policy allows;
+/// see [`Policy::new`]).
+const ELEMENTS: &[(&str, Kind)] = &[
+    ("a", Kind::Anchor),
+    ("abbr", Kind::Inline),
+    ("acronym", Kind::Inline),
+    ("b", Kind::Inline),
+    ("big", Kind::Inline),
+    ("cite", Kind::Inline),
+    ("code", Kind::Inline),
+    ("del", Kind::Inline),
+    ("dfn", Kind::Inline),
+    ("em", Kind::Inline),
+    ("font", Kind::Inline),
+    ("i", Kind::Inline),
+    ("ins", Kind::Inline),
+    ("kbd", Kind::Inline),
+    ("mark", Kind::Inline),
+    ("q", Kind::Inline),
+    ("s", Kind::Inline),
+    ("samp", Kind::Inline),
+    ("small", Kind::Inline),
+    ("span", Kind::Inline),
+    ("strike", Kind::Inline),
+    ("strong", Kind::Inline),
+    ("sub", Kind::Inline),
+    ("sup", Kind::Inline),
+    ("time", Kind::Inline),
+    ("tt", Kind::Inline),
+    ("u", Kind::Inline),
+    ("var", Kind::Inline),
+    ("br", Kind::VoidInline),
+    ("img", Kind::VoidInline),
+    ("wbr", Kind::VoidInline),
+    ("hr", Kind::VoidBlock),
+    ("address", Kind::Block),
+    ("article", Kind::Block),
+    ("aside", Kind::Block),
+    ("blockquote", Kind::Block),
+    ("center", Kind::Block),
+    ("div", Kind::Block),
+    ("figcaption", Kind::Block),
+    ("figure", Kind::Block),
+    ("footer", Kind::Block),
+    ("header", Kind::Block),
+    ("nav", Kind::Block),
+    ("p", Kind::Block),
+    ("section", Kind::Block),
+    ("h1", Kind::Heading),
+    ("h2", Kind::Heading),
+    ("h3", Kind::Heading),
+    ("h4", Kind::Heading),
+    ("h5", Kind::Heading),
+    ("h6", Kind::Heading),
+    ("pre", Kind::Pre),
+    ("ol", Kind::List),
+    ("ul", Kind::List),
+    ("li", Kind::ListItem),
+    ("table", Kind::Table),
+    ("tbody", Kind::TableSection),
+    ("thead", Kind::TableSection),
+    ("tfoot", Kind::TableSection),
+    ("tr", Kind::TableRow),
+    ("td", Kind::TableCell),
+    ("th", Kind::TableCell),
+];
+
+/// The HTML entity names that are also recognised without a `;` (the
+/// "legacy" ones): after `&`, a run of letters starting with one of these
+/// is read differently by HTML, so the fast path gives up on it.
+const LEGACY_ENTITIES: [&str; 106] = [
+    "AElig", "AMP", "Aacute", "Acirc", "Agrave", "Aring", "Atilde", "Auml", "COPY", "Ccedil",
+    "ETH", "Eacute", "Ecirc", "Egrave", "Euml", "GT", "Iacute", "Icirc", "Igrave", "Iuml", "LT",
+    "Ntilde", "Oacute", "Ocirc", "Ograve", "Oslash", "Otilde", "Ouml", "QUOT", "REG", "THORN",
+    "Uacute", "Ucirc", "Ugrave", "Uuml", "Yacute", "aacute", "acirc", "acute", "aelig", "agrave",
+    "amp", "aring", "atilde", "auml", "brvbar", "ccedil", "cedil", "cent", "copy", "curren", "deg",
+    "divide", "eacute", "ecirc", "egrave", "eth", "euml", "frac12", "frac14", "frac34", "gt",
+    "iacute", "icirc", "iexcl", "igrave", "iquest", "iuml", "laquo", "lt", "macr", "micro",
+    "middot", "nbsp", "not", "ntilde", "oacute", "ocirc", "ograve", "ordf", "ordm", "oslash",
+    "otilde", "ouml", "para", "plusmn", "pound", "quot", "raquo", "reg", "sect", "shy", "sup1",
+    "sup2", "sup3", "szlig", "thorn", "times", "uacute", "ucirc", "ugrave", "uml", "uuml",
+    "yacute", "yen", "yuml",
+];
+
+/// What the fast path needs to know of the ammonia policy, read from the
+/// builder itself so that the two cannot drift apart.
+pub(crate) struct Policy {
+    /// Known elements the builder allows.
+    elements: HashMap<&'static str, Kind>,
+    generic_attributes: HashSet<&'static str>,
+    generic_attribute_prefixes: Vec<&'static str>,
+    tag_attributes: HashMap<&'static str, HashSet<&'static str>>,
+    url_schemes: HashSet<&'static str>,
+    link_rel: Option<String>,
+    /// A `style` value (decoded) -> what ammonia writes for it (escaped),
+    /// `None` to give up.
+    style: fn(&str) -> Option<String>,
+}
+
+impl Policy {
+    /// The policy of `builder`, or `None` when it uses features the fast path
+    /// does not reproduce (then every input goes to ammonia).
+    pub(crate) fn new(
+        builder: &Builder<'static>,
+        style: fn(&str) -> Option<String>,
+    ) -> Option<Policy> {
+        let tags = builder.clone_tags();
+        let clean_content = builder.clone_clean_content_tags();
+        if !builder.clone_tag_attribute_values().is_empty()
+            || !builder.clone_set_tag_attribute_values().is_empty()
+            || !builder.clone_allowed_classes().is_empty()
+            || builder.is_url_relative_deny()
+            || builder.is_url_relative_custom()
+            || builder.is_url_relative_rewrite_with_root()
+        {
+            return None;
+        }
+        let elements = ELEMENTS
+            .iter()
+            .filter(|(name, _)| tags.contains(name) && !clean_content.contains(name))
+            .map(|(name, kind)| (*name, *kind))
+            .collect();
+        Some(Policy {
+            elements,
+            generic_attributes: builder.clone_generic_attributes(),
+            generic_attribute_prefixes: builder
+                .clone_generic_attribute_prefixes()
+                .map(|p| p.into_iter().collect())
+                .unwrap_or_default(),
+            tag_attributes: builder.clone_tag_attributes(),
+            url_schemes: builder.clone_url_schemes(),
+            link_rel: builder.get_link_rel().map(str::to_string),
+            style,
+        })
+    }
+
+    fn allows_attribute(&self, element: &str, attribute: &str) -> bool {
+        self.generic_attributes.contains(attribute)
+            || self
+                .generic_attribute_prefixes
+                .iter()
+                .any(|p| attribute.starts_with(p))
+            || self
+                .tag_attributes
+                .get(element)
+                .is_some_and(|a| a.contains(attribute))
+    }
+}
+
+/// The open elements, innermost last, with counts of those that matter for
+/// tree building.
+#[derive(Default)]
+struct Open {
+    stack: Vec<(&'static str, Kind)>,
+    p: usize,
+    headings: usize,
+    anchors: usize,
+}
+
+impl Open {
+    fn top(&self) -> Option<&'static str> {
+        self.stack.last().map(|(n, _)| *n)
+    }
+
+    fn top_kind(&self) -> Option<Kind> {
+        self.stack.last().map(|(_, k)| *k)
+    }
+
+    /// Inside a table but not in a cell: only whitespace text, comments
+    /// and table parts are read as written.
+    fn in_table_context(&self) -> bool {
+        self.top_kind().is_some_and(Kind::is_table_context)
+    }
+
+    fn push(&mut self, name: &'static str, kind: Kind) {
+        match kind {
+            Kind::Heading => self.headings += 1,
+            Kind::Anchor => self.anchors += 1,
+            _ if name == "p" => self.p += 1,
+            _ => {}
+        }
+        self.stack.push((name, kind));
+    }
+
+    /// Closes the innermost element, writing its end tag.
+    fn close(&mut self, out: &mut String) {
+        let Some((name, kind)) = self.stack.pop() else {
+            return;
+        };
+        match kind {
+            Kind::Heading => self.headings -= 1,
+            Kind::Anchor => self.anchors -= 1,
+            _ if name == "p" => self.p -= 1,
+            _ => {}
+        }
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+}
+
+/// Sanitizes `html` (already cleaned of XML-invalid characters) like
+/// ammonia would, or returns `None` when the input is beyond the fast path.
+pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<String> {
+    // HTML's tokenizer drops a byte-order mark at the very start.
+    let html = html.strip_prefix('\u{feff}').unwrap_or(html);
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut open = Open::default();
+    let b = html.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => match b.get(i + 1).copied() {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    let tag = parse_start_tag(html, i)?;
+                    let (&name, &kind) = policy.elements.get_key_value(tag.name.as_str())?;
+                    let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
+                    if tag.self_closing && !void {
+                        return None;
+                    }
+                    // Table parts only where they belong (a row directly in
+                    // a table gets the `<tbody>` HTML implies); nothing else
+                    // directly inside a table.
+                    if kind == Kind::TableCell && open.top_kind() == Some(Kind::TableCell) {
+                        // A cell closes the cell it is in.
+                        open.close(&mut out);
+                    }
+                    let top = open.top_kind();
+                    match kind {
+                        Kind::Table if open.p > 0 || open.in_table_context() => return None,
+                        Kind::TableSection if top != Some(Kind::Table) => return None,
+                        Kind::TableRow => match top {
+                            Some(Kind::TableSection) => {}
+                            Some(Kind::Table) => {
+                                out.push_str("<tbody>");
+                                open.push("tbody", Kind::TableSection);
+                            }
+                            _ => return None,
+                        },
+                        Kind::TableCell if top != Some(Kind::TableRow) => return None,
+                        Kind::TableSection | Kind::TableCell => {}
+                        _ if open.in_table_context() => return None,
+                        _ => {}
+                    }
+                    // Tree-building cases: an `<li>` closes the `<li>` it is
+                    // in; a block closes the `<p>` it is in. Only when that
+                    // element is the innermost one; otherwise HTML
+                    // restructures more than the fast path follows.
+                    if kind == Kind::ListItem && open.top() == Some("li") {
+                        open.close(&mut out);
+                    }
+                    let closes_p = !matches!(
+                        kind,
+                        Kind::Inline
+                            | Kind::VoidInline
+                            | Kind::Anchor
+                            | Kind::Table
+                            | Kind::TableSection
+                            | Kind::TableRow
+                            | Kind::TableCell
+                    );
+                    if closes_p && open.p > 0 {
+                        if open.top() != Some("p") {
+                            return None;
+                        }
+                        open.close(&mut out);
+                    }
+                    match kind {
+                        Kind::Heading if open.headings > 0 => return None,
+                        Kind::ListItem if !matches!(open.top(), Some("ul" | "ol")) => return None,
+                        Kind::Anchor if open.anchors > 0 => return None,
+                        _ => {}
+                    }
+                    write_start_tag(&mut out, name, &tag.attrs, base, policy)?;
+                    i = tag.end;
+                    if void {
+                        continue;
+                    }
+                    if kind == Kind::Pre {
+                        // HTML drops a newline right after `<pre>`.
+                        if html[i..].starts_with("\r\n") {
+                            i += 2;
+                        } else if matches!(b.get(i), Some(b'\n' | b'\r')) {
+                            i += 1;
+                        }
+                    }
+                    open.push(name, kind);
+                }
+                Some(b'/') => {
+                    let (name, end) = parse_end_tag(html, i)?;
+                    i = end;
+                    let (&name, &kind) = policy.elements.get_key_value(name.as_str())?;
+                    if open.in_table_context() && !kind.is_table_context() {
+                        return None;
+                    }
+                    match kind {
+                        // `</br>` is read as `<br>`; other void end tags
+                        // are ignored.
+                        Kind::VoidInline | Kind::VoidBlock => {
+                            if name == "br" {
+                                out.push_str("<br />");
+                            }
+                            continue;
+                        }
+                        // The end of a block closes the `<p>`/`<li>` left
+                        // open inside it (HTML's implied end tags).
+                        Kind::Block | Kind::Heading | Kind::Pre | Kind::List | Kind::ListItem => {
+                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                            if open.stack[inside + 1..]
+                                .iter()
+                                .any(|(n, _)| !matches!(*n, "p" | "li"))
+                            {
+                                return None;
+                            }
+                            while open.stack.len() > inside + 1 {
+                                open.close(&mut out);
+                            }
+                        }
+                        // The end of a table part closes the parts and the
+                        // `<p>`/`<li>` left open inside it.
+                        Kind::Table | Kind::TableSection | Kind::TableRow | Kind::TableCell => {
+                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                            if open.stack[inside + 1..].iter().any(|(n, k)| {
+                                !matches!(*n, "p" | "li")
+                                    && !matches!(
+                                        k,
+                                        Kind::TableSection | Kind::TableRow | Kind::TableCell
+                                    )
+                            }) {
+                                return None;
+                            }
+                            while open.stack.len() > inside + 1 {
+                                open.close(&mut out);
+                            }
+                        }
+                        Kind::Inline | Kind::Anchor => {}
+                    }
+                    if open.top() != Some(name) {
+                        return None;
+                    }
+                    open.close(&mut out);
+                }
+                Some(b'!') => {
+                    i = skip_comment(html, i)?;
+                }
+                Some(b'?') => return None,
+                // `<` not starting markup is text.
+                _ => {
+                    if open.in_table_context() {
+                        return None;
+                    }
+                    out.push_str("&lt;");
+                    i += 1;
+                }
+            },
+            b'&' => {
+                if open.in_table_context() {
+                    return None;
+                }
+                let (decoded, len) = reference(&html[i..])?;
+                decoded.push_escaped(&mut out, false);
+                i += len;
+            }
+            _ => {
+                let end = html[i..].find(['<', '&']).map_or(html.len(), |n| i + n);
+                let text = &html[i..end];
+                if open.in_table_context() && !text.bytes().all(is_space) {
+                    return None;
+                }
+                push_escaped(&mut out, text, false);
+                i = end;
+            }
+        }
+    }
+    while !open.stack.is_empty() {
+        open.close(&mut out);
+    }
+    Some(out)
+}
+
+/// A start tag as read.
+struct StartTag {
+    /// Lower case.
+    name: String,
+    /// (lower-case name, decoded value), in order.
+    attrs: Vec<(String, String)>,
+    self_closing: bool,
+    /// Index just after the `>`.
+    end: usize,
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_space(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Reads the start tag at `html[at] == '<'`.
+fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
+    let b = html.as_bytes();
+    let mut i = at + 1;
+    let name_start = i;
+    while i < b.len() && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    let name = html[name_start..i].to_ascii_lowercase();
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    loop {
+        let before = i;
+        i = skip_spaces(b, i);
+        match b.get(i)? {
+            b'>' => {
+                return Some(StartTag {
+                    name,
+                    attrs,
+                    self_closing: false,
+                    end: i + 1,
+                });
+            }
+            b'/' => {
+                return (b.get(i + 1) == Some(&b'>')).then(|| StartTag {
+                    name,
+                    attrs,
+                    self_closing: true,
+                    end: i + 2,
+                });
+            }
+            c if c.is_ascii_alphabetic() && i > before => {}
+            // No space before an attribute, or an odd character.
+            _ => return None,
+        }
+        let attr_start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_')) {
+            i += 1;
+        }
+        let attr = html[attr_start..i].to_ascii_lowercase();
+        if !matches!(b.get(i), Some(c) if is_space(*c) || matches!(c, b'=' | b'>' | b'/')) {
+            return None;
+        }
+        let after_name = skip_spaces(b, i);
+        let value = if b.get(after_name) == Some(&b'=') {
+            i = skip_spaces(b, after_name + 1);
+            match b.get(i)? {
+                &q @ (b'"' | b'\'') => {
+                    let len = html[i + 1..].find(q as char)?;
+                    let raw = &html[i + 1..i + 1 + len];
+                    i += len + 2;
+                    // After a quoted value: a space, `>` or `/>`.
+                    if !matches!(b.get(i), Some(c) if is_space(*c) || matches!(c, b'>' | b'/')) {
+                        return None;
+                    }
+                    decode_value(raw)?
+                }
+                _ => {
+                    let start = i;
+                    while i < b.len() && !is_space(b[i]) && b[i] != b'>' {
+                        if matches!(b[i], b'"' | b'\'' | b'<' | b'=' | b'`' | b'&') {
+                            return None;
+                        }
+                        i += 1;
+                    }
+                    if i == start {
+                        return None;
+                    }
+                    normalize_newlines(&html[start..i])
+                }
+            }
+        } else {
+            // No value: the next attribute starts after the spaces.
+            String::new()
+        };
+        if attrs.iter().any(|(n, _)| *n == attr) {
+            return None;
+        }
+        attrs.push((attr, value));
+    }
+}
+
+/// Reads the end tag at `html[at..]` == `</`: (lower-case name, index after
+/// `>`). Only `</name>` and `</name  >`.
+fn parse_end_tag(html: &str, at: usize) -> Option<(String, usize)> {
+    let b = html.as_bytes();
+    let start = at + 2;
+    let mut i = start;
+    while i < b.len() && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    if i == start || !b[start].is_ascii_alphabetic() {
+        return None;
+    }
+    let name = html[start..i].to_ascii_lowercase();
+    i = skip_spaces(b, i);
+    (b.get(i) == Some(&b'>')).then_some((name, i + 1))
+}
+
+/// Skips the comment at `html[at..]` == `<!`; `None` for anything else
+/// (doctype, CDATA, odd comments).
+fn skip_comment(html: &str, at: usize) -> Option<usize> {
+    let body = html[at..].strip_prefix("<!--")?;
+    if body.starts_with('>') || body.starts_with("->") {
+        return None;
+    }
+    let end = body.find("-->")?;
+    if body.find("--!>").is_some_and(|bang| bang < end) {
+        return None;
+    }
+    Some(at + 4 + end + 3)
+}
+
+/// Decodes a quoted attribute value; `None` when a reference is beyond the
+/// fast path.
+fn decode_value(raw: &str) -> Option<String> {
+    if !raw.contains(['&', '\r']) {
+        return Some(raw.to_string());
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(n) = raw[i..].find('&') {
+        out.push_str(&normalize_newlines(&raw[i..i + n]));
+        let (decoded, len) = reference(&raw[i + n..])?;
+        match decoded {
+            Ref::Text(t) => out.push_str(t),
+            Ref::Char(c) => out.push(c),
+        }
+        i += n + len;
+    }
+    out.push_str(&normalize_newlines(&raw[i..]));
+    Some(out)
+}
+
+/// HTML's input preprocessing: CR LF and lone CR become LF.
+fn normalize_newlines(text: &str) -> String {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_string()
+    }
+}
+
+/// What a reference stands for.
+#[derive(Clone, Copy)]
+enum Ref {
+    Text(&'static str),
+    Char(char),
+}
+
+impl Ref {
+    fn push_escaped(self, out: &mut String, attribute: bool) {
+        match self {
+            Ref::Text(t) => push_escaped(out, t, attribute),
+            Ref::Char(c) => push_escaped(out, c.encode_utf8(&mut [0; 4]), attribute),
+        }
+    }
+}
+
+/// The reference at `rest[0] == '&'`: (what it stands for, bytes
+/// consumed). A `&` that starts no reference stands for itself.
+fn reference(rest: &str) -> Option<(Ref, usize)> {
+    let b = rest.as_bytes();
+    match b.get(1) {
+        Some(b'#') => numeric_reference(rest),
+        Some(c) if c.is_ascii_alphanumeric() => {
+            let run = 1 + b[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            let name = &rest[1..run];
+            if b.get(run) == Some(&b';') {
+                let value = match name {
+                    "amp" => Some("&"),
+                    "lt" => Some("<"),
+                    "gt" => Some(">"),
+                    "quot" => Some("\""),
+                    "apos" => Some("'"),
+                    _ => entities::lookup(name),
+                };
+                if let Some(value) = value {
+                    return Some((Ref::Text(value), run + 1));
+                }
+            }
+            // Not a `name;` reference: HTML would still read a legacy
+            // name at its start; otherwise the `&` is literal.
+            if LEGACY_ENTITIES.iter().any(|l| name.starts_with(l)) {
+                return None;
+            }
+            Some((Ref::Text("&"), 1))
+        }
+        _ => Some((Ref::Text("&"), 1)),
+    }
+}
+
+/// `&#N;` or `&#xN;` of a printable character (not a control, surrogate or
+/// noncharacter, which HTML maps or reports).
+fn numeric_reference(rest: &str) -> Option<(Ref, usize)> {
+    let b = rest.as_bytes();
+    let (radix, start) = match b.get(2) {
+        Some(b'x' | b'X') => (16, 3),
+        _ => (10, 2),
+    };
+    let digits = b[start..]
+        .iter()
+        .take_while(|c| c.is_ascii_hexdigit() && (radix == 16 || c.is_ascii_digit()))
+        .count();
+    if digits == 0 || digits > 8 || b.get(start + digits) != Some(&b';') {
+        return None;
+    }
+    let code = u32::from_str_radix(&rest[start..start + digits], radix).ok()?;
+    let c = char::from_u32(code)?;
+    if code < 0x20
+        || (0x7f..=0x9f).contains(&code)
+        || (0xfdd0..=0xfdef).contains(&code)
+        || code & 0xfffe == 0xfffe
+    {
+        return None;
+    }
+    Some((Ref::Char(c), start + digits + 1))
+}
+
+/// Writes text (or an attribute value) escaped like html5ever's serializer
+/// followed by [`super::sanitize`]'s `&nbsp;` -> `&#160;`, with HTML's
+/// newline normalization.
+fn push_escaped(out: &mut String, text: &str, attribute: bool) {
+    let b = text.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    // Every byte looked at is ASCII or the lead byte of U+00A0, so the
+    // slices below fall on character boundaries.
+    while i < b.len() {
+        let (replacement, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            0xc2 if b.get(i + 1) == Some(&0xa0) => ("&#160;", 2),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => ("", 1),
+            b'\r' => ("\n", 1),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&text[copied..i]);
+        out.push_str(replacement);
+        i += len;
+        copied = i;
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// Writes a start tag with its attributes filtered like ammonia does;
+/// `None` when an attribute is beyond the fast path.
+fn write_start_tag(
+    out: &mut String,
+    name: &str,
+    attrs: &[(String, String)],
+    base: Option<&Url>,
+    policy: &Policy,
+) -> Option<()> {
+    out.push('<');
+    out.push_str(name);
+    for (attr, value) in attrs {
+        if !policy.allows_attribute(name, attr) {
+            continue;
+        }
+        if attr == "style" {
+            out.push_str(" style=\"");
+            out.push_str(&(policy.style)(value)?);
+            out.push('"');
+            continue;
+        }
+        let mut value: &str = value;
+        let joined;
+        if attr == "href" || attr == "src" {
+            match Url::parse(value) {
+                Ok(url) => {
+                    if !policy.url_schemes.contains(url.scheme()) {
+                        continue;
+                    }
+                }
+                Err(url::ParseError::RelativeUrlWithoutBase) => {
+                    if let Some(base) = base {
+                        joined = base.join(value).ok()?;
+                        value = joined.as_str();
+                    }
+                }
+                Err(_) => continue,
+            }
+        }
+        out.push(' ');
+        out.push_str(attr);
+        out.push_str("=\"");
+        push_escaped(out, value, true);
+        out.push('"');
+    }
+    if name == "a"
+        && let Some(rel) = &policy.link_rel
+    {
+        out.push_str(" rel=\"");
+        push_escaped(out, rel, true);
+        out.push('"');
+    }
+    if matches!(name, "br" | "img" | "hr" | "wbr") {
+        out.push_str(" />");
+    } else {
+        out.push('>');
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sanitize_html_both_ways;
+    use url::Url;
+
+    /// Inputs the fast path must accept (and get right).
+    const ACCEPTED: &[&str] = &[
+        "<p>Hello <b>world</b></p>",
+        "<p>A <a href=\"https://example.com/a?x=1&amp;y=2\">link</a>.</p>",
+        "<p>A <a href=\"https://example.com/a?x=1&y=2\">raw query</a></p>",
+        "<p>rel <a href=\"/relative/path\" title=\"T\">x</a></p>",
+        "<img src=\"https://example.com/i.png\" alt=\"1 > 0\" width=\"10\">",
+        "<img src=img.png><br/><br /><hr>",
+        "Tom &amp; Jerry &lt;3 &eacute;&#233;&#xE9; &nbsp;x\u{a0}y",
+        "a < b > c & d",
+        "AT&T and &foo; and &#8217;",
+        "<ul><li>one</li>\n<li>two <em>2</em></li></ul><ol><li>x</li></ol>",
+        "<div><p>p1</p><p>p2</p><blockquote><p>q</p></blockquote></div>",
+        "<h2>Title</h2><p>body<!-- a comment --></p>",
+        "<pre><code>fn main() {}\n</code></pre>",
+        "<P CLASS=intro>Upper <B>case</B></P>",
+        "<p>unclosed <i>at the end",
+        "<a href=\"javascript:alert(1)\" onclick=\"x()\">js</a>",
+        "<a href=\"mailto:a@example.com\" target=_blank rel=nofollow>m</a>",
+        "<img src=\"data:image/png;base64,AAAA\" onerror=\"alert(1)\">",
+        "<span id=\"x\" name=\"y\" data-x=\"1\">attrs dropped</span>",
+        "line\r\nbreaks\rhere <b title=\"a\r\nb\">x</b>",
+        "<figure><img src=\"a.jpg\"><figcaption>cap</figcaption></figure>",
+        "<p>\"quotes\" and 'apostrophes' in text</p><a title='it\"s'>q</a>",
+        "<b><b><b><b>deep</b></b></b></b>",
+        "<a href=\"http://[::1]:8080/x\">v6</a><a href=\"//cdn.example.com/x\">proto</a>",
+        "<a href=\"\">empty</a><a href>bare</a>",
+        "<img src=x onerror=alert(1)//>",
+        // A leading byte-order mark is dropped, a second one kept (found by
+        // tests/fuzz_smoke.rs).
+        "\u{feff}<p>bom</p>",
+        "\u{feff}\u{feff}x<b>y\u{feff}</b>",
+        "<pre>\nnewline</pre><pre>\r\nx</pre><pre>\n\ny</pre>",
+        "<p>a<p>b<div>c<p>d</div><p>e",
+        "<ul><li>a<li>b</ul><ol><li><p>x</ol>",
+        "<br></br><img src=\"x\"></img><hr></hr>a<wbr></wbr>",
+        "<img alt loading=\"lazy\" srcset=\"a.png 2x\" src=a.png>",
+        "<div><p>a</div><blockquote><p>q</blockquote>",
+        "<table><tr><td>x</td></tr></table>",
+        "<table cellpadding=\"0\" style=\"width: auto\">\n <tbody><tr><th align=right>a</th><td style=\"padding: 5px\"><p>b</td></tr>\n</tbody></table>",
+        "<table>\n<tr><td>1<td>2\n</tr><tr><td><table><tr><td>inner</table></td></tr></table>",
+        "<div><table><thead><tr><th>h</th></tr></thead><tfoot></tfoot></table></div>",
+        "<ul><li><table><tr><td><ul><li>a</li></ul></td></tr><!-- c --></table></li></ul>",
+        "<font color=red><span><b>x</b><br><table><tr><td><b>y</b></td></tr></table></span></font>",
+        "<b><table></table></b><a href=x><table><tr><td>in</td></tr></table></a>",
+        "<p style=\"color: red; background: url(x); position: fixed\">style</p>",
+        "<span style='font-size: 14pt; line-height: 19px; '>a</span><b style=\"\">b</b>",
+        "<i style=\"x:expression(alert(1))\">c</i><u style=\"color:&quot;red&amp;\">d</u>",
+    ];
+
+    /// Inputs the fast path must leave to ammonia.
+    const DECLINED: &[&str] = &[
+        "<script>alert(1)</script>",
+        "<p><div>x</div></p>",
+        "<b><i>x</b></i>",
+        "<a href=x><a href=y>nested</a></a>",
+        "<li>stray</li>",
+        "<table>x<tr><td>x</td></tr></table>",
+        "<table><tr><b>x</b><td>x</td></tr></table>",
+        "<table><td>x</td></table>",
+        "<p><table><tr><td>x</td></tr></table>",
+        "<table><tr><td><b>x</td></tr></table>",
+        "<table><caption>c</caption></table>",
+        "<iframe src=\"https://evil.example\"></iframe>",
+        "<svg><script>alert(1)</script></svg>",
+        "&copy 2020",
+        "&notit; legacy prefix",
+        "<!DOCTYPE html>",
+        "<![CDATA[x]]>",
+        "<?php echo 1 ?>",
+        "</p>",
+        "<p/>",
+        "<a href=\"java&#x09;script:alert(1)\">tab</a>",
+        "<scr<script>ipt>alert(1)</script>",
+        "<a href=\"x\"title=\"no space\">t</a>",
+        "<h1><h2>x</h2></h1>",
+        "<!-->",
+        "<p>x</p >\n</div>",
+        "<p><i>a<p>b",
+        "<span><p>a</span>",
+        "<b><p>a</b>",
+        "<a href=x><table><tr><td><a href=y>in</a></td></tr></table></a>",
+        "<ul><li><span>a<li>b</ul>",
+        "<dl><dt>a<dd>b</dl>",
+    ];
+
+    fn bases() -> [Option<Url>; 2] {
+        [None, Url::parse("https://example.org/blog/post/").ok()]
+    }
+
+    #[test]
+    fn fast_path_accepts_simple_markup_and_matches_ammonia() {
+        for input in ACCEPTED {
+            for base in bases() {
+                let (fast, ammonia) = sanitize_html_both_ways(input, base.as_ref());
+                assert_eq!(
+                    fast.as_deref(),
+                    Some(ammonia.as_str()),
+                    "input {input:?}, base {base:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_declines_what_it_does_not_understand() {
+        for input in DECLINED {
+            for base in bases() {
+                let (fast, ammonia) = sanitize_html_both_ways(input, base.as_ref());
+                assert_eq!(fast, None, "input {input:?} (ammonia: {ammonia:?})");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_output_is_safe_and_resolved() {
+        let base = Url::parse("https://example.org/blog/post/").ok();
+        let (fast, _) = sanitize_html_both_ways(
+            "<a href=\"javascript:alert(1)\" onclick=\"x()\">js</a><img src=\"i.png\">",
+            base.as_ref(),
+        );
+        assert_eq!(
+            fast.as_deref(),
+            Some(
+                "<a rel=\"noopener noreferrer\">js</a>\
+                 <img src=\"https://example.org/blog/post/i.png\" />"
+            )
+        );
+    }
+
+    /// Every entity name of the table decodes as HTML decodes it.
+    #[test]
+    fn fast_path_entities_match_html() {
+        for (name, _) in super::entities::ENTITIES {
+            for input in [
+                format!("x&{name};y"),
+                format!("<b title=\"&{name};\">t</b>"),
+            ] {
+                let (fast, ammonia) = sanitize_html_both_ways(&input, None);
+                if let Some(fast) = fast {
+                    assert_eq!(fast, ammonia, "input {input:?}");
+                }
+            }
+        }
+    }
+
+    /// Characters through numeric references, in text and attributes.
+    #[test]
+    fn fast_path_numeric_references_match_html() {
+        let codes = (0u32..0x3000)
+            .chain([
+                0xd7ff, 0xd800, 0xdfff, 0xe000, 0xfdd0, 0xfffd, 0xfffe, 0x1f600,
+            ])
+            .chain([0x10fffe, 0x10ffff, 0x110000]);
+        for code in codes {
+            for input in [
+                format!("a&#{code};b"),
+                format!("a&#x{code:X};b"),
+                format!("<i title=\"&#x{code:x};\">t</i>"),
+            ] {
+                let (fast, ammonia) = sanitize_html_both_ways(&input, None);
+                if let Some(fast) = fast {
+                    assert_eq!(fast, ammonia, "input {input:?}");
+                }
+            }
+        }
+    }
+}
