@@ -6,10 +6,5 @@
 pub mod fetch;
 pub mod guard;
 pub mod local;
-// Audited by hand; exempt from the crate's no-panic lints for now (lib.rs).
-#[cfg_attr(
-    not(test),
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
-)]
 pub mod parse;
 pub mod poll;

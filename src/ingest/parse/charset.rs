@@ -46,7 +46,7 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     };
     if let Some((wide, len)) = bom {
         return finish(
-            decode_wide(wide, &bytes[len..], &mut warnings),
+            decode_wide(wide, bytes.get(len..).unwrap_or_default(), &mut warnings),
             wide_name(wide),
             warnings,
         );
@@ -66,7 +66,7 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
 
     // EBCDIC documents (`<?xm` in cp037): the declaration names the code page.
     if legacy::looks_ebcdic(bytes) {
-        let head = legacy::cp037().decode(&bytes[..bytes.len().min(200)]);
+        let head = legacy::cp037().decode(bytes.get(..200).unwrap_or(bytes));
         let codec = xml_decl_encoding(head.as_bytes())
             .and_then(|label| legacy::lookup(&label))
             .filter(|c| c.ebcdic)
@@ -221,11 +221,10 @@ fn lookup(label: &str) -> Option<&'static Encoding> {
 /// Recognises UTF-16/32 without BOM from the first four bytes (XML and JSON
 /// both start with an ASCII character).
 fn sniff_wide(b: &[u8]) -> Option<Wide> {
-    if b.len() < 4 {
+    let [b0, b1, b2, b3, ..] = *b else {
         return None;
-    }
-    let z = |i: usize| b[i] == 0;
-    match (z(0), z(1), z(2), z(3)) {
+    };
+    match (b0 == 0, b1 == 0, b2 == 0, b3 == 0) {
         (false, true, true, true) => Some(Wide::Utf32Le),
         (true, true, true, false) => Some(Wide::Utf32Be),
         (false, true, false, true) => Some(Wide::Utf16Le),
@@ -297,14 +296,14 @@ pub(crate) fn charset_param(content_type: &str) -> Option<String> {
 /// The `encoding` pseudo-attribute of an XML declaration at the start of
 /// ASCII-compatible bytes.
 fn xml_decl_encoding(bytes: &[u8]) -> Option<String> {
-    let head = &bytes[..bytes.len().min(1024)];
+    let head = bytes.get(..1024).unwrap_or(bytes);
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    let head = &head[start..];
+    let head = head.get(start..)?;
     if !head.starts_with(b"<?xml") {
         return None;
     }
     let end = head.windows(2).position(|w| w == b"?>")?;
-    let decl = String::from_utf8_lossy(&head[5..end]);
+    let decl = String::from_utf8_lossy(head.get(5..end)?);
     pseudo_attr(&decl, "encoding")
 }
 

@@ -40,10 +40,10 @@ pub(crate) fn detect(text: &str) -> Result<Body, ParseError> {
     if head.starts_with("<!doctype html") || head.starts_with("<html") {
         return Err(ParseError::NotAFeed(HTML_PAGE.into()));
     }
-    match trimmed.as_bytes()[0] {
-        b'{' => return Ok(Body::Json),
-        b'<' => {}
-        b'[' => {
+    match trimmed.as_bytes().first() {
+        Some(b'{') => return Ok(Body::Json),
+        Some(b'<') => {}
+        Some(b'[') => {
             return Err(ParseError::NotAFeed(
                 "a JSON array, not a JSON Feed object".into(),
             ));
