@@ -43,12 +43,19 @@ impl Cursor<'_> {
     fn peek_digit(&self) -> bool {
         self.peek().is_some_and(|c| c.is_ascii_digit())
     }
+    /// The value of the digit at the cursor, if it is one.
+    fn digit(&self) -> Option<u32> {
+        self.peek()
+            .filter(u8::is_ascii_digit)
+            .map(|c| u32::from(c - b'0'))
+    }
     /// Reads between `min` and `max` digits.
     fn digits(&mut self, min: usize, max: usize) -> Option<u32> {
         let start = self.i;
         let mut value: u32 = 0;
-        while self.i - start < max && self.peek_digit() {
-            value = value * 10 + u32::from(self.b[self.i] - b'0');
+        while self.i - start < max {
+            let Some(d) = self.digit() else { break };
+            value = value * 10 + d;
             self.i += 1;
         }
         (self.i - start >= min).then_some(value)
@@ -117,8 +124,8 @@ fn parse_iso8601(s: &str) -> Option<DateTime<Utc>> {
         if c.eat(b'.') || c.eat(b',') {
             let start = c.i;
             let mut scale = 100_000_000u32;
-            while c.peek_digit() {
-                nanos += u32::from(c.b[c.i] - b'0') * scale;
+            while let Some(d) = c.digit() {
+                nanos += d * scale;
                 scale /= 10;
                 c.i += 1;
             }
@@ -145,7 +152,9 @@ fn parse_iso8601(s: &str) -> Option<DateTime<Utc>> {
                 offset = read_offset(&mut c, true)?;
             }
             Some(_) => {
-                let word = std::str::from_utf8(&c.b[c.i..]).ok()?.trim();
+                let word = std::str::from_utf8(c.b.get(c.i..).unwrap_or_default())
+                    .ok()?
+                    .trim();
                 offset = zone_offset(&word.to_ascii_lowercase())?;
                 c.i = c.b.len();
             }
@@ -181,7 +190,7 @@ fn month_from_name(word: &str) -> Option<u32> {
         "november",
         "december",
     ];
-    let full = FULL[(m - 1) as usize];
+    let full = FULL.get((m - 1) as usize)?;
     (full.starts_with(word) || word == "sept").then_some(m)
 }
 
@@ -302,8 +311,8 @@ fn parse_rfc822ish(s: &str) -> Option<DateTime<Utc>> {
         if text.is_empty() {
             return Some(());
         }
-        let value = match text.as_bytes()[0] {
-            b'+' | b'-' => numeric_offset(text)?,
+        let value = match text.as_bytes().first() {
+            Some(b'+' | b'-') => numeric_offset(text)?,
             _ => zone_offset(&text.to_ascii_lowercase())?,
         };
         offset.get_or_insert(value);
@@ -312,7 +321,10 @@ fn parse_rfc822ish(s: &str) -> Option<DateTime<Utc>> {
 
     for token in cleaned.split_whitespace() {
         let lower = token.to_ascii_lowercase();
-        let first = token.as_bytes()[0];
+        // `split_whitespace` yields no empty token.
+        let Some(&first) = token.as_bytes().first() else {
+            continue;
+        };
         if first.is_ascii_digit() && token.contains(':') {
             let (h, m, sec, zone) = parse_clock(token)?;
             clock = Some((h, m, sec));
