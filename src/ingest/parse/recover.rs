@@ -61,13 +61,9 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
 
     // Junk before the root: everything before the first `<` that starts
     // markup (`<?`, `<!`, or a name).
-    let start = (0..bytes.len())
-        .find(|&i| {
-            bytes[i] == b'<'
-                && bytes
-                    .get(i + 1)
-                    .is_some_and(|n| matches!(n, b'?' | b'!') || n.is_ascii_alphabetic())
-        })
+    let start = bytes
+        .windows(2)
+        .position(|w| matches!(w, [b'<', n] if matches!(n, b'?' | b'!') || n.is_ascii_alphabetic()))
         .unwrap_or(0);
     if text[..start]
         .chars()
@@ -86,8 +82,7 @@ pub(crate) fn repair(text: &str) -> Repaired<'_> {
     let mut root_closed = false;
     let mut i = 0;
     let b = body.as_bytes();
-    while i < b.len() {
-        let c = b[i];
+    while let Some(&c) = b.get(i) {
         if c == b'<' {
             // Markup: comments, CDATA, PIs, doctype copied; tags tracked.
             let rest = &body[i..];
@@ -399,7 +394,9 @@ pub(crate) fn any_control_or_ef(bytes: &[u8]) -> bool {
 /// Handles the `&` at `rest[0]`; returns how many bytes it consumed.
 fn push_reference(out: &mut String, rest: &str, fixes: &mut Fixes) -> usize {
     let b = rest.as_bytes();
-    let body_len = b[1..]
+    let body_len = b
+        .get(1..)
+        .unwrap_or_default()
         .iter()
         .take(40)
         .position(|&c| !(is_name_char(c) || c == b'#'))

@@ -480,7 +480,7 @@ pub(crate) fn looks_like_html(text: &str) -> bool {
             .get(i + 1)
             .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'/' || *n == b'!'),
         b'&' => {
-            let rest = &bytes[i + 1..];
+            let rest = bytes.get(i + 1..).unwrap_or_default();
             let len = rest
                 .iter()
                 .take(12)
@@ -592,22 +592,21 @@ fn xml_friendly(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + 16);
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'<' {
+    while let Some(&c) = bytes.get(i) {
+        if c != b'<' {
             i += 1;
             continue;
         }
         let name_start = i + 1;
         let mut j = name_start;
-        while j < bytes.len() && bytes[j].is_ascii_alphanumeric() {
+        while bytes.get(j).is_some_and(u8::is_ascii_alphanumeric) {
             j += 1;
         }
         let name = &html[name_start..j];
         // Find the end of the tag, minding quoted attribute values.
         let mut quote = 0u8;
         let mut k = j;
-        while k < bytes.len() {
-            let b = bytes[k];
+        while let Some(&b) = bytes.get(k) {
             if quote != 0 {
                 if b == quote {
                     quote = 0;
@@ -622,7 +621,7 @@ fn xml_friendly(html: &str) -> String {
         if k >= bytes.len() {
             break;
         }
-        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) && bytes[k - 1] != b'/' {
+        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) && bytes.get(k - 1) != Some(&b'/') {
             out.push_str(&html[copied..k]);
             out.push_str(" />");
             copied = k + 1;
