@@ -110,8 +110,7 @@ impl<'a> Iterator for Tokenizer<'a> {
                 let mut i = lt + 2;
                 let mut depth = 0usize;
                 let mut quote = 0u8;
-                while i < bytes.len() {
-                    let b = bytes[i];
+                while let Some(&b) = bytes.get(i) {
                     if quote != 0 {
                         if b == quote {
                             quote = 0;
@@ -143,7 +142,7 @@ impl<'a> Iterator for Tokenizer<'a> {
             if rest.starts_with("</") {
                 let start = lt + 2;
                 let mut end = start;
-                while end < bytes.len() && is_name_byte(bytes[end]) {
+                while bytes.get(end).is_some_and(|&c| is_name_byte(c)) {
                     end += 1;
                 }
                 self.skip_past(end, ">");
@@ -154,12 +153,12 @@ impl<'a> Iterator for Tokenizer<'a> {
             }
             // A start tag, or a stray `<` in text.
             let start = lt + 1;
-            if start >= bytes.len() || !is_name_start(bytes[start]) {
+            if !bytes.get(start).is_some_and(|&c| is_name_start(c)) {
                 self.pos = start;
                 continue;
             }
             let mut end = start;
-            while end < bytes.len() && is_name_byte(bytes[end]) {
+            while bytes.get(end).is_some_and(|&c| is_name_byte(c)) {
                 end += 1;
             }
             let name = &src[start..end];
@@ -167,14 +166,14 @@ impl<'a> Iterator for Tokenizer<'a> {
             let mut i = end;
             let self_closing;
             loop {
-                while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
                     i += 1;
                 }
-                if i >= bytes.len() {
+                let Some(&c) = bytes.get(i) else {
                     self.pos = bytes.len();
                     return None;
-                }
-                match bytes[i] {
+                };
+                match c {
                     b'>' => {
                         self_closing = false;
                         i += 1;
@@ -193,12 +192,12 @@ impl<'a> Iterator for Tokenizer<'a> {
                     _ => {}
                 }
                 let name_start = i;
-                while i < bytes.len() && is_name_byte(bytes[i]) {
+                while bytes.get(i).is_some_and(|&c| is_name_byte(c)) {
                     i += 1;
                 }
                 let attr_name = &src[name_start..i];
                 let mut j = i;
-                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
                     j += 1;
                 }
                 if bytes.get(j) != Some(&b'=') {
@@ -212,7 +211,7 @@ impl<'a> Iterator for Tokenizer<'a> {
                     continue;
                 }
                 j += 1;
-                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
                     j += 1;
                 }
                 let (value_span, after) = match bytes.get(j) {
@@ -225,7 +224,9 @@ impl<'a> Iterator for Tokenizer<'a> {
                     },
                     _ => {
                         let mut k = j;
-                        while k < bytes.len() && !bytes[k].is_ascii_whitespace() && bytes[k] != b'>'
+                        while bytes
+                            .get(k)
+                            .is_some_and(|&c| !c.is_ascii_whitespace() && c != b'>')
                         {
                             k += 1;
                         }
