@@ -275,8 +275,8 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
     let mut open = Open::default();
     let b = html.as_bytes();
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    while let Some(&byte) = b.get(i) {
+        match byte {
             b'<' => match b.get(i + 1).copied() {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let tag = parse_start_tag(html, i)?;
@@ -373,7 +373,10 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                         // open inside it (HTML's implied end tags).
                         Kind::Block | Kind::Heading | Kind::Pre | Kind::List | Kind::ListItem => {
                             let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
-                            if open.stack[inside + 1..]
+                            if open
+                                .stack
+                                .get(inside + 1..)
+                                .unwrap_or_default()
                                 .iter()
                                 .any(|(n, _)| !matches!(*n, "p" | "li"))
                             {
@@ -387,7 +390,8 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                         // `<p>`/`<li>` left open inside it.
                         Kind::Table | Kind::TableSection | Kind::TableRow | Kind::TableCell => {
                             let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
-                            if open.stack[inside + 1..].iter().any(|(n, k)| {
+                            let after = open.stack.get(inside + 1..).unwrap_or_default();
+                            if after.iter().any(|(n, k)| {
                                 !matches!(*n, "p" | "li")
                                     && !matches!(
                                         k,
@@ -461,7 +465,7 @@ fn is_space(b: u8) -> bool {
 }
 
 fn skip_spaces(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && is_space(b[i]) {
+    while b.get(i).is_some_and(|&c| is_space(c)) {
         i += 1;
     }
     i
@@ -472,7 +476,7 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
     let b = html.as_bytes();
     let mut i = at + 1;
     let name_start = i;
-    while i < b.len() && b[i].is_ascii_alphanumeric() {
+    while b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
         i += 1;
     }
     let name = html[name_start..i].to_ascii_lowercase();
@@ -502,7 +506,10 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
             _ => return None,
         }
         let attr_start = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_')) {
+        while b
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+        {
             i += 1;
         }
         let attr = html[attr_start..i].to_ascii_lowercase();
@@ -525,8 +532,8 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
                 }
                 _ => {
                     let start = i;
-                    while i < b.len() && !is_space(b[i]) && b[i] != b'>' {
-                        if matches!(b[i], b'"' | b'\'' | b'<' | b'=' | b'`' | b'&') {
+                    while let Some(&c) = b.get(i).filter(|&&c| !is_space(c) && c != b'>') {
+                        if matches!(c, b'"' | b'\'' | b'<' | b'=' | b'`' | b'&') {
                             return None;
                         }
                         i += 1;
@@ -554,10 +561,10 @@ fn parse_end_tag(html: &str, at: usize) -> Option<(String, usize)> {
     let b = html.as_bytes();
     let start = at + 2;
     let mut i = start;
-    while i < b.len() && b[i].is_ascii_alphanumeric() {
+    while b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
         i += 1;
     }
-    if i == start || !b[start].is_ascii_alphabetic() {
+    if i == start || !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
         return None;
     }
     let name = html[start..i].to_ascii_lowercase();
@@ -632,7 +639,9 @@ fn reference(rest: &str) -> Option<(Ref, usize)> {
     match b.get(1) {
         Some(b'#') => numeric_reference(rest),
         Some(c) if c.is_ascii_alphanumeric() => {
-            let run = 1 + b[1..]
+            let run = 1 + b
+                .get(1..)
+                .unwrap_or_default()
                 .iter()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .count();
@@ -669,7 +678,9 @@ fn numeric_reference(rest: &str) -> Option<(Ref, usize)> {
         Some(b'x' | b'X') => (16, 3),
         _ => (10, 2),
     };
-    let digits = b[start..]
+    let digits = b
+        .get(start..)
+        .unwrap_or_default()
         .iter()
         .take_while(|c| c.is_ascii_hexdigit() && (radix == 16 || c.is_ascii_digit()))
         .count();
@@ -697,8 +708,8 @@ fn push_escaped(out: &mut String, text: &str, attribute: bool) {
     let mut i = 0;
     // Every byte looked at is ASCII or the lead byte of U+00A0, so the
     // slices below fall on character boundaries.
-    while i < b.len() {
-        let (replacement, len) = match b[i] {
+    while let Some(&byte) = b.get(i) {
+        let (replacement, len) = match byte {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
             b'>' => ("&gt;", 1),
