@@ -29,8 +29,7 @@
 // No panic on outside input: outside tests, no `unwrap`/`expect` and no
 // unchecked indexing or slicing (`get`, checked arithmetic and errors
 // instead); a provably safe exception carries an `allow` and the reason.
-// `ingest::parse` was audited by hand (RELIABILITY.md) and is exempt until
-// its own changes land.
+// No module is exempt (`ingest::parse` included).
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
