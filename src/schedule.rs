@@ -211,21 +211,10 @@ fn publish_job(
     shutdown: &CancellationToken,
     feed: &FeedConfig,
 ) -> anyhow::Result<Job> {
-    let app = Arc::downgrade(app);
-    let tracker = tracker.clone();
-    let shutdown = shutdown.clone();
     let name = feed.name.clone();
-    let run: JobFn = Box::new(move |_, _| {
-        let app = app.clone();
-        let shutdown = shutdown.clone();
+    let run = app_job(app, tracker, shutdown, move |app| {
         let name = name.clone();
-        let task = tracker.track_future(async move {
-            let Some(app) = app.upgrade() else {
-                return;
-            };
-            if shutdown.is_cancelled() {
-                return;
-            }
+        async move {
             // Rendering reads the store: off the async workers.
             let feed = name.clone();
             if let Err(err) =
@@ -233,8 +222,7 @@ fn publish_job(
             {
                 warn!(feed = %name, %err, "scheduled publish failed");
             }
-        });
-        Box::pin(task)
+        }
     });
     Ok(match feed.refresh.as_ref() {
         Some(Schedule::Cron(expr)) => Job::new_async(expr.as_str(), run)?,
@@ -252,24 +240,28 @@ type JobFn = Box<
         + Sync,
 >;
 
-/// A job body that refreshes `id` as a tracked task, unless the daemon is
-/// stopping.
-fn refresh_job(
+/// A job body that runs `work` on the app as a tracked task, unless the
+/// daemon is stopping or gone.
+fn app_job<F, Fut>(
     app: &Arc<App>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
-    id: &str,
-) -> JobFn {
+    work: F,
+) -> JobFn
+where
+    F: Fn(Arc<App>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     // A weak handle: the scheduler's jobs must not keep the App (and so the
     // store's lock) alive once the daemon has stopped.
     let app = Arc::downgrade(app);
     let tracker = tracker.clone();
     let shutdown = shutdown.clone();
-    let id = id.to_string();
+    let work = Arc::new(work);
     Box::new(move |_, _| {
         let app = app.clone();
         let shutdown = shutdown.clone();
-        let id = id.clone();
+        let work = work.clone();
         let task = tracker.track_future(async move {
             let Some(app) = app.upgrade() else {
                 return;
@@ -277,11 +269,27 @@ fn refresh_job(
             if shutdown.is_cancelled() {
                 return;
             }
+            work(app).await;
+        });
+        Box::pin(task)
+    })
+}
+
+/// A job body that refreshes `id`.
+fn refresh_job(
+    app: &Arc<App>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+    id: &str,
+) -> JobFn {
+    let id = id.to_string();
+    app_job(app, tracker, shutdown, move |app| {
+        let id = id.clone();
+        async move {
             match app.refresh_source(&id, false).await {
                 Some(outcome) => debug!(source = %id, ?outcome, "scheduled refresh"),
                 None => debug!(source = %id, "refresh skipped: one is already running"),
             }
-        });
-        Box::pin(task)
+        }
     })
 }
