@@ -87,22 +87,12 @@ fn feed(name: &str, sources: Vec<String>, limit: usize, archive: bool) -> FeedCo
     f
 }
 
-fn measure(
-    store: &Store,
-    feed: &FeedConfig,
-    counts: &publish::archive::SourceCounts,
-    refreshed: Option<&str>,
-) -> (Duration, Duration) {
+fn measure(store: &Store, feed: &FeedConfig) -> (Duration, Duration) {
     let mut runs: Vec<Duration> = (0..15)
         .map(|_| {
             let start = Instant::now();
-            // As in the daemon after a refresh of that source: its count is
-            // taken again, the others come from the cache.
-            if let Some(source) = refreshed {
-                counts.invalidate(Some(source));
-            }
             let (rendered, _) =
-                publish::render_feed(store, feed, "http://bench.example", counts).expect("render");
+                publish::render_feed(store, feed, "http://bench.example").expect("render");
             std::hint::black_box(&rendered);
             start.elapsed()
         })
@@ -111,33 +101,24 @@ fn measure(
     (runs[7], runs[13])
 }
 
-/// The cases timed on every store: label, feed, source refreshed first.
-fn cases(all: &[String]) -> Vec<(&'static str, FeedConfig, Option<&'static str>)> {
+/// The cases timed on every store: label and feed.
+fn cases(all: &[String]) -> Vec<(&'static str, FeedConfig)> {
     vec![
         (
             "all sources, 50 items",
             feed("all50", all.to_vec(), 50, false),
-            None,
         ),
         (
             "all sources, 1000 items",
             feed("all1000", all.to_vec(), 1000, false),
-            None,
         ),
         (
             "one small source, 10 items",
             feed("small10", vec!["small".into()], 10, false),
-            None,
         ),
         (
-            "all sources, 50 items, archives on, after a refresh of the small source",
+            "all sources, 50 items, archives on (reads every source's item count)",
             feed("alla", all.to_vec(), 50, true),
-            Some("small"),
-        ),
-        (
-            "all sources, 50 items, archives on, after a refresh of a big source (1/9 of the store)",
-            feed("allb", all.to_vec(), 50, true),
-            Some("big-0"),
         ),
     ]
 }
@@ -192,13 +173,8 @@ fn main() {
         runtime.block_on(fill(&store, size));
         eprintln!("filled {size} items in {:?}", start.elapsed());
         // One untimed pass: the store's caches settle after filling.
-        for (_, f, refreshed) in &cases {
-            measure(
-                &store,
-                f,
-                &publish::archive::SourceCounts::default(),
-                *refreshed,
-            );
+        for (_, f) in &cases {
+            measure(&store, f);
         }
         stores.push((size, dir, store));
     }
@@ -206,9 +182,8 @@ fn main() {
     let mut best = vec![vec![(Duration::MAX, Duration::MAX); cases.len() + 2]; stores.len()];
     for round in 0..rounds {
         for (s, (size, _, store)) in stores.iter().enumerate() {
-            for (c, (_, f, refreshed)) in cases.iter().enumerate() {
-                let counts = publish::archive::SourceCounts::default();
-                let timed = measure(store, f, &counts, *refreshed);
+            for (c, (_, f)) in cases.iter().enumerate() {
+                let timed = measure(store, f);
                 if timed.0 < best[s][c].0 {
                     best[s][c] = timed;
                 }
@@ -223,7 +198,7 @@ fn main() {
     println!("| stored items | feed | median | p90 |");
     println!("|---:|---|---:|---:|");
     for (s, (size, _, _)) in stores.iter().enumerate() {
-        for (c, (label, _, _)) in cases.iter().enumerate() {
+        for (c, (label, _)) in cases.iter().enumerate() {
             let (median, p90) = best[s][c];
             println!("| {size} | {label} | {} | {} |", ms(median), ms(p90));
         }
@@ -246,7 +221,7 @@ fn main() {
         println!("|---|---:|---:|---:|");
         let labels = cases
             .iter()
-            .map(|(l, _, _)| *l)
+            .map(|(l, _)| *l)
             .chain(["store read (all, 50)", "render and compress (all, 50)"]);
         for (c, label) in labels.enumerate() {
             println!(

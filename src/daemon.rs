@@ -239,9 +239,6 @@ impl App {
     pub fn render_feeds(&self, source: Option<&str>) {
         let config = self.config();
         let base = config.daemon.public_base();
-        // The source just refreshed (or, with none, every source) may have
-        // a new item count.
-        self.published.counts.invalidate(source);
         for feed in &config.feeds {
             if let Some(s) = source
                 && (feed.refresh.is_some() || !feed.sources.iter().any(|f| f == s))
@@ -256,12 +253,9 @@ impl App {
     /// it from the store, whatever changed since the last time, and notes
     /// the time so that `max-age` counts down to the next one.
     pub fn publish_scheduled(&self, name: &str) {
-        if let Ok(mut ticks) = self.publish_ticks.lock() {
-            ticks.insert(name.to_string(), Utc::now());
-        }
+        self.publish_schedule_started(name);
         let config = self.config();
         if let Some(feed) = config.feed(name) {
-            self.published.counts.invalidate(None);
             self.render_one(feed, &config.daemon.public_base());
         }
     }
@@ -276,14 +270,13 @@ impl App {
 
     fn render_one(&self, feed: &crate::config::FeedConfig, base: &str) {
         let was_published = self.published.get(&feed.name).is_some();
-        let (rendered, items) =
-            match publish::render_feed(&self.store, feed, base, &self.published.counts) {
-                Ok(rendered) => rendered,
-                Err(err) => {
-                    error!(feed = %feed.name, %err, "render failed: store unreadable");
-                    return;
-                }
-            };
+        let (rendered, items) = match publish::render_feed(&self.store, feed, base) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                error!(feed = %feed.name, %err, "render failed: store unreadable");
+                return;
+            }
+        };
         if self.published.put(&feed.name, rendered) {
             self.metrics.record_render(&feed.name);
             info!(feed = %feed.name, items, "rendered");

@@ -12,8 +12,7 @@
 //!
 //! Pages are rendered on request and cached with the current rendering.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashSet;
 
 use super::{FeedMeta, Page, RenderedFeed, passes_filters, render, sort_for_publishing};
 use crate::config::FeedConfig;
@@ -62,65 +61,20 @@ pub fn page_count(total: usize, limit: usize) -> usize {
     }
 }
 
-/// Item counts per source, kept between renderings so that rendering a
-/// feed does not count the whole store each time: a source's count is
-/// taken from its index once, and again only after it is invalidated (the
-/// daemon invalidates the source a refresh changed).
-#[derive(Debug, Default)]
-pub struct SourceCounts {
-    counts: Mutex<HashMap<String, usize>>,
-}
-
-impl SourceCounts {
-    /// The number of stored items of `source`.
-    pub fn get(&self, store: &Store, source: &str) -> usize {
-        if let Ok(counts) = self.counts.lock()
-            && let Some(n) = counts.get(source)
-        {
-            return *n;
-        }
-        let n = store.source_item_count(source);
-        if let Ok(mut counts) = self.counts.lock() {
-            counts.insert(source.to_string(), n);
-        }
-        n
-    }
-
-    /// Forgets the count of `source` (or of every source).
-    pub fn invalidate(&self, source: Option<&str>) {
-        if let Ok(mut counts) = self.counts.lock() {
-            match source {
-                Some(s) => {
-                    counts.remove(s);
-                }
-                None => counts.clear(),
-            }
-        }
-    }
-}
-
-/// The feed's item count: from the cached source counts without keyword
+/// The feed's item count: the store's per-source counters without keyword
 /// filters; with them, every item of its sources has to be read.
-fn item_total(
-    store: &Store,
-    feed: &FeedConfig,
-    counts: &SourceCounts,
-) -> Result<usize, StoreError> {
+fn item_total(store: &Store, feed: &FeedConfig) -> Result<usize, StoreError> {
     if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
         let unique: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
-        Ok(unique.iter().map(|s| counts.get(store, s)).sum())
+        Ok(unique.iter().map(|s| store.source_item_count(s)).sum())
     } else {
         Ok(archive_items(store, feed)?.len())
     }
 }
 
 /// The newest archive page of a feed, if it has any.
-pub fn newest_page(
-    store: &Store,
-    feed: &FeedConfig,
-    counts: &SourceCounts,
-) -> Result<Option<usize>, StoreError> {
-    let pages = page_count(item_total(store, feed, counts)?, feed.limit);
+pub fn newest_page(store: &Store, feed: &FeedConfig) -> Result<Option<usize>, StoreError> {
+    let pages = page_count(item_total(store, feed)?, feed.limit);
     Ok((pages > 0).then_some(pages))
 }
 

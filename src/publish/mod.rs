@@ -361,16 +361,14 @@ pub fn select_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>,
 
 /// Renders a configured feed's current document from the store, with its
 /// `prev-archive` link when items go beyond the limit.
-/// `counts` caches per-source item counts between renderings.
 pub fn render_feed(
     store: &Store,
     feed: &FeedConfig,
     base: &str,
-    counts: &archive::SourceCounts,
 ) -> Result<(RenderedFeed, usize), StoreError> {
     let items = select_items(store, feed)?;
     let prev_archive = if feed.archive && items.len() >= feed.limit {
-        archive::newest_page(store, feed, counts)?
+        archive::newest_page(store, feed)?
     } else {
         None
     };
@@ -386,8 +384,6 @@ pub fn render_feed(
 #[derive(Clone, Default)]
 pub struct Published {
     feeds: Arc<RwLock<HashMap<String, Arc<RenderedFeed>>>>,
-    /// Item counts per source, for the archive links.
-    pub counts: Arc<archive::SourceCounts>,
 }
 
 impl Published {
