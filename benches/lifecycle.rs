@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use syndic::model::{Entry, ItemKey, PollState, StoredItem};
+use syndic::model::{Entry, ItemKey, PollState};
 use syndic::store::{Batch, Store};
 
 const SOURCES_FOR_ITEMS: usize = 100;
@@ -97,20 +97,7 @@ fn seed(dir: &Path, sources: usize, items: usize) -> Duration {
                     )),
                     ..Entry::default()
                 };
-                let item = StoredItem {
-                    key,
-                    source: source.clone(),
-                    public_id: format!("urn:syndic:{}", key.to_hex()),
-                    digest: entry.content_digest(),
-                    entry,
-                    first_seen: at,
-                    published: at,
-                    updated: at,
-                    aliases: Vec::new(),
-                    duplicate_of: None,
-                    merged: Vec::new(),
-                    feed_url: None,
-                };
+                let item = syndic::dedup::new_item(&source, key, entry, at);
                 batch.upserts.push((None, item));
             }
             rt.block_on(store.apply(&batch)).unwrap();

@@ -23,11 +23,10 @@ fn item(source: &str, n: usize) -> StoredItem {
     let key = ItemKey::derive(source, &format!("item-{n}"));
     let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
         + chrono::Duration::seconds(n as i64 * 60);
-    StoredItem {
+    syndic::dedup::new_item(
+        source,
         key,
-        source: source.to_string(),
-        public_id: syndic::dedup::mint_public_id(&key),
-        entry: Entry {
+        Entry {
             upstream_id: Some(format!("item-{n}")),
             title: Some(format!("Item number {n} of the benchmark store")),
             link: Some(format!("https://example.org/{source}/{n}")),
@@ -39,15 +38,8 @@ fn item(source: &str, n: usize) -> StoredItem {
             categories: vec!["bench".into()],
             ..Entry::default()
         },
-        first_seen: at,
-        published: at,
-        updated: at,
-        digest: [0; 16],
-        aliases: Vec::new(),
-        duplicate_of: None,
-        merged: Vec::new(),
-        feed_url: None,
-    }
+        at,
+    )
 }
 
 fn source_of(n: usize) -> String {

@@ -552,26 +552,17 @@ const EXT_SOURCE: &str = "[[source]]\nid = \"ext\"\nurl = \"http://127.0.0.1:9/f
 
 fn stored(source: &str, id: &str, at: DateTime<Utc>, seen: DateTime<Utc>) -> StoredItem {
     let key = ItemKey::derive(source, id);
+    let entry = Entry {
+        upstream_id: Some(id.into()),
+        title: Some(format!("Item {id}")),
+        link: Some(format!("https://example.org/{id}")),
+        summary_html: Some(format!("<p>About {id}</p>")),
+        content_html: Some(format!("<p>All of {id}</p>")),
+        ..Entry::default()
+    };
     StoredItem {
-        key,
-        source: source.into(),
-        public_id: syndic::dedup::mint_public_id(&key),
-        entry: Entry {
-            upstream_id: Some(id.into()),
-            title: Some(format!("Item {id}")),
-            link: Some(format!("https://example.org/{id}")),
-            summary_html: Some(format!("<p>About {id}</p>")),
-            content_html: Some(format!("<p>All of {id}</p>")),
-            ..Entry::default()
-        },
         first_seen: seen,
-        published: at,
-        updated: at,
-        digest: [0; 16],
-        aliases: Vec::new(),
-        duplicate_of: None,
-        merged: Vec::new(),
-        feed_url: None,
+        ..syndic::dedup::new_item(source, key, entry, at)
     }
 }
 

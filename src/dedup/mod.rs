@@ -476,6 +476,26 @@ fn primary_of<I: Index>(
     Ok((primary.source != source).then_some(primary.key))
 }
 
+/// An item as first stored: `entry` of `source` under `key`, first seen,
+/// published and updated at `at`, its public id minted from the key and its
+/// digest taken from the content; no aliases, merges or feed URL yet.
+pub fn new_item(source: &str, key: ItemKey, entry: Entry, at: DateTime<Utc>) -> StoredItem {
+    StoredItem {
+        key,
+        source: source.to_string(),
+        public_id: mint_public_id(&key),
+        digest: entry.content_digest(),
+        entry,
+        first_seen: at,
+        published: at,
+        updated: at,
+        aliases: Vec::new(),
+        duplicate_of: None,
+        merged: Vec::new(),
+        feed_url: None,
+    }
+}
+
 fn insert(
     policy: &Policy,
     key: ItemKey,
@@ -483,22 +503,14 @@ fn insert(
     now: DateTime<Utc>,
     aliases: Vec<String>,
 ) -> StoredItem {
-    let digest = entry.content_digest();
     let published = entry.published.or(entry.updated).unwrap_or(now);
     let updated = entry.updated.unwrap_or(published).max(published);
     StoredItem {
-        key,
-        source: policy.source.to_string(),
-        public_id: mint_public_id(&key),
-        entry,
-        first_seen: now,
         published,
         updated,
-        digest,
         aliases,
-        duplicate_of: None,
-        merged: Vec::new(),
         feed_url: policy.feed_url.map(str::to_string),
+        ..new_item(policy.source, key, entry, now)
     }
 }
 

@@ -553,11 +553,10 @@ mod tests {
         let mk = |id: &str, hour: u32, title: &str| {
             let key = ItemKey::derive("src", id);
             let at = Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap();
-            StoredItem {
+            crate::dedup::new_item(
+                "src",
                 key,
-                source: "src".into(),
-                public_id: crate::dedup::mint_public_id(&key),
-                entry: Entry {
+                Entry {
                     upstream_id: Some(id.into()),
                     title: Some(title.into()),
                     link: Some(format!("https://example.org/{id}")),
@@ -567,15 +566,8 @@ mod tests {
                     categories: vec!["news".into()],
                     ..Entry::default()
                 },
-                first_seen: at,
-                published: at,
-                updated: at,
-                digest: [0; 16],
-                aliases: Vec::new(),
-                duplicate_of: None,
-                merged: Vec::new(),
-                feed_url: None,
-            }
+                at,
+            )
         };
         vec![mk("b", 12, "Second & last"), mk("a", 10, "First < one")]
     }
@@ -588,24 +580,16 @@ mod tests {
                 let key = ItemKey::derive("src", &format!("item-{i}"));
                 let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
                     + chrono::Duration::minutes(i64::from(i));
-                StoredItem {
+                crate::dedup::new_item(
+                    "src",
                     key,
-                    source: "src".into(),
-                    public_id: crate::dedup::mint_public_id(&key),
-                    entry: Entry {
+                    Entry {
                         title: Some(format!("Item {i}")),
                         link: Some(format!("https://example.org/{i}")),
                         ..Entry::default()
                     },
-                    first_seen: at,
-                    published: at,
-                    updated: at,
-                    digest: [0; 16],
-                    aliases: Vec::new(),
-                    duplicate_of: None,
-                    merged: Vec::new(),
-                    feed_url: None,
-                }
+                    at,
+                )
             })
             .collect()
     }

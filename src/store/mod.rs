@@ -1397,23 +1397,15 @@ mod tests {
     fn item(source: &str, n: i64) -> StoredItem {
         let key = ItemKey::derive(source, &n.to_string());
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n);
-        StoredItem {
+        dedup::new_item(
+            source,
             key,
-            source: source.into(),
-            public_id: crate::dedup::mint_public_id(&key),
-            entry: Entry {
+            Entry {
                 title: Some(format!("{source} {n}")),
                 ..Entry::default()
             },
-            first_seen: at,
-            published: at,
-            updated: at,
-            digest: [0; 16],
-            aliases: Vec::new(),
-            duplicate_of: None,
-            merged: Vec::new(),
-            feed_url: None,
-        }
+            at,
+        )
     }
 
     #[tokio::test]
