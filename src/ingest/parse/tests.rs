@@ -761,16 +761,13 @@ fn author_that_panics_the_reader_is_dropped_not_the_feed() {
     );
 }
 
-/// Smoke test over the shared corpus; skipped unless `SYNDIC_CORPUS` is set.
-#[test]
-fn shared_corpus_smoke() {
-    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: corpus smoke test skipped");
-        return;
-    };
-    let dir = std::path::Path::new(&root).join("feedparser/tests/wellformed");
+/// Every file below `dir` (recursively) that `keep` accepts.
+fn files_under(
+    dir: &std::path::Path,
+    keep: impl Fn(&std::path::Path) -> bool,
+) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    let mut stack = vec![dir.clone()];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(read) = std::fs::read_dir(&d) else {
             continue;
@@ -779,15 +776,27 @@ fn shared_corpus_smoke() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "xml" | "rss" | "atom" | "rdf" | "json"))
-            {
+            } else if keep(&path) {
                 files.push(path);
             }
         }
     }
+    files
+}
+
+/// Smoke test over the shared corpus; skipped unless `SYNDIC_CORPUS` is set.
+#[test]
+fn shared_corpus_smoke() {
+    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
+        eprintln!("SYNDIC_CORPUS not set: corpus smoke test skipped");
+        return;
+    };
+    let dir = std::path::Path::new(&root).join("feedparser/tests/wellformed");
+    let files = files_under(&dir, |path| {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "xml" | "rss" | "atom" | "rdf" | "json"))
+    });
     assert!(!files.is_empty(), "no feed files under {}", dir.display());
     let started = std::time::Instant::now();
     let mut ok = 0usize;
@@ -816,21 +825,7 @@ fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
         eprintln!("SYNDIC_CORPUS not set: sanitizer differential test skipped");
         return;
     };
-    let mut files = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(root)];
-    while let Some(d) = stack.pop() {
-        let Ok(read) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in read.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
+    let mut files = files_under(std::path::Path::new(&root), |_| true);
     files.sort();
     let base = url::Url::parse("https://example.org/feed/dir/").ok();
     let (mut fragments, mut accepted) = (0usize, 0usize);
