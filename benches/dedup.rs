@@ -62,16 +62,42 @@ fn entry(source: usize, n: usize, rng: &mut Rng) -> Entry {
     }
 }
 
+/// Where a bench store lives: a temporary folder, or a kept one.
+enum Dir {
+    Temp(tempfile::TempDir),
+    Kept(std::path::PathBuf),
+}
+
+impl Dir {
+    /// `SYNDIC_BENCH_DIR/name` when that is set, else a temporary folder.
+    fn new(name: &str) -> Dir {
+        match std::env::var_os("SYNDIC_BENCH_DIR") {
+            Some(root) => {
+                let path = std::path::Path::new(&root).join(name);
+                std::fs::create_dir_all(&path).unwrap();
+                Dir::Kept(path)
+            }
+            None => Dir::Temp(tempfile::tempdir().unwrap()),
+        }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Dir::Temp(t) => t.path(),
+            Dir::Kept(p) => p,
+        }
+    }
+}
+
 struct Bench {
-    _dir: tempfile::TempDir,
+    _dir: Dir,
     config: Config,
     store: Store,
     fetcher: Fetcher,
 }
 
 impl Bench {
-    fn new() -> Bench {
-        let dir = tempfile::tempdir().unwrap();
+    fn new(dir: Dir) -> Bench {
         let mut toml = String::from("[daemon]\nstore = \"store\"\n");
         for s in 0..=SOURCES {
             toml.push_str(&format!(
@@ -230,9 +256,9 @@ async fn main() {
     println!("## dedup decision cost (dedup::plan against the store, per entry)");
     // Two stores measured in alternation, best of 3 rounds each, so that
     // load from other processes hits both alike.
-    let small_store = Bench::new();
+    let small_store = Bench::new(Dir::new(&format!("fill-{small}")));
     small_store.fill_to(small, &mut rng).await;
-    let large_store = Bench::new();
+    let large_store = Bench::new(Dir::new(&format!("fill-{large}")));
     large_store.fill_to(large, &mut rng).await;
     // Measured after a restart, as a daemon runs most of the time.
     let mut reopened = Vec::new();
@@ -245,6 +271,12 @@ async fn main() {
             f.last_build_keys,
             f.bytes as f64 / (1 << 20) as f64,
             f.capacity
+        );
+        let (items, bytes) = bench.store.digest_map_stats();
+        println!(
+            "{n:>9} items: digest map {items} items, {:.1} MiB ({:.0} bytes per item)",
+            bytes as f64 / (1 << 20) as f64,
+            bytes as f64 / items.max(1) as f64
         );
         reopened.push(bench);
     }
@@ -291,7 +323,8 @@ async fn main() {
     drop(large_store);
 
     println!("\n## ingest of one {batch}-entry refresh with 5% duplicates");
-    let bench = Bench::new();
+    // Always an empty store.
+    let bench = Bench::new(Dir::Temp(tempfile::tempdir().unwrap()));
     // The wire: the stories that 5% of the batch repeats.
     let dups = batch / 20;
     let wire: Vec<Entry> = (0..dups).map(|i| entry(SOURCES, i, &mut rng)).collect();

@@ -88,16 +88,32 @@ pub struct Policy<'a> {
     pub max_age: Option<chrono::Duration>,
 }
 
+/// What [`Index::compare_digest`] found under a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// No item.
+    Missing,
+    /// An item with the same content digest.
+    Same,
+    /// An item with another digest (or, rarely, possibly no item: the
+    /// caller reads it to know).
+    Other,
+}
+
 /// The store's side of dedup: lookups by exact key only, so a decision
 /// costs the same whatever the store holds.
 pub trait Index {
     type Error;
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, Self::Error>;
-    /// The content digest of a stored item (`None`: no such item), so that
-    /// an unchanged entry is told without reading its item. The default
-    /// reads the item.
-    fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, Self::Error> {
-        Ok(self.item(key)?.map(|item| item.digest))
+    /// Compares `digest` with the content digest of the item stored under
+    /// `key`, so that an unchanged entry is told without reading its item.
+    /// The default reads the item.
+    fn compare_digest(&mut self, key: &ItemKey, digest: &[u8; 16]) -> Result<Stored, Self::Error> {
+        Ok(match self.item(key)? {
+            None => Stored::Missing,
+            Some(item) if item.digest == *digest => Stored::Same,
+            Some(_) => Stored::Other,
+        })
     }
     /// The item key an alias points at.
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, Self::Error>;
@@ -356,10 +372,10 @@ enum Found {
 }
 
 fn find<I: Index>(index: &mut I, key: &ItemKey, digest: &[u8; 16]) -> Result<Found, I::Error> {
-    match index.digest(key)? {
-        None => Ok(Found::Missing),
-        Some(stored) if stored == *digest => Ok(Found::Unchanged),
-        Some(_) => Ok(match index.item(key)? {
+    match index.compare_digest(key, digest)? {
+        Stored::Missing => Ok(Found::Missing),
+        Stored::Same => Ok(Found::Unchanged),
+        Stored::Other => Ok(match index.item(key)? {
             Some(item) => Found::Item(Box::new(item)),
             None => Found::Missing,
         }),

@@ -31,6 +31,7 @@
 //! filled from the stored items (one pass over them, logged); items keep
 //! their keys and published ids.
 
+mod digest_map;
 mod explain;
 pub mod filter;
 mod keys;
@@ -175,6 +176,8 @@ pub struct Store {
     meta: sled::Tree,
     /// In front of the index trees (see [`filter`]).
     filter: std::sync::Arc<filter::Filter>,
+    /// Every item's digest in memory (see [`digest_map`]).
+    digest_map: std::sync::Arc<digest_map::DigestMap>,
     /// Held from a refresh's dedup reads to its write (see
     /// [`Store::ingest_lock`]).
     ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -261,6 +264,7 @@ impl Store {
             near_bands,
             meta,
             filter: std::sync::Arc::new(filter),
+            digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
             ingest: Default::default(),
             db,
         };
@@ -273,8 +277,9 @@ impl Store {
             store.recount_sources()?;
             store.meta.insert(COUNTED, &[1]).map_err(sled_err)?;
         }
-        // After a migration: the scan must see complete trees.
+        // After a migration: the scans must see complete trees.
         store.filter.begin();
+        store.digest_map.begin(store.digests.clone());
         Ok(store)
     }
 
@@ -582,6 +587,14 @@ impl Store {
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
+        if changes_index {
+            for old in &batch.removals {
+                self.digest_map.remove(&old.key.0);
+            }
+            for (_, new) in &batch.upserts {
+                self.digest_map.set(&new.key.0, &new.digest);
+            }
+        }
         self.flush_to_disk().await?;
         Ok(())
     }
@@ -607,19 +620,25 @@ impl Store {
         }
     }
 
+    /// The digest map's items and the bytes of its table.
+    pub fn digest_map_stats(&self) -> (u64, u64) {
+        self.digest_map.stats()
+    }
+
     /// The index filter's state: memory, keys, build times.
     pub fn filter_stats(&self) -> filter::FilterStats {
         self.filter.stats()
     }
 
-    /// Waits (blocking) until no filter scan runs, at most `limit`; true
-    /// when the filter is then ready. For tests and benchmarks.
+    /// Waits (blocking) until neither the filter scan nor the digest map
+    /// scan runs, at most `limit`; true when both are then ready. For
+    /// tests and benchmarks.
     pub fn wait_for_filter(&self, limit: std::time::Duration) -> bool {
         let start = std::time::Instant::now();
-        while self.filter.building() && start.elapsed() < limit {
+        while (self.filter.building() || self.digest_map.scanning()) && start.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        !self.filter.building() && self.filter.ready()
+        !self.filter.building() && self.filter.ready() && self.digest_map.ready()
     }
 
     /// Writes only a source's poll state (a 304, an error).
@@ -920,7 +939,9 @@ impl dedup::Index for Store {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
-        if !self.filter.check(filter::Tag::Item, &key.0) {
+        if self.digest_map.get(&key.0) == digest_map::Lookup::Absent
+            || !self.filter.check(filter::Tag::Item, &key.0)
+        {
             return Ok(None);
         }
         let item = Store::item(self, key)?;
@@ -930,21 +951,39 @@ impl dedup::Index for Store {
         Ok(item)
     }
 
-    /// From the small `digests` tree; an item without a digest row (not
+    /// From the in-memory [`digest_map`] once it is built; before that
+    /// from the small `digests` tree. An item without a digest row (not
     /// expected: both are written in one transaction) is read whole.
-    fn digest(&mut self, key: &ItemKey) -> Result<Option<[u8; 16]>, StoreError> {
+    fn compare_digest(
+        &mut self,
+        key: &ItemKey,
+        digest: &[u8; 16],
+    ) -> Result<dedup::Stored, StoreError> {
+        use dedup::Stored;
+        match self.digest_map.get(&key.0) {
+            digest_map::Lookup::Absent => return Ok(Stored::Missing),
+            digest_map::Lookup::Digest(d) if d == digest_map::prefix(digest) => {
+                return Ok(Stored::Same);
+            }
+            digest_map::Lookup::Digest(_) => return Ok(Stored::Other),
+            digest_map::Lookup::NotReady => {}
+        }
         if !self.filter.check(filter::Tag::Item, &key.0) {
-            return Ok(None);
+            return Ok(Stored::Missing);
         }
         let row = self.digests.get(key.0).map_err(|e| self.err(e))?;
-        if let Some(digest) = row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
-            return Ok(Some(digest));
-        }
-        let digest = Store::item(self, key)?.map(|item| item.digest);
-        if digest.is_none() {
-            self.filter.note_miss();
-        }
-        Ok(digest)
+        let stored = match row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
+            Some(stored) => Some(stored),
+            None => Store::item(self, key)?.map(|item| item.digest),
+        };
+        Ok(match stored {
+            None => {
+                self.filter.note_miss();
+                Stored::Missing
+            }
+            Some(stored) if stored == *digest => Stored::Same,
+            Some(_) => Stored::Other,
+        })
     }
 
     fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, StoreError> {
@@ -1179,7 +1218,10 @@ mod tests {
             store.digests.get(stored.key.0).unwrap().as_deref(),
             Some(&stored.digest[..])
         );
-        assert_eq!(store.digest(&stored.key).unwrap(), Some(stored.digest));
+        assert_eq!(
+            store.compare_digest(&stored.key, &stored.digest).unwrap(),
+            dedup::Stored::Same
+        );
         // The unreadable row is still there, untouched.
         assert_eq!(
             store.items.get(bad.0).unwrap().as_deref(),
@@ -1222,7 +1264,10 @@ mod tests {
             }
         }
         for i in items {
-            assert_eq!(store.digest(&i.key).unwrap(), Some(i.digest));
+            assert_eq!(
+                store.compare_digest(&i.key, &i.digest).unwrap(),
+                dedup::Stored::Same
+            );
             assert_eq!(
                 dedup::Index::item(store, &i.key).unwrap().map(|s| s.key),
                 Some(i.key)
@@ -1321,9 +1366,109 @@ mod tests {
         };
         store.apply(&removal).await.unwrap();
         use dedup::Index;
-        assert_eq!(store.digest(&gone.key).unwrap(), None);
+        assert_eq!(
+            store.compare_digest(&gone.key, &gone.digest).unwrap(),
+            dedup::Stored::Missing
+        );
         assert_eq!(dedup::Index::item(&mut store, &gone.key).unwrap(), None);
-        assert_eq!(store.digest(&items[1].key).unwrap(), Some(items[1].digest));
+        assert_eq!(
+            store
+                .compare_digest(&items[1].key, &items[1].digest)
+                .unwrap(),
+            dedup::Stored::Same
+        );
+    }
+
+    /// Once the digest map is built, stored and absent keys are told from
+    /// memory (no filter lookup, hence no `get`), and it follows every
+    /// write: an update's new digest, a removal; a reopened store rebuilds
+    /// it from the `digests` tree.
+    #[tokio::test]
+    async fn the_digest_map_answers_from_memory_and_follows_writes() {
+        use dedup::{Index, Stored};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let mut store = ready(&path);
+        let items: Vec<StoredItem> = (0..20)
+            .map(|n| {
+                let mut i = item("a", n);
+                i.digest = [n as u8 + 1; 16];
+                i
+            })
+            .collect();
+        store
+            .apply(&Batch {
+                source: "a".into(),
+                upserts: items.iter().map(|i| (None, i.clone())).collect(),
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        let lookups = store.filter_stats().lookups;
+        let absent = item("a", 999);
+        for i in &items {
+            assert_eq!(
+                store.compare_digest(&i.key, &i.digest).unwrap(),
+                Stored::Same
+            );
+            assert_eq!(
+                store.compare_digest(&i.key, &[0; 16]).unwrap(),
+                Stored::Other
+            );
+        }
+        assert_eq!(
+            store.compare_digest(&absent.key, &absent.digest).unwrap(),
+            Stored::Missing
+        );
+        assert_eq!(Index::item(&mut store, &absent.key).unwrap(), None);
+        assert_eq!(store.filter_stats().lookups, lookups, "answered by the map");
+        // An update and a removal.
+        let mut changed = items[1].clone();
+        changed.digest = [0xaa; 16];
+        store
+            .apply(&Batch {
+                source: "a".into(),
+                upserts: vec![(Some(items[1].clone()), changed.clone())],
+                removals: vec![items[2].clone()],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.compare_digest(&changed.key, &changed.digest).unwrap(),
+            Stored::Same
+        );
+        assert_eq!(
+            store
+                .compare_digest(&items[1].key, &items[1].digest)
+                .unwrap(),
+            Stored::Other
+        );
+        assert_eq!(
+            store
+                .compare_digest(&items[2].key, &items[2].digest)
+                .unwrap(),
+            Stored::Missing
+        );
+        drop(store);
+        let mut store = ready(&path);
+        assert_eq!(
+            store.compare_digest(&changed.key, &changed.digest).unwrap(),
+            Stored::Same
+        );
+        assert_eq!(
+            store
+                .compare_digest(&items[2].key, &items[2].digest)
+                .unwrap(),
+            Stored::Missing
+        );
+        assert_eq!(
+            store
+                .compare_digest(&items[3].key, &items[3].digest)
+                .unwrap(),
+            Stored::Same
+        );
+        assert_eq!(store.digest_map.stats().0, 19);
     }
 
     #[tokio::test]
