@@ -24,7 +24,10 @@
 //! ([`filter`]) over the keys of `digests`, `near_sig`, `aliases`,
 //! `tombstones` and `near_bands` answers the lookups of absent keys (nearly
 //! all lookups of a new entry) without a `get`, so that they stay as cheap
-//! when the store outgrows sled's page cache.
+//! when the store outgrows sled's page cache. Item keys are answered by an
+//! exact in-memory map of every item's digest ([`digest_map`], 16 bytes of
+//! payload per item) once its scan at open is done: an unchanged entry (most
+//! entries of every refresh) and a new one are told without any `get`.
 //!
 //! Schema history: 1 (foundation) -> 2 (dedup trees and the generation) ->
 //! 3 (`digests`, per-source item counts). An older store is migrated when opened: the new trees are
@@ -1021,8 +1024,12 @@ impl dedup::Index for Store {
         signature: &Signature,
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
         let mut found: Vec<ItemKey> = Vec::new();
-        for band in signature.bands() {
-            if !self.filter.check(filter::Tag::Band, &band) {
+        let bands = signature.bands();
+        let maybe = self
+            .filter
+            .check_each(filter::Tag::Band, bands.iter().map(|b| &b[..]));
+        for (band, maybe) in bands.into_iter().zip(maybe) {
+            if !maybe {
                 continue;
             }
             let Some(bucket) = self.near_bands.get(band).map_err(|e| self.err(e))? else {
