@@ -562,6 +562,7 @@ pub fn metrics_text(app: &App) -> String {
             .collect(),
         uptime_seconds: app.metrics.uptime_seconds(),
         store_bytes: app.store.size_on_disk(),
+        store_index_bytes: app.store.index_memory_bytes(),
         items_stored: Some(app.metrics.items_stored(|| app.store.item_count())),
     };
     crate::metrics::exposition(&snapshot)

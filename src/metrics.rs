@@ -190,6 +190,8 @@ pub struct Snapshot {
     pub feeds: Vec<FeedSample>,
     pub uptime_seconds: f64,
     pub store_bytes: u64,
+    /// Memory of the store's in-memory dedup indexes (filter, digest map).
+    pub store_index_bytes: u64,
     pub items_stored: Option<usize>,
 }
 
@@ -348,6 +350,12 @@ pub fn exposition(snap: &Snapshot) -> String {
         "gauge",
         "Bytes the store takes on disk.",
         vec![(String::new(), snap.store_bytes as f64)],
+    );
+    family(
+        "syndic_store_index_memory_bytes",
+        "gauge",
+        "Bytes of memory the store's in-memory dedup indexes hold (index filter and digest map).",
+        vec![(String::new(), snap.store_index_bytes as f64)],
     );
     if let Some(items) = snap.items_stored {
         family(
@@ -535,6 +543,7 @@ mod tests {
             }],
             uptime_seconds: 12.5,
             store_bytes: 4096,
+            store_index_bytes: 2048,
             items_stored: Some(7),
         };
         let text = exposition(&snap);
@@ -567,6 +576,7 @@ mod tests {
         assert_eq!(value("syndic_feed_served_bytes_total", None), 1234.0);
         assert_eq!(value("syndic_uptime_seconds", None), 12.5);
         assert_eq!(value("syndic_source_fetched_bytes_total", None), 4096.0);
+        assert_eq!(value("syndic_store_index_memory_bytes", None), 2048.0);
         assert_eq!(value("syndic_store_items", None), 7.0);
         // No next poll known: the sample is left out rather than made up.
         assert!(

@@ -449,6 +449,7 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
     );
     assert!(get("syndic_feed_served_bytes_total", &[("feed", "all")]).unwrap() > 100.0);
     assert!(get("syndic_store_size_bytes", &[]).unwrap() > 0.0);
+    assert!(get("syndic_store_index_memory_bytes", &[]).unwrap() > 0.0);
     assert_eq!(get("syndic_store_items", &[]), Some(2.0));
     assert!(get("syndic_uptime_seconds", &[]).unwrap() > 0.0);
     let (status, log, _) = daemon.stop();

@@ -623,6 +623,12 @@ impl Store {
         }
     }
 
+    /// Bytes of memory the in-memory indexes hold: the index filter in use
+    /// and the digest map.
+    pub fn index_memory_bytes(&self) -> u64 {
+        self.filter.stats().bytes + self.digest_map.stats().1
+    }
+
     /// The digest map's items and the bytes of its table.
     pub fn digest_map_stats(&self) -> (u64, u64) {
         self.digest_map.stats()
