@@ -332,20 +332,9 @@ impl Filter {
 
     /// [`Filter::may_contain`] for a dedup lookup, counted in the stats.
     pub fn check(&self, tag: Tag, key: &[u8]) -> bool {
-        let guard = self
-            .shared
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        let Some(bloom) = guard.as_ref() else {
-            return true;
-        };
-        self.shared.lookups.fetch_add(1, Ordering::Relaxed);
-        let maybe = bloom.may_contain(tag, key);
-        if !maybe {
-            self.shared.skipped.fetch_add(1, Ordering::Relaxed);
-        }
-        maybe
+        self.check_each(tag, std::iter::once(key))
+            .first()
+            .is_none_or(|maybe| *maybe)
     }
 
     /// [`Filter::check`] of several keys at once (one lock, overlapped
