@@ -301,13 +301,23 @@ async fn main() {
     // the fill's sequence would replay the stored items' texts as "new"
     // entries (near-duplicates of stored items, not new ones).
     let mut probe_rng = Rng(0x0dd_ba11_cafe_f00d);
+    // Each round's large/small ratios: their median is a second reading,
+    // robust to a round that outside load hit on one side only.
+    let mut ratios: [Vec<f64>; 3] = Default::default();
     for round in 1..=env_usize("SYNDIC_BENCH_ROUNDS", 5) {
         let s = small_store.decision_cost(small, &mut probe_rng);
         let l = large_store.decision_cost(large, &mut probe_rng);
         eprintln!("  round {round}: {small}: {s:.1?} µs, {large}: {l:.1?} µs");
         best_small = best(best_small, s);
         best_large = best(best_large, l);
+        for (r, (l, s)) in ratios.iter_mut().zip([(l.0, s.0), (l.1, s.1), (l.2, s.2)]) {
+            r.push(l / s);
+        }
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     for (n, (new_cost, existing_cost, again), store) in [
         (small, best_small, &small_store),
         (large, best_large, &large_store),
@@ -323,6 +333,12 @@ async fn main() {
         best_large.0 / best_small.0,
         best_large.1 / best_small.1,
         best_large.2 / best_small.2
+    );
+    println!(
+        "median of the rounds' ratios: new entries {:.2}, stored entries {:.2} (again: {:.2})",
+        median(&mut ratios[0]),
+        median(&mut ratios[1]),
+        median(&mut ratios[2])
     );
     for (n, store) in [(small, &small_store), (large, &large_store)] {
         let f = store.store.filter_stats();
