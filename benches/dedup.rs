@@ -278,7 +278,7 @@ async fn main() {
         let (bench, open, scan) = bench.reopen();
         let f = bench.store.filter_stats();
         println!(
-            "{n:>9} items: reopened in {open:.2}s, index filter scan done {scan:.1}s after open: \
+            "{n:>9} items: reopened in {open:.2}s, index filter and digest map scans done {scan:.1}s after open: \
              {} keys, {:.1} MiB of bits (capacity {} keys)",
             f.last_build_keys,
             f.bytes as f64 / (1 << 20) as f64,
