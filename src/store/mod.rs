@@ -192,6 +192,10 @@ pub struct Store {
 /// bounded (RELIABILITY.md states the bound).
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// How long [`Store::open`] retries a locked store before it reports
+/// [`StoreError::Locked`].
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 impl Store {
     /// Opens (creating if absent) the store at `path`. Fails with
     /// [`StoreError::Locked`] when another process holds it.
@@ -200,11 +204,23 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let db = match sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-        {
+        // A handle this process has just dropped may hold the file lock
+        // for a moment (sled's background flusher lets go of it last):
+        // a lock error is retried for up to LOCK_WAIT before it counts.
+        let start = std::time::Instant::now();
+        let opened = loop {
+            let attempt = sled::Config::new()
+                .path(path)
+                .cache_capacity(CACHE_BYTES)
+                .open();
+            match attempt {
+                Err(err) if is_lock_error(&err) && start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        };
+        let db = match opened {
             Ok(db) => db,
             Err(err) if is_lock_error(&err) => {
                 return Err(StoreError::Locked {
