@@ -29,6 +29,7 @@ mod normalize;
 mod raw;
 mod recover;
 mod sanitize;
+mod xml_reader;
 mod xml_scan;
 
 #[cfg(test)]
@@ -153,21 +154,47 @@ pub fn is_truncation_warning(warning: &str) -> bool {
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
 pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
-    let (raw, encoding, warnings, base_url) = read_raw(bytes, opts)?;
-    Ok(normalize::normalize(
-        raw,
-        encoding,
-        warnings,
-        base_url.as_ref(),
-    ))
+    parse_feed_via(bytes, opts, Reader::Any).map(|(feed, _)| feed)
+}
+
+/// Which readers [`read_raw`] may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reader {
+    /// The one-pass [`xml_reader`] when it accepts, else the full path.
+    Any,
+    /// Always the full path (repair, feed-rs adapter): for the
+    /// differential tests.
+    #[cfg(test)]
+    Full,
+}
+
+/// [`parse_feed`] with a choice of readers; also says whether the one-pass
+/// reader took the document.
+fn parse_feed_via(
+    bytes: &[u8],
+    opts: &ParseOptions,
+    reader: Reader,
+) -> Result<(ParsedFeed, bool), ParseError> {
+    let (raw, encoding, warnings, base_url, fast) = read_raw_via(bytes, opts, reader)?;
+    let feed = normalize::normalize(raw, encoding, warnings, base_url.as_ref());
+    Ok((feed, fast))
 }
 
 /// The steps of [`parse_feed`] before normalization: the reader's raw
 /// model, the charset, the warnings so far and the parsed base URL.
+#[cfg(test)]
 fn read_raw(
     bytes: &[u8],
     opts: &ParseOptions,
 ) -> Result<(raw::RawFeed, String, Vec<String>, Option<url::Url>), ParseError> {
+    read_raw_via(bytes, opts, Reader::Any).map(|(r, e, w, b, _)| (r, e, w, b))
+}
+
+/// What [`read_raw_via`] returns: the raw model, the charset, the warnings
+/// so far, the parsed base URL, and whether the one-pass reader took it.
+type ReadRaw = (raw::RawFeed, String, Vec<String>, Option<url::Url>, bool);
+
+fn read_raw_via(bytes: &[u8], opts: &ParseOptions, reader: Reader) -> Result<ReadRaw, ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
@@ -182,6 +209,14 @@ fn read_raw(
     });
     let text = decoded.text.as_str();
     let looks_json = text.trim_start().starts_with(['{', '[']);
+    // The common, clean documents: one pass, no repair (the reader declines
+    // whatever the repair pass would change), no feed-rs.
+    if reader == Reader::Any
+        && !looks_json
+        && let Some(raw) = xml_reader::read(text, base_url.as_ref())
+    {
+        return Ok((raw, decoded.encoding, warnings, base_url, true));
+    }
     let repaired = if looks_json {
         None
     } else {
@@ -201,5 +236,5 @@ fn read_raw(
         detect::Body::Json => feedrs::read_json(text)?,
         detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
-    Ok((raw, decoded.encoding, warnings, base_url))
+    Ok((raw, decoded.encoding, warnings, base_url, false))
 }

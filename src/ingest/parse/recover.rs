@@ -367,7 +367,7 @@ fn push_clean(out: &mut String, text: &str, fixes: &mut Fixes) {
 
 /// True when `text` holds a character XML forbids: a C0 control other than
 /// tab/LF/CR, or U+FFFE/U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`). A byte scan.
-fn has_forbidden_char(text: &str) -> bool {
+pub(crate) fn has_forbidden_char(text: &str) -> bool {
     let b = text.as_bytes();
     if !any_control_or_ef(b) {
         return false;

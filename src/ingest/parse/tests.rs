@@ -1072,3 +1072,268 @@ fn rss_093_and_094_are_named() {
         assert_eq!(feed.entries.len(), 1);
     }
 }
+
+/// Parses `bytes` through the one-pass reader (when it accepts) and through
+/// the full path; `Err` with both results when they differ. `Ok(true)` when
+/// the one-pass reader took the document.
+fn fast_and_full_agree(bytes: &[u8], opts: &ParseOptions) -> Result<bool, String> {
+    let fast = parse_feed_via(bytes, opts, Reader::Any);
+    let full = parse_feed_via(bytes, opts, Reader::Full);
+    let taken = matches!(fast, Ok((_, true)));
+    let fast = fast.map(|(f, _)| f);
+    let full = full.map(|(f, _)| f);
+    let same = match (&fast, &full) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
+        _ => false,
+    };
+    if same {
+        Ok(taken)
+    } else {
+        Err(format!("one-pass: {fast:#?}\nfull: {full:#?}"))
+    }
+}
+
+/// Both ways, with and without a base URL; the one-pass reader must take
+/// the document when `taken` says so.
+fn assert_fast_path(doc: &str, taken: bool) {
+    for base in [None, Some("https://example.org/feed/dir/")] {
+        let opts = ParseOptions {
+            content_type: None,
+            base_url: base,
+        };
+        match fast_and_full_agree(doc.as_bytes(), &opts) {
+            Ok(t) => assert_eq!(t, taken, "one-pass reader taken: {t} for {doc}"),
+            Err(diff) => panic!("readers differ on {doc}\n{diff}"),
+        }
+    }
+}
+
+const FAST_RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment -->
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom"
+     xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+     xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:x="urn:x">
+  <channel>
+    <title> Example &amp;amp; Co &#233;&#xe9; </title>
+    <link>https://example.com/</link>
+    <link>/second</link>
+    <atom:link rel="self" type="application/rss+xml" href="https://example.com/feed.xml?a=1&amp;b=2"/>
+    <atom:link rel="hub" href="https://hub.example/"/>
+    <description>News from &lt;b&gt;Example&lt;/b&gt;<x:y>nested</x:y> tail</description>
+    <language>EN-us</language>
+    <managingEditor>Ed Itor</managingEditor>
+    <ttl>60</ttl>
+    <ttl>x</ttl>
+    <image><url>https://example.com/logo.png</url><title>x</title><link>/</link></image>
+    <itunes:image href="https://example.com/itunes.png"/>
+    <x:unknown a="1"><title>not the title</title><item><title>not an item</title></item></x:unknown>
+    <item>
+      <title>First &lt;em&gt;post&lt;/em&gt;</title>
+      <title><![CDATA[Second <b>title</b> wins]]></title>
+      <link>https://example.com/posts/1</link>
+      <link> relative/2 </link>
+      <comments>https://example.com/posts/1#comments</comments>
+      <wfw:commentRss>https://example.com/posts/1/feed</wfw:commentRss>
+      <guid isPermaLink="false"> post-1 </guid>
+      <pubDate>Tue, 02 Jan 2024 10:30:00 +0100</pubDate>
+      <dc:date>2024-01-03T00:00:00Z</dc:date>
+      <atom:updated>2024-01-04T00:00:00Z</atom:updated>
+      <dc:creator>Jane Doe</dc:creator>
+      <dc:creator></dc:creator>
+      <author> John </author>
+      <category>Rust</category>
+      <category domain="x"> News </category>
+      <category/>
+      <description>A short &lt;b&gt;summary&lt;/b&gt;.</description>
+      <content:encoded><![CDATA[<p onclick="evil()">Full <a href="/about">text</a><script>alert(1)</script></p>]]></content:encoded>
+      <enclosure url="https://example.com/ep1.mp3" length="12345" type="audio/mpeg"/>
+      <enclosure url="/rel.mp3" length="x" type=""/>
+      <enclosure length="1"/>
+      <itunes:duration>1:02:03</itunes:duration>
+      <itunes:summary>also</itunes:summary>
+    </item>
+    <item>
+      <title>Second</title>
+      <link>/posts/2</link>
+      <guid>https://example.com/posts/2</guid>
+      <pubDate>Foo</pubDate>
+      <pubDate></pubDate>
+      <description>Only a description</description>
+      <content:encoded></content:encoded>
+    </item>
+    <item><description>  </description><title/><guid/></item>
+    <item/>
+  </channel>
+</rss>
+"#;
+
+const FAST_ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-GB" xmlns:x="urn:x">
+  <title type="html"> A &lt;i&gt;t&lt;/i&gt; </title>
+  <subtitle>plain &amp; simple</subtitle>
+  <id>urn:a</id>
+  <updated>2026-01-01T00:00:00Z</updated>
+  <link href="https://a.example/"/>
+  <link rel="self" href="/feed.atom"/>
+  <link rel="alternate" type="text/html" href="https://a.example/html"/>
+  <icon>/icon.png</icon>
+  <logo>https://a.example/logo.png</logo>
+  <author><name> Ann </name><email>ann@example.org</email><uri>https://ann.example/</uri></author>
+  <author><x:name>ignored</x:name></author>
+  <contributor><name>C</name></contributor>
+  <x:ext><title>not a title</title></x:ext>
+  <entry>
+    <id> urn:a:1 </id>
+    <title>E &amp; F</title>
+    <updated>2026-01-01T00:00:00+02:00</updated>
+    <published>2025-12-31T00:00:00Z</published>
+    <link href="rel"/>
+    <link rel="enclosure" type="audio/mpeg" length="99" href="https://a.example/a.mp3"/>
+    <link rel="related" href="https://elsewhere.example/"/>
+    <link rel="replies" href=""/>
+    <author><name>Bob</name></author>
+    <category term=" t1 "/>
+    <category term="t2" label="Label two"/>
+    <category label="no term"/>
+    <summary type="text">S &lt;b&gt;not bold&lt;/b&gt;</summary>
+    <content type="html"><![CDATA[<p>Body <a href="/x">x</a></p>]]></content>
+  </entry>
+  <entry>
+    <title/>
+    <content></content>
+    <summary>a<x:b>c</x:b>d</summary>
+  </entry>
+</feed>
+"#;
+
+#[test]
+fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
+    assert_fast_path(FAST_RSS, true);
+    assert_fast_path(FAST_ATOM, true);
+    assert_fast_path(RSS2, true);
+    let rss = |channel: &str| {
+        format!(
+            "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+             xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+             xmlns:media=\"http://search.yahoo.com/mrss/\"><channel>{channel}</channel></rss>"
+        )
+    };
+    // Taken: no version, empty version, elements after the channel, an
+    // unbound prefix (feed-rs reads it in the default namespace), a
+    // default namespace feed-rs does not know (it then reads nothing).
+    for doc in [
+        "<rss><channel><title>t</title><item><title>i</title></item></channel></rss>".to_string(),
+        "<rss version=\"\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><foo/><channel><title>a</title></channel><channel><title>b</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><channel><y:title>t</y:title><item><y:guid>g</y:guid></item></channel></rss>".to_string(),
+        "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel><title>t</title><item><title>i</title></item></channel></rss>".to_string(),
+        rss("<item><title>t</title><dc:title>dt</dc:title><description>d</description><dc:description>dd</dc:description></item>"),
+        rss("<item><itunes:author>ia</itunes:author><author>a</author></item>"),
+        rss("<managingEditor>m</managingEditor><dc:creator>c</dc:creator><item/>"),
+        rss("<image><url>https://x.example/a.png</url></image><itunes:image href=\"https://x.example/b.png\"/>"),
+        rss("<item><title>a</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate><updated>2026-03-02T10:00:00Z</updated></item>"),
+        rss("<title>a<!-- c -->b<?pi x?>c</title><description><b>first child</b>text</description>"),
+        rss("<item><enclosure url=\"https://x.example/a\" type=\"Audio/MPEG\"/></item>"),
+        "\n  <rss version=\"2.0\"><channel><title>t</title></channel></rss>\n".to_string(),
+    ] {
+        assert_fast_path(&doc, true);
+    }
+    // Declined (and still read the same by the full path).
+    for doc in [
+        // repairs
+        "junk<rss version=\"2.0\"><channel><title>t</title></channel></rss>".to_string(),
+        rss("<title>caf&eacute;</title>"),
+        rss("<title>a & b</title>"),
+        rss("<title>a &#X41; b</title>"),
+        rss("<title>a &#1; b</title>"),
+        rss("<title>a \u{1} b</title>"),
+        rss("<title>a</subtitle>"),
+        rss("<item><title>1</title></item><item><title>2"),
+        "<rss version=\"2.0\"><channel><link href=\"?a=1&b=2\"/></channel></rss>".to_string(),
+        "<!DOCTYPE rss [<!ENTITY e \"x\">]><rss version=\"2.0\"><channel><title>&e;</title></channel></rss>".to_string(),
+        // other formats and roots
+        "<rss version=\"0.91\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><item><title>no channel</title></item></rss>".to_string(),
+        "<feed><title>no namespace</title></feed>".to_string(),
+        "<feed xmlns=\"http://purl.org/atom/ns#\"><title>0.3</title></feed>".to_string(),
+        "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\"><a:title>t</a:title></a:feed>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"><channel><title>t</title></channel></rdf:RDF>".to_string(),
+        // the adapter's edits
+        rss("<item><dc:title>only dc</dc:title></item>"),
+        rss("<item><dc:subject>s</dc:subject></item>"),
+        rss("<item><media:category>s</media:category></item>"),
+        rss("<item><itunes:summary>s</itunes:summary></item>"),
+        rss("<item><itunes:author>s</itunes:author></item>"),
+        rss("<item><dc:author>s</dc:author></item>"),
+        rss("<item><body><p>x</p></body></item>"),
+        rss("<dc:creator>c</dc:creator>"),
+        rss("<dc:language>fr</dc:language>"),
+        rss("<itunes:subtitle>s</itunes:subtitle>"),
+        rss("<itunes:image href=\"https://x.example/b.png\"/>"),
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link></channel></rss>".to_string(),
+        // not modelled
+        rss("<item><author>jane@example.org (Jane)</author></item>"),
+        rss("<item><media:content url=\"https://x.example/a.mp4\"/></item>"),
+        rss("<item><enclosure url=\"https://x.example/a\" type=\"audio/mpeg; x=1\"/></item>"),
+        rss("<item><itunes:title type=\"foo\">t</itunes:title></item>"),
+        rss("<item><itunes:duration>99999999999999999999999</itunes:duration></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">x</div></title></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"text/html\">x</content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content src=\"https://x.example/\"/></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><summary type=\"html\"><p>child first</p></summary></entry></feed>".to_string(),
+    ] {
+        assert_fast_path(&doc, false);
+    }
+}
+
+/// The one-pass reader against the full path on every file of the shared
+/// corpus, with and without a base URL: equal results whenever it accepts.
+/// Skipped unless `SYNDIC_CORPUS` is set.
+#[test]
+fn shared_one_pass_reader_matches_full_path_on_corpus() {
+    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
+        eprintln!("SYNDIC_CORPUS not set: one-pass reader differential test skipped");
+        return;
+    };
+    let mut files = files_under(std::path::Path::new(&root), |_| true);
+    files.sort();
+    let (mut taken, mut taken_bytes, mut total_bytes) = (0usize, 0usize, 0usize);
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        total_bytes += bytes.len();
+        for base in [None, Some("https://example.org/feed/dir/")] {
+            let opts = ParseOptions {
+                content_type: None,
+                base_url: base,
+            };
+            match fast_and_full_agree(&bytes, &opts) {
+                Ok(true) if base.is_none() => {
+                    taken += 1;
+                    taken_bytes += bytes.len();
+                }
+                Ok(_) => {}
+                Err(diff) => {
+                    if mismatches.len() < 5 {
+                        mismatches.push(format!("{} (base {base:?}):\n{diff}", path.display()));
+                    } else {
+                        mismatches.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "one-pass reader: took {taken} of {} corpus files ({:.1}%), {taken_bytes} of {total_bytes} bytes ({:.1}%); {} mismatches",
+        files.len(),
+        taken as f64 * 100.0 / files.len().max(1) as f64,
+        taken_bytes as f64 * 100.0 / total_bytes.max(1) as f64,
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+    assert!(taken > 0, "the one-pass reader took no corpus file");
+}

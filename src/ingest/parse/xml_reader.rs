@@ -1,0 +1,1071 @@
+//! The one-pass reader: quick-xml events straight into the reader-neutral
+//! [`RawFeed`], for the common documents (plain RSS 2.0 and Atom 1.0), so
+//! that they skip the repair pass, the feed-rs adapter's text edits and
+//! feed-rs itself. The only file that knows quick-xml.
+//!
+//! It is a *proven fast path with fallback*, like [`super::fast_html`]: it
+//! returns `None` (declines) whenever the document holds anything it does
+//! not read exactly as the full path (repair, then [`super::feedrs`]) does,
+//! and the full path runs instead. It declines on:
+//!
+//! * anything [`super::recover`] would repair: XML errors, text before the
+//!   root, references other than the five predefined entities and
+//!   well-formed character references to allowed characters, characters
+//!   XML forbids, misplaced declarations, a DOCTYPE, unclosed elements,
+//!   element names outside ASCII;
+//! * roots other than unprefixed `<rss>` (version `2.0`, empty or absent)
+//!   with a `<channel>` child and unprefixed `<feed>` in the Atom 1.0
+//!   namespace; `xml:base` anywhere;
+//! * what the adapter's passes would change: the Dublin Core / iTunes /
+//!   Media RSS renames of `dublin_core_edits`, `<body>`/`<fullitem>` item
+//!   bodies, Atom text constructs whose `type` is not `text`/`html` (or
+//!   that have `src`/`mode`);
+//! * what it does not model: Media RSS and Podcast elements in items,
+//!   person strings with an `@` (feed-rs splits out an e-mail address),
+//!   enclosure types that are not a plain `type/subtype`, Atom text
+//!   constructs with child elements, and so on.
+//!
+//! Where it accepts, the result equals feed-rs's as converted by the
+//! adapter, field by field: the same "last element wins" or "first wins",
+//! the same trimming, the same first-text-only reading of an element
+//! (feed-rs reads the text before an element's first child), links
+//! resolved against the base as feed-rs does. The differential tests in
+//! `tests.rs` check this over fixtures and the shared corpus.
+
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use url::Url;
+
+use super::FeedFormat;
+use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
+
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// The namespaces feed-rs tells apart (its `NS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ns {
+    Rss,
+    Atom,
+    Unknown,
+    Content,
+    DublinCore,
+    MediaRss,
+    Itunes,
+    Podcast,
+    Wfw,
+}
+
+impl Ns {
+    fn parse(uri: &str) -> Ns {
+        match uri {
+            "http://purl.org/rss/1.0/" => Ns::Rss,
+            ATOM10_NS => Ns::Atom,
+            "http://purl.org/rss/1.0/modules/content/" => Ns::Content,
+            "http://purl.org/dc/elements/1.1/" => Ns::DublinCore,
+            "http://search.yahoo.com/mrss/" => Ns::MediaRss,
+            "http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
+            "https://podcastindex.org/namespace/1.0" => Ns::Podcast,
+            "http://wellformedweb.org/CommentAPI/" => Ns::Wfw,
+            _ => Ns::Unknown,
+        }
+    }
+}
+
+/// Reads `text` (decoded, not repaired) when it is a document this reader
+/// handles exactly as the full path; `None` otherwise. Never panics.
+pub(crate) fn read(text: &str, base: Option<&Url>) -> Option<RawFeed> {
+    if text.contains("xml:base") || super::recover::has_forbidden_char(text) {
+        return None;
+    }
+    let mut reader = NsReader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.trim_markup_names_in_closing_tags = true;
+    config.trim_text(false);
+    let mut doc = Doc::new(base);
+    loop {
+        let (resolved, event) = reader.read_resolved_event().ok()?;
+        let ns = match resolved {
+            ResolveResult::Bound(uri) => Some(Ns::parse(uri.0)),
+            ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+        };
+        match event {
+            Event::Start(start) => doc.start(ns, &start)?,
+            Event::End(_) => doc.end()?,
+            Event::Empty(_) | Event::Decl(_) | Event::DocType(_) => return None,
+            Event::Text(t) => doc.text(&t)?,
+            Event::CData(t) => {
+                if doc.depth() == 0 {
+                    return None;
+                }
+                if !t.is_empty() {
+                    doc.push_text(&t);
+                }
+            }
+            Event::GeneralRef(r) => {
+                if doc.depth() == 0 {
+                    return None;
+                }
+                let resolved = resolve_reference(&r)?;
+                doc.push_text(resolved.as_str());
+            }
+            Event::Comment(_) | Event::PI(_) => {}
+            Event::Eof => return doc.finish(),
+        }
+    }
+}
+
+/// What a text field collected so far is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    ChannelTitle,
+    ChannelDescription,
+    ChannelLanguage,
+    ChannelLink,
+    ChannelEditor,
+    ChannelTtl,
+    ChannelItunesAuthor,
+    ImageUrl,
+    ItemTitle,
+    ItemLink,
+    ItemDescription,
+    ItemAuthor,
+    ItemCategory,
+    ItemGuid,
+    ItemPublished,
+    ItemUpdated,
+    ItemContent,
+    /// `itunes:duration`: feed-rs panics on (or, in release builds, wraps)
+    /// numbers too large for it.
+    ItunesDuration,
+    /// Atom: a text construct (`title`, `subtitle`, `summary`, `content`,
+    /// `rights`) of the given kind, read "sloppily" as feed-rs does.
+    AtomText(AtomTextField, TextKind),
+    AtomId,
+    AtomUpdated,
+    AtomPublished,
+    AtomIcon,
+    AtomLogo,
+    PersonName,
+    PersonEmail,
+    /// Text read (and dropped) because feed-rs reads it, e.g. `<uri>`.
+    Ignored,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AtomTextField {
+    FeedTitle,
+    FeedSubtitle,
+    EntryTitle,
+    EntrySummary,
+    EntryContent,
+    Rights,
+}
+
+/// An open element and what it means to the reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frame {
+    /// `<rss>`.
+    RssRoot,
+    /// The `<channel>` feed-rs reads.
+    Channel,
+    /// A channel's `<image>`.
+    Image,
+    Item,
+    /// `<feed>`.
+    AtomFeed,
+    AtomEntry,
+    /// An Atom `author` (of the feed when `true`) or `contributor` (`None`).
+    AtomPerson(Option<bool>),
+    /// Anything else: read through, not used.
+    Skip,
+}
+
+/// Qualified child names the adapter's `dublin_core_edits` looks at (bit
+/// flags per channel or item).
+mod seen {
+    pub const AUTHOR: u32 = 1;
+    pub const DC_CREATOR: u32 = 1 << 1;
+    pub const DC_AUTHOR: u32 = 1 << 2;
+    pub const MANAGING_EDITOR: u32 = 1 << 3;
+    pub const LANGUAGE: u32 = 1 << 4;
+    pub const DC_LANGUAGE: u32 = 1 << 5;
+    pub const DESCRIPTION: u32 = 1 << 6;
+    pub const DC_DESCRIPTION: u32 = 1 << 7;
+    pub const ITUNES_SUMMARY: u32 = 1 << 8;
+    pub const ITUNES_SUBTITLE: u32 = 1 << 9;
+    pub const TITLE: u32 = 1 << 10;
+    pub const DC_TITLE: u32 = 1 << 11;
+    pub const IMAGE: u32 = 1 << 12;
+    pub const ITUNES_IMAGE: u32 = 1 << 13;
+    pub const CATEGORY_RENAME: u32 = 1 << 14;
+    pub const ITUNES_AUTHOR: u32 = 1 << 15;
+    /// `<body>` or `<fullitem>` (any prefix): `item_body_edits`.
+    pub const BODY: u32 = 1 << 16;
+
+    pub fn of(qname: &str) -> u32 {
+        match qname {
+            "author" => AUTHOR,
+            "dc:creator" => DC_CREATOR,
+            "dc:author" => DC_AUTHOR,
+            "managingEditor" => MANAGING_EDITOR,
+            "language" => LANGUAGE,
+            "dc:language" => DC_LANGUAGE,
+            "description" => DESCRIPTION,
+            "dc:description" => DC_DESCRIPTION,
+            "itunes:summary" => ITUNES_SUMMARY,
+            "itunes:subtitle" => ITUNES_SUBTITLE,
+            "title" => TITLE,
+            "dc:title" => DC_TITLE,
+            "image" => IMAGE,
+            "itunes:image" | "itunes:link" => ITUNES_IMAGE,
+            "dc:subject" | "media:category" => CATEGORY_RENAME,
+            "itunes:author" => ITUNES_AUTHOR,
+            _ => {
+                let local = qname.rsplit(':').next().unwrap_or(qname);
+                if matches!(local, "body" | "fullitem") {
+                    BODY
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// True when `dublin_core_edits` (or `item_body_edits`) would rename a
+    /// child of a channel (`channel`) or item with these children.
+    pub fn would_edit(s: u32, channel: bool) -> bool {
+        let has = |f: u32| s & f != 0;
+        let describes = has(DESCRIPTION) || has(DC_DESCRIPTION);
+        let authored = has(AUTHOR) || has(DC_CREATOR);
+        (has(DC_TITLE) && !has(TITLE))
+            || (has(DC_DESCRIPTION) && !has(DESCRIPTION))
+            || (has(ITUNES_SUMMARY) && !describes)
+            || (has(DC_AUTHOR) && !authored)
+            || if channel {
+                (!has(MANAGING_EDITOR) && (authored || has(DC_AUTHOR)))
+                    || (has(DC_LANGUAGE) && !has(LANGUAGE))
+                    || (has(ITUNES_SUBTITLE) && !describes && !has(ITUNES_SUMMARY))
+                    || (has(ITUNES_IMAGE) && !has(IMAGE))
+            } else {
+                has(CATEGORY_RENAME) || (has(ITUNES_AUTHOR) && !authored) || has(BODY)
+            }
+    }
+}
+
+/// A feed-rs `Link` as far as the adapter uses it.
+struct Link {
+    href: String,
+    rel: Option<String>,
+    media_type: Option<String>,
+    length: Option<u64>,
+}
+
+/// An RSS item or Atom entry being read.
+#[derive(Default)]
+struct Entry {
+    raw: RawEntry,
+    id: Option<String>,
+    links: Vec<Link>,
+    published: Option<String>,
+    updated: Option<String>,
+    seen: u32,
+}
+
+/// An Atom person being read.
+#[derive(Default)]
+struct Person {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+struct Doc<'b> {
+    base: Option<&'b Url>,
+    stack: Vec<Frame>,
+    format: Option<FeedFormat>,
+    /// The root element has ended.
+    done: bool,
+    /// A channel was found (RSS): later ones are not read.
+    channel_found: bool,
+    channel_seen: u32,
+    feed: RawFeed,
+    links: Vec<Link>,
+    /// RSS `managingEditor`s (the authors when there are no others).
+    editors: Vec<RawPerson>,
+    logo: Option<String>,
+    icon: Option<String>,
+    image_url: String,
+    entry: Option<Entry>,
+    person: Person,
+    /// The field the text being collected is for, and the text so far.
+    pending: Option<(Field, Option<String>)>,
+}
+
+impl<'b> Doc<'b> {
+    fn new(base: Option<&'b Url>) -> Doc<'b> {
+        Doc {
+            base,
+            stack: Vec::new(),
+            format: None,
+            done: false,
+            channel_found: false,
+            channel_seen: 0,
+            feed: RawFeed::new(FeedFormat::Rss20),
+            links: Vec::new(),
+            editors: Vec::new(),
+            logo: None,
+            icon: None,
+            image_url: String::new(),
+            entry: None,
+            person: Person::default(),
+            pending: None,
+        }
+    }
+
+    fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    fn push_text(&mut self, s: &str) {
+        if let Some((_, buf)) = self.pending.as_mut() {
+            buf.get_or_insert_with(String::new).push_str(s);
+        }
+    }
+
+    fn text(&mut self, t: &str) -> Option<()> {
+        if self.depth() == 0 {
+            // Only whitespace around the root: anything else is junk the
+            // repair pass would cut (before) or readers ignore (after).
+            if !self.done && !t.chars().all(char::is_whitespace) {
+                return None;
+            }
+            return Some(());
+        }
+        if !t.is_empty() {
+            self.push_text(t);
+        }
+        Some(())
+    }
+
+    /// The text of the element being collected is complete (a start or end
+    /// tag follows): `child_start` when it is a child element's start.
+    fn flush(&mut self, child_start: bool) -> Option<()> {
+        let Some((field, text)) = self.pending.take() else {
+            return Some(());
+        };
+        self.apply(field, text, child_start)
+    }
+
+    fn start(&mut self, ns: Option<Ns>, e: &BytesStart) -> Option<()> {
+        self.flush(true)?;
+        let qname = e.name();
+        let qname: &str = qname.as_ref();
+        if qname.is_empty() || !qname.bytes().all(is_name_char) {
+            return None;
+        }
+        if e.attributes_raw().contains('&') && !references_ok(e.attributes_raw()) {
+            return None;
+        }
+        let local = qname.rsplit(':').next().unwrap_or(qname);
+        let prefixed = qname.len() != local.len();
+        let parent = self.stack.last().copied();
+        if self.done {
+            // A second root: nothing reads it; the repair pass leaves it.
+            self.stack.push(Frame::Skip);
+            return Some(());
+        }
+        let Some(parent) = parent else {
+            return self.root(ns, e, qname);
+        };
+        let is_atom = self.format == Some(FeedFormat::Atom10);
+        if is_atom && !prefixed {
+            atom_text_type_ok(local, e)?;
+        }
+        let ns = ns.unwrap_or(if is_atom { Ns::Atom } else { Ns::Rss });
+        let frame = match parent {
+            Frame::RssRoot => {
+                if local == "channel" && !self.channel_found {
+                    self.channel_found = true;
+                    Frame::Channel
+                } else {
+                    Frame::Skip
+                }
+            }
+            Frame::Channel => {
+                self.channel_seen |= seen::of(qname);
+                self.channel_child(ns, local, e)?
+            }
+            Frame::Image => {
+                if (ns, local) == (Ns::Rss, "url") {
+                    self.pending = Some((Field::ImageUrl, None));
+                }
+                Frame::Skip
+            }
+            Frame::Item => {
+                if let Some(entry) = self.entry.as_mut() {
+                    entry.seen |= seen::of(qname);
+                }
+                self.item_child(ns, local, e)?
+            }
+            Frame::AtomFeed => self.atom_feed_child(ns, local, e)?,
+            Frame::AtomEntry => self.atom_entry_child(ns, local, e)?,
+            Frame::AtomPerson(_) => {
+                self.pending = Some((
+                    match local {
+                        "name" => Field::PersonName,
+                        "email" => Field::PersonEmail,
+                        _ => Field::Ignored,
+                    },
+                    None,
+                ));
+                Frame::Skip
+            }
+            Frame::Skip => Frame::Skip,
+        };
+        self.stack.push(frame);
+        Some(())
+    }
+
+    fn root(&mut self, ns: Option<Ns>, e: &BytesStart, qname: &str) -> Option<()> {
+        if !qname
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            return None;
+        }
+        match qname {
+            "rss" => {
+                let version = attr(e, "version")?;
+                self.format = Some(match version.as_deref() {
+                    Some("2.0") => FeedFormat::Rss20,
+                    None | Some("") => FeedFormat::Rss,
+                    Some(_) => return None,
+                });
+                self.stack.push(Frame::RssRoot);
+            }
+            "feed" => {
+                if ns != Some(Ns::Atom) || attr(e, "xmlns")?.as_deref() != Some(ATOM10_NS) {
+                    return None;
+                }
+                atom_text_type_ok("feed", e)?;
+                self.format = Some(FeedFormat::Atom10);
+                self.feed.language = attr(e, "xml:lang")?;
+                self.stack.push(Frame::AtomFeed);
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    fn channel_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+        let field = match (ns, local) {
+            (Ns::Rss, "title") => Field::ChannelTitle,
+            (Ns::Rss, "link") => Field::ChannelLink,
+            (Ns::Atom, "link") => {
+                let link = atom_link(e, self.base)?;
+                self.links.extend(link);
+                return Some(Frame::Skip);
+            }
+            (Ns::Rss, "description") => Field::ChannelDescription,
+            (Ns::Rss, "language") => Field::ChannelLanguage,
+            (Ns::Rss, "managingEditor") => Field::ChannelEditor,
+            (Ns::Rss, "ttl") => Field::ChannelTtl,
+            (Ns::Rss, "image") => {
+                self.image_url = String::new();
+                return Some(Frame::Image);
+            }
+            (Ns::Rss, "item") => {
+                self.entry = Some(Entry::default());
+                return Some(Frame::Item);
+            }
+            (Ns::Itunes, "image") => {
+                if let Some(href) = attr(e, "href")?
+                    && self.logo.is_none()
+                {
+                    self.logo = Some(href);
+                }
+                return Some(Frame::Skip);
+            }
+            (Ns::Itunes, "author") => Field::ChannelItunesAuthor,
+            (Ns::Podcast, _) => return None,
+            _ => return Some(Frame::Skip),
+        };
+        self.pending = Some((field, None));
+        Some(Frame::Skip)
+    }
+
+    fn item_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+        let field = match (ns, local) {
+            (Ns::Rss, "title") => Field::ItemTitle,
+            (Ns::Rss, "link") => Field::ItemLink,
+            (Ns::Rss, "description") => Field::ItemDescription,
+            (Ns::Rss, "author") | (Ns::DublinCore, "creator") => Field::ItemAuthor,
+            (Ns::Rss, "category") => Field::ItemCategory,
+            (Ns::Rss, "guid") => Field::ItemGuid,
+            (Ns::Rss, "enclosure") => {
+                let enclosure = enclosure(e, self.base)?;
+                if let Some(entry) = self.entry.as_mut() {
+                    entry.raw.enclosures.extend(enclosure);
+                }
+                return Some(Frame::Skip);
+            }
+            (Ns::Rss, "pubDate") | (Ns::DublinCore, "date") => Field::ItemPublished,
+            (Ns::Rss, "updated") | (Ns::Atom, "updated") => Field::ItemUpdated,
+            (Ns::Content, "encoded") => Field::ItemContent,
+            (Ns::Itunes, "duration") => Field::ItunesDuration,
+            (Ns::Itunes, "title" | "summary") => {
+                // feed-rs reads these as Atom text constructs and fails the
+                // whole feed on a `type` it does not know.
+                if attr(e, "type")?.is_some() {
+                    return None;
+                }
+                return Some(Frame::Skip);
+            }
+            (Ns::MediaRss | Ns::Podcast, _) => return None,
+            _ => return Some(Frame::Skip),
+        };
+        self.pending = Some((field, None));
+        Some(Frame::Skip)
+    }
+
+    fn atom_feed_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+        if ns != Ns::Atom {
+            return Some(Frame::Skip);
+        }
+        let field = match local {
+            "title" => Field::AtomText(AtomTextField::FeedTitle, atom_text_kind(e)?),
+            "subtitle" => Field::AtomText(AtomTextField::FeedSubtitle, atom_text_kind(e)?),
+            "rights" => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)?),
+            "updated" => Field::Ignored,
+            "id" => Field::Ignored,
+            "icon" => Field::AtomIcon,
+            "logo" => Field::AtomLogo,
+            "author" | "contributor" => {
+                self.person = Person::default();
+                return Some(Frame::AtomPerson((local == "author").then_some(true)));
+            }
+            "link" => {
+                let link = atom_link(e, self.base)?;
+                self.links.extend(link);
+                return Some(Frame::Skip);
+            }
+            "entry" => {
+                self.entry = Some(Entry::default());
+                return Some(Frame::AtomEntry);
+            }
+            _ => return Some(Frame::Skip),
+        };
+        self.pending = Some((field, None));
+        Some(Frame::Skip)
+    }
+
+    fn atom_entry_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+        let field = match (ns, local) {
+            (Ns::Atom, "id") => Field::AtomId,
+            (Ns::Atom, "title") => Field::AtomText(AtomTextField::EntryTitle, atom_text_kind(e)?),
+            (Ns::Atom, "summary") => {
+                Field::AtomText(AtomTextField::EntrySummary, atom_text_kind(e)?)
+            }
+            (Ns::Atom, "content") => {
+                Field::AtomText(AtomTextField::EntryContent, atom_text_kind(e)?)
+            }
+            (Ns::Atom, "rights") => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)?),
+            (Ns::Atom, "updated") => Field::AtomUpdated,
+            (Ns::Atom, "published" | "pubDate") => Field::AtomPublished,
+            (Ns::Atom, "author" | "contributor") => {
+                self.person = Person::default();
+                return Some(Frame::AtomPerson((local == "author").then_some(false)));
+            }
+            (Ns::Atom, "link") => {
+                let link = atom_link(e, self.base)?;
+                if let Some(entry) = self.entry.as_mut() {
+                    entry.links.extend(link);
+                }
+                return Some(Frame::Skip);
+            }
+            (Ns::Atom, "category") => {
+                let term = attr(e, "term")?;
+                let label = attr(e, "label")?;
+                if let (Some(term), Some(entry)) = (term, self.entry.as_mut()) {
+                    entry
+                        .raw
+                        .categories
+                        .push(label.unwrap_or_else(|| term.trim().to_string()));
+                }
+                return Some(Frame::Skip);
+            }
+            (Ns::MediaRss, _) => return None,
+            _ => return Some(Frame::Skip),
+        };
+        self.pending = Some((field, None));
+        Some(Frame::Skip)
+    }
+
+    /// Stores the text of a field, as feed-rs would.
+    fn apply(&mut self, field: Field, text: Option<String>, child_start: bool) -> Option<()> {
+        let base = self.base;
+        let entry = self.entry.as_mut();
+        match field {
+            Field::ChannelTitle => {
+                self.feed.title = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()))
+            }
+            Field::ChannelDescription => {
+                self.feed.description = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()))
+            }
+            Field::ChannelLanguage => self.feed.language = text.map(|t| t.to_lowercase()),
+            Field::ChannelLink => {
+                if let Some(t) = text {
+                    self.links.push(Link {
+                        href: link_href(&t, base),
+                        rel: None,
+                        media_type: None,
+                        length: None,
+                    });
+                }
+            }
+            Field::ChannelEditor => {
+                if let Some(t) = text {
+                    self.editors.push(person(&t)?);
+                }
+            }
+            Field::ChannelItunesAuthor => {
+                if let Some(t) = text {
+                    self.feed.authors.push(person(&t)?);
+                }
+            }
+            Field::ChannelTtl => {
+                if let Some(ttl) = text.and_then(|t| t.parse::<u32>().ok()) {
+                    self.feed.ttl_minutes = Some(ttl);
+                }
+            }
+            Field::ImageUrl => {
+                if let Some(t) = text {
+                    self.image_url = t;
+                }
+            }
+            Field::ItemTitle => {
+                let entry = entry?;
+                entry.raw.title = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()));
+            }
+            Field::ItemLink => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.links.push(Link {
+                        href: link_href(&t, base),
+                        rel: None,
+                        media_type: None,
+                        length: None,
+                    });
+                }
+            }
+            Field::ItemDescription => {
+                let entry = entry?;
+                entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+            }
+            Field::ItemAuthor => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.raw.authors.push(person(&t)?);
+                }
+            }
+            Field::ItemCategory => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.raw.categories.push(t.trim().to_string());
+                }
+            }
+            Field::ItemGuid => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.id = Some(t.trim().to_string());
+                }
+            }
+            Field::ItemPublished => entry?.published = text,
+            Field::ItemUpdated => entry?.updated = text,
+            Field::ItemContent => {
+                entry?.raw.content = text
+                    .filter(|t| !t.is_empty())
+                    .map(|t| RawText::new(TextKind::Html, t));
+            }
+            Field::AtomText(which, kind) => {
+                // feed-rs serializes the children when there is no text
+                // before the first one: not modelled here.
+                let value = match text {
+                    Some(t) => t,
+                    None if child_start => return None,
+                    None => String::new(),
+                };
+                let value = RawText::new(kind, value.trim());
+                match which {
+                    AtomTextField::FeedTitle => self.feed.title = Some(value),
+                    AtomTextField::FeedSubtitle => self.feed.description = Some(value),
+                    AtomTextField::Rights => {}
+                    AtomTextField::EntryTitle => entry?.raw.title = Some(value),
+                    AtomTextField::EntrySummary => entry?.raw.summary = Some(value),
+                    AtomTextField::EntryContent => entry?.raw.content = Some(value),
+                }
+            }
+            Field::AtomId => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.id = Some(t);
+                }
+            }
+            Field::AtomUpdated => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.updated = Some(t);
+                }
+            }
+            Field::AtomPublished => {
+                if let (Some(t), Some(entry)) = (text, entry) {
+                    entry.published = Some(t);
+                }
+            }
+            Field::AtomIcon => self.icon = text.map(|t| image_uri(t, base)),
+            Field::AtomLogo => self.logo = text.map(|t| image_uri(t, base)),
+            Field::PersonName => {
+                if text.is_some() {
+                    self.person.name = text;
+                }
+            }
+            Field::PersonEmail => self.person.email = text,
+            Field::ItunesDuration => {
+                let longest_number = text
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(|c: char| !c.is_ascii_digit())
+                    .map(str::len)
+                    .max();
+                if longest_number.unwrap_or(0) > 12 {
+                    return None;
+                }
+            }
+            Field::Ignored => {}
+        }
+        Some(())
+    }
+
+    fn end(&mut self) -> Option<()> {
+        self.flush(false)?;
+        let frame = self.stack.pop()?;
+        match frame {
+            Frame::RssRoot | Frame::AtomFeed => self.done = true,
+            Frame::Channel => {
+                if seen::would_edit(self.channel_seen, true) {
+                    return None;
+                }
+            }
+            Frame::Image => {
+                self.logo = Some(std::mem::take(&mut self.image_url)).filter(|u| !u.is_empty());
+            }
+            Frame::Item => {
+                let entry = self.entry.take()?;
+                if seen::would_edit(entry.seen, false) {
+                    return None;
+                }
+                self.finish_entry(entry, true);
+            }
+            Frame::AtomEntry => {
+                let entry = self.entry.take()?;
+                self.finish_entry(entry, false);
+            }
+            Frame::AtomPerson(owner) => {
+                let p = std::mem::take(&mut self.person);
+                if let Some(feed_level) = owner
+                    && (p.name.is_some() || p.email.is_some())
+                {
+                    let person = RawPerson {
+                        name: p.name,
+                        email: p.email,
+                    };
+                    match (feed_level, self.entry.as_mut()) {
+                        (true, _) => self.feed.authors.push(person),
+                        (false, Some(entry)) => entry.raw.authors.push(person),
+                        (false, None) => return None,
+                    }
+                }
+            }
+            Frame::Skip => {}
+        }
+        Some(())
+    }
+
+    /// The adapter's `convert` for one entry.
+    fn finish_entry(&mut self, entry: Entry, rss: bool) {
+        let Entry {
+            mut raw,
+            id,
+            links,
+            published,
+            updated,
+            ..
+        } = entry;
+        raw.id = id
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty());
+        raw.id_may_be_link = rss;
+        raw.published = published;
+        raw.updated = updated;
+        for link in links {
+            let href = link.href.trim();
+            if href.is_empty() {
+                continue;
+            }
+            let rel = link.rel.unwrap_or_else(|| "alternate".into());
+            if rel.eq_ignore_ascii_case("enclosure") {
+                raw.enclosures.push(RawEnclosure {
+                    url: href.to_string(),
+                    mime_type: link.media_type,
+                    length: link.length,
+                });
+            } else {
+                raw.links.push(RawLink {
+                    href: href.to_string(),
+                    rel,
+                    media_type: link.media_type,
+                });
+            }
+        }
+        self.feed.entries.push(raw);
+    }
+
+    fn finish(mut self) -> Option<RawFeed> {
+        if !self.done || !self.stack.is_empty() || self.pending.is_some() {
+            return None;
+        }
+        let format = self.format?;
+        if format != FeedFormat::Atom10 && !self.channel_found {
+            return None;
+        }
+        self.feed.format = format;
+        self.feed.icon = self.logo.or(self.icon);
+        let alternate = |l: &&Link| {
+            l.rel
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+        };
+        self.feed.home_page_url = self
+            .links
+            .iter()
+            .filter(alternate)
+            .find(|l| l.media_type.as_deref().is_none_or(|t| t.contains("html")))
+            .or_else(|| self.links.iter().find(alternate))
+            .map(|l| l.href.clone());
+        self.feed.feed_url = self
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref() == Some("self"))
+            .map(|l| l.href.clone());
+        if self.feed.authors.is_empty() {
+            self.feed.authors = self.editors;
+        }
+        Some(self.feed)
+    }
+}
+
+/// XML name characters as the repair pass knows them (ASCII only).
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
+}
+
+/// A reference the repair pass leaves as it is and quick-xml resolves the
+/// same way: a predefined entity, or `&#N;` / `&#xH;` to an allowed
+/// character. Its value.
+fn resolve_reference(name: &str) -> Option<String> {
+    match name {
+        "amp" => return Some("&".into()),
+        "lt" => return Some("<".into()),
+        "gt" => return Some(">".into()),
+        "quot" => return Some("\"".into()),
+        "apos" => return Some("'".into()),
+        _ => {}
+    }
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix('x') {
+        Some(hex)
+            if !hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            u32::from_str_radix(hex, 16).ok()?
+        }
+        Some(_) => return None,
+        None if !num.is_empty() && num.len() <= 8 && num.bytes().all(|b| b.is_ascii_digit()) => {
+            num.parse().ok()?
+        }
+        None => return None,
+    };
+    char::from_u32(code)
+        .filter(|c| is_xml_char(*c))
+        .map(String::from)
+}
+
+/// Every `&` in `raw` (a tag's attributes) starts a reference that
+/// [`resolve_reference`] accepts.
+fn references_ok(raw: &str) -> bool {
+    let mut rest = raw;
+    while let Some(at) = rest.find('&') {
+        let after = rest.get(at + 1..).unwrap_or("");
+        let Some(end) = after.find(';') else {
+            return false;
+        };
+        let name = after.get(..end).unwrap_or("");
+        if name.len() > 30 || resolve_reference(name).is_none() {
+            return false;
+        }
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    true
+}
+
+/// The attribute `name`, unescaped as feed-rs does; `Err`-like `None` on
+/// malformed attributes (the outer `Option`).
+fn attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
+    for a in e.attributes() {
+        let a = a.ok()?;
+        let key: &str = a.key.as_ref();
+        if key == name {
+            let value = quick_xml::escape::unescape(&a.value).ok()?;
+            return Some(Some(value.into_owned()));
+        }
+    }
+    Some(None)
+}
+
+/// All attributes (name, unescaped value); `None` on malformed ones.
+fn attrs(e: &BytesStart) -> Option<Vec<(String, String)>> {
+    e.attributes()
+        .map(|a| {
+            let a = a.ok()?;
+            let key: &str = a.key.as_ref();
+            let value = quick_xml::escape::unescape(&a.value).ok()?;
+            Some((key.to_string(), value.into_owned()))
+        })
+        .collect()
+}
+
+/// feed-rs `Link::new`: resolved against the base when relative, the text
+/// as is when it is no URL; trimmed.
+fn link_href(href: &str, base: Option<&Url>) -> String {
+    match parse_uri(href, base) {
+        Some(url) => url.to_string().trim().to_string(),
+        None => href.trim().to_string(),
+    }
+}
+
+/// feed-rs `parse_uri`.
+fn parse_uri(uri: &str, base: Option<&Url>) -> Option<Url> {
+    match Url::parse(uri) {
+        Ok(url) => Some(url),
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(uri).ok(),
+        Err(_) => None,
+    }
+}
+
+/// An Atom `icon`/`logo` as feed-rs reads it.
+fn image_uri(raw: String, base: Option<&Url>) -> String {
+    parse_uri(&raw, base).map_or(raw, |u| u.to_string())
+}
+
+/// feed-rs `Person::parse` for strings without an e-mail address (it
+/// would split one out with a regular expression: declined).
+fn person(text: &str) -> Option<RawPerson> {
+    if text.contains('@') {
+        return None;
+    }
+    Some(RawPerson {
+        name: Some(text.trim().to_string()),
+        email: None,
+    })
+}
+
+/// An Atom `<link>` (feed-rs `atom::handle_link`); `Some(None)` without
+/// `href`.
+fn atom_link(e: &BytesStart, base: Option<&Url>) -> Option<Option<Link>> {
+    let attrs = attrs(e)?;
+    let Some((_, href)) = attrs.iter().find(|(k, _)| k == "href") else {
+        return Some(None);
+    };
+    let mut link = Link {
+        href: link_href(href, base),
+        rel: None,
+        media_type: None,
+        length: None,
+    };
+    for (k, v) in &attrs {
+        match k.as_str() {
+            "rel" => link.rel = Some(v.clone()),
+            "type" => link.media_type = Some(v.clone()),
+            "length" => link.length = v.parse().ok(),
+            _ => {}
+        }
+    }
+    if link.rel.is_none() {
+        link.rel = Some("alternate".into());
+    }
+    Some(Some(link))
+}
+
+/// An RSS `<enclosure>` (feed-rs `handle_enclosure`); `Some(None)` when it
+/// has no usable URL.
+fn enclosure(e: &BytesStart, base: Option<&Url>) -> Option<Option<RawEnclosure>> {
+    let mut url = None;
+    let mut length = None;
+    let mut mime_type = None;
+    for (k, v) in attrs(e)? {
+        match k.as_str() {
+            "url" => url = parse_uri(&v, base),
+            "length" => length = v.parse::<u64>().ok(),
+            "type" => mime_type = media_type(&v)?,
+            _ => {}
+        }
+    }
+    Some(url.map(|url| RawEnclosure {
+        url: url.to_string(),
+        mime_type,
+        length,
+    }))
+}
+
+/// A media type as feed-rs's `MediaTypeBuf` round trip gives it, for the
+/// plain `type/subtype` form; `Some(None)` for the empty string (which it
+/// rejects), `None` (decline) for anything else.
+fn media_type(value: &str) -> Option<Option<String>> {
+    if value.is_empty() {
+        return Some(None);
+    }
+    let (ty, sub) = value.split_once('/')?;
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    };
+    (name_ok(ty) && name_ok(sub)).then(|| Some(value.to_string()))
+}
+
+/// The kind of an Atom text construct whose `type` the adapter leaves as
+/// it is; `None` (decline) for the others.
+fn atom_text_kind(e: &BytesStart) -> Option<TextKind> {
+    match attr(e, "type")?.as_deref() {
+        None | Some("text") => Some(TextKind::Plain),
+        Some("html") => Some(TextKind::Html),
+        Some(_) => None,
+    }
+}
+
+/// The adapter's `atom_edits` rewrites unprefixed text constructs with a
+/// `type` other than `text`/`html`, `src` or `mode` wherever they are:
+/// declined.
+fn atom_text_type_ok(local: &str, e: &BytesStart) -> Option<()> {
+    if !matches!(
+        local,
+        "title" | "subtitle" | "summary" | "rights" | "content"
+    ) {
+        return Some(());
+    }
+    if attr(e, "src")?.is_some() || attr(e, "mode")?.is_some() {
+        return None;
+    }
+    atom_text_kind(e).map(|_| ())
+}
