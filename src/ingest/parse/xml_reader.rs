@@ -75,8 +75,16 @@ impl Ns {
 /// Reads `text` (decoded, not repaired) when it is a document this reader
 /// handles exactly as the full path; `None` otherwise. Never panics.
 pub(crate) fn read(text: &str, base: Option<&Url>) -> Option<RawFeed> {
-    if text.contains("xml:base") || super::recover::has_forbidden_char(text) {
-        return None;
+    read_or_why(text, base).ok()
+}
+
+/// [`read`], or where and on what it declined (for tests and tuning).
+pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, String> {
+    if text.contains("xml:base") {
+        return Err("xml:base".into());
+    }
+    if super::recover::has_forbidden_char(text) {
+        return Err("forbidden character".into());
     }
     let mut reader = NsReader::from_str(text);
     let config = reader.config_mut();
@@ -85,33 +93,45 @@ pub(crate) fn read(text: &str, base: Option<&Url>) -> Option<RawFeed> {
     config.trim_text(false);
     let mut doc = Doc::new(base);
     loop {
-        let (resolved, event) = reader.read_resolved_event().ok()?;
+        let (resolved, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("XML error: {e}"))?;
         let ns = match resolved {
             ResolveResult::Bound(uri) => Some(Ns::parse(uri.0)),
             ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
         };
-        match event {
-            Event::Start(start) => doc.start(ns, &start)?,
-            Event::End(_) => doc.end()?,
-            Event::Empty(_) | Event::Decl(_) | Event::DocType(_) => return None,
-            Event::Text(t) => doc.text(&t)?,
-            Event::CData(t) => {
-                if doc.depth() == 0 {
-                    return None;
-                }
+        let accepted = match &event {
+            Event::Start(start) => doc.start(ns, start),
+            Event::End(_) => doc.end(),
+            Event::Empty(_) | Event::Decl(_) | Event::DocType(_) => None,
+            Event::Text(t) => doc.text(t),
+            Event::CData(t) => (doc.depth() > 0).then(|| {
                 if !t.is_empty() {
-                    doc.push_text(&t);
+                    doc.push_text(t);
                 }
-            }
-            Event::GeneralRef(r) => {
-                if doc.depth() == 0 {
-                    return None;
+            }),
+            Event::GeneralRef(r) => (doc.depth() > 0)
+                .then(|| resolve_reference(r))
+                .flatten()
+                .map(|resolved| doc.push_text(&resolved)),
+            Event::Comment(_) | Event::PI(_) => Some(()),
+            Event::Eof => return doc.finish().ok_or_else(|| "at the end".to_string()),
+        };
+        if accepted.is_none() {
+            return Err(match &event {
+                Event::Start(e) => {
+                    let name = e.name();
+                    let name: &str = name.as_ref();
+                    format!("<{name}>")
                 }
-                let resolved = resolve_reference(&r)?;
-                doc.push_text(resolved.as_str());
-            }
-            Event::Comment(_) | Event::PI(_) => {}
-            Event::Eof => return doc.finish(),
+                Event::End(e) => {
+                    let name = e.name();
+                    let name: &str = name.as_ref();
+                    format!("</{name}>")
+                }
+                Event::GeneralRef(r) => format!("&{};", &**r),
+                other => format!("{other:?}").chars().take(40).collect(),
+            });
         }
     }
 }
