@@ -41,12 +41,16 @@ use super::FeedFormat;
 use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
 
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 
 /// The namespaces feed-rs tells apart (its `NS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ns {
     Rss,
     Atom,
+    /// Atom 0.3's namespace: Atom in an Atom 0.3 document (the adapter
+    /// rewrites it to Atom 1.0's), unknown elsewhere.
+    Atom03,
     Unknown,
     Content,
     DublinCore,
@@ -61,6 +65,7 @@ impl Ns {
         match uri {
             "http://purl.org/rss/1.0/" => Ns::Rss,
             ATOM10_NS => Ns::Atom,
+            ATOM03_NS => Ns::Atom03,
             "http://purl.org/rss/1.0/modules/content/" => Ns::Content,
             "http://purl.org/dc/elements/1.1/" => Ns::DublinCore,
             "http://search.yahoo.com/mrss/" => Ns::MediaRss,
@@ -91,7 +96,7 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
     config.expand_empty_elements = true;
     config.trim_markup_names_in_closing_tags = true;
     config.trim_text(false);
-    let mut doc = Doc::new(base);
+    let mut doc = Doc::new(text, base);
     loop {
         let (resolved, event) = reader
             .read_resolved_event()
@@ -113,7 +118,10 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
             Event::GeneralRef(r) => (doc.depth() > 0)
                 .then(|| resolve_reference(r))
                 .flatten()
-                .map(|resolved| doc.push_text(&resolved)),
+                .map(|resolved| match resolved {
+                    Resolved::Str(s) => doc.push_text(s),
+                    Resolved::Char(c) => doc.push_char(c),
+                }),
             Event::Comment(_) | Event::PI(_) => Some(()),
             Event::Eof => return doc.finish().ok_or_else(|| "at the end".to_string()),
         };
@@ -301,6 +309,7 @@ struct Person {
 }
 
 struct Doc<'b> {
+    text: &'b str,
     base: Option<&'b Url>,
     stack: Vec<Frame>,
     format: Option<FeedFormat>,
@@ -323,8 +332,9 @@ struct Doc<'b> {
 }
 
 impl<'b> Doc<'b> {
-    fn new(base: Option<&'b Url>) -> Doc<'b> {
+    fn new(text: &'b str, base: Option<&'b Url>) -> Doc<'b> {
         Doc {
+            text,
             base,
             stack: Vec::new(),
             format: None,
@@ -350,6 +360,12 @@ impl<'b> Doc<'b> {
     fn push_text(&mut self, s: &str) {
         if let Some((_, buf)) = self.pending.as_mut() {
             buf.get_or_insert_with(String::new).push_str(s);
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        if let Some((_, buf)) = self.pending.as_mut() {
+            buf.get_or_insert_with(String::new).push(c);
         }
     }
 
@@ -387,7 +403,7 @@ impl<'b> Doc<'b> {
         if e.attributes_raw().contains('&') && !references_ok(e.attributes_raw()) {
             return None;
         }
-        let local = qname.rsplit(':').next().unwrap_or(qname);
+        let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
         let parent = self.stack.last().copied();
         if self.done {
@@ -398,11 +414,20 @@ impl<'b> Doc<'b> {
         let Some(parent) = parent else {
             return self.root(ns, e, qname);
         };
-        let is_atom = self.format == Some(FeedFormat::Atom10);
+        let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
         if is_atom && !prefixed {
+            if self.format == Some(FeedFormat::Atom03) {
+                local = atom03_rename(local).unwrap_or(local);
+            }
             atom_text_type_ok(local, e)?;
         }
-        let ns = ns.unwrap_or(if is_atom { Ns::Atom } else { Ns::Rss });
+        let ns = match ns {
+            Some(Ns::Atom03) if self.format == Some(FeedFormat::Atom03) => Ns::Atom,
+            Some(Ns::Atom03) => Ns::Unknown,
+            Some(ns) => ns,
+            None if is_atom => Ns::Atom,
+            None => Ns::Rss,
+        };
         let frame = match parent {
             Frame::RssRoot => {
                 if local == "channel" && !self.channel_found {
@@ -466,11 +491,22 @@ impl<'b> Doc<'b> {
                 self.stack.push(Frame::RssRoot);
             }
             "feed" => {
-                if ns != Some(Ns::Atom) || attr(e, "xmlns")?.as_deref() != Some(ATOM10_NS) {
-                    return None;
-                }
-                atom_text_type_ok("feed", e)?;
-                self.format = Some(FeedFormat::Atom10);
+                let version = attr(e, "version")?;
+                self.format = Some(match (ns, attr(e, "xmlns")?.as_deref()) {
+                    (Some(Ns::Atom), Some(ATOM10_NS)) => FeedFormat::Atom10,
+                    // The adapter replaces the namespace everywhere in the
+                    // text: only its declaration may hold it.
+                    (Some(Ns::Atom03), Some(ATOM03_NS))
+                        if self.text.matches(ATOM03_NS).count() == 1 =>
+                    {
+                        FeedFormat::Atom03
+                    }
+                    (None, None) if version.as_deref().map(str::trim) == Some("0.3") => {
+                        FeedFormat::Atom03
+                    }
+                    (None, None) => FeedFormat::Atom10,
+                    _ => return None,
+                });
                 self.feed.language = attr(e, "xml:lang")?;
                 self.stack.push(Frame::AtomFeed);
             }
@@ -851,7 +887,7 @@ impl<'b> Doc<'b> {
             return None;
         }
         let format = self.format?;
-        if format != FeedFormat::Atom10 && !self.channel_found {
+        if !matches!(format, FeedFormat::Atom10 | FeedFormat::Atom03) && !self.channel_found {
             return None;
         }
         self.feed.format = format;
@@ -889,16 +925,23 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
 }
 
+/// The value of a reference.
+#[derive(Clone, Copy)]
+enum Resolved {
+    Str(&'static str),
+    Char(char),
+}
+
 /// A reference the repair pass leaves as it is and quick-xml resolves the
 /// same way: a predefined entity, or `&#N;` / `&#xH;` to an allowed
 /// character. Its value.
-fn resolve_reference(name: &str) -> Option<String> {
+fn resolve_reference(name: &str) -> Option<Resolved> {
     match name {
-        "amp" => return Some("&".into()),
-        "lt" => return Some("<".into()),
-        "gt" => return Some(">".into()),
-        "quot" => return Some("\"".into()),
-        "apos" => return Some("'".into()),
+        "amp" => return Some(Resolved::Str("&")),
+        "lt" => return Some(Resolved::Str("<")),
+        "gt" => return Some(Resolved::Str(">")),
+        "quot" => return Some(Resolved::Str("\"")),
+        "apos" => return Some(Resolved::Str("'")),
         _ => {}
     }
     let num = name.strip_prefix('#')?;
@@ -916,7 +959,7 @@ fn resolve_reference(name: &str) -> Option<String> {
     };
     char::from_u32(code)
         .filter(|c| is_xml_char(*c))
-        .map(String::from)
+        .map(Resolved::Char)
 }
 
 /// Every `&` in `raw` (a tag's attributes) starts a reference that
@@ -986,15 +1029,47 @@ fn image_uri(raw: String, base: Option<&Url>) -> String {
     parse_uri(&raw, base).map_or(raw, |u| u.to_string())
 }
 
-/// feed-rs `Person::parse` for strings without an e-mail address (it
-/// would split one out with a regular expression: declined).
-fn person(text: &str) -> Option<RawPerson> {
-    if text.contains('@') {
-        return None;
+/// feed-rs `Person::parse`: an e-mail address (found with feed-rs's own
+/// expression) is split out, the longer of the texts before and after it
+/// is the name. Declines where feed-rs would panic (it slices the text one
+/// byte off the address, which may split a character).
+fn person(raw: &str) -> Option<RawPerson> {
+    if !raw.contains('@') {
+        return Some(RawPerson {
+            name: Some(raw.trim().to_string()),
+            email: None,
+        });
     }
+    static EMAIL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let email_re = EMAIL
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"\b(<\[\()?(mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})(>]\))?\b",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let Some(captures) = email_re.captures(raw) else {
+        return Some(RawPerson {
+            name: Some(raw.trim().to_string()),
+            email: None,
+        });
+    };
+    let whole = captures.get(0)?;
+    let email = captures.get(3)?.as_str().trim().to_string();
+    let before = whole.start();
+    let after = raw.len().checked_sub(whole.end())?;
+    let name = if before > after {
+        raw.get(..before.checked_sub(1)?)?
+    } else if whole.end() < raw.len() {
+        raw.get(whole.end() + 1..)?
+    } else {
+        ""
+    }
+    .trim();
     Some(RawPerson {
-        name: Some(text.trim().to_string()),
-        email: None,
+        name: (!name.is_empty()).then(|| name.to_string()),
+        email: Some(email),
     })
 }
 
@@ -1064,18 +1139,26 @@ fn media_type(value: &str) -> Option<Option<String>> {
     (name_ok(ty) && name_ok(sub)).then(|| Some(value.to_string()))
 }
 
-/// The kind of an Atom text construct whose `type` the adapter leaves as
-/// it is; `None` (decline) for the others.
+/// The kind of an Atom text construct as the adapter's `atom_edits` sets
+/// its `type` (`text/html` becomes `html`, other `text/*` `text`); `None`
+/// (decline) for XHTML and non-text types, which it rewrites otherwise.
 fn atom_text_kind(e: &BytesStart) -> Option<TextKind> {
-    match attr(e, "type")?.as_deref() {
-        None | Some("text") => Some(TextKind::Plain),
-        Some("html") => Some(TextKind::Html),
-        Some(_) => None,
+    let Some(declared) = raw_attr(e, "type")? else {
+        return Some(TextKind::Plain);
+    };
+    if declared.contains('&') {
+        return None;
+    }
+    match declared.trim().to_ascii_lowercase().as_str() {
+        "text" | "text/plain" | "" => Some(TextKind::Plain),
+        "html" | "text/html" => Some(TextKind::Html),
+        t if t.starts_with("text/") => Some(TextKind::Plain),
+        _ => None,
     }
 }
 
 /// The adapter's `atom_edits` rewrites unprefixed text constructs with a
-/// `type` other than `text`/`html`, `src` or `mode` wherever they are:
+/// type other than text or HTML, `src` or base64 `mode` wherever they are:
 /// declined.
 fn atom_text_type_ok(local: &str, e: &BytesStart) -> Option<()> {
     if !matches!(
@@ -1084,8 +1167,34 @@ fn atom_text_type_ok(local: &str, e: &BytesStart) -> Option<()> {
     ) {
         return Some(());
     }
-    if attr(e, "src")?.is_some() || attr(e, "mode")?.is_some() {
+    if raw_attr(e, "src")?.is_some()
+        || raw_attr(e, "mode")?.is_some_and(|m| m.contains('&') || m.trim() == "base64")
+    {
         return None;
     }
     atom_text_kind(e).map(|_| ())
+}
+
+/// Atom 0.3 elements that Atom 1.0 renamed (as the adapter renames them).
+fn atom03_rename(local: &str) -> Option<&'static str> {
+    match local {
+        "issued" => Some("published"),
+        "modified" => Some("updated"),
+        "tagline" => Some("subtitle"),
+        "copyright" => Some("rights"),
+        _ => None,
+    }
+}
+
+/// The attribute `name` as written (still escaped); the outer `None` on
+/// malformed attributes.
+fn raw_attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
+    for a in e.attributes() {
+        let a = a.ok()?;
+        let key: &str = a.key.as_ref();
+        if key == name {
+            return Some(Some(a.value.into_owned()));
+        }
+    }
+    Some(None)
 }
