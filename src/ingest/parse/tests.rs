@@ -1243,6 +1243,14 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
              <author>mailto:x@example.org</author><author>not@an-address</author></item>"),
         // Atom without namespace, Atom 0.3, text constructs typed as media types
         "<feed><title>no namespace</title><entry><title>e</title></entry></feed>".to_string(),
+        // xml:base
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link><item xml:base=\"sub/\">\
+         <link>b</link><enclosure url=\"c.mp3\"/><description xml:base=\"/d/\">&lt;a href=\"e\"&gt;e&lt;/a&gt;</description>\
+         </item><item><link>f</link></item></channel></rss>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"sub/\"><link href=\"a\"/><icon xml:base=\"https://i.example/x/\">i.png</icon>\
+         <entry xml:base=\"https://e.example/1/\"><link href=\"b\" xml:base=\"../2/\"/><link rel=\"enclosure\" href=\"c.mp3\"/>\
+         <summary type=\"html\" xml:base=\"s/\">&lt;img src=\"x.png\"&gt;</summary><content type=\"html\">&lt;a href=\"y\"&gt;y&lt;/a&gt;</content></entry>\
+         <entry><content xml:base=\"https://c.example/\" type=\"html\">&lt;a href=\"z\"&gt;z&lt;/a&gt;</content></entry></feed>".to_string(),
         "<feed version=\"0.3\"><tagline>t</tagline></feed>".to_string(),
         "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\" xml:lang=\"fr\">\
          <title mode=\"escaped\" type=\"text/html\">A &amp;lt;b&amp;gt;</title><tagline type=\"TEXT/plain\">tag</tagline>\
@@ -1286,7 +1294,7 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<dc:language>fr</dc:language>"),
         rss("<itunes:subtitle>s</itunes:subtitle>"),
         rss("<itunes:image href=\"https://x.example/b.png\"/>"),
-        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link></channel></rss>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"http://[::1\"><title>bad base</title></feed>".to_string(),
         // not modelled
         rss("<item><author>ab\u{a0}jane@example.org</author></item>"),
         rss("<item><media:content url=\"https://x.example/a.mp4\"/></item>"),

@@ -39,6 +39,7 @@ use url::Url;
 
 use super::FeedFormat;
 use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
+use super::xml_scan::{EntryLayout, entry_bases};
 
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
@@ -85,9 +86,6 @@ pub(crate) fn read(text: &str, base: Option<&Url>) -> Option<RawFeed> {
 
 /// [`read`], or where and on what it declined (for tests and tuning).
 pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, String> {
-    if text.contains("xml:base") {
-        return Err("xml:base".into());
-    }
     if super::recover::has_forbidden_char(text) {
         return Err("forbidden character".into());
     }
@@ -311,6 +309,8 @@ struct Person {
 struct Doc<'b> {
     text: &'b str,
     base: Option<&'b Url>,
+    /// feed-rs's `xml:base` stack: (depth of the element that set it, base).
+    bases: Vec<(usize, Url)>,
     stack: Vec<Frame>,
     format: Option<FeedFormat>,
     /// The root element has ended.
@@ -336,6 +336,7 @@ impl<'b> Doc<'b> {
         Doc {
             text,
             base,
+            bases: Vec::new(),
             stack: Vec::new(),
             format: None,
             done: false,
@@ -405,6 +406,9 @@ impl<'b> Doc<'b> {
         }
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
+        if e.attributes_raw().contains("xml:base") {
+            self.push_base(e)?;
+        }
         let parent = self.stack.last().copied();
         if self.done {
             // A second root: nothing reads it; the repair pass leaves it.
@@ -472,6 +476,33 @@ impl<'b> Doc<'b> {
         Some(())
     }
 
+    /// feed-rs's `xml_base_push` for the element starting at depth
+    /// `stack.len() + 1`: an absolute `xml:base` is pushed, a relative one
+    /// joined to the base in effect (none without one); other errors fail
+    /// feed-rs's whole parse (declined).
+    fn push_base(&mut self, e: &BytesStart) -> Option<()> {
+        let Some(value) = attr(e, "xml:base")? else {
+            return Some(());
+        };
+        let depth = self.stack.len() + 1;
+        match Url::parse(&value) {
+            Ok(url) => self.bases.push((depth, url)),
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                let joined = self
+                    .bases
+                    .last()
+                    .map(|(_, u)| u)
+                    .or(self.base)
+                    .and_then(|b| b.join(&value).ok());
+                if let Some(url) = joined {
+                    self.bases.push((depth, url));
+                }
+            }
+            Err(_) => return None,
+        }
+        Some(())
+    }
+
     fn root(&mut self, ns: Option<Ns>, e: &BytesStart, qname: &str) -> Option<()> {
         if !qname
             .bytes()
@@ -520,7 +551,7 @@ impl<'b> Doc<'b> {
             (Ns::Rss, "title") => Field::ChannelTitle,
             (Ns::Rss, "link") => Field::ChannelLink,
             (Ns::Atom, "link") => {
-                let link = atom_link(e, self.base)?;
+                let link = atom_link(e, self.bases.last().map(|(_, u)| u).or(self.base))?;
                 self.links.extend(link);
                 return Some(Frame::Skip);
             }
@@ -561,7 +592,7 @@ impl<'b> Doc<'b> {
             (Ns::Rss, "category") => Field::ItemCategory,
             (Ns::Rss, "guid") => Field::ItemGuid,
             (Ns::Rss, "enclosure") => {
-                let enclosure = enclosure(e, self.base)?;
+                let enclosure = enclosure(e, self.bases.last().map(|(_, u)| u).or(self.base))?;
                 if let Some(entry) = self.entry.as_mut() {
                     entry.raw.enclosures.extend(enclosure);
                 }
@@ -603,7 +634,7 @@ impl<'b> Doc<'b> {
                 return Some(Frame::AtomPerson((local == "author").then_some(true)));
             }
             "link" => {
-                let link = atom_link(e, self.base)?;
+                let link = atom_link(e, self.bases.last().map(|(_, u)| u).or(self.base))?;
                 self.links.extend(link);
                 return Some(Frame::Skip);
             }
@@ -635,7 +666,7 @@ impl<'b> Doc<'b> {
                 return Some(Frame::AtomPerson((local == "author").then_some(false)));
             }
             (Ns::Atom, "link") => {
-                let link = atom_link(e, self.base)?;
+                let link = atom_link(e, self.bases.last().map(|(_, u)| u).or(self.base))?;
                 if let Some(entry) = self.entry.as_mut() {
                     entry.links.extend(link);
                 }
@@ -661,7 +692,7 @@ impl<'b> Doc<'b> {
 
     /// Stores the text of a field, as feed-rs would.
     fn apply(&mut self, field: Field, text: Option<String>, child_start: bool) -> Option<()> {
-        let base = self.base;
+        let base = self.bases.last().map(|(_, u)| u).or(self.base);
         let entry = self.entry.as_mut();
         match field {
             Field::ChannelTitle => {
@@ -801,6 +832,13 @@ impl<'b> Doc<'b> {
     fn end(&mut self) -> Option<()> {
         self.flush(false)?;
         let frame = self.stack.pop()?;
+        while self
+            .bases
+            .last()
+            .is_some_and(|(d, _)| *d > self.stack.len())
+        {
+            self.bases.pop();
+        }
         match frame {
             Frame::RssRoot | Frame::AtomFeed => self.done = true,
             Frame::Channel => {
@@ -911,6 +949,21 @@ impl<'b> Doc<'b> {
             .map(|l| l.href.clone());
         if self.feed.authors.is_empty() {
             self.feed.authors = self.editors;
+        }
+        // Explicit xml:base per entry, found as the adapter finds it.
+        if self.text.contains("xml:base") {
+            let layout = if format == FeedFormat::Rss20 || format == FeedFormat::Rss {
+                EntryLayout::Rss
+            } else {
+                EntryLayout::Atom
+            };
+            let bases = entry_bases(self.text, layout, self.base);
+            if bases.len() == self.feed.entries.len() {
+                for (entry, bases) in self.feed.entries.iter_mut().zip(bases) {
+                    entry.summary_base = bases.summary.or_else(|| bases.entry.clone());
+                    entry.content_base = bases.content.or(bases.entry);
+                }
+            }
         }
         Some(self.feed)
     }
