@@ -105,7 +105,10 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
         };
         let accepted = match &event {
             Event::Start(start) => doc.start(ns, start),
-            Event::End(_) => doc.end(),
+            Event::End(e) => {
+                let name = e.name();
+                doc.end(name.as_ref())
+            }
             Event::Empty(_) | Event::Decl(_) | Event::DocType(_) => None,
             Event::Text(t) => doc.text(t),
             Event::CData(t) => (doc.depth() > 0).then(|| {
@@ -327,6 +330,8 @@ struct Doc<'b> {
     image_url: String,
     entry: Option<Entry>,
     person: Person,
+    /// An XHTML text construct being serialized.
+    xhtml: Option<Xhtml>,
     /// The field the text being collected is for, and the text so far.
     pending: Option<(Field, Option<String>)>,
 }
@@ -350,6 +355,7 @@ impl<'b> Doc<'b> {
             image_url: String::new(),
             entry: None,
             person: Person::default(),
+            xhtml: None,
             pending: None,
         }
     }
@@ -359,13 +365,17 @@ impl<'b> Doc<'b> {
     }
 
     fn push_text(&mut self, s: &str) {
-        if let Some((_, buf)) = self.pending.as_mut() {
+        if let Some(x) = self.xhtml.as_mut() {
+            x.text(s);
+        } else if let Some((_, buf)) = self.pending.as_mut() {
             buf.get_or_insert_with(String::new).push_str(s);
         }
     }
 
     fn push_char(&mut self, c: char) {
-        if let Some((_, buf)) = self.pending.as_mut() {
+        if let Some(x) = self.xhtml.as_mut() {
+            x.text(c.encode_utf8(&mut [0; 4]));
+        } else if let Some((_, buf)) = self.pending.as_mut() {
             buf.get_or_insert_with(String::new).push(c);
         }
     }
@@ -406,6 +416,17 @@ impl<'b> Doc<'b> {
         }
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
+        let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
+        if is_atom && !prefixed {
+            if self.format == Some(FeedFormat::Atom03) {
+                local = atom03_rename(local).unwrap_or(local);
+            }
+            atom_text_type_ok(local, e)?;
+        }
+        if let Some(x) = self.xhtml.as_mut() {
+            x.start(local, &attrs(e)?);
+            return Some(());
+        }
         if e.attributes_raw().contains("xml:base") {
             self.push_base(e)?;
         }
@@ -418,13 +439,6 @@ impl<'b> Doc<'b> {
         let Some(parent) = parent else {
             return self.root(ns, e, qname);
         };
-        let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
-        if is_atom && !prefixed {
-            if self.format == Some(FeedFormat::Atom03) {
-                local = atom03_rename(local).unwrap_or(local);
-            }
-            atom_text_type_ok(local, e)?;
-        }
         let ns = match ns {
             Some(Ns::Atom03) if self.format == Some(FeedFormat::Atom03) => Ns::Atom,
             Some(Ns::Atom03) => Ns::Unknown,
@@ -644,8 +658,17 @@ impl<'b> Doc<'b> {
             }
             _ => return Some(Frame::Skip),
         };
-        self.pending = Some((field, None));
+        self.expect_text(field);
         Some(Frame::Skip)
+    }
+
+    /// The element just started holds `field`: its text (or, for XHTML,
+    /// its serialized content) is collected until it is complete.
+    fn expect_text(&mut self, field: Field) {
+        match field {
+            Field::AtomText(which, TextKind::Xhtml) => self.xhtml = Some(Xhtml::new(which)),
+            field => self.pending = Some((field, None)),
+        }
     }
 
     fn atom_entry_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
@@ -686,7 +709,7 @@ impl<'b> Doc<'b> {
             (Ns::MediaRss, _) => return None,
             _ => return Some(Frame::Skip),
         };
-        self.pending = Some((field, None));
+        self.expect_text(field);
         Some(Frame::Skip)
     }
 
@@ -780,15 +803,7 @@ impl<'b> Doc<'b> {
                     None if child_start => return None,
                     None => String::new(),
                 };
-                let value = RawText::new(kind, value.trim());
-                match which {
-                    AtomTextField::FeedTitle => self.feed.title = Some(value),
-                    AtomTextField::FeedSubtitle => self.feed.description = Some(value),
-                    AtomTextField::Rights => {}
-                    AtomTextField::EntryTitle => entry?.raw.title = Some(value),
-                    AtomTextField::EntrySummary => entry?.raw.summary = Some(value),
-                    AtomTextField::EntryContent => entry?.raw.content = Some(value),
-                }
+                return self.store_atom_text(which, RawText::new(kind, value.trim()));
             }
             Field::AtomId => {
                 if let (Some(t), Some(entry)) = (text, entry) {
@@ -829,8 +844,34 @@ impl<'b> Doc<'b> {
         Some(())
     }
 
-    fn end(&mut self) -> Option<()> {
+    fn store_atom_text(&mut self, which: AtomTextField, value: RawText) -> Option<()> {
+        match which {
+            AtomTextField::FeedTitle => self.feed.title = Some(value),
+            AtomTextField::FeedSubtitle => self.feed.description = Some(value),
+            AtomTextField::Rights => {}
+            AtomTextField::EntryTitle => self.entry.as_mut()?.raw.title = Some(value),
+            AtomTextField::EntrySummary => self.entry.as_mut()?.raw.summary = Some(value),
+            AtomTextField::EntryContent => self.entry.as_mut()?.raw.content = Some(value),
+        }
+        Some(())
+    }
+
+    fn end(&mut self, qname: &str) -> Option<()> {
         self.flush(false)?;
+        if let Some(x) = self.xhtml.as_mut() {
+            if x.depth > 0 {
+                let mut local = qname.rsplit(':').next().unwrap_or(qname);
+                if self.format == Some(FeedFormat::Atom03) && local.len() == qname.len() {
+                    local = atom03_rename(local).unwrap_or(local);
+                }
+                x.end(local);
+                return Some(());
+            }
+            let x = self.xhtml.take()?;
+            let field = x.field;
+            let value = RawText::new(TextKind::Xhtml, x.finish().trim());
+            self.store_atom_text(field, value)?;
+        }
         let frame = self.stack.pop()?;
         while self
             .bases
@@ -966,6 +1007,88 @@ impl<'b> Doc<'b> {
             }
         }
         Some(self.feed)
+    }
+}
+
+/// An XHTML text construct serialized as feed-rs's `children_as_xhtml`
+/// does: local element names, attributes as read (unescaped, in double
+/// quotes), text with `<`, `&` and CR escaped; a lone top-level `<div>`
+/// is unwrapped.
+struct Xhtml {
+    field: AtomTextField,
+    /// Depth below the text construct.
+    depth: usize,
+    out: String,
+    first_element: bool,
+    div_open: Option<usize>,
+    div_close: Option<usize>,
+}
+
+impl Xhtml {
+    fn new(field: AtomTextField) -> Xhtml {
+        Xhtml {
+            field,
+            depth: 0,
+            out: String::new(),
+            first_element: true,
+            div_open: None,
+            div_close: None,
+        }
+    }
+
+    fn start(&mut self, local: &str, attrs: &[(String, String)]) {
+        if self.depth == 0 {
+            if self.first_element {
+                if local != "div" {
+                    self.first_element = false;
+                }
+            } else {
+                self.div_open = None;
+                self.div_close = None;
+            }
+        }
+        self.depth += 1;
+        self.out.push('<');
+        self.out.push_str(local);
+        for (name, value) in attrs {
+            self.out.push(' ');
+            self.out.push_str(name);
+            self.out.push_str("=\"");
+            self.out.push_str(value);
+            self.out.push('"');
+        }
+        self.out.push('>');
+        if self.first_element {
+            self.first_element = false;
+            self.div_open = Some(self.out.len());
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        if self.depth == 0 && t.bytes().any(|c| !c.is_ascii_whitespace()) {
+            self.first_element = false;
+            self.div_open = None;
+            self.div_close = None;
+        }
+        self.out.push_str(&quick_xml::escape::minimal_escape(t));
+    }
+
+    fn end(&mut self, local: &str) {
+        self.depth = self.depth.saturating_sub(1);
+        let close_start = self.out.len();
+        self.out.push_str("</");
+        self.out.push_str(local);
+        self.out.push('>');
+        if self.depth == 0 && self.div_open.is_some() {
+            self.div_close = Some(close_start);
+        }
+    }
+
+    fn finish(self) -> String {
+        match (self.div_open, self.div_close) {
+            (Some(open), Some(close)) => self.out.get(open..close).unwrap_or("").to_string(),
+            _ => self.out,
+        }
     }
 }
 
@@ -1205,6 +1328,7 @@ fn atom_text_kind(e: &BytesStart) -> Option<TextKind> {
     match declared.trim().to_ascii_lowercase().as_str() {
         "text" | "text/plain" | "" => Some(TextKind::Plain),
         "html" | "text/html" => Some(TextKind::Html),
+        "xhtml" | "application/xhtml+xml" => Some(TextKind::Xhtml),
         t if t.starts_with("text/") => Some(TextKind::Plain),
         _ => None,
     }
