@@ -1253,6 +1253,22 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
          <entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\" xml:base=\"https://b.example/\"><a href=\"r\">r</a></div></content></entry></feed>".to_string(),
         "<feed xmlns=\"http://purl.org/atom/ns#\" version=\"0.3\"><entry><content type=\"application/xhtml+xml\" mode=\"xml\">\
          <div xmlns=\"http://www.w3.org/1999/xhtml\"><modified>m</modified></div></content></entry></feed>".to_string(),
+        // RSS 1.0 and 0.90
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"\
+         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+         <channel rdf:about=\"https://x.example/\"><title> T </title><link>https://x.example/</link><description>D</description>\
+         <dc:creator>Ann &lt;ann@example.org&gt;</dc:creator><dc:language>EN</dc:language><items><rdf:Seq><rdf:li resource=\"x\"/></rdf:Seq></items></channel>\
+         <image><url>https://x.example/i.png</url></image>\
+         <item rdf:about=\"https://x.example/1\"><title>one</title><link>https://x.example/1</link><dc:date>2004-01-01</dc:date>\
+         <dc:description>dc first</dc:description><description>d</description><content:encoded>  </content:encoded></item>\
+         <item rdf:about=\"https://x.example/2\"><title>two, no link</title><description>d</description><dc:description>dd</dc:description></item>\
+         <item><title>dropped: no link, no about</title></item>\
+         <item rdf:about=\"  \"><link>rel</link><foo:link xmlns:foo=\"urn:foo\">x</foo:link></item>\
+         <item about=\"https://x.example/4\" xml:base=\"https://b.example/\">\n</item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"><title>one</title></item><foo><item rdf:about=\"elsewhere\"/></foo></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+         <channel><title>old</title><link>https://x.example/</link></channel><item><title>i</title><link>https://x.example/i</link></item></rdf:RDF>".to_string(),
         // xml:base
         "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link><item xml:base=\"sub/\">\
          <link>b</link><enclosure url=\"c.mp3\"/><description xml:base=\"/d/\">&lt;a href=\"e\"&gt;e&lt;/a&gt;</description>\
@@ -1291,7 +1307,12 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         "<feed xmlns=\"http://purl.org/atom/ns#\"><link href=\"http://purl.org/atom/ns#\"/></feed>".to_string(),
         "<feed xmlns=\"urn:other\"><title>t</title></feed>".to_string(),
         "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\"><a:title>t</a:title></a:feed>".to_string(),
-        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"><channel><title>t</title></channel></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"></item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"><item>nested</item></item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/?a=1&amp;b=2\"><title>t</title></item></rdf:RDF>".to_string(),
         // the adapter's edits
         rss("<item><dc:title>only dc</dc:title></item>"),
         rss("<item><dc:subject>s</dc:subject></item>"),

@@ -43,6 +43,7 @@ use super::xml_scan::{EntryLayout, entry_bases};
 
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
 
 /// The namespaces feed-rs tells apart (its `NS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +53,9 @@ enum Ns {
     /// Atom 0.3's namespace: Atom in an Atom 0.3 document (the adapter
     /// rewrites it to Atom 1.0's), unknown elsewhere.
     Atom03,
+    /// RSS 0.90's namespace: RSS in an RSS 0.90 document (the adapter
+    /// rewrites it to RSS 1.0's), unknown elsewhere.
+    Rss090,
     Unknown,
     Content,
     DublinCore,
@@ -67,6 +71,7 @@ impl Ns {
             "http://purl.org/rss/1.0/" => Ns::Rss,
             ATOM10_NS => Ns::Atom,
             ATOM03_NS => Ns::Atom03,
+            RSS090_NS => Ns::Rss090,
             "http://purl.org/rss/1.0/modules/content/" => Ns::Content,
             "http://purl.org/dc/elements/1.1/" => Ns::DublinCore,
             "http://search.yahoo.com/mrss/" => Ns::MediaRss,
@@ -155,6 +160,12 @@ enum Field {
     ChannelEditor,
     ChannelTtl,
     ChannelItunesAuthor,
+    /// RSS 1.0 `dc:language`: as written.
+    RdfLanguage,
+    /// RSS 1.0 `content:encoded`: trimmed, kept when empty.
+    RdfContent,
+    /// RSS 1.0 `dc:description`: the summary when there is none yet.
+    RdfDcDescription,
     ImageUrl,
     ItemTitle,
     ItemLink,
@@ -207,6 +218,10 @@ enum Frame {
     AtomEntry,
     /// An Atom `author` (of the feed when `true`) or `contributor` (`None`).
     AtomPerson(Option<bool>),
+    /// `<rdf:RDF>` (RSS 0.90 and 1.0) and its `<channel>`s and `<item>`s.
+    RdfRoot,
+    RdfChannel,
+    RdfItem,
     /// Anything else: read through, not used.
     Skip,
 }
@@ -300,6 +315,14 @@ struct Entry {
     published: Option<String>,
     updated: Option<String>,
     seen: u32,
+    /// RSS 1.0: the item's `about`, and whether an element named `link`
+    /// (any prefix) is inside it (the adapter's `rdf_item_links`).
+    about: Option<String>,
+    has_link_element: bool,
+    /// RSS 1.0: whether anything at all is inside the item.
+    has_content: bool,
+    /// RSS 1.0: the `xml:base` in effect for the item (for its `about`).
+    xml_base: Option<Url>,
 }
 
 /// An Atom person being read.
@@ -332,6 +355,9 @@ struct Doc<'b> {
     person: Person,
     /// An XHTML text construct being serialized.
     xhtml: Option<Xhtml>,
+    /// RSS 1.0: the `about` of every element named `item`, in order (the
+    /// adapter's `rdf_item_abouts`).
+    abouts: Vec<Option<String>>,
     /// The field the text being collected is for, and the text so far.
     pending: Option<(Field, Option<String>)>,
 }
@@ -356,6 +382,7 @@ impl<'b> Doc<'b> {
             entry: None,
             person: Person::default(),
             xhtml: None,
+            abouts: Vec::new(),
             pending: None,
         }
     }
@@ -364,7 +391,14 @@ impl<'b> Doc<'b> {
         self.stack.len()
     }
 
+    fn is_rdf(&self) -> bool {
+        matches!(self.format, Some(FeedFormat::Rss10 | FeedFormat::Rss090))
+    }
+
     fn push_text(&mut self, s: &str) {
+        if let Some(entry) = self.entry.as_mut() {
+            entry.has_content = true;
+        }
         if let Some(x) = self.xhtml.as_mut() {
             x.text(s);
         } else if let Some((_, buf)) = self.pending.as_mut() {
@@ -427,6 +461,23 @@ impl<'b> Doc<'b> {
             x.start(local, &attrs(e)?);
             return Some(());
         }
+        if self.is_rdf() {
+            if let Some(entry) = self.entry.as_mut() {
+                entry.has_content = true;
+                if local == "link" {
+                    entry.has_link_element = true;
+                }
+                if local == "item" {
+                    // An item inside the item: the adapter's scans pair
+                    // them differently.
+                    return None;
+                }
+            }
+            if local == "item" {
+                let about = rdf_about(e)?;
+                self.abouts.push(about);
+            }
+        }
         if e.attributes_raw().contains("xml:base") {
             self.push_base(e)?;
         }
@@ -442,6 +493,8 @@ impl<'b> Doc<'b> {
         let ns = match ns {
             Some(Ns::Atom03) if self.format == Some(FeedFormat::Atom03) => Ns::Atom,
             Some(Ns::Atom03) => Ns::Unknown,
+            Some(Ns::Rss090) if self.format == Some(FeedFormat::Rss090) => Ns::Rss,
+            Some(Ns::Rss090) => Ns::Unknown,
             Some(ns) => ns,
             None if is_atom => Ns::Atom,
             None => Ns::Rss,
@@ -472,6 +525,52 @@ impl<'b> Doc<'b> {
                 self.item_child(ns, local, e)?
             }
             Frame::AtomFeed => self.atom_feed_child(ns, local, e)?,
+            Frame::RdfRoot => match (ns, local) {
+                (Ns::Rss, "channel") => Frame::RdfChannel,
+                (Ns::Rss, "image") => {
+                    self.image_url = String::new();
+                    Frame::Image
+                }
+                (Ns::Rss, "item") => {
+                    self.entry = Some(Entry {
+                        about: self.abouts.last().cloned().flatten(),
+                        xml_base: self.bases.last().map(|(_, u)| u.clone()),
+                        ..Entry::default()
+                    });
+                    Frame::RdfItem
+                }
+                _ => Frame::Skip,
+            },
+            Frame::RdfChannel => {
+                let field = match (ns, local) {
+                    (Ns::Rss, "title") => Some(Field::ChannelTitle),
+                    (Ns::Rss, "link") => Some(Field::ChannelLink),
+                    (Ns::Rss, "description") => Some(Field::ChannelDescription),
+                    (Ns::DublinCore, "creator") => Some(Field::ChannelItunesAuthor),
+                    (Ns::DublinCore, "language") => Some(Field::RdfLanguage),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    self.pending = Some((field, None));
+                }
+                Frame::Skip
+            }
+            Frame::RdfItem => {
+                let field = match (ns, local) {
+                    (Ns::Rss, "title") => Some(Field::ItemTitle),
+                    (Ns::Rss, "link") => Some(Field::ItemLink),
+                    (Ns::Rss, "description") => Some(Field::ItemDescription),
+                    (Ns::Content, "encoded") => Some(Field::RdfContent),
+                    (Ns::DublinCore, "creator") => Some(Field::ItemAuthor),
+                    (Ns::DublinCore, "date") => Some(Field::ItemPublished),
+                    (Ns::DublinCore, "description") => Some(Field::RdfDcDescription),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    self.pending = Some((field, None));
+                }
+                Frame::Skip
+            }
             Frame::AtomEntry => self.atom_entry_child(ns, local, e)?,
             Frame::AtomPerson(_) => {
                 self.pending = Some((
@@ -524,6 +623,17 @@ impl<'b> Doc<'b> {
             .is_some_and(|b| b.is_ascii_alphabetic())
         {
             return None;
+        }
+        if qname.rsplit(':').next() == Some("RDF") {
+            let format = match attr(e, "xmlns")?.as_deref() {
+                // The adapter replaces the namespace everywhere in the text.
+                Some(RSS090_NS) if self.text.matches(RSS090_NS).count() == 1 => FeedFormat::Rss090,
+                Some(RSS090_NS) => return None,
+                _ => FeedFormat::Rss10,
+            };
+            self.format = Some(format);
+            self.stack.push(Frame::RdfRoot);
+            return Some(());
         }
         match qname {
             "rss" => {
@@ -725,6 +835,16 @@ impl<'b> Doc<'b> {
                 self.feed.description = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()))
             }
             Field::ChannelLanguage => self.feed.language = text.map(|t| t.to_lowercase()),
+            Field::RdfLanguage => self.feed.language = text,
+            Field::RdfContent => {
+                entry?.raw.content = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+            }
+            Field::RdfDcDescription => {
+                let entry = entry?;
+                if entry.raw.summary.is_none() {
+                    entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+                }
+            }
             Field::ChannelLink => {
                 if let Some(t) = text {
                     self.links.push(Link {
@@ -881,7 +1001,34 @@ impl<'b> Doc<'b> {
             self.bases.pop();
         }
         match frame {
-            Frame::RssRoot | Frame::AtomFeed => self.done = true,
+            Frame::RssRoot | Frame::AtomFeed | Frame::RdfRoot => self.done = true,
+            Frame::RdfChannel => {}
+            Frame::RdfItem => {
+                let mut entry = self.entry.take()?;
+                if !entry.has_link_element
+                    && let Some(about) = entry.about.take()
+                {
+                    // `<item rdf:about="x"/>` and `<item rdf:about="x"></item>`
+                    // look the same here, not to the adapter.
+                    if !entry.has_content {
+                        return None;
+                    }
+                    let href = link_href(&about, entry.xml_base.as_ref().or(self.base));
+                    entry.links.insert(
+                        0,
+                        Link {
+                            href,
+                            rel: None,
+                            media_type: None,
+                            length: None,
+                        },
+                    );
+                }
+                // feed-rs drops RSS 1.0 items without a link.
+                if !entry.links.is_empty() {
+                    self.finish_entry(entry, false);
+                }
+            }
             Frame::Channel => {
                 if seen::would_edit(self.channel_seen, true) {
                     return None;
@@ -966,7 +1113,7 @@ impl<'b> Doc<'b> {
             return None;
         }
         let format = self.format?;
-        if !matches!(format, FeedFormat::Atom10 | FeedFormat::Atom03) && !self.channel_found {
+        if matches!(format, FeedFormat::Rss20 | FeedFormat::Rss) && !self.channel_found {
             return None;
         }
         self.feed.format = format;
@@ -990,6 +1137,17 @@ impl<'b> Doc<'b> {
             .map(|l| l.href.clone());
         if self.feed.authors.is_empty() {
             self.feed.authors = self.editors;
+        }
+        if matches!(format, FeedFormat::Rss10 | FeedFormat::Rss090) {
+            // The rdf:about of an RSS 1.0 item is its identifier.
+            if self.abouts.len() == self.feed.entries.len() {
+                for (entry, about) in self.feed.entries.iter_mut().zip(self.abouts) {
+                    if entry.id.is_none() {
+                        entry.id = about.filter(|a| !a.trim().is_empty());
+                    }
+                }
+            }
+            return Some(self.feed);
         }
         // Explicit xml:base per entry, found as the adapter finds it.
         if self.text.contains("xml:base") {
@@ -1361,6 +1519,27 @@ fn atom03_rename(local: &str) -> Option<&'static str> {
         "copyright" => Some("rights"),
         _ => None,
     }
+}
+
+/// The `rdf:about` (or `about`) of an item, as both of the adapter's scans
+/// read it; `None` (decline) when they could differ: several `about`
+/// attributes, references in the value.
+fn rdf_about(e: &BytesStart) -> Option<Option<String>> {
+    let mut found = None;
+    for a in e.attributes() {
+        let a = a.ok()?;
+        let key: &str = a.key.as_ref();
+        if key.rsplit(':').next() == Some("about") {
+            if found.is_some()
+                || !matches!(key, "rdf:about" | "about")
+                || a.value.contains(['&', '<'])
+            {
+                return None;
+            }
+            found = Some(a.value.into_owned());
+        }
+    }
+    Some(found)
 }
 
 /// The attribute `name` as written (still escaped); the outer `None` on
