@@ -1253,6 +1253,17 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
          <entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\" xml:base=\"https://b.example/\"><a href=\"r\">r</a></div></content></entry></feed>".to_string(),
         "<feed xmlns=\"http://purl.org/atom/ns#\" version=\"0.3\"><entry><content type=\"application/xhtml+xml\" mode=\"xml\">\
          <div xmlns=\"http://www.w3.org/1999/xhtml\"><modified>m</modified></div></content></entry></feed>".to_string(),
+        // Media RSS
+        rss("<item><title>t</title><enclosure url=\"https://x.example/enc.mp3\" type=\"audio/mpeg\"/>\
+             <media:content url=\"https://x.example/a.mp4\" type=\"video/mp4\" fileSize=\"12\" medium=\"video\">\
+             <media:title type=\"plain\">mt</media:title><media:player url=\"https://x.example/player\"/><media:credit>c</media:credit></media:content>\
+             <media:content url=\"/rel.jpg\" fileSize=\"x\"/><media:content type=\"image/png\"/>\
+             <media:thumbnail url=\"https://x.example/t.png\" time=\"12:00:01.5\"/><media:description type=\"html\">&lt;b&gt;d&lt;/b&gt;</media:description>\
+             <itunes:duration>10</itunes:duration></item>\
+             <item><media:thumbnail url=\"https://x.example/t.png\"/><enclosure url=\"https://x.example/only.mp3\"/></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:media=\"http://search.yahoo.com/mrss/\"><entry>\
+         <link rel=\"enclosure\" href=\"https://x.example/l.mp3\"/><media:content url=\"https://x.example/m.mp4\"/>\
+         <media:thumbnail url=\"t\"/></entry></feed>".to_string(),
         // RSS 1.0 and 0.90
         "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"\
          xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
@@ -1328,7 +1339,11 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"http://[::1\"><title>bad base</title></feed>".to_string(),
         // not modelled
         rss("<item><author>ab\u{a0}jane@example.org</author></item>"),
-        rss("<item><media:content url=\"https://x.example/a.mp4\"/></item>"),
+        rss("<item><media:group><media:content url=\"https://x.example/a.mp4\"/></media:group></item>"),
+        rss("<item><media:content url=\"https://x.example/a.mp4\"><media:content url=\"b\"/></media:content></item>"),
+        rss("<item><media:title></media:title></item>"),
+        rss("<item><media:description type=\"rich\">d</media:description></item>"),
+        rss("<item><media:thumbnail url=\"https://x.example/t.png\" time=\"99999999999999999999\"/></item>"),
         rss("<item><enclosure url=\"https://x.example/a\" type=\"audio/mpeg; x=1\"/></item>"),
         rss("<item><itunes:title type=\"foo\">t</itunes:title></item>"),
         rss("<item><itunes:duration>99999999999999999999999</itunes:duration></item>"),

@@ -160,6 +160,9 @@ enum Field {
     ChannelEditor,
     ChannelTtl,
     ChannelItunesAuthor,
+    /// A Media RSS text (`media:title`, `media:description`): feed-rs
+    /// fails the whole feed when it has no text.
+    MediaText,
     /// RSS 1.0 `dc:language`: as written.
     RdfLanguage,
     /// RSS 1.0 `content:encoded`: trimmed, kept when empty.
@@ -222,6 +225,8 @@ enum Frame {
     RdfRoot,
     RdfChannel,
     RdfItem,
+    /// An item's (or entry's) `<media:content>`.
+    MediaContent,
     /// Anything else: read through, not used.
     Skip,
 }
@@ -323,6 +328,9 @@ struct Entry {
     has_content: bool,
     /// RSS 1.0: the `xml:base` in effect for the item (for its `about`).
     xml_base: Option<Url>,
+    /// Media RSS `<media:content>`s with a URL, in order: feed-rs's one
+    /// Media RSS object (groups are declined).
+    media: Vec<RawEnclosure>,
 }
 
 /// An Atom person being read.
@@ -355,6 +363,9 @@ struct Doc<'b> {
     person: Person,
     /// An XHTML text construct being serialized.
     xhtml: Option<Xhtml>,
+    /// The `<media:content>` being read: URL, type, size, and the base its
+    /// `media:player` URL is resolved against.
+    media_content: Option<(Option<Url>, Option<String>, Option<u64>, Option<Url>)>,
     /// RSS 1.0: the `about` of every element named `item`, in order (the
     /// adapter's `rdf_item_abouts`).
     abouts: Vec<Option<String>>,
@@ -382,6 +393,7 @@ impl<'b> Doc<'b> {
             entry: None,
             person: Person::default(),
             xhtml: None,
+            media_content: None,
             abouts: Vec::new(),
             pending: None,
         }
@@ -583,6 +595,25 @@ impl<'b> Doc<'b> {
                 ));
                 Frame::Skip
             }
+            Frame::MediaContent => {
+                if ns == Ns::MediaRss {
+                    match local {
+                        "player" => {
+                            if let (Some(url), Some(content)) =
+                                (attr(e, "url")?, self.media_content.as_mut())
+                                && let Some(url) = parse_uri(&url, content.3.as_ref().or(self.base))
+                            {
+                                content.0 = Some(url);
+                            }
+                        }
+                        "content" | "group" => return None,
+                        _ => {
+                            self.media_child(local, e)?;
+                        }
+                    }
+                }
+                Frame::Skip
+            }
             Frame::Skip => Frame::Skip,
         };
         self.stack.push(frame);
@@ -734,10 +765,62 @@ impl<'b> Doc<'b> {
                 }
                 return Some(Frame::Skip);
             }
-            (Ns::MediaRss | Ns::Podcast, _) => return None,
+            (Ns::MediaRss, _) => return self.media_child(local, e),
+            (Ns::Podcast, _) => return None,
             _ => return Some(Frame::Skip),
         };
         self.pending = Some((field, None));
+        Some(Frame::Skip)
+    }
+
+    /// A Media RSS element in an item or entry (or a `media:content`) as
+    /// feed-rs's Media RSS state reads it, as far as it matters: contents
+    /// become enclosures; texts without text, unknown text types and time
+    /// values it would overflow on fail or panic feed-rs (declined); groups
+    /// are not modelled (declined).
+    fn media_child(&mut self, local: &str, e: &BytesStart) -> Option<Frame> {
+        match local {
+            "content" => {
+                let base = self.bases.last().map(|(_, u)| u);
+                let mut content = (None, None, None, base.cloned());
+                for (k, v) in attrs(e)? {
+                    match k.as_str() {
+                        "url" => content.0 = parse_uri(&v, base.or(self.base)),
+                        "type" => {
+                            if let Some(mime) = media_type(&v)? {
+                                content.1 = Some(mime);
+                            }
+                        }
+                        "fileSize" => {
+                            if let Ok(size) = v.parse::<u64>() {
+                                content.2 = Some(size);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.media_content = Some(content);
+                return Some(Frame::MediaContent);
+            }
+            "group" => return None,
+            "title" | "description" => {
+                if !matches!(attr(e, "type")?.as_deref(), None | Some("plain" | "html")) {
+                    return None;
+                }
+                self.pending = Some((Field::MediaText, None));
+            }
+            "text" | "thumbnail" => {
+                // Times are read with unchecked arithmetic.
+                let long_number = attrs(e)?.iter().any(|(_, v)| {
+                    v.split(|c: char| !c.is_ascii_digit())
+                        .any(|run| run.len() > 12)
+                });
+                if long_number {
+                    return None;
+                }
+            }
+            _ => {}
+        }
         Some(Frame::Skip)
     }
 
@@ -816,7 +899,7 @@ impl<'b> Doc<'b> {
                 }
                 return Some(Frame::Skip);
             }
-            (Ns::MediaRss, _) => return None,
+            (Ns::MediaRss, _) => return self.media_child(local, e),
             _ => return Some(Frame::Skip),
         };
         self.expect_text(field);
@@ -959,6 +1042,9 @@ impl<'b> Doc<'b> {
                     return None;
                 }
             }
+            Field::MediaText => {
+                text?;
+            }
             Field::Ignored => {}
         }
         Some(())
@@ -1064,6 +1150,16 @@ impl<'b> Doc<'b> {
                     }
                 }
             }
+            Frame::MediaContent => {
+                let (url, mime_type, length, _) = self.media_content.take()?;
+                if let (Some(url), Some(entry)) = (url, self.entry.as_mut()) {
+                    entry.media.push(RawEnclosure {
+                        url: url.to_string(),
+                        mime_type,
+                        length,
+                    });
+                }
+            }
             Frame::Skip => {}
         }
         Some(())
@@ -1073,6 +1169,7 @@ impl<'b> Doc<'b> {
     fn finish_entry(&mut self, entry: Entry, rss: bool) {
         let Entry {
             mut raw,
+            media,
             id,
             links,
             published,
@@ -1103,6 +1200,15 @@ impl<'b> Doc<'b> {
                     rel,
                     media_type: link.media_type,
                 });
+            }
+        }
+        if !media.is_empty() {
+            if rss {
+                // feed-rs merges the RSS enclosures into the Media RSS
+                // object, which keeps its own contents.
+                raw.enclosures = media;
+            } else {
+                raw.enclosures.extend(media);
             }
         }
         self.feed.entries.push(raw);
