@@ -333,6 +333,16 @@ struct Entry {
     media: Vec<RawEnclosure>,
 }
 
+/// A `<media:content>` being read: URL, type, size, and the base its
+/// `media:player` URL is resolved against.
+#[derive(Default)]
+struct MediaContent {
+    url: Option<Url>,
+    mime_type: Option<String>,
+    length: Option<u64>,
+    base: Option<Url>,
+}
+
 /// An Atom person being read.
 #[derive(Default)]
 struct Person {
@@ -363,9 +373,8 @@ struct Doc<'b> {
     person: Person,
     /// An XHTML text construct being serialized.
     xhtml: Option<Xhtml>,
-    /// The `<media:content>` being read: URL, type, size, and the base its
-    /// `media:player` URL is resolved against.
-    media_content: Option<(Option<Url>, Option<String>, Option<u64>, Option<Url>)>,
+    /// The `<media:content>` being read.
+    media_content: Option<MediaContent>,
     /// RSS 1.0: the `about` of every element named `item`, in order (the
     /// adapter's `rdf_item_abouts`).
     abouts: Vec<Option<String>>,
@@ -601,9 +610,10 @@ impl<'b> Doc<'b> {
                         "player" => {
                             if let (Some(url), Some(content)) =
                                 (attr(e, "url")?, self.media_content.as_mut())
-                                && let Some(url) = parse_uri(&url, content.3.as_ref().or(self.base))
+                                && let Some(url) =
+                                    parse_uri(&url, content.base.as_ref().or(self.base))
                             {
-                                content.0 = Some(url);
+                                content.url = Some(url);
                             }
                         }
                         "content" | "group" => return None,
@@ -782,18 +792,21 @@ impl<'b> Doc<'b> {
         match local {
             "content" => {
                 let base = self.bases.last().map(|(_, u)| u);
-                let mut content = (None, None, None, base.cloned());
+                let mut content = MediaContent {
+                    base: base.cloned(),
+                    ..MediaContent::default()
+                };
                 for (k, v) in attrs(e)? {
                     match k.as_str() {
-                        "url" => content.0 = parse_uri(&v, base.or(self.base)),
+                        "url" => content.url = parse_uri(&v, base.or(self.base)),
                         "type" => {
                             if let Some(mime) = media_type(&v)? {
-                                content.1 = Some(mime);
+                                content.mime_type = Some(mime);
                             }
                         }
                         "fileSize" => {
                             if let Ok(size) = v.parse::<u64>() {
-                                content.2 = Some(size);
+                                content.length = Some(size);
                             }
                         }
                         _ => {}
@@ -1151,7 +1164,12 @@ impl<'b> Doc<'b> {
                 }
             }
             Frame::MediaContent => {
-                let (url, mime_type, length, _) = self.media_content.take()?;
+                let MediaContent {
+                    url,
+                    mime_type,
+                    length,
+                    ..
+                } = self.media_content.take()?;
                 if let (Some(url), Some(entry)) = (url, self.entry.as_mut()) {
                     entry.media.push(RawEnclosure {
                         url: url.to_string(),
