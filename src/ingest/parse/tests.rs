@@ -1419,3 +1419,110 @@ fn shared_one_pass_reader_matches_full_path_on_corpus() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
     assert!(taken > 0, "the one-pass reader took no corpus file");
 }
+
+/// Seeded mutations of the one-pass reader's fixtures (spliced markup,
+/// flipped bits, cuts, duplicated ranges): whatever it accepts, the full
+/// path reads the same. `SYNDIC_FUZZ_ROUNDS` and `SYNDIC_FUZZ_SEED` set the
+/// number of rounds and the seed.
+#[test]
+fn one_pass_reader_agrees_with_the_full_path_on_mutated_feeds() {
+    const TOKENS: &[&str] = &[
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&eacute;",
+        "&#0;",
+        "&#x41;",
+        "]]>",
+        "<![CDATA[",
+        "\u{1}",
+        "\u{e9}",
+        "\u{a0}",
+        "<item>",
+        "</item>",
+        "<entry>",
+        "<title>",
+        "</title>",
+        "<link>",
+        " xml:base=\"../b/\"",
+        " type=\"xhtml\"",
+        " type=\"html\"",
+        "<div>",
+        "</div>",
+        "<dc:subject>s</dc:subject>",
+        "<media:content url=\"m\"/>",
+        "<media:group>",
+        "@example.org",
+        "<guid>g</guid>",
+        "<!-- c -->",
+        "\"",
+        "=",
+        "/>",
+        "\r\n",
+        "<?xml version=\"1.0\"?>",
+        "<!DOCTYPE x>",
+        "xmlns=\"http://purl.org/rss/1.0/\"",
+    ];
+    let mut state: u64 = std::env::var("SYNDIC_FUZZ_SEED")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) % n.max(1) as u64) as usize
+    };
+    let rdf = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+               xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+               <channel><title>T</title><link>https://x.example/</link></channel>\
+               <item rdf:about=\"https://x.example/1\"><title>one</title><dc:date>2004-01-01</dc:date></item>\
+               <item rdf:about=\"https://x.example/2\"><link>https://x.example/2</link></item></rdf:RDF>";
+    let seeds = [FAST_RSS, FAST_ATOM, RSS2, rdf];
+    let rounds: usize = std::env::var("SYNDIC_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1500);
+    let opts = ParseOptions {
+        content_type: None,
+        base_url: Some("https://example.org/feed/dir/"),
+    };
+    let (mut taken, mut failures) = (0usize, Vec::new());
+    for round in 0..rounds {
+        let mut data = seeds[round % seeds.len()].as_bytes().to_vec();
+        for _ in 0..1 + next(3) {
+            let at = next(data.len() + 1);
+            match next(5) {
+                0 => {
+                    let token = TOKENS[next(TOKENS.len())];
+                    data.splice(at..at, token.bytes());
+                }
+                1 if at < data.len() => data[at] ^= 1 << next(8),
+                2 => data.truncate(at),
+                3 if at < data.len() => {
+                    let end = (at + next(24)).min(data.len());
+                    data.drain(at..end);
+                }
+                _ => {
+                    let end = (at + next(64)).min(data.len());
+                    let copy = data[at..end].to_vec();
+                    data.splice(at..at, copy);
+                }
+            }
+        }
+        match fast_and_full_agree(&data, &opts) {
+            Ok(true) => taken += 1,
+            Ok(false) => {}
+            Err(diff) => failures.push(format!("{}\n{diff}", String::from_utf8_lossy(&data))),
+        }
+    }
+    eprintln!("mutated feeds: the one-pass reader took {taken} of {rounds}");
+    assert!(
+        failures.is_empty(),
+        "{} differences, first:\n{}",
+        failures.len(),
+        failures.first().map(String::as_str).unwrap_or("")
+    );
+    assert!(taken > rounds / 10, "the one-pass reader took only {taken}");
+}

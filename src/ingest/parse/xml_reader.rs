@@ -466,7 +466,9 @@ impl<'b> Doc<'b> {
         if qname.is_empty() || !qname.bytes().all(is_name_char) {
             return None;
         }
-        if e.attributes_raw().contains('&') && !references_ok(e.attributes_raw()) {
+        let raw_attrs = e.attributes_raw();
+        // The repair pass stops at a `<` inside a tag (a truncated tag).
+        if raw_attrs.contains('<') || (raw_attrs.contains('&') && !references_ok(raw_attrs)) {
             return None;
         }
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
