@@ -1339,6 +1339,8 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"http://[::1\"><title>bad base</title></feed>".to_string(),
         // not modelled
         rss("<item><author>ab\u{a0}jane@example.org</author></item>"),
+        rss("<webMaster>ab\u{a0}jane@example.org</webMaster>"),
+        rss("<itunes:owner><itunes:email>e</itunes:email><itunes:name>ab\u{a0}jane@example.org</itunes:name></itunes:owner>"),
         rss("<item><media:group><media:content url=\"https://x.example/a.mp4\"/></media:group></item>"),
         rss("<item><media:content url=\"https://x.example/a.mp4\"><media:content url=\"b\"/></media:content></item>"),
         rss("<item><media:title></media:title></item>"),

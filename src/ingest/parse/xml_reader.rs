@@ -160,6 +160,10 @@ enum Field {
     ChannelEditor,
     ChannelTtl,
     ChannelItunesAuthor,
+    /// A person string feed-rs parses but the adapter does not use
+    /// (`webMaster`, `itunes:owner`'s name): only checked, as feed-rs may
+    /// panic on it.
+    PersonCheck,
     /// A Media RSS text (`media:title`, `media:description`): feed-rs
     /// fails the whole feed when it has no text.
     MediaText,
@@ -227,6 +231,8 @@ enum Frame {
     RdfItem,
     /// An item's (or entry's) `<media:content>`.
     MediaContent,
+    /// A channel's `<itunes:owner>`.
+    ItunesOwner,
     /// Anything else: read through, not used.
     Skip,
 }
@@ -626,6 +632,12 @@ impl<'b> Doc<'b> {
                 }
                 Frame::Skip
             }
+            Frame::ItunesOwner => {
+                if (ns, local) == (Ns::Itunes, "name") {
+                    self.pending = Some((Field::PersonCheck, None));
+                }
+                Frame::Skip
+            }
             Frame::Skip => Frame::Skip,
         };
         self.stack.push(frame);
@@ -725,6 +737,8 @@ impl<'b> Doc<'b> {
             (Ns::Rss, "description") => Field::ChannelDescription,
             (Ns::Rss, "language") => Field::ChannelLanguage,
             (Ns::Rss, "managingEditor") => Field::ChannelEditor,
+            (Ns::Rss, "webMaster") => Field::PersonCheck,
+            (Ns::Itunes, "owner") => return Some(Frame::ItunesOwner),
             (Ns::Rss, "ttl") => Field::ChannelTtl,
             (Ns::Rss, "image") => {
                 self.image_url = String::new();
@@ -1057,6 +1071,11 @@ impl<'b> Doc<'b> {
                     return None;
                 }
             }
+            Field::PersonCheck => {
+                if let Some(t) = text {
+                    person(&t)?;
+                }
+            }
             Field::MediaText => {
                 text?;
             }
@@ -1180,7 +1199,7 @@ impl<'b> Doc<'b> {
                     });
                 }
             }
-            Frame::Skip => {}
+            Frame::ItunesOwner | Frame::Skip => {}
         }
         Some(())
     }
