@@ -196,8 +196,27 @@ enum Field {
     AtomLogo,
     PersonName,
     PersonEmail,
+    /// An item child the adapter may rename (`dublin_core_edits`).
+    Renamed(Renamed),
     /// Text read (and dropped) because feed-rs reads it, e.g. `<uri>`.
     Ignored,
+}
+
+/// What `dublin_core_edits` renames an item child to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Renamed {
+    /// `dc:subject`, `media:category`: always a `category`.
+    Category,
+    /// `dc:title`: the `title` when there is none.
+    Title,
+    /// `dc:description`: the `description` when there is none.
+    DcDescription,
+    /// `itunes:summary`: the `description` when there is neither a
+    /// `description` nor a `dc:description`.
+    ItunesSummary,
+    /// `itunes:author`, `dc:author`: an author when there is neither an
+    /// `author` nor a `dc:creator`.
+    Author,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -337,6 +356,16 @@ struct Entry {
     /// Media RSS `<media:content>`s with a URL, in order: feed-rs's one
     /// Media RSS object (groups are declined).
     media: Vec<RawEnclosure>,
+    /// The text of the last `dc:title`, `dc:description` and
+    /// `itunes:summary`, and the `itunes:author`/`dc:author` people, for
+    /// the renames decided at the item's end.
+    renamed_title: Option<Option<String>>,
+    renamed_dc_description: Option<Option<String>>,
+    renamed_itunes_summary: Option<Option<String>>,
+    renamed_authors: Vec<RawPerson>,
+    /// Renamable children that were empty: `<x/>` (which the adapter does
+    /// not rename) and `<x></x>` (which it does) look the same here.
+    renamed_empty: bool,
 }
 
 /// A `<media:content>` being read: URL, type, size, and the base its
@@ -551,7 +580,7 @@ impl<'b> Doc<'b> {
                 if let Some(entry) = self.entry.as_mut() {
                     entry.seen |= seen::of(qname);
                 }
-                self.item_child(ns, local, e)?
+                self.item_child(ns, local, qname, e)?
             }
             Frame::AtomFeed => self.atom_feed_child(ns, local, e)?,
             Frame::RdfRoot => match (ns, local) {
@@ -764,7 +793,29 @@ impl<'b> Doc<'b> {
         Some(Frame::Skip)
     }
 
-    fn item_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+    fn item_child(&mut self, ns: Ns, local: &str, qname: &str, e: &BytesStart) -> Option<Frame> {
+        // What the adapter's `dublin_core_edits` may rename (decided at the
+        // item's end, when its children are known).
+        let renamable = match qname {
+            "dc:subject" | "dc:title" | "dc:description" | "dc:author" => Some(Ns::DublinCore),
+            "media:category" => Some(Ns::MediaRss),
+            "itunes:author" | "itunes:summary" => Some(Ns::Itunes),
+            _ => None,
+        };
+        if let Some(expected) = renamable {
+            if ns != expected || (qname == "itunes:summary" && attr(e, "type")?.is_some()) {
+                return None;
+            }
+            let field = match qname {
+                "dc:subject" | "media:category" => Field::Renamed(Renamed::Category),
+                "dc:title" => Field::Renamed(Renamed::Title),
+                "dc:description" => Field::Renamed(Renamed::DcDescription),
+                "itunes:summary" => Field::Renamed(Renamed::ItunesSummary),
+                _ => Field::Renamed(Renamed::Author),
+            };
+            self.pending = Some((field, None));
+            return Some(Frame::Skip);
+        }
         let field = match (ns, local) {
             (Ns::Rss, "title") => Field::ItemTitle,
             (Ns::Rss, "link") => Field::ItemLink,
@@ -1071,6 +1122,29 @@ impl<'b> Doc<'b> {
                     return None;
                 }
             }
+            Field::Renamed(to) => {
+                let entry = entry?;
+                let empty = text.is_none() && !child_start;
+                if empty && to == Renamed::Category {
+                    return None;
+                }
+                entry.renamed_empty |= empty;
+                match to {
+                    Renamed::Category => {
+                        if let Some(t) = text {
+                            entry.raw.categories.push(t.trim().to_string());
+                        }
+                    }
+                    Renamed::Title => entry.renamed_title = Some(text),
+                    Renamed::DcDescription => entry.renamed_dc_description = Some(text),
+                    Renamed::ItunesSummary => entry.renamed_itunes_summary = Some(text),
+                    Renamed::Author => {
+                        if let Some(t) = text {
+                            entry.renamed_authors.push(person(&t)?);
+                        }
+                    }
+                }
+            }
             Field::PersonCheck => {
                 if let Some(t) = text {
                     person(&t)?;
@@ -1158,10 +1232,8 @@ impl<'b> Doc<'b> {
                 self.logo = Some(std::mem::take(&mut self.image_url)).filter(|u| !u.is_empty());
             }
             Frame::Item => {
-                let entry = self.entry.take()?;
-                if seen::would_edit(entry.seen, false) {
-                    return None;
-                }
+                let mut entry = self.entry.take()?;
+                self.apply_renames(&mut entry)?;
                 self.finish_entry(entry, true);
             }
             Frame::AtomEntry => {
@@ -1200,6 +1272,48 @@ impl<'b> Doc<'b> {
                 }
             }
             Frame::ItunesOwner | Frame::Skip => {}
+        }
+        Some(())
+    }
+
+    /// The adapter's `dublin_core_edits` for an item, applied to what was
+    /// read: the renamed children as feed-rs would then read them.
+    fn apply_renames(&self, entry: &mut Entry) -> Option<()> {
+        use seen::*;
+        let s = entry.seen;
+        let has = |f: u32| s & f != 0;
+        if has(BODY) {
+            return None;
+        }
+        let title = (!has(TITLE)).then(|| entry.renamed_title.take()).flatten();
+        let summary = if has(DESCRIPTION) {
+            None
+        } else {
+            entry
+                .renamed_dc_description
+                .take()
+                .or_else(|| entry.renamed_itunes_summary.take())
+        };
+        let authors = !has(AUTHOR) && !has(DC_CREATOR) && !entry.renamed_authors.is_empty();
+        let renamed = title.is_some() || summary.is_some() || authors || has(CATEGORY_RENAME);
+        if !renamed {
+            return Some(());
+        }
+        // A renamed element takes the default namespace in scope, and an
+        // empty one may not have been renamed at all.
+        if self.text.contains("xmlns=")
+            || (entry.renamed_empty && (title.is_some() || summary.is_some()))
+        {
+            return None;
+        }
+        if let Some(title) = title {
+            entry.raw.title = title.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()));
+        }
+        if let Some(summary) = summary {
+            entry.raw.summary = summary.map(|t| RawText::new(TextKind::Html, t.trim()));
+        }
+        if authors {
+            entry.raw.authors = std::mem::take(&mut entry.renamed_authors);
         }
         Some(())
     }
