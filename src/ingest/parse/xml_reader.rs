@@ -992,20 +992,21 @@ impl<'b> Doc<'b> {
         let entry = self.entry.as_mut();
         match field {
             Field::ChannelTitle => {
-                self.feed.title = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()))
+                self.feed.title = text.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)))
             }
             Field::ChannelDescription => {
-                self.feed.description = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()))
+                self.feed.description =
+                    text.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)))
             }
             Field::ChannelLanguage => self.feed.language = text.map(|t| t.to_lowercase()),
             Field::RdfLanguage => self.feed.language = text,
             Field::RdfContent => {
-                entry?.raw.content = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+                entry?.raw.content = text.map(|t| RawText::new(TextKind::Html, trim_owned(t)));
             }
             Field::RdfDcDescription => {
                 let entry = entry?;
                 if entry.raw.summary.is_none() {
-                    entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+                    entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, trim_owned(t)));
                 }
             }
             Field::ChannelLink => {
@@ -1040,7 +1041,7 @@ impl<'b> Doc<'b> {
             }
             Field::ItemTitle => {
                 let entry = entry?;
-                entry.raw.title = text.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()));
+                entry.raw.title = text.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)));
             }
             Field::ItemLink => {
                 if let (Some(t), Some(entry)) = (text, entry) {
@@ -1054,7 +1055,7 @@ impl<'b> Doc<'b> {
             }
             Field::ItemDescription => {
                 let entry = entry?;
-                entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, t.trim()));
+                entry.raw.summary = text.map(|t| RawText::new(TextKind::Html, trim_owned(t)));
             }
             Field::ItemAuthor => {
                 if let (Some(t), Some(entry)) = (text, entry) {
@@ -1063,12 +1064,12 @@ impl<'b> Doc<'b> {
             }
             Field::ItemCategory => {
                 if let (Some(t), Some(entry)) = (text, entry) {
-                    entry.raw.categories.push(t.trim().to_string());
+                    entry.raw.categories.push(trim_owned(t));
                 }
             }
             Field::ItemGuid => {
                 if let (Some(t), Some(entry)) = (text, entry) {
-                    entry.id = Some(t.trim().to_string());
+                    entry.id = Some(trim_owned(t));
                 }
             }
             Field::ItemPublished => entry?.published = text,
@@ -1086,7 +1087,7 @@ impl<'b> Doc<'b> {
                     None if child_start => return None,
                     None => String::new(),
                 };
-                return self.store_atom_text(which, RawText::new(kind, value.trim()));
+                return self.store_atom_text(which, RawText::new(kind, trim_owned(value)));
             }
             Field::AtomId => {
                 if let (Some(t), Some(entry)) = (text, entry) {
@@ -1132,7 +1133,7 @@ impl<'b> Doc<'b> {
                 match to {
                     Renamed::Category => {
                         if let Some(t) = text {
-                            entry.raw.categories.push(t.trim().to_string());
+                            entry.raw.categories.push(trim_owned(t));
                         }
                     }
                     Renamed::Title => entry.renamed_title = Some(text),
@@ -1183,7 +1184,7 @@ impl<'b> Doc<'b> {
             }
             let x = self.xhtml.take()?;
             let field = x.field;
-            let value = RawText::new(TextKind::Xhtml, x.finish().trim());
+            let value = RawText::new(TextKind::Xhtml, trim_owned(x.finish()));
             self.store_atom_text(field, value)?;
         }
         let frame = self.stack.pop()?;
@@ -1307,10 +1308,10 @@ impl<'b> Doc<'b> {
             return None;
         }
         if let Some(title) = title {
-            entry.raw.title = title.map(|t| RawText::new(TextKind::MaybeHtml, t.trim()));
+            entry.raw.title = title.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)));
         }
         if let Some(summary) = summary {
-            entry.raw.summary = summary.map(|t| RawText::new(TextKind::Html, t.trim()));
+            entry.raw.summary = summary.map(|t| RawText::new(TextKind::Html, trim_owned(t)));
         }
         if authors {
             entry.raw.authors = std::mem::take(&mut entry.renamed_authors);
@@ -1329,9 +1330,7 @@ impl<'b> Doc<'b> {
             updated,
             ..
         } = entry;
-        raw.id = id
-            .map(|id| id.trim().to_string())
-            .filter(|id| !id.is_empty());
+        raw.id = id.map(trim_owned).filter(|id| !id.is_empty());
         raw.id_may_be_link = rss;
         raw.published = published;
         raw.updated = updated;
@@ -1603,7 +1602,7 @@ fn attrs(e: &BytesStart) -> Option<Vec<(String, String)>> {
 /// as is when it is no URL; trimmed.
 fn link_href(href: &str, base: Option<&Url>) -> String {
     match parse_uri(href, base) {
-        Some(url) => url.to_string().trim().to_string(),
+        Some(url) => trim_owned(url.to_string()),
         None => href.trim().to_string(),
     }
 }
@@ -1812,4 +1811,15 @@ fn raw_attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
         }
     }
     Some(None)
+}
+
+/// `s.trim()` as an owned string, without copying when there is nothing to
+/// trim (the common case).
+fn trim_owned(s: String) -> String {
+    let trimmed = s.trim();
+    if trimmed.len() == s.len() {
+        s
+    } else {
+        trimmed.to_string()
+    }
 }
