@@ -396,6 +396,9 @@ struct Doc<'b> {
     done: bool,
     /// A channel was found (RSS): later ones are not read.
     channel_found: bool,
+    /// Whether the root has any content (for an `<rss>` without channel,
+    /// read as its channel).
+    wrapped_content: bool,
     channel_seen: u32,
     feed: RawFeed,
     links: Vec<Link>,
@@ -427,6 +430,7 @@ impl<'b> Doc<'b> {
             format: None,
             done: false,
             channel_found: false,
+            wrapped_content: false,
             channel_seen: 0,
             feed: RawFeed::new(FeedFormat::Rss20),
             links: Vec::new(),
@@ -452,6 +456,7 @@ impl<'b> Doc<'b> {
     }
 
     fn push_text(&mut self, s: &str) {
+        self.wrapped_content = true;
         if let Some(entry) = self.entry.as_mut() {
             entry.has_content = true;
         }
@@ -538,6 +543,9 @@ impl<'b> Doc<'b> {
         }
         if e.attributes_raw().contains("xml:base") {
             self.push_base(e)?;
+        }
+        if !self.stack.is_empty() {
+            self.wrapped_content = true;
         }
         let parent = self.stack.last().copied();
         if self.done {
@@ -721,13 +729,36 @@ impl<'b> Doc<'b> {
         }
         match qname {
             "rss" => {
-                let version = attr(e, "version")?;
-                self.format = Some(match version.as_deref() {
-                    Some("2.0") => FeedFormat::Rss20,
-                    None | Some("") => FeedFormat::Rss,
-                    Some(_) => return None,
+                // Every version is read by feed-rs's RSS 2.0 reader (the
+                // adapter rewrites the versions it does not know to 2.0);
+                // the version names the format, as the adapter names it.
+                let version = raw_attr(e, "version")?;
+                if version.as_deref().is_some_and(|v| v.contains('&')) {
+                    return None;
+                }
+                self.format = Some(match version.as_deref().map(str::trim) {
+                    Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
+                    Some("0.91") => FeedFormat::Rss091,
+                    Some("0.92") => FeedFormat::Rss092,
+                    Some("0.93") => FeedFormat::Rss093,
+                    Some("0.94") => FeedFormat::Rss094,
+                    _ => FeedFormat::Rss,
                 });
-                self.stack.push(Frame::RssRoot);
+                if self.text.contains("channel") {
+                    self.stack.push(Frame::RssRoot);
+                } else {
+                    // No channel anywhere: the adapter wraps the root's
+                    // content in one (`wrap_channel`); the root is read as
+                    // the channel. Its `entry_bases` would see the wrapper.
+                    if self.text.contains("xml:base") {
+                        return None;
+                    }
+                    self.feed
+                        .warnings
+                        .push("no <channel> in <rss>: read its content as the channel".into());
+                    self.channel_found = true;
+                    self.stack.push(Frame::Channel);
+                }
             }
             "feed" => {
                 let version = attr(e, "version")?;
@@ -1228,6 +1259,14 @@ impl<'b> Doc<'b> {
                 if seen::would_edit(self.channel_seen, true) {
                     return None;
                 }
+                if self.stack.is_empty() {
+                    // The root, read as the channel: `<rss/>` (which the
+                    // adapter does not wrap) and `<rss></rss>` look the same.
+                    if !self.wrapped_content {
+                        return None;
+                    }
+                    self.done = true;
+                }
             }
             Frame::Image => {
                 self.logo = Some(std::mem::take(&mut self.image_url)).filter(|u| !u.is_empty());
@@ -1371,7 +1410,11 @@ impl<'b> Doc<'b> {
             return None;
         }
         let format = self.format?;
-        if matches!(format, FeedFormat::Rss20 | FeedFormat::Rss) && !self.channel_found {
+        let rss = !matches!(
+            format,
+            FeedFormat::Atom10 | FeedFormat::Atom03 | FeedFormat::Rss10 | FeedFormat::Rss090
+        );
+        if rss && !self.channel_found {
             return None;
         }
         self.feed.format = format;
@@ -1409,7 +1452,7 @@ impl<'b> Doc<'b> {
         }
         // Explicit xml:base per entry, found as the adapter finds it.
         if self.text.contains("xml:base") {
-            let layout = if format == FeedFormat::Rss20 || format == FeedFormat::Rss {
+            let layout = if rss {
                 EntryLayout::Rss
             } else {
                 EntryLayout::Atom
