@@ -1,36 +1,42 @@
 //! The one-pass reader: quick-xml events straight into the reader-neutral
-//! [`RawFeed`], for the common documents (plain RSS 2.0 and Atom 1.0), so
-//! that they skip the repair pass, the feed-rs adapter's text edits and
-//! feed-rs itself. The only file that knows quick-xml.
+//! [`RawFeed`], so that the common documents skip the repair pass, the
+//! feed-rs adapter's text edits and feed-rs itself. The only file that
+//! knows quick-xml. It reads RSS 0.9x/2.0 (`<rss>`, with or without
+//! `<channel>`), RSS 0.90/1.0 (`<rdf:RDF>`) and Atom 0.3/1.0 (`<feed>`),
+//! with `xml:base`, XHTML text constructs, Media RSS contents, and the
+//! adapter's Dublin Core / iTunes renames in items.
 //!
 //! It is a *proven fast path with fallback*, like [`super::fast_html`]: it
 //! returns `None` (declines) whenever the document holds anything it does
 //! not read exactly as the full path (repair, then [`super::feedrs`]) does,
 //! and the full path runs instead. It declines on:
 //!
-//! * anything [`super::recover`] would repair: XML errors, text before the
-//!   root, references other than the five predefined entities and
-//!   well-formed character references to allowed characters, characters
-//!   XML forbids, misplaced declarations, a DOCTYPE, unclosed elements,
-//!   element names outside ASCII;
-//! * roots other than unprefixed `<rss>` (version `2.0`, empty or absent)
-//!   with a `<channel>` child and unprefixed `<feed>` in the Atom 1.0
-//!   namespace; `xml:base` anywhere;
-//! * what the adapter's passes would change: the Dublin Core / iTunes /
-//!   Media RSS renames of `dublin_core_edits`, `<body>`/`<fullitem>` item
-//!   bodies, Atom text constructs whose `type` is not `text`/`html` (or
-//!   that have `src`/`mode`);
-//! * what it does not model: Media RSS and Podcast elements in items,
-//!   person strings with an `@` (feed-rs splits out an e-mail address),
-//!   enclosure types that are not a plain `type/subtype`, Atom text
-//!   constructs with child elements, and so on.
+//! * anything [`super::recover`] would repair or warn about: XML errors,
+//!   text before the root, references other than the five predefined
+//!   entities and well-formed character references to allowed characters,
+//!   characters XML forbids, a `<` inside a tag, misplaced declarations, a
+//!   DOCTYPE, unclosed elements, element names outside ASCII;
+//! * other roots (a lone Atom `<entry>`, CDF, prefixed `<rss>`/`<feed>`, ...);
+//! * what the adapter's passes would change and it does not model: channel
+//!   renames of `dublin_core_edits`, item renames it cannot decide
+//!   (empty elements, a default namespace in the document), `<body>` and
+//!   `<fullitem>` item bodies, Atom text constructs of other types, with
+//!   `src` or base64;
+//! * what feed-rs fails or panics on (a Media RSS text without text, a
+//!   person string it slices inside a character, huge durations) and what
+//!   is not modelled: Media RSS groups, Podcast elements, enclosure types
+//!   other than a plain `type/subtype`, Atom text constructs whose first
+//!   child comes before any text, and so on.
 //!
 //! Where it accepts, the result equals feed-rs's as converted by the
 //! adapter, field by field: the same "last element wins" or "first wins",
 //! the same trimming, the same first-text-only reading of an element
-//! (feed-rs reads the text before an element's first child), links
-//! resolved against the base as feed-rs does. The differential tests in
-//! `tests.rs` check this over fixtures and the shared corpus.
+//! (feed-rs reads the text before an element's first child), the same
+//! namespace resolution, links resolved against the base (and `xml:base`)
+//! as feed-rs does, people split with feed-rs's own expression. The
+//! differential tests in `tests.rs` check this over fixtures, seeded
+//! mutations of them, and the shared corpus. [`read_or_why`] says where it
+//! declined, for tuning.
 
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
