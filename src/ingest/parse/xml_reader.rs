@@ -402,6 +402,9 @@ struct Doc<'b> {
     done: bool,
     /// A channel was found (RSS): later ones are not read.
     channel_found: bool,
+    /// Whether the text declares a default namespace anywhere (looked up
+    /// once, when an item rename needs it).
+    declares_default_namespace: Option<bool>,
     /// Whether the root has any content (for an `<rss>` without channel,
     /// read as its channel).
     wrapped_content: bool,
@@ -437,6 +440,7 @@ impl<'b> Doc<'b> {
             done: false,
             channel_found: false,
             wrapped_content: false,
+            declares_default_namespace: None,
             channel_seen: 0,
             feed: RawFeed::new(FeedFormat::Rss20),
             links: Vec::new(),
@@ -1324,7 +1328,7 @@ impl<'b> Doc<'b> {
 
     /// The adapter's `dublin_core_edits` for an item, applied to what was
     /// read: the renamed children as feed-rs would then read them.
-    fn apply_renames(&self, entry: &mut Entry) -> Option<()> {
+    fn apply_renames(&mut self, entry: &mut Entry) -> Option<()> {
         use seen::*;
         let s = entry.seen;
         let has = |f: u32| s & f != 0;
@@ -1347,7 +1351,10 @@ impl<'b> Doc<'b> {
         }
         // A renamed element takes the default namespace in scope, and an
         // empty one may not have been renamed at all.
-        if self.text.contains("xmlns=")
+        let text = self.text;
+        if *self
+            .declares_default_namespace
+            .get_or_insert_with(|| text.contains("xmlns="))
             || (entry.renamed_empty && (title.is_some() || summary.is_some()))
         {
             return None;
