@@ -1294,6 +1294,10 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
          <item rdf:about=\"https://x.example/1\"><title>one</title></item><foo><item rdf:about=\"elsewhere\"/></foo></rdf:RDF>".to_string(),
         "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
          <channel><title>old</title><link>https://x.example/</link></channel><item><title>i</title><link>https://x.example/i</link></item></rdf:RDF>".to_string(),
+        // text constructs the adapter drops
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:a=\"http://www.w3.org/2005/Atom\"><title type=\"foo\">t<title type=\"bar\"/></title>\
+         <a:title type=\"text/html\">prefixed</a:title><entry><content src=\"https://x.example/\"/><summary src=\"s\" type=\"html\">x</summary>\
+         <content type=\"application/atom+xml\"><entry><title>t</title></entry></content><rights type=\"weird\"/></entry></feed>".to_string(),
         // xml:base
         "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link><item xml:base=\"sub/\">\
          <link>b</link><enclosure url=\"c.mp3\"/><description xml:base=\"/d/\">&lt;a href=\"e\"&gt;e&lt;/a&gt;</description>\
@@ -1365,7 +1369,9 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<item><itunes:title type=\"foo\">t</itunes:title></item>"),
         rss("<item><itunes:duration>99999999999999999999999</itunes:duration></item>"),
         "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"application/pdf\">eA==</content></entry></feed>".to_string(),
-        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content src=\"https://x.example/\"/></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:a=\"http://www.w3.org/2005/Atom\"><a:title type=\"TEXT\">t</a:title></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><title type=\"x\">t</title></div></content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"foo\" mode=\"base64\">eA==</content></entry></feed>".to_string(),
         "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><summary type=\"html\"><p>child first</p></summary></entry></feed>".to_string(),
     ] {
         assert_fast_path(&doc, false);

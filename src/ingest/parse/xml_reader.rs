@@ -3,8 +3,9 @@
 //! feed-rs adapter's text edits and feed-rs itself. The only file that
 //! knows quick-xml. It reads RSS 0.9x/2.0 (`<rss>`, with or without
 //! `<channel>`), RSS 0.90/1.0 (`<rdf:RDF>`) and Atom 0.3/1.0 (`<feed>`),
-//! with `xml:base`, XHTML text constructs, Media RSS contents, and the
-//! adapter's Dublin Core / iTunes renames in items.
+//! with `xml:base`, XHTML text constructs, Media RSS contents, the
+//! adapter's Dublin Core / iTunes renames in items and its dropping of Atom
+//! text constructs with `src` or a type it does not read.
 //!
 //! It is a *proven fast path with fallback*, like [`super::fast_html`]: it
 //! returns `None` (declines) whenever the document holds anything it does
@@ -20,8 +21,8 @@
 //! * what the adapter's passes would change and it does not model: channel
 //!   renames of `dublin_core_edits`, item renames it cannot decide
 //!   (empty elements, a default namespace in the document), `<body>` and
-//!   `<fullitem>` item bodies, Atom text constructs of other types, with
-//!   `src` or base64;
+//!   `<fullitem>` item bodies, base64 Atom content, types of prefixed Atom
+//!   text constructs that feed-rs reads differently;
 //! * what feed-rs fails or panics on (a Media RSS text without text, a
 //!   person string it slices inside a character, huge durations) and what
 //!   is not modelled: Media RSS groups, Podcast elements, enclosure types
@@ -405,6 +406,9 @@ struct Doc<'b> {
     /// Whether the text declares a default namespace anywhere (looked up
     /// once, when an item rename needs it).
     declares_default_namespace: Option<bool>,
+    /// The depth of an Atom text construct the adapter renames away
+    /// (`atom_edits`: `src`, a type it does not read), while inside it.
+    dropping: Option<usize>,
     /// Whether the root has any content (for an `<rss>` without channel,
     /// read as its channel).
     wrapped_content: bool,
@@ -440,6 +444,7 @@ impl<'b> Doc<'b> {
             done: false,
             channel_found: false,
             wrapped_content: false,
+            dropping: None,
             declares_default_namespace: None,
             channel_seen: 0,
             feed: RawFeed::new(FeedFormat::Rss20),
@@ -524,11 +529,19 @@ impl<'b> Doc<'b> {
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
         let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
-        if is_atom && !prefixed {
+        let mut dropped = None;
+        if is_atom && !prefixed && self.dropping.is_none() {
             if self.format == Some(FeedFormat::Atom03) {
                 local = atom03_rename(local).unwrap_or(local);
             }
-            atom_text_type_ok(local, e)?;
+            if let TextConstruct::Dropped(warning) = atom_text_construct(local, e)? {
+                if self.xhtml.is_some() {
+                    // The adapter renames it inside the XHTML being
+                    // serialized.
+                    return None;
+                }
+                dropped = Some(warning);
+            }
         }
         if let Some(x) = self.xhtml.as_mut() {
             x.start(local, &attrs(e)?);
@@ -554,6 +567,16 @@ impl<'b> Doc<'b> {
         if e.attributes_raw().contains("xml:base") {
             self.push_base(e)?;
         }
+        if self.dropping.is_some() || dropped.is_some() {
+            // An element the adapter renames away (and what is inside it).
+            if let Some(warning) = dropped {
+                self.feed.warnings.extend(warning);
+                self.dropping = Some(self.stack.len() + 1);
+            }
+            self.wrapped_content = true;
+            self.stack.push(Frame::Skip);
+            return Some(());
+        }
         if !self.stack.is_empty() {
             self.wrapped_content = true;
         }
@@ -566,6 +589,21 @@ impl<'b> Doc<'b> {
         let Some(parent) = parent else {
             return self.root(ns, e, qname);
         };
+        if is_atom
+            && prefixed
+            && matches!(
+                local,
+                "title" | "subtitle" | "summary" | "rights" | "content"
+            )
+            && !matches!(
+                raw_attr(e, "type")?.as_deref(),
+                None | Some("text" | "html" | "text/html" | "xhtml")
+            )
+        {
+            // The adapter leaves the types of prefixed elements as they
+            // are, and feed-rs reads them as written.
+            return None;
+        }
         let ns = match ns {
             Some(Ns::Atom03) if self.format == Some(FeedFormat::Atom03) => Ns::Atom,
             Some(Ns::Atom03) => Ns::Unknown,
@@ -950,9 +988,9 @@ impl<'b> Doc<'b> {
             return Some(Frame::Skip);
         }
         let field = match local {
-            "title" => Field::AtomText(AtomTextField::FeedTitle, atom_text_kind(e)?),
-            "subtitle" => Field::AtomText(AtomTextField::FeedSubtitle, atom_text_kind(e)?),
-            "rights" => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)?),
+            "title" => Field::AtomText(AtomTextField::FeedTitle, atom_text_kind(e)??),
+            "subtitle" => Field::AtomText(AtomTextField::FeedSubtitle, atom_text_kind(e)??),
+            "rights" => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)??),
             "updated" => Field::Ignored,
             "id" => Field::Ignored,
             "icon" => Field::AtomIcon,
@@ -988,14 +1026,14 @@ impl<'b> Doc<'b> {
     fn atom_entry_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
         let field = match (ns, local) {
             (Ns::Atom, "id") => Field::AtomId,
-            (Ns::Atom, "title") => Field::AtomText(AtomTextField::EntryTitle, atom_text_kind(e)?),
+            (Ns::Atom, "title") => Field::AtomText(AtomTextField::EntryTitle, atom_text_kind(e)??),
             (Ns::Atom, "summary") => {
-                Field::AtomText(AtomTextField::EntrySummary, atom_text_kind(e)?)
+                Field::AtomText(AtomTextField::EntrySummary, atom_text_kind(e)??)
             }
             (Ns::Atom, "content") => {
-                Field::AtomText(AtomTextField::EntryContent, atom_text_kind(e)?)
+                Field::AtomText(AtomTextField::EntryContent, atom_text_kind(e)??)
             }
-            (Ns::Atom, "rights") => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)?),
+            (Ns::Atom, "rights") => Field::AtomText(AtomTextField::Rights, atom_text_kind(e)??),
             (Ns::Atom, "updated") => Field::AtomUpdated,
             (Ns::Atom, "published" | "pubDate") => Field::AtomPublished,
             (Ns::Atom, "author" | "contributor") => {
@@ -1227,6 +1265,9 @@ impl<'b> Doc<'b> {
             let field = x.field;
             let value = RawText::new(TextKind::Xhtml, trim_owned(x.finish()));
             self.store_atom_text(field, value)?;
+        }
+        if self.dropping == Some(self.stack.len()) {
+            self.dropping = None;
         }
         let frame = self.stack.pop()?;
         while self
@@ -1789,39 +1830,69 @@ fn media_type(value: &str) -> Option<Option<String>> {
 
 /// The kind of an Atom text construct as the adapter's `atom_edits` sets
 /// its `type` (`text/html` becomes `html`, other `text/*` `text`); `None`
-/// (decline) for XHTML and non-text types, which it rewrites otherwise.
-fn atom_text_kind(e: &BytesStart) -> Option<TextKind> {
+/// inside (declined by the caller, or dropped: see
+/// [`atom_text_construct`]) for the types it does not read; the outer
+/// `None` on malformed attributes or references in the type.
+fn atom_text_kind(e: &BytesStart) -> Option<Option<TextKind>> {
     let Some(declared) = raw_attr(e, "type")? else {
-        return Some(TextKind::Plain);
+        return Some(Some(TextKind::Plain));
     };
     if declared.contains('&') {
         return None;
     }
-    match declared.trim().to_ascii_lowercase().as_str() {
+    Some(match declared.trim().to_ascii_lowercase().as_str() {
         "text" | "text/plain" | "" => Some(TextKind::Plain),
         "html" | "text/html" => Some(TextKind::Html),
         "xhtml" | "application/xhtml+xml" => Some(TextKind::Xhtml),
         t if t.starts_with("text/") => Some(TextKind::Plain),
         _ => None,
-    }
+    })
 }
 
-/// The adapter's `atom_edits` rewrites unprefixed text constructs with a
-/// type other than text or HTML, `src` or base64 `mode` wherever they are:
-/// declined.
-fn atom_text_type_ok(local: &str, e: &BytesStart) -> Option<()> {
+/// What the adapter's `atom_edits` does with an unprefixed element.
+enum TextConstruct {
+    /// Not a text construct, or one it leaves to feed-rs (possibly with a
+    /// canonical `type`).
+    Read,
+    /// Renamed so that feed-rs ignores it: `src`, or a type it cannot read
+    /// (with the warning it gives then).
+    Dropped(Option<String>),
+}
+
+/// The adapter's `atom_edits` for an unprefixed element: text constructs
+/// with `src` or a type it does not read are dropped (with a warning when
+/// there is no `src`); base64 ones are decoded (declined).
+fn atom_text_construct(local: &str, e: &BytesStart) -> Option<TextConstruct> {
     if !matches!(
         local,
         "title" | "subtitle" | "summary" | "rights" | "content"
     ) {
-        return Some(());
+        return Some(TextConstruct::Read);
     }
-    if raw_attr(e, "src")?.is_some()
-        || raw_attr(e, "mode")?.is_some_and(|m| m.contains('&') || m.trim() == "base64")
-    {
+    if raw_attr(e, "mode")?.is_some_and(|m| m.contains('&') || m.trim() == "base64") {
         return None;
     }
-    atom_text_kind(e).map(|_| ())
+    let declared = raw_attr(e, "type")?;
+    if declared.as_deref().is_some_and(|t| t.contains('&')) {
+        return None;
+    }
+    if raw_attr(e, "src")?.is_some() {
+        return Some(TextConstruct::Dropped(None));
+    }
+    let Some(declared) = declared else {
+        return Some(TextConstruct::Read);
+    };
+    let lower = declared.trim().to_ascii_lowercase();
+    if lower.contains('/') && !lower.starts_with("text/") && !lower.ends_with("xml") {
+        // Base64 content (or, when empty, a renamed one): not modelled.
+        return None;
+    }
+    if atom_text_kind(e)?.is_some() {
+        return Some(TextConstruct::Read);
+    }
+    Some(TextConstruct::Dropped(Some(format!(
+        "ignored <{local}> of type `{declared}`"
+    ))))
 }
 
 /// Atom 0.3 elements that Atom 1.0 renamed (as the adapter renames them).
