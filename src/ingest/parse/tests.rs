@@ -1261,6 +1261,11 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
          <entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\" xml:base=\"https://b.example/\"><a href=\"r\">r</a></div></content></entry></feed>".to_string(),
         "<feed xmlns=\"http://purl.org/atom/ns#\" version=\"0.3\"><entry><content type=\"application/xhtml+xml\" mode=\"xml\">\
          <div xmlns=\"http://www.w3.org/1999/xhtml\"><modified>m</modified></div></content></entry></feed>".to_string(),
+        // The adapter's item bodies
+        rss("<item><body><p>x &amp; <a href=\"/y\">y</a></p>\n</body></item>\
+             <item><content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">c</content:encoded><body></body></item>\
+             <item><xhtml:body xmlns:xhtml=\"http://www.w3.org/1999/xhtml\"><![CDATA[kept out]]></xhtml:body><body/></item>\
+             <item><fullitem>&lt;p&gt;full&lt;/p&gt;</fullitem></item><item><fullitem><b>child first</b></fullitem></item>"),
         // The adapter's renames in items
         rss("<item><dc:title>only dc</dc:title><dc:title>last dc</dc:title></item>"),
         rss("<item><category>a</category><dc:subject> s </dc:subject><media:category>m</media:category><category>b</category></item>"),
@@ -1350,7 +1355,8 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<item><dc:title>a</dc:title><dc:title/></item>"),
         "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><item><dc:title>t</dc:title><x xmlns=\"urn:x\"/></item></channel></rss>".to_string(),
         rss("<item><itunes:summary type=\"html\">s</itunes:summary><description>d</description></item>"),
-        rss("<item><body><p>x</p></body></item>"),
+        rss("<item><fullitem/></item>"),
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><item><body><p>x</p></body></item></channel></rss>".to_string(),
         rss("<dc:creator>c</dc:creator>"),
         rss("<dc:language>fr</dc:language>"),
         rss("<itunes:subtitle>s</itunes:subtitle>"),
@@ -1486,6 +1492,11 @@ fn one_pass_reader_agrees_with_the_full_path_on_mutated_feeds() {
         "<?xml version=\"1.0\"?>",
         "<!DOCTYPE x>",
         "xmlns=\"http://purl.org/rss/1.0/\"",
+        "<body>",
+        "</body>",
+        "<fullitem>",
+        "<dc:title>",
+        " src=\"s\"",
     ];
     let mut state: u64 = std::env::var("SYNDIC_FUZZ_SEED")
         .ok()

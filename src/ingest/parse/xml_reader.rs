@@ -4,8 +4,9 @@
 //! knows quick-xml. It reads RSS 0.9x/2.0 (`<rss>`, with or without
 //! `<channel>`), RSS 0.90/1.0 (`<rdf:RDF>`) and Atom 0.3/1.0 (`<feed>`),
 //! with `xml:base`, XHTML text constructs, Media RSS contents, the
-//! adapter's Dublin Core / iTunes renames in items and its dropping of Atom
-//! text constructs with `src` or a type it does not read.
+//! adapter's Dublin Core / iTunes renames in items, its `<body>` and
+//! `<fullitem>` item bodies and its dropping of Atom text constructs with
+//! `src` or a type it does not read.
 //!
 //! It is a *proven fast path with fallback*, like [`super::fast_html`]: it
 //! returns `None` (declines) whenever the document holds anything it does
@@ -20,9 +21,9 @@
 //! * other roots (a lone Atom `<entry>`, CDF, prefixed `<rss>`/`<feed>`, ...);
 //! * what the adapter's passes would change and it does not model: channel
 //!   renames of `dublin_core_edits`, item renames it cannot decide
-//!   (empty elements, a default namespace in the document), `<body>` and
-//!   `<fullitem>` item bodies, base64 Atom content, types of prefixed Atom
-//!   text constructs that feed-rs reads differently;
+//!   (empty elements, a default namespace in the document), item bodies
+//!   in documents with `xml:base`, base64 Atom content, types of prefixed
+//!   Atom text constructs that feed-rs reads differently;
 //! * what feed-rs fails or panics on (a Media RSS text without text, a
 //!   person string it slices inside a character, huge durations) and what
 //!   is not modelled: Media RSS groups, Podcast elements, enclosure types
@@ -115,6 +116,7 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
             ResolveResult::Bound(uri) => Some(Ns::parse(uri.0)),
             ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
         };
+        doc.pos = usize::try_from(reader.buffer_position()).map_err(|e| e.to_string())?;
         let accepted = match &event {
             Event::Start(start) => doc.start(ns, start),
             Event::End(e) => {
@@ -193,6 +195,9 @@ enum Field {
     /// `itunes:duration`: feed-rs panics on (or, in release builds, wraps)
     /// numbers too large for it.
     ItunesDuration,
+    /// An item's `<fullitem>` (any prefix): `content:encoded` after the
+    /// adapter's `item_body_edits`.
+    FullItem,
     /// Atom: a text construct (`title`, `subtitle`, `summary`, `content`,
     /// `rights`) of the given kind, read "sloppily" as feed-rs does.
     AtomText(AtomTextField, TextKind),
@@ -259,6 +264,9 @@ enum Frame {
     MediaContent,
     /// A channel's `<itunes:owner>`.
     ItunesOwner,
+    /// An item's `<body>` (any prefix), which the adapter's
+    /// `item_body_edits` turns into `content:encoded` holding its source.
+    ItemBody,
     /// Anything else: read through, not used.
     Skip,
 }
@@ -409,6 +417,12 @@ struct Doc<'b> {
     /// The depth of an Atom text construct the adapter renames away
     /// (`atom_edits`: `src`, a type it does not read), while inside it.
     dropping: Option<usize>,
+    /// Whether the text holds `xml:base` (looked up once, when needed).
+    has_xml_base: Option<bool>,
+    /// Where the reader is in the text (after the current event).
+    pos: usize,
+    /// Where the content of an item's `<body>` starts.
+    body_start: usize,
     /// Whether the root has any content (for an `<rss>` without channel,
     /// read as its channel).
     wrapped_content: bool,
@@ -444,6 +458,9 @@ impl<'b> Doc<'b> {
             done: false,
             channel_found: false,
             wrapped_content: false,
+            pos: 0,
+            has_xml_base: None,
+            body_start: 0,
             dropping: None,
             declares_default_namespace: None,
             channel_seen: 0,
@@ -717,6 +734,7 @@ impl<'b> Doc<'b> {
                 }
                 Frame::Skip
             }
+            Frame::ItemBody => Frame::Skip,
             Frame::ItunesOwner => {
                 if (ns, local) == (Ns::Itunes, "name") {
                     self.pending = Some((Field::PersonCheck, None));
@@ -894,6 +912,27 @@ impl<'b> Doc<'b> {
             };
             self.pending = Some((field, None));
             return Some(Frame::Skip);
+        }
+        if matches!(local, "fullitem" | "body") {
+            // The adapter's `entry_bases` would see the edited text.
+            let text = self.text;
+            if *self
+                .has_xml_base
+                .get_or_insert_with(|| text.contains("xml:base"))
+            {
+                return None;
+            }
+        }
+        match local {
+            "fullitem" => {
+                self.pending = Some((Field::FullItem, None));
+                return Some(Frame::Skip);
+            }
+            "body" => {
+                self.body_start = self.pos;
+                return Some(Frame::ItemBody);
+            }
+            _ => {}
         }
         let field = match (ns, local) {
             (Ns::Rss, "title") => Field::ItemTitle,
@@ -1191,6 +1230,15 @@ impl<'b> Doc<'b> {
                 }
             }
             Field::PersonEmail => self.person.email = text,
+            Field::FullItem => {
+                if text.is_none() && !child_start {
+                    // `<fullitem/>` is not renamed, `<fullitem></fullitem>` is.
+                    return None;
+                }
+                entry?.raw.content = text
+                    .filter(|t| !t.is_empty())
+                    .map(|t| RawText::new(TextKind::Html, t));
+            }
             Field::ItunesDuration => {
                 let longest_number = text
                     .as_deref()
@@ -1362,6 +1410,19 @@ impl<'b> Doc<'b> {
                     });
                 }
             }
+            Frame::ItemBody => {
+                // `<body/>` (the reader saw no text between the tags) is
+                // left alone; otherwise the source between the tags, as a
+                // CDATA section, unless it holds CDATA markers.
+                if self.pos > self.body_start {
+                    let inner_end = self.text.get(..self.pos)?.rfind("</")?;
+                    let inner = self.text.get(self.body_start..inner_end)?;
+                    if !inner.contains("]]>") && !inner.contains("<![CDATA[") {
+                        self.entry.as_mut()?.raw.content =
+                            (!inner.is_empty()).then(|| RawText::new(TextKind::Html, inner));
+                    }
+                }
+            }
             Frame::ItunesOwner | Frame::Skip => {}
         }
         Some(())
@@ -1373,9 +1434,6 @@ impl<'b> Doc<'b> {
         use seen::*;
         let s = entry.seen;
         let has = |f: u32| s & f != 0;
-        if has(BODY) {
-            return None;
-        }
         let title = (!has(TITLE)).then(|| entry.renamed_title.take()).flatten();
         let summary = if has(DESCRIPTION) {
             None
