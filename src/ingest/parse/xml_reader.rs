@@ -210,6 +210,8 @@ enum Field {
     PersonEmail,
     /// An item child the adapter may rename (`dublin_core_edits`).
     Renamed(Renamed),
+    /// A channel child the adapter may rename.
+    ChannelRenamed(Renamed),
     /// Text read (and dropped) because feed-rs reads it, e.g. `<uri>`.
     Ignored,
 }
@@ -227,8 +229,30 @@ enum Renamed {
     /// `description` nor a `dc:description`.
     ItunesSummary,
     /// `itunes:author`, `dc:author`: an author when there is neither an
-    /// `author` nor a `dc:creator`.
+    /// `author` nor a `dc:creator`. In a channel: the first `author`,
+    /// `dc:creator` or `dc:author`, its `managingEditor` when it has none.
     Author,
+    /// A channel's `dc:language`: its `language` when it has none.
+    Language,
+    /// A channel's `itunes:subtitle`: its `description` when it has no
+    /// `description`, `dc:description` or `itunes:summary`.
+    ItunesSubtitle,
+}
+
+/// What a channel's renamable children held (the last of each, the first
+/// person), for the renames decided at its end.
+#[derive(Default)]
+struct ChannelRenamed {
+    first_person: Option<Option<String>>,
+    language: Option<Option<String>>,
+    title: Option<Option<String>>,
+    dc_description: Option<Option<String>>,
+    itunes_summary: Option<Option<String>>,
+    itunes_subtitle: Option<Option<String>>,
+    /// The URL of the first iTunes image that has one.
+    image: Option<String>,
+    /// Some renamable text element was empty (`<x/>` or `<x></x>`).
+    empty: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,26 +345,6 @@ mod seen {
             }
         }
     }
-
-    /// True when `dublin_core_edits` (or `item_body_edits`) would rename a
-    /// child of a channel (`channel`) or item with these children.
-    pub fn would_edit(s: u32, channel: bool) -> bool {
-        let has = |f: u32| s & f != 0;
-        let describes = has(DESCRIPTION) || has(DC_DESCRIPTION);
-        let authored = has(AUTHOR) || has(DC_CREATOR);
-        (has(DC_TITLE) && !has(TITLE))
-            || (has(DC_DESCRIPTION) && !has(DESCRIPTION))
-            || (has(ITUNES_SUMMARY) && !describes)
-            || (has(DC_AUTHOR) && !authored)
-            || if channel {
-                (!has(MANAGING_EDITOR) && (authored || has(DC_AUTHOR)))
-                    || (has(DC_LANGUAGE) && !has(LANGUAGE))
-                    || (has(ITUNES_SUBTITLE) && !describes && !has(ITUNES_SUMMARY))
-                    || (has(ITUNES_IMAGE) && !has(IMAGE))
-            } else {
-                has(CATEGORY_RENAME) || (has(ITUNES_AUTHOR) && !authored) || has(BODY)
-            }
-    }
 }
 
 /// A feed-rs `Link` as far as the adapter uses it.
@@ -417,6 +421,8 @@ struct Doc<'b> {
     /// The depth of an Atom text construct the adapter renames away
     /// (`atom_edits`: `src`, a type it does not read), while inside it.
     dropping: Option<usize>,
+    /// The channel's renamable children.
+    channel_renamed: ChannelRenamed,
     /// Whether the text holds `xml:base` (looked up once, when needed).
     has_xml_base: Option<bool>,
     /// Where the reader is in the text (after the current event).
@@ -459,6 +465,7 @@ impl<'b> Doc<'b> {
             channel_found: false,
             wrapped_content: false,
             pos: 0,
+            channel_renamed: ChannelRenamed::default(),
             has_xml_base: None,
             body_start: 0,
             dropping: None,
@@ -640,8 +647,13 @@ impl<'b> Doc<'b> {
                 }
             }
             Frame::Channel => {
+                let before = self.channel_seen;
                 self.channel_seen |= seen::of(qname);
-                self.channel_child(ns, local, e)?
+                if let Some(frame) = self.channel_renamable(ns, qname, e, before)? {
+                    frame
+                } else {
+                    self.channel_child(ns, local, e)?
+                }
             }
             Frame::Image => {
                 if (ns, local) == (Ns::Rss, "url") {
@@ -847,6 +859,116 @@ impl<'b> Doc<'b> {
                 self.stack.push(Frame::AtomFeed);
             }
             _ => return None,
+        }
+        Some(())
+    }
+
+    /// Channel children the adapter's `dublin_core_edits` may rename (or,
+    /// for iTunes images, add an `<image>` before): recorded, and decided
+    /// at the channel's end. `Some(None)` for the others.
+    fn channel_renamable(
+        &mut self,
+        ns: Ns,
+        qname: &str,
+        e: &BytesStart,
+        seen_before: u32,
+    ) -> Option<Option<Frame>> {
+        let expected = match qname {
+            "author" => Ns::Rss,
+            "dc:creator" | "dc:author" | "dc:language" | "dc:title" | "dc:description" => {
+                Ns::DublinCore
+            }
+            "itunes:summary" | "itunes:subtitle" | "itunes:image" | "itunes:link" => Ns::Itunes,
+            _ => return Some(None),
+        };
+        if ns != expected {
+            return None;
+        }
+        let to = match qname {
+            "author" | "dc:creator" | "dc:author" => {
+                let people = seen::AUTHOR | seen::DC_CREATOR | seen::DC_AUTHOR;
+                if seen_before & people != 0 {
+                    // Only the first one may become the managingEditor.
+                    return Some(Some(Frame::Skip));
+                }
+                Renamed::Author
+            }
+            "dc:language" => Renamed::Language,
+            "dc:title" => Renamed::Title,
+            "dc:description" => Renamed::DcDescription,
+            "itunes:summary" => Renamed::ItunesSummary,
+            "itunes:subtitle" => Renamed::ItunesSubtitle,
+            _ => {
+                // iTunes images: the first with a URL becomes the channel's
+                // `<image>` when it has none.
+                let rel = raw_attr(e, "rel")?;
+                if rel.as_deref().is_some_and(|r| r.contains('&')) {
+                    return None;
+                }
+                let is_image = qname == "itunes:image" || rel.as_deref() == Some("image");
+                if is_image && self.channel_renamed.image.is_none() {
+                    let url = match raw_attr(e, "href")? {
+                        Some(href) => Some(href),
+                        None => raw_attr(e, "url")?,
+                    };
+                    if url.as_deref().is_some_and(|u| u.contains(['&', '<'])) {
+                        return None;
+                    }
+                    self.channel_renamed.image = url.filter(|u| !u.trim().is_empty());
+                }
+                if qname == "itunes:image" {
+                    return Some(None);
+                }
+                return Some(Some(Frame::Skip));
+            }
+        };
+        self.pending = Some((Field::ChannelRenamed(to), None));
+        Some(Some(Frame::Skip))
+    }
+
+    /// The adapter's `dublin_core_edits` for the channel, applied to what
+    /// was read.
+    fn apply_channel_renames(&mut self) -> Option<()> {
+        use seen::*;
+        let s = self.channel_seen;
+        let has = |f: u32| s & f != 0;
+        let r = std::mem::take(&mut self.channel_renamed);
+        let editor = (!has(MANAGING_EDITOR)).then_some(r.first_person).flatten();
+        let language = (!has(LANGUAGE)).then_some(r.language).flatten();
+        let title = (!has(TITLE)).then_some(r.title).flatten();
+        let description = if has(DESCRIPTION) {
+            None
+        } else {
+            r.dc_description.or(r.itunes_summary).or(r.itunes_subtitle)
+        };
+        let image = if has(IMAGE) { None } else { r.image };
+        let texts = language.is_some() || title.is_some() || description.is_some();
+        if !(texts || editor.is_some() || image.is_some()) {
+            return Some(());
+        }
+        let text = self.text;
+        if *self
+            .declares_default_namespace
+            .get_or_insert_with(|| text.contains("xmlns="))
+            || (texts && r.empty)
+        {
+            return None;
+        }
+        if let Some(editor) = editor.flatten() {
+            self.editors = vec![person(&editor)?];
+        }
+        if let Some(language) = language {
+            self.feed.language = language.map(|t| t.to_lowercase());
+        }
+        if let Some(title) = title {
+            self.feed.title = title.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)));
+        }
+        if let Some(description) = description {
+            self.feed.description =
+                description.map(|t| RawText::new(TextKind::MaybeHtml, trim_owned(t)));
+        }
+        if image.is_some() {
+            self.logo = image;
         }
         Some(())
     }
@@ -1271,6 +1393,20 @@ impl<'b> Doc<'b> {
                             entry.renamed_authors.push(person(&t)?);
                         }
                     }
+                    Renamed::Language | Renamed::ItunesSubtitle => return None,
+                }
+            }
+            Field::ChannelRenamed(to) => {
+                let r = &mut self.channel_renamed;
+                r.empty |= text.is_none() && !child_start;
+                match to {
+                    Renamed::Author => r.first_person = Some(text),
+                    Renamed::Language => r.language = Some(text),
+                    Renamed::Title => r.title = Some(text),
+                    Renamed::DcDescription => r.dc_description = Some(text),
+                    Renamed::ItunesSummary => r.itunes_summary = Some(text),
+                    Renamed::ItunesSubtitle => r.itunes_subtitle = Some(text),
+                    Renamed::Category => return None,
                 }
             }
             Field::PersonCheck => {
@@ -1355,9 +1491,7 @@ impl<'b> Doc<'b> {
                 }
             }
             Frame::Channel => {
-                if seen::would_edit(self.channel_seen, true) {
-                    return None;
-                }
+                self.apply_channel_renames()?;
                 if self.stack.is_empty() {
                     // The root, read as the channel: `<rss/>` (which the
                     // adapter does not wrap) and `<rss></rss>` look the same.
