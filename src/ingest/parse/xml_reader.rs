@@ -4,9 +4,10 @@
 //! knows quick-xml. It reads RSS 0.9x/2.0 (`<rss>`, with or without
 //! `<channel>`), RSS 0.90/1.0 (`<rdf:RDF>`) and Atom 0.3/1.0 (`<feed>`),
 //! with `xml:base`, XHTML text constructs, Media RSS contents, the
-//! adapter's Dublin Core / iTunes renames in items, its `<body>` and
-//! `<fullitem>` item bodies and its dropping of Atom text constructs with
-//! `src` or a type it does not read.
+//! adapter's Dublin Core / iTunes renames in channels and items, its
+//! `<body>` and `<fullitem>` item bodies, its channel wrapper for `<rss>`
+//! without one, and its dropping of Atom text constructs with `src` or a
+//! type it does not read.
 //!
 //! It is a *proven fast path with fallback*, like [`super::fast_html`]: it
 //! returns `None` (declines) whenever the document holds anything it does
@@ -19,11 +20,12 @@
 //!   characters XML forbids, a `<` inside a tag, misplaced declarations, a
 //!   DOCTYPE, unclosed elements, element names outside ASCII;
 //! * other roots (a lone Atom `<entry>`, CDF, prefixed `<rss>`/`<feed>`, ...);
-//! * what the adapter's passes would change and it does not model: channel
-//!   renames of `dublin_core_edits`, item renames it cannot decide
-//!   (empty elements, a default namespace in the document), item bodies
-//!   in documents with `xml:base`, base64 Atom content, types of prefixed
-//!   Atom text constructs that feed-rs reads differently;
+//! * what the adapter's passes would change and it does not model: renames
+//!   it cannot decide (empty elements, which may be self-closing and then
+//!   are not renamed; a default namespace in the document, which renamed
+//!   elements would take), item bodies and wrapped channels in documents
+//!   with `xml:base`, base64 Atom content, types of prefixed Atom text
+//!   constructs that feed-rs reads differently;
 //! * what feed-rs fails or panics on (a Media RSS text without text, a
 //!   person string it slices inside a character, huge durations) and what
 //!   is not modelled: Media RSS groups, Podcast elements, enclosure types
