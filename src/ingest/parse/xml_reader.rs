@@ -297,27 +297,19 @@ enum Frame {
     Skip,
 }
 
-/// Qualified child names the adapter's `dublin_core_edits` looks at (bit
-/// flags per channel or item).
+/// Qualified child names whose presence decides the adapter's
+/// `dublin_core_edits` (bit flags per channel or item).
 mod seen {
     pub const AUTHOR: u32 = 1;
     pub const DC_CREATOR: u32 = 1 << 1;
     pub const DC_AUTHOR: u32 = 1 << 2;
     pub const MANAGING_EDITOR: u32 = 1 << 3;
     pub const LANGUAGE: u32 = 1 << 4;
-    pub const DC_LANGUAGE: u32 = 1 << 5;
-    pub const DESCRIPTION: u32 = 1 << 6;
-    pub const DC_DESCRIPTION: u32 = 1 << 7;
-    pub const ITUNES_SUMMARY: u32 = 1 << 8;
-    pub const ITUNES_SUBTITLE: u32 = 1 << 9;
-    pub const TITLE: u32 = 1 << 10;
-    pub const DC_TITLE: u32 = 1 << 11;
-    pub const IMAGE: u32 = 1 << 12;
-    pub const ITUNES_IMAGE: u32 = 1 << 13;
-    pub const CATEGORY_RENAME: u32 = 1 << 14;
-    pub const ITUNES_AUTHOR: u32 = 1 << 15;
-    /// `<body>` or `<fullitem>` (any prefix): `item_body_edits`.
-    pub const BODY: u32 = 1 << 16;
+    pub const DESCRIPTION: u32 = 1 << 5;
+    pub const TITLE: u32 = 1 << 6;
+    pub const IMAGE: u32 = 1 << 7;
+    /// `dc:subject`, `media:category`: always renamed `category`.
+    pub const CATEGORY_RENAME: u32 = 1 << 8;
 
     pub fn of(qname: &str) -> u32 {
         match qname {
@@ -326,25 +318,11 @@ mod seen {
             "dc:author" => DC_AUTHOR,
             "managingEditor" => MANAGING_EDITOR,
             "language" => LANGUAGE,
-            "dc:language" => DC_LANGUAGE,
             "description" => DESCRIPTION,
-            "dc:description" => DC_DESCRIPTION,
-            "itunes:summary" => ITUNES_SUMMARY,
-            "itunes:subtitle" => ITUNES_SUBTITLE,
             "title" => TITLE,
-            "dc:title" => DC_TITLE,
             "image" => IMAGE,
-            "itunes:image" | "itunes:link" => ITUNES_IMAGE,
             "dc:subject" | "media:category" => CATEGORY_RENAME,
-            "itunes:author" => ITUNES_AUTHOR,
-            _ => {
-                let local = qname.rsplit(':').next().unwrap_or(qname);
-                if matches!(local, "body" | "fullitem") {
-                    BODY
-                } else {
-                    0
-                }
-            }
+            _ => 0,
         }
     }
 }
