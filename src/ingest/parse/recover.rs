@@ -205,11 +205,9 @@ fn warnings(f: &Fixes) -> Vec<String> {
         ));
     }
     if f.entities > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} undeclared HTML entit{} decoded (first `&{};`)",
+        w.push(entities_warning(
             f.entities,
-            if f.entities == 1 { "y" } else { "ies" },
-            f.first_entity.as_deref().unwrap_or("")
+            f.first_entity.as_deref().unwrap_or(""),
         ));
     }
     if f.bare_amp > 0 {
@@ -257,6 +255,14 @@ fn warnings(f: &Fixes) -> Vec<String> {
         ));
     }
     w
+}
+
+/// The warning for `count` decoded HTML entities, the first `&first;`.
+pub(crate) fn entities_warning(count: usize, first: &str) -> String {
+    format!(
+        "{NOT_WELL_FORMED}: {count} undeclared HTML entit{} decoded (first `&{first};`)",
+        if count == 1 { "y" } else { "ies" },
+    )
 }
 
 /// The length of the markup starting at `rest[0] == '<'`, through its

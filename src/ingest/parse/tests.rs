@@ -1245,6 +1245,11 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<title>a<!-- c -->b<?pi x?>c</title><description><b>first child</b>text</description>"),
         rss("<item><enclosure url=\"https://x.example/a\" type=\"Audio/MPEG\"/></item>"),
         "\n  <rss version=\"2.0\"><channel><title>t</title></channel></rss>\n".to_string(),
+        // HTML entities (the repair pass decodes them, with a warning)
+        rss("<title>caf&eacute; &amp; &nbsp;x&LT;y&gt;</title><item><description>&mdash;&hellip;</description></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>&copy;</title><entry><content type=\"xhtml\">\
+         <div xmlns=\"http://www.w3.org/1999/xhtml\">&lt;&LT;&eacute;</div></content></entry></feed>".to_string(),
+        "<rss version=\"2.0\"><title>&eacute;</title><item><title>no wrapper</title></item></rss>".to_string(),
         // people with e-mail addresses
         rss("<managingEditor>ed@example.org (Ed Itor)</managingEditor><item>\
              <author>jane@example.org (Jane Doe)</author><author>Long Name &lt;j@example.org&gt;</author>\
@@ -1335,7 +1340,8 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
     for doc in [
         // repairs
         "junk<rss version=\"2.0\"><channel><title>t</title></channel></rss>".to_string(),
-        rss("<title>caf&eacute;</title>"),
+        rss("<link href=\"caf&eacute;\"/>"),
+        rss("<item><body><p>caf&eacute;</p></body></item>"),
         rss("<title>a & b</title>"),
         rss("<title>a &#X41; b</title>"),
         rss("<title>a &#1; b</title>"),

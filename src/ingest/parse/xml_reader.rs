@@ -133,7 +133,7 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
                 }
             }),
             Event::GeneralRef(r) => (doc.depth() > 0)
-                .then(|| resolve_reference(r))
+                .then(|| resolve_reference(r).or_else(|| doc.html_entity(r)))
                 .flatten()
                 .map(|resolved| match resolved {
                     Resolved::Str(s) => doc.push_text(s),
@@ -403,12 +403,17 @@ struct Doc<'b> {
     dropping: Option<usize>,
     /// The channel's renamable children.
     channel_renamed: ChannelRenamed,
+    /// HTML entities decoded (as the repair pass would), and the first.
+    entities: usize,
+    first_entity: String,
     /// Whether the text holds `xml:base` (looked up once, when needed).
     has_xml_base: Option<bool>,
     /// Where the reader is in the text (after the current event).
     pos: usize,
-    /// Where the content of an item's `<body>` starts.
+    /// Where the content of an item's `<body>` starts, and the entities
+    /// decoded before it.
     body_start: usize,
+    entities_before_body: usize,
     /// Whether the root has any content (for an `<rss>` without channel,
     /// read as its channel).
     wrapped_content: bool,
@@ -445,9 +450,12 @@ impl<'b> Doc<'b> {
             channel_found: false,
             wrapped_content: false,
             pos: 0,
+            entities: 0,
+            first_entity: String::new(),
             channel_renamed: ChannelRenamed::default(),
             has_xml_base: None,
             body_start: 0,
+            entities_before_body: 0,
             dropping: None,
             declares_default_namespace: None,
             channel_seen: 0,
@@ -472,6 +480,20 @@ impl<'b> Doc<'b> {
 
     fn is_rdf(&self) -> bool {
         matches!(self.format, Some(FeedFormat::Rss10 | FeedFormat::Rss090))
+    }
+
+    /// An HTML named entity (`&eacute;`), which the repair pass decodes
+    /// (and counts, for its warning) before feed-rs reads the text.
+    fn html_entity(&mut self, name: &str) -> Option<Resolved> {
+        if name.len() > 40 || !name.bytes().all(is_name_char) {
+            return None;
+        }
+        let value = super::entities::lookup(name)?;
+        if self.entities == 0 {
+            self.first_entity = name.to_string();
+        }
+        self.entities += 1;
+        Some(Resolved::Str(value))
     }
 
     fn push_text(&mut self, s: &str) {
@@ -1032,6 +1054,7 @@ impl<'b> Doc<'b> {
             }
             "body" => {
                 self.body_start = self.pos;
+                self.entities_before_body = self.entities;
                 return Some(Frame::ItemBody);
             }
             _ => {}
@@ -1528,6 +1551,10 @@ impl<'b> Doc<'b> {
                 // `<body/>` (the reader saw no text between the tags) is
                 // left alone; otherwise the source between the tags, as a
                 // CDATA section, unless it holds CDATA markers.
+                if self.entities != self.entities_before_body {
+                    // The repair pass changed the source held as content.
+                    return None;
+                }
                 if self.pos > self.body_start {
                     let inner_end = self.text.get(..self.pos)?.rfind("</")?;
                     let inner = self.text.get(self.body_start..inner_end)?;
@@ -1632,6 +1659,11 @@ impl<'b> Doc<'b> {
     }
 
     fn finish(mut self) -> Option<RawFeed> {
+        if self.entities > 0 {
+            // The repair pass's warning comes before the adapter's.
+            let warning = super::recover::entities_warning(self.entities, &self.first_entity);
+            self.feed.warnings.insert(0, warning);
+        }
         if !self.done || !self.stack.is_empty() || self.pending.is_some() {
             return None;
         }
