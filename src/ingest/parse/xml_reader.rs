@@ -14,11 +14,12 @@
 //! not read exactly as the full path (repair, then [`super::feedrs`]) does,
 //! and the full path runs instead. It declines on:
 //!
-//! * anything [`super::recover`] would repair or warn about: XML errors,
-//!   text before the root, references other than the five predefined
-//!   entities and well-formed character references to allowed characters,
-//!   characters XML forbids, a `<` inside a tag, misplaced declarations, a
-//!   DOCTYPE, unclosed elements, element names outside ASCII;
+//! * anything [`super::recover`] would repair or warn about, but for HTML
+//!   named entities in text (decoded and warned about as it does): XML
+//!   errors, text before the root, bare `&`, other entities (also HTML
+//!   ones in attributes), character references it rewrites or drops,
+//!   characters XML forbids, a `<` inside a tag, misplaced declarations,
+//!   a DOCTYPE, unclosed elements, element names outside ASCII;
 //! * other roots (a lone Atom `<entry>`, CDF, prefixed `<rss>`/`<feed>`, ...);
 //! * what the adapter's passes would change and it does not model: renames
 //!   it cannot decide (empty elements, which may be self-closing and then
