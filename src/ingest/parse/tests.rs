@@ -1347,6 +1347,8 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<title>a &#1; b</title>"),
         rss("<title>a \u{1} b</title>"),
         rss("<title>a</subtitle>"),
+        rss("<?xml?><title>a</title>"),
+        rss("<?xml  version=\"1.0\"?><title>a</title>"),
         rss("<item><title>1</title></item><item><title>2"),
         "<rss version=\"2.0\"><channel><link href=\"?a=1&b=2\"/></channel></rss>".to_string(),
         "<!DOCTYPE rss [<!ENTITY e \"x\">]><rss version=\"2.0\"><channel><title>&e;</title></channel></rss>".to_string(),

@@ -140,7 +140,16 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
                     Resolved::Str(s) => doc.push_text(s),
                     Resolved::Char(c) => doc.push_char(c),
                 }),
-            Event::Comment(_) | Event::PI(_) => Some(()),
+            Event::Comment(_) => Some(()),
+            Event::PI(pi) => {
+                // `<?xml?>` and the like: a declaration to the repair pass,
+                // which drops it (with a warning) unless it opens the text.
+                let content: &str = pi;
+                let target_end = content
+                    .find(|c: char| c.is_whitespace())
+                    .unwrap_or(content.len());
+                (content.get(..target_end) != Some("xml")).then_some(())
+            }
             Event::Eof => return doc.finish().ok_or_else(|| "at the end".to_string()),
         };
         if accepted.is_none() {
