@@ -1348,6 +1348,10 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
         rss("<title>a \u{1} b</title>"),
         rss("<title>a</subtitle>"),
         rss("<?xml?><title>a</title>"),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:d-syntax-ns#\" \
+         xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/d><channel><title>T</title></channel>\
+         <item rdf:about=\"https://x.example/1\"><title>one</title></item><item rdf:about=\"https://x.example/2\">\
+         <link>https://x.example/2</link></item></rdf:RDF>".to_string(),
         rss("<?xml  version=\"1.0\"?><title>a</title>"),
         rss("<item><title>1</title></item><item><title>2"),
         "<rss version=\"2.0\"><channel><link href=\"?a=1&b=2\"/></channel></rss>".to_string(),

@@ -562,6 +562,11 @@ impl<'b> Doc<'b> {
         if raw_attrs.contains('<') || (raw_attrs.contains('&') && !references_ok(raw_attrs)) {
             return None;
         }
+        // Malformed or duplicate attributes: the adapter's tag scanner may
+        // end the tag elsewhere than quick-xml does.
+        if !raw_attrs.trim().is_empty() && e.attributes().any(|a| a.is_err()) {
+            return None;
+        }
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
         let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
