@@ -22,6 +22,14 @@ const ATOM: &str = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/A
 <entry><id>urn:a:1</id><title>E</title><updated>2026-01-01T00:00:00+02:00</updated><link href="rel"/>
 <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></content></entry></feed>"#;
 
+/// RSS 1.0 with Dublin Core and an item without `<link>`: code paths of
+/// the one-pass reader that the other seeds do not reach.
+const RDF: &str = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="http://r.example/"><title>R</title><link>http://r.example/</link><dc:creator>Ann &lt;ann@example.org&gt;</dc:creator></channel>
+<item rdf:about="http://r.example/1"><title>One</title><dc:date>2026-01-01T00:00:00Z</dc:date><description>&lt;p&gt;x&lt;/p&gt;</description></item>
+<item rdf:about="http://r.example/2"><link>/2</link><dc:subject>s</dc:subject></item>
+</rdf:RDF>"#;
+
 const JSON: &str = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"http://j.example/1","content_html":"<p>x</p>","date_published":"2026-01-01T00:00:00Z"}]}"#;
 
 const MARKDOWN: &str = "+++\ntitle = \"T\"\ndate = 2026-01-01\ntags = [\"a\"]\n+++\n# H\n\nText *em* <b>raw</b>\n\n- a\n- b\n";
@@ -122,7 +130,7 @@ fn mutated_feeds_never_panic_the_parser() {
     };
     let mut ok = 0;
     for round in 0..rounds() {
-        let seed = [RSS, ATOM, JSON][round % 3].as_bytes();
+        let seed = [RSS, ATOM, JSON, RDF][round % 4].as_bytes();
         let data = mutate(seed, &mut rng);
         // The polling hints are read from the raw bytes, apart from the parser.
         let _ = feed_hints(&data);

@@ -205,11 +205,9 @@ fn warnings(f: &Fixes) -> Vec<String> {
         ));
     }
     if f.entities > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} undeclared HTML entit{} decoded (first `&{};`)",
+        w.push(entities_warning(
             f.entities,
-            if f.entities == 1 { "y" } else { "ies" },
-            f.first_entity.as_deref().unwrap_or("")
+            f.first_entity.as_deref().unwrap_or(""),
         ));
     }
     if f.bare_amp > 0 {
@@ -257,6 +255,14 @@ fn warnings(f: &Fixes) -> Vec<String> {
         ));
     }
     w
+}
+
+/// The warning for `count` decoded HTML entities, the first `&first;`.
+pub(crate) fn entities_warning(count: usize, first: &str) -> String {
+    format!(
+        "{NOT_WELL_FORMED}: {count} undeclared HTML entit{} decoded (first `&{first};`)",
+        if count == 1 { "y" } else { "ies" },
+    )
 }
 
 /// The length of the markup starting at `rest[0] == '<'`, through its
@@ -367,7 +373,7 @@ fn push_clean(out: &mut String, text: &str, fixes: &mut Fixes) {
 
 /// True when `text` holds a character XML forbids: a C0 control other than
 /// tab/LF/CR, or U+FFFE/U+FFFF (UTF-8 `EF BF BE`/`EF BF BF`). A byte scan.
-fn has_forbidden_char(text: &str) -> bool {
+pub(crate) fn has_forbidden_char(text: &str) -> bool {
     let b = text.as_bytes();
     if !any_control_or_ef(b) {
         return false;

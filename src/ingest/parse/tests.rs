@@ -1072,3 +1072,511 @@ fn rss_093_and_094_are_named() {
         assert_eq!(feed.entries.len(), 1);
     }
 }
+
+/// Parses `bytes` through the one-pass reader (when it accepts) and through
+/// the full path; `Err` with both results when they differ. `Ok(true)` when
+/// the one-pass reader took the document.
+fn fast_and_full_agree(bytes: &[u8], opts: &ParseOptions) -> Result<bool, String> {
+    let fast = parse_feed_via(bytes, opts, Reader::Any);
+    let full = parse_feed_via(bytes, opts, Reader::Full);
+    let taken = matches!(fast, Ok((_, true)));
+    let fast = fast.map(|(f, _)| f);
+    let full = full.map(|(f, _)| f);
+    let same = match (&fast, &full) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
+        _ => false,
+    };
+    if same {
+        Ok(taken)
+    } else {
+        Err(format!("one-pass: {fast:#?}\nfull: {full:#?}"))
+    }
+}
+
+/// Both ways, with and without a base URL; the one-pass reader must take
+/// the document when `taken` says so.
+fn assert_fast_path(doc: &str, taken: bool) {
+    for base in [None, Some("https://example.org/feed/dir/")] {
+        let opts = ParseOptions {
+            content_type: None,
+            base_url: base,
+        };
+        match fast_and_full_agree(doc.as_bytes(), &opts) {
+            Ok(t) => assert_eq!(t, taken, "one-pass reader taken: {t} for {doc}"),
+            Err(diff) => panic!("readers differ on {doc}\n{diff}"),
+        }
+    }
+}
+
+const FAST_RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment -->
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom"
+     xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+     xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:x="urn:x">
+  <channel>
+    <title> Example &amp;amp; Co &#233;&#xe9; </title>
+    <link>https://example.com/</link>
+    <link>/second</link>
+    <atom:link rel="self" type="application/rss+xml" href="https://example.com/feed.xml?a=1&amp;b=2"/>
+    <atom:link rel="hub" href="https://hub.example/"/>
+    <description>News from &lt;b&gt;Example&lt;/b&gt;<x:y>nested</x:y> tail</description>
+    <language>EN-us</language>
+    <managingEditor>Ed Itor</managingEditor>
+    <ttl>60</ttl>
+    <ttl>x</ttl>
+    <image><url>https://example.com/logo.png</url><title>x</title><link>/</link></image>
+    <itunes:image href="https://example.com/itunes.png"/>
+    <x:unknown a="1"><title>not the title</title><item><title>not an item</title></item></x:unknown>
+    <item>
+      <title>First &lt;em&gt;post&lt;/em&gt;</title>
+      <title><![CDATA[Second <b>title</b> wins]]></title>
+      <link>https://example.com/posts/1</link>
+      <link> relative/2 </link>
+      <comments>https://example.com/posts/1#comments</comments>
+      <wfw:commentRss>https://example.com/posts/1/feed</wfw:commentRss>
+      <guid isPermaLink="false"> post-1 </guid>
+      <pubDate>Tue, 02 Jan 2024 10:30:00 +0100</pubDate>
+      <dc:date>2024-01-03T00:00:00Z</dc:date>
+      <atom:updated>2024-01-04T00:00:00Z</atom:updated>
+      <dc:creator>Jane Doe</dc:creator>
+      <dc:creator></dc:creator>
+      <author> John </author>
+      <category>Rust</category>
+      <category domain="x"> News </category>
+      <category/>
+      <description>A short &lt;b&gt;summary&lt;/b&gt;.</description>
+      <content:encoded><![CDATA[<p onclick="evil()">Full <a href="/about">text</a><script>alert(1)</script></p>]]></content:encoded>
+      <enclosure url="https://example.com/ep1.mp3" length="12345" type="audio/mpeg"/>
+      <enclosure url="/rel.mp3" length="x" type=""/>
+      <enclosure length="1"/>
+      <itunes:duration>1:02:03</itunes:duration>
+      <itunes:summary>also</itunes:summary>
+    </item>
+    <item>
+      <title>Second</title>
+      <link>/posts/2</link>
+      <guid>https://example.com/posts/2</guid>
+      <pubDate>Foo</pubDate>
+      <pubDate></pubDate>
+      <description>Only a description</description>
+      <content:encoded></content:encoded>
+    </item>
+    <item><description>  </description><title/><guid/></item>
+    <item/>
+  </channel>
+</rss>
+"#;
+
+const FAST_ATOM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-GB" xmlns:x="urn:x">
+  <title type="html"> A &lt;i&gt;t&lt;/i&gt; </title>
+  <subtitle>plain &amp; simple</subtitle>
+  <id>urn:a</id>
+  <updated>2026-01-01T00:00:00Z</updated>
+  <link href="https://a.example/"/>
+  <link rel="self" href="/feed.atom"/>
+  <link rel="alternate" type="text/html" href="https://a.example/html"/>
+  <icon>/icon.png</icon>
+  <logo>https://a.example/logo.png</logo>
+  <author><name> Ann </name><email>ann@example.org</email><uri>https://ann.example/</uri></author>
+  <author><x:name>ignored</x:name></author>
+  <contributor><name>C</name></contributor>
+  <x:ext><title>not a title</title></x:ext>
+  <entry>
+    <id> urn:a:1 </id>
+    <title>E &amp; F</title>
+    <updated>2026-01-01T00:00:00+02:00</updated>
+    <published>2025-12-31T00:00:00Z</published>
+    <link href="rel"/>
+    <link rel="enclosure" type="audio/mpeg" length="99" href="https://a.example/a.mp3"/>
+    <link rel="related" href="https://elsewhere.example/"/>
+    <link rel="replies" href=""/>
+    <author><name>Bob</name></author>
+    <category term=" t1 "/>
+    <category term="t2" label="Label two"/>
+    <category label="no term"/>
+    <summary type="text">S &lt;b&gt;not bold&lt;/b&gt;</summary>
+    <content type="html"><![CDATA[<p>Body <a href="/x">x</a></p>]]></content>
+  </entry>
+  <entry>
+    <title/>
+    <content></content>
+    <summary>a<x:b>c</x:b>d</summary>
+  </entry>
+</feed>
+"#;
+
+#[test]
+fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
+    assert_fast_path(FAST_RSS, true);
+    assert_fast_path(FAST_ATOM, true);
+    assert_fast_path(RSS2, true);
+    let rss = |channel: &str| {
+        format!(
+            "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+             xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+             xmlns:media=\"http://search.yahoo.com/mrss/\"><channel>{channel}</channel></rss>"
+        )
+    };
+    // Taken: no version, empty version, elements after the channel, an
+    // unbound prefix (feed-rs reads it in the default namespace), a
+    // default namespace feed-rs does not know (it then reads nothing).
+    for doc in [
+        "<rss><channel><title>t</title><item><title>i</title></item></channel></rss>".to_string(),
+        "<rss version=\"\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><title>t</title><item><title>no wrapper</title></item></rss>".to_string(),
+        "<rss version=\"0.91\">\n</rss>".to_string(),
+        "<rss version=\"0.91\"><channel><title>t</title><item><title>i</title><guid>https://x.example/g</guid></item></channel></rss>".to_string(),
+        "<rss version=\"0.92\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"0.93\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\" 0.94 \"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.01\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"5\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><foo/><channel><title>a</title></channel><channel><title>b</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"><channel><y:title>t</y:title><item><y:guid>g</y:guid></item></channel></rss>".to_string(),
+        "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel><title>t</title><item><title>i</title></item></channel></rss>".to_string(),
+        rss("<item><title>t</title><dc:title>dt</dc:title><description>d</description><dc:description>dd</dc:description></item>"),
+        rss("<item><itunes:author>ia</itunes:author><author>a</author></item>"),
+        rss("<managingEditor>m</managingEditor><dc:creator>c</dc:creator><item/>"),
+        rss("<image><url>https://x.example/a.png</url></image><itunes:image href=\"https://x.example/b.png\"/>"),
+        rss("<item><title>a</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate><updated>2026-03-02T10:00:00Z</updated></item>"),
+        rss("<title>a<!-- c -->b<?pi x?>c</title><description><b>first child</b>text</description>"),
+        rss("<item><enclosure url=\"https://x.example/a\" type=\"Audio/MPEG\"/></item>"),
+        "\n  <rss version=\"2.0\"><channel><title>t</title></channel></rss>\n".to_string(),
+        // HTML entities (the repair pass decodes them, with a warning)
+        rss("<title>caf&eacute; &amp; &nbsp;x&LT;y&gt;</title><item><description>&mdash;&hellip;</description></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>&copy;</title><entry><content type=\"xhtml\">\
+         <div xmlns=\"http://www.w3.org/1999/xhtml\">&lt;&LT;&eacute;</div></content></entry></feed>".to_string(),
+        "<rss version=\"2.0\"><title>&eacute;</title><item><title>no wrapper</title></item></rss>".to_string(),
+        // people with e-mail addresses
+        rss("<managingEditor>ed@example.org (Ed Itor)</managingEditor><item>\
+             <author>jane@example.org (Jane Doe)</author><author>Long Name &lt;j@example.org&gt;</author>\
+             <author>mailto:x@example.org</author><author>not@an-address</author></item>"),
+        // Atom without namespace, Atom 0.3, text constructs typed as media types
+        "<feed><title>no namespace</title><entry><title>e</title></entry></feed>".to_string(),
+        // XHTML text constructs
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:h=\"http://www.w3.org/1999/xhtml\">\
+         <title type=\"xhtml\"> <div xmlns=\"http://www.w3.org/1999/xhtml\">x &amp; <b class=\"a&amp;b\">y</b><br/>\r\n<![CDATA[<z>]]></div> </title>\
+         <subtitle type=\"application/xhtml+xml\"><h:div>one</h:div><h:div>two</h:div></subtitle>\
+         <entry><summary type=\"xhtml\">text <div>first</div></summary>\
+         <content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a<!-- c --><a href=\"/x\" title=\"&quot;q&quot;\">l</a></p></div>tail</content></entry>\
+         <entry><title type=\"xhtml\"></title><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><div>nested</div></div></content></entry>\
+         <entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\" xml:base=\"https://b.example/\"><a href=\"r\">r</a></div></content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://purl.org/atom/ns#\" version=\"0.3\"><entry><content type=\"application/xhtml+xml\" mode=\"xml\">\
+         <div xmlns=\"http://www.w3.org/1999/xhtml\"><modified>m</modified></div></content></entry></feed>".to_string(),
+        // The adapter's channel renames
+        rss("<dc:creator>c</dc:creator><author>second</author><dc:author>third</dc:author>"),
+        rss("<author>a@example.org (A)</author><itunes:author>ia</itunes:author>"),
+        rss("<dc:language>FR</dc:language><dc:title>dt</dc:title><dc:description>dd</dc:description><itunes:summary>is</itunes:summary>"),
+        rss("<itunes:subtitle>sub</itunes:subtitle><itunes:summary>sum</itunes:summary>"),
+        rss("<itunes:subtitle>only sub</itunes:subtitle><language>de</language><dc:language>fr</dc:language>"),
+        rss("<itunes:image href=\"\"/><itunes:link rel=\"image\" url=\"https://x.example/l.png\"/><itunes:image href=\"https://x.example/b.png\"/>"),
+        rss("<itunes:image href=\"https://x.example/b.png\"/><image><url>https://x.example/i.png</url></image>"),
+        rss("<managingEditor>m</managingEditor><dc:creator>c</dc:creator><dc:author>d</dc:author>"),
+        // The adapter's item bodies
+        rss("<item><body><p>x &amp; <a href=\"/y\">y</a></p>\n</body></item>\
+             <item><content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">c</content:encoded><body></body></item>\
+             <item><xhtml:body xmlns:xhtml=\"http://www.w3.org/1999/xhtml\"><![CDATA[kept out]]></xhtml:body><body/></item>\
+             <item><fullitem>&lt;p&gt;full&lt;/p&gt;</fullitem></item><item><fullitem><b>child first</b></fullitem></item>"),
+        // The adapter's renames in items
+        rss("<item><dc:title>only dc</dc:title><dc:title>last dc</dc:title></item>"),
+        rss("<item><category>a</category><dc:subject> s </dc:subject><media:category>m</media:category><category>b</category></item>"),
+        rss("<item><itunes:summary>s</itunes:summary></item><item><itunes:summary>s</itunes:summary><dc:description>d</dc:description></item>"),
+        rss("<item><itunes:author>ia</itunes:author><dc:author>da</dc:author><itunes:author>x@example.org (X)</itunes:author></item>"),
+        rss("<item><dc:author>s</dc:author><dc:creator></dc:creator></item><item><dc:description/><description>d</description></item>"),
+        // Media RSS
+        rss("<item><title>t</title><enclosure url=\"https://x.example/enc.mp3\" type=\"audio/mpeg\"/>\
+             <media:content url=\"https://x.example/a.mp4\" type=\"video/mp4\" fileSize=\"12\" medium=\"video\">\
+             <media:title type=\"plain\">mt</media:title><media:player url=\"https://x.example/player\"/><media:credit>c</media:credit></media:content>\
+             <media:content url=\"/rel.jpg\" fileSize=\"x\"/><media:content type=\"image/png\"/>\
+             <media:thumbnail url=\"https://x.example/t.png\" time=\"12:00:01.5\"/><media:description type=\"html\">&lt;b&gt;d&lt;/b&gt;</media:description>\
+             <itunes:duration>10</itunes:duration></item>\
+             <item><media:thumbnail url=\"https://x.example/t.png\"/><enclosure url=\"https://x.example/only.mp3\"/></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:media=\"http://search.yahoo.com/mrss/\"><entry>\
+         <link rel=\"enclosure\" href=\"https://x.example/l.mp3\"/><media:content url=\"https://x.example/m.mp4\"/>\
+         <media:thumbnail url=\"t\"/></entry></feed>".to_string(),
+        // RSS 1.0 and 0.90
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"\
+         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+         <channel rdf:about=\"https://x.example/\"><title> T </title><link>https://x.example/</link><description>D</description>\
+         <dc:creator>Ann &lt;ann@example.org&gt;</dc:creator><dc:language>EN</dc:language><items><rdf:Seq><rdf:li resource=\"x\"/></rdf:Seq></items></channel>\
+         <image><url>https://x.example/i.png</url></image>\
+         <item rdf:about=\"https://x.example/1\"><title>one</title><link>https://x.example/1</link><dc:date>2004-01-01</dc:date>\
+         <dc:description>dc first</dc:description><description>d</description><content:encoded>  </content:encoded></item>\
+         <item rdf:about=\"https://x.example/2\"><title>two, no link</title><description>d</description><dc:description>dd</dc:description></item>\
+         <item><title>dropped: no link, no about</title></item>\
+         <item rdf:about=\"  \"><link>rel</link><foo:link xmlns:foo=\"urn:foo\">x</foo:link></item>\
+         <item about=\"https://x.example/4\" xml:base=\"https://b.example/\">\n</item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"><title>one</title></item><foo><item rdf:about=\"elsewhere\"/></foo></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+         <channel><title>old</title><link>https://x.example/</link></channel><item><title>i</title><link>https://x.example/i</link></item></rdf:RDF>".to_string(),
+        // text constructs the adapter drops
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:a=\"http://www.w3.org/2005/Atom\"><title type=\"foo\">t<title type=\"bar\"/></title>\
+         <a:title type=\"text/html\">prefixed</a:title><entry><content src=\"https://x.example/\"/><summary src=\"s\" type=\"html\">x</summary>\
+         <content type=\"application/atom+xml\"><entry><title>t</title></entry></content><rights type=\"weird\"/></entry></feed>".to_string(),
+        // xml:base
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><link>a</link><item xml:base=\"sub/\">\
+         <link>b</link><enclosure url=\"c.mp3\"/><description xml:base=\"/d/\">&lt;a href=\"e\"&gt;e&lt;/a&gt;</description>\
+         </item><item><link>f</link></item></channel></rss>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"sub/\"><link href=\"a\"/><icon xml:base=\"https://i.example/x/\">i.png</icon>\
+         <entry xml:base=\"https://e.example/1/\"><link href=\"b\" xml:base=\"../2/\"/><link rel=\"enclosure\" href=\"c.mp3\"/>\
+         <summary type=\"html\" xml:base=\"s/\">&lt;img src=\"x.png\"&gt;</summary><content type=\"html\">&lt;a href=\"y\"&gt;y&lt;/a&gt;</content></entry>\
+         <entry><content xml:base=\"https://c.example/\" type=\"html\">&lt;a href=\"z\"&gt;z&lt;/a&gt;</content></entry></feed>".to_string(),
+        "<feed version=\"0.3\"><tagline>t</tagline></feed>".to_string(),
+        "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\" xml:lang=\"fr\">\
+         <title mode=\"escaped\" type=\"text/html\">A &amp;lt;b&amp;gt;</title><tagline type=\"TEXT/plain\">tag</tagline>\
+         <copyright>c</copyright><modified>2004-01-01T00:00:00Z</modified>\
+         <author><name>A</name><email>a@example.org</email></author>\
+         <entry><id>e1</id><issued>2004-01-01T00:00:00Z</issued><modified>2004-01-02T00:00:00Z</modified>\
+         <created>2003-12-31T00:00:00Z</created><summary type=\"text/x-custom\">s</summary>\
+         <content type=\"text/html\" mode=\"escaped\">&lt;p&gt;c&lt;/p&gt;</content></entry></feed>".to_string(),
+    ] {
+        assert_fast_path(&doc, true);
+    }
+    // Declined (and still read the same by the full path).
+    for doc in [
+        // repairs
+        "junk<rss version=\"2.0\"><channel><title>t</title></channel></rss>".to_string(),
+        rss("<link href=\"caf&eacute;\"/>"),
+        rss("<item><body><p>caf&eacute;</p></body></item>"),
+        rss("<title>a & b</title>"),
+        rss("<title>a &#X41; b</title>"),
+        rss("<title>a &#1; b</title>"),
+        rss("<title>a \u{1} b</title>"),
+        rss("<title>a</subtitle>"),
+        rss("<?xml?><title>a</title>"),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:d-syntax-ns#\" \
+         xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/d><channel><title>T</title></channel>\
+         <item rdf:about=\"https://x.example/1\"><title>one</title></item><item rdf:about=\"https://x.example/2\">\
+         <link>https://x.example/2</link></item></rdf:RDF>".to_string(),
+        rss("<?xml  version=\"1.0\"?><title>a</title>"),
+        rss("<item><title>1</title></item><item><title>2"),
+        "<rss version=\"2.0\"><channel><link href=\"?a=1&b=2\"/></channel></rss>".to_string(),
+        "<!DOCTYPE rss [<!ENTITY e \"x\">]><rss version=\"2.0\"><channel><title>&e;</title></channel></rss>".to_string(),
+        // other formats and roots
+        "<rss version=\"0.9&#49;\"><channel><title>t</title></channel></rss>".to_string(),
+        "<rss version=\"2.0\"/>".to_string(),
+        "<rss version=\"2.0\"></rss>".to_string(),
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><item><link>a</link></item></rss>".to_string(),
+        "<rss version=\"2.0\"><item><dc:title xmlns:dc=\"http://purl.org/dc/elements/1.1/\">x</dc:title></item><foo><channel/></foo></rss>".to_string(),
+        "<feed xmlns=\"http://purl.org/atom/ns#\"><link href=\"http://purl.org/atom/ns#\"/></feed>".to_string(),
+        "<feed xmlns=\"urn:other\"><title>t</title></feed>".to_string(),
+        "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\"><a:title>t</a:title></a:feed>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"></item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/1\"><item>nested</item></item></rdf:RDF>".to_string(),
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+         <item rdf:about=\"https://x.example/?a=1&amp;b=2\"><title>t</title></item></rdf:RDF>".to_string(),
+        // the adapter's edits
+        rss("<item><dc:subject/></item>"),
+        rss("<item><dc:title>a</dc:title><dc:title/></item>"),
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><item><dc:title>t</dc:title><x xmlns=\"urn:x\"/></item></channel></rss>".to_string(),
+        rss("<item><itunes:summary type=\"html\">s</itunes:summary><description>d</description></item>"),
+        rss("<item><fullitem/></item>"),
+        "<rss version=\"2.0\" xml:base=\"https://x.example/\"><channel><item><body><p>x</p></body></item></channel></rss>".to_string(),
+        rss("<dc:title>a</dc:title><dc:title/>"),
+        rss("<dc:creator>ab\u{a0}jane@example.org</dc:creator>"),
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><dc:title>t</dc:title><x xmlns=\"urn:x\"/></channel></rss>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"http://[::1\"><title>bad base</title></feed>".to_string(),
+        // not modelled
+        rss("<item><author>ab\u{a0}jane@example.org</author></item>"),
+        rss("<webMaster>ab\u{a0}jane@example.org</webMaster>"),
+        rss("<itunes:owner><itunes:email>e</itunes:email><itunes:name>ab\u{a0}jane@example.org</itunes:name></itunes:owner>"),
+        rss("<item><media:group><media:content url=\"https://x.example/a.mp4\"/></media:group></item>"),
+        rss("<item><media:content url=\"https://x.example/a.mp4\"><media:content url=\"b\"/></media:content></item>"),
+        rss("<item><media:title></media:title></item>"),
+        rss("<item><media:description type=\"rich\">d</media:description></item>"),
+        rss("<item><media:thumbnail url=\"https://x.example/t.png\" time=\"99999999999999999999\"/></item>"),
+        rss("<item><enclosure url=\"https://x.example/a\" type=\"audio/mpeg; x=1\"/></item>"),
+        rss("<item><itunes:title type=\"foo\">t</itunes:title></item>"),
+        rss("<item><itunes:duration>99999999999999999999999</itunes:duration></item>"),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"application/pdf\">eA==</content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:a=\"http://www.w3.org/2005/Atom\"><a:title type=\"TEXT\">t</a:title></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><title type=\"x\">t</title></div></content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"foo\" mode=\"base64\">eA==</content></entry></feed>".to_string(),
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><summary type=\"html\"><p>child first</p></summary></entry></feed>".to_string(),
+    ] {
+        assert_fast_path(&doc, false);
+    }
+}
+
+/// The one-pass reader against the full path on every file of the shared
+/// corpus, with and without a base URL: equal results whenever it accepts.
+/// Skipped unless `SYNDIC_CORPUS` is set.
+#[test]
+fn shared_one_pass_reader_matches_full_path_on_corpus() {
+    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
+        eprintln!("SYNDIC_CORPUS not set: one-pass reader differential test skipped");
+        return;
+    };
+    let mut files = files_under(std::path::Path::new(&root), |_| true);
+    files.sort();
+    let (mut taken, mut taken_bytes, mut total_bytes) = (0usize, 0usize, 0usize);
+    let mut mismatches = Vec::new();
+    // Why it declined: reason -> (files, bytes).
+    let mut why: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        total_bytes += bytes.len();
+        let decoded = charset::decode(&bytes, None);
+        if !decoded.text.trim_start().starts_with(['{', '['])
+            && let Err(reason) = xml_reader::read_or_why(&decoded.text, None)
+        {
+            let counts = why.entry(reason).or_default();
+            counts.0 += 1;
+            counts.1 += bytes.len();
+        }
+        for base in [None, Some("https://example.org/feed/dir/")] {
+            let opts = ParseOptions {
+                content_type: None,
+                base_url: base,
+            };
+            match fast_and_full_agree(&bytes, &opts) {
+                Ok(true) if base.is_none() => {
+                    taken += 1;
+                    taken_bytes += bytes.len();
+                }
+                Ok(_) => {}
+                Err(diff) => {
+                    if mismatches.len() < 5 {
+                        mismatches.push(format!("{} (base {base:?}):\n{diff}", path.display()));
+                    } else {
+                        mismatches.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "one-pass reader: took {taken} of {} corpus files ({:.1}%), {taken_bytes} of {total_bytes} bytes ({:.1}%); {} mismatches",
+        files.len(),
+        taken as f64 * 100.0 / files.len().max(1) as f64,
+        taken_bytes as f64 * 100.0 / total_bytes.max(1) as f64,
+        mismatches.len()
+    );
+    let mut why: Vec<_> = why.into_iter().collect();
+    why.sort_by_key(|(_, (files, bytes))| std::cmp::Reverse((*bytes, *files)));
+    for (reason, (files, bytes)) in why.iter().take(40) {
+        eprintln!("  declined {files:5} files {bytes:8} bytes: {reason}");
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+    assert!(taken > 0, "the one-pass reader took no corpus file");
+}
+
+/// Seeded mutations of the one-pass reader's fixtures (spliced markup,
+/// flipped bits, cuts, duplicated ranges): whatever it accepts, the full
+/// path reads the same. `SYNDIC_FUZZ_ROUNDS` and `SYNDIC_FUZZ_SEED` set the
+/// number of rounds and the seed.
+#[test]
+fn one_pass_reader_agrees_with_the_full_path_on_mutated_feeds() {
+    const TOKENS: &[&str] = &[
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&eacute;",
+        "&#0;",
+        "&#x41;",
+        "]]>",
+        "<![CDATA[",
+        "\u{1}",
+        "\u{e9}",
+        "\u{a0}",
+        "<item>",
+        "</item>",
+        "<entry>",
+        "<title>",
+        "</title>",
+        "<link>",
+        " xml:base=\"../b/\"",
+        " type=\"xhtml\"",
+        " type=\"html\"",
+        "<div>",
+        "</div>",
+        "<dc:subject>s</dc:subject>",
+        "<media:content url=\"m\"/>",
+        "<media:group>",
+        "@example.org",
+        "<guid>g</guid>",
+        "<!-- c -->",
+        "\"",
+        "=",
+        "/>",
+        "\r\n",
+        "<?xml version=\"1.0\"?>",
+        "<!DOCTYPE x>",
+        "xmlns=\"http://purl.org/rss/1.0/\"",
+        "<body>",
+        "</body>",
+        "<fullitem>",
+        "<dc:title>",
+        " src=\"s\"",
+    ];
+    let mut state: u64 = std::env::var("SYNDIC_FUZZ_SEED")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) % n.max(1) as u64) as usize
+    };
+    let rdf = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+               xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+               <channel><title>T</title><link>https://x.example/</link></channel>\
+               <item rdf:about=\"https://x.example/1\"><title>one</title><dc:date>2004-01-01</dc:date></item>\
+               <item rdf:about=\"https://x.example/2\"><link>https://x.example/2</link></item></rdf:RDF>";
+    let seeds = [FAST_RSS, FAST_ATOM, RSS2, rdf];
+    let rounds: usize = std::env::var("SYNDIC_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1500);
+    let opts = ParseOptions {
+        content_type: None,
+        base_url: Some("https://example.org/feed/dir/"),
+    };
+    let (mut taken, mut failures) = (0usize, Vec::new());
+    for round in 0..rounds {
+        let mut data = seeds[round % seeds.len()].as_bytes().to_vec();
+        for _ in 0..1 + next(3) {
+            let at = next(data.len() + 1);
+            match next(5) {
+                0 => {
+                    let token = TOKENS[next(TOKENS.len())];
+                    data.splice(at..at, token.bytes());
+                }
+                1 if at < data.len() => data[at] ^= 1 << next(8),
+                2 => data.truncate(at),
+                3 if at < data.len() => {
+                    let end = (at + next(24)).min(data.len());
+                    data.drain(at..end);
+                }
+                _ => {
+                    let end = (at + next(64)).min(data.len());
+                    let copy = data[at..end].to_vec();
+                    data.splice(at..at, copy);
+                }
+            }
+        }
+        match fast_and_full_agree(&data, &opts) {
+            Ok(true) => taken += 1,
+            Ok(false) => {}
+            Err(diff) => failures.push(format!("{}\n{diff}", String::from_utf8_lossy(&data))),
+        }
+    }
+    eprintln!("mutated feeds: the one-pass reader took {taken} of {rounds}");
+    assert!(
+        failures.is_empty(),
+        "{} differences, first:\n{}",
+        failures.len(),
+        failures.first().map(String::as_str).unwrap_or("")
+    );
+    assert!(taken > rounds / 10, "the one-pass reader took only {taken}");
+}
