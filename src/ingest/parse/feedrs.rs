@@ -26,7 +26,7 @@ use url::Url;
 use super::detect::XmlRoot;
 use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
 use super::xml_scan::{
-    EntryLayout, Token, Tokenizer, apply_edits, entry_bases, local_name, prefix,
+    EntryLayout, Token, Tokenizer, apply_edits, atom03_rename, entry_bases, local_name, prefix,
 };
 use super::{FeedFormat, ParseError};
 
@@ -971,17 +971,6 @@ fn atom_edits(
             }
             Token::Doctype { .. } => {}
         }
-    }
-}
-
-/// Atom 0.3 elements that Atom 1.0 renamed.
-fn atom03_rename(local: &str) -> Option<&'static str> {
-    match local {
-        "issued" => Some("published"),
-        "modified" => Some("updated"),
-        "tagline" => Some("subtitle"),
-        "copyright" => Some("rights"),
-        _ => None,
     }
 }
 

@@ -784,6 +784,18 @@ fn files_under(
     files
 }
 
+/// Every corpus file, sorted; `None` (and a note naming `test`) when
+/// `SYNDIC_CORPUS` is not set.
+fn all_corpus_files(test: &str) -> Option<Vec<std::path::PathBuf>> {
+    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
+        eprintln!("SYNDIC_CORPUS not set: {test} skipped");
+        return None;
+    };
+    let mut files = files_under(std::path::Path::new(&root), |_| true);
+    files.sort();
+    Some(files)
+}
+
 /// Smoke test over the shared corpus; skipped unless `SYNDIC_CORPUS` is set.
 #[test]
 fn shared_corpus_smoke() {
@@ -821,12 +833,9 @@ fn shared_corpus_smoke() {
 /// whenever the fast path accepts. Skipped unless `SYNDIC_CORPUS` is set.
 #[test]
 fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
-    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: sanitizer differential test skipped");
+    let Some(files) = all_corpus_files("sanitizer differential test") else {
         return;
     };
-    let mut files = files_under(std::path::Path::new(&root), |_| true);
-    files.sort();
     let base = url::Url::parse("https://example.org/feed/dir/").ok();
     let (mut fragments, mut accepted) = (0usize, 0usize);
     let mut mismatches = Vec::new();
@@ -1409,12 +1418,9 @@ fn one_pass_reader_agrees_with_the_full_path_on_what_it_accepts() {
 /// Skipped unless `SYNDIC_CORPUS` is set.
 #[test]
 fn shared_one_pass_reader_matches_full_path_on_corpus() {
-    let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: one-pass reader differential test skipped");
+    let Some(files) = all_corpus_files("one-pass reader differential test") else {
         return;
     };
-    let mut files = files_under(std::path::Path::new(&root), |_| true);
-    files.sort();
     let (mut taken, mut taken_bytes, mut total_bytes) = (0usize, 0usize, 0usize);
     let mut mismatches = Vec::new();
     // Why it declined: reason -> (files, bytes).

@@ -50,7 +50,7 @@ use url::Url;
 
 use super::FeedFormat;
 use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
-use super::xml_scan::{EntryLayout, entry_bases};
+use super::xml_scan::{EntryLayout, atom03_rename, entry_bases};
 
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
@@ -2112,17 +2112,6 @@ fn atom_text_construct(local: &str, e: &BytesStart) -> Option<TextConstruct> {
     Some(TextConstruct::Dropped(Some(format!(
         "ignored <{local}> of type `{declared}`"
     ))))
-}
-
-/// Atom 0.3 elements that Atom 1.0 renamed (as the adapter renames them).
-fn atom03_rename(local: &str) -> Option<&'static str> {
-    match local {
-        "issued" => Some("published"),
-        "modified" => Some("updated"),
-        "tagline" => Some("subtitle"),
-        "copyright" => Some("rights"),
-        _ => None,
-    }
 }
 
 /// The `rdf:about` (or `about`) of an item, as both of the adapter's scans

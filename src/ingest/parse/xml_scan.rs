@@ -426,3 +426,14 @@ pub(crate) fn apply_edits(src: &str, mut edits: Vec<(Range<usize>, String)>) -> 
     out.push_str(&src[pos..]);
     Cow::Owned(out)
 }
+
+/// Atom 0.3 elements that Atom 1.0 renamed (both readers rename them).
+pub(crate) fn atom03_rename(local: &str) -> Option<&'static str> {
+    match local {
+        "issued" => Some("published"),
+        "modified" => Some("updated"),
+        "tagline" => Some("subtitle"),
+        "copyright" => Some("rights"),
+        _ => None,
+    }
+}
