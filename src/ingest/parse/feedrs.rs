@@ -371,14 +371,7 @@ fn prepare_xml<'a>(
     match root.local.as_str() {
         "rss" => {
             let version = root.version.as_deref();
-            let format = match version.map(str::trim) {
-                Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
-                Some("0.91") => FeedFormat::Rss091,
-                Some("0.92") => FeedFormat::Rss092,
-                Some("0.93") => FeedFormat::Rss093,
-                Some("0.94") => FeedFormat::Rss094,
-                _ => FeedFormat::Rss,
-            };
+            let format = FeedFormat::of_rss_version(version);
             if !matches!(version, Some("2.0" | "0.91" | "0.92" | "")) {
                 // feed-rs only accepts these versions; read the others as 2.0.
                 if let Some(Token::Start {

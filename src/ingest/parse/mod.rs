@@ -76,6 +76,20 @@ pub enum FeedFormat {
     Cdf,
 }
 
+impl FeedFormat {
+    /// The RSS format an `<rss version="...">` names (`None`: no version).
+    pub(crate) fn of_rss_version(version: Option<&str>) -> FeedFormat {
+        match version.map(str::trim) {
+            Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
+            Some("0.91") => FeedFormat::Rss091,
+            Some("0.92") => FeedFormat::Rss092,
+            Some("0.93") => FeedFormat::Rss093,
+            Some("0.94") => FeedFormat::Rss094,
+            _ => FeedFormat::Rss,
+        }
+    }
+}
+
 /// The names `syndic parse --json` prints: `rss2.0`, `atom1.0`, `rss1.0`,
 /// `json1.1`, ... (`rss` for RSS without a known version).
 impl fmt::Display for FeedFormat {

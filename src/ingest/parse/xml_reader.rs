@@ -831,14 +831,7 @@ impl<'b> Doc<'b> {
                 if version.as_deref().is_some_and(|v| v.contains('&')) {
                     return None;
                 }
-                self.format = Some(match version.as_deref().map(str::trim) {
-                    Some(v) if v == "2" || v.starts_with("2.") => FeedFormat::Rss20,
-                    Some("0.91") => FeedFormat::Rss091,
-                    Some("0.92") => FeedFormat::Rss092,
-                    Some("0.93") => FeedFormat::Rss093,
-                    Some("0.94") => FeedFormat::Rss094,
-                    _ => FeedFormat::Rss,
-                });
+                self.format = Some(FeedFormat::of_rss_version(version.as_deref()));
                 if self.text.contains("channel") {
                     self.stack.push(Frame::RssRoot);
                 } else {
