@@ -110,15 +110,15 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
     let what = format!("item {}", ctx.number);
     let link_bases = [ctx.base_url, ctx.home, ctx.feed_self];
 
-    let link = pick_link(&raw.links)
-        .and_then(|href| absolute(href, &link_bases, &format!("{what} link"), w))
+    let link_url = pick_link(&raw.links)
+        .and_then(|href| absolute_url(href, &link_bases, &format!("{what} link"), w))
         .or_else(|| {
             // An RSS guid is a permalink unless it says otherwise.
             let id = raw.id.as_deref().filter(|_| raw.id_may_be_link)?;
             let url = Url::parse(id).ok()?;
-            matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+            matches!(url.scheme(), "http" | "https").then_some(url)
         });
-    let link_url = link.as_deref().and_then(|l| Url::parse(l).ok());
+    let link = link_url.as_ref().map(|u| u.as_str().to_string());
     let fallback_base = link_url.as_ref().or(ctx.home).or(ctx.base_url);
 
     let date = |text: Option<&str>, w: &mut Warn| {
@@ -202,6 +202,11 @@ fn pick_link(links: &[RawLink]) -> Option<&str> {
 /// Makes `href` absolute against the first base that works. Unsafe schemes
 /// and unresolvable relative URLs give `None` and a warning.
 fn absolute(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Option<String> {
+    absolute_url(href, bases, what, w).map(String::from)
+}
+
+/// [`absolute`], as a parsed URL.
+fn absolute_url(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Option<Url> {
     let href = href.trim();
     if href.is_empty() {
         return None;
@@ -218,7 +223,7 @@ fn absolute(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Opt
             w.push(format!("{what}: dropped unsafe URL `{}`", short(href)));
             None
         }
-        Some(url) => Some(url.to_string()),
+        Some(url) => Some(url),
         None => {
             w.push(format!(
                 "{what}: cannot make `{}` an absolute URL",
