@@ -270,6 +270,9 @@ impl App {
 
     fn render_one(&self, feed: &crate::config::FeedConfig, base: &str) {
         let was_published = self.published.get(&feed.name).is_some();
+        // Read before the items: a rendering stamped with an older
+        // generation never replaces a newer one (see `Published::put`).
+        let generation = self.store.generation();
         let (rendered, items) = match publish::render_feed(&self.store, feed, base) {
             Ok(rendered) => rendered,
             Err(err) => {
@@ -277,7 +280,7 @@ impl App {
                 return;
             }
         };
-        if self.published.put(&feed.name, rendered) {
+        if self.published.put(&feed.name, rendered, generation) {
             self.metrics.record_render(&feed.name);
             info!(feed = %feed.name, items, "rendered");
             if was_published {

@@ -381,35 +381,54 @@ pub fn render_feed(
 
 /// The rendered feeds, shared between the refresh tasks that replace them
 /// and the server that reads them.
+///
+/// Each rendering carries the store generation read before its items were
+/// (see `Store::generation`): two renderings at once (the one at start or
+/// reload, and one after a refresh) may finish in either order, and the one
+/// that read the older store never replaces the newer one.
 #[derive(Clone, Default)]
 pub struct Published {
-    feeds: Arc<RwLock<HashMap<String, Arc<RenderedFeed>>>>,
+    feeds: Arc<RwLock<HashMap<String, Stamped>>>,
 }
+
+/// A published rendering and the store generation it was made from.
+type Stamped = (u64, Arc<RenderedFeed>);
 
 impl Published {
     pub fn get(&self, name: &str) -> Option<Arc<RenderedFeed>> {
-        self.feeds.read().ok()?.get(name).cloned()
+        self.feeds
+            .read()
+            .ok()?
+            .get(name)
+            .map(|(_, feed)| feed.clone())
     }
 
-    /// Stores a new rendering; returns true when its bytes differ from the
-    /// one it replaces.
-    pub fn put(&self, name: &str, feed: RenderedFeed) -> bool {
+    /// Stores a new rendering made from the store at `generation`; returns
+    /// true when its bytes differ from the one it replaces. A rendering of
+    /// an older generation than the one published is dropped (false).
+    pub fn put(&self, name: &str, feed: RenderedFeed, generation: u64) -> bool {
         let Ok(mut feeds) = self.feeds.write() else {
             return false;
         };
-        let changed = feeds.get(name).is_none_or(|old| {
+        if let Some((newest, _)) = feeds.get(name)
+            && *newest > generation
+        {
+            return false;
+        }
+        let changed = feeds.get(name).is_none_or(|(_, old)| {
             Format::ALL
                 .iter()
                 .any(|f| old.get(*f).etag != feed.get(*f).etag)
         });
         if changed {
-            feeds.insert(name.to_string(), Arc::new(feed));
-        } else if let Some(old) = feeds.get(name)
-            && let Ok(mut pages) = old.archives.lock()
-        {
-            // The subscription document is the same, but an item that now
-            // lives only in an archive page may have been edited.
-            pages.clear();
+            feeds.insert(name.to_string(), (generation, Arc::new(feed)));
+        } else if let Some((read_at, old)) = feeds.get_mut(name) {
+            *read_at = generation;
+            if let Ok(mut pages) = old.archives.lock() {
+                // The subscription document is the same, but an item that
+                // now lives only in an archive page may have been edited.
+                pages.clear();
+            }
         }
         changed
     }
@@ -680,8 +699,26 @@ mod tests {
     #[test]
     fn published_put_reports_changes_only() {
         let p = Published::default();
-        assert!(p.put("all", render(&meta(), &sample_items())));
-        assert!(!p.put("all", render(&meta(), &sample_items())));
-        assert!(p.put("all", render(&meta(), &sample_items()[..1])));
+        assert!(p.put("all", render(&meta(), &sample_items()), 1));
+        assert!(!p.put("all", render(&meta(), &sample_items()), 1));
+        assert!(p.put("all", render(&meta(), &sample_items()[..1]), 1));
+    }
+
+    /// A rendering that read an older store than the one published (it
+    /// started before a refresh's write and finished after that refresh's
+    /// own rendering) is dropped; one of the same generation (a reload that
+    /// changed only the config) replaces it.
+    #[test]
+    fn published_put_never_goes_back_to_an_older_reading() {
+        let p = Published::default();
+        let etag = |p: &Published| p.get("all").unwrap().rss.etag.clone();
+        assert!(p.put("all", render(&meta(), &sample_items()), 7));
+        let newest = etag(&p);
+        assert!(!p.put("all", render(&meta(), &sample_items()[..1]), 6));
+        assert_eq!(etag(&p), newest);
+        assert!(p.put("all", render(&meta(), &sample_items()[..1]), 7));
+        assert_ne!(etag(&p), newest);
+        assert!(p.put("all", render(&meta(), &sample_items()), 8));
+        assert_eq!(etag(&p), newest);
     }
 }
