@@ -308,52 +308,52 @@ impl Filter {
     }
 
     fn current(&self) -> Option<Arc<Bloom>> {
+        self.in_use().clone()
+    }
+
+    /// The filter in use, read-locked (`None` until the first scan ends).
+    fn in_use(&self) -> RwLockReadGuard<'_, Option<Arc<Bloom>>> {
         self.shared
             .current
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    }
+
+    /// Counts dedup lookups in the stats, and those answered "absent".
+    fn count(&self, lookups: u64, skipped: u64) {
+        self.shared.lookups.fetch_add(lookups, Ordering::Relaxed);
+        self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
     }
 
     /// False only when the tree tagged `tag` does not hold `key`: true
     /// while no filter is ready.
     pub fn may_contain(&self, tag: Tag, key: &[u8]) -> bool {
-        match self
-            .shared
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+        self.in_use()
             .as_ref()
-        {
-            Some(bloom) => bloom.may_contain(tag, key),
-            None => true,
-        }
+            .is_none_or(|bloom| bloom.may_contain(tag, key))
     }
 
     /// [`Filter::may_contain`] for a dedup lookup, counted in the stats.
     pub fn check(&self, tag: Tag, key: &[u8]) -> bool {
-        self.check_each(tag, std::iter::once(key))
-            .first()
-            .is_none_or(|maybe| *maybe)
+        let guard = self.in_use();
+        let Some(bloom) = guard.as_ref() else {
+            return true;
+        };
+        let maybe = bloom.may_contain(tag, key);
+        self.count(1, u64::from(!maybe));
+        maybe
     }
 
     /// [`Filter::check`] of several keys at once (one lock, overlapped
     /// memory reads): the LSH bands of one signature.
     pub fn check_each<'k>(&self, tag: Tag, keys: impl Iterator<Item = &'k [u8]>) -> Vec<bool> {
-        let guard = self
-            .shared
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let guard = self.in_use();
         let Some(bloom) = guard.as_ref() else {
             return keys.map(|_| true).collect();
         };
         let found = bloom.may_contain_each(tag, keys);
         let skipped = found.iter().filter(|maybe| !**maybe).count() as u64;
-        self.shared
-            .lookups
-            .fetch_add(found.len() as u64, Ordering::Relaxed);
-        self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
+        self.count(found.len() as u64, skipped);
         found
     }
 
