@@ -26,6 +26,7 @@
 //! `tests::fast_path_*` and the fuzz target `sanitize_diff` check that its
 //! output equals ammonia's whenever it accepts.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -311,7 +312,7 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
             b'<' => match b.get(i + 1).copied() {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let tag = parse_start_tag(html, i)?;
-                    let (&name, &kind) = policy.elements.get_key_value(tag.name.as_str())?;
+                    let (&name, &kind) = policy.elements.get_key_value(&*tag.name)?;
                     let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
                     if tag.self_closing && !void {
                         return None;
@@ -464,12 +465,13 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
                 i += len;
             }
             _ => {
-                let end = html[i..].find(['<', '&']).map_or(html.len(), |n| i + n);
+                let rest = b.get(i..).unwrap_or_default();
+                let end = memchr::memchr2(b'<', b'&', rest).map_or(html.len(), |n| i + n);
                 let text = &html[i..end];
                 if open.in_table_context() && !text.bytes().all(is_space) {
                     return None;
                 }
-                push_escaped(&mut out, text, false);
+                push_text(&mut out, text);
                 i = end;
             }
         }
@@ -480,12 +482,12 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
     Some(out)
 }
 
-/// A start tag as read.
-struct StartTag {
+/// A start tag as read, borrowing from the input where it can.
+struct StartTag<'h> {
     /// Lower case.
-    name: String,
+    name: Cow<'h, str>,
     /// (lower-case name, decoded value), in order.
-    attrs: Vec<(String, String)>,
+    attrs: Vec<(Cow<'h, str>, Cow<'h, str>)>,
     self_closing: bool,
     /// Index just after the `>`.
     end: usize,
@@ -503,15 +505,15 @@ fn skip_spaces(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Reads the start tag at `html[at] == '<'`.
-fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
+fn parse_start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
     let b = html.as_bytes();
     let mut i = at + 1;
     let name_start = i;
     while b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
         i += 1;
     }
-    let name = html[name_start..i].to_ascii_lowercase();
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let name = lowercase(&html[name_start..i]);
+    let mut attrs: Vec<(Cow<str>, Cow<str>)> = Vec::new();
     loop {
         let before = i;
         i = skip_spaces(b, i);
@@ -543,7 +545,7 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
         {
             i += 1;
         }
-        let attr = html[attr_start..i].to_ascii_lowercase();
+        let attr = lowercase(&html[attr_start..i]);
         if !matches!(b.get(i), Some(c) if is_space(*c) || matches!(c, b'=' | b'>' | b'/')) {
             return None;
         }
@@ -577,7 +579,7 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag> {
             }
         } else {
             // No value: the next attribute starts after the spaces.
-            String::new()
+            Cow::Borrowed("")
         };
         if attrs.iter().any(|(n, _)| *n == attr) {
             return None;
@@ -617,11 +619,20 @@ fn skip_comment(html: &str, at: usize) -> Option<usize> {
     Some(at + 4 + end + 3)
 }
 
+/// `name` in ASCII lower case, borrowed when it already is.
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 /// Decodes a quoted attribute value; `None` when a reference is beyond the
 /// fast path.
-fn decode_value(raw: &str) -> Option<String> {
-    if !raw.contains(['&', '\r']) {
-        return Some(raw.to_string());
+fn decode_value(raw: &str) -> Option<Cow<'_, str>> {
+    if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
+        return Some(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
     let mut i = 0;
@@ -635,15 +646,15 @@ fn decode_value(raw: &str) -> Option<String> {
         i += n + len;
     }
     out.push_str(&normalize_newlines(&raw[i..]));
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 /// HTML's input preprocessing: CR LF and lone CR become LF.
-fn normalize_newlines(text: &str) -> String {
+fn normalize_newlines(text: &str) -> Cow<'_, str> {
     if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
-        text.to_string()
+        Cow::Borrowed(text)
     }
 }
 
@@ -733,32 +744,107 @@ fn numeric_reference(rest: &str) -> Option<(Ref, usize)> {
 /// Writes text (or an attribute value) escaped like html5ever's serializer
 /// followed by [`super::sanitize`]'s `&nbsp;` -> `&#160;`, with HTML's
 /// newline normalization.
+/// [`push_escaped`] for a run of text that holds no `<` or `&` (the text
+/// between markup): the bytes that may need escaping are found with
+/// `memchr`, and most runs have none.
+fn push_text(out: &mut String, text: &str) {
+    let b = text.as_bytes();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(n) = b
+        .get(from..)
+        .and_then(|rest| memchr::memchr3(b'>', b'\r', 0xc2, rest))
+    {
+        let i = from + n;
+        from = i + 1;
+        if let Some((replacement, len)) = escape_at(b, i, false) {
+            out.push_str(&text[copied..i]);
+            out.push_str(replacement);
+            copied = i + len;
+            from = copied;
+        }
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// Escapes `text` as html5ever's serializer does (in an attribute value
+/// when `attribute`), with HTML's newline normalization.
 fn push_escaped(out: &mut String, text: &str, attribute: bool) {
     let b = text.as_bytes();
     let mut copied = 0;
     let mut i = 0;
     // Every byte looked at is ASCII or the lead byte of U+00A0, so the
     // slices below fall on character boundaries.
-    while let Some(&byte) = b.get(i) {
-        let (replacement, len) = match byte {
-            b'&' => ("&amp;", 1),
-            b'<' => ("&lt;", 1),
-            b'>' => ("&gt;", 1),
-            b'"' if attribute => ("&quot;", 1),
-            0xc2 if b.get(i + 1) == Some(&0xa0) => ("&#160;", 2),
-            b'\r' if b.get(i + 1) == Some(&b'\n') => ("", 1),
-            b'\r' => ("\n", 1),
-            _ => {
-                i += 1;
-                continue;
+    while i < b.len() {
+        match escape_at(b, i, attribute) {
+            Some((replacement, len)) => {
+                out.push_str(&text[copied..i]);
+                out.push_str(replacement);
+                i += len;
+                copied = i;
             }
-        };
-        out.push_str(&text[copied..i]);
-        out.push_str(replacement);
-        i += len;
-        copied = i;
+            None => i += 1,
+        }
     }
     out.push_str(&text[copied..]);
+}
+
+/// What the byte at `b[i]` (and the one after it) is written as, and how
+/// many bytes that replaces; `None` for a byte written as it is.
+fn escape_at(b: &[u8], i: usize, attribute: bool) -> Option<(&'static str, usize)> {
+    Some(match b.get(i)? {
+        b'&' => ("&amp;", 1),
+        b'<' => ("&lt;", 1),
+        b'>' => ("&gt;", 1),
+        b'"' if attribute => ("&quot;", 1),
+        0xc2 if b.get(i + 1) == Some(&0xa0) => ("&#160;", 2),
+        b'\r' if b.get(i + 1) == Some(&b'\n') => ("", 1),
+        b'\r' => ("\n", 1),
+        _ => return None,
+    })
+}
+
+/// The scheme of `value` when it is an `http` or `https` URL that
+/// `Url::parse` certainly accepts: the scheme in lower case, then `//` and a
+/// host of lower-case ASCII labels (letters, digits, inner hyphens; the last
+/// starting with a letter, so it is not read as an IPv4 address; no `xn--`
+/// label, which IDNA would check), no user or port, then anything: the
+/// parser does not fail on a path, query or fragment. `None` says nothing
+/// (the caller parses).
+fn plain_http_url(value: &str) -> Option<&'static str> {
+    let (scheme, rest) = if let Some(rest) = value.strip_prefix("https://") {
+        ("https", rest)
+    } else {
+        ("http", value.strip_prefix("http://")?)
+    };
+    if value.len() > 1 << 16 {
+        return None;
+    }
+    let host_end = rest
+        .bytes()
+        .position(|c| matches!(c, b'/' | b'?' | b'#' | b'\\'))
+        .unwrap_or(rest.len());
+    let host = rest.get(..host_end)?;
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let mut last = "";
+    for label in host.split('.') {
+        let b = label.as_bytes();
+        let inner_ok = b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+        if !inner_ok
+            || !b.first().is_some_and(u8::is_ascii_alphanumeric)
+            || !b.last().is_some_and(u8::is_ascii_alphanumeric)
+            || label.contains("--")
+        {
+            return None;
+        }
+        last = label;
+    }
+    last.as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_lowercase)
+        .then_some(scheme)
 }
 
 /// Writes a start tag with its attributes filtered like ammonia does;
@@ -766,7 +852,7 @@ fn push_escaped(out: &mut String, text: &str, attribute: bool) {
 fn write_start_tag(
     out: &mut String,
     name: &str,
-    attrs: &[(String, String)],
+    attrs: &[(Cow<str>, Cow<str>)],
     base: Option<&Url>,
     policy: &Policy,
 ) -> Option<()> {
@@ -785,19 +871,26 @@ fn write_start_tag(
         let mut value: &str = value;
         let joined;
         if attr == "href" || attr == "src" {
-            match Url::parse(value) {
-                Ok(url) => {
-                    if !policy.url_schemes.contains(url.scheme()) {
-                        continue;
-                    }
+            if let Some(scheme) = plain_http_url(value) {
+                // Most links: no need to build the `Url` to know it parses.
+                if !policy.url_schemes.contains(scheme) {
+                    continue;
                 }
-                Err(url::ParseError::RelativeUrlWithoutBase) => {
-                    if let Some(base) = base {
-                        joined = base.join(value).ok()?;
-                        value = joined.as_str();
+            } else {
+                match Url::parse(value) {
+                    Ok(url) => {
+                        if !policy.url_schemes.contains(url.scheme()) {
+                            continue;
+                        }
                     }
+                    Err(url::ParseError::RelativeUrlWithoutBase) => {
+                        if let Some(base) = base {
+                            joined = base.join(value).ok()?;
+                            value = joined.as_str();
+                        }
+                    }
+                    Err(_) => continue,
                 }
-                Err(_) => continue,
             }
         }
         out.push(' ');
@@ -992,5 +1085,69 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `plain_http_url` takes the common links, and whatever it takes,
+    /// `Url::parse` accepts with the same scheme: checked on random strings
+    /// over the characters that decide it.
+    #[test]
+    fn plain_http_urls_are_urls() {
+        use super::plain_http_url;
+        for taken in [
+            "https://example.com/",
+            "http://example.com",
+            "https://www.example.co.uk/a/b?c=d&e#f",
+            "https://sub-domain.example.org./x y",
+            "http://a1.b2.c3/\\path",
+        ] {
+            assert!(plain_http_url(taken).is_some(), "{taken}");
+        }
+        for left in [
+            "https://192.168.0.1/",
+            "https://example.com:8080/",
+            "https://user@example.com/",
+            "https://Example.com/",
+            "https://xn--nxasmq6b.com/",
+            "https://-a.com/",
+            "https://a..b/",
+            "https://",
+            "ftp://example.com/",
+            " https://example.com/",
+            "https://ex%41mple.com/",
+            "https://a.0x1f/",
+        ] {
+            assert_eq!(plain_http_url(left), None, "{left}");
+        }
+        const ALPHABET: &[u8] = b"ab0x9.-:/@%?#\\ \tX[]n";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut taken = 0;
+        for round in 0..200_000 {
+            let mut value = String::from(if round % 2 == 0 {
+                "https://"
+            } else {
+                "http://"
+            });
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let len = (state >> 59) as usize;
+            for _ in 0..len {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let pick = (state >> 33) as usize % ALPHABET.len();
+                value.push(char::from(ALPHABET[pick]));
+            }
+            if let Some(scheme) = plain_http_url(&value) {
+                taken += 1;
+                let parsed = url::Url::parse(&value);
+                assert!(parsed.is_ok(), "{value:?}: {parsed:?}");
+                assert_eq!(
+                    parsed.map(|u| u.scheme().to_string()).ok().as_deref(),
+                    Some(scheme)
+                );
+            }
+        }
+        assert!(taken > 1000, "only {taken} random URLs taken");
     }
 }
