@@ -112,12 +112,15 @@ pub(crate) fn read_or_why(text: &str, base: Option<&Url>) -> Result<RawFeed, Str
     config.trim_text(false);
     let mut doc = Doc::new(text, base);
     loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| format!("XML error: {e}"))?;
-        let ns = match resolved {
-            ResolveResult::Bound(uri) => Some(Ns::parse(uri.0)),
-            ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+        let event = reader.read_event().map_err(|e| format!("XML error: {e}"))?;
+        // Only start tags need their namespace (the reader keeps the
+        // bindings either way).
+        let ns = match &event {
+            Event::Start(start) => match reader.resolver().resolve_element(start.name()).0 {
+                ResolveResult::Bound(uri) => Some(Ns::parse(uri.0)),
+                ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+            },
+            _ => None,
         };
         doc.pos = usize::try_from(reader.buffer_position()).map_err(|e| e.to_string())?;
         let accepted = match &event {
@@ -564,7 +567,7 @@ impl<'b> Doc<'b> {
         }
         // Malformed or duplicate attributes: the adapter's tag scanner may
         // end the tag elsewhere than quick-xml does.
-        if !raw_attrs.trim().is_empty() && e.attributes().any(|a| a.is_err()) {
+        if !raw_attrs.trim().is_empty() && !attributes_ok(e) {
             return None;
         }
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
@@ -1881,10 +1884,37 @@ fn references_ok(raw: &str) -> bool {
     true
 }
 
+/// Whether every attribute of `e` is well formed and none is repeated, as
+/// quick-xml's checked iteration says, without the `Vec` of names it
+/// allocates: names are compared in place (tags have few attributes).
+fn attributes_ok(e: &BytesStart) -> bool {
+    const IN_PLACE: usize = 16;
+    let mut names: [&str; IN_PLACE] = [""; IN_PLACE];
+    let mut count = 0;
+    for a in e.attributes().with_checks(false) {
+        let Ok(a) = a else {
+            return false;
+        };
+        let name = a.key.into_inner();
+        let Some(slot) = names.get_mut(count) else {
+            // Many attributes: quick-xml's own check.
+            return e.attributes().all(|a| a.is_ok());
+        };
+        *slot = name;
+        if names.get(..count).unwrap_or_default().contains(&name) {
+            return false;
+        }
+        count += 1;
+    }
+    true
+}
+
 /// The attribute `name`, unescaped as feed-rs does; `Err`-like `None` on
-/// malformed attributes (the outer `Option`).
+/// malformed attributes (the outer `Option`). This and the other attribute
+/// readers skip quick-xml's duplicate check (and the `Vec` it allocates):
+/// [`Doc::start`] declined any tag whose attributes fail it.
 fn attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
-    for a in e.attributes() {
+    for a in e.attributes().with_checks(false) {
         let a = a.ok()?;
         let key: &str = a.key.as_ref();
         if key == name {
@@ -1898,6 +1928,7 @@ fn attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
 /// All attributes (name, unescaped value); `None` on malformed ones.
 fn attrs(e: &BytesStart) -> Option<Vec<(String, String)>> {
     e.attributes()
+        .with_checks(false)
         .map(|a| {
             let a = a.ok()?;
             let key: &str = a.key.as_ref();
@@ -2112,7 +2143,7 @@ fn atom_text_construct(local: &str, e: &BytesStart) -> Option<TextConstruct> {
 /// attributes, references in the value.
 fn rdf_about(e: &BytesStart) -> Option<Option<String>> {
     let mut found = None;
-    for a in e.attributes() {
+    for a in e.attributes().with_checks(false) {
         let a = a.ok()?;
         let key: &str = a.key.as_ref();
         if key.rsplit(':').next() == Some("about") {
@@ -2131,7 +2162,7 @@ fn rdf_about(e: &BytesStart) -> Option<Option<String>> {
 /// The attribute `name` as written (still escaped); the outer `None` on
 /// malformed attributes.
 fn raw_attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
-    for a in e.attributes() {
+    for a in e.attributes().with_checks(false) {
         let a = a.ok()?;
         let key: &str = a.key.as_ref();
         if key == name {
