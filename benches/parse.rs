@@ -195,11 +195,27 @@ fn main() {
     let bodies: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
     if let Some(only) = std::env::var_os("SYNDIC_BENCH_SYNDIC_ONLY") {
         // For profiling: only syndic's parser, many times, on the large
-        // feeds (or on every file with `SYNDIC_BENCH_SYNDIC_ONLY=all`).
+        // feeds (or on every file with `SYNDIC_BENCH_SYNDIC_ONLY=all`, on
+        // feedparser's wellformed files with `=wellformed`).
         let all = only == "all";
-        let large: Vec<&Vec<u8>> = bodies.iter().filter(|b| all || b.len() >= 50_000).collect();
+        let wellformed = only == "wellformed";
+        let picked: Vec<Vec<u8>> = if wellformed {
+            files
+                .iter()
+                .filter(|p| {
+                    p.strip_prefix(&root)
+                        .is_ok_and(|r| r.starts_with("feedparser/tests/wellformed"))
+                })
+                .filter_map(|p| std::fs::read(p).ok())
+                .collect()
+        } else {
+            bodies
+                .into_iter()
+                .filter(|b| all || b.len() >= 50_000)
+                .collect()
+        };
         for _ in 0..if all { 10 } else { 50 } {
-            for b in &large {
+            for b in &picked {
                 std::hint::black_box(parse_feed(b, &ParseOptions::default()).ok());
             }
         }

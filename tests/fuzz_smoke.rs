@@ -213,8 +213,8 @@ const HTML: &[&str] = &[
 ];
 
 /// The short form of the `sanitize_diff` fuzz target: mutated HTML through
-/// the sanitizer's fast path and through ammonia; equal output whenever the
-/// fast path accepts.
+/// the sanitizer's fast path and through ammonia, and through both ways of
+/// taking its text; equal output whenever a fast path accepts.
 #[test]
 fn mutated_html_sanitizes_the_same_on_both_paths() {
     let mut rng = Lcg(5);
@@ -228,6 +228,10 @@ fn mutated_html_sanitizes_the_same_on_both_paths() {
         if let Some(fast) = fast {
             accepted += 1;
             assert_eq!(fast, ammonia, "input {html:?}, base {base:?}");
+        }
+        let (fast, ammonia) = syndic::ingest::parse::html_to_text_both_ways(&html);
+        if let Some(fast) = fast {
+            assert_eq!(fast, ammonia, "text of {html:?}");
         }
     }
     // The check means something only if the fast path takes many inputs.

@@ -1,9 +1,10 @@
 //! Differential: any text through the HTML sanitizer's fast path and
 //! through ammonia; whenever the fast path accepts the input, both must
-//! write the same bytes. The first byte picks the base URL (none, or one).
+//! write the same bytes; the same for taking its text. The first byte picks
+//! the base URL (none, or one).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use syndic::ingest::parse::sanitize_html_both_ways;
+use syndic::ingest::parse::{html_to_text_both_ways, sanitize_html_both_ways};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -17,5 +18,9 @@ fuzz_target!(|data: &[u8]| {
     let (fast, ammonia) = sanitize_html_both_ways(html, base);
     if let Some(fast) = fast {
         assert_eq!(fast, ammonia, "input {html:?}, base {base:?}");
+    }
+    let (fast, ammonia) = html_to_text_both_ways(html);
+    if let Some(fast) = fast {
+        assert_eq!(fast, ammonia, "text of {html:?}");
     }
 });

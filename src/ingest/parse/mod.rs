@@ -52,7 +52,7 @@ mod xml_scan;
 mod tests;
 
 pub use json_view::to_json_view;
-pub use sanitize::{sanitize_html, sanitize_html_both_ways};
+pub use sanitize::{html_to_text_both_ways, sanitize_html, sanitize_html_both_ways};
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -451,8 +451,38 @@ pub(crate) fn html_to_text(html: &str) -> String {
     if !input.contains(['<', '&']) {
         return collapse_whitespace(&input);
     }
-    let escaped = TEXT_ONLY.with(|builder| builder.clean(&input).to_string());
-    collapse_whitespace(&unescape_serialized(&escaped))
+    if let Some(text) = fast_text(&input) {
+        return collapse_whitespace(&text);
+    }
+    collapse_whitespace(&text_with_ammonia(&input))
+}
+
+/// The fast path of [`html_to_text`] (before whitespace is collapsed),
+/// `None` when it leaves `input` to ammonia.
+fn fast_text(input: &str) -> Option<String> {
+    FAST_POLICY.with(|policy| {
+        policy
+            .as_ref()
+            .and_then(|policy| fast_html::text(input, policy))
+    })
+}
+
+/// [`html_to_text`] by ammonia (before whitespace is collapsed).
+fn text_with_ammonia(input: &str) -> String {
+    let escaped = TEXT_ONLY.with(|builder| builder.clean(input).to_string());
+    unescape_serialized(&escaped)
+}
+
+/// Both ways of [`html_to_text`] on the same input, like
+/// [`sanitize_html_both_ways`]: (the fast path's text, or `None` when it
+/// declines; ammonia's), whitespace collapsed.
+#[doc(hidden)]
+pub fn html_to_text_both_ways(html: &str) -> (Option<String>, String) {
+    let input = strip_xml_invalid(html);
+    (
+        fast_text(&input).map(|t| collapse_whitespace(&t)),
+        collapse_whitespace(&text_with_ammonia(&input)),
+    )
 }
 
 /// Collapses runs of whitespace to one space and trims (and cleans

@@ -829,8 +829,10 @@ fn shared_corpus_smoke() {
 }
 
 /// The sanitizer's fast path against ammonia on every summary and content
-/// fragment of the corpus (with and without a base URL): equal output
-/// whenever the fast path accepts. Skipped unless `SYNDIC_CORPUS` is set.
+/// fragment of the corpus (with and without a base URL), and the text fast
+/// path against ammonia's tag stripper on those and the titles: equal
+/// output whenever a fast path accepts. Skipped unless `SYNDIC_CORPUS` is
+/// set.
 #[test]
 fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
     let Some(files) = all_corpus_files("sanitizer differential test") else {
@@ -838,6 +840,7 @@ fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
     };
     let base = url::Url::parse("https://example.org/feed/dir/").ok();
     let (mut fragments, mut accepted) = (0usize, 0usize);
+    let (mut texts_seen, mut texts_taken) = (0usize, 0usize);
     let mut mismatches = Vec::new();
     for path in &files {
         let Ok(bytes) = std::fs::read(path) else {
@@ -849,10 +852,19 @@ fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
         let texts = raw
             .entries
             .iter()
-            .flat_map(|e| [e.summary.as_ref(), e.content.as_ref()])
+            .flat_map(|e| [e.title.as_ref(), e.summary.as_ref(), e.content.as_ref()])
+            .chain([raw.title.as_ref(), raw.description.as_ref()])
             .flatten()
             .filter(|t| t.kind != raw::TextKind::Plain);
         for text in texts {
+            texts_seen += 1;
+            let (fast, ammonia) = html_to_text_both_ways(&text.value);
+            if let Some(fast) = fast {
+                texts_taken += 1;
+                if fast != ammonia && mismatches.len() < 10 {
+                    mismatches.push((path.clone(), text.value.clone(), fast, ammonia));
+                }
+            }
             for base in [None, base.as_ref()] {
                 fragments += 1;
                 let (fast, ammonia) = sanitize_html_both_ways(&text.value, base);
@@ -869,8 +881,13 @@ fn shared_sanitizer_fast_path_matches_ammonia_on_corpus() {
         "sanitizer fast path: {accepted} of {fragments} corpus fragments ({:.1}%)",
         accepted as f64 * 100.0 / fragments.max(1) as f64
     );
+    eprintln!("text fast path: {texts_taken} of {texts_seen} corpus texts");
     assert!(mismatches.is_empty(), "fast path differs: {mismatches:#?}");
     assert!(fragments > 1000, "only {fragments} fragments found");
+    assert!(
+        texts_taken * 2 > texts_seen,
+        "text fast path took only {texts_taken} of {texts_seen}"
+    );
     // The fast path must stay useful, not only correct.
     assert!(
         accepted * 2 > fragments,
