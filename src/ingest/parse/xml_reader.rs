@@ -1890,8 +1890,7 @@ fn references_ok(raw: &str) -> bool {
 fn attributes_ok(e: &BytesStart) -> bool {
     const IN_PLACE: usize = 16;
     let mut names: [&str; IN_PLACE] = [""; IN_PLACE];
-    let mut count = 0;
-    for a in e.attributes().with_checks(false) {
+    for (count, a) in e.attributes().with_checks(false).enumerate() {
         let Ok(a) = a else {
             return false;
         };
@@ -1904,7 +1903,6 @@ fn attributes_ok(e: &BytesStart) -> bool {
         if names.get(..count).unwrap_or_default().contains(&name) {
             return false;
         }
-        count += 1;
     }
     true
 }
