@@ -210,6 +210,7 @@ const HTML: &[&str] = &[
     "<div><p>a<p>b<pre>\ncode &lt;x&gt;</pre><img src=i.png alt><br></br></div><!-- c -->",
     "<table>\n<tr><td style=\"color: red; background: url(x)\">1<td>2</tr></table><h2>T</h2>",
     "<span class=x onclick=\"y()\"><i>AT&T</i> &copy 1 < 2 > 0 &#x1F600;</span>",
+    "<p>x<script>var a = '</p>';</script><style>b { x: 1 }</style>y<title>t</title></p><SCRIPT src=a></SCRIPT >",
 ];
 
 /// The short form of the `sanitize_diff` fuzz target: mutated HTML through

@@ -156,6 +156,9 @@ const LEGACY_ENTITIES: [&str; 106] = [
 pub(crate) struct Policy {
     /// Known elements the builder allows.
     elements: HashMap<&'static str, Kind, Fnv>,
+    /// Elements read as raw text that the builder drops with their content
+    /// ([`RAW_TEXT`] among its `clean_content_tags`).
+    dropped: HashSet<&'static str, Fnv>,
     generic_attributes: HashSet<&'static str, Fnv>,
     generic_attribute_prefixes: Vec<&'static str>,
     tag_attributes: HashMap<&'static str, HashSet<&'static str, Fnv>, Fnv>,
@@ -217,6 +220,7 @@ impl Policy {
             .collect();
         Some(Policy {
             elements,
+            dropped: dropped(builder),
             generic_attributes: builder.clone_generic_attributes().into_iter().collect(),
             generic_attribute_prefixes: builder
                 .clone_generic_attribute_prefixes()
@@ -233,6 +237,27 @@ impl Policy {
         })
     }
 
+    /// The policy of a tag stripper (a builder that allows no tags, such as
+    /// `Builder::empty()`), for [`text`]: every known element is stripped
+    /// and its text kept, but those it drops with their content.
+    pub(crate) fn stripper(builder: &Builder<'static>) -> Policy {
+        let clean_content = builder.clone_clean_content_tags();
+        Policy {
+            elements: ELEMENTS
+                .iter()
+                .filter(|(name, _)| !clean_content.contains(name))
+                .map(|(name, kind)| (*name, *kind))
+                .collect(),
+            dropped: dropped(builder),
+            generic_attributes: HashSet::default(),
+            generic_attribute_prefixes: Vec::new(),
+            tag_attributes: HashMap::default(),
+            url_schemes: HashSet::default(),
+            link_rel: None,
+            style: |_| None,
+        }
+    }
+
     fn allows_attribute(&self, element: &str, attribute: &str) -> bool {
         self.generic_attributes.contains(attribute)
             || self
@@ -243,6 +268,58 @@ impl Policy {
                 .tag_attributes
                 .get(element)
                 .is_some_and(|a| a.contains(attribute))
+    }
+}
+
+/// Elements whose content HTML reads as plain text up to their end tag
+/// (script data, raw text, escapable raw text).
+const RAW_TEXT: [&str; 4] = ["script", "style", "textarea", "title"];
+
+/// The [`RAW_TEXT`] elements `builder` drops with their content.
+fn dropped(builder: &Builder<'static>) -> HashSet<&'static str, Fnv> {
+    let clean_content = builder.clone_clean_content_tags();
+    RAW_TEXT
+        .into_iter()
+        .filter(|name| clean_content.contains(name))
+        .collect()
+}
+
+/// Skips a dropped raw-text element: from its start tag `tag` to the end of
+/// its end tag, which HTML finds as the first `</name` (any case) followed
+/// by a space, `/` or `>`. `None` when that is not plain: a self-closing
+/// start tag (HTML ignores the slash), no end tag, an end tag with more
+/// than spaces before its `>`, `<!--` inside a script (whose escaped
+/// states the fast path does not follow), or U+FEFF right after one.
+fn skip_dropped(html: &str, tag: &StartTag) -> Option<usize> {
+    if tag.self_closing {
+        return None;
+    }
+    let name = tag.name.as_bytes();
+    let content = html.get(tag.end..)?;
+    let b = content.as_bytes();
+    let mut from = 0;
+    loop {
+        let at = from + memchr::memmem::find(b.get(from..)?, b"</")?;
+        let after = b.get(at + 2..).unwrap_or_default();
+        let closes = after
+            .get(..name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && matches!(
+                after.get(name.len()),
+                Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
+            );
+        if closes {
+            let (_, end) = parse_end_tag(html, tag.end + at)?;
+            if name == b"script"
+                && (content.get(..at)?.contains("<!--") || html.get(end..)?.starts_with('\u{feff}'))
+            {
+                // html5ever also drops a byte-order mark right after a
+                // script (its tokenizer resumes there as at the start).
+                return None;
+            }
+            return Some(end);
+        }
+        from = at + 2;
     }
 }
 
@@ -312,6 +389,14 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
             b'<' => match b.get(i + 1).copied() {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let tag = parse_start_tag(html, i)?;
+                    if policy.dropped.contains(&*tag.name) {
+                        // In a table, HTML may move it out first.
+                        if open.in_table_context() {
+                            return None;
+                        }
+                        i = skip_dropped(html, &tag)?;
+                        continue;
+                    }
                     let (&name, &kind) = policy.elements.get_key_value(&*tag.name)?;
                     let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
                     if tag.self_closing && !void {
@@ -482,13 +567,14 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
     Some(out)
 }
 
-/// The text of `html` (already cleaned of XML-invalid characters) as
-/// ammonia's tag stripper leaves it, references decoded; `None` when the
-/// input is beyond this fast path. Tags are dropped and their text kept,
-/// so only elements whose text HTML leaves where it is are accepted: the
-/// policy's elements but tables (whose text HTML may move out) and `<pre>`
-/// (which drops a newline); nothing that changes how text is read
-/// (`<script>`, `<style>`, ...) is among them.
+/// The text of `html` (already cleaned of XML-invalid characters) as the
+/// tag stripper of `policy` ([`Policy::stripper`]) leaves it, references
+/// decoded; `None` when the input is beyond this fast path. Tags are
+/// dropped and their text kept, so only elements whose text HTML leaves
+/// where it is are accepted: the known elements but tables (whose text
+/// HTML may move out) and `<pre>` (which drops a newline). Raw-text
+/// elements the stripper drops (`<script>`, `<style>`, ...) go with their
+/// content.
 pub(crate) fn text(html: &str, policy: &Policy) -> Option<String> {
     let html = html.strip_prefix('\u{feff}').unwrap_or(html);
     let keeps_text = |name: &str| {
@@ -504,10 +590,13 @@ pub(crate) fn text(html: &str, policy: &Policy) -> Option<String> {
             b'<' => match b.get(i + 1).copied() {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let tag = parse_start_tag(html, i)?;
-                    if !keeps_text(&tag.name) {
+                    if policy.dropped.contains(&*tag.name) {
+                        i = skip_dropped(html, &tag)?;
+                    } else if keeps_text(&tag.name) {
+                        i = tag.end;
+                    } else {
                         return None;
                     }
-                    i = tag.end;
                 }
                 Some(b'/') => {
                     let (name, end) = parse_end_tag(html, i)?;
@@ -1027,11 +1116,21 @@ mod tests {
         "<p style=\"color: red; background: url(x); position: fixed\">style</p>",
         "<span style='font-size: 14pt; line-height: 19px; '>a</span><b style=\"\">b</b>",
         "<i style=\"x:expression(alert(1))\">c</i><u style=\"color:&quot;red&amp;\">d</u>",
+        // Raw-text elements ammonia drops with their content.
+        "safe<script type=\"text/javascript\">location.href='http:/'+'/x/';</script> description",
+        "<blockquote class=\"twitter-tweet\"><p>t</p></blockquote>\n<script async src=\"https://platform.twitter.com/widgets.js\" charset=\"utf-8\"></script>",
+        "<p>a<style>p { color: red }</style>b</p><SCRIPT>x</SCRIPT >y",
+        "<script>if (a </scripty) {}</script\n>z<b>",
+        "<title>T &amp; <b></title>x<textarea>\n<p></textarea>",
     ];
 
     /// Inputs the fast path must leave to ammonia.
     const DECLINED: &[&str] = &[
-        "<script>alert(1)</script>",
+        "<script>a<!--b</script>c",
+        "<script/>x",
+        "<script>no end tag",
+        "<style>x</style foo>y",
+        "<table><tr><td>1</td><script>x</script></tr></table>",
         "<p><div>x</div></p>",
         "<b><i>x</b></i>",
         "<a href=x><a href=y>nested</a></a>",
@@ -1109,10 +1208,15 @@ mod tests {
         }
         for input in [
             "a<script>b</script>c",
+            "<style>p {}</style>t<textarea>\nx</textarea>",
+        ] {
+            assert!(html_to_text_both_ways(input).0.is_some(), "{input:?}");
+        }
+        for input in [
+            "a<script>b<!--</script>c",
             "<pre>\nx</pre>",
             "<table>x<tr><td>y</td></tr></table>",
-            "<style>p {}</style>t",
-            "<textarea>\nx</textarea>",
+            "<textarea/>x",
             "<blink>b</blink>",
         ] {
             assert_eq!(html_to_text_both_ways(input).0, None, "{input:?}");

@@ -442,6 +442,7 @@ thread_local! {
     static STYLE_CACHE: RefCell<std::collections::HashMap<String, String>> =
         RefCell::default();
     static TEXT_ONLY: Builder<'static> = text_only();
+    static TEXT_POLICY: fast_html::Policy = fast_html::Policy::stripper(&text_only());
 }
 
 /// Converts HTML to plain text: tags removed (script/style content too),
@@ -460,11 +461,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
 /// The fast path of [`html_to_text`] (before whitespace is collapsed),
 /// `None` when it leaves `input` to ammonia.
 fn fast_text(input: &str) -> Option<String> {
-    FAST_POLICY.with(|policy| {
-        policy
-            .as_ref()
-            .and_then(|policy| fast_html::text(input, policy))
-    })
+    TEXT_POLICY.with(|policy| fast_html::text(input, policy))
 }
 
 /// [`html_to_text`] by ammonia (before whitespace is collapsed).
