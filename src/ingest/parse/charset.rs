@@ -6,14 +6,17 @@
 //! mislabelled UTF-8 is common, the opposite accident is very unlikely. The XML declaration is removed
 //! from the decoded text so that no parser decodes it a second time.
 
+use std::borrow::Cow;
+
 use super::legacy;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// Text decoded from the body, and how.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Decoded {
-    /// UTF-8 text without BOM and without XML declaration.
-    pub text: String,
+pub(crate) struct Decoded<'b> {
+    /// UTF-8 text without BOM and without XML declaration: borrowed from
+    /// the body when that is UTF-8 already.
+    pub text: Cow<'b, str>,
     /// The charset actually used, lower case (`utf-8`, `windows-1252`, ...).
     pub encoding: String,
     pub warnings: Vec<String>,
@@ -29,7 +32,7 @@ enum Wide {
 }
 
 /// Decodes `bytes` (see the module doc for the order of precedence).
-pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+pub(crate) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> Decoded<'b> {
     let mut warnings = Vec::new();
 
     // 1. Byte-order mark (UTF-32 first: its LE mark starts like UTF-16's).
@@ -112,9 +115,9 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     decode_with(UTF_8, bytes, None, warnings)
 }
 
-fn finish(text: String, encoding: &str, warnings: Vec<String>) -> Decoded {
+fn finish<'b>(text: impl Into<Cow<'b, str>>, encoding: &str, warnings: Vec<String>) -> Decoded<'b> {
     Decoded {
-        text: strip_xml_decl(text),
+        text: strip_xml_decl(text.into()),
         encoding: encoding.to_string(),
         warnings,
     }
@@ -131,12 +134,12 @@ fn wide_name(wide: Wide) -> &'static str {
 
 /// Decodes with an encoding_rs encoding; invalid UTF-8 falls back to
 /// windows-1252.
-fn decode_with(
+fn decode_with<'b>(
     enc: &'static Encoding,
-    bytes: &[u8],
+    bytes: &'b [u8],
     label: Option<&str>,
     mut warnings: Vec<String>,
-) -> Decoded {
+) -> Decoded<'b> {
     let (text, had_errors) = enc.decode_without_bom_handling(bytes);
     if had_errors && enc == UTF_8 {
         let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
@@ -144,7 +147,7 @@ fn decode_with(
             Some(label) => format!("invalid UTF-8 (declared {label}); decoded as windows-1252"),
             None => "invalid UTF-8; decoded as windows-1252".to_string(),
         });
-        return finish(text.into_owned(), "windows-1252", warnings);
+        return finish(text, "windows-1252", warnings);
     }
     let name = enc.name().to_ascii_lowercase();
     if had_errors {
@@ -164,7 +167,7 @@ fn decode_with(
             label.to_ascii_lowercase()
         ));
     }
-    finish(text.into_owned(), &name, warnings)
+    finish(text, &name, warnings)
 }
 
 /// True when `label` names a different (narrower) charset than `name`.
@@ -327,8 +330,8 @@ fn pseudo_attr(decl: &str, name: &str) -> Option<String> {
 
 /// Removes a leading BOM and a leading XML declaration (after optional
 /// whitespace), so that the text carries no `encoding` for a parser to act
-/// on. In place: the document is not copied.
-pub(crate) fn strip_xml_decl(mut text: String) -> String {
+/// on. Borrowed text stays borrowed; owned text is cut in place.
+fn strip_xml_decl(text: Cow<'_, str>) -> Cow<'_, str> {
     let mut cut = text.len() - text.strip_prefix('\u{feff}').unwrap_or(&text).len();
     let trimmed = text[cut..].trim_start();
     if let Some(after) = trimmed.strip_prefix("<?xml")
@@ -337,8 +340,13 @@ pub(crate) fn strip_xml_decl(mut text: String) -> String {
     {
         cut = text.len() - after[end + 2..].len();
     }
-    text.drain(..cut);
-    text
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(&text[cut..]),
+        Cow::Owned(mut text) => {
+            text.drain(..cut);
+            Cow::Owned(text)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -383,11 +391,11 @@ mod tests {
             be32.extend_from_slice(&(c as u32).to_be_bytes());
         }
         let d = decode(&be32, None);
-        assert_eq!((d.text.as_str(), d.encoding.as_str()), (text, "utf-32be"));
+        assert_eq!((&*d.text, d.encoding.as_str()), (text, "utf-32be"));
 
         let le16: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         let d = decode(&le16, None);
-        assert_eq!((d.text.as_str(), d.encoding.as_str()), (text, "utf-16le"));
+        assert_eq!((&*d.text, d.encoding.as_str()), (text, "utf-16le"));
     }
 
     #[test]

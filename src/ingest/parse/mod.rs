@@ -42,6 +42,7 @@ mod feedrs;
 mod json_view;
 mod legacy;
 mod normalize;
+mod plain_url;
 mod raw;
 mod recover;
 mod sanitize;
@@ -237,7 +238,7 @@ fn read_raw_via(bytes: &[u8], opts: &ParseOptions, reader: Reader) -> Result<Rea
         }
         parsed
     });
-    let text = decoded.text.as_str();
+    let text: &str = &decoded.text;
     let looks_json = text.trim_start().starts_with(['{', '[']);
     // The common, clean documents: one pass, no repair (the reader declines
     // whatever the repair pass would change), no feed-rs.

@@ -202,6 +202,11 @@ fn pick_link(links: &[RawLink]) -> Option<&str> {
 /// Makes `href` absolute against the first base that works. Unsafe schemes
 /// and unresolvable relative URLs give `None` and a warning.
 fn absolute(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Option<String> {
+    let trimmed = href.trim();
+    if super::plain_url::is_canonical_http(trimmed) {
+        // What the parser would write back.
+        return Some(trimmed.to_string());
+    }
     absolute_url(href, bases, what, w).map(String::from)
 }
 

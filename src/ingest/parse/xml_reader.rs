@@ -1939,6 +1939,10 @@ fn attrs(e: &BytesStart) -> Option<Vec<(String, String)>> {
 /// feed-rs `Link::new`: resolved against the base when relative, the text
 /// as is when it is no URL; trimmed.
 fn link_href(href: &str, base: Option<&Url>) -> String {
+    if super::plain_url::is_canonical_http(href) {
+        // What the parser would write back.
+        return href.to_string();
+    }
     match parse_uri(href, base) {
         Some(url) => trim_owned(url.to_string()),
         None => href.trim().to_string(),
