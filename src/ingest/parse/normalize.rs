@@ -3,6 +3,8 @@
 //! text, summary/content sanitized, enclosures completed. Independent of the
 //! reader that produced the raw model.
 
+use std::fmt;
+
 use url::Url;
 
 use super::ParsedFeed;
@@ -28,17 +30,17 @@ pub(crate) fn normalize(
     let home_page_url = raw
         .home_page_url
         .as_deref()
-        .and_then(|u| absolute(u, &[base_url], "feed link", &mut w));
+        .and_then(|u| absolute(u, &[base_url], &"feed link", &mut w));
     let feed_url = raw
         .feed_url
         .as_deref()
-        .and_then(|u| absolute(u, &[base_url], "feed self link", &mut w));
+        .and_then(|u| absolute(u, &[base_url], &"feed self link", &mut w));
     let home = home_page_url.as_deref().and_then(|u| Url::parse(u).ok());
     let feed_self = feed_url.as_deref().and_then(|u| Url::parse(u).ok());
     let icon = raw
         .icon
         .as_deref()
-        .and_then(|u| absolute(u, &[base_url, home.as_ref()], "feed icon", &mut w));
+        .and_then(|u| absolute(u, &[base_url, home.as_ref()], &"feed icon", &mut w));
 
     let mut entries = Vec::with_capacity(raw.entries.len());
     let mut external_urls = Vec::with_capacity(raw.entries.len());
@@ -57,7 +59,7 @@ pub(crate) fn normalize(
                 absolute(
                     &l.href,
                     &[base_url, home.as_ref()],
-                    &format!("item {} external url", i + 1),
+                    &format_args!("item {} external url", i + 1),
                     &mut w,
                 )
             });
@@ -107,11 +109,12 @@ struct EntryCtx<'a> {
 }
 
 fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
-    let what = format!("item {}", ctx.number);
+    // Only formatted when a warning names it.
+    let what = format_args!("item {}", ctx.number);
     let link_bases = [ctx.base_url, ctx.home, ctx.feed_self];
 
     let link_url = pick_link(&raw.links)
-        .and_then(|href| absolute_url(href, &link_bases, &format!("{what} link"), w))
+        .and_then(|href| absolute_url(href, &link_bases, &format_args!("{what} link"), w))
         .or_else(|| {
             // An RSS guid is a permalink unless it says otherwise.
             let id = raw.id.as_deref().filter(|_| raw.id_may_be_link)?;
@@ -201,7 +204,12 @@ fn pick_link(links: &[RawLink]) -> Option<&str> {
 
 /// Makes `href` absolute against the first base that works. Unsafe schemes
 /// and unresolvable relative URLs give `None` and a warning.
-fn absolute(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Option<String> {
+fn absolute(
+    href: &str,
+    bases: &[Option<&Url>],
+    what: &dyn fmt::Display,
+    w: &mut Warn,
+) -> Option<String> {
     let trimmed = href.trim();
     if super::plain_url::is_canonical_http(trimmed) {
         // What the parser would write back.
@@ -211,7 +219,12 @@ fn absolute(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Opt
 }
 
 /// [`absolute`], as a parsed URL.
-fn absolute_url(href: &str, bases: &[Option<&Url>], what: &str, w: &mut Warn) -> Option<Url> {
+fn absolute_url(
+    href: &str,
+    bases: &[Option<&Url>],
+    what: &dyn fmt::Display,
+    w: &mut Warn,
+) -> Option<Url> {
     let href = href.trim();
     if href.is_empty() {
         return None;
@@ -304,10 +317,10 @@ fn names(people: &[RawPerson]) -> Vec<String> {
 fn enclosure(
     e: &RawEnclosure,
     bases: &[Option<&Url>],
-    what: &str,
+    what: &dyn fmt::Display,
     w: &mut Warn,
 ) -> Option<Enclosure> {
-    let url = absolute(&e.url, bases, &format!("{what} enclosure"), w)?;
+    let url = absolute(&e.url, bases, &format_args!("{what} enclosure"), w)?;
     let mime_type = e
         .mime_type
         .as_deref()
