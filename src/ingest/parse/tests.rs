@@ -1492,6 +1492,28 @@ fn shared_one_pass_reader_matches_full_path_on_corpus() {
     assert!(taken > 0, "the one-pass reader took no corpus file");
 }
 
+/// The one-pass reader checks a tag's attributes once, in place: a
+/// repeated attribute (also among many) is declined as quick-xml's own
+/// check declines it, and many distinct ones are read.
+#[test]
+fn one_pass_reader_checks_attributes_once() {
+    let many = |repeat: &str| {
+        let attrs: String = (0..20).map(|i| format!(" a{i}=\"{i}\"")).collect();
+        format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>t</title>\
+             <link href=\"https://x.example/e\"{attrs}{repeat}/></entry></feed>"
+        )
+    };
+    assert_fast_path(&many(""), true);
+    assert_fast_path(&many(" a19=\"again\""), false);
+    assert_fast_path(&many(" a3=\"again\""), false);
+    let few = "<rss version=\"2.0\"><channel><title>t</title><item>\
+               <enclosure url=\"https://x.example/a.mp3\" type=\"audio/mpeg\" url=\"https://x.example/b\"/>\
+               </item></channel></rss>";
+    assert_fast_path(few, false);
+    assert_fast_path(&few.replace(" url=\"https://x.example/b\"", ""), true);
+}
+
 /// Seeded mutations of the one-pass reader's fixtures (spliced markup,
 /// flipped bits, cuts, duplicated ranges): whatever it accepts, the full
 /// path reads the same. `SYNDIC_FUZZ_ROUNDS` and `SYNDIC_FUZZ_SEED` set the
