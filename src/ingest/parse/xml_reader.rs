@@ -553,23 +553,22 @@ impl<'b> Doc<'b> {
         self.apply(field, text, child_start)
     }
 
-    fn start(&mut self, ns: Option<Ns>, e: &BytesStart) -> Option<()> {
+    fn start(&mut self, ns: Option<Ns>, tag: &BytesStart) -> Option<()> {
         self.flush(true)?;
-        let qname = e.name();
+        let qname = tag.name();
         let qname: &str = qname.as_ref();
         if qname.is_empty() || !qname.bytes().all(is_name_char) {
             return None;
         }
-        let raw_attrs = e.attributes_raw();
+        let raw_attrs = tag.attributes_raw();
         // The repair pass stops at a `<` inside a tag (a truncated tag).
         if raw_attrs.contains('<') || (raw_attrs.contains('&') && !references_ok(raw_attrs)) {
             return None;
         }
         // Malformed or duplicate attributes: the adapter's tag scanner may
         // end the tag elsewhere than quick-xml does.
-        if !raw_attrs.trim().is_empty() && !attributes_ok(e) {
-            return None;
-        }
+        let attrs_read = Attrs::read(tag)?;
+        let e = &attrs_read;
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
         let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
@@ -608,7 +607,7 @@ impl<'b> Doc<'b> {
                 self.abouts.push(about);
             }
         }
-        if e.attributes_raw().contains("xml:base") {
+        if raw_attrs.contains("xml:base") {
             self.push_base(e)?;
         }
         if self.dropping.is_some() || dropped.is_some() {
@@ -783,7 +782,7 @@ impl<'b> Doc<'b> {
     /// `stack.len() + 1`: an absolute `xml:base` is pushed, a relative one
     /// joined to the base in effect (none without one); other errors fail
     /// feed-rs's whole parse (declined).
-    fn push_base(&mut self, e: &BytesStart) -> Option<()> {
+    fn push_base(&mut self, e: &Attrs) -> Option<()> {
         let Some(value) = attr(e, "xml:base")? else {
             return Some(());
         };
@@ -806,7 +805,7 @@ impl<'b> Doc<'b> {
         Some(())
     }
 
-    fn root(&mut self, ns: Option<Ns>, e: &BytesStart, qname: &str) -> Option<()> {
+    fn root(&mut self, ns: Option<Ns>, e: &Attrs, qname: &str) -> Option<()> {
         if !qname
             .bytes()
             .next()
@@ -883,7 +882,7 @@ impl<'b> Doc<'b> {
         &mut self,
         ns: Ns,
         qname: &str,
-        e: &BytesStart,
+        e: &Attrs,
         seen_before: u32,
     ) -> Option<Option<Frame>> {
         let expected = match qname {
@@ -986,7 +985,7 @@ impl<'b> Doc<'b> {
         Some(())
     }
 
-    fn channel_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+    fn channel_child(&mut self, ns: Ns, local: &str, e: &Attrs) -> Option<Frame> {
         let field = match (ns, local) {
             (Ns::Rss, "title") => Field::ChannelTitle,
             (Ns::Rss, "link") => Field::ChannelLink,
@@ -1025,7 +1024,7 @@ impl<'b> Doc<'b> {
         Some(Frame::Skip)
     }
 
-    fn item_child(&mut self, ns: Ns, local: &str, qname: &str, e: &BytesStart) -> Option<Frame> {
+    fn item_child(&mut self, ns: Ns, local: &str, qname: &str, e: &Attrs) -> Option<Frame> {
         // What the adapter's `dublin_core_edits` may rename (decided at the
         // item's end, when its children are known).
         let renamable = match qname {
@@ -1109,7 +1108,7 @@ impl<'b> Doc<'b> {
     /// become enclosures; texts without text, unknown text types and time
     /// values it would overflow on fail or panic feed-rs (declined); groups
     /// are not modelled (declined).
-    fn media_child(&mut self, local: &str, e: &BytesStart) -> Option<Frame> {
+    fn media_child(&mut self, local: &str, e: &Attrs) -> Option<Frame> {
         match local {
             "content" => {
                 let base = self.bases.last().map(|(_, u)| u);
@@ -1158,7 +1157,7 @@ impl<'b> Doc<'b> {
         Some(Frame::Skip)
     }
 
-    fn atom_feed_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+    fn atom_feed_child(&mut self, ns: Ns, local: &str, e: &Attrs) -> Option<Frame> {
         if ns != Ns::Atom {
             return Some(Frame::Skip);
         }
@@ -1198,7 +1197,7 @@ impl<'b> Doc<'b> {
         }
     }
 
-    fn atom_entry_child(&mut self, ns: Ns, local: &str, e: &BytesStart) -> Option<Frame> {
+    fn atom_entry_child(&mut self, ns: Ns, local: &str, e: &Attrs) -> Option<Frame> {
         let field = match (ns, local) {
             (Ns::Atom, "id") => Field::AtomId,
             (Ns::Atom, "title") => Field::AtomText(AtomTextField::EntryTitle, atom_text_kind(e)??),
@@ -1884,53 +1883,85 @@ fn references_ok(raw: &str) -> bool {
     true
 }
 
-/// Whether every attribute of `e` is well formed and none is repeated, as
-/// quick-xml's checked iteration says, without the `Vec` of names it
-/// allocates: names are compared in place (tags have few attributes).
-fn attributes_ok(e: &BytesStart) -> bool {
+/// A start tag's attributes, read once when the tag starts: (qualified
+/// name, value as written, still escaped), in order. Reading them once,
+/// instead of once per lookup, matters: a tag's attributes are looked up
+/// several times.
+struct Attrs<'e> {
+    head: [(&'e str, &'e str); Attrs::IN_PLACE],
+    len: usize,
+    /// Those after the first [`Attrs::IN_PLACE`] (rare).
+    rest: Vec<(&'e str, &'e str)>,
+}
+
+impl<'e> Attrs<'e> {
     const IN_PLACE: usize = 16;
-    let mut names: [&str; IN_PLACE] = [""; IN_PLACE];
-    for (count, a) in e.attributes().with_checks(false).enumerate() {
-        let Ok(a) = a else {
-            return false;
+
+    /// The attributes of `e`, when every one is well formed and none is
+    /// repeated, as quick-xml's checked iteration says; without the `Vec`
+    /// of names that check allocates (names are compared in place), but
+    /// with its own check on tags with many attributes (where comparing
+    /// each name with all before it would be quadratic).
+    fn read(e: &'e BytesStart<'_>) -> Option<Attrs<'e>> {
+        let mut attrs = Attrs {
+            head: [("", ""); Attrs::IN_PLACE],
+            len: 0,
+            rest: Vec::new(),
         };
-        let name = a.key.into_inner();
-        let Some(slot) = names.get_mut(count) else {
-            // Many attributes: quick-xml's own check.
-            return e.attributes().all(|a| a.is_ok());
-        };
-        *slot = name;
-        if names.get(..count).unwrap_or_default().contains(&name) {
-            return false;
+        for a in e.attributes().with_checks(false) {
+            let a = a.ok()?;
+            let std::borrow::Cow::Borrowed(value) = a.value else {
+                return None;
+            };
+            let name = a.key.into_inner();
+            let (before, after) = attrs.head.split_at_mut(attrs.len.min(Attrs::IN_PLACE));
+            match after.first_mut() {
+                Some(slot) => {
+                    if before.iter().any(|(n, _)| *n == name) {
+                        return None;
+                    }
+                    *slot = (name, value);
+                }
+                None => attrs.rest.push((name, value)),
+            }
+            attrs.len += 1;
         }
+        if !attrs.rest.is_empty() && !e.attributes().all(|a| a.is_ok()) {
+            return None;
+        }
+        Some(attrs)
     }
-    true
+
+    fn iter(&self) -> impl Iterator<Item = (&'e str, &'e str)> + '_ {
+        self.head
+            .get(..self.len.min(Attrs::IN_PLACE))
+            .unwrap_or_default()
+            .iter()
+            .chain(&self.rest)
+            .copied()
+    }
+
+    /// The attribute `name` as written (still escaped).
+    fn raw(&self, name: &str) -> Option<&'e str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
 }
 
 /// The attribute `name`, unescaped as feed-rs does; `Err`-like `None` on
-/// malformed attributes (the outer `Option`). This and the other attribute
-/// readers skip quick-xml's duplicate check (and the `Vec` it allocates):
-/// [`Doc::start`] declined any tag whose attributes fail it.
-fn attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
-    for a in e.attributes().with_checks(false) {
-        let a = a.ok()?;
-        let key: &str = a.key.as_ref();
-        if key == name {
-            let value = quick_xml::escape::unescape(&a.value).ok()?;
-            return Some(Some(value.into_owned()));
-        }
+/// a value quick-xml cannot unescape (the outer `Option`).
+fn attr(e: &Attrs, name: &str) -> Option<Option<String>> {
+    match e.raw(name) {
+        Some(raw) => Some(Some(quick_xml::escape::unescape(raw).ok()?.into_owned())),
+        None => Some(None),
     }
-    Some(None)
 }
 
-/// All attributes (name, unescaped value); `None` on malformed ones.
-fn attrs(e: &BytesStart) -> Option<Vec<(String, String)>> {
-    e.attributes()
-        .with_checks(false)
-        .map(|a| {
-            let a = a.ok()?;
-            let key: &str = a.key.as_ref();
-            let value = quick_xml::escape::unescape(&a.value).ok()?;
+/// All attributes (name, unescaped value); `None` on a value quick-xml
+/// cannot unescape.
+fn attrs(e: &Attrs) -> Option<Vec<(String, String)>> {
+    e.iter()
+        .map(|(key, raw)| {
+            let value = quick_xml::escape::unescape(raw).ok()?;
             Some((key.to_string(), value.into_owned()))
         })
         .collect()
@@ -2009,7 +2040,7 @@ fn person(raw: &str) -> Option<RawPerson> {
 
 /// An Atom `<link>` (feed-rs `atom::handle_link`); `Some(None)` without
 /// `href`.
-fn atom_link(e: &BytesStart, base: Option<&Url>) -> Option<Option<Link>> {
+fn atom_link(e: &Attrs, base: Option<&Url>) -> Option<Option<Link>> {
     let attrs = attrs(e)?;
     let Some((_, href)) = attrs.iter().find(|(k, _)| k == "href") else {
         return Some(None);
@@ -2036,7 +2067,7 @@ fn atom_link(e: &BytesStart, base: Option<&Url>) -> Option<Option<Link>> {
 
 /// An RSS `<enclosure>` (feed-rs `handle_enclosure`); `Some(None)` when it
 /// has no usable URL.
-fn enclosure(e: &BytesStart, base: Option<&Url>) -> Option<Option<RawEnclosure>> {
+fn enclosure(e: &Attrs, base: Option<&Url>) -> Option<Option<RawEnclosure>> {
     let mut url = None;
     let mut length = None;
     let mut mime_type = None;
@@ -2078,7 +2109,7 @@ fn media_type(value: &str) -> Option<Option<String>> {
 /// inside (declined by the caller, or dropped: see
 /// [`atom_text_construct`]) for the types it does not read; the outer
 /// `None` on malformed attributes or references in the type.
-fn atom_text_kind(e: &BytesStart) -> Option<Option<TextKind>> {
+fn atom_text_kind(e: &Attrs) -> Option<Option<TextKind>> {
     let Some(declared) = raw_attr(e, "type")? else {
         return Some(Some(TextKind::Plain));
     };
@@ -2107,7 +2138,7 @@ enum TextConstruct {
 /// The adapter's `atom_edits` for an unprefixed element: text constructs
 /// with `src` or a type it does not read are dropped (with a warning when
 /// there is no `src`); base64 ones are decoded (declined).
-fn atom_text_construct(local: &str, e: &BytesStart) -> Option<TextConstruct> {
+fn atom_text_construct(local: &str, e: &Attrs) -> Option<TextConstruct> {
     if !matches!(
         local,
         "title" | "subtitle" | "summary" | "rights" | "content"
@@ -2143,35 +2174,26 @@ fn atom_text_construct(local: &str, e: &BytesStart) -> Option<TextConstruct> {
 /// The `rdf:about` (or `about`) of an item, as both of the adapter's scans
 /// read it; `None` (decline) when they could differ: several `about`
 /// attributes, references in the value.
-fn rdf_about(e: &BytesStart) -> Option<Option<String>> {
+fn rdf_about(e: &Attrs) -> Option<Option<String>> {
     let mut found = None;
-    for a in e.attributes().with_checks(false) {
-        let a = a.ok()?;
-        let key: &str = a.key.as_ref();
+    for (key, value) in e.iter() {
         if key.rsplit(':').next() == Some("about") {
             if found.is_some()
                 || !matches!(key, "rdf:about" | "about")
-                || a.value.contains(['&', '<'])
+                || value.contains(['&', '<'])
             {
                 return None;
             }
-            found = Some(a.value.into_owned());
+            found = Some(value.to_string());
         }
     }
     Some(found)
 }
 
-/// The attribute `name` as written (still escaped); the outer `None` on
-/// malformed attributes.
-fn raw_attr(e: &BytesStart, name: &str) -> Option<Option<String>> {
-    for a in e.attributes().with_checks(false) {
-        let a = a.ok()?;
-        let key: &str = a.key.as_ref();
-        if key == name {
-            return Some(Some(a.value.into_owned()));
-        }
-    }
-    Some(None)
+/// The attribute `name` as written (still escaped); the outer `Option` is
+/// always `Some` (kept for the callers' `?`).
+fn raw_attr(e: &Attrs, name: &str) -> Option<Option<String>> {
+    Some(e.raw(name).map(str::to_string))
 }
 
 /// `s.trim()` as an owned string, without copying when there is nothing to
