@@ -21,10 +21,18 @@
 //!   checked and resolved exactly like ammonia does (scheme allow-list,
 //!   relative URLs joined to the base); `style` values are cleaned by
 //!   ammonia itself (on a one-element snippet, cached); a relative URL that
-//!   cannot be joined makes it give up.
+//!   cannot be joined makes it give up;
+//! * `<script>`, `<style>`, `<title>` and `<textarea>` that the policy drops
+//!   with their content, up to their plain end tag (a `<!--` inside a
+//!   script, whose escaped states it does not follow, makes it give up).
 //!
-//! `tests::fast_path_*` and the fuzz target `sanitize_diff` check that its
-//! output equals ammonia's whenever it accepts.
+//! [`text`] is the same tokenizer for [`super::html_to_text`]: the text
+//! ammonia's tag stripper leaves, for markup whose text HTML keeps in place.
+//!
+//! `tests::fast_path_*`, `tests::text_fast_path_matches_ammonia`, the
+//! corpus test `shared_sanitizer_fast_path_matches_ammonia_on_corpus`,
+//! `tests/fuzz_smoke.rs` and the fuzz target `sanitize_diff` check that
+//! the output equals ammonia's whenever a fast path accepts.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -6,7 +6,9 @@
 //! extracts a reader-neutral [`raw::RawFeed`]; [`normalize`] turns it into
 //! [`ParsedFeed`] (dates, URLs, plain-text titles, [`sanitize_html`], whose
 //! [`fast_html`] path handles simple markup without ammonia and writes
-//! exactly what ammonia would).
+//! exactly what ammonia would, as it does for titles' text; links already
+//! in the form the URL parser writes are taken as they are, see
+//! [`plain_url`]).
 //!
 //! Two readers, a fast path with a fallback (as [`fast_html`] is for
 //! ammonia):
