@@ -392,180 +392,165 @@ pub(crate) fn clean(html: &str, base: Option<&Url>, policy: &Policy) -> Option<S
     let mut open = Open::default();
     let b = html.as_bytes();
     let mut i = 0;
-    while let Some(&byte) = b.get(i) {
-        match byte {
-            b'<' => match b.get(i + 1).copied() {
-                Some(c) if c.is_ascii_alphabetic() => {
-                    let tag = parse_start_tag(html, i)?;
-                    if policy.dropped.contains(&*tag.name) {
-                        // In a table, HTML may move it out first.
-                        if open.in_table_context() {
-                            return None;
-                        }
-                        i = skip_dropped(html, &tag)?;
-                        continue;
-                    }
-                    let (&name, &kind) = policy.elements.get_key_value(&*tag.name)?;
-                    let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
-                    if tag.self_closing && !void {
+    while i < html.len() {
+        let (token, next) = token(html, i)?;
+        i = next;
+        match token {
+            Token::Start(tag) => {
+                if policy.dropped.contains(&*tag.name) {
+                    // In a table, HTML may move it out first.
+                    if open.in_table_context() {
                         return None;
                     }
-                    // Table parts only where they belong (a row directly in
-                    // a table gets the `<tbody>` HTML implies); nothing else
-                    // directly inside a table.
-                    if kind == Kind::TableCell && open.top_kind() == Some(Kind::TableCell) {
-                        // A cell closes the cell it is in.
-                        open.close(&mut out);
-                    }
-                    let top = open.top_kind();
-                    match kind {
-                        Kind::Table if open.p > 0 || open.in_table_context() => return None,
-                        Kind::TableSection if top != Some(Kind::Table) => return None,
-                        Kind::TableRow => match top {
-                            Some(Kind::TableSection) => {}
-                            Some(Kind::Table) => {
-                                out.push_str("<tbody>");
-                                open.push("tbody", Kind::TableSection);
-                            }
-                            _ => return None,
-                        },
-                        Kind::TableCell if top != Some(Kind::TableRow) => return None,
-                        Kind::TableSection | Kind::TableCell => {}
-                        _ if open.in_table_context() => return None,
-                        _ => {}
-                    }
-                    // Tree-building cases: an `<li>` closes the `<li>` it is
-                    // in; a block closes the `<p>` it is in. Only when that
-                    // element is the innermost one; otherwise HTML
-                    // restructures more than the fast path follows.
-                    if kind == Kind::ListItem && open.top() == Some("li") {
-                        open.close(&mut out);
-                    }
-                    let closes_p = !matches!(
-                        kind,
-                        Kind::Inline
-                            | Kind::VoidInline
-                            | Kind::Anchor
-                            | Kind::Table
-                            | Kind::TableSection
-                            | Kind::TableRow
-                            | Kind::TableCell
-                    );
-                    if closes_p && open.p > 0 {
-                        if open.top() != Some("p") {
-                            return None;
-                        }
-                        open.close(&mut out);
-                    }
-                    match kind {
-                        Kind::Heading if open.headings > 0 => return None,
-                        Kind::ListItem if !matches!(open.top(), Some("ul" | "ol")) => return None,
-                        Kind::Anchor if open.anchors > 0 => return None,
-                        _ => {}
-                    }
-                    write_start_tag(&mut out, name, &tag.attrs, base, policy)?;
-                    i = tag.end;
-                    if void {
-                        continue;
-                    }
-                    if kind == Kind::Pre {
-                        // HTML drops a newline right after `<pre>`.
-                        if html[i..].starts_with("\r\n") {
-                            i += 2;
-                        } else if matches!(b.get(i), Some(b'\n' | b'\r')) {
-                            i += 1;
-                        }
-                    }
-                    open.push(name, kind);
+                    i = skip_dropped(html, &tag)?;
+                    continue;
                 }
-                Some(b'/') => {
-                    let (name, end) = parse_end_tag(html, i)?;
-                    i = end;
-                    let (&name, &kind) = policy.elements.get_key_value(name.as_str())?;
-                    if open.in_table_context() && !kind.is_table_context() {
-                        return None;
-                    }
-                    match kind {
-                        // `</br>` is read as `<br>`; other void end tags
-                        // are ignored.
-                        Kind::VoidInline | Kind::VoidBlock => {
-                            if name == "br" {
-                                out.push_str("<br />");
-                            }
-                            continue;
+                let (&name, &kind) = policy.elements.get_key_value(&*tag.name)?;
+                let void = matches!(kind, Kind::VoidInline | Kind::VoidBlock);
+                if tag.self_closing && !void {
+                    return None;
+                }
+                // Table parts only where they belong (a row directly in
+                // a table gets the `<tbody>` HTML implies); nothing else
+                // directly inside a table.
+                if kind == Kind::TableCell && open.top_kind() == Some(Kind::TableCell) {
+                    // A cell closes the cell it is in.
+                    open.close(&mut out);
+                }
+                let top = open.top_kind();
+                match kind {
+                    Kind::Table if open.p > 0 || open.in_table_context() => return None,
+                    Kind::TableSection if top != Some(Kind::Table) => return None,
+                    Kind::TableRow => match top {
+                        Some(Kind::TableSection) => {}
+                        Some(Kind::Table) => {
+                            out.push_str("<tbody>");
+                            open.push("tbody", Kind::TableSection);
                         }
-                        // The end of a block closes the `<p>`/`<li>` left
-                        // open inside it (HTML's implied end tags).
-                        Kind::Block | Kind::Heading | Kind::Pre | Kind::List | Kind::ListItem => {
-                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
-                            if open
-                                .stack
-                                .get(inside + 1..)
-                                .unwrap_or_default()
-                                .iter()
-                                .any(|(n, _)| !matches!(*n, "p" | "li"))
-                            {
-                                return None;
-                            }
-                            while open.stack.len() > inside + 1 {
-                                open.close(&mut out);
-                            }
-                        }
-                        // The end of a table part closes the parts and the
-                        // `<p>`/`<li>` left open inside it.
-                        Kind::Table | Kind::TableSection | Kind::TableRow | Kind::TableCell => {
-                            let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
-                            let after = open.stack.get(inside + 1..).unwrap_or_default();
-                            if after.iter().any(|(n, k)| {
-                                !matches!(*n, "p" | "li")
-                                    && !matches!(
-                                        k,
-                                        Kind::TableSection | Kind::TableRow | Kind::TableCell
-                                    )
-                            }) {
-                                return None;
-                            }
-                            while open.stack.len() > inside + 1 {
-                                open.close(&mut out);
-                            }
-                        }
-                        Kind::Inline | Kind::Anchor => {}
-                    }
-                    if open.top() != Some(name) {
+                        _ => return None,
+                    },
+                    Kind::TableCell if top != Some(Kind::TableRow) => return None,
+                    Kind::TableSection | Kind::TableCell => {}
+                    _ if open.in_table_context() => return None,
+                    _ => {}
+                }
+                // Tree-building cases: an `<li>` closes the `<li>` it is
+                // in; a block closes the `<p>` it is in. Only when that
+                // element is the innermost one; otherwise HTML
+                // restructures more than the fast path follows.
+                if kind == Kind::ListItem && open.top() == Some("li") {
+                    open.close(&mut out);
+                }
+                let closes_p = !matches!(
+                    kind,
+                    Kind::Inline
+                        | Kind::VoidInline
+                        | Kind::Anchor
+                        | Kind::Table
+                        | Kind::TableSection
+                        | Kind::TableRow
+                        | Kind::TableCell
+                );
+                if closes_p && open.p > 0 {
+                    if open.top() != Some("p") {
                         return None;
                     }
                     open.close(&mut out);
                 }
-                Some(b'!') => {
-                    i = skip_comment(html, i)?;
+                match kind {
+                    Kind::Heading if open.headings > 0 => return None,
+                    Kind::ListItem if !matches!(open.top(), Some("ul" | "ol")) => return None,
+                    Kind::Anchor if open.anchors > 0 => return None,
+                    _ => {}
                 }
-                Some(b'?') => return None,
-                // `<` not starting markup is text.
-                _ => {
-                    if open.in_table_context() {
-                        return None;
+                write_start_tag(&mut out, name, &tag.attrs, base, policy)?;
+                if void {
+                    continue;
+                }
+                if kind == Kind::Pre {
+                    // HTML drops a newline right after `<pre>`.
+                    if html[i..].starts_with("\r\n") {
+                        i += 2;
+                    } else if matches!(b.get(i), Some(b'\n' | b'\r')) {
+                        i += 1;
                     }
-                    out.push_str("&lt;");
-                    i += 1;
                 }
-            },
-            b'&' => {
+                open.push(name, kind);
+            }
+            Token::End(name) => {
+                let (&name, &kind) = policy.elements.get_key_value(&*name)?;
+                if open.in_table_context() && !kind.is_table_context() {
+                    return None;
+                }
+                match kind {
+                    // `</br>` is read as `<br>`; other void end tags
+                    // are ignored.
+                    Kind::VoidInline | Kind::VoidBlock => {
+                        if name == "br" {
+                            out.push_str("<br />");
+                        }
+                        continue;
+                    }
+                    // The end of a block closes the `<p>`/`<li>` left
+                    // open inside it (HTML's implied end tags).
+                    Kind::Block | Kind::Heading | Kind::Pre | Kind::List | Kind::ListItem => {
+                        let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                        if open
+                            .stack
+                            .get(inside + 1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|(n, _)| !matches!(*n, "p" | "li"))
+                        {
+                            return None;
+                        }
+                        while open.stack.len() > inside + 1 {
+                            open.close(&mut out);
+                        }
+                    }
+                    // The end of a table part closes the parts and the
+                    // `<p>`/`<li>` left open inside it.
+                    Kind::Table | Kind::TableSection | Kind::TableRow | Kind::TableCell => {
+                        let inside = open.stack.iter().rposition(|(n, _)| *n == name)?;
+                        let after = open.stack.get(inside + 1..).unwrap_or_default();
+                        if after.iter().any(|(n, k)| {
+                            !matches!(*n, "p" | "li")
+                                && !matches!(
+                                    k,
+                                    Kind::TableSection | Kind::TableRow | Kind::TableCell
+                                )
+                        }) {
+                            return None;
+                        }
+                        while open.stack.len() > inside + 1 {
+                            open.close(&mut out);
+                        }
+                    }
+                    Kind::Inline | Kind::Anchor => {}
+                }
+                if open.top() != Some(name) {
+                    return None;
+                }
+                open.close(&mut out);
+            }
+            Token::Comment => {}
+            Token::Lt => {
                 if open.in_table_context() {
                     return None;
                 }
-                let (decoded, len) = reference(&html[i..])?;
-                decoded.push_escaped(&mut out, false);
-                i += len;
+                out.push_str("&lt;");
             }
-            _ => {
-                let rest = b.get(i..).unwrap_or_default();
-                let end = memchr::memchr2(b'<', b'&', rest).map_or(html.len(), |n| i + n);
-                let text = &html[i..end];
+            Token::Ref(decoded) => {
+                if open.in_table_context() {
+                    return None;
+                }
+                decoded.push_escaped(&mut out, false);
+            }
+            Token::Text(text) => {
                 if open.in_table_context() && !text.bytes().all(is_space) {
                     return None;
                 }
                 push_text(&mut out, text);
-                i = end;
             }
         }
     }
@@ -591,52 +576,71 @@ pub(crate) fn text(html: &str, policy: &Policy) -> Option<String> {
         })
     };
     let mut out = String::with_capacity(html.len());
-    let b = html.as_bytes();
     let mut i = 0;
-    while let Some(&byte) = b.get(i) {
-        match byte {
-            b'<' => match b.get(i + 1).copied() {
-                Some(c) if c.is_ascii_alphabetic() => {
-                    let tag = parse_start_tag(html, i)?;
-                    if policy.dropped.contains(&*tag.name) {
-                        i = skip_dropped(html, &tag)?;
-                    } else if keeps_text(&tag.name) {
-                        i = tag.end;
-                    } else {
-                        return None;
-                    }
-                }
-                Some(b'/') => {
-                    let (name, end) = parse_end_tag(html, i)?;
-                    if !keeps_text(&name) {
-                        return None;
-                    }
-                    i = end;
-                }
-                Some(b'!') => i = skip_comment(html, i)?,
-                Some(b'?') => return None,
-                _ => {
-                    out.push('<');
-                    i += 1;
-                }
-            },
-            b'&' => {
-                let (decoded, len) = reference(&html[i..])?;
-                match decoded {
-                    Ref::Text(t) => out.push_str(t),
-                    Ref::Char(c) => out.push(c),
-                }
-                i += len;
+    while i < html.len() {
+        let (token, next) = token(html, i)?;
+        i = next;
+        match token {
+            Token::Start(tag) if policy.dropped.contains(&*tag.name) => {
+                i = skip_dropped(html, &tag)?;
             }
-            _ => {
-                let rest = b.get(i..).unwrap_or_default();
-                let end = memchr::memchr2(b'<', b'&', rest).map_or(html.len(), |n| i + n);
-                out.push_str(&html[i..end]);
-                i = end;
-            }
+            Token::Start(StartTag { name, .. }) | Token::End(name) if keeps_text(&name) => {}
+            Token::Start(_) | Token::End(_) => return None,
+            Token::Comment => {}
+            Token::Lt => out.push('<'),
+            Token::Ref(Ref::Text(t)) => out.push_str(t),
+            Token::Ref(Ref::Char(c)) => out.push(c),
+            Token::Text(text) => out.push_str(text),
         }
     }
     Some(out)
+}
+
+/// One piece of the input as the fast paths read it.
+enum Token<'h> {
+    Start(StartTag<'h>),
+    /// An end tag's name, lower case.
+    End(Cow<'h, str>),
+    /// A comment (dropped).
+    Comment,
+    /// A `<` that starts no markup (text).
+    Lt,
+    /// A character reference, decoded.
+    Ref(Ref),
+    /// Text up to the next `<` or `&`.
+    Text(&'h str),
+}
+
+/// The token at `html[i..]` (not empty) and the index after it; `None`
+/// beyond the fast paths (doctypes, CDATA, processing instructions, tags
+/// and references they do not read).
+fn token(html: &str, i: usize) -> Option<(Token<'_>, usize)> {
+    let b = html.as_bytes();
+    Some(match b.get(i)? {
+        b'<' => match b.get(i + 1).copied() {
+            Some(c) if c.is_ascii_alphabetic() => {
+                let tag = parse_start_tag(html, i)?;
+                let end = tag.end;
+                (Token::Start(tag), end)
+            }
+            Some(b'/') => {
+                let (name, end) = parse_end_tag(html, i)?;
+                (Token::End(name), end)
+            }
+            Some(b'!') => (Token::Comment, skip_comment(html, i)?),
+            Some(b'?') => return None,
+            _ => (Token::Lt, i + 1),
+        },
+        b'&' => {
+            let (decoded, len) = reference(html.get(i..)?)?;
+            (Token::Ref(decoded), i + len)
+        }
+        _ => {
+            let rest = b.get(i..).unwrap_or_default();
+            let end = memchr::memchr2(b'<', b'&', rest).map_or(html.len(), |n| i + n);
+            (Token::Text(html.get(i..end)?), end)
+        }
+    })
 }
 
 /// A start tag as read, borrowing from the input where it can.
@@ -747,7 +751,7 @@ fn parse_start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
 
 /// Reads the end tag at `html[at..]` == `</`: (lower-case name, index after
 /// `>`). Only `</name>` and `</name  >`.
-fn parse_end_tag(html: &str, at: usize) -> Option<(String, usize)> {
+fn parse_end_tag(html: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     let b = html.as_bytes();
     let start = at + 2;
     let mut i = start;
@@ -757,7 +761,7 @@ fn parse_end_tag(html: &str, at: usize) -> Option<(String, usize)> {
     if i == start || !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
         return None;
     }
-    let name = html[start..i].to_ascii_lowercase();
+    let name = lowercase(&html[start..i]);
     i = skip_spaces(b, i);
     (b.get(i) == Some(&b'>')).then_some((name, i + 1))
 }
