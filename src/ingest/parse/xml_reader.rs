@@ -567,8 +567,7 @@ impl<'b> Doc<'b> {
         }
         // Malformed or duplicate attributes: the adapter's tag scanner may
         // end the tag elsewhere than quick-xml does.
-        let attrs_read = Attrs::read(tag)?;
-        let e = &attrs_read;
+        let e = &Attrs::read(tag)?;
         let mut local = qname.rsplit(':').next().unwrap_or(qname);
         let prefixed = qname.len() != local.len();
         let is_atom = matches!(self.format, Some(FeedFormat::Atom10 | FeedFormat::Atom03));
