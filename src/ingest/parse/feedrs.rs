@@ -24,7 +24,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::detect::XmlRoot;
-use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
+use super::raw::{
+    FeedLink, RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind,
+};
 use super::xml_scan::{
     EntryLayout, Token, Tokenizer, apply_edits, atom03_rename, entry_bases, local_name, prefix,
 };
@@ -1006,24 +1008,12 @@ fn convert(feed: model::Feed, format: FeedFormat, dates: &[String]) -> RawFeed {
         .as_ref()
         .or(feed.icon.as_ref())
         .map(|i| i.uri.clone());
-    let alternate = |l: &&model::Link| {
-        l.target.is_none()
-            && l.rel
-                .as_deref()
-                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
-    };
-    raw.home_page_url = feed
-        .links
-        .iter()
-        .filter(alternate)
-        .find(|l| l.media_type.as_deref().is_none_or(|t| t.contains("html")))
-        .or_else(|| feed.links.iter().find(alternate))
-        .map(|l| l.href.clone());
-    raw.feed_url = feed
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref() == Some("self"))
-        .map(|l| l.href.clone());
+    raw.set_feed_links(feed.links.iter().map(|l| FeedLink {
+        rel: l.rel.as_deref(),
+        media_type: l.media_type.as_deref(),
+        href: &l.href,
+        may_be_home: l.target.is_none(),
+    }));
     raw.authors = feed.authors.iter().map(person).collect();
     if raw.authors.is_empty() {
         raw.authors = feed

@@ -1,5 +1,6 @@
-//! The reader-neutral intermediate model: what a feed *reader* (today the
-//! feed-rs adapter in [`super::feedrs`]) extracts from a document, before
+//! The reader-neutral intermediate model: what a feed *reader* (the
+//! one-pass [`super::xml_reader`] or the feed-rs adapter in
+//! [`super::feedrs`]) extracts from a document, before
 //! [`super::normalize`] turns it into a [`super::ParsedFeed`].
 //!
 //! Values here are as the upstream wrote them: dates are the raw text, URLs
@@ -103,7 +104,36 @@ pub(crate) struct RawFeed {
     pub warnings: Vec<String>,
 }
 
+/// A feed-level link as both readers see it.
+#[derive(Clone, Copy)]
+pub(crate) struct FeedLink<'l> {
+    pub rel: Option<&'l str>,
+    pub media_type: Option<&'l str>,
+    pub href: &'l str,
+    /// False for a link feed-rs gave a `target`: never the home page.
+    pub may_be_home: bool,
+}
+
 impl RawFeed {
+    /// Sets the home page and self link from the feed's links, as feed-rs's
+    /// model is read: the first alternate link (no `rel` counts) of an HTML
+    /// type or none, else the first alternate one; the first `self` link.
+    pub(crate) fn set_feed_links<'l>(&mut self, links: impl Iterator<Item = FeedLink<'l>> + Clone) {
+        let alternate = |l: &FeedLink| {
+            l.may_be_home && l.rel.is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+        };
+        self.home_page_url = links
+            .clone()
+            .filter(alternate)
+            .find(|l| l.media_type.is_none_or(|t| t.contains("html")))
+            .or_else(|| links.clone().find(alternate))
+            .map(|l| l.href.to_string());
+        self.feed_url = links
+            .filter(|l| l.rel == Some("self"))
+            .map(|l| l.href.to_string())
+            .next();
+    }
+
     pub(crate) fn new(format: FeedFormat) -> RawFeed {
         RawFeed {
             format,

@@ -49,7 +49,9 @@ use quick_xml::name::ResolveResult;
 use url::Url;
 
 use super::FeedFormat;
-use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
+use super::raw::{
+    FeedLink, RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind,
+};
 use super::xml_scan::{EntryLayout, atom03_rename, entry_bases};
 
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
@@ -491,6 +493,23 @@ impl<'b> Doc<'b> {
         self.stack.len()
     }
 
+    /// Whether the text holds `xml:base` anywhere (looked up once).
+    fn has_xml_base(&mut self) -> bool {
+        let text = self.text;
+        *self
+            .has_xml_base
+            .get_or_insert_with(|| text.contains("xml:base"))
+    }
+
+    /// Whether the text declares a default namespace anywhere (looked up
+    /// once).
+    fn declares_default_namespace(&mut self) -> bool {
+        let text = self.text;
+        *self
+            .declares_default_namespace
+            .get_or_insert_with(|| text.contains("xmlns="))
+    }
+
     fn is_rdf(&self) -> bool {
         matches!(self.format, Some(FeedFormat::Rss10 | FeedFormat::Rss090))
     }
@@ -839,7 +858,7 @@ impl<'b> Doc<'b> {
                     // No channel anywhere: the adapter wraps the root's
                     // content in one (`wrap_channel`); the root is read as
                     // the channel. Its `entry_bases` would see the wrapper.
-                    if self.text.contains("xml:base") {
+                    if self.has_xml_base() {
                         return None;
                     }
                     self.feed
@@ -957,12 +976,7 @@ impl<'b> Doc<'b> {
         if !(texts || editor.is_some() || image.is_some()) {
             return Some(());
         }
-        let text = self.text;
-        if *self
-            .declares_default_namespace
-            .get_or_insert_with(|| text.contains("xmlns="))
-            || (texts && r.empty)
-        {
+        if self.declares_default_namespace() || (texts && r.empty) {
             return None;
         }
         if let Some(editor) = editor.flatten() {
@@ -1048,11 +1062,7 @@ impl<'b> Doc<'b> {
         }
         if matches!(local, "fullitem" | "body") {
             // The adapter's `entry_bases` would see the edited text.
-            let text = self.text;
-            if *self
-                .has_xml_base
-                .get_or_insert_with(|| text.contains("xml:base"))
-            {
+            if self.has_xml_base() {
                 return None;
             }
         }
@@ -1600,10 +1610,7 @@ impl<'b> Doc<'b> {
         }
         // A renamed element takes the default namespace in scope, and an
         // empty one may not have been renamed at all.
-        let text = self.text;
-        if *self
-            .declares_default_namespace
-            .get_or_insert_with(|| text.contains("xmlns="))
+        if self.declares_default_namespace()
             || (entry.renamed_empty && (title.is_some() || summary.is_some()))
         {
             return None;
@@ -1686,23 +1693,13 @@ impl<'b> Doc<'b> {
         }
         self.feed.format = format;
         self.feed.icon = self.logo.or(self.icon);
-        let alternate = |l: &&Link| {
-            l.rel
-                .as_deref()
-                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
-        };
-        self.feed.home_page_url = self
-            .links
-            .iter()
-            .filter(alternate)
-            .find(|l| l.media_type.as_deref().is_none_or(|t| t.contains("html")))
-            .or_else(|| self.links.iter().find(alternate))
-            .map(|l| l.href.clone());
-        self.feed.feed_url = self
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref() == Some("self"))
-            .map(|l| l.href.clone());
+        self.feed
+            .set_feed_links(self.links.iter().map(|l| FeedLink {
+                rel: l.rel.as_deref(),
+                media_type: l.media_type.as_deref(),
+                href: &l.href,
+                may_be_home: true,
+            }));
         if self.feed.authors.is_empty() {
             self.feed.authors = self.editors;
         }
@@ -1718,7 +1715,10 @@ impl<'b> Doc<'b> {
             return Some(self.feed);
         }
         // Explicit xml:base per entry, found as the adapter finds it.
-        if self.text.contains("xml:base") {
+        if self
+            .has_xml_base
+            .unwrap_or_else(|| self.text.contains("xml:base"))
+        {
             let layout = if rss {
                 EntryLayout::Rss
             } else {
