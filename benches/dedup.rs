@@ -144,7 +144,7 @@ impl Bench {
         let start = Instant::now();
         let store = Store::open(&config.daemon.store).unwrap();
         let open = start.elapsed().as_secs_f64();
-        assert!(store.wait_for_filter(std::time::Duration::from_secs(3600)));
+        assert!(store.wait_for_indexes(std::time::Duration::from_secs(3600)));
         let scan = start.elapsed().as_secs_f64();
         (
             Bench {
@@ -392,7 +392,7 @@ async fn main() {
     }
     bench
         .store
-        .wait_for_filter(std::time::Duration::from_secs(600));
+        .wait_for_indexes(std::time::Duration::from_secs(600));
     let start = Instant::now();
     let outcome = bench.ingest(1, entries).await;
     let secs = start.elapsed().as_secs_f64();

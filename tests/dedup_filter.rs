@@ -19,7 +19,7 @@ fn open(config: &Config) -> Store {
         match Store::open(&config.daemon.store) {
             Ok(store) => {
                 assert!(
-                    store.wait_for_filter(WAIT),
+                    store.wait_for_indexes(WAIT),
                     "the index filter was not built"
                 );
                 return store;

@@ -662,7 +662,7 @@ impl Store {
     /// Waits (blocking) until neither the filter scan nor the digest map
     /// scan runs, at most `limit`; true when both are then ready. For
     /// tests and benchmarks.
-    pub fn wait_for_filter(&self, limit: std::time::Duration) -> bool {
+    pub fn wait_for_indexes(&self, limit: std::time::Duration) -> bool {
         let start = std::time::Instant::now();
         while (self.filter.building() || self.digest_map.scanning()) && start.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -968,13 +968,18 @@ impl dedup::Index for Store {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
-        if self.digest_map.get(&key.0) == digest_map::Lookup::Absent
-            || !self.filter.check(filter::Tag::Item, &key.0)
-        {
-            return Ok(None);
-        }
+        let asked_filter = match self.digest_map.get(&key.0) {
+            digest_map::Lookup::Absent => return Ok(None),
+            // Stored (or a key-prefix collision): the filter would say
+            // "maybe" too.
+            digest_map::Lookup::Digest(_) => false,
+            digest_map::Lookup::NotReady if !self.filter.check(filter::Tag::Item, &key.0) => {
+                return Ok(None);
+            }
+            digest_map::Lookup::NotReady => true,
+        };
         let item = Store::item(self, key)?;
-        if item.is_none() {
+        if item.is_none() && asked_filter {
             self.filter.note_miss();
         }
         Ok(item)
@@ -1246,7 +1251,7 @@ mod tests {
             &[(stored.key, encode(&stored)), (bad, b"{not json".to_vec())],
         );
         let mut store = Store::open(dir.path()).unwrap();
-        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert!(store.wait_for_indexes(std::time::Duration::from_secs(60)));
         assert_eq!(
             store.digests.get(stored.key.0).unwrap().as_deref(),
             Some(&stored.digest[..])
@@ -1269,7 +1274,7 @@ mod tests {
     /// Waits for the filter of a freshly opened store.
     fn ready(path: &Path) -> Store {
         let store = Store::open(path).unwrap();
-        assert!(store.wait_for_filter(std::time::Duration::from_secs(60)));
+        assert!(store.wait_for_indexes(std::time::Duration::from_secs(60)));
         assert!(store.filter_stats().ready);
         store
     }
@@ -1525,7 +1530,7 @@ mod tests {
             store.apply(&batch).await.unwrap();
             n += per_batch as i64;
         }
-        assert!(store.wait_for_filter(std::time::Duration::from_secs(120)));
+        assert!(store.wait_for_indexes(std::time::Duration::from_secs(120)));
         let now = store.filter_stats();
         assert!(now.builds >= 2, "{now:?}");
         assert!(now.capacity > first.capacity, "{now:?}");
