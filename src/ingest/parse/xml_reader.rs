@@ -721,29 +721,24 @@ impl<'b> Doc<'b> {
                 }
                 _ => Frame::Skip,
             },
-            Frame::RdfChannel => {
-                let field = match (ns, local) {
-                    (Ns::Rss, "title") => Some(Field::ChannelTitle),
-                    (Ns::Rss, "link") => Some(Field::ChannelLink),
-                    (Ns::Rss, "description") => Some(Field::ChannelDescription),
-                    (Ns::DublinCore, "creator") => Some(Field::ChannelItunesAuthor),
-                    (Ns::DublinCore, "language") => Some(Field::RdfLanguage),
-                    _ => None,
-                };
-                if let Some(field) = field {
-                    self.pending = Some((field, None));
-                }
-                Frame::Skip
-            }
-            Frame::RdfItem => {
-                let field = match (ns, local) {
-                    (Ns::Rss, "title") => Some(Field::ItemTitle),
-                    (Ns::Rss, "link") => Some(Field::ItemLink),
-                    (Ns::Rss, "description") => Some(Field::ItemDescription),
-                    (Ns::Content, "encoded") => Some(Field::RdfContent),
-                    (Ns::DublinCore, "creator") => Some(Field::ItemAuthor),
-                    (Ns::DublinCore, "date") => Some(Field::ItemPublished),
-                    (Ns::DublinCore, "description") => Some(Field::RdfDcDescription),
+            Frame::RdfChannel | Frame::RdfItem => {
+                let field = match (parent, ns, local) {
+                    (Frame::RdfChannel, Ns::Rss, "title") => Some(Field::ChannelTitle),
+                    (Frame::RdfChannel, Ns::Rss, "link") => Some(Field::ChannelLink),
+                    (Frame::RdfChannel, Ns::Rss, "description") => Some(Field::ChannelDescription),
+                    (Frame::RdfChannel, Ns::DublinCore, "creator") => {
+                        Some(Field::ChannelItunesAuthor)
+                    }
+                    (Frame::RdfChannel, Ns::DublinCore, "language") => Some(Field::RdfLanguage),
+                    (Frame::RdfItem, Ns::Rss, "title") => Some(Field::ItemTitle),
+                    (Frame::RdfItem, Ns::Rss, "link") => Some(Field::ItemLink),
+                    (Frame::RdfItem, Ns::Rss, "description") => Some(Field::ItemDescription),
+                    (Frame::RdfItem, Ns::Content, "encoded") => Some(Field::RdfContent),
+                    (Frame::RdfItem, Ns::DublinCore, "creator") => Some(Field::ItemAuthor),
+                    (Frame::RdfItem, Ns::DublinCore, "date") => Some(Field::ItemPublished),
+                    (Frame::RdfItem, Ns::DublinCore, "description") => {
+                        Some(Field::RdfDcDescription)
+                    }
                     _ => None,
                 };
                 if let Some(field) = field {
