@@ -1492,6 +1492,27 @@ fn shared_one_pass_reader_matches_full_path_on_corpus() {
     assert!(taken > 0, "the one-pass reader took no corpus file");
 }
 
+/// An RSS 1.0 item without a `<link>` takes its `rdf:about` as its link
+/// (the adapter's `rdf_item_links`); an empty `rdf:about` gives feed-rs an
+/// empty `<link>`, hence no link, and the item is dropped. Found by the
+/// mutation test with seed 9: the one-pass reader kept it.
+#[test]
+fn one_pass_reader_drops_rss1_items_with_an_empty_about() {
+    let doc = |about: &str| {
+        format!(
+            "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+             xmlns=\"http://purl.org/rss/1.0/\"><channel><title>T</title></channel>\
+             <item rdf:about=\"{about}\"><title>one</title></item>\
+             <item rdf:about=\"https://x.example/2\"><link>https://x.example/2</link></item></rdf:RDF>"
+        )
+    };
+    assert_fast_path(&doc(""), true);
+    assert_fast_path(&doc("https://x.example/1"), true);
+    assert_fast_path(&doc("  "), false);
+    let feed = parse_feed(doc("").as_bytes(), &ParseOptions::default()).unwrap();
+    assert_eq!(feed.entries.len(), 1);
+}
+
 /// The one-pass reader checks a tag's attributes once, in place: a
 /// repeated attribute (also among many) is declined as quick-xml's own
 /// check declines it, and many distinct ones are read.

@@ -1491,16 +1491,24 @@ impl<'b> Doc<'b> {
                     if !entry.has_content {
                         return None;
                     }
-                    let href = link_href(&about, entry.xml_base.as_ref().or(self.base));
-                    entry.links.insert(
-                        0,
-                        Link {
-                            href,
-                            rel: None,
-                            media_type: None,
-                            length: None,
-                        },
-                    );
+                    if about.is_empty() {
+                        // The adapter's `<link></link>` has no text: feed-rs
+                        // reads no link from it.
+                    } else if about.trim().is_empty() {
+                        // Whitespace: not modelled.
+                        return None;
+                    } else {
+                        let href = link_href(&about, entry.xml_base.as_ref().or(self.base));
+                        entry.links.insert(
+                            0,
+                            Link {
+                                href,
+                                rel: None,
+                                media_type: None,
+                                length: None,
+                            },
+                        );
+                    }
                 }
                 // feed-rs drops RSS 1.0 items without a link.
                 if !entry.links.is_empty() {
