@@ -1515,7 +1515,8 @@ fn one_pass_reader_drops_rss1_items_with_an_empty_about() {
 
 /// The one-pass reader checks a tag's attributes once, in place: a
 /// repeated attribute (also among many) is declined as quick-xml's own
-/// check declines it, and many distinct ones are read.
+/// check declines it, and so is one without a name; many distinct ones are
+/// read.
 #[test]
 fn one_pass_reader_checks_attributes_once() {
     let many = |repeat: &str| {
@@ -1533,6 +1534,8 @@ fn one_pass_reader_checks_attributes_once() {
                </item></channel></rss>";
     assert_fast_path(few, false);
     assert_fast_path(&few.replace(" url=\"https://x.example/b\"", ""), true);
+    // An attribute without a name (found by the mutation test, seed 60).
+    assert_fast_path(&few.replace("version=", "=version="), false);
 }
 
 /// Seeded mutations of the one-pass reader's fixtures (spliced markup,

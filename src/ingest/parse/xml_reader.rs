@@ -1899,8 +1899,9 @@ struct Attrs<'e> {
 impl<'e> Attrs<'e> {
     const IN_PLACE: usize = 16;
 
-    /// The attributes of `e`, when every one is well formed and none is
-    /// repeated, as quick-xml's checked iteration says; without the `Vec`
+    /// The attributes of `e`, when every one is well formed (and named like
+    /// an ASCII XML name) and none is repeated, as quick-xml's checked
+    /// iteration says; without the `Vec`
     /// of names that check allocates (names are compared in place), but
     /// with its own check on tags with many attributes (where comparing
     /// each name with all before it would be quadratic).
@@ -1916,6 +1917,13 @@ impl<'e> Attrs<'e> {
                 return None;
             };
             let name = a.key.into_inner();
+            // quick-xml reads `<rss =version="2.0">` as an attribute with
+            // an empty name; the adapter's tag scanner does not.
+            if !name.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+                || !name.bytes().all(is_name_char)
+            {
+                return None;
+            }
             let (before, after) = attrs.head.split_at_mut(attrs.len.min(Attrs::IN_PLACE));
             match after.first_mut() {
                 Some(slot) => {
