@@ -1533,9 +1533,10 @@ fn one_pass_reader_checks_attributes_once() {
                <enclosure url=\"https://x.example/a.mp3\" type=\"audio/mpeg\" url=\"https://x.example/b\"/>\
                </item></channel></rss>";
     assert_fast_path(few, false);
-    assert_fast_path(&few.replace(" url=\"https://x.example/b\"", ""), true);
+    let single = few.replace(" url=\"https://x.example/b\"", "");
+    assert_fast_path(&single, true);
     // An attribute without a name (found by the mutation test, seed 60).
-    assert_fast_path(&few.replace("version=", "=version="), false);
+    assert_fast_path(&single.replace("version=", "=version="), false);
 }
 
 /// Seeded mutations of the one-pass reader's fixtures (spliced markup,
