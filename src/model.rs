@@ -96,6 +96,15 @@ pub struct StoredItem {
     pub entry: Entry,
     /// When syndic first stored the item.
     pub first_seen: DateTime<Utc>,
+    /// The item's place (0 = first) in the document, or the local folder
+    /// listing, in which it was first seen. With `first_seen` it orders the
+    /// items first seen at the same instant as their source listed them
+    /// (publishing order and the distinct dates of undated items, see
+    /// `publish`). Set once and never changed; not part of the digest, so it
+    /// changes no item's identity or ETag by itself. 0 in stores written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub first_seen_pos: u32,
     /// The date the item sorts by and is published with: the upstream
     /// `published`, else `updated`, else `first_seen`.
     pub published: DateTime<Utc>,
@@ -121,6 +130,10 @@ pub struct StoredItem {
     /// The address of the source's feed (remote sources), for RSS `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_url: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why a duplicate from another source was merged into an item.

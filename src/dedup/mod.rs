@@ -275,7 +275,7 @@ pub fn plan<I: Index>(
     let mut seen: HashSet<ItemKey> = HashSet::new();
     // Aliases planned earlier in this batch.
     let mut planned: HashMap<String, ItemKey> = HashMap::new();
-    for entry in entries {
+    for (pos, entry) in entries.into_iter().enumerate() {
         let derived = ItemKey::derive(policy.source, &identity_with(&entry, policy.urls));
         let aliases = source_aliases(&entry, policy);
         // 1. its own key, 2-4. its aliases.
@@ -349,7 +349,8 @@ pub fn plan<I: Index>(
                     out.decisions.push(Decision::TooOld);
                     continue;
                 }
-                let item = insert(policy, key, entry, now, fresh.clone());
+                let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+                let item = insert(policy, key, entry, now, pos, fresh.clone());
                 let item = cross_source(policy, item, now, index, &mut out)?;
                 for alias in &fresh {
                     out.aliases.push((alias.clone(), key));
@@ -503,6 +504,7 @@ pub fn new_item(source: &str, key: ItemKey, entry: Entry, at: DateTime<Utc>) -> 
         digest: entry.content_digest(),
         entry,
         first_seen: at,
+        first_seen_pos: 0,
         published: at,
         updated: at,
         aliases: Vec::new(),
@@ -517,11 +519,13 @@ fn insert(
     key: ItemKey,
     entry: Entry,
     now: DateTime<Utc>,
+    first_seen_pos: u32,
     aliases: Vec<String>,
 ) -> StoredItem {
     let published = entry.published.or(entry.updated).unwrap_or(now);
     let updated = entry.updated.unwrap_or(published).max(published);
     StoredItem {
+        first_seen_pos,
         published,
         updated,
         aliases,
@@ -558,6 +562,7 @@ fn update(
         public_id: old.public_id.clone(),
         entry,
         first_seen: old.first_seen,
+        first_seen_pos: old.first_seen_pos,
         published,
         updated,
         digest,
@@ -713,6 +718,58 @@ mod tests {
         assert_eq!(new.published, t(1), "an undated item keeps its first date");
         assert_eq!(new.updated, t(3));
         assert_eq!(db.items.len(), 1);
+    }
+
+    /// The place an item had in the document it was first seen in is
+    /// stored with it and kept when the item moves down or changes later;
+    /// it is not part of the digest.
+    #[test]
+    fn first_seen_position_is_recorded_once() {
+        let mut db = MapIndex::default();
+        let d = run(
+            &mut db,
+            vec![
+                entry(Some("a"), None, "A"),
+                entry(Some("b"), None, "B"),
+                entry(Some("c"), None, "C"),
+            ],
+            t(1),
+        );
+        let pos = |d: &Decision| match d {
+            Decision::Insert(i) | Decision::Update { new: i, .. } => {
+                (i.entry.title.clone(), i.first_seen_pos)
+            }
+            other => panic!("{other:?}"),
+        };
+        let got: Vec<_> = d.iter().map(pos).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("A".into()), 0),
+                (Some("B".into()), 1),
+                (Some("C".into()), 2)
+            ]
+        );
+        // A new item on top, and "c" edited: "c" keeps its first place.
+        let d = run(
+            &mut db,
+            vec![
+                entry(Some("new"), None, "New"),
+                entry(Some("a"), None, "A"),
+                entry(Some("b"), None, "B"),
+                entry(Some("c"), None, "C, edited"),
+            ],
+            t(2),
+        );
+        let changed: Vec<_> = d
+            .iter()
+            .filter(|d| !matches!(d, Decision::Unchanged(_)))
+            .map(pos)
+            .collect();
+        assert_eq!(
+            changed,
+            [(Some("New".into()), 0), (Some("C, edited".into()), 2)]
+        );
     }
 
     #[test]

@@ -340,12 +340,14 @@ fn strip_tags(html: &str) -> String {
     out
 }
 
-/// The publishing order: newest first, ties broken by public id, so the
-/// order never depends on anything but the items.
+/// The publishing order: newest first; items of the same date (undated
+/// items first seen together) in the order their source listed them; then
+/// by public id, so the order never depends on anything but the items.
 pub fn sort_for_publishing(items: &mut [StoredItem]) {
     items.sort_by(|a, b| {
         b.published
             .cmp(&a.published)
+            .then_with(|| a.first_seen_pos.cmp(&b.first_seen_pos))
             .then_with(|| a.public_id.cmp(&b.public_id))
     });
 }
@@ -679,6 +681,24 @@ mod tests {
             json.contains("\"date_published\": \"2026-03-01T12:00:00+00:00\""),
             "{json}"
         );
+    }
+
+    /// Items of one date (undated items first seen in one refresh) keep
+    /// their source's order, whatever their public ids.
+    #[test]
+    fn same_date_items_keep_the_source_order() {
+        let mut items = many_items(5);
+        let at = items[0].published;
+        for (i, item) in items.iter_mut().enumerate() {
+            item.published = at;
+            item.first_seen_pos = 4 - i as u32;
+        }
+        sort_for_publishing(&mut items);
+        let titles: Vec<_> = items
+            .iter()
+            .map(|i| i.entry.title.clone().unwrap())
+            .collect();
+        assert_eq!(titles, ["Item 4", "Item 3", "Item 2", "Item 1", "Item 0"]);
     }
 
     #[test]

@@ -1206,6 +1206,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let item = store.item(&key).unwrap().unwrap();
         assert_eq!(item.public_id, dedup::mint_public_id(&key));
+        assert_eq!(item.first_seen_pos, 0);
         // Straight to version 3: the digest is indexed too.
         assert_eq!(
             store.digests.get(key.0).unwrap().as_deref(),
@@ -1589,6 +1590,36 @@ mod tests {
             },
             at,
         )
+    }
+
+    /// The first-seen position is stored with the item and read back after
+    /// a restart; rows written before it existed read as 0.
+    #[tokio::test]
+    async fn first_seen_position_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let store = Store::open(&path).unwrap();
+        let mut placed = item("a", 1);
+        placed.first_seen_pos = 7;
+        store
+            .apply(&Batch {
+                source: "a".into(),
+                upserts: vec![(None, placed.clone()), (None, item("a", 2))],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.item(&placed.key).unwrap().unwrap().first_seen_pos, 7);
+        assert_eq!(
+            store
+                .item(&item("a", 2).key)
+                .unwrap()
+                .unwrap()
+                .first_seen_pos,
+            0
+        );
     }
 
     #[tokio::test]
