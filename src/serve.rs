@@ -23,9 +23,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
+mod negotiate;
+
 use crate::daemon::App;
 use crate::model::{ItemKey, StoredItem};
 use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, websub};
+use negotiate::{Coding, choose_coding};
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -205,67 +208,11 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// Which stored variant a request gets.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Coding {
-    Identity,
-    Gzip,
-    Brotli,
-}
-
-/// Picks the best coding the client accepts (q=0 refuses one).
-fn choose_coding(headers: &HeaderMap) -> Coding {
-    let Some(accept) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Coding::Identity;
-    };
-    let mut br = false;
-    let mut gzip = false;
-    for part in accept.split(',') {
-        let mut fields = part.split(';');
-        let name = fields.next().unwrap_or("").trim().to_ascii_lowercase();
-        let refused = fields.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        match name.as_str() {
-            "br" => br = !refused,
-            "gzip" | "x-gzip" => gzip = !refused,
-            "*" => {
-                br |= !refused;
-                gzip |= !refused;
-            }
-            _ => {}
-        }
-    }
-    if br {
-        Coding::Brotli
-    } else if gzip {
-        Coding::Gzip
-    } else {
-        Coding::Identity
-    }
-}
-
-/// True when any tag of an `If-None-Match` list matches one of ours, with
-/// the weak comparison RFC 9110 13.1.2 asks for (`W/` ignored), any coding
-/// variant of the current body counting as a match.
-fn none_match(if_none_match: &str, rendered: &Rendered) -> bool {
-    if_none_match.split(',').map(str::trim).any(|tag| {
-        tag == "*" || {
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            rendered.etags.iter().any(|o| o == tag)
-        }
-    })
-}
-
 /// The 200 or 304 for one rendered document.
 fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHeaders) -> Response {
-    let coding = choose_coding(headers);
+    let Some(coding) = choose_coding(headers) else {
+        return not_acceptable();
+    };
     let (body, etag, encoding) = match coding {
         Coding::Identity => (&rendered.body, &rendered.etags[0], None),
         Coding::Gzip => (&rendered.gzip, &rendered.etags[1], Some("gzip")),
@@ -279,25 +226,11 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
         (Some(_), _) => Some(http_date(now)),
         (None, _) => None,
     };
-    // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
-    let not_modified = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(inm) => none_match(inm, rendered),
-        None => match (
-            headers
-                .get(header::IF_MODIFIED_SINCE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| httpdate::parse_http_date(v).ok()),
-            rendered.last_modified,
-        ) {
-            (Some(since), Some(modified)) => {
-                DateTime::<Utc>::from(since).timestamp() >= modified.min(now).timestamp()
-            }
-            _ => false,
-        },
-    };
+    let not_modified = negotiate::not_modified(
+        headers,
+        rendered,
+        rendered.last_modified.map(|at| at.min(now)),
+    );
     let cache_control = if policy.immutable {
         format!("public, max-age={}, immutable", policy.max_age)
     } else {
@@ -377,6 +310,20 @@ pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
             )
         })
         .collect()
+}
+
+/// 406 (RFC 9110 15.5.7): the request refused identity and every coding
+/// we store (br, gzip).
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        [
+            (header::VARY, "Accept-Encoding"),
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        ],
+        "406 Not Acceptable: this feed is available as br, gzip or identity; Accept-Encoding refuses all three\n",
+    )
+        .into_response()
 }
 
 fn http_date(at: DateTime<Utc>) -> String {
@@ -542,37 +489,14 @@ mod tests {
     }
 
     #[test]
-    fn coding_follows_accept_encoding_and_q_zero() {
-        assert_eq!(choose_coding(&headers(&[])), Coding::Identity);
-        assert_eq!(
-            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "gzip, deflate")])),
-            Coding::Gzip
-        );
-        assert_eq!(
-            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "gzip, br")])),
-            Coding::Brotli
-        );
-        assert_eq!(
-            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "br;q=0, gzip")])),
-            Coding::Gzip
-        );
-        assert_eq!(
-            choose_coding(&headers(&[(header::ACCEPT_ENCODING, "identity")])),
-            Coding::Identity
-        );
-    }
-
-    #[test]
     fn if_none_match_uses_weak_comparison_and_accepts_variants() {
         let r = rendered();
-        assert!(none_match(&r.etag, &r));
-        assert!(none_match(&format!("W/{}", r.etag), &r));
-        assert!(none_match(
-            &format!("\"zzz\", {}", r.variant_etag("gz")),
-            &r
-        ));
-        assert!(none_match("*", &r));
-        assert!(!none_match("\"zzz\"", &r));
+        let inm = |v: &str| negotiate::none_match(&headers(&[(header::IF_NONE_MATCH, v)]), &r);
+        assert!(inm(&r.etag));
+        assert!(inm(&format!("W/{}", r.etag)));
+        assert!(inm(&format!("\"zzz\", {}", r.variant_etag("gz"))));
+        assert!(inm("*"));
+        assert!(!inm("\"zzz\""));
     }
 
     fn policy(max_age: u64) -> FeedHeaders {

@@ -2,6 +2,8 @@
 //! on 127.0.0.1 port 0 over a temporary folder.
 #![allow(dead_code)]
 
+pub mod exact;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
