@@ -18,6 +18,7 @@ cat > "$work/feeds.toml" <<TOML
 listen = "127.0.0.1:$port"
 store = "store"
 public_url = "http://127.0.0.1:$port"
+admin_listen = "127.0.0.1:0"
 
 [[source]]
 id = "articles"

@@ -164,6 +164,27 @@ pub struct DaemonConfig {
     /// `log_level`: a log filter such as `"info"` or `"syndic=debug"`,
     /// trimmed. Default: none (the daemon picks its own).
     pub log_level: Option<String>,
+    /// `admin_listen`: where the operator's surface (source health and
+    /// errors, `/metrics`, the OPML of the sources) is served: a socket
+    /// address, or `"off"`. Default: loopback, the public port plus one
+    /// ([`AdminListen::Beside`]; see [`DaemonConfig::admin_addr`]).
+    pub admin_listen: AdminListen,
+    /// `public_status`: also serve the operator's surface on the public
+    /// listener. Default: `false` (the public listener answers 404 there).
+    pub public_status: bool,
+}
+
+/// Where the operator's HTTP surface listens (`[daemon] admin_listen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminListen {
+    /// Not set: `127.0.0.1`, the public listener's port plus one (port 0,
+    /// any free port, when the public one is 0).
+    #[default]
+    Beside,
+    /// An address the config names.
+    At(SocketAddr),
+    /// `"off"`: no admin listener (the admin socket of the CLI stays).
+    Off,
 }
 
 impl DaemonConfig {
@@ -171,6 +192,23 @@ impl DaemonConfig {
     /// `/`, ready for `format!("{}/feeds/{name}.rss", config.public_base())`.
     pub fn public_base(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// The address of the admin listener when the public one was asked for
+    /// at `public` (the configured or `--listen` address, or the address of
+    /// the socket systemd passed); `None` when `admin_listen = "off"`.
+    pub fn admin_addr(&self, public: SocketAddr) -> Option<SocketAddr> {
+        match self.admin_listen {
+            AdminListen::Off => None,
+            AdminListen::At(addr) => Some(addr),
+            AdminListen::Beside => {
+                let port = match public.port() {
+                    0 => 0,
+                    port => port.checked_add(1).unwrap_or(0),
+                };
+                Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+            }
+        }
     }
 }
 
@@ -761,6 +799,8 @@ struct RawDaemon {
     public_url: Option<Spanned<String>>,
     contact: Option<Spanned<String>>,
     log_level: Option<Spanned<String>>,
+    admin_listen: Option<Spanned<String>>,
+    public_status: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1572,6 +1612,9 @@ fn check_limit(ctx: &mut Ctx<'_>, value: &Spanned<i64>, what: &str) -> Option<us
     }
 }
 
+const ADMIN_LISTEN_HELP: &str = "write a loopback address and a port, such as \"127.0.0.1:8081\", \
+     or \"off\"; remove the key for the default (127.0.0.1, the public port plus one)";
+
 fn build_daemon(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Option<DaemonConfig> {
     let raw = take_single::<RawDaemon>(ctx, value, "daemon").unwrap_or_default();
 
@@ -1711,12 +1754,44 @@ fn build_daemon(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Optio
         }
     });
 
+    let admin_listen = match &raw.admin_listen {
+        None => AdminListen::Beside,
+        Some(raw_admin) => {
+            let text = raw_admin.get_ref().trim();
+            if text.eq_ignore_ascii_case("off") {
+                AdminListen::Off
+            } else {
+                match text.parse::<SocketAddr>() {
+                    Ok(addr) if addr == listen && addr.port() != 0 => {
+                        ctx.error(
+                            raw_admin.span(),
+                            format!("daemon: admin_listen `{text}` is the public listen address"),
+                            Some(ADMIN_LISTEN_HELP.to_string()),
+                        );
+                        AdminListen::Beside
+                    }
+                    Ok(addr) => AdminListen::At(addr),
+                    Err(_) => {
+                        ctx.error(
+                            raw_admin.span(),
+                            format!("daemon: admin_listen `{text}` is not a socket address"),
+                            Some(ADMIN_LISTEN_HELP.to_string()),
+                        );
+                        AdminListen::Beside
+                    }
+                }
+            }
+        }
+    };
+
     Some(DaemonConfig {
         listen,
         store,
         public_url: public_url?,
         contact,
         log_level,
+        admin_listen,
+        public_status: raw.public_status.unwrap_or(false),
     })
 }
 
@@ -2623,6 +2698,8 @@ include = ["*"]
                 public_url: Url::parse("https://feeds.example.org/syndic/").unwrap(),
                 contact: Some("mailto:admin@example.org".to_string()),
                 log_level: Some("syndic=debug".to_string()),
+                admin_listen: AdminListen::Beside,
+                public_status: false,
             }
         );
         assert_eq!(
@@ -2825,7 +2902,15 @@ include = ["*"]
         let port = error_at(&errs, 3, 1);
         assert_eq!(port.message, "daemon: unknown key `port`");
         let h = help(port);
-        for key in ["listen", "store", "public_url", "contact", "log_level"] {
+        for key in [
+            "listen",
+            "store",
+            "public_url",
+            "contact",
+            "log_level",
+            "admin_listen",
+            "public_status",
+        ] {
             assert!(h.contains(&format!("`{key}`")), "{h}");
         }
         assert!(h.contains("[daemon]"), "{h}");
@@ -3792,6 +3877,55 @@ include = ["*"]
         let err = one_error(text);
         assert_eq!((err.line, err.column), (3, 8));
         assert_eq!(err.message, "source `a`: path is empty");
+    }
+
+    #[test]
+    fn admin_listen_defaults_beside_the_public_port_on_loopback() {
+        let daemon = |extra: &str| {
+            let text = format!(
+                "[daemon]\nlisten = \"0.0.0.0:9000\"\n{extra}\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\n\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"a\"]\n"
+            );
+            Config::parse(&text, Path::new("/tmp/feeds.toml")).map(|c| c.daemon)
+        };
+        let d = daemon("").unwrap();
+        assert_eq!(d.admin_listen, AdminListen::Beside);
+        assert!(!d.public_status);
+        assert_eq!(
+            d.admin_addr("0.0.0.0:9000".parse().unwrap()),
+            Some("127.0.0.1:9001".parse().unwrap())
+        );
+        assert_eq!(
+            d.admin_addr("127.0.0.1:0".parse().unwrap()),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(
+            d.admin_addr("[::]:65535".parse().unwrap()),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        let d = daemon("admin_listen = \"[::1]:9100\"\npublic_status = true").unwrap();
+        assert_eq!(
+            d.admin_listen,
+            AdminListen::At("[::1]:9100".parse().unwrap())
+        );
+        assert!(d.public_status);
+        assert_eq!(
+            d.admin_addr("0.0.0.0:9000".parse().unwrap()),
+            Some("[::1]:9100".parse().unwrap())
+        );
+        let d = daemon("admin_listen = \"off\"").unwrap();
+        assert_eq!(d.admin_addr("0.0.0.0:9000".parse().unwrap()), None);
+        let errs = daemon("admin_listen = \"localhost\"").unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert_eq!(errs[0].line, 3);
+        assert_eq!(
+            errs[0].message,
+            "daemon: admin_listen `localhost` is not a socket address"
+        );
+        let errs = daemon("admin_listen = \"0.0.0.0:9000\"").unwrap_err().0;
+        assert_eq!(
+            errs[0].message,
+            "daemon: admin_listen `0.0.0.0:9000` is the public listen address"
+        );
     }
 
     #[test]

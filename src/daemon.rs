@@ -57,6 +57,8 @@ pub struct App {
     reloading: tokio::sync::Mutex<()>,
     /// The address [`run`] serves on (for the status line).
     listening: std::sync::OnceLock<std::net::SocketAddr>,
+    /// The address of the admin listener, when there is one.
+    admin_listening: std::sync::OnceLock<std::net::SocketAddr>,
     /// When each feed with a publish schedule last published (or its
     /// schedule started): where its interval counts from.
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
@@ -89,6 +91,7 @@ impl App {
             scheduler: tokio::sync::Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
             listening: std::sync::OnceLock::new(),
+            admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
         }))
     }
@@ -135,6 +138,9 @@ impl App {
             Some(addr) => format!("serving on {addr}; "),
             None => String::new(),
         };
+        if let Some(addr) = self.admin_listening.get() {
+            line.push_str(&format!("admin on {addr}; "));
+        }
         line.push_str(&format!(
             "{ok} sources ok, {failing} failing, {never} not yet refreshed; {} feeds",
             config.feeds.len()
@@ -143,6 +149,12 @@ impl App {
             line.push_str(&format!("; {items} items stored"));
         }
         line
+    }
+
+    /// The address the admin listener (`[daemon] admin_listen`) serves on,
+    /// once [`run`] bound it; `None` when it is off.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin_listening.get().copied()
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -445,6 +457,37 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let daemon = app.config().daemon.clone();
+    let admin = bind_admin(&daemon, daemon.listen).await?;
+    serve(app, listener, admin, shutdown).await
+}
+
+/// Binds the admin listener (`[daemon] admin_listen`) for a public listener
+/// asked for at `public`; `None` when it is off.
+pub async fn bind_admin(
+    daemon: &crate::config::DaemonConfig,
+    public: std::net::SocketAddr,
+) -> anyhow::Result<Option<TcpListener>> {
+    let Some(addr) = daemon.admin_addr(public) else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} for the operator's pages \
+             (set [daemon] admin_listen to a free address, or to \"off\")"
+        )
+    })?;
+    Ok(Some(listener))
+}
+
+/// [`run`] with the admin listener bound by the caller (`None`: no admin
+/// listener).
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     app.render_feeds(None);
     let tracker = TaskTracker::new();
     let scheduler = crate::schedule::start(app.clone(), tracker.clone(), shutdown.clone())
@@ -453,6 +496,9 @@ pub async fn run(
     *app.scheduler.lock().await = Some(scheduler);
     if let Ok(addr) = listener.local_addr() {
         let _ = app.listening.set(addr);
+    }
+    if let Some(addr) = admin.as_ref().and_then(|l| l.local_addr().ok()) {
+        let _ = app.admin_listening.set(addr);
     }
     // The admin socket exists before READY=1, so the CLI works from then.
     let admin_path = crate::admin::socket_path(app.store.path());
@@ -478,10 +524,18 @@ pub async fn run(
     let watchdog_task = crate::notify::watchdog_interval()
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
     let addr = app.listening.get();
-    info!(addr = ?addr, feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
+    info!(addr = ?addr, admin = ?app.admin_addr(), feeds = app.config().feeds.len(), sources = app.config().sources.len(), "serving");
+    let admin_server = admin.map(|admin| {
+        tokio::spawn(crate::server::run(
+            admin,
+            crate::serve::admin_router(app.clone()),
+            crate::server::Limits::default(),
+            shutdown.clone(),
+        ))
+    });
     let mut server = tokio::spawn(crate::server::run(
         listener,
-        crate::serve::router(app.clone()),
+        crate::serve::public_router(app.clone()),
         crate::server::Limits::default(),
         shutdown.clone(),
     ));
@@ -510,6 +564,11 @@ pub async fn run(
     }
     if let Some(task) = admin_task {
         let _ = task.await;
+    }
+    if let Some(mut task) = admin_server
+        && tokio::time::timeout(HTTP_GRACE, &mut task).await.is_err()
+    {
+        task.abort();
     }
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
@@ -741,6 +800,12 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     let mut needs_restart = Vec::new();
     if old.daemon.listen != new.daemon.listen {
         needs_restart.push("[daemon] listen");
+    }
+    if old.daemon.admin_listen != new.daemon.admin_listen {
+        needs_restart.push("[daemon] admin_listen");
+    }
+    if old.daemon.public_status != new.daemon.public_status {
+        needs_restart.push("[daemon] public_status");
     }
     if old.daemon.store != new.daemon.store {
         needs_restart.push("[daemon] store");

@@ -89,7 +89,12 @@ enum Command {
 Signals: SIGTERM/SIGINT stop gracefully (finish requests and refreshes, flush,
 exit 0); SIGHUP re-reads the config (an invalid one is logged and ignored).
 Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1 and takes
-a socket from syndic.socket (LISTEN_FDS) instead of binding `listen`.
+a socket from syndic.socket (LISTEN_FDS) instead of binding `listen`; a second
+socket, if passed, is used instead of binding `admin_listen`.
+
+The public listener serves the feeds, archive pages, article pages and an index
+of the feeds. Source health, /metrics and the OPML of the sources are served on
+`[daemon] admin_listen` (default: 127.0.0.1, the public port plus one).
 
 Examples:
   syndic serve
@@ -236,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Socket activation: read (and clear) LISTEN_FDS before any thread starts.
     let activated = match &cli.command {
         Command::Serve { .. } => activated_listener()?,
-        _ => None,
+        _ => Activated::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -397,44 +402,70 @@ where
     }
 }
 
-/// The listening socket systemd passed (`syndic.socket`), if any.
-fn activated_listener() -> anyhow::Result<Option<std::net::TcpListener>> {
+/// The listening sockets systemd passed (`syndic.socket`): the public one
+/// and, when a second is passed, the admin one.
+#[derive(Default)]
+struct Activated {
+    public: Option<std::net::TcpListener>,
+    admin: Option<std::net::TcpListener>,
+}
+
+fn activated_listener() -> anyhow::Result<Activated> {
     let mut fds = listenfd::ListenFd::from_env();
     if fds.len() == 0 {
-        return Ok(None);
+        return Ok(Activated::default());
     }
-    let listener = fds.take_tcp_listener(0).context(
+    let public = fds.take_tcp_listener(0).context(
         "LISTEN_FDS is set but fd 3 is not a TCP listening socket (check syndic.socket)",
     )?;
-    Ok(listener)
+    let admin = if fds.len() > 1 {
+        fds.take_tcp_listener(1).context(
+            "LISTEN_FDS passes a second socket, but fd 4 is not a TCP listening socket \
+             (check syndic.socket)",
+        )?
+    } else {
+        None
+    };
+    Ok(Activated { public, admin })
+}
+
+/// A socket systemd passed, made ready for tokio.
+fn adopt(listener: std::net::TcpListener) -> anyhow::Result<tokio::net::TcpListener> {
+    listener
+        .set_nonblocking(true)
+        .context("preparing the socket systemd passed")?;
+    tracing::info!(addr = ?listener.local_addr().ok(), "using the socket systemd passed");
+    tokio::net::TcpListener::from_std(listener).context("using the socket systemd passed")
 }
 
 async fn serve(
     config: Config,
     store: Store,
     listen: Option<std::net::SocketAddr>,
-    activated: Option<std::net::TcpListener>,
+    activated: Activated,
 ) -> anyhow::Result<ExitCode> {
-    let listener = match activated {
+    let (listener, asked) = match activated.public {
         Some(listener) => {
-            listener
-                .set_nonblocking(true)
-                .context("preparing the socket systemd passed")?;
-            tracing::info!(addr = ?listener.local_addr().ok(), "using the socket systemd passed");
-            tokio::net::TcpListener::from_std(listener)
-                .context("using the socket systemd passed")?
+            let listener = adopt(listener)?;
+            let asked = listener.local_addr().unwrap_or(config.daemon.listen);
+            (listener, asked)
         }
         None => {
             let addr = listen.unwrap_or(config.daemon.listen);
-            tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
                 format!("cannot listen on {addr} (set [daemon] listen or pass --listen)")
-            })?
+            })?;
+            (listener, addr)
         }
+    };
+    let admin = match activated.admin {
+        Some(admin) => Some(adopt(admin)?),
+        None => daemon::bind_admin(&config.daemon, asked).await?,
     };
     let app = App::with_notifier(config, store, syndic::notify::Notifier::from_env())?;
     let shutdown = CancellationToken::new();
     tokio::spawn(handle_signals(app.clone(), shutdown.clone()));
-    daemon::run(app, listener, shutdown).await?;
+    daemon::serve(app, listener, admin, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 

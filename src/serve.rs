@@ -1,17 +1,27 @@
 //! The HTTP surface (axum). Feeds are served from bytes rendered ahead of
 //! time: a request only picks the variant and answers the validators.
 //!
-//! | route | what |
-//! |---|---|
-//! | `/feeds/{name}.rss` `.atom` `.json` | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link` |
-//! | `/feeds/{name}/archive/{n}.{ext}` | an RFC 5005 archive page; a full one is cached for a year |
-//! | `/feeds/feed.xsl` | the XSLT stylesheet that makes RSS/Atom readable in a browser |
-//! | `/opml` | the sources as an OPML 2.0 subscription list |
-//! | `/articles/{slug}` | the HTML page of a local article |
-//! | `/items/{key}` | the HTML page of an item that has no link of its own |
-//! | `/` | an HTML index of the feeds and sources |
-//! | `/healthz`, `/readyz` | liveness; readiness (store open, first render done) |
-//! | `/metrics` | Prometheus text format ([`crate::metrics`]) |
+//! Two surfaces: the public listener (`[daemon] listen`) serves what
+//! subscribers need; the admin listener (`[daemon] admin_listen`, loopback
+//! by default) serves that too, plus the operator's pages. The public
+//! listener answers 404 for the operator's routes unless `[daemon]
+//! public_status = true`.
+//!
+//! | route | surface | what |
+//! |---|---|---|
+//! | `/feeds/{name}.rss` `.atom` `.json` | public | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link` |
+//! | `/feeds/{name}/archive/{n}.{ext}` | public | an RFC 5005 archive page; a full one is cached for a year |
+//! | `/feeds/feed.xsl` | public | the XSLT stylesheet that makes RSS/Atom readable in a browser |
+//! | `/articles/{slug}` | public | the HTML page of a local article |
+//! | `/items/{key}` | public | the HTML page of an item that has no link of its own |
+//! | `/` | public | an HTML index of the feeds (on the admin surface: of the feeds and the sources' health) |
+//! | `/healthz`, `/readyz` | both | liveness; readiness (store open, first render done) |
+//! | `/opml` | operator | the sources as an OPML 2.0 subscription list |
+//! | `/metrics` | operator | Prometheus text format ([`crate::metrics`]) |
+//!
+//! Every response says `X-Content-Type-Options: nosniff`; every HTML page
+//! also gets a Content-Security-Policy without scripts, a Referrer-Policy
+//! and `X-Frame-Options` ([`security_headers`]).
 
 use std::sync::Arc;
 
@@ -30,19 +40,73 @@ use crate::model::{ItemKey, StoredItem};
 use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, websub};
 use negotiate::{Coding, choose_coding};
 
-pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/", get(index))
+/// The routes of the public listener: what subscribers need, and the
+/// operator's pages too when `[daemon] public_status = true` (read at start).
+pub fn public_router(app: Arc<App>) -> Router {
+    let operator = app.config().daemon.public_status;
+    router(app, operator)
+}
+
+/// The routes of the admin listener (`[daemon] admin_listen`): the public
+/// ones and the operator's pages.
+pub fn admin_router(app: Arc<App>) -> Router {
+    router(app, true)
+}
+
+fn router(app: Arc<App>, operator: bool) -> Router {
+    let routes = Router::new()
         .route("/feeds/{file}", get(feed))
         .route("/feeds/{name}/archive/{file}", get(archive_page))
-        .route("/opml", get(opml))
         .route("/articles/{slug}", get(article))
         .route("/items/{key}", get(item_page))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    let routes = if operator {
+        routes
+            .route("/", get(operator_index))
+            .route("/opml", get(opml))
+            .route("/metrics", get(metrics))
+    } else {
+        routes.route("/", get(public_index))
+    };
+    routes
         .fallback(|| async { not_found() })
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
+}
+
+/// The Content-Security-Policy of every HTML page: no scripts, no plugins,
+/// no frames, no forms; styles only inline (the pages' own `<style>`);
+/// images and media from anywhere, as articles from other sites need.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src * data:; media-src *; \
+     style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Headers for pages that show content syndic did not write: `nosniff` on
+/// every response; on HTML, the [`CONTENT_SECURITY_POLICY`], no referrer
+/// (readers' clicks and remote images learn nothing of where they came
+/// from) and no framing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 fn not_found() -> Response {
@@ -389,10 +453,25 @@ fn item_html(item: &StoredItem) -> Response {
     page(&title, &body)
 }
 
-async fn index(State(app): State<Arc<App>>) -> Response {
+/// The public index: the feeds and how to subscribe.
+async fn public_index(State(app): State<Arc<App>>) -> Response {
+    let mut body = String::from("<h1>syndic</h1>\n<h2>Feeds</h2>\n");
+    feeds_table(&app, &mut body);
+    page("syndic", &body)
+}
+
+/// The operator's index: the feeds, and every source's health.
+async fn operator_index(State(app): State<Arc<App>>) -> Response {
+    let mut body = String::from("<h1>syndic</h1>\n<h2>Feeds</h2>\n");
+    feeds_table(&app, &mut body);
+    sources_table(&app, &mut body);
+    page("syndic", &body)
+}
+
+fn feeds_table(app: &App, body: &mut String) {
     let config = app.config();
-    let mut body = String::from(
-        "<h1>syndic</h1>\n<h2>Feeds</h2>\n<table><tr><th>feed</th><th>items</th><th>formats</th><th>published</th></tr>\n",
+    body.push_str(
+        "<table><tr><th>feed</th><th>items</th><th>formats</th><th>published</th></tr>\n",
     );
     for feed in &config.feeds {
         let count = app
@@ -423,7 +502,12 @@ async fn index(State(app): State<Arc<App>>) -> Response {
             escape_html(&published)
         ));
     }
-    body.push_str("</table>\n<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");
+    body.push_str("</table>\n");
+}
+
+fn sources_table(app: &App, body: &mut String) {
+    let config = app.config();
+    body.push_str("<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a> · <a href=\"/metrics\">metrics</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");
     for source in &config.sources {
         let state = app
             .store
@@ -452,7 +536,6 @@ async fn index(State(app): State<Arc<App>>) -> Response {
         ));
     }
     body.push_str("</table>");
-    page("syndic", &body)
 }
 
 /// The index page's cell for the warnings of a source's last parse: their

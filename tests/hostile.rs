@@ -257,8 +257,14 @@ async fn no_hostile_markup_survives_into_any_served_document() {
         check_xml(path, &daemon.get(path).await.text().await.unwrap());
     }
     check_json("/feeds/all.json", &json);
-    for path in ["/", "/articles/evil"] {
-        let page = daemon.get(path).await.text().await.unwrap();
+    let admin_index = daemon.admin_url("/");
+    for path in ["/", "/articles/evil", admin_index.as_str()] {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            daemon.url(path)
+        };
+        let page = reqwest::get(url).await.unwrap().text().await.unwrap();
         // Our own <head> (meta, style) is not ingested content.
         let body = page.split_once("<body>").map(|(_, b)| b).unwrap_or(&page);
         assert_clean(path, body);

@@ -18,6 +18,8 @@ struct Daemon {
     child: Child,
     notify: UnixDatagram,
     addr: SocketAddr,
+    /// The admin listener (operator's pages), from the READY status.
+    admin: SocketAddr,
     stderr: PathBuf,
     /// Every notification received so far.
     messages: Vec<String>,
@@ -88,6 +90,7 @@ impl Daemon {
             child,
             notify,
             addr: "127.0.0.1:0".parse().unwrap(),
+            admin: "127.0.0.1:0".parse().unwrap(),
             stderr,
             messages: Vec::new(),
         };
@@ -99,6 +102,7 @@ impl Daemon {
             .unwrap_or_else(|| panic!("no address in {ready:?}"))
             .parse()
             .unwrap();
+        daemon.admin = admin_addr(&ready);
         daemon
     }
 
@@ -136,6 +140,11 @@ impl Daemon {
 
     fn get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path)
+    }
+
+    /// GET on the admin listener.
+    fn admin_get(&self, path: &str) -> (u16, String) {
+        http_get(self.admin, path)
     }
 
     /// Polls `path` until its body contains `needle` (the daemon works in
@@ -181,6 +190,17 @@ impl Drop for Daemon {
 }
 
 /// A minimal HTTP/1.1 GET (the tests stay synchronous).
+/// The admin listener's address in a READY status (`admin on ADDR;`).
+fn admin_addr(status: &str) -> SocketAddr {
+    status
+        .split("admin on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no admin address in {status:?}"))
+        .parse()
+        .unwrap()
+}
+
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
@@ -254,7 +274,7 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
     let mut daemon = Daemon::start(dir.path(), &[]);
     daemon.get_until("/feeds/all.json", "Post A");
-    let metrics = daemon.get("/metrics").1;
+    let metrics = daemon.admin_get("/metrics").1;
     assert_eq!(
         metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
         Some(1.0)
@@ -283,7 +303,7 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     assert!(!bonly.contains("Post A"), "{bonly}");
     daemon.get_until("/feeds/all.json", "Post B");
     // The unchanged source kept its poll state and was not polled again.
-    let metrics = daemon.get("/metrics").1;
+    let metrics = daemon.admin_get("/metrics").1;
     assert_eq!(
         metric(&metrics, "syndic_source_polls_total", &[("source", "a")]),
         Some(1.0)
@@ -415,7 +435,9 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
     let etag_probe = http_get(daemon.addr, "/feeds/all.rss");
     assert_eq!(etag_probe.0, 200);
     assert_eq!(daemon.get("/feeds/nope.rss").0, 404);
-    let text = daemon.get("/metrics").1;
+    // The operator's pages are not on the public port.
+    assert_eq!(daemon.get("/metrics").0, 404);
+    let text = daemon.admin_get("/metrics").1;
     // Strictly parsed: every family has HELP and TYPE, every sample a value.
     for line in text.lines() {
         assert!(
@@ -635,7 +657,10 @@ fn serve_uses_the_socket_systemd_passes() {
     write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
     let free = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = free.local_addr().unwrap();
+    let free_admin = TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = free_admin.local_addr().unwrap();
     drop(free);
+    drop(free_admin);
     let socket_path = dir.path().join("notify.sock");
     let notify = UnixDatagram::bind(&socket_path).unwrap();
     notify.set_read_timeout(Some(PATIENCE)).unwrap();
@@ -643,6 +668,8 @@ fn serve_uses_the_socket_systemd_passes() {
     cmd.current_dir(dir.path())
         .arg("-l")
         .arg(addr.to_string())
+        .arg("-l")
+        .arg(admin.to_string())
         .arg(format!("--setenv=NOTIFY_SOCKET={}", socket_path.display()))
         .arg("--setenv=RUST_LOG=info,tokio_cron_scheduler=warn")
         .arg(env!("CARGO_BIN_EXE_syndic"))
@@ -691,6 +718,11 @@ fn serve_uses_the_socket_systemd_passes() {
     };
     assert!(ready.contains(&format!("serving on {addr}")), "{ready}");
     assert_eq!(getter.join().unwrap(), (200, "ok\n".to_string()));
+    // The second socket is the admin listener: the operator's pages are
+    // there, not on the public one.
+    assert_eq!(admin_addr(&ready), admin);
+    assert_eq!(http_get(admin, "/metrics").0, 200);
+    assert_eq!(http_get(addr, "/metrics").0, 404);
     Command::new("kill")
         .args(["-TERM", &process.id().to_string()])
         .status()

@@ -448,7 +448,7 @@ async fn parse_warnings_of_the_last_parse_show_in_sources_and_on_the_index_page(
     let json: serde_json::Value = daemon.json("/feeds/all.json").await;
     assert!(titles(&json).contains(&"Caf\u{e9} one".to_string()));
 
-    let index = daemon.get("/").await.text().await.unwrap();
+    let index = daemon.admin_get("/").await.text().await.unwrap();
     let row = |id: &str| {
         index
             .lines()
@@ -504,7 +504,7 @@ async fn parse_warnings_of_the_last_parse_show_in_sources_and_on_the_index_page(
     daemon.refresh("news").await;
     let state = daemon.app.store.poll_state("news").unwrap().unwrap();
     assert_eq!(state.parse_warning_total(), 0, "{:?}", state.parse_warnings);
-    let index = daemon.get("/").await.text().await.unwrap();
+    let index = daemon.admin_get("/").await.text().await.unwrap();
     assert!(!index.contains("undeclared HTML entit"), "{index}");
     daemon.stop().await;
 }

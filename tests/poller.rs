@@ -1612,10 +1612,19 @@ async fn the_html_index_shows_the_poll_state_columns() {
     let store = Store::open(&config.daemon.store).unwrap();
     let app = App::new(config, store).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(syndic::daemon::run(app, listener, shutdown.clone()));
-    let html = reqwest::get(format!("http://{addr}/"))
+    let handle = tokio::spawn(syndic::daemon::run(app.clone(), listener, shutdown.clone()));
+    // The sources' health is the operator's page, on the admin listener.
+    let mut admin = None;
+    for _ in 0..200 {
+        admin = app.admin_addr();
+        if admin.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let admin = admin.expect("the admin listener");
+    let html = reqwest::get(format!("http://{admin}/"))
         .await
         .unwrap()
         .text()

@@ -1008,7 +1008,9 @@ async fn stylesheet_opml_and_index_page() {
     let atom = body_text(d.get("/feeds/all.atom").await).await;
     assert!(atom.contains("<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>"));
 
-    let r = d.get("/opml").await;
+    // The OPML of the sources is the operator's: not on the public port.
+    assert_eq!(d.get("/opml").await.status(), StatusCode::NOT_FOUND);
+    let r = d.admin_get("/opml").await;
     assert_eq!(r.headers()["content-type"], "text/x-opml; charset=utf-8");
     let opml = body_text(r).await;
     let doc = roxmltree::Document::parse(&opml).unwrap();
@@ -1018,7 +1020,14 @@ async fn stylesheet_opml_and_index_page() {
         .collect();
     assert_eq!(urls, vec!["http://127.0.0.1:9/feed.xml"]);
 
-    let index = body_text(d.get("/").await).await;
+    let public = body_text(d.get("/").await).await;
+    for want in ["All &amp; more", "/feeds/all.rss"] {
+        assert!(public.contains(want), "{want} not in {public}");
+    }
+    for operator in ["/opml", "Sources", "/metrics"] {
+        assert!(!public.contains(operator), "{operator} in {public}");
+    }
+    let index = body_text(d.admin_get("/").await).await;
     assert!(index.starts_with("<!DOCTYPE html>"), "{index}");
     for want in [
         "All &amp; more",

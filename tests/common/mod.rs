@@ -244,6 +244,21 @@ impl TestDaemon {
         panic!("source {id} stayed busy");
     }
 
+    /// A URL on the admin listener (`[daemon] admin_listen`).
+    pub fn admin_url(&self, path: &str) -> String {
+        let admin = self.app.admin_addr().expect("the admin listener is on");
+        format!("http://{admin}{path}")
+    }
+
+    /// GET on the admin listener: the operator's pages.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.admin_url(path))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::Client::new()
             .get(self.url(path))
