@@ -26,6 +26,13 @@ use crate::store::{Batch, Store, StoreError, Tombstone};
 /// Longest wait between polls of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
+/// Most duplicates an item lists in `merged` (its published sources, `via`
+/// links). A story carried by thousands of sources would otherwise be
+/// rewritten whole, and its list read by every render, once per source:
+/// past this many, a duplicate still joins the item (and is published as
+/// it) without being listed.
+pub const MERGED_CAP: usize = 50;
+
 /// What one refresh did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -642,11 +649,19 @@ impl Refresher<'_> {
             if let Some(old) = self.store.item(&primary)? {
                 let mut new = old.clone();
                 for record in records {
-                    new.merged.retain(|m| m.key != record.key);
-                    new.merged.push(record);
+                    let listed = new.merged.len();
+                    match new.merged.iter_mut().find(|m| m.key == record.key) {
+                        Some(same) => *same = record,
+                        None if listed < MERGED_CAP => new.merged.push(record),
+                        // Listed enough: the duplicate still names the item
+                        // it joined (and is published as it), unlisted.
+                        None => {}
+                    }
                 }
-                batch.upserts.push((Some(old), new));
-                counts.merges += 1;
+                if new.merged != old.merged {
+                    batch.upserts.push((Some(old), new));
+                    counts.merges += 1;
+                }
             }
         }
         batch.removals = removals;

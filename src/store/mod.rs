@@ -8,7 +8,7 @@
 //! | `items` | item key (16 bytes) | [`StoredItem`] (versioned JSON) |
 //! | `digests` | item key | the item's content digest (16 bytes): an unchanged entry is told without reading its item |
 //! | `by_time` | published, descending (8 bytes BE) + item key | empty |
-//! | `by_source` | source id + NUL + published desc + item key | empty |
+//! | `by_source` | source id + NUL + published desc + item key | empty; for a cross-source duplicate, the key (16 bytes) and source id of the item it joined, so a render skips it without reading it |
 //! | `slugs` | article slug | item key |
 //! | `sources` | source id | [`PollState`] (JSON) |
 //! | `aliases` | dedup alias (see `dedup`: old guids, canonical links, link+title) | item key |
@@ -62,6 +62,10 @@ pub const BAND_CAP: usize = 64;
 /// The `meta` key whose presence says the per-source item counters are
 /// kept (see [`Store::source_item_count`]).
 const COUNTED: &str = "counted";
+
+/// The `meta` key whose presence says the `by_source` rows of duplicates
+/// carry the item they joined (see [`Store::newest_items_where`]).
+const DUPLICATES_MARKED: &str = "duplicates marked";
 
 /// A big-endian u64 cell; absent or malformed reads as 0.
 fn read_u64(raw: Option<&[u8]>) -> u64 {
@@ -184,6 +188,9 @@ pub struct Store {
     /// Held from a refresh's dedup reads to its write (see
     /// [`Store::ingest_lock`]).
     ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Items decoded by [`Store::item`] and the feed reads (see
+    /// [`Store::items_read`]).
+    reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// sled's page cache. sled's resident memory is several times its
@@ -289,6 +296,7 @@ impl Store {
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
             ingest: Default::default(),
+            reads: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
@@ -299,6 +307,18 @@ impl Store {
         if store.meta.get(COUNTED).map_err(sled_err)?.is_none() {
             store.recount_sources()?;
             store.meta.insert(COUNTED, &[1]).map_err(sled_err)?;
+        }
+        if store
+            .meta
+            .get(DUPLICATES_MARKED)
+            .map_err(sled_err)?
+            .is_none()
+        {
+            store.mark_duplicates()?;
+            store
+                .meta
+                .insert(DUPLICATES_MARKED, &[1])
+                .map_err(sled_err)?;
         }
         // After a migration: the scans must see complete trees.
         store.filter.begin();
@@ -452,6 +472,7 @@ impl Store {
         };
         let changes_index = batch.changes_index();
         let bump = batch.changes_items();
+        let joined = self.joined_marks(batch)?;
         // Every key this batch may write gets its filter bits before the
         // commit, and the guard keeps a filter build from starting its scan
         // in between (see `filter`).
@@ -538,8 +559,9 @@ impl Store {
                         items.insert(&new.key.0, encode(new))?;
                         digests.insert(&new.key.0, &new.digest)?;
                         by_time.insert(keys::by_time(new).as_slice(), &[])?;
+                        let mark = joined.get(&new.key).map_or(&[][..], Vec::as_slice);
                         if by_source
-                            .insert(keys::by_source(new).as_slice(), &[])?
+                            .insert(keys::by_source(new).as_slice(), mark)?
                             .is_none()
                         {
                             *counted.entry(new.source.as_str()).or_default() += 1;
@@ -693,8 +715,73 @@ impl Store {
     pub fn item(&self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
         match self.items.get(key.0).map_err(|e| self.err(e))? {
             None => Ok(None),
-            Some(raw) => decode(&raw, &key.to_hex()).map(Some),
+            Some(raw) => {
+                self.reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                decode(&raw, &key.to_hex()).map(Some)
+            }
         }
+    }
+
+    /// How many items [`Store::item`] (and so every feed read) has decoded
+    /// since the store was opened: what tests and benchmarks bound a
+    /// render's reads with.
+    pub fn items_read(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The `by_source` value of each duplicate `batch` writes: the key and
+    /// source of the item it joined (from the batch, which rewrites that
+    /// item when the merge is new, else read once). A duplicate whose item
+    /// is gone gets none: it stands for itself.
+    fn joined_marks(&self, batch: &Batch) -> Result<HashMap<ItemKey, Vec<u8>>, StoreError> {
+        let mut marks = HashMap::new();
+        for (_, new) in &batch.upserts {
+            let Some(primary) = new.duplicate_of else {
+                continue;
+            };
+            let in_batch = batch
+                .upserts
+                .iter()
+                .find(|(_, i)| i.key == primary)
+                .map(|(_, i)| i.source.clone());
+            let source = match in_batch {
+                Some(source) => Some(source),
+                None => self.item(&primary)?.map(|p| p.source),
+            };
+            if let Some(source) = source {
+                marks.insert(new.key, joined_mark(&primary, &source));
+            }
+        }
+        Ok(marks)
+    }
+
+    /// Writes the joined item into the `by_source` row of every stored
+    /// duplicate (stores written before the rows carried it; one pass).
+    fn mark_duplicates(&self) -> Result<(), StoreError> {
+        let mut marked = 0u64;
+        for row in self.items.iter() {
+            let (key, raw) = row.map_err(|e| self.err(e))?;
+            let Ok(item) = decode::<StoredItem>(&raw, &hex::encode(&key)) else {
+                continue;
+            };
+            let Some(primary) = item.duplicate_of else {
+                continue;
+            };
+            if let Some(p) = self.item(&primary)? {
+                self.by_source
+                    .insert(keys::by_source(&item), joined_mark(&primary, &p.source))
+                    .map_err(|e| self.err(e))?;
+                marked += 1;
+            }
+        }
+        if marked > 0 {
+            tracing::info!(
+                duplicates = marked,
+                "store: duplicates marked in the source index"
+            );
+        }
+        Ok(())
     }
 
     pub fn item_by_slug(&self, slug: &str) -> Result<Option<StoredItem>, StoreError> {
@@ -788,7 +875,10 @@ impl Store {
     /// first (ties broken by item key). Merges the sources' own indexes
     /// (keys only) and reads just the items it returns or `keep` rejects, so
     /// the cost grows with `limit` and the number of sources, not with the
-    /// size of the store.
+    /// size of the store nor the number of duplicates: a duplicate whose
+    /// joined item is published instead is told from its index row (which
+    /// names that item and its source) without being read. With a `keep`
+    /// that accepts everything, at most `limit` items are decoded.
     pub fn newest_items_where(
         &self,
         sources: &HashSet<&str>,
@@ -808,45 +898,50 @@ impl Store {
             })
             .collect();
         let mut heap = BinaryHeap::new();
-        let next = |cursor: &mut (usize, sled::Iter)| -> Result<Option<Vec<u8>>, StoreError> {
+        type Head = (Vec<u8>, sled::IVec);
+        let next = |cursor: &mut (usize, sled::Iter)| -> Result<Option<Head>, StoreError> {
             match cursor.1.next() {
                 None => Ok(None),
                 Some(row) => {
-                    let (k, _) = row.map_err(|e| self.err(e))?;
-                    Ok(k.get(cursor.0..).map(<[u8]>::to_vec))
+                    let (k, mark) = row.map_err(|e| self.err(e))?;
+                    Ok(k.get(cursor.0..).map(|k| (k.to_vec(), mark)))
                 }
             }
         };
         for (i, cursor) in cursors.iter_mut().enumerate() {
-            if let Some(head) = next(cursor)? {
-                heap.push(Reverse((head, i)));
+            if let Some((head, mark)) = next(cursor)? {
+                heap.push(Reverse((head, i, mark)));
             }
         }
         let mut out = Vec::new();
         while out.len() < limit {
-            let Some(Reverse((head, i))) = heap.pop() else {
+            let Some(Reverse((head, i, mark))) = heap.pop() else {
                 break;
             };
             if let Some(cursor) = cursors.get_mut(i)
-                && let Some(following) = next(cursor)?
+                && let Some((following, mark)) = next(cursor)?
             {
-                heap.push(Reverse((following, i)));
+                heap.push(Reverse((following, i, mark)));
             }
             let Some(key) = keys::item_key_suffix(&head) else {
                 continue;
             };
+            // A cross-source duplicate is published as the item it joined
+            // when that item's source is in the feed too (and the item is
+            // still stored); told from the index row, without reading either.
+            if let Some((primary, source)) = read_joined_mark(&mark)
+                && sources.contains(source)
+                && self
+                    .items
+                    .contains_key(primary.0)
+                    .map_err(|e| self.err(e))?
+            {
+                continue;
+            }
             let Some(mut item) = self.item(&key)? else {
                 continue;
             };
             if !keep(&item) {
-                continue;
-            }
-            // A cross-source duplicate is published as the item it joined
-            // when that item's source is in the feed too.
-            if let Some(primary) = item.duplicate_of
-                && let Some(primary) = self.item(&primary)?
-                && sources.contains(primary.source.as_str())
-            {
                 continue;
             }
             let mut merged = Vec::new();
@@ -1116,6 +1211,21 @@ fn bucket_without(bucket: Option<&[u8]>, key: &ItemKey) -> Option<Vec<u8>> {
 // Serializing our own plain structs (string map keys only) into a Vec
 // cannot fail: no I/O, no non-string keys.
 #[allow(clippy::expect_used)]
+/// The `by_source` value of a duplicate: the key and source of the item it
+/// joined.
+fn joined_mark(primary: &ItemKey, source: &str) -> Vec<u8> {
+    let mut mark = primary.0.to_vec();
+    mark.extend_from_slice(source.as_bytes());
+    mark
+}
+
+/// The item and source a `by_source` value names (`None`: not a duplicate).
+fn read_joined_mark(mark: &[u8]) -> Option<(ItemKey, &str)> {
+    let key: [u8; 16] = mark.get(..16)?.try_into().ok()?;
+    let source = std::str::from_utf8(mark.get(16..)?).ok()?;
+    Some((ItemKey(key), source))
+}
+
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(&Versioned {
         v: SCHEMA_VERSION,

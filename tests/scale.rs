@@ -1,0 +1,139 @@
+//! Scale (issue 14): what one render costs whatever the duplicates, and how
+//! often a burst of refreshes renders a feed. Through the real reconcile
+//! path and store, with crafted entries.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use syndic::config::Config;
+use syndic::ingest::fetch::Fetcher;
+use syndic::model::{Entry, PollState};
+use syndic::publish;
+use syndic::refresh::{MERGED_CAP, Outcome, Refresher};
+use syndic::store::Store;
+
+/// Sources carrying the same stories (same links): `s0` first, the others
+/// later and newer, so that every newest index row of the feed is a
+/// duplicate.
+const SOURCES: usize = 60;
+const STORIES: usize = 20;
+const LIMIT: usize = 10;
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut text = String::from(
+        "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n",
+    );
+    for s in 0..SOURCES {
+        text.push_str(&format!(
+            "[[source]]\nid = \"s{s}\"\nurl = \"http://s{s}.example/feed.xml\"\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = {LIMIT}\n\
+         [[feed]]\nname = \"late\"\ntitle = \"Late\"\ninclude = [\"s1\", \"s2\"]\nlimit = {LIMIT}\n"
+    ));
+    std::fs::write(dir.join("feeds.toml"), text).unwrap();
+    Config::load(&dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn at(source: usize, story: usize) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
+        + Duration::hours(source as i64)
+        + Duration::minutes(story as i64)
+}
+
+fn entries(source: usize) -> Vec<Entry> {
+    (0..STORIES)
+        .map(|story| Entry {
+            upstream_id: Some(format!("s{source}-{story}")),
+            link: Some(format!("https://wire.example/story-{story}")),
+            title: Some(format!("Story {story}")),
+            content_html: Some(format!("<p>Story {story} as told by source {source}</p>")),
+            published: Some(at(source, story)),
+            ..Entry::default()
+        })
+        .collect()
+}
+
+/// A render of `all` decodes at most `limit` items (no keyword filter),
+/// however many duplicates are newer than the items it publishes; the
+/// story lists its own source and at most `MERGED_CAP` duplicates.
+#[tokio::test]
+async fn a_render_reads_at_most_limit_items_whatever_the_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let store = Store::open(&config.daemon.store).unwrap();
+    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let refresher = Refresher {
+        store: &store,
+        fetcher: &fetcher,
+        public_base: "http://feeds.test",
+    };
+    for s in 0..SOURCES {
+        let source = config.source(&format!("s{s}")).unwrap();
+        let outcome = refresher
+            .ingest_entries(source, entries(s), PollState::default(), at(s, STORIES))
+            .await;
+        assert!(
+            matches!(outcome, Outcome::Refreshed { new, .. } if new == STORIES),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(store.item_count(), SOURCES * STORIES);
+
+    let all = config.feed("all").unwrap();
+    let before = store.items_read();
+    let items = publish::select_items(&store, all).unwrap();
+    let read = store.items_read() - before;
+    assert_eq!(items.len(), LIMIT);
+    assert!(
+        read <= LIMIT as u64,
+        "{read} items read for {LIMIT} published"
+    );
+    // The primaries (source s0), newest story first, each listing the
+    // duplicates it merged up to the cap.
+    for (n, item) in items.iter().enumerate() {
+        assert_eq!(item.source, "s0");
+        assert_eq!(
+            item.entry.title.as_deref(),
+            Some(format!("Story {}", STORIES - 1 - n).as_str())
+        );
+        assert_eq!(item.merged.len(), MERGED_CAP.min(SOURCES - 1));
+        assert_eq!(
+            publish::item_sources(item).len(),
+            1 + MERGED_CAP.min(SOURCES - 1)
+        );
+    }
+    // The whole render (and its archive link) reads no more.
+    let before = store.items_read();
+    let (rendered, count) = publish::render_feed(&store, all, "http://feeds.test").unwrap();
+    assert_eq!(count, LIMIT);
+    assert!(store.items_read() - before <= LIMIT as u64);
+    let body = String::from_utf8(rendered.rss.body.to_vec()).unwrap();
+    assert_eq!(body.matches("<item>").count(), LIMIT);
+
+    // A feed without the joined item's source publishes the duplicates
+    // themselves, and reads no more either.
+    let late = config.feed("late").unwrap();
+    let before = store.items_read();
+    let items = publish::select_items(&store, late).unwrap();
+    assert_eq!(items.len(), LIMIT);
+    assert!(items.iter().all(|i| i.source == "s2"), "newest first");
+    assert!(store.items_read() - before <= LIMIT as u64);
+
+    // Reopened: the marks are read from the index as they were written.
+    drop(store);
+    let store = reopen(&config);
+    let before = store.items_read();
+    let items = publish::select_items(&store, all).unwrap();
+    assert!(items.iter().all(|i| i.source == "s0"));
+    assert!(store.items_read() - before <= LIMIT as u64);
+}
+
+fn reopen(config: &Config) -> Store {
+    for _ in 0..100 {
+        if let Ok(store) = Store::open(&config.daemon.store) {
+            return store;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the store did not reopen");
+}
