@@ -1208,9 +1208,6 @@ fn bucket_without(bucket: Option<&[u8]>, key: &ItemKey) -> Option<Vec<u8>> {
     )
 }
 
-// Serializing our own plain structs (string map keys only) into a Vec
-// cannot fail: no I/O, no non-string keys.
-#[allow(clippy::expect_used)]
 /// The `by_source` value of a duplicate: the key and source of the item it
 /// joined.
 fn joined_mark(primary: &ItemKey, source: &str) -> Vec<u8> {
@@ -1226,6 +1223,9 @@ fn read_joined_mark(mark: &[u8]) -> Option<(ItemKey, &str)> {
     Some((ItemKey(key), source))
 }
 
+// Serializing our own plain structs (string map keys only) into a Vec
+// cannot fail: no I/O, no non-string keys.
+#[allow(clippy::expect_used)]
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(&Versioned {
         v: SCHEMA_VERSION,
