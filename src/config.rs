@@ -87,6 +87,10 @@ pub const MAX_MAX_INTERVAL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest response body accepted from a source: 10 MiB, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Default `max_article_bytes`: 1 MiB, some ten times the longest articles
+/// people write; a larger file in an article folder is skipped with a warning.
+pub const DEFAULT_MAX_ARTICLE_BYTES: u64 = 1024 * 1024;
 /// Default number of items per output feed: 50.
 pub const DEFAULT_FEED_LIMIT: usize = 50;
 /// Largest accepted item limit of an output feed: 1000.
@@ -234,6 +238,10 @@ pub struct Defaults {
     /// bytes; written as `"10MiB"`, `"512KiB"` or a plain integer of bytes.
     /// Greater than zero. Default: 10 MiB ([`DEFAULT_MAX_BODY_BYTES`]).
     pub max_body_bytes: u64,
+    /// `max_article_bytes`: largest article file read from a local folder,
+    /// written like `max_body_bytes`. Greater than zero.
+    /// Default: 1 MiB ([`DEFAULT_MAX_ARTICLE_BYTES`]).
+    pub max_article_bytes: u64,
     /// `allow_internal`: the default of every remote source's
     /// [`SourceConfig::allow_internal`]. Default: `false`.
     pub allow_internal: bool,
@@ -292,6 +300,7 @@ impl Default for Defaults {
             max_interval: DEFAULT_MAX_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
             allow_internal: false,
             feed_limit: DEFAULT_FEED_LIMIT,
             dedup: SourceDedup::default(),
@@ -375,6 +384,10 @@ pub struct SourceConfig {
     /// that changed. A source whose `url` itself points inside may always
     /// go inside. Default: `defaults.allow_internal` (`false`).
     pub allow_internal: bool,
+    /// `max_article_bytes` (local folders only): largest article file read;
+    /// a larger one is skipped with a warning. Default:
+    /// `defaults.max_article_bytes` (1 MiB).
+    pub max_article_bytes: u64,
 }
 
 /// Where a source is read from.
@@ -811,6 +824,7 @@ struct RawDefaults {
     max_interval: Option<Spanned<Scalar>>,
     timeout: Option<Spanned<Scalar>>,
     max_body_bytes: Option<Spanned<Scalar>>,
+    max_article_bytes: Option<Spanned<Scalar>>,
     allow_internal: Option<Spanned<bool>>,
     feed_limit: Option<Spanned<i64>>,
     strip_www: Option<Spanned<bool>>,
@@ -838,6 +852,7 @@ struct RawSource {
     near_duplicates: Option<Spanned<bool>>,
     near_duplicate_threshold: Option<Spanned<f64>>,
     allow_internal: Option<Spanned<bool>>,
+    max_article_bytes: Option<Spanned<Scalar>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1384,27 +1399,15 @@ fn build_defaults(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Def
             ),
         }
     }
-    if let Some(size) = raw.max_body_bytes {
-        let parsed = match size.get_ref() {
-            Scalar::Int(n) => u64::try_from(*n).ok(),
-            Scalar::Str(s) => parse_byte_size(s),
-        };
-        match parsed {
-            Some(0) => ctx.error(
-                size.span(),
-                "defaults: max_body_bytes must be greater than zero",
-                Some(SIZE_HELP.to_string()),
-            ),
-            Some(n) => defaults.max_body_bytes = n,
-            None => ctx.error(
-                size.span(),
-                format!(
-                    "defaults: max_body_bytes `{}` is not a byte size",
-                    size.get_ref()
-                ),
-                Some(SIZE_HELP.to_string()),
-            ),
-        }
+    if let Some(size) = raw.max_body_bytes
+        && let Some(n) = check_byte_size(ctx, &size, "defaults: max_body_bytes")
+    {
+        defaults.max_body_bytes = n;
+    }
+    if let Some(size) = raw.max_article_bytes
+        && let Some(n) = check_byte_size(ctx, &size, "defaults: max_article_bytes")
+    {
+        defaults.max_article_bytes = n;
     }
     if let Some(allow) = raw.allow_internal {
         defaults.allow_internal = *allow.get_ref();
@@ -1561,6 +1564,28 @@ fn check_min_interval(ctx: &mut Ctx<'_>, value: &Spanned<Scalar>, label: &str) -
             None
         }
     }
+}
+
+/// A byte size greater than zero: `"10MiB"`, `"512KiB"` or an integer.
+fn check_byte_size(ctx: &mut Ctx<'_>, size: &Spanned<Scalar>, label: &str) -> Option<u64> {
+    let parsed = match size.get_ref() {
+        Scalar::Int(n) => u64::try_from(*n).ok(),
+        Scalar::Str(s) => parse_byte_size(s),
+    };
+    match parsed {
+        Some(0) => ctx.error(
+            size.span(),
+            format!("{label} must be greater than zero"),
+            Some(SIZE_HELP.to_string()),
+        ),
+        Some(n) => return Some(n),
+        None => ctx.error(
+            size.span(),
+            format!("{label} `{}` is not a byte size", size.get_ref()),
+            Some(SIZE_HELP.to_string()),
+        ),
+    }
+    None
 }
 
 fn check_max_interval(
@@ -2063,6 +2088,24 @@ fn build_source(
         (None, _) => defaults.allow_internal,
     };
 
+    let max_article_bytes = match (&raw.max_article_bytes, &kind) {
+        (Some(size), Some(SourceKind::Remote { .. })) => {
+            ctx.error(
+                size.span(),
+                format!("{label}: max_article_bytes applies to `path` sources, not to a `url`"),
+                Some("use max_body_bytes in [defaults] for fetched feeds".to_string()),
+            );
+            ok = false;
+            defaults.max_article_bytes
+        }
+        (Some(size), _) => check_byte_size(ctx, size, &format!("{label}: max_article_bytes"))
+            .unwrap_or_else(|| {
+                ok = false;
+                defaults.max_article_bytes
+            }),
+        (None, _) => defaults.max_article_bytes,
+    };
+
     let kind = kind?;
     ok.then_some(SourceConfig {
         id,
@@ -2074,6 +2117,7 @@ fn build_source(
         tags,
         dedup: dedup.unwrap_or_default(),
         allow_internal,
+        max_article_bytes,
     })
 }
 
@@ -2714,6 +2758,7 @@ include = ["*"]
                 max_interval: DEFAULT_MAX_INTERVAL,
                 timeout: Duration::from_secs(45),
                 max_body_bytes: 512 * 1024,
+                max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 allow_internal: false,
                 feed_limit: 20,
                 dedup: SourceDedup::default(),
@@ -2734,6 +2779,7 @@ include = ["*"]
                     tags: vec!["linux".to_string(), "news".to_string()],
                     dedup: SourceDedup::default(),
                     allow_internal: false,
+                    max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 },
                 SourceConfig {
                     id: "notes".to_string(),
@@ -2747,6 +2793,7 @@ include = ["*"]
                     tags: vec!["mine".to_string()],
                     dedup: SourceDedup::default(),
                     allow_internal: false,
+                    max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 },
                 SourceConfig {
                     id: "abs_dir".to_string(),
@@ -2760,6 +2807,7 @@ include = ["*"]
                     tags: vec![],
                     dedup: SourceDedup::default(),
                     allow_internal: false,
+                    max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 },
             ]
         );
@@ -3604,6 +3652,46 @@ include = ["*"]
     }
 
     #[test]
+    fn max_article_bytes_defaults_and_per_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("notes")).unwrap();
+        let file = dir.path().join("feeds.toml");
+        let feed = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+        let text =
+            format!("[daemon]\ncontact = \"me\"\n[[source]]\nid = \"n\"\npath = \"notes\"\n{feed}");
+        let config = Config::parse(&text, &file).unwrap();
+        assert_eq!(config.defaults.max_article_bytes, 1024 * 1024);
+        assert_eq!(config.sources[0].max_article_bytes, 1024 * 1024);
+        let text = format!(
+            "[daemon]\ncontact = \"me\"\n[defaults]\nmax_article_bytes = \"64KiB\"\n\
+             [[source]]\nid = \"n\"\npath = \"notes\"\n\
+             [[source]]\nid = \"m\"\npath = \"notes\"\nmax_article_bytes = \"2MiB\"\n{feed}"
+        );
+        let config = Config::parse(&text, &file).unwrap();
+        assert_eq!(config.source("n").unwrap().max_article_bytes, 64 * 1024);
+        assert_eq!(
+            config.source("m").unwrap().max_article_bytes,
+            2 * 1024 * 1024
+        );
+        let text = format!(
+            "[daemon]\ncontact = \"me\"\n[[source]]\nid = \"n\"\npath = \"notes\"\nmax_article_bytes = 0\n\
+             [[source]]\nid = \"u\"\nurl = \"https://example.org/f\"\nmax_article_bytes = 10\n{feed}"
+        );
+        let errs = Config::parse(&text, &file).unwrap_err().0;
+        let messages: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages.contains(&"source `n`: max_article_bytes must be greater than zero"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("max_article_bytes applies to `path` sources")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
     fn zero_sources_and_zero_feeds_are_errors() {
         let errs = errors("");
         assert_eq!(errs.len(), 2, "{errs:#?}");
@@ -3785,7 +3873,8 @@ include = ["*"]
                 "max_age",
                 "near_duplicates",
                 "near_duplicate_threshold",
-                "allow_internal"
+                "allow_internal",
+                "max_article_bytes"
             ]
         );
         assert_eq!(

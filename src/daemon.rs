@@ -62,6 +62,8 @@ pub struct App {
     /// When each feed with a publish schedule last published (or its
     /// schedule started): where its interval counts from.
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Article pages, rendered once per change.
+    pub pages: crate::serve::PageCache,
 }
 
 impl App {
@@ -93,6 +95,7 @@ impl App {
             listening: std::sync::OnceLock::new(),
             admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
+            pages: crate::serve::PageCache::default(),
         }))
     }
 

@@ -196,12 +196,12 @@ pub struct PollState {
     /// so unchanged files are not parsed again.
     #[serde(default)]
     pub files: Vec<LocalFileState>,
-    /// Remote sources: the first warnings (at most 5) of the last successful
-    /// parse, e.g. repaired XML or a wrong declared encoding; empty for a
-    /// clean feed.
+    /// The first warnings (at most 5) of the last successful parse, e.g.
+    /// repaired XML or a wrong declared encoding; for a local folder, the
+    /// files skipped and what their front matter got wrong. Empty when clean.
     #[serde(default)]
     pub parse_warnings: Vec<String>,
-    /// Remote sources: how many warnings the last successful parse had in
+    /// How many warnings the last successful parse (or folder scan) had in
     /// all (`parse_warnings` keeps the first few).
     #[serde(default)]
     pub parse_warning_count: usize,
@@ -310,4 +310,8 @@ pub struct LocalFileState {
     pub path: String,
     pub mtime_ns: i64,
     pub size: u64,
+    /// What the last read of the file had to say (unknown front matter
+    /// keys, why it is not published); kept while the file is unchanged.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }

@@ -433,8 +433,12 @@ impl Refresher<'_> {
                     .await;
             }
         };
+        // Everything worth telling the writer, per file: shown by
+        // `syndic sources`, on `/` and in the log.
+        let mut notes: Vec<String> = Vec::new();
         for (path, cause) in &unreadable {
             warn!(source = %source.id, %path, %cause, "article skipped");
+            notes.push(format!("{path}: skipped: {cause}"));
         }
         let stored = match self.store.source_items(&source.id) {
             Ok(items) => items,
@@ -455,18 +459,23 @@ impl Refresher<'_> {
             let unchanged = previous
                 .get(file.rel_path.as_str())
                 .is_some_and(|p| p.mtime_ns == file.mtime_ns && p.size == file.size);
-            let record = LocalFileState {
+            let mut record = LocalFileState {
                 path: file.rel_path.clone(),
                 mtime_ns: file.mtime_ns,
                 size: file.size,
+                notes: Vec::new(),
             };
             if unchanged && let Some(item) = by_path.get(file.rel_path.as_str()) {
                 keep.insert(file.rel_path.clone());
                 entries.push(item.entry.clone());
+                if let Some(p) = previous.get(file.rel_path.as_str()) {
+                    record.notes.clone_from(&p.notes);
+                }
+                notes.extend(record.notes.iter().cloned());
                 file_states.push(record);
                 continue;
             }
-            match self.read_article(source, file) {
+            match self.read_article(source, root, file) {
                 Ok(Some(entry)) => {
                     keep.insert(file.rel_path.clone());
                     entries.push(entry);
@@ -478,7 +487,8 @@ impl Refresher<'_> {
                 }
                 Err(cause) => {
                     // Keep what was stored; try the file again next time.
-                    warn!(source = %source.id, path = %file.rel_path, %cause, "article not parsed");
+                    warn!(source = %source.id, path = %file.rel_path, %cause, "article not read");
+                    notes.push(cause);
                     keep.insert(file.rel_path.clone());
                     if let Some(item) = by_path.get(file.rel_path.as_str()) {
                         entries.push(item.entry.clone());
@@ -486,6 +496,9 @@ impl Refresher<'_> {
                 }
             }
         }
+        state.parse_warning_count = notes.len();
+        notes.truncate(5);
+        state.parse_warnings = notes;
         // Files that are gone, and files that became drafts, leave the feeds.
         let removals: Vec<StoredItem> = stored
             .iter()
@@ -516,9 +529,11 @@ impl Refresher<'_> {
     fn read_article(
         &self,
         source: &SourceConfig,
+        root: &std::path::Path,
         file: &ArticleFile,
     ) -> Result<Option<Entry>, String> {
-        let bytes = std::fs::read(&file.abs_path).map_err(|e| format!("read: {e}"))?;
+        let bytes = local::read_article_file(root, file, source.max_article_bytes)
+            .map_err(|e| e.to_string())?;
         let article = local::parse_article(&file.rel_path, &bytes).map_err(|e| e.to_string())?;
         if article.draft {
             return Ok(None);

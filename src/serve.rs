@@ -394,11 +394,101 @@ fn http_date(at: DateTime<Utc>) -> String {
     httpdate::fmt_http_date(at.into())
 }
 
-async fn article(State(app): State<Arc<App>>, Path(slug): Path<String>) -> Response {
+async fn article(
+    State(app): State<Arc<App>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match app.store.item_by_slug(&slug) {
-        Ok(Some(item)) => item_html(&item),
+        Ok(Some(item)) => app.pages.respond(&slug, &item, &headers),
         Ok(None) => not_found(),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
+
+/// Article pages rendered once per change of their item and served as
+/// stored bytes: the ETag comes from the item's content digest and date,
+/// so a 304 needs no rendering and an unchanged page is never rendered
+/// again. At most [`PageCache::MAX_BYTES`] of pages are kept (the cache is
+/// emptied when a new page would pass it).
+#[derive(Default)]
+pub struct PageCache {
+    pages: std::sync::Mutex<std::collections::HashMap<String, (String, bytes::Bytes)>>,
+    bytes: std::sync::atomic::AtomicUsize,
+    renders: std::sync::atomic::AtomicU64,
+}
+
+impl PageCache {
+    /// The most page bytes kept.
+    pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+    /// How many pages were rendered since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn etag(item: &StoredItem) -> String {
+        format!(
+            "\"p1-{}-{}\"",
+            hex::encode(item.digest),
+            item.published.timestamp()
+        )
+    }
+
+    fn respond(&self, slug: &str, item: &StoredItem, headers: &HeaderMap) -> Response {
+        use std::sync::atomic::Ordering;
+        let etag = Self::etag(item);
+        let matches = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|inm| {
+                inm.split(',')
+                    .map(str::trim)
+                    .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+            });
+        let builder = Response::builder()
+            .header(header::ETAG, &etag)
+            .header(header::CACHE_CONTROL, "no-cache");
+        if matches {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        let cached = self.pages.lock().ok().and_then(|pages| {
+            pages
+                .get(slug)
+                .filter(|(tag, _)| *tag == etag)
+                .map(|(_, body)| body.clone())
+        });
+        let body = match cached {
+            Some(body) => body,
+            None => {
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                let body = bytes::Bytes::from(item_html(item));
+                if let Ok(mut pages) = self.pages.lock() {
+                    let mut total = self.bytes.load(Ordering::Relaxed);
+                    if let Some((_, old)) = pages.remove(slug) {
+                        total = total.saturating_sub(old.len());
+                    }
+                    if total + body.len() > Self::MAX_BYTES {
+                        pages.clear();
+                        total = 0;
+                    }
+                    if body.len() <= Self::MAX_BYTES {
+                        total += body.len();
+                        pages.insert(slug.to_string(), (etag.clone(), body.clone()));
+                    }
+                    self.bytes.store(total, Ordering::Relaxed);
+                }
+                body
+            }
+        };
+        builder
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .status(StatusCode::OK)
+            .body(Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
     }
 }
 
@@ -407,7 +497,7 @@ async fn item_page(State(app): State<Arc<App>>, Path(key): Path<String>) -> Resp
         return not_found();
     };
     match app.store.item(&key) {
-        Ok(Some(item)) => item_html(&item),
+        Ok(Some(item)) => page_response(item_html(&item)),
         Ok(None) => not_found(),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
     }
@@ -418,16 +508,23 @@ table{border-collapse:collapse}td,th{padding:.25em .75em;border-bottom:1px solid
 .bad{color:#a00}.ok{color:#070}time{color:#666}";
 
 fn page(title: &str, body: &str) -> Response {
-    let html = format!(
+    page_response(page_html(title, body))
+}
+
+fn page_response(html: String) -> Response {
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+}
+
+fn page_html(title: &str, body: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
         escape_html(title)
-    );
-    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+    )
 }
 
-fn item_html(item: &StoredItem) -> Response {
+fn item_html(item: &StoredItem) -> String {
     let e = &item.entry;
     let title = e.title.clone().unwrap_or_else(|| "(untitled)".into());
     let mut body = format!(
@@ -450,7 +547,7 @@ fn item_html(item: &StoredItem) -> Response {
         ));
     }
     body.push_str("</article>");
-    page(&title, &body)
+    page_html(&title, &body)
 }
 
 /// The public index: the feeds and how to subscribe.

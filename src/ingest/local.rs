@@ -51,6 +51,12 @@ pub enum ArticleError {
         #[source]
         source: io::Error,
     },
+    /// The file's real path lies outside the folder (a symlink leading out).
+    #[error("{path}: {message}")]
+    Outside { path: String, message: String },
+    /// The file is larger than the source's `max_article_bytes`.
+    #[error("{path}: {size} bytes, more than max_article_bytes ({max}): not read")]
+    TooLarge { path: String, size: u64, max: u64 },
     /// The file's extension is not one of `.md`, `.markdown`, `.txt`.
     #[error("{path}: not an article file (expected .md, .markdown or .txt)")]
     UnsupportedExtension { path: String },
@@ -89,8 +95,13 @@ pub enum ArticleError {
 /// Recursively lists article files (.md, .markdown, .txt; case-insensitive
 /// extension) under root, sorted by rel_path.
 /// Skips hidden files/dirs (name starting with '.') and editor temp files
-/// (ending in '~', '.swp'); does not follow symlinked directories (a
-/// symlinked file is listed).
+/// (ending in '~', '.swp'); does not follow symlinked directories.
+///
+/// Confinement: a symlinked file is listed only when its real path lies
+/// inside the folder's real path; one leading outside (or dangling) is
+/// skipped and reported, naming the link and where it leads. The listed
+/// `abs_path` is the file's real path, and [`read_article_file`] checks it
+/// again when it reads.
 /// An unreadable root is an error naming the path; an unreadable entry inside
 /// is skipped and reported in the second vec as `(rel_path, message)`.
 #[expect(
@@ -98,8 +109,11 @@ pub enum ArticleError {
     reason = "the signature is the module's agreed API"
 )]
 pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String)>), ArticleError> {
-    let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
-    let top = fs::read_dir(&root_abs).map_err(|source| ArticleError::Io {
+    let root_real = fs::canonicalize(root).map_err(|source| ArticleError::Io {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let top = fs::read_dir(&root_real).map_err(|source| ArticleError::Io {
         path: root.display().to_string(),
         source,
     })?;
@@ -149,9 +163,24 @@ pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String
             if !has_article_extension(name) {
                 continue;
             }
-            // Follows a symlinked file; a symlink to a directory is not
-            // descended into.
-            let meta = match fs::metadata(item.path()) {
+            // A symlinked file is followed only into the folder; a symlink
+            // to a directory is not descended into.
+            let abs_path = if file_type.is_symlink() {
+                match fs::canonicalize(item.path()) {
+                    Ok(real) if real.starts_with(&root_real) => real,
+                    Ok(real) => {
+                        skipped.push((rel_path, outside_message(&real)));
+                        continue;
+                    }
+                    Err(err) => {
+                        skipped.push((rel_path, format!("symlink not followed: {err}")));
+                        continue;
+                    }
+                }
+            } else {
+                item.path()
+            };
+            let meta = match fs::metadata(&abs_path) {
                 Ok(meta) => meta,
                 Err(err) => {
                     skipped.push((rel_path, err.to_string()));
@@ -177,7 +206,7 @@ pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String
             };
             files.push(ArticleFile {
                 rel_path,
-                abs_path: item.path(),
+                abs_path,
                 mtime_ns,
                 size: meta.len(),
             });
@@ -187,6 +216,60 @@ pub fn scan_folder(root: &Path) -> Result<(Vec<ArticleFile>, Vec<(String, String
     files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     skipped.sort();
     Ok((files, skipped))
+}
+
+fn outside_message(real: &Path) -> String {
+    format!(
+        "symlink leads outside the folder (to {}): not read",
+        real.display()
+    )
+}
+
+/// Reads one listed article file whole, confined and bounded: its real path
+/// must still lie inside `root`'s real path (a link swapped after the scan
+/// is caught here) and it must be at most `max_bytes` long (checked before
+/// reading and while reading, so a file growing meanwhile is cut off, not
+/// read into memory).
+pub fn read_article_file(
+    root: &Path,
+    file: &ArticleFile,
+    max_bytes: u64,
+) -> Result<Vec<u8>, ArticleError> {
+    use std::io::Read as _;
+    let io = |source: io::Error| ArticleError::Io {
+        path: file.rel_path.clone(),
+        source,
+    };
+    let root_real = fs::canonicalize(root).map_err(io)?;
+    let real = fs::canonicalize(&file.abs_path).map_err(io)?;
+    if !real.starts_with(&root_real) {
+        return Err(ArticleError::Outside {
+            path: file.rel_path.clone(),
+            message: outside_message(&real),
+        });
+    }
+    let opened = fs::File::open(&real).map_err(io)?;
+    let len = opened.metadata().map_err(io)?.len();
+    if len > max_bytes {
+        return Err(ArticleError::TooLarge {
+            path: file.rel_path.clone(),
+            size: len,
+            max: max_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    opened
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ArticleError::TooLarge {
+            path: file.rel_path.clone(),
+            size: bytes.len() as u64,
+            max: max_bytes,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Hidden files and directories, editor temp files.
@@ -1415,15 +1498,77 @@ mod tests {
 
         let rels: Vec<&str> = files.iter().map(|f| f.rel_path.as_str()).collect();
         if enforced {
-            assert_eq!(rels, ["linked-file.md", "real.md"]);
+            assert_eq!(rels, ["real.md"]);
             assert!(skipped.iter().any(|(p, _)| p == "locked"), "{skipped:?}");
         } else {
-            assert_eq!(rels, ["linked-file.md", "locked/inner.md", "real.md"]);
+            assert_eq!(rels, ["locked/inner.md", "real.md"]);
         }
         assert!(
             skipped.iter().any(|(p, _)| p == "dangling.md"),
             "{skipped:?}"
         );
+        // The link out is skipped, and the warning names it and its target.
+        let out = skipped
+            .iter()
+            .find(|(p, _)| p == "linked-file.md")
+            .unwrap_or_else(|| panic!("{skipped:?}"));
+        assert!(out.1.contains("outside the folder"), "{out:?}");
+        assert!(out.1.contains("x.md"), "{out:?}");
         assert!(!rels.iter().any(|r| r.starts_with("linked-dir")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn confinement_is_by_real_path() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let real_root = tmp.path().join("real-root");
+        touch(&real_root, "a.md", "a");
+        touch(&real_root, "sub/b.md", "b");
+        // A link inside pointing to another file inside is followed, and
+        // listed under its real path.
+        symlink(real_root.join("sub/b.md"), real_root.join("c.md")).unwrap();
+        // A link out through `..` is not.
+        touch(tmp.path(), "out.md", "secret");
+        symlink("../out.md", real_root.join("sub/up.md")).unwrap();
+        // The folder itself reached through a link is fine.
+        let via = tmp.path().join("via");
+        symlink(&real_root, &via).unwrap();
+        let (files, skipped) = scan_folder(&via).unwrap();
+        let rels: Vec<&str> = files.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(rels, ["a.md", "c.md", "sub/b.md"]);
+        let real = fs::canonicalize(real_root.join("sub/b.md")).unwrap();
+        assert_eq!(files[1].abs_path, real);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].0, "sub/up.md");
+        for file in &files {
+            assert!(read_article_file(&via, file, 1024).is_ok());
+        }
+        // A file swapped for a link out after the scan is refused on read.
+        let a = real_root.join("a.md");
+        fs::remove_file(&a).unwrap();
+        symlink(tmp.path().join("out.md"), &a).unwrap();
+        let err = read_article_file(&via, &files[0], 1024).unwrap_err();
+        assert!(matches!(err, ArticleError::Outside { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("a.md: symlink leads outside"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn read_is_bounded_by_max_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        touch(tmp.path(), "a.md", &"x".repeat(100));
+        let (files, _) = scan_folder(tmp.path()).unwrap();
+        assert_eq!(
+            read_article_file(tmp.path(), &files[0], 100).unwrap().len(),
+            100
+        );
+        let err = read_article_file(tmp.path(), &files[0], 99).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.md: 100 bytes, more than max_article_bytes (99): not read"
+        );
     }
 }
