@@ -80,7 +80,8 @@ async fn a_symlink_leading_outside_the_folder_is_never_published() {
         ),
         "{w:?}"
     );
-    let index = daemon.get("/").await.text().await.unwrap();
+    // The operator's index (admin listener) lists the source's warnings.
+    let index = daemon.admin_get("/").await.text().await.unwrap();
     assert!(
         index.contains("passwd.txt: skipped: symlink leads outside"),
         "{index}"
