@@ -274,7 +274,8 @@ pub fn newest_update(items: &[StoredItem]) -> Option<DateTime<Utc>> {
 /// Renders the three formats of one document from its items (newest
 /// first). Item HTML is sanitized again here, whatever the store holds.
 pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> RenderedFeed {
-    let items: Vec<StoredItem> = items.iter().map(clean_item).collect();
+    let mut items: Vec<StoredItem> = items.iter().map(clean_item).collect();
+    distinct_dates(&mut items);
     let items = items.as_slice();
     RenderedFeed {
         rss: Rendered::new(Format::Rss, rss::render(meta, items), items),
@@ -282,6 +283,48 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> RenderedFeed {
         json: Rendered::new(Format::Json, json::render(meta, items), items),
         page: meta.page,
         archives: Mutex::new(HashMap::new()),
+    }
+}
+
+/// Gives every item of one document its own `published` and its own
+/// `updated` second (dates are published to the second): readers and the
+/// W3C validator take two entries with the same `updated` for a mistake, and
+/// undated items first seen in one refresh (or a feed that dates every item
+/// alike) would all share one. Items claim their dates in the order they
+/// were first seen (`first_seen`, then `first_seen_pos`, their place in the
+/// source, then key), so an item keeps its dates when newer ones arrive;
+/// one whose published or updated second is taken moves both back by whole
+/// seconds until both are free. Undated items of one refresh thus step back
+/// one second each in the order their source listed them, and never into
+/// the future. Deterministic: the same items give the same dates, so the
+/// same ETag.
+fn distinct_dates(items: &mut [StoredItem]) {
+    let mut order: Vec<(DateTime<Utc>, u32, crate::model::ItemKey, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.first_seen, item.first_seen_pos, item.key, i))
+        .collect();
+    order.sort_unstable();
+    let mut published: HashSet<i64> = HashSet::with_capacity(items.len());
+    let mut updated: HashSet<i64> = HashSet::with_capacity(items.len());
+    for (_, _, _, i) in order {
+        let Some(item) = items.get_mut(i) else {
+            continue;
+        };
+        let p = item.published.timestamp();
+        let u = item.updated.timestamp().max(p);
+        let mut back: i64 = 0;
+        while published.contains(&(p - back)) || updated.contains(&(u - back)) {
+            back += 1;
+        }
+        published.insert(p - back);
+        updated.insert(u - back);
+        if back > 0 {
+            let shift = chrono::Duration::seconds(back);
+            let up = item.updated.max(item.published);
+            item.published -= shift;
+            item.updated = up - shift;
+        }
     }
 }
 
@@ -699,6 +742,170 @@ mod tests {
             .map(|i| i.entry.title.clone().unwrap())
             .collect();
         assert_eq!(titles, ["Item 4", "Item 3", "Item 2", "Item 1", "Item 0"]);
+    }
+
+    /// `n` undated items of `source` first seen together at `at`, in their
+    /// source's order (as dedup stores them).
+    fn undated(source: &str, n: u32, at: DateTime<Utc>) -> Vec<StoredItem> {
+        (0..n)
+            .map(|i| StoredItem {
+                first_seen_pos: i,
+                ..crate::dedup::new_item(
+                    source,
+                    ItemKey::derive(source, &format!("{source}-{i}")),
+                    Entry {
+                        title: Some(format!("{source} {i}")),
+                        ..Entry::default()
+                    },
+                    at,
+                )
+            })
+            .collect()
+    }
+
+    /// The text of every `<tag>` inside the document's entries or items.
+    fn entry_values(xml: &str, entry: &str, tag: &str) -> Vec<String> {
+        xml.split(&format!("<{entry}>"))
+            .skip(1)
+            .map(|e| {
+                let start = e.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+                let end = e.find(&format!("</{tag}>")).unwrap();
+                e[start..end].to_string()
+            })
+            .collect()
+    }
+
+    fn distinct(values: &[String]) -> bool {
+        values.iter().collect::<HashSet<_>>().len() == values.len()
+    }
+
+    /// Undated items first seen in one refresh get one second each, stepping
+    /// back in their source's order from the time they were first seen; the
+    /// RSS, Atom and JSON documents agree.
+    #[test]
+    fn undated_items_of_one_refresh_get_distinct_dates_in_source_order() {
+        let at = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap()
+            + chrono::Duration::milliseconds(250);
+        let mut items = undated("src", 4, at);
+        sort_for_publishing(&mut items);
+        let r = render(&meta(), &items);
+        let atom = String::from_utf8(r.atom.body.to_vec()).unwrap();
+        assert_eq!(
+            entry_values(&atom, "entry", "updated"),
+            [
+                "2026-05-01T08:00:00+00:00",
+                "2026-05-01T07:59:59+00:00",
+                "2026-05-01T07:59:58+00:00",
+                "2026-05-01T07:59:57+00:00"
+            ]
+        );
+        assert_eq!(
+            entry_values(&atom, "entry", "title"),
+            ["src 0", "src 1", "src 2", "src 3"]
+        );
+        assert_eq!(
+            entry_values(&atom, "entry", "published"),
+            entry_values(&atom, "entry", "updated")
+        );
+        let rss = String::from_utf8(r.rss.body.to_vec()).unwrap();
+        assert_eq!(
+            entry_values(&rss, "item", "pubDate"),
+            [
+                "Fri, 1 May 2026 08:00:00 +0000",
+                "Fri, 1 May 2026 07:59:59 +0000",
+                "Fri, 1 May 2026 07:59:58 +0000",
+                "Fri, 1 May 2026 07:59:57 +0000"
+            ]
+        );
+        let json: serde_json::Value = serde_json::from_slice(&r.json.body).unwrap();
+        assert_eq!(
+            json["items"][3]["date_modified"],
+            "2026-05-01T07:59:57+00:00"
+        );
+        // Last-Modified is the newest of the dates published.
+        assert_eq!(r.atom.last_modified, Some(at));
+    }
+
+    /// In a feed of two sources, undated items of both first seen at the same
+    /// instant, items that all carry the same upstream date, and an update
+    /// in the same second: every `updated` and every `pubDate` differs.
+    #[test]
+    fn merged_sources_first_seen_together_get_distinct_dates() {
+        let at = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+        let mut items = undated("a", 20, at);
+        items.extend(undated("b", 20, at));
+        // A source whose items all say the same date.
+        for mut item in undated("c", 5, at - chrono::Duration::hours(1)) {
+            item.published = at;
+            item.updated = at;
+            items.push(item);
+        }
+        // An older item updated in that second.
+        let mut old = undated("d", 1, at - chrono::Duration::days(3)).remove(0);
+        old.updated = at;
+        items.push(old);
+        sort_for_publishing(&mut items);
+        let r = render(&meta(), &items);
+        let atom = String::from_utf8(r.atom.body.to_vec()).unwrap();
+        let updated = entry_values(&atom, "entry", "updated");
+        assert_eq!(updated.len(), 46);
+        assert!(distinct(&updated), "{updated:?}");
+        let rss = String::from_utf8(r.rss.body.to_vec()).unwrap();
+        let dates = entry_values(&rss, "item", "pubDate");
+        assert!(distinct(&dates), "{dates:?}");
+        // Never after the time they were first seen or updated.
+        assert!(
+            updated
+                .iter()
+                .all(|u| u.as_str() <= "2026-05-01T08:00:00+00:00")
+        );
+        // Each source keeps its own order: "a 0" is newer than "a 1".
+        let pos = |t: &str| {
+            entry_values(&atom, "entry", "title")
+                .iter()
+                .position(|x| x == t)
+                .unwrap()
+        };
+        let date = |t: &str| updated[pos(t)].clone();
+        assert!(date("a 0") > date("a 1") && date("b 0") > date("b 19"));
+        // Claims go in first-seen order: "d 0" (seen days before) keeps its
+        // update second, "c 0" (an hour before) steps back once, and the
+        // items of "a" and "b" seen at that very second step back behind c.
+        assert_eq!(date("d 0"), "2026-05-01T08:00:00+00:00");
+        assert_eq!(date("c 0"), "2026-05-01T07:59:59+00:00");
+        assert_eq!(date("c 4"), "2026-05-01T07:59:55+00:00");
+        assert_eq!(date("a 0"), "2026-05-01T07:59:54+00:00");
+    }
+
+    /// An item keeps its dates when a newer item with the same date joins the
+    /// feed, and the dates depend on the items alone, not on their order.
+    #[test]
+    fn distinct_dates_are_stable_and_deterministic() {
+        let at = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+        let first = undated("a", 3, at);
+        let dates = |items: &[StoredItem]| {
+            let mut items = items.to_vec();
+            distinct_dates(&mut items);
+            items
+                .iter()
+                .map(|i| (i.key, (i.published, i.updated)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let before = dates(&first);
+        let mut later = undated("b", 2, at + chrono::Duration::milliseconds(10));
+        later.extend(first.iter().cloned());
+        let after = dates(&later);
+        for (key, d) in &before {
+            assert_eq!(after.get(key), Some(d));
+        }
+        let mut reversed = later.clone();
+        reversed.reverse();
+        assert_eq!(dates(&reversed), after);
+        let r1 = render(&meta(), &later);
+        let r2 = render(&meta(), &reversed[..]);
+        // Same items, other order: the same set of dates per item (the
+        // document order is the caller's).
+        assert_eq!(r1.atom.last_modified, r2.atom.last_modified);
     }
 
     #[test]
