@@ -133,7 +133,11 @@ pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceR
             url: health.url,
             failing: health.failing,
             parse_warning_count: state.parse_warning_total(),
-            parse_warnings: state.parse_warnings.clone(),
+            parse_warnings: state
+                .parse_warnings
+                .iter()
+                .map(|w| crate::redact::url(w))
+                .collect(),
         });
     }
     Ok(rows)
@@ -153,7 +157,10 @@ pub fn describe_outcome(outcome: Option<&Outcome>) -> (String, bool) {
         ),
         Some(Outcome::NotModified) => ("not modified (304)".into(), false),
         Some(Outcome::NotDue { next_poll_at }) => (format!("not due until {next_poll_at}"), false),
-        Some(Outcome::Failed(cause)) => (format!("FAILED: {cause}"), true),
+        Some(Outcome::Failed(cause)) => (
+            format!("FAILED: {}", crate::redact::Redacted(&cause.to_string())),
+            true,
+        ),
         Some(Outcome::RetryLater { until }) => {
             (format!("host asked to retry after {until}"), false)
         }

@@ -17,6 +17,9 @@
 //! public_url = "https://feeds.example.org"
 //! contact = "mailto:admin@example.org"
 //! log_level = "info"
+//! admin_listen = "127.0.0.1:8081" # operator pages; default: loopback, listen port + 1
+//! public_status = false          # true: operator pages on `listen` too
+//! secret_params = ["session"]    # shown as *** besides the built-in list
 //!
 //! [defaults]                     # defaults for sources and feeds (all optional)
 //! refresh = "30m"                # an interval, or a cron expression
@@ -176,6 +179,10 @@ pub struct DaemonConfig {
     /// `public_status`: also serve the operator's surface on the public
     /// listener. Default: `false` (the public listener answers 404 there).
     pub public_status: bool,
+    /// `secret_params`: query parameter names whose values are secrets,
+    /// besides the built-in list of [`crate::redact::SECRET_PARAMS`];
+    /// lowercased. Their values are shown as `***` everywhere. Default: none.
+    pub secret_params: Vec<String>,
 }
 
 /// Where the operator's HTTP surface listens (`[daemon] admin_listen`).
@@ -814,6 +821,7 @@ struct RawDaemon {
     log_level: Option<Spanned<String>>,
     admin_listen: Option<Spanned<String>>,
     public_status: Option<bool>,
+    secret_params: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1809,6 +1817,25 @@ fn build_daemon(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Optio
         }
     };
 
+    let mut secret_params: Vec<String> = Vec::new();
+    for param in raw.secret_params.iter().flatten() {
+        let name = param.get_ref().trim().to_ascii_lowercase();
+        if name.is_empty() || name.contains(['&', '=', '?', '#', ' ']) {
+            ctx.error(
+                param.span(),
+                format!(
+                    "daemon: secret_params: `{}` is not a parameter name",
+                    param.get_ref()
+                ),
+                Some(
+                    "write query parameter names such as \"session\" or \"private_id\"".to_string(),
+                ),
+            );
+        } else if !secret_params.contains(&name) {
+            secret_params.push(name);
+        }
+    }
+
     Some(DaemonConfig {
         listen,
         store,
@@ -1817,6 +1844,7 @@ fn build_daemon(ctx: &mut Ctx<'_>, value: Option<Spanned<DeValue<'_>>>) -> Optio
         log_level,
         admin_listen,
         public_status: raw.public_status.unwrap_or(false),
+        secret_params,
     })
 }
 
@@ -2744,6 +2772,7 @@ include = ["*"]
                 log_level: Some("syndic=debug".to_string()),
                 admin_listen: AdminListen::Beside,
                 public_status: false,
+                secret_params: Vec::new(),
             }
         );
         assert_eq!(
@@ -2958,6 +2987,7 @@ include = ["*"]
             "log_level",
             "admin_listen",
             "public_status",
+            "secret_params",
         ] {
             assert!(h.contains(&format!("`{key}`")), "{h}");
         }
@@ -4001,7 +4031,14 @@ include = ["*"]
             d.admin_addr("0.0.0.0:9000".parse().unwrap()),
             Some("[::1]:9100".parse().unwrap())
         );
-        let d = daemon("admin_listen = \"off\"").unwrap();
+        let d = daemon("admin_listen = \"off\"\nsecret_params = [\"Session\", \"x\", \"session\"]")
+            .unwrap();
+        assert_eq!(d.secret_params, vec!["session", "x"]);
+        let errs = daemon("secret_params = [\"a=b\"]").unwrap_err().0;
+        assert_eq!(
+            errs[0].message,
+            "daemon: secret_params: `a=b` is not a parameter name"
+        );
         assert_eq!(d.admin_addr("0.0.0.0:9000".parse().unwrap()), None);
         let errs = daemon("admin_listen = \"localhost\"").unwrap_err().0;
         assert_eq!(errs.len(), 1, "{errs:#?}");

@@ -78,6 +78,7 @@ impl App {
         store: Store,
         notifier: Notifier,
     ) -> anyhow::Result<Arc<App>> {
+        crate::redact::configure(&config.daemon.secret_params);
         let fetcher = Fetcher::new(&fetch_settings(&config)).context("building the HTTP client")?;
         restore_holds(&fetcher, &config, &store);
         Ok(Arc::new(App {
@@ -833,6 +834,7 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
         sources,
         needs_restart,
     };
+    crate::redact::configure(&new.daemon.secret_params);
     match app.config.write() {
         Ok(mut slot) => *slot = new.clone(),
         Err(poisoned) => *poisoned.into_inner() = new.clone(),

@@ -25,6 +25,7 @@
 //! | [`notify`] | telling systemd ready / status / watchdog / stopping |
 //! | [`metrics`] | counters and the Prometheus text of `/metrics` |
 //! | [`admin`] | the local admin socket the CLI uses next to a running daemon |
+//! | [`redact`] | secrets in URLs shown as `***` in pages, OPML, feeds, logs, CLI output |
 #![forbid(unsafe_code)]
 // No panic on outside input: outside tests, no `unwrap`/`expect` and no
 // unchecked indexing or slicing (`get`, checked arithmetic and errors
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod publish;
+pub mod redact;
 pub mod refresh;
 pub mod schedule;
 pub mod serve;

@@ -19,6 +19,7 @@ use syndic::config::Config;
 use syndic::daemon::{self, App};
 use syndic::ingest::parse::{self, ParseOptions};
 use syndic::publish::Format;
+use syndic::redact::Redacted;
 use syndic::store::Store;
 
 const AFTER_HELP: &str = "\
@@ -181,7 +182,19 @@ Examples:
         dry_run: bool,
     },
     /// Print the remote sources as an OPML 2.0 subscription list.
-    ExportOpml,
+    #[command(after_help = "\
+Secrets in the URLs (user:password@, token=, key=, ...) are printed as ***
+unless --include-secrets is given, for moving the subscriptions to another
+reader.
+
+Examples:
+  syndic export-opml > subscriptions.opml
+  syndic export-opml --include-secrets > private.opml")]
+    ExportOpml {
+        /// Print the real URLs, secrets included.
+        #[arg(long)]
+        include_secrets: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -189,7 +202,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("syndic: {err:#}");
+            // Errors may quote a source URL: its secrets are not printed.
+            eprintln!("syndic: {}", Redacted(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }
@@ -208,7 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = match Config::load(&cli.config) {
         Ok(config) => config,
         Err(errors) => {
-            eprintln!("{errors}");
+            eprintln!("{}", Redacted(&errors.to_string()));
             eprintln!(
                 "syndic: {} is not valid; nothing was started",
                 cli.config.display()
@@ -216,11 +230,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    syndic::redact::configure(&config.daemon.secret_params);
     if let Command::ImportOpml { file, dry_run } = &cli.command {
         return import_opml(&cli.config, &config, file, *dry_run);
     }
-    if let Command::ExportOpml = cli.command {
-        print!("{}", syndic::publish::opml::export(&config));
+    if let Command::ExportOpml { include_secrets } = cli.command {
+        if include_secrets {
+            print!("{}", syndic::publish::opml::export_with_secrets(&config));
+        } else {
+            print!("{}", syndic::publish::opml::export(&config));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Check = cli.command {
@@ -258,7 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Check
             | Command::Parse { .. }
             | Command::ImportOpml { .. }
-            | Command::ExportOpml => unreachable!("handled above"),
+            | Command::ExportOpml { .. } => unreachable!("handled above"),
         }
     });
     // Everything that matters was flushed: do not wait for a background
@@ -283,10 +302,10 @@ fn import_opml(
     let report = syndic::publish::opml::import(&text, config, &opml)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     for (id, url) in &report.added {
-        println!("added   {id}: {url}");
+        println!("added   {id}: {}", Redacted(url));
     }
     for (what, why) in &report.skipped {
-        println!("skipped {what}: {why}");
+        println!("skipped {}: {}", Redacted(what), Redacted(why));
     }
     if report.added.is_empty() {
         println!("nothing to add; {} left as it was", config_path.display());
@@ -342,9 +361,11 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level.unwrap_or("info,tokio_cron_scheduler=warn")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Every line, text or JSON, goes out with the secrets of any URL in it
+    // redacted.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| syndic::redact::Writer(std::io::stderr()));
     match format {
         LogFormat::Json => builder.json().init(),
         // Under systemd the journal adds its own timestamps; a `<N>` prefix
@@ -557,10 +578,10 @@ impl FetchProgress {
     fn done(&self, id: &str, line: &str) {
         match &self.bar {
             Some(bar) => {
-                bar.println(format!("{id}: {line}"));
+                bar.println(format!("{id}: {}", Redacted(line)));
                 bar.inc(1);
             }
-            None => println!("{id}: {line}"),
+            None => println!("{id}: {}", Redacted(line)),
         }
     }
 
@@ -614,13 +635,13 @@ fn ask_daemon(
         admin::Reply::Start { total } => progress = Some(FetchProgress::new(*total)),
         admin::Reply::Fetched { source, line, .. } => match &progress {
             Some(p) => p.done(source, line),
-            None => println!("{source}: {line}"),
+            None => println!("{source}: {}", Redacted(line)),
         },
         admin::Reply::Sources { rows } => print_sources(rows, json),
         admin::Reply::Body { text } => {
             let _ = out.write_all(text.as_bytes());
         }
-        admin::Reply::Error { message } => eprintln!("syndic: {message}"),
+        admin::Reply::Error { message } => eprintln!("syndic: {}", Redacted(message)),
         admin::Reply::Done { .. } => {
             if let Some(p) = &progress {
                 p.finish();

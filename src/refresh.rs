@@ -887,10 +887,12 @@ impl SourceHealth {
             SourceKind::Remote { url } => url.to_string(),
             SourceKind::Local { path } => path.display().to_string(),
         };
-        let mut url = state.url.clone().unwrap_or(configured);
+        // Shown, never fetched: secrets in URLs and error texts as `***`.
+        let mut url = crate::redact::url(state.url.as_deref().unwrap_or(&configured));
         if let Some(target) = &state.redirect_target {
             url.push_str(&format!(
-                " (301 to {target} seen {}/{})",
+                " (301 to {} seen {}/{})",
+                crate::redact::Redacted(target),
                 state.redirect_streak,
                 poll::PERMANENT_REDIRECT_POLLS
             ));
@@ -898,10 +900,10 @@ impl SourceHealth {
         let status = if state.gone {
             "GONE (410)".to_string()
         } else {
-            state
-                .last_status
-                .clone()
-                .unwrap_or_else(|| "never polled".into())
+            state.last_status.as_deref().map_or_else(
+                || "never polled".into(),
+                |s| crate::redact::text(s).into_owned(),
+            )
         };
         let next_poll = if state.gone {
             None

@@ -645,7 +645,7 @@ fn parse_warnings_cell(state: &crate::model::PollState) -> String {
     let mut cell = format!("<span class=\"bad\">{count}</span>");
     for warning in state.parse_warnings.iter().take(3) {
         cell.push_str("<br><small>");
-        cell.push_str(&escape_html(warning));
+        cell.push_str(&escape_html(&crate::redact::text(warning)));
         cell.push_str("</small>");
     }
     cell

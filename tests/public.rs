@@ -231,3 +231,301 @@ async fn every_html_page_carries_csp_nosniff_referrer_and_frame_headers() {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     d.stop().await;
 }
+
+// ---- Secrets (#22): never shown, still used to fetch. ----
+
+const TOKEN: &str = "tok-S3CRET-1a2b";
+const PASSWORD: &str = "pw-S3CRET-9z8y";
+const KEY: &str = "key-S3CRET-77c";
+const SECRETS: [&str; 3] = [TOKEN, PASSWORD, KEY];
+
+/// A config whose sources carry secrets: a token URL and a userinfo URL
+/// (both on the mock host, serving the same feed, so the items merge and
+/// published feeds name both sources), a source that fails with a key and a
+/// password in its URL, and a local folder.
+fn secret_config(dir: &std::path::Path, host: &MockHost) {
+    let base = host.url("");
+    let userinfo = base.replacen("http://", &format!("http://alice:{PASSWORD}@"), 1);
+    std::fs::create_dir_all(dir.join("articles")).unwrap();
+    std::fs::write(
+        dir.join("articles/hello.md"),
+        "+++\ntitle = \"Hello local\"\ndate = 2026-03-10T00:00:00Z\n+++\nLocal *body*.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("feeds.toml"),
+        format!(
+            r#"[daemon]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+store = "store"
+public_url = "http://feeds.test"
+
+[defaults]
+refresh = "1h"
+min_interval = "1m"
+timeout = "5s"
+allow_internal = true
+
+[[source]]
+id = "private"
+url = "{base}news.rss?user=alice&token={TOKEN}"
+
+[[source]]
+id = "basic"
+url = "{userinfo}news.rss"
+
+[[source]]
+id = "down"
+url = "http://bob:{PASSWORD}@127.0.0.1:9/feed.xml?api_key={KEY}"
+
+[[source]]
+id = "local"
+path = "articles"
+
+[[feed]]
+name = "all"
+title = "All"
+include = ["*"]
+"#
+        ),
+    )
+    .unwrap();
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{secret} shown in {what}:\n{text}");
+    }
+}
+
+/// Status, headers and body of a GET, as one text to search.
+async fn fetch_all(url: &str) -> (StatusCode, String) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status();
+    let mut text = format!("{status}\n");
+    for (name, value) in r.headers() {
+        text.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    text.push_str(&r.text().await.unwrap());
+    (status, text)
+}
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The CLI commands that show sources, items or errors, each run and
+/// searched; returns what they printed, for checks that the secrets were
+/// there to hide.
+fn check_cli(dir: &std::path::Path, item_id: &str) -> String {
+    let mut all = String::new();
+    for args in [
+        vec!["check"],
+        vec!["sources"],
+        vec!["sources", "--json"],
+        vec!["explain", item_id],
+        vec!["fetch"],
+        vec!["fetch", "down"],
+        vec!["render", "all", "--format", "rss"],
+        vec!["render", "all", "--format", "atom"],
+        vec!["render", "all", "--format", "json"],
+        vec!["export-opml"],
+    ] {
+        let (_, text) = cli(dir, &args);
+        assert_no_secret(&format!("`syndic {}`", args.join(" ")), &text);
+        all.push_str(&text);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_source_urls_show_nowhere_but_are_used_to_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = MockHost::start().await;
+    host.set(
+        "news.rss",
+        Scripted::feed(RSS, &feed_with_linkless_item(), "\"v1\""),
+    );
+    secret_config(dir.path(), &host);
+    let d = TestDaemon::start(dir.path()).await;
+
+    // The real URLs were fetched: the token reached the host, and the
+    // password went as Basic credentials.
+    let requests = host.requests.lock().unwrap().clone();
+    assert!(requests.iter().any(|(p, _)| p == "news.rss"));
+    assert!(
+        requests.iter().any(|(_, h)| h
+            .get("authorization")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("Basic "))),
+        "no Basic credentials sent"
+    );
+    let private = d.app.store.poll_state("private").unwrap().unwrap();
+    assert_eq!(private.consecutive_failures, 0, "{private:?}");
+    let down = d.app.store.poll_state("down").unwrap().unwrap();
+    assert!(down.consecutive_failures > 0, "{down:?}");
+
+    // Every public route, and the operator's routes on both listeners.
+    let mut public_paths: Vec<String> = [
+        "/",
+        "/feeds/all.rss",
+        "/feeds/all.atom",
+        "/feeds/all.json",
+        "/feeds/all/archive/1.rss",
+        "/feeds/feed.xsl",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/opml",
+        "/nope?token=x",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    public_paths.extend(item_pages(&d).await);
+    let mut shown = String::new();
+    for path in &public_paths {
+        let (_, text) = fetch_all(&d.url(path)).await;
+        assert_no_secret(&format!("public {path}"), &text);
+        let (_, admin_text) = fetch_all(&d.admin_url(path)).await;
+        assert_no_secret(&format!("admin {path}"), &admin_text);
+        shown.push_str(&text);
+        shown.push_str(&admin_text);
+    }
+    // The secrets were there to hide: the pages name the URLs, redacted.
+    let index = fetch_all(&d.admin_url("/")).await.1;
+    for want in [
+        "news.rss?user=alice&amp;token=***",
+        "http://***@127.0.0.1:9/feed.xml?api_key=***",
+        "<td>private</td>",
+    ] {
+        assert!(index.contains(want), "{want} not in {index}");
+    }
+    let opml = fetch_all(&d.admin_url("/opml")).await.1;
+    assert!(
+        opml.contains("token=***") && opml.contains("http://***@"),
+        "{opml}"
+    );
+    let json = fetch_all(&d.url("/feeds/all.json")).await.1;
+    assert!(json.contains("\"feed_url\""), "no merged sources: {json}");
+    assert!(json.contains("token=***"), "{json}");
+
+    // The CLI through the running daemon's admin socket.
+    let id = d.json("/feeds/all.json").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let through_daemon = check_cli(dir.path(), &id);
+    assert!(through_daemon.contains("token=***"), "{through_daemon}");
+    d.stop().await;
+
+    // The CLI on its own (it opens the store).
+    let alone = check_cli(dir.path(), &id);
+    assert!(alone.contains("down: FAILED"), "{alone}");
+    assert!(alone.contains("api_key=***"), "{alone}");
+    // The real URLs only when asked for.
+    let (ok, real) = cli(dir.path(), &["export-opml", "--include-secrets"]);
+    assert!(ok, "{real}");
+    assert!(real.contains(TOKEN) && real.contains(PASSWORD), "{real}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_error_quoting_a_secret_url_is_printed_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        format!(
+            "[[source]]\nid = \"x\"\nurl = \"ftp://alice:{PASSWORD}@h.example/f?token={TOKEN}\"\n\n\
+             [[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n"
+        ),
+    )
+    .unwrap();
+    let (ok, text) = cli(dir.path(), &["check"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("ftp://***@h.example/f?token=***"), "{text}");
+    assert_no_secret("`syndic check`", &text);
+}
+
+/// Runs `syndic serve` in `log_format` until the failing source's error is
+/// logged, then stops it; returns the log.
+fn serve_log(dir: &std::path::Path, log_format: &str) -> String {
+    let log_path = dir.join(format!("daemon-{log_format}.log"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir)
+        .args(["--log-format", log_format, "serve"])
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("LISTEN_FDS")
+        .env_remove("JOURNAL_STREAM")
+        // Every crate at debug: the HTTP client's own lines too.
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("refresh failed") && log.contains("refreshed") {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refresh logged:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    std::fs::read_to_string(&log_path).unwrap_or(log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_log_shows_no_secret_in_text_or_json() {
+    let host = MockHost::start().await;
+    host.set(
+        "news.rss",
+        Scripted::feed(RSS, &feed_with_linkless_item(), "\"v1\""),
+    );
+    for format in ["text", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        secret_config(dir.path(), &host);
+        let path = dir.path().to_path_buf();
+        let format_name = format.to_string();
+        let log = tokio::task::spawn_blocking(move || serve_log(&path, &format_name))
+            .await
+            .unwrap();
+        assert_no_secret(&format!("the {format} log"), &log);
+        // The failing source's error names its URL, redacted.
+        assert!(log.contains("127.0.0.1:9/feed.xml?api_key=***"), "{log}");
+        if format == "json" {
+            for line in log.lines().filter(|l| !l.trim().is_empty()) {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("{e}: {line}"));
+            }
+        }
+    }
+}

@@ -154,19 +154,20 @@ pub enum FetchError {
     DecodedTooLarge { limit: u64 },
     #[error("timed out (connect {}s, total {}s); raise [defaults] timeout if the host is just slow", connect.as_secs_f64(), total.as_secs_f64())]
     Timeout { connect: Duration, total: Duration },
-    #[error("redirect loop back to {url}")]
+    // URLs are shown with their secrets redacted (`crate::redact`).
+    #[error("redirect loop back to {}", crate::redact::Redacted(.url))]
     RedirectLoop { url: String },
     #[error("more than {limit} redirects")]
     TooManyRedirects { limit: usize },
-    #[error("bad redirect to `{location}`: {reason}")]
+    #[error("bad redirect to `{}`: {}", crate::redact::Redacted(.location), crate::redact::Redacted(.reason))]
     BadRedirect { location: String, reason: String },
     #[error("cannot decode the body ({encoding}): {reason}")]
     Decoding { encoding: String, reason: String },
     #[error(
-        "refused {url}: it leads to {address}, an internal address, and the source's URL is public (SSRF guard); set allow_internal = true on the source if it must reach that address"
+        "refused {}: it leads to {address}, an internal address, and the source's URL is public (SSRF guard); set allow_internal = true on the source if it must reach that address", crate::redact::Redacted(.url)
     )]
     Internal { url: String, address: IpAddr },
-    #[error("{0}")]
+    #[error("{}", crate::redact::Redacted(.0))]
     Network(String),
 }
 

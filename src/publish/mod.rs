@@ -591,16 +591,18 @@ pub fn item_sources(item: &StoredItem) -> Vec<ItemSource> {
     if item.merged.is_empty() {
         return Vec::new();
     }
+    // Feed addresses are published: their secrets (a token, a password) as
+    // `***`.
     let own = ItemSource {
         id: item.source.clone(),
-        feed_url: item.feed_url.clone(),
+        feed_url: item.feed_url.as_deref().map(crate::redact::url),
         link: item.entry.link.clone(),
         merged_by: None,
     };
     std::iter::once(own)
         .chain(item.merged.iter().map(|m| ItemSource {
             id: m.source.clone(),
-            feed_url: m.feed_url.clone(),
+            feed_url: m.feed_url.as_deref().map(crate::redact::url),
             link: m.link.clone(),
             merged_by: Some(m.rule.to_string()),
         }))

@@ -12,9 +12,20 @@ use url::Url;
 use super::escape_html;
 use crate::config::{Config, SourceKind};
 
-/// The remote sources as an OPML 2.0 document. Local sources have no URL a
-/// reader could subscribe to and are left out.
+/// The remote sources as an OPML 2.0 document, their URLs' secrets shown as
+/// `***` ([`crate::redact`]). Local sources have no URL a reader could
+/// subscribe to and are left out.
 pub fn export(config: &Config) -> String {
+    export_urls(config, false)
+}
+
+/// [`export`] with the real URLs, secrets included (`syndic export-opml
+/// --include-secrets`, for moving the subscriptions to another reader).
+pub fn export_with_secrets(config: &Config) -> String {
+    export_urls(config, true)
+}
+
+fn export_urls(config: &Config, secrets: bool) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n<head><title>syndic sources</title></head>\n<body>\n",
     );
@@ -23,10 +34,15 @@ pub fn export(config: &Config) -> String {
             continue;
         };
         let text = source.title.as_deref().unwrap_or(&source.id);
+        let url = if secrets {
+            url.to_string()
+        } else {
+            crate::redact::url(url.as_str())
+        };
         out.push_str(&format!(
             "<outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{u}\"",
             t = escape_html(text),
-            u = escape_html(url.as_str())
+            u = escape_html(&url)
         ));
         if !source.tags.is_empty() {
             out.push_str(&format!(

@@ -57,14 +57,18 @@ impl fmt::Display for Explanation {
         writeln!(f, "public id:   {}", i.public_id)?;
         writeln!(f, "source:      {}", i.source)?;
         if let Some(url) = &i.feed_url {
-            writeln!(f, "source feed: {url}")?;
+            writeln!(f, "source feed: {}", crate::redact::Redacted(url))?;
         }
         writeln!(
             f,
             "title:       {}",
             i.entry.title.as_deref().unwrap_or("(untitled)")
         )?;
-        writeln!(f, "link:        {}", i.entry.link.as_deref().unwrap_or("-"))?;
+        writeln!(
+            f,
+            "link:        {}",
+            crate::redact::Redacted(i.entry.link.as_deref().unwrap_or("-"))
+        )?;
         if let Some(id) = &i.entry.upstream_id {
             writeln!(f, "upstream id: {id}")?;
         }
@@ -123,7 +127,7 @@ impl fmt::Display for Explanation {
                     if *stored { "" } else { " (since removed)" }
                 )?;
                 if let Some(link) = &record.link {
-                    writeln!(f, "    link: {link}")?;
+                    writeln!(f, "    link: {}", crate::redact::Redacted(link))?;
                 }
             }
         }
