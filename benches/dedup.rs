@@ -190,6 +190,7 @@ impl Bench {
         let policy = dedup::Policy {
             source: "s0",
             feed_url: None,
+            document_urls: Vec::new(),
             urls: &urls,
             fuzzy_identity: true,
             near_threshold_pct: Some(60),

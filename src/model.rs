@@ -148,6 +148,13 @@ pub enum MergeRule {
         similarity_pct: u8,
         threshold_pct: u8,
     },
+    /// The same story title (a publisher suffix aside) and the shorter
+    /// text mostly contained in the longer: a summary, a teaser, a cut or
+    /// padded copy (share of the shorter text's word shingles, in percent).
+    Contained {
+        containment_pct: u8,
+        threshold_pct: u8,
+    },
 }
 
 impl std::fmt::Display for MergeRule {
@@ -160,6 +167,13 @@ impl std::fmt::Display for MergeRule {
             } => write!(
                 f,
                 "near-duplicate text ({similarity_pct}% similar, threshold {threshold_pct}%)"
+            ),
+            MergeRule::Contained {
+                containment_pct,
+                threshold_pct,
+            } => write!(
+                f,
+                "same title and contained text ({containment_pct}% of the shorter text in the longer, threshold {threshold_pct}%)"
             ),
         }
     }

@@ -23,6 +23,12 @@ use crate::model::{
 };
 use crate::store::{Batch, Store, StoreError, Tombstone};
 
+/// The entries of one document and its own addresses.
+struct Document {
+    entries: Vec<Entry>,
+    urls: Vec<String>,
+}
+
 /// Longest wait between polls of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
@@ -275,7 +281,13 @@ impl Refresher<'_> {
                 };
                 let status = meta.status.to_string();
                 self.remote_succeeded(&mut state, &policy, &meta, &status, now);
-                self.ingest_entries(source, parsed.entries, state, now)
+                // Addresses of the document itself: a link to one of them
+                // identifies no item.
+                let document_urls = [Some(meta.final_url.clone()), parsed.home_page_url]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                self.ingest_document(source, parsed.entries, document_urls, state, now)
                     .await
             }
         }
@@ -521,7 +533,11 @@ impl Refresher<'_> {
         // ingest lock: two sources refreshed at once must see each other's
         // items to merge them.
         let _ingest = self.store.ingest_lock().await;
-        let result = self.reconcile(source, entries, removals, slugs, state, now);
+        let document = Document {
+            entries,
+            urls: Vec::new(),
+        };
+        let result = self.reconcile(source, document, removals, slugs, state, now);
         self.write(source, result).await
     }
 
@@ -593,18 +609,37 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
+        self.ingest_document(source, entries, Vec::new(), poll, now)
+            .await
+    }
+
+    /// [`Refresher::ingest_entries`] of one fetched document, given its
+    /// own addresses (final URL, home page): links to them identify no
+    /// item.
+    pub async fn ingest_document(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        document_urls: Vec<String>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Outcome {
         let _ingest = self.store.ingest_lock().await;
-        let result = self.reconcile(source, entries, Vec::new(), Vec::new(), poll, now);
+        let document = Document {
+            entries,
+            urls: document_urls,
+        };
+        let result = self.reconcile(source, document, Vec::new(), Vec::new(), poll, now);
         self.write(source, result).await
     }
 
     fn reconcile(
         &self,
         source: &SourceConfig,
-        entries: Vec<Entry>,
+        document: Document,
         mut removals: Vec<StoredItem>,
         slugs: Vec<(String, ItemKey)>,
-        poll: PollState,
+        mut poll: PollState,
         now: DateTime<Utc>,
     ) -> Result<(Batch, Counts), StoreError> {
         let settings = &source.dedup;
@@ -615,13 +650,23 @@ impl Refresher<'_> {
         let policy = dedup::Policy {
             source: &source.id,
             feed_url: feed_url.as_deref(),
+            document_urls: document.urls,
             urls: &settings.urls,
             fuzzy_identity: matches!(source.kind, SourceKind::Remote { .. }),
             near_threshold_pct: settings.near_threshold_pct,
             max_age: settings.max_age.map(to_chrono),
         };
         let mut index = self.store.clone();
-        let plan = dedup::plan(&policy, entries, now, &mut index)?;
+        let plan = dedup::plan(&policy, document.entries, now, &mut index)?;
+        // Items told apart by less than their guid or link: in the
+        // source's status with the parse warnings.
+        for warning in &plan.warnings {
+            debug!(source = %source.id, %warning, "identity warning");
+            if poll.parse_warnings.len() < 5 {
+                poll.parse_warnings.push(warning.clone());
+            }
+        }
+        poll.parse_warning_count += plan.warnings.len();
         let mut batch = Batch {
             source: source.id.clone(),
             slugs,

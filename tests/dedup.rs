@@ -871,3 +871,106 @@ async fn concurrent_refreshes_of_two_sources_still_merge_their_story() {
         assert_eq!(stories, 1, "round {round}: the story is published twice");
     }
 }
+
+/// Regression (#24): scripting.com's posts of one day differ only by their
+/// `#fragment`; dropping it merged different posts, within a source and
+/// across the two halves of a split feed. A sponsor post and its separate
+/// thank-you post sharing the sponsor's address were merged too.
+#[tokio::test]
+async fn fragment_links_of_one_page_and_a_shared_sponsor_link_merge_nothing() {
+    let mut h = Harness::new("", &remote(&["day", "half1", "half2"]), "");
+    let page = "http://scripting.com/2017/02/10.html";
+    let day = vec![
+        entry(
+            None,
+            Some(&format!("{page}#a1")),
+            "Subscribable feed lists give power to users",
+            "one",
+        ),
+        entry(
+            None,
+            Some(&format!("{page}#a2")),
+            "Code mode is for real",
+            "two",
+        ),
+        entry(None, Some(&format!("{page}#a3")), "Thin servers", "three"),
+    ];
+    assert_eq!(
+        h.ingest("day", day.clone(), t(1)).await,
+        refreshed(3, 0, 0, 0)
+    );
+    h.restart();
+    assert_eq!(h.ingest("day", day, t(2)).await, refreshed(0, 0, 0, 3));
+    // A post alone on its page yesterday keeps its item when others join
+    // the page today.
+    let alone = entry(
+        None,
+        Some("http://scripting.com/2017/02/11.html#b1"),
+        "First of the day",
+        "b1",
+    );
+    assert_eq!(
+        h.ingest("day", vec![alone.clone()], t(3)).await,
+        refreshed(1, 0, 0, 0)
+    );
+    let second = entry(
+        None,
+        Some("http://scripting.com/2017/02/11.html#b2"),
+        "Second of the day",
+        "b2",
+    );
+    assert_eq!(
+        h.ingest("day", vec![second, alone], t(4)).await,
+        refreshed(1, 0, 0, 1)
+    );
+    assert_eq!(h.items("day").len(), 5);
+
+    // The split feed: each half with posts of the same page.
+    let half1 = vec![
+        entry(
+            Some("p1"),
+            Some(&format!("{page}#x1")),
+            "Post one",
+            "first post text",
+        ),
+        entry(
+            Some("p3"),
+            Some(&format!("{page}#x3")),
+            "Post three",
+            "third post text",
+        ),
+        entry(
+            Some("s1"),
+            Some("https://sponsor.example/"),
+            "Sponsor: Acme widgets",
+            "Buy widgets",
+        ),
+    ];
+    let half2 = vec![
+        entry(
+            Some("p2"),
+            Some(&format!("{page}#x2")),
+            "Post two",
+            "second post text",
+        ),
+        entry(
+            Some("p4"),
+            Some(&format!("{page}#x4")),
+            "Post four",
+            "fourth post text",
+        ),
+        entry(
+            Some("s2"),
+            Some("https://sponsor.example"),
+            "Thanks to our sponsor Acme",
+            "Thank you",
+        ),
+    ];
+    h.ingest("half1", half1, t(5)).await;
+    h.ingest("half2", half2, t(5)).await;
+    for item in h.items("half1").iter().chain(h.items("half2").iter()) {
+        assert_eq!(item.duplicate_of, None, "{item:?}");
+        assert!(item.merged.is_empty(), "{item:?}");
+    }
+    assert_eq!(h.json("all")["items"].as_array().unwrap().len(), 11);
+}

@@ -38,17 +38,12 @@ impl Signature {
     /// too short to compare.
     pub fn of(title: &str, html: &str) -> Option<Signature> {
         let mut words = words(title);
-        words.extend(words_of_html(html));
+        words.extend(story_words(html));
         if words.len() < MIN_WORDS {
             return None;
         }
         let mut mins = [u32::MAX; HASHES];
-        for shingle in words.windows(SHINGLE) {
-            let mut h = FNV_OFFSET;
-            for w in shingle {
-                h = fnv1a(h, w.as_bytes());
-                h = fnv1a(h, &[0x1f]);
-            }
+        for h in shingle_hashes(&words) {
             for (i, slot) in mins.iter_mut().enumerate() {
                 let v = (splitmix64(h ^ SEEDS_BASE.wrapping_mul(i as u64 + 1)) >> 32) as u32;
                 if v < *slot {
@@ -122,32 +117,307 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Lower-cased words of letters and digits.
-pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+/// The hashes of the word shingles of `words` (one per shingle, repeats
+/// included).
+fn shingle_hashes(words: &[String]) -> impl Iterator<Item = u64> + '_ {
+    words.windows(SHINGLE).map(|shingle| {
+        let mut h = FNV_OFFSET;
+        for w in shingle {
+            h = fnv1a(h, w.as_bytes());
+            h = fnv1a(h, &[0x1f]);
+        }
+        h
+    })
+}
+
+/// The exact shingle set of a story's text (boilerplate left out), for the
+/// exact re-check of the few candidates an estimate or a title found.
+#[derive(Clone, Debug, Default)]
+pub struct Shingles {
+    set: std::collections::HashSet<u64>,
+    /// The normalized words, for texts too short to have shingles.
+    words: Vec<String>,
+}
+
+impl Shingles {
+    /// The shingles of an HTML text, without its title.
+    pub fn of_text(html: &str) -> Shingles {
+        let words = story_words(html);
+        Shingles {
+            set: shingle_hashes(&words).collect(),
+            words,
+        }
+    }
+
+    /// The shingles of a title and an HTML text, as [`Signature::of`] reads
+    /// them.
+    pub fn of(title: &str, html: &str) -> Shingles {
+        let mut words = words(title);
+        words.extend(story_words(html));
+        Shingles {
+            set: shingle_hashes(&words).collect(),
+            words,
+        }
+    }
+
+    /// How many words the text has.
+    pub fn word_count(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The exact Jaccard similarity with `other`, in percent.
+    pub fn jaccard_pct(&self, other: &Shingles) -> u8 {
+        let common = self.common(other);
+        let union = self.set.len() + other.set.len() - common;
+        if union == 0 {
+            return if self.words == other.words { 100 } else { 0 };
+        }
+        ((common * 100 + union / 2) / union) as u8
+    }
+
+    /// The share of the smaller set found in the larger one, in percent: a
+    /// summary or a cut copy is contained in the whole. Texts too short for
+    /// a shingle are contained when their words are equal.
+    pub fn containment_pct(&self, other: &Shingles) -> u8 {
+        let smaller = self.set.len().min(other.set.len());
+        if smaller == 0 {
+            return if !self.words.is_empty() && self.words == other.words {
+                100
+            } else {
+                0
+            };
+        }
+        ((self.common(other) * 100) / smaller) as u8
+    }
+
+    fn common(&self, other: &Shingles) -> usize {
+        let (small, large) = if self.set.len() <= other.set.len() {
+            (&self.set, &other.set)
+        } else {
+            (&other.set, &self.set)
+        };
+        small.iter().filter(|h| large.contains(h)).count()
+    }
+}
+
+/// Separators of a publisher suffix in a title: `Story - Example News`,
+/// `Story | Site`.
+const SUFFIX_SEPARATORS: &[&str] = &[" - ", " | ", " – ", " — ", " · ", " :: "];
+
+/// Most words a publisher suffix has.
+const SUFFIX_WORDS: usize = 5;
+
+/// A title as compared across publishers: normalized ([`words`]), without
+/// a publisher suffix (the part after the last ` - `, ` | `, ` – `, ` — `,
+/// ` · ` or ` :: ` when it has at most five words and the rest at least
+/// two). Returns the title whole and, when it has a suffix, without it.
+pub fn story_titles(title: &str) -> Vec<String> {
+    let mut out = vec![words(title).join(" ")];
+    let cut = SUFFIX_SEPARATORS
+        .iter()
+        .filter_map(|sep| title.rfind(sep))
+        .max();
+    if let Some(cut) = cut
+        && let Some(head) = title.get(..cut)
+    {
+        let tail_words = title.get(cut..).map(|t| words(t).len()).unwrap_or(0);
+        let head = words(head);
+        if (1..=SUFFIX_WORDS).contains(&tail_words) && head.len() >= 2 {
+            out.push(head.join(" "));
+        }
+    }
+    out.retain(|t| !t.is_empty());
+    out
+}
+
+/// Whether two titles name the same story: equal once normalized, with or
+/// without a publisher suffix on either.
+pub fn same_story_title(a: &str, b: &str) -> bool {
+    let a = story_titles(a);
+    let b = story_titles(b);
+    a.iter().any(|t| b.contains(t))
+}
+
+/// Phrases of a block that is boilerplate, not story: feed-wrapper lines,
+/// share bars, newsletter and copyright blocks, "read more" links.
+const BOILERPLATE: &[&str] = &[
+    "appeared first on",
+    "continue reading",
+    "read more",
+    "read the full",
+    "read the rest",
+    "keep reading",
+    "share this",
+    "share on",
+    "share via",
+    "click to share",
+    "subscribe to",
+    "sign up for",
+    "sign up to",
+    "newsletter",
+    "unsubscribe",
+    "all rights reserved",
+    "copyright",
+    "©",
+    "follow us on",
+    "related posts",
+    "related articles",
+];
+
+/// Social networks a share bar names.
+const SHARE_NAMES: &[&str] = &[
+    "facebook",
+    "twitter",
+    "linkedin",
+    "pinterest",
+    "whatsapp",
+    "reddit",
+    "email",
+    "telegram",
+    "mastodon",
+    "bluesky",
+    "tumblr",
+    "print",
+];
+
+/// Most words a boilerplate block has: longer blocks are story even when
+/// they name a newsletter.
+const BOILERPLATE_WORDS: usize = 80;
+
+/// Whether a share bar: a short block naming two or more networks.
+fn is_share_bar(words: &[String]) -> bool {
+    let shares = SHARE_NAMES
+        .iter()
+        .filter(|n| words.iter().any(|w| w == *n))
+        .count();
+    shares >= 2 && words.len() <= 4 * shares + 4
+}
+
+/// The story words of one block of text (a paragraph, a list item, ...):
+/// its sentences that are boilerplate left out, and nothing when they make
+/// up most of it or it is a share bar. Blocks over [`BOILERPLATE_WORDS`]
+/// words lose only their boilerplate sentences.
+fn block_story_words(block: &str) -> Vec<String> {
+    let all = words(block);
+    if all.is_empty() || (all.len() <= BOILERPLATE_WORDS && is_share_bar(&all)) {
+        return Vec::new();
+    }
+    let mut kept = Vec::new();
+    let mut dropped = 0usize;
+    for sentence in sentences(block) {
+        let lower = sentence.to_lowercase();
+        let sentence_words = words(&lower);
+        if BOILERPLATE.iter().any(|p| lower.contains(p)) {
+            dropped += sentence_words.len();
+        } else {
+            kept.extend(sentence_words);
+        }
+    }
+    if dropped * 2 >= all.len() && all.len() <= BOILERPLATE_WORDS {
+        return Vec::new();
+    }
+    kept
+}
+
+/// The sentences of a text: split after `.`, `!`, `?` or `…` followed by
+/// white space, and at line breaks.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev_end = false;
+    for (i, c) in text.char_indices() {
+        if c == '\n' || (prev_end && c.is_whitespace()) {
+            if let Some(s) = text.get(start..i) {
+                out.push(s);
+            }
+            start = i;
+        }
+        prev_end = matches!(c, '.' | '!' | '?' | '…');
+    }
+    if let Some(s) = text.get(start..) {
+        out.push(s);
+    }
+    out
+}
+
+/// The words of an HTML story text with its boilerplate left out.
+pub fn story_words(html: &str) -> Vec<String> {
+    blocks(html)
+        .iter()
+        .flat_map(|b| block_story_words(b))
         .collect()
 }
 
-/// The words of an HTML fragment: tags and entities are separators.
-fn words_of_html(html: &str) -> Vec<String> {
-    let mut text = String::with_capacity(html.len());
+/// Block-level elements: each starts or ends a block of text.
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "section",
+    "footer",
+    "header",
+    "aside",
+    "nav",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "hr",
+    "table",
+    "tr",
+    "td",
+    "figure",
+    "figcaption",
+    "pre",
+    "article",
+    "dl",
+    "dt",
+    "dd",
+];
+
+/// The text blocks of an HTML fragment: block-level tags separate them;
+/// other tags and entities are word separators.
+fn blocks(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut tag = String::new();
     let mut in_tag = false;
     let mut in_entity = false;
     for c in html.chars() {
         match c {
-            '<' => in_tag = true,
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
             '>' if in_tag => {
                 in_tag = false;
-                text.push(' ');
+                let name: String = tag
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if BLOCK_TAGS.contains(&name.as_str()) {
+                    if !text.trim().is_empty() {
+                        out.push(std::mem::take(&mut text));
+                    }
+                    text.clear();
+                } else {
+                    text.push(' ');
+                }
             }
-            '&' if !in_tag => in_entity = true,
+            _ if in_tag => tag.push(c),
+            '&' => in_entity = true,
             ';' if in_entity => {
                 in_entity = false;
                 text.push(' ');
             }
-            _ if in_tag => {}
             _ if in_entity && (c.is_alphanumeric() || c == '#') => {}
             _ => {
                 in_entity = false;
@@ -155,7 +425,18 @@ fn words_of_html(html: &str) -> Vec<String> {
             }
         }
     }
-    words(&text)
+    if !text.trim().is_empty() {
+        out.push(text);
+    }
+    out
+}
+
+/// Lower-cased words of letters and digits.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -208,6 +489,6 @@ mod tests {
         assert_eq!(Signature::from_bytes(&s.to_bytes()), Some(s.clone()));
         assert_eq!(Signature::from_bytes(b"short"), None);
         assert_eq!(s.bands().len(), BANDS);
-        assert_eq!(words_of_html("a&amp;b <b>c</b>d"), ["a", "b", "c", "d"]);
+        assert_eq!(story_words("a&amp;b <b>c</b>d"), ["a", "b", "c", "d"]);
     }
 }

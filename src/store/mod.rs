@@ -382,6 +382,7 @@ impl Store {
             let policy = dedup::Policy {
                 source: &item.source,
                 feed_url: None,
+                document_urls: Vec::new(),
                 urls: &urls,
                 fuzzy_identity: item.entry.slug.is_none(),
                 near_threshold_pct: None,
