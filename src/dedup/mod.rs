@@ -132,7 +132,8 @@ pub trait Index {
         key: &ItemKey,
     ) -> Result<Option<DateTime<Utc>>, Self::Error>;
     /// Items sharing at least one LSH band with `signature`, with their
-    /// signatures.
+    /// signatures: at most [`near::MAX_CANDIDATES`], those sharing most
+    /// bands first.
     fn near_candidates(
         &mut self,
         signature: &Signature,
@@ -464,6 +465,10 @@ fn find<I: Index>(index: &mut I, key: &ItemKey, digest: &[u8; 16]) -> Result<Fou
 /// a teaser, a cut or padded copy).
 pub const CONTAINED_PCT: u8 = 60;
 
+/// Fewest words of text (title aside) an item needs to be a near-duplicate
+/// of one with another title.
+pub const SHORT_TEXT_WORDS: usize = 30;
+
 /// Most candidates of the LSH lookup re-checked exactly (their items read
 /// and their shingle sets compared), best estimates first.
 pub const EXACT_CHECKS: usize = 8;
@@ -515,6 +520,14 @@ fn same_story(a: &Entry, b: &Entry, threshold: u8) -> Option<MergeRule> {
         near::Shingles::of(tb, text_of(b)),
     );
     if sa.word_count() < near::MIN_WORDS || sb.word_count() < near::MIN_WORDS {
+        return None;
+    }
+    // Short texts under other titles: the title is most of what tells
+    // them apart (a feed of one-line notices differing in a word).
+    let short = |t: &str, s: &near::Shingles| {
+        s.word_count().saturating_sub(near::words(t).len()) < SHORT_TEXT_WORDS
+    };
+    if (short(ta, &sa) || short(tb, &sb)) && !near::same_story_title(ta, tb) {
         return None;
     }
     let similarity = sa.jaccard_pct(&sb);
@@ -867,12 +880,18 @@ mod tests {
         }
         fn near_candidates(&mut self, sig: &Signature) -> Result<Vec<(ItemKey, Signature)>, ()> {
             let bands = sig.bands();
-            Ok(self
+            let mut found: Vec<(usize, (ItemKey, Signature))> = self
                 .sigs
                 .iter()
-                .filter(|(_, s)| s.bands().iter().zip(&bands).any(|(a, b)| a == b))
-                .cloned()
-                .collect())
+                .map(|(k, s)| {
+                    let shared = s.bands().iter().zip(&bands).filter(|(a, b)| a == b).count();
+                    (shared, (*k, s.clone()))
+                })
+                .filter(|(shared, _)| *shared > 0)
+                .collect();
+            found.sort_by_key(|f| std::cmp::Reverse(f.0));
+            found.truncate(near::MAX_CANDIDATES);
+            Ok(found.into_iter().map(|(_, c)| c).collect())
         }
     }
 

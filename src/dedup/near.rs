@@ -13,7 +13,15 @@
 //!   matches are only candidates: the estimate is checked against the
 //!   threshold.
 //! - Texts under [`MIN_WORDS`] words get no signature: too short to tell a
-//!   shared story from a shared headline.
+//!   shared story from a shared headline (they are matched by their title
+//!   and text, see `dedup`).
+//! - Boilerplate is left out of what is compared ([`story_words`]): share
+//!   bars, and sentences such as "The post X appeared first on Y",
+//!   "Continue reading", newsletter and copyright lines (a block made mostly
+//!   of them goes whole).
+//! - A lookup returns at most [`MAX_CANDIDATES`]; the caller re-checks the
+//!   best few exactly ([`Shingles`]: exact Jaccard and containment), so the
+//!   estimate's error near the threshold decides nothing.
 //!
 //! Every hash here is defined in this file (FNV-1a and SplitMix64), so
 //! signatures stored by one build are valid for the next.
@@ -26,6 +34,11 @@ pub const BANDS: usize = 16;
 pub const ROWS: usize = HASHES / BANDS;
 /// Fewest words a text needs to get a signature.
 pub const MIN_WORDS: usize = 12;
+/// Most candidates one lookup returns (those sharing most bands first),
+/// however many near-identical items are stored: with [`BANDS`] buckets of
+/// at most `store::BAND_CAP` keys, the lookup reads at most 16 buckets and
+/// this many signatures.
+pub const MAX_CANDIDATES: usize = 32;
 /// Words per shingle.
 const SHINGLE: usize = 3;
 

@@ -1150,7 +1150,8 @@ impl dedup::Index for Store {
         &mut self,
         signature: &Signature,
     ) -> Result<Vec<(ItemKey, Signature)>, StoreError> {
-        let mut found: Vec<ItemKey> = Vec::new();
+        // (key, bands shared): the keys sharing most bands are compared.
+        let mut found: Vec<(ItemKey, usize)> = Vec::new();
         let bands = signature.bands();
         let maybe = self
             .filter
@@ -1164,15 +1165,18 @@ impl dedup::Index for Store {
                 continue;
             };
             for chunk in bucket.chunks_exact(16) {
-                if let Ok(key) = <[u8; 16]>::try_from(chunk).map(ItemKey)
-                    && !found.contains(&key)
-                {
-                    found.push(key);
+                if let Ok(key) = <[u8; 16]>::try_from(chunk).map(ItemKey) {
+                    match found.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, shared)) => *shared += 1,
+                        None => found.push((key, 1)),
+                    }
                 }
             }
         }
+        found.sort_by_key(|f| std::cmp::Reverse(f.1));
+        found.truncate(dedup::near::MAX_CANDIDATES);
         let mut out = Vec::with_capacity(found.len());
-        for key in found {
+        for (key, _) in found {
             if let Some(sig) = self.signature(&key)? {
                 out.push((key, sig));
             }
@@ -1462,6 +1466,40 @@ mod tests {
             upserts: items.into_iter().map(|i| (None, i)).collect(),
             ..Batch::default()
         }
+    }
+
+    /// However many near-identical items are stored, a lookup compares at
+    /// most `MAX_CANDIDATES` of them, and the band index holds at most
+    /// `BAND_CAP` keys per band.
+    #[tokio::test]
+    async fn near_candidates_are_capped_however_many_near_identical_items_are_stored() {
+        use dedup::Index;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ready(&dir.path().join("s"));
+        let text = "one two three four five six seven eight nine ten eleven twelve";
+        let sig = Signature::of("t", &text.repeat(2)).unwrap();
+        for round in 0..4 {
+            let mut batch = filtered_batch(round * 100, round * 100 + 100, &sig);
+            batch.signatures = batch
+                .upserts
+                .iter()
+                .map(|(_, i)| (i.key, sig.clone()))
+                .collect();
+            store.apply(&batch).await.unwrap();
+        }
+        let found = store.near_candidates(&sig).unwrap();
+        assert_eq!(found.len(), dedup::near::MAX_CANDIDATES);
+        let keys: usize = store
+            .near_bands
+            .iter()
+            .map(|row| row.unwrap().1.len() / 16)
+            .sum();
+        assert_eq!(keys, dedup::near::BANDS * BAND_CAP);
+        // One band in common ranks after sixteen.
+        let mut other = sig.clone();
+        other.0[0] ^= 1;
+        let found = store.near_candidates(&other).unwrap();
+        assert!(found.len() <= dedup::near::MAX_CANDIDATES);
     }
 
     #[tokio::test]
