@@ -249,7 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.sources.len(),
             config.feeds.len()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(check_folders(&config));
     }
     init_logging(cli.log_format, config.daemon.log_level.as_deref());
     let store_path = store_path(cli.store.as_deref(), &config);
@@ -871,4 +871,49 @@ fn parse_file(
         _ => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `syndic check` on every article folder: each file is read and parsed as
+/// a refresh would; errors (files that will not publish) fail the check,
+/// warnings (unknown front matter keys, drafts) are printed.
+fn check_folders(config: &Config) -> ExitCode {
+    let mut failed = false;
+    for source in &config.sources {
+        let syndic::config::SourceKind::Local { path } = &source.kind else {
+            continue;
+        };
+        match syndic::ingest::local::check_folder(path, source.max_article_bytes) {
+            Ok(found) => {
+                let ok = if found.errors.is_empty() {
+                    "ok"
+                } else {
+                    "errors"
+                };
+                println!(
+                    "source {}: {}: {ok} ({} articles, {} errors, {} warnings)",
+                    source.id,
+                    path.display(),
+                    found.articles,
+                    found.errors.len(),
+                    found.warnings.len()
+                );
+                for error in &found.errors {
+                    println!("  error: {error}");
+                }
+                for warning in &found.warnings {
+                    println!("  warning: {warning}");
+                }
+                failed |= !found.errors.is_empty();
+            }
+            Err(err) => {
+                println!("source {}: error: {err}", source.id);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -328,4 +328,7 @@ pub struct LocalFileState {
     /// keys, why it is not published); kept while the file is unchanged.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The file's `expiryDate`: its stored item is read again then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
 }

@@ -476,25 +476,41 @@ impl Refresher<'_> {
                 mtime_ns: file.mtime_ns,
                 size: file.size,
                 notes: Vec::new(),
+                expires: None,
             };
-            if unchanged && let Some(item) = by_path.get(file.rel_path.as_str()) {
+            let expired = previous
+                .get(file.rel_path.as_str())
+                .and_then(|p| p.expires)
+                .is_some_and(|at| at <= now);
+            if unchanged
+                && !expired
+                && let Some(item) = by_path.get(file.rel_path.as_str())
+            {
                 keep.insert(file.rel_path.clone());
                 entries.push(item.entry.clone());
                 if let Some(p) = previous.get(file.rel_path.as_str()) {
                     record.notes.clone_from(&p.notes);
+                    record.expires = p.expires;
                 }
                 notes.extend(record.notes.iter().cloned());
                 file_states.push(record);
                 continue;
             }
-            match self.read_article(source, root, file) {
-                Ok(Some(entry)) => {
-                    keep.insert(file.rel_path.clone());
-                    entries.push(entry);
-                    file_states.push(record);
-                }
-                Ok(None) => {
-                    drafts.push(file.rel_path.clone());
+            match self.read_article(source, root, file, now) {
+                Ok(read) => {
+                    for note in &read.notes {
+                        info!(source = %source.id, %note, "article");
+                    }
+                    notes.extend(read.notes.iter().cloned());
+                    record.notes = read.notes;
+                    record.expires = read.expires;
+                    match read.entry {
+                        Some(entry) => {
+                            keep.insert(file.rel_path.clone());
+                            entries.push(entry);
+                        }
+                        None => drafts.push(file.rel_path.clone()),
+                    }
                     file_states.push(record);
                 }
                 Err(cause) => {
@@ -541,19 +557,45 @@ impl Refresher<'_> {
         self.write(source, result).await
     }
 
-    /// Reads and parses one article file; `Ok(None)` for a draft.
+    /// Reads and parses one article file: its entry, `None` when it is
+    /// not to be published now (a draft, scheduled later, expired), and
+    /// what to tell the writer about it.
     fn read_article(
         &self,
         source: &SourceConfig,
         root: &std::path::Path,
         file: &ArticleFile,
-    ) -> Result<Option<Entry>, String> {
+        now: DateTime<Utc>,
+    ) -> Result<ReadArticle, String> {
         let bytes = local::read_article_file(root, file, source.max_article_bytes)
             .map_err(|e| e.to_string())?;
         let article = local::parse_article(&file.rel_path, &bytes).map_err(|e| e.to_string())?;
-        if article.draft {
-            return Ok(None);
+        let mut notes = article.warnings;
+        let path = &file.rel_path;
+        let unpublished = if let Some(reason) = article.draft_reason.filter(|_| article.draft) {
+            Some(reason)
+        } else if let Some(at) = article.publish_at.filter(|at| *at > now) {
+            Some(format!(
+                "{path}: scheduled: published at {}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))
+        } else {
+            article.expires.filter(|at| *at <= now).map(|at| {
+                format!(
+                    "{path}: expired at {}: not published",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            })
+        };
+        if let Some(reason) = unpublished {
+            notes.push(reason);
+            return Ok(ReadArticle {
+                entry: None,
+                notes,
+                expires: None,
+            });
         }
+        let expires = article.expires;
         let mut entry = article.entry;
         let _ = source;
         let slug = entry.slug.clone().unwrap_or_else(|| "article".into());
@@ -566,7 +608,11 @@ impl Refresher<'_> {
             .summary_html
             .map(|h| parse::sanitize_html(&h, base.as_ref()));
         entry.link = Some(page);
-        Ok(Some(entry))
+        Ok(ReadArticle {
+            entry: Some(entry),
+            notes,
+            expires,
+        })
     }
 
     /// Makes each article's slug unique across the store: a slug another
@@ -861,6 +907,16 @@ impl Refresher<'_> {
         }
         Outcome::Failed(cause)
     }
+}
+
+/// One article file read by a local refresh.
+struct ReadArticle {
+    /// `None`: not published now (draft, scheduled, expired).
+    entry: Option<Entry>,
+    /// Warnings and why it is not published, naming the file.
+    notes: Vec<String>,
+    /// When a published article expires.
+    expires: Option<DateTime<Utc>>,
 }
 
 /// The time between two polls of a healthy source: its interval (or, for

@@ -156,6 +156,92 @@ async fn article_pages_are_rendered_once_per_change_and_answer_304() {
     daemon.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_future_and_expired_articles_are_not_published_and_say_why() {
+    let dir = folder(
+        &[
+            (
+                "now.md",
+                "+++\ntitle = \"Now\"\ndate = 2024-01-01\n+++\nx\n",
+            ),
+            ("d1.md", "+++\ntitle = \"D1\"\ndrafts = true\n+++\nx\n"),
+            ("d2.md", "---\ntitle: D2\nDraft: true\n---\nx\n"),
+            ("d3.md", "---\ntitle: D3\ndarft: true\n---\nx\n"),
+            (
+                "later.md",
+                "+++\ntitle = \"Later\"\ndate = 2999-01-01T00:00:00Z\n+++\nx\n",
+            ),
+            (
+                "gone.md",
+                "---\ntitle: Gone\ndate: 2024-01-01\nexpiryDate: 2024-02-01\n---\nx\n",
+            ),
+            ("odd.md", "+++\ntitle = \"Odd\"\nsumary = \"x\"\n+++\nx\n"),
+        ],
+        "",
+    );
+    let daemon = TestDaemon::start(dir.path()).await;
+    let json = daemon.json("/feeds/all.json").await;
+    let mut t = titles(&json);
+    t.sort();
+    assert_eq!(t, ["Now", "Odd"], "{json}");
+    let w = daemon.app.store.poll_state("local").unwrap().unwrap();
+    assert_eq!(w.parse_warning_total(), 6, "{:?}", w.parse_warnings);
+    let rss = daemon.get("/feeds/all.rss").await.text().await.unwrap();
+    assert!(!rss.contains("2999"), "{rss}");
+    daemon.stop().await;
+
+    // `syndic check` reads the folder too, and `syndic sources` shows why.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir.path())
+        .args(["check"])
+        .env_remove("SYNDIC_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("source local:"), "{text}");
+    assert!(
+        text.contains(
+            "warning: odd.md: line 3: unknown front matter key `sumary` ignored; did you mean `summary`?"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: d1.md: line 3: not published: `drafts` is true"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: d2.md: line 3: not published: `Draft` is true"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: d3.md: line 3: not published: `darft` is true"),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir.path())
+        .args(["sources"])
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not published: `drafts` is true"), "{text}");
+
+    // A broken file fails the check, naming it and the line.
+    std::fs::write(dir.path().join("articles/bad.md"), "+++\ntitle = \n+++\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir.path())
+        .args(["check"])
+        .env_remove("SYNDIC_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("error: bad.md: line 2"), "{text}");
+}
+
 /// Not a test: keeps `Path` used when only some tests compile (non-unix).
 #[allow(dead_code)]
 fn _unused(_: &Path) {}

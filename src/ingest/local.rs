@@ -35,8 +35,18 @@ pub struct ArticleFile {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Article {
     pub entry: Entry,
-    /// Front matter `draft = true`; drafts are not published.
+    /// Not to be published: a `draft`-like key (any case, plural or typo)
+    /// that is true or not clearly false, or Jekyll's `published: false`.
     pub draft: bool,
+    /// Why it is a draft: the key and value, as written.
+    pub draft_reason: Option<String>,
+    /// When it may be published (`publishDate`, else `date`).
+    pub publish_at: Option<DateTime<Utc>>,
+    /// When it leaves the feeds (`expiryDate`, `expires`, ...).
+    pub expires: Option<DateTime<Utc>>,
+    /// What the front matter got wrong or left unread, one message each,
+    /// naming the file and line: unknown keys (with "did you mean").
+    pub warnings: Vec<String>,
 }
 
 /// Why a folder could not be scanned or an article could not be parsed.
@@ -270,6 +280,43 @@ pub fn read_article_file(
         });
     }
     Ok(bytes)
+}
+
+/// What `syndic check` finds in one article folder.
+#[derive(Debug, Default)]
+pub struct FolderCheck {
+    /// Article files read and parsed.
+    pub articles: usize,
+    /// Files that will not be published: skipped, unreadable, too large,
+    /// or whose front matter is malformed. One message each, naming it.
+    pub errors: Vec<String>,
+    /// Unknown front matter keys, drafts and their reasons.
+    pub warnings: Vec<String>,
+}
+
+/// Reads and parses every article of a folder as a refresh would, without
+/// storing anything. An unreadable folder is an error.
+pub fn check_folder(root: &Path, max_bytes: u64) -> Result<FolderCheck, ArticleError> {
+    let (files, skipped) = scan_folder(root)?;
+    let mut out = FolderCheck::default();
+    for (path, cause) in skipped {
+        out.errors.push(format!("{path}: skipped: {cause}"));
+    }
+    for file in &files {
+        let parsed = read_article_file(root, file, max_bytes)
+            .and_then(|bytes| parse_article(&file.rel_path, &bytes));
+        match parsed {
+            Ok(article) => {
+                out.articles += 1;
+                out.warnings.extend(article.warnings);
+                if let Some(reason) = article.draft_reason.filter(|_| article.draft) {
+                    out.warnings.push(reason);
+                }
+            }
+            Err(err) => out.errors.push(err.to_string()),
+        }
+    }
+    Ok(out)
 }
 
 /// Hidden files and directories, editor temp files.
@@ -517,14 +564,182 @@ struct FrontMatter<'a> {
     block: &'a str,
     /// 1-based file line of the block's first line.
     first_line: usize,
-    /// The known keys, in file order.
-    values: Vec<(String, FmValue)>,
+    /// Every key, in file order: (meaning, key as written, value).
+    values: Vec<(Key, String, FmValue)>,
 }
 
-/// The keys read from front matter; everything else is ignored.
-const KNOWN_KEYS: [&str; 8] = [
-    "title", "date", "updated", "author", "tags", "summary", "slug", "draft",
+/// What a front matter key means to syndic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Title,
+    Date,
+    PublishDate,
+    Updated,
+    Author,
+    Tags,
+    Summary,
+    Slug,
+    Expires,
+    /// Looks like `draft` (any case, plural, one typo).
+    Draft,
+    /// Jekyll's `published`: `false` keeps the article unpublished.
+    Published,
+    /// A key of Hugo, Jekyll or zola with no meaning for a feed.
+    Ignored,
+    Unknown,
+}
+
+/// Keys by their normalized spelling (lowercase, without `_` and `-`):
+/// syndic's own and the Hugo, Jekyll and zola names of the same thing.
+const MAPPED: &[(&str, Key)] = &[
+    ("title", Key::Title),
+    ("date", Key::Date),
+    ("publishdate", Key::PublishDate),
+    ("pubdate", Key::PublishDate),
+    ("updated", Key::Updated),
+    ("lastmod", Key::Updated),
+    ("lastmodified", Key::Updated),
+    ("lastmodifiedat", Key::Updated),
+    ("modified", Key::Updated),
+    ("author", Key::Author),
+    ("authors", Key::Author),
+    ("tags", Key::Tags),
+    ("tag", Key::Tags),
+    ("categories", Key::Tags),
+    ("category", Key::Tags),
+    ("summary", Key::Summary),
+    ("description", Key::Summary),
+    ("excerpt", Key::Summary),
+    ("slug", Key::Slug),
+    ("expirydate", Key::Expires),
+    ("expires", Key::Expires),
+    ("expiry", Key::Expires),
+    ("expiresat", Key::Expires),
+    ("unpublishdate", Key::Expires),
+    ("published", Key::Published),
 ];
+
+/// Hugo, Jekyll and zola keys that say nothing a feed can use (layout,
+/// URLs of the static site, menus, search, rendering switches): read and
+/// knowingly ignored, without a warning.
+const IGNORED: &[&str] = &[
+    "aliases",
+    "layout",
+    "permalink",
+    "weight",
+    "type",
+    "url",
+    "images",
+    "image",
+    "keywords",
+    "toc",
+    "comments",
+    "sitemap",
+    "menu",
+    "menus",
+    "cascade",
+    "outputs",
+    "headless",
+    "linktitle",
+    "markup",
+    "resources",
+    "series",
+    "translationkey",
+    "lang",
+    "language",
+    "iscjklanguage",
+    "build",
+    "excerptseparator",
+    "redirectfrom",
+    "redirectto",
+    "template",
+    "pagetemplate",
+    "path",
+    "insearchindex",
+    "render",
+    "extra",
+    "taxonomies",
+    "insertanchorlinks",
+    "sortby",
+    "paginateby",
+    "transparent",
+    "math",
+    "katex",
+    "mathjax",
+    "share",
+    "featured",
+    "cover",
+    "thumbnail",
+    "sidebar",
+    "authorprofile",
+    "header",
+    "classes",
+    "related",
+    "showdate",
+    "readtime",
+    "audio",
+    "video",
+    "canonicalurl",
+    "nocomments",
+];
+
+fn normalize_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn classify_key(key: &str) -> Key {
+    let norm = normalize_key(key);
+    if let Some((_, k)) = MAPPED.iter().find(|(name, _)| *name == norm) {
+        return *k;
+    }
+    if IGNORED.contains(&norm.as_str()) {
+        return Key::Ignored;
+    }
+    let stem = norm.strip_suffix('s').unwrap_or(&norm);
+    if norm.starts_with("draft")
+        || norm == "isdraft"
+        || strsim::damerau_levenshtein(stem, "draft") <= 1
+    {
+        return Key::Draft;
+    }
+    Key::Unknown
+}
+
+/// The known key nearest to an unknown one, for "did you mean".
+fn nearest_key(key: &str) -> Option<&'static str> {
+    const SPELLINGS: &[&str] = &[
+        "title",
+        "date",
+        "publishDate",
+        "updated",
+        "lastmod",
+        "author",
+        "authors",
+        "tags",
+        "categories",
+        "summary",
+        "description",
+        "slug",
+        "draft",
+        "expiryDate",
+        "expires",
+        "aliases",
+        "layout",
+        "permalink",
+        "weight",
+    ];
+    let lower = key.to_lowercase();
+    let limit = (lower.chars().count() / 3).max(1);
+    SPELLINGS
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
 
 /// Splits `text` (BOM already stripped, LF line endings) into its front
 /// matter and body. No front matter: `(None, text)`.
@@ -576,8 +791,7 @@ fn split_front_matter<'a>(
         })?;
         table
             .into_iter()
-            .filter(|(k, _)| KNOWN_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (k, FmValue::from_toml(v)))
+            .map(|(k, v)| (classify_key(&k), k, FmValue::from_toml(v)))
             .collect()
     } else {
         let value: serde_yaml::Value = if block.trim().is_empty() {
@@ -600,8 +814,8 @@ fn split_front_matter<'a>(
             serde_yaml::Value::Mapping(map) => map
                 .into_iter()
                 .filter_map(|(k, v)| match k {
-                    serde_yaml::Value::String(k) if KNOWN_KEYS.contains(&k.as_str()) => {
-                        Some((k, FmValue::from_yaml(v)))
+                    serde_yaml::Value::String(k) => {
+                        Some((classify_key(&k), k, FmValue::from_yaml(v)))
                     }
                     _ => None,
                 })
@@ -659,9 +873,11 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
 }
 
 impl FrontMatter<'_> {
-    fn take(&mut self, key: &str) -> Option<FmValue> {
-        let at = self.values.iter().position(|(k, _)| k == key)?;
-        Some(self.values.remove(at).1)
+    /// The first value of a key meaning `key`, and the key as written.
+    fn take_named(&mut self, key: Key) -> Option<(String, FmValue)> {
+        let at = self.values.iter().position(|(k, _, _)| *k == key)?;
+        let (_, name, value) = self.values.remove(at);
+        Some((name, value))
     }
 
     /// The file line on which `key` is written (best effort: the first line
@@ -688,69 +904,77 @@ impl FrontMatter<'_> {
         }
     }
 
-    /// A string (numbers are taken as written); blank -> None.
-    fn text(&mut self, path: &str, key: &str) -> Result<Option<String>, ArticleError> {
-        match self.take(key) {
-            None => Ok(None),
-            Some(FmValue::Text(s) | FmValue::Number(s)) => {
+    /// A string (numbers are taken as written); blank -> None. Later keys
+    /// of the same meaning (`summary` and `description`) are dropped.
+    fn text(&mut self, path: &str, key: Key) -> Result<Option<String>, ArticleError> {
+        let out = match self.take_named(key) {
+            None => None,
+            Some((_, FmValue::Text(s) | FmValue::Number(s))) => {
                 let s = s.trim();
-                Ok((!s.is_empty()).then(|| s.to_string()))
+                (!s.is_empty()).then(|| s.to_string())
             }
-            Some(other) => Err(self.type_error(path, key, "a string", &other)),
-        }
+            Some((name, other)) => return Err(self.type_error(path, &name, "a string", &other)),
+        };
+        while self.take_named(key).is_some() {}
+        Ok(out)
     }
 
-    /// A string or a list of strings; blank items dropped.
-    fn list(&mut self, path: &str, key: &str) -> Result<Vec<String>, ArticleError> {
-        let items = match self.take(key) {
-            None => return Ok(Vec::new()),
-            Some(FmValue::List(items)) => items,
-            Some(single) => vec![single],
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            match item {
-                FmValue::Text(s) | FmValue::Number(s) => {
-                    let s = s.trim();
-                    if !s.is_empty() {
-                        out.push(s.to_string());
+    /// Strings or lists of strings, of every key of this meaning (`tags`
+    /// and `categories`); blank items and repeats dropped.
+    fn list(&mut self, path: &str, key: Key) -> Result<Vec<String>, ArticleError> {
+        let mut out: Vec<String> = Vec::new();
+        while let Some((name, value)) = self.take_named(key) {
+            let items = match value {
+                FmValue::List(items) => items,
+                single => vec![single],
+            };
+            for item in items {
+                match item {
+                    FmValue::Text(s) | FmValue::Number(s) => {
+                        let s = s.trim();
+                        if !s.is_empty() && !out.iter().any(|o| o == s) {
+                            out.push(s.to_string());
+                        }
                     }
-                }
-                other => {
-                    return Err(self.type_error(
-                        path,
-                        key,
-                        "a string or a list of strings",
-                        &other,
-                    ));
+                    other => {
+                        return Err(self.type_error(
+                            path,
+                            &name,
+                            "a string or a list of strings",
+                            &other,
+                        ));
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    fn bool(&mut self, path: &str, key: &str) -> Result<bool, ArticleError> {
-        match self.take(key) {
-            None => Ok(false),
-            Some(FmValue::Bool(b)) => Ok(b),
-            Some(other) => Err(self.type_error(path, key, "true or false", &other)),
-        }
+    fn date(&mut self, path: &str, key: Key) -> Result<Option<DateTime<Utc>>, ArticleError> {
+        let out = match self.take_named(key) {
+            None => None,
+            Some((name, value)) => Some(self.date_value(path, &name, value)?),
+        };
+        while self.take_named(key).is_some() {}
+        Ok(out)
     }
 
-    fn date(&mut self, path: &str, key: &str) -> Result<Option<DateTime<Utc>>, ArticleError> {
-        let value = match self.take(key) {
-            None => return Ok(None),
-            Some(FmValue::Text(s) | FmValue::Datetime(s) | FmValue::Number(s)) => s,
-            Some(other) => return Err(self.type_error(path, key, "a date", &other)),
+    fn date_value(
+        &self,
+        path: &str,
+        name: &str,
+        value: FmValue,
+    ) -> Result<DateTime<Utc>, ArticleError> {
+        let value = match value {
+            FmValue::Text(s) | FmValue::Datetime(s) | FmValue::Number(s) => s,
+            other => return Err(self.type_error(path, name, "a date", &other)),
         };
-        parse_date(&value)
-            .map(Some)
-            .ok_or_else(|| ArticleError::BadDate {
-                path: path.to_string(),
-                line: self.line_of(key),
-                key: key.to_string(),
-                value,
-            })
+        parse_date(&value).ok_or_else(|| ArticleError::BadDate {
+            path: path.to_string(),
+            line: self.line_of(name),
+            key: name.to_string(),
+            value,
+        })
     }
 }
 
@@ -762,18 +986,83 @@ fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, ArticleError> {
         ..Entry::default()
     };
     let mut slug = None;
-    let mut draft = false;
+    let mut article = Article {
+        entry: Entry::default(),
+        draft: false,
+        draft_reason: None,
+        publish_at: None,
+        expires: None,
+        warnings: Vec::new(),
+    };
     if let Some(mut fm) = front {
-        entry.title = fm.text(rel_path, "title")?;
-        entry.published = fm.date(rel_path, "date")?;
-        entry.updated = fm.date(rel_path, "updated")?;
-        entry.authors = fm.list(rel_path, "author")?;
-        entry.categories = fm.list(rel_path, "tags")?;
+        entry.title = fm.text(rel_path, Key::Title)?;
+        let date = fm.date(rel_path, Key::Date)?;
+        let publish_date = fm.date(rel_path, Key::PublishDate)?;
+        entry.published = date.or(publish_date);
+        article.publish_at = publish_date.or(date);
+        entry.updated = fm.date(rel_path, Key::Updated)?;
+        entry.authors = fm.list(rel_path, Key::Author)?;
+        entry.categories = fm.list(rel_path, Key::Tags)?;
         entry.summary_html = fm
-            .text(rel_path, "summary")?
+            .text(rel_path, Key::Summary)?
             .map(|s| format!("<p>{}</p>", escape_html(&s)));
-        slug = fm.text(rel_path, "slug")?;
-        draft = fm.bool(rel_path, "draft")?;
+        slug = fm.text(rel_path, Key::Slug)?;
+        article.expires = fm.date(rel_path, Key::Expires)?;
+        // Draft-like keys and `published` (Jekyll), then what is left.
+        // In file order (a TOML table comes back sorted by key).
+        let mut rest = std::mem::take(&mut fm.values);
+        rest.sort_by_cached_key(|(_, name, _)| fm.line_of(name));
+        for (key, name, value) in rest {
+            let line = fm.line_of(&name);
+            match key {
+                Key::Draft | Key::Published => {
+                    let written = value_text(&value);
+                    let truthy = match &value {
+                        FmValue::Bool(b) => Some(*b),
+                        FmValue::Text(t) | FmValue::Number(t) => {
+                            match t.trim().to_ascii_lowercase().as_str() {
+                                "true" | "yes" | "y" | "on" | "1" => Some(true),
+                                "false" | "no" | "n" | "off" | "0" => Some(false),
+                                _ => None,
+                            }
+                        }
+                        // `published: 2024-01-01` is a date: the article's.
+                        FmValue::Datetime(_) if key == Key::Published => {
+                            let at = fm.date_value(rel_path, &name, value)?;
+                            entry.published = entry.published.or(Some(at));
+                            article.publish_at = article.publish_at.or(Some(at));
+                            continue;
+                        }
+                        _ => None,
+                    };
+                    let unpublished = match (key, truthy) {
+                        (Key::Published, Some(b)) => !b,
+                        (_, Some(b)) => b,
+                        // Neither true nor false: kept unpublished, to be safe.
+                        (_, None) => true,
+                    };
+                    if unpublished && !article.draft {
+                        article.draft = true;
+                        article.draft_reason = Some(format!(
+                            "{rel_path}: line {line}: not published: `{name}` is {written}"
+                        ));
+                    } else if !unpublished && key == Key::Draft && name != "draft" {
+                        article.warnings.push(format!(
+                            "{rel_path}: line {line}: `{name}` read as `draft` ({written})"
+                        ));
+                    }
+                }
+                Key::Unknown => {
+                    let hint = nearest_key(&name)
+                        .map(|near| format!("; did you mean `{near}`?"))
+                        .unwrap_or_default();
+                    article.warnings.push(format!(
+                        "{rel_path}: line {line}: unknown front matter key `{name}` ignored{hint}"
+                    ));
+                }
+                _ => {}
+            }
+        }
     }
 
     let options =
@@ -796,7 +1085,18 @@ fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, ArticleError> {
         Some(s) => slugify(&s),
         None => default_slug(rel_path),
     });
-    Ok(Article { entry, draft })
+    article.entry = entry;
+    Ok(article)
+}
+
+/// A front matter value as written, for messages.
+fn value_text(value: &FmValue) -> String {
+    match value {
+        FmValue::Text(s) => format!("{s:?}"),
+        FmValue::Bool(b) => b.to_string(),
+        FmValue::Number(s) | FmValue::Datetime(s) => s.clone(),
+        other => other.kind().to_string(),
+    }
 }
 
 /// The plain text of the first level-1 heading with any text, and the range
@@ -908,6 +1208,10 @@ fn parse_text(rel_path: &str, text: &str) -> Article {
     Article {
         entry,
         draft: false,
+        draft_reason: None,
+        publish_at: None,
+        expires: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -1062,12 +1366,96 @@ mod tests {
         assert!(md("d.md", "+++\ndraft = true\n+++\nx\n").draft);
         assert!(md("d.md", "---\ndraft: true\n---\nx\n").draft);
         assert!(!md("d.md", "+++\ndraft = false\n+++\nx\n").draft);
-        let err = md_err("d.md", "---\ntitle: x\ndraft: yes\n---\nx\n");
-        assert!(err.contains("d.md"), "{err}");
-        assert!(err.contains("line 3"), "{err}");
-        assert!(err.contains("draft"), "{err}");
+        // YAML 1.2 reads `yes` as a string: still a draft, and it says why.
+        let a = md("d.md", "---\ntitle: x\ndraft: yes\n---\nx\n");
+        assert!(a.draft);
+        assert_eq!(
+            a.draft_reason.as_deref(),
+            Some("d.md: line 3: not published: `draft` is \"yes\"")
+        );
     }
 
+    #[test]
+    fn draft_like_keys_keep_the_article_unpublished() {
+        for (text, key) in [
+            ("+++\ndrafts = true\n+++\nx\n", "drafts"),
+            ("---\nDraft: true\n---\nx\n", "Draft"),
+            ("---\nDRAFT: true\n---\nx\n", "DRAFT"),
+            ("+++\ndarft = true\n+++\nx\n", "darft"),
+            ("+++\ndraf = true\n+++\nx\n", "draf"),
+            ("---\nis_draft: true\n---\nx\n", "is_draft"),
+            ("---\ndraft: maybe\n---\nx\n", "draft"),
+            ("---\npublished: false\n---\nx\n", "published"),
+        ] {
+            let a = md("d.md", text);
+            assert!(a.draft, "{text}");
+            let reason = a.draft_reason.unwrap();
+            assert!(
+                reason.starts_with("d.md: line 2: not published: `"),
+                "{reason}"
+            );
+            assert!(reason.contains(&format!("`{key}`")), "{reason}");
+        }
+        // A clear false publishes; a look-alike says how it was read.
+        let a = md("d.md", "+++\ndrafts = false\n+++\nx\n");
+        assert!(!a.draft);
+        assert_eq!(
+            a.warnings,
+            ["d.md: line 2: `drafts` read as `draft` (false)"]
+        );
+        assert!(!md("d.md", "---\npublished: true\n---\nx\n").draft);
+        // Keys that merely start alike are not drafts.
+        assert!(!md("d.md", "---\ndate: 2024-01-01\n---\nx\n").draft);
+    }
+
+    #[test]
+    fn hugo_jekyll_and_zola_keys_are_mapped_or_knowingly_ignored() {
+        let a = md(
+            "h.md",
+            "---\ntitle: Hugo post\ndescription: The summary\ncategories: [a, b]\ntags: [b, c]\n\
+             lastmod: 2024-02-02\npublishDate: 2024-01-01\nexpiryDate: 2030-01-01\n\
+             aliases: [/old]\nlayout: post\npermalink: /x/\nweight: 3\ntype: post\n\
+             authors: [Ann]\n---\nx\n",
+        );
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        let e = &a.entry;
+        assert_eq!(e.summary_html.as_deref(), Some("<p>The summary</p>"));
+        assert_eq!(e.categories, ["a", "b", "c"]);
+        assert_eq!(e.updated, Some(utc(2024, 2, 2, 0, 0, 0)));
+        assert_eq!(e.published, Some(utc(2024, 1, 1, 0, 0, 0)));
+        assert_eq!(a.publish_at, Some(utc(2024, 1, 1, 0, 0, 0)));
+        assert_eq!(a.expires, Some(utc(2030, 1, 1, 0, 0, 0)));
+        assert_eq!(e.authors, ["Ann"]);
+        // zola: TOML with tables.
+        let z = md(
+            "z.md",
+            "+++\ntitle = \"Z\"\ndate = 2024-05-05\ntemplate = \"page.html\"\n\
+             [taxonomies]\ntags = [\"x\"]\n[extra]\nfoo = 1\n+++\nx\n",
+        );
+        assert!(z.warnings.is_empty(), "{:?}", z.warnings);
+        // expires beats publish date ordering: both kept.
+        let b = md(
+            "e.md",
+            "+++\ndate = 2024-01-01\nexpires = 2024-06-01\n+++\nx\n",
+        );
+        assert_eq!(b.expires, Some(utc(2024, 6, 1, 0, 0, 0)));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_did_you_mean() {
+        let a = md(
+            "u.md",
+            "+++\ntitle = \"T\"\ntilte = \"x\"\nsumary = \"s\"\nzzqx = 1\n+++\nx\n",
+        );
+        assert_eq!(
+            a.warnings,
+            [
+                "u.md: line 3: unknown front matter key `tilte` ignored; did you mean `title`?",
+                "u.md: line 4: unknown front matter key `sumary` ignored; did you mean `summary`?",
+                "u.md: line 5: unknown front matter key `zzqx` ignored",
+            ]
+        );
+    }
     #[test]
     fn bad_date_names_value_and_line() {
         let err = md_err(
@@ -1160,8 +1548,13 @@ mod tests {
             "+++\nweight = 10\n[extra]\nfoo = \"bar\"\n+++\n# Heading\n",
         );
         assert_eq!(a.entry.title.as_deref(), Some("Heading"));
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
         let b = md("k.md", "---\ncustom: {a: 1}\nlayout: post\n---\ntext\n");
         assert_eq!(b.entry.title.as_deref(), Some("k"));
+        assert_eq!(
+            b.warnings,
+            ["k.md: line 2: unknown front matter key `custom` ignored"]
+        );
         let c = md("k.md", "---\n---\ntext\n");
         assert_eq!(c.entry.content_html.as_deref(), Some("<p>text</p>\n"));
         let d = md("k.md", "+++\n+++\ntext\n");
