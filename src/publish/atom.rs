@@ -144,7 +144,12 @@ fn render_entry(meta: &FeedMeta, item: &StoredItem) -> Entry {
                 ..Default::default()
             })
             .collect(),
-        summary: e.summary_html.as_deref().map(|s| html(xml_clean(s))),
+        // An item without text has its title as text (`Missing textual
+        // content` otherwise), as in JSON Feed.
+        summary: match e.summary_html.as_deref() {
+            Some(s) => Some(html(xml_clean(s))),
+            None => super::fallback_text(item).map(Text::plain),
+        },
         content: e.content_html.as_deref().map(|c| Content {
             value: Some(xml_clean(c)),
             content_type: Some("html".into()),

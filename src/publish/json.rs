@@ -43,6 +43,8 @@ struct JsonItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     content_html: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
     date_published: String,
     date_modified: String,
@@ -128,13 +130,10 @@ fn render_item(meta: &FeedMeta, item: &StoredItem) -> JsonItem {
         id: item.public_id.clone(),
         url: item_link(meta, item),
         title: item_title(item),
-        // JSON Feed needs content_html or content_text: fall back on the
-        // summary, then on an empty paragraph.
-        content_html: e
-            .content_html
-            .clone()
-            .or_else(|| e.summary_html.clone())
-            .or_else(|| Some(String::new())),
+        // JSON Feed needs content_html or content_text: the content, else
+        // the summary, else (no text at all) the title as content_text.
+        content_html: e.content_html.clone().or_else(|| e.summary_html.clone()),
+        content_text: super::fallback_text(item),
         summary: e
             .summary_html
             .as_ref()

@@ -278,8 +278,8 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> RenderedFeed {
     distinct_dates(&mut items);
     let items = items.as_slice();
     RenderedFeed {
-        rss: Rendered::new(Format::Rss, rss::render(meta, items), items),
-        atom: Rendered::new(Format::Atom, atom::render(meta, items), items),
+        rss: Rendered::new(Format::Rss, char_refs(rss::render(meta, items)), items),
+        atom: Rendered::new(Format::Atom, char_refs(atom::render(meta, items)), items),
         json: Rendered::new(Format::Json, json::render(meta, items), items),
         page: meta.page,
         archives: Mutex::new(HashMap::new()),
@@ -328,8 +328,11 @@ fn distinct_dates(items: &mut [StoredItem]) {
     }
 }
 
-/// The item with its HTML sanitized and its relative URLs made absolute
-/// against its own link.
+/// The item as every format publishes it, whatever the store holds: its
+/// HTML sanitized with relative URLs made absolute against its own link,
+/// and left out when it has nothing to show (no text, no image or media);
+/// author names and categories as plain text, without empty or repeated
+/// ones; enclosures only at full http(s) URLs.
 fn clean_item(item: &StoredItem) -> StoredItem {
     let mut item = item.clone();
     let base = item
@@ -337,13 +340,116 @@ fn clean_item(item: &StoredItem) -> StoredItem {
         .link
         .as_deref()
         .and_then(|l| url::Url::parse(l).ok());
-    for html in [&mut item.entry.summary_html, &mut item.entry.content_html]
-        .into_iter()
-        .flatten()
-    {
-        *html = sanitize::clean_html(html, base.as_ref());
+    for field in [&mut item.entry.summary_html, &mut item.entry.content_html] {
+        if let Some(html) = field.take() {
+            let html = sanitize::clean_html(&html, base.as_ref());
+            *field = html_has_content(&html).then_some(html);
+        }
     }
+    item.entry.authors = plain_list(&item.entry.authors);
+    item.entry.categories = plain_list(&item.entry.categories);
+    item.entry.enclosures.retain(|e| full_http_url(&e.url));
     item
+}
+
+/// Each text as plain text ([`plain_text`]), without empty or repeated ones.
+fn plain_list(texts: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(texts.len());
+    for text in texts {
+        let text = plain_text(text);
+        if !text.is_empty() && !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
+}
+
+/// Whether some HTML shows anything: text outside its tags, or an image or
+/// other embedded media. `<p> </p>` or `<br>` alone is nothing to say.
+fn html_has_content(html: &str) -> bool {
+    const MEDIA: [&str; 9] = [
+        "<img", "<video", "<audio", "<iframe", "<object", "<embed", "<svg", "<picture", "<math",
+    ];
+    let mut in_tag = false;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            '&' if !in_tag => {
+                // A no-break space alone is no text either.
+                let lower = rest.get(..6).unwrap_or(rest).to_ascii_lowercase();
+                if !(lower == "&nbsp;" || lower == "&#160;") {
+                    return true;
+                }
+                rest = rest.get(6..).unwrap_or_default();
+                continue;
+            }
+            c if !in_tag && !c.is_whitespace() => return true,
+            _ => {}
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+    }
+    let lower = html.to_ascii_lowercase();
+    MEDIA.iter().any(|tag| lower.contains(tag))
+}
+
+/// Whether a URL is one every format can carry as a full URL: http or
+/// https, ASCII, with a dotted host name or an IP address (the W3C
+/// validator refuses `https://example/` as an enclosure URL).
+pub fn full_http_url(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    matches!(url.scheme(), "http" | "https")
+        && text.is_ascii()
+        && !text.contains(' ')
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d.trim_end_matches('.').contains('.'),
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+            None => false,
+        }
+}
+
+/// The RSS Profile's advice for character data, applied to a rendered RSS
+/// or Atom document: `&` and `<` in text and attribute values are written as
+/// the character references `&#x26;` and `&#x3C;` instead of `&amp;` and
+/// `&lt;`, so a reader (and the W3C validator) can tell a title that says
+/// `1&1` or `a < b` from one with entity-encoded markup. The document means
+/// exactly the same to an XML parser; CDATA sections, comments and
+/// processing instructions are left as they are.
+pub fn char_refs(xml: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 32);
+    let mut rest = xml.as_slice();
+    while let Some(i) = memchr::memchr2(b'&', b'<', rest) {
+        let (head, tail) = rest.split_at(i);
+        out.extend_from_slice(head);
+        let (written, skip): (&[u8], usize) = if tail.starts_with(b"&amp;") {
+            (b"&#x26;", 5)
+        } else if tail.starts_with(b"&lt;") {
+            (b"&#x3C;", 4)
+        } else {
+            let close: &[u8] = if tail.starts_with(b"<![CDATA[") {
+                b"]]>"
+            } else if tail.starts_with(b"<!--") {
+                b"-->"
+            } else if tail.starts_with(b"<?") {
+                b"?>"
+            } else {
+                b""
+            };
+            let end = if close.is_empty() {
+                1
+            } else {
+                memchr::memmem::find(tail, close).map_or(tail.len(), |at| at + close.len())
+            };
+            (tail.get(..end).unwrap_or(tail), end)
+        };
+        out.extend_from_slice(written);
+        rest = tail.get(skip..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// Whether an item passes a feed's keyword filters: with
@@ -531,20 +637,57 @@ pub fn xml_clean(text: &str) -> String {
     text.chars().filter(|&c| xml_allowed(c)).collect()
 }
 
-/// Whether XML 1.0 allows the character.
+/// Whether XML 1.0 allows the character, and it is not a C1 control
+/// (U+0080-U+009F: allowed, but "discouraged", and in feeds always text
+/// decoded with the wrong character set).
 pub fn xml_allowed(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    matches!(c, '\t' | '\n' | '\r')
+        || (c >= '\u{20}'
+            && !('\u{7F}'..='\u{9F}').contains(&c)
+            && c != '\u{FFFE}'
+            && c != '\u{FFFF}')
 }
 
-/// The item's title as published: its own, else a start of its text, else
-/// a placeholder, so every format has one.
+/// The title of an item that has neither a title nor any text.
+pub const UNTITLED: &str = "(untitled)";
+
+/// At most this many words of an item's text make the title of an item
+/// that has none.
+const TITLE_WORDS: usize = 10;
+
+/// The item's title as published, the same in every format: its own (as
+/// plain text), else the first words of its text (summary, else content;
+/// at most [`TITLE_WORDS`] words, `…` when cut), else [`UNTITLED`].
 pub fn item_title(item: &StoredItem) -> String {
     if let Some(title) = item.entry.title.as_deref().map(plain_text)
         && !title.is_empty()
     {
         return title;
     }
-    "(untitled)".to_string()
+    let e = &item.entry;
+    let text = e
+        .summary_html
+        .as_deref()
+        .or(e.content_html.as_deref())
+        .map(plain_text)
+        .unwrap_or_default();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.len() {
+        0 => UNTITLED.to_string(),
+        n if n <= TITLE_WORDS => words.join(" "),
+        _ => format!(
+            "{}…",
+            words.get(..TITLE_WORDS).unwrap_or_default().join(" ")
+        ),
+    }
+}
+
+/// The item's text as plain text for the formats that need one when the
+/// item has no HTML (Atom `summary`, JSON Feed `content_text`): its title
+/// ([`item_title`]). `None` when it has a summary or content.
+pub fn fallback_text(item: &StoredItem) -> Option<String> {
+    let e = &item.entry;
+    (e.summary_html.is_none() && e.content_html.is_none()).then(|| item_title(item))
 }
 
 /// Text that is safe wherever a reader might render it as HTML (many treat
@@ -923,6 +1066,178 @@ mod tests {
     #[test]
     fn xml_clean_strips_forbidden_controls() {
         assert_eq!(xml_clean("a\u{0}b\u{8}c\td\u{FFFE}"), "abc\td");
+        // C1 controls: text decoded with the wrong character set.
+        assert_eq!(xml_clean("don\u{92}t \u{85}x\u{a0}"), "dont x\u{a0}");
+    }
+
+    /// `&` and `<` become character references outside CDATA, comments and
+    /// processing instructions, and the document reads the same.
+    #[test]
+    fn char_refs_rewrite_text_and_attributes_only() {
+        let xml = concat!(
+            r#"<?xml version="1.0"?><?xml-stylesheet href="a?b&amp;c"?>"#,
+            r#"<r a="x&amp;y"><!-- &amp; --><t>1&amp;1 &lt;b&gt; &#38; &quot;</t>"#,
+            r#"<d><![CDATA[<p>A &amp; B</p>]]></d></r>"#
+        );
+        let out = String::from_utf8(char_refs(xml.as_bytes().to_vec())).unwrap();
+        assert_eq!(
+            out,
+            concat!(
+                r#"<?xml version="1.0"?><?xml-stylesheet href="a?b&amp;c"?>"#,
+                r#"<r a="x&#x26;y"><!-- &amp; --><t>1&#x26;1 &#x3C;b&gt; &#38; &quot;</t>"#,
+                r#"<d><![CDATA[<p>A &amp; B</p>]]></d></r>"#
+            )
+        );
+        let texts = |doc: &str| {
+            let doc = roxmltree::Document::parse(doc).unwrap();
+            doc.descendants()
+                .map(|n| {
+                    (
+                        n.text().map(str::to_string),
+                        n.attribute("a").map(str::to_string),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&out), texts(xml));
+        // An unclosed section is copied to the end.
+        assert_eq!(
+            char_refs(b"<a>&amp;<![CDATA[&amp;".to_vec()),
+            b"<a>&#x26;<![CDATA[&amp;"
+        );
+    }
+
+    #[test]
+    fn html_without_text_or_media_has_no_content() {
+        for empty in [
+            "",
+            " ",
+            "<p> </p>",
+            "<p>&nbsp;</p>",
+            "<br/>",
+            "<div><span>\n</span></div>",
+        ] {
+            assert!(!html_has_content(empty), "{empty:?}");
+        }
+        for full in [
+            "a",
+            "<p>x</p>",
+            "<img src=\"https://a.org/i.png\">",
+            "<p>&amp;</p>",
+            "<IFRAME src=x></IFRAME>",
+        ] {
+            assert!(html_has_content(full), "{full:?}");
+        }
+    }
+
+    #[test]
+    fn full_http_urls_only() {
+        assert!(full_http_url("https://cdn.example.org/a.mp3"));
+        assert!(full_http_url("http://127.0.0.1:8080/a.mp3"));
+        for bad in [
+            "https://example/",
+            "ftp://a.org/x",
+            "/a.mp3",
+            "https://a.org/é.mp3",
+            "mailto:a@b.org",
+        ] {
+            assert!(!full_http_url(bad), "{bad}");
+        }
+    }
+
+    /// One item as every renderer gets it: markup out of names and
+    /// categories, empty and repeated ones dropped, HTML without anything to
+    /// show left out, enclosures without a full URL dropped.
+    #[test]
+    fn clean_item_leaves_plain_fields_plain_and_drops_empty_ones() {
+        let mut item = sample_items().remove(0);
+        item.entry.authors = vec![
+            "<a href=\"https://x.org\">Ann</a> <b>Author</b>".into(),
+            "Ann Author".into(),
+            " ".into(),
+            "AT&amp;T".into(),
+        ];
+        item.entry.categories = vec!["<i>news</i>".into(), "".into(), "news".into()];
+        item.entry.summary_html = Some("<p> </p>".into());
+        item.entry.enclosures = vec![
+            crate::model::Enclosure {
+                url: "https://example/".into(),
+                mime_type: "audio/mpeg".into(),
+                length: 0,
+            },
+            crate::model::Enclosure {
+                url: "https://cdn.example.org/a.mp3".into(),
+                mime_type: "audio/mpeg".into(),
+                length: 1,
+            },
+        ];
+        let clean = clean_item(&item);
+        assert_eq!(clean.entry.authors, ["Ann Author", "AT&T"]);
+        assert_eq!(clean.entry.categories, ["news"]);
+        assert_eq!(clean.entry.summary_html, None);
+        assert!(clean.entry.content_html.is_some());
+        assert_eq!(clean.entry.enclosures.len(), 1);
+        assert_eq!(
+            clean.entry.enclosures[0].url,
+            "https://cdn.example.org/a.mp3"
+        );
+    }
+
+    /// An item without a title is titled by the first words of its text, and
+    /// one without text has its title as text where the format needs one,
+    /// the same in every format; no empty element is written.
+    #[test]
+    fn titles_and_texts_fall_back_the_same_in_every_format() {
+        let mut items = sample_items();
+        items[0].entry.title = Some(" <b></b> ".into());
+        items[0].entry.summary_html = None;
+        items[0].entry.content_html =
+            Some("<p>One two three four five six seven eight nine ten eleven</p>".into());
+        items[1].entry.title = Some("Only a title".into());
+        items[1].entry.summary_html = Some("<p></p>".into());
+        items[1].entry.content_html = None;
+        assert_eq!(
+            item_title(&items[0]),
+            "One two three four five six seven eight nine ten…"
+        );
+        let r = render(&meta(), &items);
+        let atom = String::from_utf8(r.atom.body.to_vec()).unwrap();
+        let rss = String::from_utf8(r.rss.body.to_vec()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&r.json.body).unwrap();
+        assert_eq!(
+            entry_values(&atom, "entry", "title"),
+            [
+                "One two three four five six seven eight nine ten…",
+                "Only a title"
+            ]
+        );
+        assert_eq!(
+            entry_values(&rss, "item", "title"),
+            entry_values(&atom, "entry", "title")
+        );
+        assert_eq!(
+            json["items"][0]["title"],
+            "One two three four five six seven eight nine ten…"
+        );
+        // The textless item: its title as Atom summary and JSON content_text;
+        // RSS, where a title alone is enough, writes no description.
+        assert!(atom.contains("<summary>Only a title</summary>"), "{atom}");
+        assert_eq!(json["items"][1]["content_text"], "Only a title");
+        assert!(json["items"][1].get("content_html").is_none());
+        // The channel's and the first item's.
+        assert_eq!(rss.matches("<description>").count(), 2, "{rss}");
+        for empty in [
+            "<summary></summary>",
+            "<content type=\"html\"></content>",
+            "<title></title>",
+            "<description></description>",
+            "<![CDATA[]]>",
+        ] {
+            assert!(!atom.contains(empty) && !rss.contains(empty), "{empty}");
+        }
+        // Nothing at all: the placeholder.
+        items[1].entry.title = None;
+        assert_eq!(item_title(&items[1]), UNTITLED);
     }
 
     #[test]
