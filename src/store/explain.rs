@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{Store, StoreError};
+use super::{Handles, StoreError};
 use crate::model::{ItemKey, MergeRecord, StoredItem};
 
 /// The facts `syndic explain` prints.
@@ -19,7 +19,7 @@ pub struct Explanation {
     pub duplicates: Vec<(MergeRecord, bool)>,
 }
 
-impl Store {
+impl Handles {
     /// Explains the item with the given published id (`urn:uuid:...`) or
     /// item key (32 hex digits); `None` when no item has it.
     pub fn explain(&self, id: &str) -> Result<Option<Explanation>, StoreError> {

@@ -172,7 +172,7 @@ pub struct Sources {
 const COUNT_KEY: &str = "filter_keys";
 
 /// What [`Filter::stats`] reports.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterStats {
     /// False while the first scan runs (lookups then use plain gets).
     pub ready: bool,

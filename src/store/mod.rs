@@ -34,9 +34,11 @@
 //! filled from the stored items (one pass over them, logged); items keep
 //! their keys and published ids.
 
+mod damage;
 mod digest_map;
 mod explain;
 pub mod filter;
+mod guarded;
 mod keys;
 
 use std::collections::{HashMap, HashSet};
@@ -52,6 +54,7 @@ use crate::dedup::{self, Signature};
 use crate::model::{ItemKey, PollState, StoredItem};
 
 pub use explain::Explanation;
+pub use guarded::{Health, Store};
 pub use keys::time_desc;
 
 /// Most items one LSH band bucket lists. A bucket that fills up holds
@@ -116,6 +119,40 @@ pub enum StoreError {
     },
     #[error("store: item {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
+    #[error(
+        "the store at {path} is damaged: {found}. Two ways on: restore a backup into an \
+         empty store with `syndic --store {path} import BACKUP.jsonl` after moving the damaged \
+         folder aside, or move the folder aside (e.g. `mv {path} {path}.damaged`) and start \
+         fresh (sources are fetched again; items their feeds no longer list are lost)"
+    )]
+    Damaged { path: PathBuf, found: String },
+    #[error(
+        "the store at {path} is being reopened after a write error ({cause}); try again in a moment"
+    )]
+    Reopening { path: PathBuf, cause: String },
+}
+
+/// A sled error as a [`StoreError`]: what says the files are damaged
+/// (corrupt data, an impossible state, a format it cannot read) is
+/// [`StoreError::Damaged`].
+fn classify(path: &Path, source: sled::Error) -> StoreError {
+    match &source {
+        sled::Error::Corruption { .. }
+        | sled::Error::ReportableBug(_)
+        | sled::Error::Unsupported(_) => {
+            let text = source.to_string();
+            // sled repeats itself after " backtrace".
+            let found = text.split(" backtrace").next().unwrap_or(&text).to_string();
+            StoreError::Damaged {
+                path: path.to_path_buf(),
+                found: format!("sled reports {found}"),
+            }
+        }
+        _ => StoreError::Sled {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
 }
 
 /// Versioned envelope for stored values, so a later schema can read old rows.
@@ -166,8 +203,9 @@ impl Batch {
     }
 }
 
-#[derive(Clone)]
-pub struct Store {
+/// The open database and its trees; [`Store`] holds the current one and
+/// swaps in a new one when the store is reopened after a write error.
+struct Handles {
     path: PathBuf,
     db: sled::Db,
     items: sled::Tree,
@@ -185,9 +223,6 @@ pub struct Store {
     filter: std::sync::Arc<filter::Filter>,
     /// Every item's digest in memory (see [`digest_map`]).
     digest_map: std::sync::Arc<digest_map::DigestMap>,
-    /// Held from a refresh's dedup reads to its write (see
-    /// [`Store::ingest_lock`]).
-    ingest: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Items decoded by [`Store::item`] and the feed reads (see
     /// [`Store::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -207,14 +242,14 @@ const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// [`StoreError::Locked`].
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
-impl Store {
+impl Handles {
     /// Opens (creating if absent) the store at `path`. Fails with
     /// [`StoreError::Locked`] when another process holds it.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let sled_err = |source| StoreError::Sled {
-            path: path.to_path_buf(),
-            source,
-        };
+    fn open(path: &Path) -> Result<Handles, StoreError> {
+        let sled_err = |source| classify(path, source);
+        // A data file that has bytes but holds no schema row was emptied or
+        // overwritten: sled reads it as a new database.
+        let had_data = std::fs::metadata(path.join("db")).is_ok_and(|m| m.len() > 0);
         // A handle this process has just dropped may hold the file lock
         // for a moment (sled's background flusher lets go of it last):
         // a lock error is retried for up to LOCK_WAIT before it counts.
@@ -244,6 +279,14 @@ impl Store {
         let meta = db.open_tree("meta").map_err(sled_err)?;
         let mut migrate_from = None;
         match meta.get("schema").map_err(sled_err)? {
+            None if had_data => {
+                return Err(StoreError::Damaged {
+                    path: path.to_path_buf(),
+                    found: "its data file `db` has bytes but no readable data (no schema \
+                            row): it was overwritten or its start is damaged"
+                        .into(),
+                });
+            }
             None => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())
                     .map_err(sled_err)?;
@@ -280,7 +323,7 @@ impl Store {
             ],
             meta: meta.clone(),
         });
-        let store = Store {
+        let store = Handles {
             path: path.to_path_buf(),
             items: db.open_tree("items").map_err(sled_err)?,
             digests,
@@ -295,7 +338,6 @@ impl Store {
             meta,
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
-            ingest: Default::default(),
             reads: Default::default(),
             db,
         };
@@ -431,13 +473,6 @@ impl Store {
         Ok(())
     }
 
-    /// Serializes refreshes from their dedup reads to their write, so two
-    /// sources refreshed at once see each other's items (cross-source
-    /// merges, aliases). Fetching and parsing stay concurrent.
-    pub async fn ingest_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.ingest.lock().await
-    }
-
     /// How many batches that changed items this store has applied: stays
     /// the same when a refresh found nothing new.
     pub fn generation(&self) -> u64 {
@@ -450,15 +485,8 @@ impl Store {
             .unwrap_or(0)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled {
-            path: self.path.clone(),
-            source,
-        }
+        classify(&self.path, source)
     }
 
     /// Writes a refresh's items, indexes and poll state in one transaction,
@@ -1030,8 +1058,15 @@ impl Store {
             .and_then(|raw| Signature::from_bytes(&raw)))
     }
 
+    /// Every source's item counter added up (not `Tree::len`, a scan of
+    /// every item: on a store whose writes fail it spun and grew memory).
     pub fn item_count(&self) -> usize {
-        self.items.len()
+        self.meta
+            .scan_prefix(keys::count(""))
+            .values()
+            .filter_map(Result::ok)
+            .map(|raw| usize::try_from(read_u64(Some(&raw))).unwrap_or(usize::MAX))
+            .fold(0usize, usize::saturating_add)
     }
 
     /// Bytes the database takes on disk.
@@ -1060,7 +1095,7 @@ impl Store {
 
 /// Dedup's lookups, each behind the index filter: a key the filter has not
 /// seen is absent without a `get`.
-impl dedup::Index for Store {
+impl dedup::Index for &Handles {
     type Error = StoreError;
 
     fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
@@ -1074,7 +1109,7 @@ impl dedup::Index for Store {
             }
             digest_map::Lookup::NotReady => true,
         };
-        let item = Store::item(self, key)?;
+        let item = Handles::item(self, key)?;
         if item.is_none() && asked_filter {
             self.filter.note_miss();
         }
@@ -1104,7 +1139,7 @@ impl dedup::Index for Store {
         let row = self.digests.get(key.0).map_err(|e| self.err(e))?;
         let stored = match row.and_then(|raw| <[u8; 16]>::try_from(raw.as_ref()).ok()) {
             Some(stored) => Some(stored),
-            None => Store::item(self, key)?.map(|item| item.digest),
+            None => Handles::item(self, key)?.map(|item| item.digest),
         };
         Ok(match stored {
             None => {
@@ -1120,7 +1155,7 @@ impl dedup::Index for Store {
         if !self.filter.check(filter::Tag::Alias, alias.as_bytes()) {
             return Ok(None);
         }
-        let found = Store::alias(self, alias)?;
+        let found = Handles::alias(self, alias)?;
         if found.is_none() {
             self.filter.note_miss();
         }
@@ -1324,7 +1359,7 @@ mod tests {
         assert_eq!(item.first_seen_pos, 0);
         // Straight to version 3: the digest is indexed too.
         assert_eq!(
-            store.digests.get(key.0).unwrap().as_deref(),
+            store.h().digests.get(key.0).unwrap().as_deref(),
             Some(&item.digest[..])
         );
         assert_eq!(store.alias("news id g1").unwrap(), Some(key));
@@ -1369,7 +1404,7 @@ mod tests {
         let mut store = Store::open(dir.path()).unwrap();
         assert!(store.wait_for_indexes(std::time::Duration::from_secs(60)));
         assert_eq!(
-            store.digests.get(stored.key.0).unwrap().as_deref(),
+            store.h().digests.get(stored.key.0).unwrap().as_deref(),
             Some(&stored.digest[..])
         );
         assert_eq!(
@@ -1378,11 +1413,11 @@ mod tests {
         );
         // The unreadable row is still there, untouched.
         assert_eq!(
-            store.items.get(bad.0).unwrap().as_deref(),
+            store.h().items.get(bad.0).unwrap().as_deref(),
             Some(&b"{not json"[..])
         );
         assert_eq!(
-            store.meta.get("schema").unwrap().as_deref(),
+            store.h().meta.get("schema").unwrap().as_deref(),
             Some(&3u32.to_be_bytes()[..])
         );
     }
@@ -1405,7 +1440,8 @@ mod tests {
     /// writer stops setting the bits of one of the filtered trees.
     async fn assert_found(store: &mut Store, items: &[StoredItem], sig: &Signature) {
         use dedup::Index;
-        let f = &store.filter;
+        let h = store.h();
+        let f = &h.filter;
         for i in items {
             assert!(f.may_contain(filter::Tag::Item, &i.key.0));
             assert!(f.may_contain(
@@ -1413,7 +1449,7 @@ mod tests {
                 format!("a {}", i.key.to_hex()).as_bytes()
             ));
             assert!(f.may_contain(filter::Tag::Tombstone, &tomb("a", &i.key)));
-            if store.near_sig.contains_key(i.key.0).unwrap() {
+            if store.h().near_sig.contains_key(i.key.0).unwrap() {
                 assert!(f.may_contain(filter::Tag::Signature, &i.key.0));
             }
         }
@@ -1523,6 +1559,7 @@ mod tests {
             let absent = (10_000..11_000)
                 .filter(|n| {
                     store
+                        .h()
                         .filter
                         .may_contain(filter::Tag::Item, &item("a", *n).key.0)
                 })
@@ -1656,7 +1693,7 @@ mod tests {
                 .unwrap(),
             Stored::Same
         );
-        assert_eq!(store.digest_map.stats().0, 19);
+        assert_eq!(store.h().digest_map.stats().0, 19);
     }
 
     #[tokio::test]
@@ -1778,6 +1815,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let scan = |store: &Store, source: &str| {
             store
+                .h()
                 .by_source
                 .scan_prefix(keys::source_prefix(source))
                 .count()
@@ -1824,12 +1862,13 @@ mod tests {
         assert_eq!(store.source_item_count("a"), 4);
         // A store whose counters were never kept (made before them): counted
         // when opened.
-        store.meta.remove(COUNTED).unwrap();
+        store.h().meta.remove(COUNTED).unwrap();
         store
+            .h()
             .meta
             .insert(keys::count("a"), &99u64.to_be_bytes())
             .unwrap();
-        store.meta.remove(keys::count("b")).unwrap();
+        store.h().meta.remove(keys::count("b")).unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.source_item_count("a"), 4);

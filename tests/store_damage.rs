@@ -1,0 +1,180 @@
+//! A damaged store never makes syndic panic: the CLI (run as a subprocess)
+//! exits 1 with one message naming the store, what was found, and the two
+//! ways on (restore a backup with `syndic import`, or move the folder aside).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ARTICLES: usize = 400;
+
+fn syndic(dir: &Path, store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .arg("--config")
+        .arg(dir.join("feeds.toml"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("RUST_LOG", "error")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+/// A store of one local source with `ARTICLES` articles, and its path.
+fn healthy_store(dir: &Path) -> PathBuf {
+    let articles = dir.join("articles");
+    std::fs::create_dir_all(&articles).unwrap();
+    for i in 0..ARTICLES {
+        let words: String = (0..200)
+            .map(|w| format!("word{} ", (i * 7 + w) % 997))
+            .collect();
+        std::fs::write(
+            articles.join(format!("a{i}.md")),
+            format!(
+                "---\ntitle: Article {i}\ndate: 2026-01-{:02}T00:{:02}:00Z\n---\n{words}\n",
+                i % 28 + 1,
+                i % 60
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("feeds.toml"),
+        format!(
+            "[daemon]\nstore = \"store\"\n\n[[source]]\nid = \"local\"\npath = \"{}\"\n\n\
+             [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n",
+            articles.display()
+        ),
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let out = syndic(dir, &store, &["fetch"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    store
+}
+
+fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Opens the damaged copy with `render` and `sources`: each either exits 1
+/// with the damage message, or (when sled found nothing wrong) succeeds
+/// with every item still there. Never a panic.
+fn assert_never_panics(dir: &Path, store: &Path, what: &str) -> bool {
+    let mut reported = false;
+    for args in [
+        &["render", "all", "--format", "json"][..],
+        &["sources", "--json"][..],
+    ] {
+        let out = syndic(dir, store, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{what}: {args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{what}: {stderr}");
+        if out.status.success() {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if args[0] == "render" {
+                let feed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(
+                    feed["items"].as_array().unwrap().len(),
+                    ARTICLES,
+                    "{what}: opened without a word but items are missing"
+                );
+            } else {
+                assert!(
+                    stdout.contains(&format!("\"items\": {ARTICLES}")),
+                    "{what}: {stdout}"
+                );
+            }
+            continue;
+        }
+        reported = true;
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("syndic:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{what}: one message: {stderr}");
+        let line = lines[0];
+        assert!(
+            line.contains(&format!("the store at {} is damaged", store.display())),
+            "{what}: {line}"
+        );
+        assert!(line.contains("import"), "{what}: {line}");
+        assert!(line.contains("move the folder aside"), "{what}: {line}");
+    }
+    reported
+}
+
+#[test]
+fn damaged_stores_are_reported_not_panicked_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = healthy_store(dir.path());
+    let db_len = std::fs::metadata(healthy.join("db")).unwrap().len();
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage, bool)> = vec![
+        (
+            "truncated to half",
+            Box::new(move |db: &Path| {
+                let f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+                f.set_len(db_len / 2).unwrap();
+            }),
+            true,
+        ),
+        (
+            "first 4 KiB zeroed",
+            Box::new(|db: &Path| {
+                let mut bytes = std::fs::read(db).unwrap();
+                bytes[..4096].fill(0);
+                std::fs::write(db, bytes).unwrap();
+            }),
+            true,
+        ),
+        (
+            "replaced by random bytes",
+            Box::new(move |db: &Path| {
+                let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+                let bytes: Vec<u8> = (0..db_len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                std::fs::write(db, bytes).unwrap();
+            }),
+            true,
+        ),
+        (
+            "random bytes in the middle",
+            Box::new(move |db: &Path| {
+                let mut bytes = std::fs::read(db).unwrap();
+                let mid = bytes.len() / 2;
+                for (i, b) in bytes[mid..mid + 8192].iter_mut().enumerate() {
+                    *b = (i * 31 % 251) as u8;
+                }
+                std::fs::write(db, bytes).unwrap();
+            }),
+            false,
+        ),
+    ];
+    for (what, damage, must_report) in cases {
+        let copy = dir.path().join(what.replace(' ', "-"));
+        copy_store(&healthy, &copy);
+        damage(&copy.join("db"));
+        let reported = assert_never_panics(dir.path(), &copy, what);
+        assert!(!must_report || reported, "{what}: damage not reported");
+    }
+    // The healthy store still opens.
+    assert!(!assert_never_panics(dir.path(), &healthy, "healthy"));
+}
