@@ -52,6 +52,9 @@ pub enum Request {
     Render { feed: String, format: String },
     /// How an item was identified and merged, like `syndic explain`.
     Explain { item_id: String },
+    /// Everything the store holds, like `syndic export`: sent as
+    /// [`Reply::Body`] chunks of whole lines.
+    Export,
 }
 
 /// One line of the daemon's answer.
@@ -275,6 +278,47 @@ async fn handle(
     };
     info!(?request, "admin request");
     match request {
+        Request::Export => {
+            // A consistent snapshot: no refresh writes items meanwhile
+            // (their fetches go on, and serving too).
+            let _ingest = app.store.ingest_lock().await;
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+            let store = app.store.clone();
+            let export = tokio::task::spawn_blocking(move || {
+                let mut out = Chunks {
+                    tx,
+                    buf: Vec::new(),
+                };
+                // Dropping `out` ends the stream below.
+                store.export_to(&mut out)
+            });
+            while let Some(chunk) = rx.recv().await {
+                send(Reply::Body {
+                    text: String::from_utf8_lossy(&chunk).into_owned(),
+                })
+                .await?;
+            }
+            match export.await {
+                Ok(Ok(summary)) => {
+                    info!(items = summary.items, records = summary.records, "exported");
+                    send(Reply::Done { code: 0 }).await
+                }
+                Ok(Err(err)) => {
+                    send(Reply::Error {
+                        message: format!("export failed: {err}"),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 1 }).await
+                }
+                Err(err) => {
+                    send(Reply::Error {
+                        message: format!("export failed: {err}"),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 1 }).await
+                }
+            }
+        }
         Request::Fetch { sources } => {
             let ids = match fetch_targets(&app.config(), &sources) {
                 Ok(ids) => ids,
@@ -388,6 +432,44 @@ async fn handle(
                 }
             }
         }
+    }
+}
+
+/// A `Write` that hands whole chunks of at least [`CHUNK`] bytes (and the
+/// rest on flush) to the connection's task.
+struct Chunks {
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+/// Bytes per [`Reply::Body`] of an export.
+const CHUNK: usize = 256 * 1024;
+
+impl Chunks {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buf);
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::other("the admin client went away"))
+    }
+}
+
+impl Write for Chunks {
+    /// Export lines arrive whole (one `write_all` each), so a chunk never
+    /// splits a line or a character.
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK && self.buf.ends_with(b"\n") {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
     }
 }
 

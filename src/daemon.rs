@@ -152,6 +152,18 @@ impl App {
         if let Some(items) = items_stored {
             line.push_str(&format!("; {items} items stored"));
         }
+        let health = self.store.health();
+        if !health.writable {
+            line.push_str(&format!(
+                "; STORE NOT WRITABLE since {}: {} (retried every {}s)",
+                health
+                    .since
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default(),
+                health.cause.unwrap_or_default(),
+                STORE_RETRY.as_secs()
+            ));
+        }
         line
     }
 
@@ -525,6 +537,7 @@ pub async fn serve(
     app.notifier.ready(&app.status_line(None));
     let background = CancellationToken::new();
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
+    let store_task = tokio::spawn(watch_store(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
     let addr = app.listening.get();
@@ -583,6 +596,7 @@ pub async fn serve(
     }
     background.cancel();
     let _ = status_task.await;
+    let _ = store_task.await;
     if let Some(task) = watchdog_task {
         let _ = task.await;
     }
@@ -630,6 +644,7 @@ pub fn metrics_text(app: &App) -> String {
         store_bytes: app.store.size_on_disk(),
         store_index_bytes: app.store.index_memory_bytes(),
         items_stored: Some(app.metrics.items_stored(|| app.store.item_count())),
+        store_writable: Some(app.store.writable()),
     };
     crate::metrics::exposition(&snapshot)
 }
@@ -657,6 +672,28 @@ async fn report_status(app: Arc<App>, stop: CancellationToken) {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}
+
+/// How often the daemon looks at the store's health and, while it does
+/// not take writes, tries to get it writing again.
+pub const STORE_RETRY: Duration = Duration::from_secs(3);
+
+/// While the store does not take writes (a full disk, an I/O error), tries
+/// every [`STORE_RETRY`] to get it writing again ([`Store::recover`]: no
+/// restart needed), and tells systemd's `STATUS=` when that changes.
+async fn watch_store(app: Arc<App>, stop: CancellationToken) {
+    let mut was_writable = true;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(STORE_RETRY) => {}
+        }
+        let writable = app.store.writable() || app.store.recover().await;
+        if writable != was_writable {
+            was_writable = writable;
+            app.notifier.status(&app.status_line(None));
         }
     }
 }

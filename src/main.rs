@@ -195,6 +195,40 @@ Examples:
         #[arg(long)]
         include_secrets: bool,
     },
+    /// Write everything the store holds (items, poll states with
+    /// validators, aliases, slugs, tombstones, signatures) as JSON Lines:
+    /// a backup that any later syndic can import.
+    #[command(after_help = "\
+Works next to a running daemon (through its admin socket; refreshes wait for
+the snapshot, serving goes on) and alone. The format is versioned and ends
+with a record count and a SHA-256, so a truncated or changed file is refused
+on import (README, Backups).
+
+Examples:
+  syndic export --output /var/backups/syndic.jsonl
+  syndic export | gzip > syndic-$(date +%F).jsonl.gz")]
+    Export {
+        /// Write here (through a temporary file, renamed when complete)
+        /// instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a `syndic export` file into an empty store (all or nothing).
+    #[command(after_help = "\
+The whole file is checked first; any bad line is reported as FILE:LINE and
+nothing is imported. A store that already holds items or poll states is
+refused unless --merge. Stop the daemon first (it holds the store).
+
+Examples:
+  syndic --store /var/lib/syndic/store import /var/backups/syndic.jsonl")]
+    Import {
+        /// The export file (`-` for stdin).
+        file: PathBuf,
+        /// Add the export to a store that is not empty (its items replace
+        /// stored items with the same key).
+        #[arg(long)]
+        merge: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -274,6 +308,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources { json } => sources(&config, &store, json),
             Command::Explain { item_id } => explain(&store, &item_id),
+            Command::Export { output } => export(&store, output.as_deref()),
+            Command::Import { file, merge } => import(&store, &file, merge).await,
             Command::Check
             | Command::Parse { .. }
             | Command::ImportOpml { .. }
@@ -613,6 +649,7 @@ fn ask_daemon(
         Command::Explain { item_id } => admin::Request::Explain {
             item_id: item_id.clone(),
         },
+        Command::Export { .. } => admin::Request::Export,
         Command::Render { feed, format } => admin::Request::Render {
             feed: feed.clone(),
             format: match format {
@@ -630,7 +667,14 @@ fn ask_daemon(
     };
     let json = matches!(command, Command::Sources { json: true });
     let mut progress: Option<FetchProgress> = None;
-    let mut out = std::io::stdout();
+    let output = match command {
+        Command::Export {
+            output: Some(path), ..
+        } => Some(path.as_path()),
+        _ => None,
+    };
+    let mut out = Output::create(output)?;
+    let mut written = Ok(());
     let code = client.call(&request, |reply| match reply {
         admin::Reply::Start { total } => progress = Some(FetchProgress::new(*total)),
         admin::Reply::Fetched { source, line, .. } => match &progress {
@@ -639,7 +683,9 @@ fn ask_daemon(
         },
         admin::Reply::Sources { rows } => print_sources(rows, json),
         admin::Reply::Body { text } => {
-            let _ = out.write_all(text.as_bytes());
+            if written.is_ok() {
+                written = out.write_all(text.as_bytes());
+            }
         }
         admin::Reply::Error { message } => eprintln!("syndic: {}", Redacted(message)),
         admin::Reply::Done { .. } => {
@@ -648,7 +694,140 @@ fn ask_daemon(
             }
         }
     })?;
+    if let Err(err) = written {
+        anyhow::bail!("writing the output: {err}");
+    }
+    if code == 0 {
+        out.commit()?;
+    }
     Ok(Some(ExitCode::from(code)))
+}
+
+/// Where `export` (and the other commands' bodies) go: stdout, or a file
+/// written through a temporary one that is renamed only when complete.
+enum Output {
+    Stdout(std::io::Stdout),
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+        file: std::io::BufWriter<std::fs::File>,
+    },
+}
+
+impl Output {
+    fn create(path: Option<&Path>) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(std::io::stdout()));
+        };
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        let tmp = path.with_file_name(name);
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create `{}`", tmp.display()))?;
+        Ok(Output::File {
+            tmp,
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.write_all(data),
+            Output::File { file, .. } => file.write_all(data),
+        }
+    }
+
+    /// Flushes (and syncs a file) and renames it into place.
+    fn commit(mut self) -> anyhow::Result<()> {
+        match &mut self {
+            Output::Stdout(out) => Ok(out.flush()?),
+            Output::File { tmp, path, file } => {
+                file.flush()
+                    .with_context(|| format!("writing `{}`", tmp.display()))?;
+                file.get_ref()
+                    .sync_all()
+                    .with_context(|| format!("writing `{}`", tmp.display()))?;
+                // Drop then finds no temporary file left to remove.
+                std::fs::rename(&tmp, &path).with_context(|| {
+                    format!("cannot rename `{}` to `{}`", tmp.display(), path.display())
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Not committed (an error on the way): no partial file is left.
+        if let Output::File { tmp, .. } = self {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// `syndic export` with no daemon running: reads the store itself.
+fn export(store: &Store, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut out = Output::create(output)?;
+    let summary = store.export_to(&mut OutputWriter(&mut out))?;
+    out.commit()?;
+    eprintln!(
+        "exported {} items ({} records) from {}{}",
+        summary.items,
+        summary.records,
+        store.path().display(),
+        output
+            .map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+struct OutputWriter<'a>(&'a mut Output);
+
+impl Write for OutputWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `syndic import FILE`: checks the whole file, then writes it (all or
+/// nothing).
+async fn import(store: &Store, file: &Path, merge: bool) -> anyhow::Result<ExitCode> {
+    use syndic::store::backup;
+    let checked = if file == Path::new("-") {
+        backup::read_export(Path::new("<stdin>"), std::io::stdin().lock())
+    } else {
+        let reader = std::fs::File::open(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        backup::read_export(file, std::io::BufReader::new(reader))
+    };
+    let export = match checked {
+        Ok(export) => export,
+        Err(errors) => {
+            for error in errors.iter().take(50) {
+                eprintln!("{error}");
+            }
+            if errors.len() > 50 {
+                eprintln!("(and {} more)", errors.len() - 50);
+            }
+            eprintln!(
+                "syndic: {}: {} problem{}; nothing was imported",
+                file.display(),
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let written = store.import(export, merge).await?;
+    println!("imported {written} items into {}", store.path().display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow::Result<ExitCode> {

@@ -193,6 +193,8 @@ pub struct Snapshot {
     /// Memory of the store's in-memory dedup indexes (filter, digest map).
     pub store_index_bytes: u64,
     pub items_stored: Option<usize>,
+    /// Whether the store takes writes (`None`: not known, not printed).
+    pub store_writable: Option<bool>,
 }
 
 /// The Prometheus text exposition of `snap`: a pure function.
@@ -363,6 +365,14 @@ pub fn exposition(snap: &Snapshot) -> String {
             "gauge",
             "Items in the store (recounted after changes, at most 1% of the time).",
             vec![(String::new(), items as f64)],
+        );
+    }
+    if let Some(writable) = snap.store_writable {
+        family(
+            "syndic_store_writable",
+            "gauge",
+            "1 when the store takes writes, 0 while they fail (a full disk, an I/O error; retried by itself).",
+            vec![(String::new(), if writable { 1.0 } else { 0.0 })],
         );
     }
     out
@@ -545,6 +555,7 @@ mod tests {
             store_bytes: 4096,
             store_index_bytes: 2048,
             items_stored: Some(7),
+            store_writable: Some(false),
         };
         let text = exposition(&snap);
         let lines = text.lines().map(|l| Ok(l.to_string()));
@@ -578,6 +589,7 @@ mod tests {
         assert_eq!(value("syndic_source_fetched_bytes_total", None), 4096.0);
         assert_eq!(value("syndic_store_index_memory_bytes", None), 2048.0);
         assert_eq!(value("syndic_store_items", None), 7.0);
+        assert_eq!(value("syndic_store_writable", None), 0.0);
         // No next poll known: the sample is left out rather than made up.
         assert!(
             !scrape

@@ -856,7 +856,7 @@ impl Refresher<'_> {
     ) -> Outcome {
         let (batch, counts) = match result {
             Ok(r) => r,
-            Err(err) => return Outcome::Failed(format!("store: {err}")),
+            Err(err) => return self.store_failed(source, &err).await,
         };
         let new = batch
             .upserts
@@ -866,7 +866,7 @@ impl Refresher<'_> {
         let updated = batch.upserts.len() - new - counts.merges;
         let removed = batch.removals.len();
         if let Err(err) = self.store.apply(&batch).await {
-            return Outcome::Failed(format!("store: {err}"));
+            return self.store_failed(source, &err).await;
         }
         if counts.skipped > 0 || counts.merges > 0 {
             debug!(source = %source.id, skipped = counts.skipped, merged = counts.merges, "dedup");
@@ -890,6 +890,21 @@ impl Refresher<'_> {
         state.last_success = Some(now);
         state.consecutive_failures = 0;
         state.next_poll_at = Some(now + to_chrono(poll_interval(source)));
+    }
+
+    /// A refresh the store could not read or write: a failure of the
+    /// source, recorded on its stored poll state (not this response's
+    /// validators: its items were not stored, so the next poll must fetch
+    /// them again).
+    async fn store_failed(&self, source: &SourceConfig, err: &StoreError) -> Outcome {
+        let state = self
+            .store
+            .poll_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.failed(source, state, format!("store: {err}"), Utc::now())
+            .await
     }
 
     async fn failed(

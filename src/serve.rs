@@ -114,7 +114,16 @@ fn not_found() -> Response {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    if app.is_ready() {
+    let health = app.store.health();
+    if !health.writable {
+        let since = health.since.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let cause = health.cause.unwrap_or_default();
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store not writable since {since}: {cause}\n"),
+        )
+            .into_response()
+    } else if app.is_ready() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()

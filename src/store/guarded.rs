@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 
-use super::{Batch, Explanation, Handles, StoreError, Tombstone, damage, filter};
+use super::{Batch, Explanation, Handles, StoreError, Tombstone, backup, damage, filter};
 use crate::dedup::{self, Signature};
 use crate::model::{ItemKey, PollState, StoredItem};
 
@@ -476,6 +476,48 @@ impl Store {
     /// Explains the item with the given published id or item key.
     pub fn explain(&self, id: &str) -> Result<Option<Explanation>, StoreError> {
         self.with(|h| h.explain(id))
+    }
+
+    /// Writes every record of the store to `out` as a `syndic export`
+    /// (see [`backup`]). Blocking; a consistent snapshot as long as no
+    /// refresh writes meanwhile: the caller holds [`Store::ingest_lock`]
+    /// (or is the only user of the store).
+    pub fn export_to(
+        &self,
+        out: &mut dyn std::io::Write,
+    ) -> Result<backup::ExportSummary, backup::ExportError> {
+        let handles = self.handles()?;
+        damage::catch(|| handles.export(out)).unwrap_or_else(|found| {
+            Err(StoreError::Damaged {
+                path: self.path.clone(),
+                found,
+            }
+            .into())
+        })
+    }
+
+    /// Writes a checked export into the store: refused when the store holds
+    /// items or poll states, unless `merge`. Returns the items written.
+    pub async fn import(&self, export: backup::Export, merge: bool) -> Result<usize, StoreError> {
+        if !merge && !self.with(|h| h.is_empty())? {
+            return Err(StoreError::NotEmpty {
+                path: self.path.clone(),
+                items: self.item_count(),
+            });
+        }
+        let _ingest = self.ingest_lock().await;
+        let mut written = 0;
+        for mut batch in backup::batches(export) {
+            if merge {
+                for (old, new) in &mut batch.upserts {
+                    *old = self.item(&new.key)?;
+                }
+            }
+            written += batch.upserts.len();
+            self.apply(&batch).await?;
+        }
+        self.flush().await?;
+        Ok(written)
     }
 
     /// The open database, for the tests of this module.

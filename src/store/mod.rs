@@ -34,6 +34,7 @@
 //! filled from the stored items (one pass over them, logged); items keep
 //! their keys and published ids.
 
+pub mod backup;
 mod damage;
 mod digest_map;
 mod explain;
@@ -126,6 +127,12 @@ pub enum StoreError {
          fresh (sources are fetched again; items their feeds no longer list are lost)"
     )]
     Damaged { path: PathBuf, found: String },
+    #[error(
+        "the store at {path} is not empty ({items} items): `syndic import` writes into an \
+         empty store; pass --merge to add the export to what it holds, or import into a new \
+         folder (--store)"
+    )]
+    NotEmpty { path: PathBuf, items: usize },
     #[error(
         "the store at {path} is being reopened after a write error ({cause}); try again in a moment"
     )]
