@@ -116,11 +116,12 @@ fn not_found() -> Response {
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let health = app.store.health();
     if !health.writable {
+        // The cause (paths, OS errors) is for the operator: the log,
+        // `syndic sources`, STATUS= and the admin listener's index.
         let since = health.since.map(|t| t.to_rfc3339()).unwrap_or_default();
-        let cause = health.cause.unwrap_or_default();
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("store not writable since {since}: {cause}\n"),
+            format!("store not writable since {since}\n"),
         )
             .into_response()
     } else if app.is_ready() {

@@ -125,7 +125,7 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     std::fs::write(
         &config,
         format!(
-            "[daemon]\nlisten = \"127.0.0.1:{port}\"\nstore = \"{}\"\n\n\
+            "[daemon]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"off\"\npublic_status = true\nstore = \"{}\"\n\n\
              [[source]]\nid = \"local\"\npath = \"{}\"\nrefresh = \"1h\"\n\n\
              [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n",
             store.display(),
