@@ -1533,6 +1533,7 @@ mod tests {
         let found = store.near_candidates(&sig).unwrap();
         assert_eq!(found.len(), dedup::near::MAX_CANDIDATES);
         let keys: usize = store
+            .h()
             .near_bands
             .iter()
             .map(|row| row.unwrap().1.len() / 16)
