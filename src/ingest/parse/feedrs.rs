@@ -93,8 +93,19 @@ pub(crate) fn read_xml(
 
 /// Reads a JSON Feed.
 pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
-    let mut value: Value = serde_json::from_str(text)
-        .map_err(|e| ParseError::Malformed(format!("invalid JSON: {e}")))?;
+    let mut warnings = Vec::new();
+    let mut value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(first) => {
+            let invalid = || ParseError::Malformed(format!("invalid JSON: {first}"));
+            let (fixed, count) = super::json_escapes::repair(text).ok_or_else(invalid)?;
+            let value = serde_json::from_str(&fixed).map_err(|_| invalid())?;
+            warnings.push(format!(
+                "{count} invalid JSON string escape(s) (a lone surrogate, an unknown escape or a raw control character) repaired, bad ones as U+FFFD; the first: {first}"
+            ));
+            value
+        }
+    };
     let Some(obj) = value.as_object_mut() else {
         return Err(ParseError::NotAFeed(
             "a JSON value that is not an object".into(),
@@ -119,7 +130,6 @@ pub(crate) fn read_json(text: &str) -> Result<RawFeed, ParseError> {
             "JSON without a jsonfeed.org `version`: not a JSON Feed".into(),
         ));
     };
-    let mut warnings = Vec::new();
     let format = match minor.trim_end_matches('/') {
         "1" | "1.0" => FeedFormat::JsonFeed10,
         "1.1" => FeedFormat::JsonFeed11,

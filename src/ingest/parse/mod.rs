@@ -41,6 +41,7 @@ mod detect;
 mod entities;
 mod fast_html;
 mod feedrs;
+mod json_escapes;
 mod json_view;
 mod legacy;
 mod normalize;
