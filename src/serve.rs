@@ -292,19 +292,17 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
         Coding::Gzip => (&rendered.gzip, &rendered.etags[1], Some("gzip")),
         Coding::Brotli => (&rendered.brotli, &rendered.etags[2], Some("br")),
     };
-    // Last-Modified is never later than Date (RFC 9110 8.8.2.1): a feed
-    // whose newest item is dated in the future says "now".
+    // Last-Modified is never later than Date (RFC 9110 8.8.2.1): a date
+    // ahead of the clock (two changes in one second; an archive page's
+    // future-dated item) is sent as "now", but If-Modified-Since is weighed
+    // against the real date, so that no client misses a change.
     let now = Utc::now();
     let last_modified = match (rendered.last_modified, &rendered.last_modified_http) {
         (Some(at), Some(text)) if at <= now => Some(text.clone()),
         (Some(_), _) => Some(http_date(now)),
         (None, _) => None,
     };
-    let not_modified = negotiate::not_modified(
-        headers,
-        rendered,
-        rendered.last_modified.map(|at| at.min(now)),
-    );
+    let not_modified = negotiate::not_modified(headers, rendered, rendered.last_modified);
     let cache_control = if policy.immutable {
         format!("public, max-age={}, immutable", policy.max_age)
     } else {

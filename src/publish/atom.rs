@@ -9,7 +9,7 @@ use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 use chrono::{DateTime, FixedOffset, SubsecRound, TimeZone, Utc};
 
-use super::{FeedMeta, Format, Page, item_link, item_title, newest_update, xml_clean};
+use super::{FeedMeta, Format, Page, item_link, item_title, xml_clean};
 use crate::model::StoredItem;
 
 /// A date for Atom, to the second like the RSS and JSON renderings, so
@@ -37,7 +37,8 @@ fn link(href: String, rel: &str, mime_type: Option<&str>) -> Link {
 
 pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
     // An empty feed still needs a stable `updated`: the Unix epoch.
-    let updated = newest_update(items)
+    let updated = meta
+        .updated(items)
         .or_else(|| Utc.timestamp_opt(0, 0).single())
         .unwrap_or_default();
     let atom = Some(Format::Atom.media_type());

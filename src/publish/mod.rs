@@ -96,6 +96,10 @@ pub struct FeedMeta<'a> {
     /// WebSub hubs announced with `rel="hub"`.
     pub hubs: Vec<String>,
     pub page: Page,
+    /// When the document's bytes last changed: its `lastBuildDate`, Atom
+    /// `updated` and `Last-Modified`. `None` (archive pages, tests): the
+    /// newest item's `updated`.
+    pub updated: Option<DateTime<Utc>>,
 }
 
 impl<'a> FeedMeta<'a> {
@@ -113,6 +117,7 @@ impl<'a> FeedMeta<'a> {
             icon: None,
             hubs: Vec::new(),
             page: Page::Current { prev_archive: None },
+            updated: None,
         }
     }
 
@@ -168,6 +173,12 @@ impl<'a> FeedMeta<'a> {
         }
     }
 
+    /// The document's date: when its bytes last changed, else the newest
+    /// item's `updated`.
+    pub fn updated(&self, items: &[StoredItem]) -> Option<DateTime<Utc>> {
+        self.updated.or_else(|| newest_update(items))
+    }
+
     /// The author named at feed level: the configured one, else the title
     /// (Atom needs one at feed level or in every entry).
     pub fn feed_author(&self) -> &str {
@@ -204,7 +215,11 @@ pub struct Rendered {
     /// Strong ETag of the identity body, quoted. The compressed variants use
     /// the same tag with `-gz` / `-br` appended inside the quotes.
     pub etag: String,
-    /// The newest item's update time; `None` for an empty feed.
+    /// When the document's bytes last changed ([`FeedMeta::updated`]);
+    /// `None` for an empty feed without a stamp. May be up to a second
+    /// ahead of the clock after two changes within one second: the server
+    /// compares `If-Modified-Since` with it but never sends a later
+    /// `Last-Modified` than its `Date`.
     pub last_modified: Option<DateTime<Utc>>,
     /// [`last_modified`](Self::last_modified) as an HTTP date, made once.
     pub last_modified_http: Option<String>,
@@ -214,7 +229,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    fn new(format: Format, body: Vec<u8>, items: &[StoredItem]) -> Rendered {
+    fn new(format: Format, body: Vec<u8>, meta: &FeedMeta, items: &[StoredItem]) -> Rendered {
         let digest: [u8; 32] = Sha256::digest(&body).into();
         let tag = hex::encode(&digest[..12]);
         let etags = [
@@ -222,7 +237,7 @@ impl Rendered {
             format!("\"{tag}-gz\""),
             format!("\"{tag}-br\""),
         ];
-        let last_modified = newest_update(items);
+        let last_modified = meta.updated(items);
         Rendered {
             format,
             gzip: Bytes::from(gzip(&body)),
@@ -276,11 +291,25 @@ pub fn newest_update(items: &[StoredItem]) -> Option<DateTime<Utc>> {
 pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> RenderedFeed {
     let mut items: Vec<StoredItem> = items.iter().map(clean_item).collect();
     distinct_dates(&mut items);
-    let items = items.as_slice();
+    assemble(meta, render_bodies(meta, &items), &items)
+}
+
+/// The RSS, Atom and JSON bodies of a document whose items are clean.
+fn render_bodies(meta: &FeedMeta, items: &[StoredItem]) -> [Vec<u8>; 3] {
+    [
+        char_refs(rss::render(meta, items)),
+        char_refs(atom::render(meta, items)),
+        json::render(meta, items),
+    ]
+}
+
+/// The rendered documents (with their compressed variants) of the bodies.
+fn assemble(meta: &FeedMeta, bodies: [Vec<u8>; 3], items: &[StoredItem]) -> RenderedFeed {
+    let [rss, atom, json] = bodies;
     RenderedFeed {
-        rss: Rendered::new(Format::Rss, char_refs(rss::render(meta, items)), items),
-        atom: Rendered::new(Format::Atom, char_refs(atom::render(meta, items)), items),
-        json: Rendered::new(Format::Json, json::render(meta, items), items),
+        rss: Rendered::new(Format::Rss, rss, meta, items),
+        atom: Rendered::new(Format::Atom, atom, meta, items),
+        json: Rendered::new(Format::Json, json, meta, items),
         page: meta.page,
         archives: Mutex::new(HashMap::new()),
     }
@@ -325,6 +354,70 @@ fn distinct_dates(items: &mut [StoredItem]) {
             item.published -= shift;
             item.updated = up - shift;
         }
+    }
+}
+
+/// The digest of a document's three bodies: what its stamp remembers.
+fn bodies_digest(bodies: &[Vec<u8>; 3]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for body in bodies {
+        hasher.update((body.len() as u64).to_be_bytes());
+        hasher.update(body);
+    }
+    hasher.finalize().into()
+}
+
+/// Renders a feed's current document with its date ([`FeedMeta::updated`])
+/// from the feed's stamp in the store: the time its bytes last changed.
+/// The bytes are first made with the stamp's date; when they are the ones
+/// the stamp remembers, nothing changed. Otherwise the date moves to now
+/// (to the second after the stamp's, when that is not earlier, so that a
+/// client holding the old `Last-Modified` always sees the change) and the
+/// new bytes and date are stamped. Kept across restarts; a stamp that
+/// cannot be written only makes the next rendering a change too.
+fn render_stamped(
+    store: &Store,
+    meta: FeedMeta,
+    items: &[StoredItem],
+    now: DateTime<Utc>,
+) -> RenderedFeed {
+    let mut items: Vec<StoredItem> = items.iter().map(clean_item).collect();
+    distinct_dates(&mut items);
+    let stamp = store.feed_stamp(meta.name);
+    if let Some((digest, at)) = stamp {
+        let meta = FeedMeta {
+            updated: Some(at),
+            ..meta
+        };
+        let bodies = render_bodies(&meta, &items);
+        if bodies_digest(&bodies) == digest {
+            return assemble(&meta, bodies, &items);
+        }
+        return restamp(store, meta, &items, changed_at(Some(at), now));
+    }
+    restamp(store, meta, &items, changed_at(None, now))
+}
+
+fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc>) -> RenderedFeed {
+    let meta = FeedMeta {
+        updated: Some(at),
+        ..meta
+    };
+    let bodies = render_bodies(&meta, items);
+    if let Err(err) = store.set_feed_stamp(meta.name, &bodies_digest(&bodies), at) {
+        tracing::warn!(feed = meta.name, %err, "feed stamp not written; the next rendering counts as a change");
+    }
+    assemble(&meta, bodies, items)
+}
+
+/// The date of a change at `now` after a previous one at `previous`:
+/// `now` to the second, or the second after `previous` when that is later
+/// (two changes within one second must not share a `Last-Modified`).
+pub fn changed_at(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let now = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    match previous {
+        Some(previous) if previous >= now => previous + chrono::Duration::seconds(1),
+        _ => now,
     }
 }
 
@@ -527,7 +620,7 @@ pub fn render_feed(
         page: Page::Current { prev_archive },
         ..FeedMeta::from_config(feed, base)
     };
-    Ok((render(&meta, &items), items.len()))
+    Ok((render_stamped(store, meta, &items, Utc::now()), items.len()))
 }
 
 /// The rendered feeds, shared between the refresh tasks that replace them

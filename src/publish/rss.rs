@@ -9,7 +9,7 @@ use rss::extension::atom::AtomExtension;
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
 
-use super::{FeedMeta, Format, Page, item_link, item_title, newest_update, xml_clean};
+use super::{FeedMeta, Format, Page, item_link, item_title, xml_clean};
 use crate::model::StoredItem;
 
 fn atom_link(href: String, rel: &str, mime_type: Option<&str>) -> atom_syndication::Link {
@@ -62,7 +62,7 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
         description: xml_clean(meta.description),
         language: meta.language.map(xml_clean),
         generator: Some(format!("syndic {}", env!("CARGO_PKG_VERSION"))),
-        last_build_date: newest_update(items).map(|d| d.to_rfc2822()),
+        last_build_date: meta.updated(items).map(|d| d.to_rfc2822()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         image: meta.image.map(|url| rss::Image {
             url: xml_clean(url),

@@ -362,6 +362,27 @@ impl Store {
         self.with(|h| h.item(key))
     }
 
+    /// A feed's stamp: the digest of its published bodies and when they
+    /// last changed (see `publish::render_feed`); `None` when absent or
+    /// unreadable.
+    pub fn feed_stamp(&self, feed: &str) -> Option<([u8; 32], DateTime<Utc>)> {
+        self.value(|h| h.feed_stamp(feed))
+    }
+
+    /// Writes a feed's stamp (see [`Store::feed_stamp`]).
+    pub fn set_feed_stamp(
+        &self,
+        feed: &str,
+        digest: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self.with(|h| h.set_feed_stamp(feed, digest, at));
+        if let Err(err) = &result {
+            self.write_failed(err);
+        }
+        result
+    }
+
     /// How many items [`Store::item`] (and so every feed read) has decoded
     /// since the database was opened (tests and benchmarks bound a
     /// render's reads with it).

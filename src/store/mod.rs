@@ -18,6 +18,7 @@
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
+//! | `meta` | `stamp` + NUL + feed name | the feed's stamp: SHA-256 of its published bodies (32 bytes) + when they last changed (i64 BE Unix seconds) |
 //!
 //! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
 //! bucket: its cost does not grow with the store. An in-memory Bloom filter
@@ -70,6 +71,13 @@ const COUNTED: &str = "counted";
 /// The `meta` key whose presence says the `by_source` rows of duplicates
 /// carry the item they joined (see [`Store::newest_items_where`]).
 const DUPLICATES_MARKED: &str = "duplicates marked";
+
+/// The `meta` key of a feed's stamp.
+fn stamp_key(feed: &str) -> Vec<u8> {
+    let mut key = b"stamp\0".to_vec();
+    key.extend_from_slice(feed.as_bytes());
+    key
+}
 
 /// A big-endian u64 cell; absent or malformed reads as 0.
 fn read_u64(raw: Option<&[u8]>) -> u64 {
@@ -490,6 +498,31 @@ impl Handles {
             .and_then(|raw| <[u8; 8]>::try_from(raw.as_ref()).ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0)
+    }
+
+    /// A feed's stamp: the digest of its published bodies and when they
+    /// last changed (see `publish::render_feed`). `None` when absent or
+    /// unreadable (the next rendering then counts as a change).
+    pub fn feed_stamp(&self, feed: &str) -> Option<([u8; 32], DateTime<Utc>)> {
+        let raw = self.meta.get(stamp_key(feed)).ok().flatten()?;
+        let digest: [u8; 32] = raw.get(..32)?.try_into().ok()?;
+        let secs = i64::from_be_bytes(raw.get(32..40)?.try_into().ok()?);
+        Some((digest, DateTime::<Utc>::from_timestamp(secs, 0)?))
+    }
+
+    /// Writes a feed's stamp (see [`Store::feed_stamp`]).
+    pub fn set_feed_stamp(
+        &self,
+        feed: &str,
+        digest: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut value = digest.to_vec();
+        value.extend_from_slice(&at.timestamp().to_be_bytes());
+        self.meta
+            .insert(stamp_key(feed), value)
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     fn err(&self, source: sled::Error) -> StoreError {

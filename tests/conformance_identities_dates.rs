@@ -1,0 +1,183 @@
+//! Identities and dates: feed-level dates and validators, against the real server on 127.0.0.1.
+//! `Last-Modified` is the time the feed's bytes last changed: kept across
+//! restarts, never later than `Date` (RFC 9110 8.8.2.1), and the feed's
+//! own date (RSS `lastBuildDate`, Atom feed `updated`, RFC 4287 4.2.15:
+//! "the most recent instant in time when the feed was modified in a way
+//! the publisher considers significant") agrees with it. A reader that
+//! polls with only `If-Modified-Since` (many do) or only `If-None-Match`
+//! never misses a change. The bugs of issue 17 each have their own test,
+//! named after them.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::{MockHost, Scripted, TestDaemon};
+use common::exact::{ALL_FEED, EXT_SOURCE, Raw, day, put_items, raw_get, start, start_at, stored};
+
+fn http_date(r: &Raw, name: &str) -> DateTime<Utc> {
+    let text = r.header(name).unwrap_or_else(|| panic!("no {name}: {r:?}"));
+    httpdate::parse_http_date(text).unwrap().into()
+}
+
+/// The text of the first `<tag>` of a document.
+fn element(body: &[u8], tag: &str) -> String {
+    let text = String::from_utf8_lossy(body);
+    let open = format!("<{tag}>");
+    let start = text.find(&open).unwrap_or_else(|| panic!("no <{tag}> in {text}")) + open.len();
+    let end = start + text[start..].find('<').unwrap();
+    text[start..end].to_string()
+}
+
+/// Checks the validators and dates of the RSS and Atom documents agree, and
+/// returns (Last-Modified, RSS ETag).
+async fn validators(d: &TestDaemon) -> (DateTime<Utc>, String) {
+    let rss = raw_get(d.addr, "/feeds/all.rss", &[]).await;
+    let atom = raw_get(d.addr, "/feeds/all.atom", &[]).await;
+    let json = raw_get(d.addr, "/feeds/all.json", &[]).await;
+    let lm = http_date(&rss, "last-modified");
+    for r in [&rss, &atom, &json] {
+        assert!(lm <= http_date(r, "date"), "Last-Modified after Date: {r:?}");
+        assert_eq!(http_date(r, "last-modified"), lm, "one date for every format");
+    }
+    let build = DateTime::parse_from_rfc2822(&element(&rss.body, "lastBuildDate")).unwrap();
+    assert_eq!(build, lm, "lastBuildDate is Last-Modified");
+    let updated = DateTime::parse_from_rfc3339(&element(&atom.body, "updated")).unwrap();
+    assert_eq!(updated, lm, "Atom feed updated is Last-Modified");
+    (lm, rss.header("etag").unwrap().to_string())
+}
+
+async fn status_with(d: &TestDaemon, name: &str, value: &str) -> u16 {
+    raw_get(d.addr, "/feeds/all.rss", &[(name, value)]).await.status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_modified_moves_when_a_past_dated_item_arrives() {
+    // Issue 17: an item dated in the past changed the ETag but not
+    // Last-Modified, so an If-Modified-Since reader got a 304 and missed it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path()).await;
+    put_items(&d, "ext", vec![stored("ext", "a", day(10)), stored("ext", "b", day(20))]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm1, tag1) = validators(&d).await;
+    let ims1 = httpdate::fmt_http_date(lm1.into());
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims1).await, 304);
+
+    // At once (within the same second, as a burst of refreshes would).
+    put_items(&d, "ext", vec![stored("ext", "old", day(1))]).await;
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims1).await, 200, "IMS reader misses the item");
+    assert_eq!(status_with(&d, "If-None-Match", &tag1).await, 200, "INM reader misses the item");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm2, tag2) = validators(&d).await;
+    assert!(lm2 > lm1, "{lm2} after {lm1}");
+    assert_ne!(tag2, tag1);
+    let ims2 = httpdate::fmt_http_date(lm2.into());
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims2).await, 304);
+    assert_eq!(status_with(&d, "If-None-Match", &tag2).await, 304);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn future_dated_item_does_not_make_last_modified_now() {
+    // Issue 17: with an item dated in the future, Last-Modified was "now" on
+    // every response (never a 304 by date) and lastBuildDate was the
+    // future date.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path()).await;
+    let future = Utc::now() + chrono::Duration::days(3);
+    put_items(&d, "ext", vec![stored("ext", "a", day(1)), stored("ext", "soon", future)]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm, tag) = validators(&d).await;
+    assert!(lm <= Utc::now(), "Last-Modified in the future");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (again, tag_again) = validators(&d).await;
+    assert_eq!(again, lm, "Last-Modified moves without a change");
+    assert_eq!(tag_again, tag);
+    let ims = httpdate::fmt_http_date(lm.into());
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims).await, 304);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_modified_is_kept_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path()).await;
+    put_items(&d, "ext", vec![stored("ext", "a", day(1))]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm, tag) = validators(&d).await;
+    let addr = d.addr.to_string();
+    d.stop().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let d = start_at(dir.path(), &format!("{EXT_SOURCE}\n{ALL_FEED}"), &addr).await;
+    let (after, tag_after) = validators(&d).await;
+    assert_eq!(after, lm, "a restart is not a change");
+    assert_eq!(tag_after, tag);
+    let ims = httpdate::fmt_http_date(lm.into());
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims).await, 304);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_change_of_bytes_moves_both_validators() {
+    // An edit that keeps the item's dates (a fixed typo) changes the bytes:
+    // both validators move, so neither kind of reader keeps the old text.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path()).await;
+    let item = stored("ext", "a", day(1));
+    put_items(&d, "ext", vec![item.clone()]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm, tag) = validators(&d).await;
+    let mut edited = item;
+    edited.entry.summary_html = Some("<p>About a, with the typo fixed</p>".into());
+    put_items(&d, "ext", vec![edited]).await;
+    let ims = httpdate::fmt_http_date(lm.into());
+    assert_eq!(status_with(&d, "If-Modified-Since", &ims).await, 200);
+    assert_eq!(status_with(&d, "If-None-Match", &tag).await, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (lm2, tag2) = validators(&d).await;
+    assert!(lm2 > lm);
+    assert_ne!(tag2, tag);
+    // And a rendering that changes nothing moves neither.
+    d.app.render_feeds(None);
+    assert_eq!(validators(&d).await, (lm2, tag2));
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_lone_surrogate_in_a_json_feed_title() {
+    // Issue 17: one lone surrogate ("\ud83d", an emoji cut in half) in a
+    // JSON Feed title failed the whole source and every other item was
+    // lost. RFC 8259 8.2 leaves such strings' meaning unpredictable; the
+    // title keeps its text with U+FFFD, as browsers' TextDecoder and
+    // feed readers show it, and the source's status says what happened.
+    let host = MockHost::start().await;
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+        {"id":"1","url":"https://j.example/1","title":"Fine one","content_text":"a"},
+        {"id":"2","url":"https://j.example/2","title":"Cut \ud83d here","content_text":"b"},
+        {"id":"3","url":"https://j.example/3","title":"Bad \q escape","content_text":"c"}]}"#;
+    host.set("feed.json", Scripted::feed("application/feed+json", json, "\"j1\""));
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("[[source]]\nid = \"j\"\nurl = \"{}\"\n", host.url("feed.json"));
+    let d = start_at(dir.path(), &format!("{source}\n{ALL_FEED}"), "127.0.0.1:0").await;
+    let out: serde_json::Value =
+        serde_json::from_slice(&raw_get(d.addr, "/feeds/all.json", &[]).await.body).unwrap();
+    let titles: Vec<&str> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 3, "{out}");
+    assert!(titles.contains(&"Fine one"), "{titles:?}");
+    assert!(titles.contains(&"Cut \u{fffd} here"), "{titles:?}");
+    assert!(titles.contains(&"Bad \u{fffd} escape"), "{titles:?}");
+    let state = d.app.store.poll_state("j").unwrap().unwrap();
+    assert!(
+        state.parse_warnings.iter().any(|w| w.contains("U+FFFD") && w.contains("line")),
+        "{:?}",
+        state.parse_warnings
+    );
+    d.stop().await;
+}
