@@ -168,11 +168,24 @@ pub fn describe_outcome(outcome: Option<&Outcome>) -> (String, bool) {
             (format!("host asked to retry after {until}"), false)
         }
         Some(Outcome::Gone) => (
-            "GONE (410): no longer polled; fix or remove its url".into(),
+            "GONE (410): no longer polled (name it to poll it again); fix or remove its url".into(),
             true,
         ),
         None => ("skipped: a refresh is already running".into(), false),
     }
+}
+
+/// True when `syndic fetch` without names skips source `id`: it answered
+/// 410 Gone at the URL the config names now (naming it polls it again).
+pub fn skipped_as_gone(config: &Config, store: &crate::store::Store, id: &str) -> bool {
+    let Some(crate::config::SourceKind::Remote { url }) = config.source(id).map(|s| &s.kind) else {
+        return false;
+    };
+    store
+        .poll_state(id)
+        .ok()
+        .flatten()
+        .is_some_and(|state| state.is_gone_at(url.as_str()))
 }
 
 /// The source ids a fetch covers, or an error naming the unknown one.
@@ -337,7 +350,11 @@ async fn handle(
                     .await?;
                     return send(Reply::Done { code: 1 }).await;
                 }
-                let outcome = app.refresh_source(&id, true).await;
+                let outcome = if sources.is_empty() && skipped_as_gone(&app.config(), &app.store, &id) {
+                    Some(Outcome::Gone)
+                } else {
+                    app.refresh_source(&id, true).await
+                };
                 let (line, bad) = describe_outcome(outcome.as_ref());
                 failed |= bad;
                 send(Reply::Fetched {

@@ -254,6 +254,22 @@ pub struct PollState {
 }
 
 impl PollState {
+    /// True when this state belongs to the URL the config names now (a
+    /// store written before `configured_url` existed had `url` equal to
+    /// the configured one).
+    pub fn is_for(&self, configured: &str) -> bool {
+        match self.configured_url.as_deref() {
+            Some(c) => c == configured,
+            None => self.url.as_deref() == Some(configured),
+        }
+    }
+
+    /// True when the source answered 410 Gone at the URL the config names
+    /// now: it is polled again only when named or when its URL changes.
+    pub fn is_gone_at(&self, configured: &str) -> bool {
+        self.gone && self.is_for(configured)
+    }
+
     /// The number of warnings of the last successful parse (stores written
     /// before the count was kept only have the list).
     pub fn parse_warning_total(&self) -> usize {

@@ -140,11 +140,7 @@ impl Refresher<'_> {
         // A URL changed in the config starts afresh: validators, redirects,
         // holds and "gone" belong to the old URL. A store written before
         // `configured_url` existed had `url` equal to the configured one.
-        let same_config = match state.configured_url.as_deref() {
-            Some(c) => c == configured,
-            None => state.url.as_deref() == Some(configured),
-        };
-        if !same_config {
+        if !state.is_for(configured) {
             state = PollState {
                 url: Some(configured.to_string()),
                 configured_url: Some(configured.to_string()),
@@ -889,7 +885,7 @@ impl Refresher<'_> {
         state.last_status = Some(status.to_string());
         state.last_success = Some(now);
         state.consecutive_failures = 0;
-        state.next_poll_at = Some(now + to_chrono(poll_interval(source)));
+        state.next_poll_at = Some(next_scheduled(source, now));
     }
 
     /// A refresh the store could not read or write: a failure of the
@@ -937,6 +933,21 @@ struct ReadArticle {
 /// The time between two polls of a healthy source: its interval (or, for
 /// a cron schedule, nothing extra), never below its `min_interval` for
 /// remote sources.
+/// When the scheduler runs a source next after a run at `now`: the next
+/// time of its cron expression, else `now` plus its interval; never before
+/// `now` plus [`poll_interval`].
+pub fn next_scheduled(source: &SourceConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = now + to_chrono(poll_interval(source));
+    let scheduled = match &source.refresh {
+        Schedule::Every(every) => Some(now + to_chrono(*every)),
+        Schedule::Cron(_) => source
+            .refresh
+            .cron()
+            .and_then(|cron| cron.iter_after(now).next()),
+    };
+    scheduled.map_or(floor, |at| at.max(floor))
+}
+
 pub fn poll_interval(source: &SourceConfig) -> Duration {
     let interval = match &source.refresh {
         Schedule::Every(d) => *d,
