@@ -350,11 +350,12 @@ async fn handle(
                     .await?;
                     return send(Reply::Done { code: 1 }).await;
                 }
-                let outcome = if sources.is_empty() && skipped_as_gone(&app.config(), &app.store, &id) {
-                    Some(Outcome::Gone)
-                } else {
-                    app.refresh_source(&id, true).await
-                };
+                let outcome =
+                    if sources.is_empty() && skipped_as_gone(&app.config(), &app.store, &id) {
+                        Some(Outcome::Gone)
+                    } else {
+                        app.refresh_source(&id, true).await
+                    };
                 let (line, bad) = describe_outcome(outcome.as_ref());
                 failed |= bad;
                 send(Reply::Fetched {

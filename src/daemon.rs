@@ -301,13 +301,20 @@ impl App {
         // Read before the items: a rendering stamped with an older
         // generation never replaces a newer one (see `Published::put`).
         let generation = self.store.generation();
-        let (rendered, items) = match publish::render_feed(&self.store, feed, base) {
-            Ok(rendered) => rendered,
-            Err(err) => {
-                error!(feed = %feed.name, %err, "render failed: store unreadable");
-                return;
-            }
-        };
+        // A rendering nobody has fetched yet may share its second with the
+        // next one (see `publish::changed_at`); none in memory: assume seen.
+        let previous_served = self
+            .published
+            .get(&feed.name)
+            .is_none_or(|previous| previous.was_served());
+        let (rendered, items) =
+            match publish::render_feed_after(&self.store, feed, base, previous_served) {
+                Ok(rendered) => rendered,
+                Err(err) => {
+                    error!(feed = %feed.name, %err, "render failed: store unreadable");
+                    return;
+                }
+            };
         if self.published.put(&feed.name, rendered, generation) {
             self.metrics.record_render(&feed.name);
             info!(feed = %feed.name, items, "rendered");
@@ -553,7 +560,7 @@ pub async fn serve(
     let mut server = tokio::spawn(crate::server::run(
         listener,
         crate::serve::public_router(app.clone()),
-        crate::server::Limits::default(),
+        crate::server::Limits::for_this_process(),
         shutdown.clone(),
     ));
     let served = tokio::select! {

@@ -570,7 +570,8 @@ async fn fetch(config: Config, store: Store, wanted: Vec<String>) -> anyhow::Res
     let mut failed = false;
     for id in &ids {
         progress.starting(id);
-        let outcome = if wanted.is_empty() && admin::skipped_as_gone(&app.config(), &app.store, id) {
+        let outcome = if wanted.is_empty() && admin::skipped_as_gone(&app.config(), &app.store, id)
+        {
             Some(syndic::refresh::Outcome::Gone)
         } else {
             app.refresh_source(id, true).await

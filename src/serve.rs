@@ -10,7 +10,7 @@
 //! | route | surface | what |
 //! |---|---|---|
 //! | `/feeds/{name}.rss` `.atom` `.json` | public | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link` |
-//! | `/feeds/{name}/archive/{n}.{ext}` | public | an RFC 5005 archive page; a full one is cached for a year |
+//! | `/feeds/{name}/archive/{n}.{ext}` | public | an RFC 5005 archive page, oldest first by publication date; a full one is cached for a day |
 //! | `/feeds/feed.xsl` | public | the XSLT stylesheet that makes RSS/Atom readable in a browser |
 //! | `/articles/{slug}` | public | the HTML page of a local article |
 //! | `/items/{key}` | public | the HTML page of an item that has no link of its own |
@@ -172,7 +172,6 @@ async fn feed(
     };
     let policy = FeedHeaders {
         max_age: app.feed_max_age(name),
-        immutable: false,
         link,
     };
     let response = respond_with_feed(feed.get(format), &headers, &policy);
@@ -237,7 +236,6 @@ async fn archive_page(
         } else {
             app.feed_max_age(&name)
         },
-        immutable: full,
         link: None,
     };
     respond_with_feed(page.get(format), &headers, &policy)
@@ -260,8 +258,6 @@ async fn opml(State(app): State<Arc<App>>) -> Response {
 struct FeedHeaders {
     /// `Cache-Control: max-age`, in seconds.
     max_age: u64,
-    /// Adds `immutable` (full archive pages).
-    immutable: bool,
     /// The WebSub `Link` header, when the feed has hubs.
     link: Option<String>,
 }
@@ -302,12 +298,11 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
         (Some(_), _) => Some(http_date(now)),
         (None, _) => None,
     };
+    if last_modified.is_some() {
+        rendered.note_served();
+    }
     let not_modified = negotiate::not_modified(headers, rendered, rendered.last_modified);
-    let cache_control = if policy.immutable {
-        format!("public, max-age={}, immutable", policy.max_age)
-    } else {
-        format!("public, max-age={}", policy.max_age)
-    };
+    let cache_control = format!("public, max-age={}", policy.max_age);
     let mut builder = Response::builder()
         .header(header::ETAG, etag)
         .header(header::VARY, "Accept-Encoding")
@@ -368,7 +363,6 @@ pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
     }
     let policy = FeedHeaders {
         max_age: 60,
-        immutable: false,
         link: None,
     };
     Format::ALL
@@ -690,7 +684,6 @@ mod tests {
     fn policy(max_age: u64) -> FeedHeaders {
         FeedHeaders {
             max_age,
-            immutable: false,
             link: None,
         }
     }

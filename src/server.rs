@@ -3,16 +3,27 @@
 //! can make the daemon hold: time to send its headers (slowloris), header
 //! size, and time per request. On shutdown it stops accepting and lets
 //! in-flight requests finish.
+//!
+//! Idle time shrinks under pressure: a connection with no request in
+//! flight (kept alive between requests, or still sending its headers) is
+//! closed after `header_read_timeout` while under half the cap is open, and
+//! after less the fuller it gets, down to `pressure_idle_timeout` at 90 %;
+//! so clients that keep connections open, or send a request every few
+//! seconds, cannot hold every slot, and a new client is accepted within
+//! about `pressure_idle_timeout` even at the cap. The cap itself follows
+//! the file descriptor limit ([`Limits::for_this_process`]).
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -31,6 +42,58 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Time one request may take before it is answered 503. Default 30 s.
     pub request_timeout: Duration,
+    /// The idle time a connection is allowed when 90 % of
+    /// `max_connections` or more are open. Default 1 s.
+    pub pressure_idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The defaults with `max_connections` sized to this process's file
+    /// descriptors: the soft `RLIMIT_NOFILE` is raised to the hard one (at
+    /// most 65,536), and the cap leaves 512 descriptors for the store, the
+    /// fetches and the admin socket (at least 256 connections).
+    pub fn for_this_process() -> Limits {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let wanted = limit.maximum.map_or(65_536, |hard| hard.min(65_536));
+        let soft = match limit.current {
+            Some(soft) if soft < wanted => {
+                let raised = Rlimit {
+                    current: Some(wanted),
+                    maximum: limit.maximum,
+                };
+                match setrlimit(Resource::Nofile, raised) {
+                    Ok(()) => wanted,
+                    Err(_) => soft,
+                }
+            }
+            Some(soft) => soft,
+            None => wanted,
+        };
+        let cap = usize::try_from(soft.saturating_sub(512)).unwrap_or(usize::MAX);
+        Limits {
+            max_connections: cap.clamp(256, 65_024),
+            ..Limits::default()
+        }
+    }
+
+    /// How long a connection may stay idle with `open` connections open.
+    fn idle_limit(&self, open: usize) -> Duration {
+        let max = self.max_connections.max(1) as f64;
+        let load = open as f64 / max;
+        let (long, short) = (
+            self.header_read_timeout,
+            self.pressure_idle_timeout.min(self.header_read_timeout),
+        );
+        if load <= 0.5 {
+            long
+        } else if load >= 0.9 {
+            short
+        } else {
+            let t = (load - 0.5) / 0.4;
+            long.mul_f64(1.0 - t) + short.mul_f64(t)
+        }
+    }
 }
 
 impl Default for Limits {
@@ -40,6 +103,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(30),
+            pressure_idle_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -52,7 +116,8 @@ pub async fn run(
     limits: Limits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let slots = std::sync::Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let pressure = Arc::new(Pressure::default());
     let connections = TaskTracker::new();
     loop {
         let permit = tokio::select! {
@@ -78,9 +143,10 @@ pub async fn run(
         let router = router.clone();
         let limits = limits.clone();
         let shutdown = shutdown.clone();
+        let open = pressure.opened(&limits);
         connections.spawn(async move {
             let _permit = permit;
-            serve_connection(stream, router, &limits, shutdown).await;
+            serve_connection(stream, router, &limits, &open, shutdown).await;
             debug!(%peer, "connection closed");
         });
     }
@@ -89,16 +155,83 @@ pub async fn run(
     Ok(())
 }
 
+/// How many connections are open, and a signal to the idle ones when that
+/// crosses into the range where their idle time shrinks.
+#[derive(Default)]
+struct Pressure {
+    open: AtomicUsize,
+    /// Wakes every connection to recompute its idle limit.
+    changed: Notify,
+    /// When `changed` last fired (ms since the first connection).
+    last_signal_ms: AtomicU64,
+    epoch: OnceLock<Instant>,
+}
+
+impl Pressure {
+    /// Counts a new connection (until the returned guard drops) and wakes
+    /// the idle connections when the load is over half the cap (at most
+    /// every 50 ms).
+    fn opened(self: &Arc<Self>, limits: &Limits) -> OpenConnection {
+        let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        if open * 2 > limits.max_connections {
+            let epoch = *self.epoch.get_or_init(Instant::now);
+            let now_ms = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let last = self.last_signal_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(last) >= 50
+                && self
+                    .last_signal_ms
+                    .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                self.changed.notify_waiters();
+            }
+        }
+        OpenConnection {
+            pressure: self.clone(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            idle_since: Arc::new(std::sync::Mutex::new(Instant::now())),
+        }
+    }
+}
+
+/// One open connection: its place in the count, and whether and since when
+/// it has been idle.
+struct OpenConnection {
+    pressure: Arc<Pressure>,
+    in_flight: Arc<AtomicUsize>,
+    idle_since: Arc<std::sync::Mutex<Instant>>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.pressure.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl OpenConnection {
+    /// When the connection became idle; `None` while a request is in flight.
+    fn idle_since(&self) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        self.idle_since.lock().ok().map(|at| *at)
+    }
+}
+
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     router: Router,
     limits: &Limits,
+    open: &OpenConnection,
     shutdown: CancellationToken,
 ) {
     let request_timeout = limits.request_timeout;
+    let (in_flight, idle_since) = (open.in_flight.clone(), open.idle_since.clone());
     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
         let router = router.clone();
+        let (in_flight, idle_since) = (in_flight.clone(), idle_since.clone());
         async move {
+            in_flight.fetch_add(1, Ordering::AcqRel);
             let request = request.map(Body::new);
             let response =
                 match tokio::time::timeout(request_timeout, router.oneshot(request)).await {
@@ -106,6 +239,10 @@ async fn serve_connection(
                     Ok(Err(never)) => match never {},
                     Err(_) => timeout_response(),
                 };
+            if let Ok(mut at) = idle_since.lock() {
+                *at = Instant::now();
+            }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
             Ok::<_, Infallible>(response)
         }
     });
@@ -116,15 +253,33 @@ async fn serve_connection(
         .max_buf_size(limits.max_header_bytes.max(8192));
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(err) = result {
-                debug!(%err, "connection ended with an error");
+    loop {
+        let limit = limits.idle_limit(open.pressure.open.load(Ordering::Relaxed));
+        let deadline = open.idle_since().unwrap_or_else(Instant::now) + limit;
+        let changed = open.pressure.changed.notified();
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(err) = result {
+                    debug!(%err, "connection ended with an error");
+                }
+                return;
             }
-        }
-        _ = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            _ = shutdown.cancelled() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+                return;
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                let limit = limits.idle_limit(open.pressure.open.load(Ordering::Relaxed));
+                if open.idle_since().is_some_and(|at| at.elapsed() >= limit) {
+                    // Idle too long for the current load: closed at once
+                    // (no request is in flight).
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                    return;
+                }
+            }
+            _ = changed => {}
         }
     }
 }

@@ -13,8 +13,8 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{MockHost, Scripted, TestDaemon};
 use common::exact::{ALL_FEED, EXT_SOURCE, Raw, day, put_items, raw_get, start, start_at, stored};
+use common::{MockHost, Scripted, TestDaemon};
 
 fn http_date(r: &Raw, name: &str) -> DateTime<Utc> {
     let text = r.header(name).unwrap_or_else(|| panic!("no {name}: {r:?}"));
@@ -25,7 +25,10 @@ fn http_date(r: &Raw, name: &str) -> DateTime<Utc> {
 fn element(body: &[u8], tag: &str) -> String {
     let text = String::from_utf8_lossy(body);
     let open = format!("<{tag}>");
-    let start = text.find(&open).unwrap_or_else(|| panic!("no <{tag}> in {text}")) + open.len();
+    let start = text
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}> in {text}"))
+        + open.len();
     let end = start + text[start..].find('<').unwrap();
     text[start..end].to_string()
 }
@@ -38,8 +41,15 @@ async fn validators(d: &TestDaemon) -> (DateTime<Utc>, String) {
     let json = raw_get(d.addr, "/feeds/all.json", &[]).await;
     let lm = http_date(&rss, "last-modified");
     for r in [&rss, &atom, &json] {
-        assert!(lm <= http_date(r, "date"), "Last-Modified after Date: {r:?}");
-        assert_eq!(http_date(r, "last-modified"), lm, "one date for every format");
+        assert!(
+            lm <= http_date(r, "date"),
+            "Last-Modified after Date: {r:?}"
+        );
+        assert_eq!(
+            http_date(r, "last-modified"),
+            lm,
+            "one date for every format"
+        );
     }
     let build = DateTime::parse_from_rfc2822(&element(&rss.body, "lastBuildDate")).unwrap();
     assert_eq!(build, lm, "lastBuildDate is Last-Modified");
@@ -49,7 +59,9 @@ async fn validators(d: &TestDaemon) -> (DateTime<Utc>, String) {
 }
 
 async fn status_with(d: &TestDaemon, name: &str, value: &str) -> u16 {
-    raw_get(d.addr, "/feeds/all.rss", &[(name, value)]).await.status
+    raw_get(d.addr, "/feeds/all.rss", &[(name, value)])
+        .await
+        .status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +70,12 @@ async fn last_modified_moves_when_a_past_dated_item_arrives() {
     // Last-Modified, so an If-Modified-Since reader got a 304 and missed it.
     let dir = tempfile::tempdir().unwrap();
     let d = start(dir.path()).await;
-    put_items(&d, "ext", vec![stored("ext", "a", day(10)), stored("ext", "b", day(20))]).await;
+    put_items(
+        &d,
+        "ext",
+        vec![stored("ext", "a", day(10)), stored("ext", "b", day(20))],
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (lm1, tag1) = validators(&d).await;
     let ims1 = httpdate::fmt_http_date(lm1.into());
@@ -66,8 +83,16 @@ async fn last_modified_moves_when_a_past_dated_item_arrives() {
 
     // At once (within the same second, as a burst of refreshes would).
     put_items(&d, "ext", vec![stored("ext", "old", day(1))]).await;
-    assert_eq!(status_with(&d, "If-Modified-Since", &ims1).await, 200, "IMS reader misses the item");
-    assert_eq!(status_with(&d, "If-None-Match", &tag1).await, 200, "INM reader misses the item");
+    assert_eq!(
+        status_with(&d, "If-Modified-Since", &ims1).await,
+        200,
+        "IMS reader misses the item"
+    );
+    assert_eq!(
+        status_with(&d, "If-None-Match", &tag1).await,
+        200,
+        "INM reader misses the item"
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (lm2, tag2) = validators(&d).await;
     assert!(lm2 > lm1, "{lm2} after {lm1}");
@@ -86,7 +111,12 @@ async fn future_dated_item_does_not_make_last_modified_now() {
     let dir = tempfile::tempdir().unwrap();
     let d = start(dir.path()).await;
     let future = Utc::now() + chrono::Duration::days(3);
-    put_items(&d, "ext", vec![stored("ext", "a", day(1)), stored("ext", "soon", future)]).await;
+    put_items(
+        &d,
+        "ext",
+        vec![stored("ext", "a", day(1)), stored("ext", "soon", future)],
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (lm, tag) = validators(&d).await;
     assert!(lm <= Utc::now(), "Last-Modified in the future");
@@ -157,9 +187,15 @@ async fn one_lone_surrogate_in_a_json_feed_title() {
         {"id":"1","url":"https://j.example/1","title":"Fine one","content_text":"a"},
         {"id":"2","url":"https://j.example/2","title":"Cut \ud83d here","content_text":"b"},
         {"id":"3","url":"https://j.example/3","title":"Bad \q escape","content_text":"c"}]}"#;
-    host.set("feed.json", Scripted::feed("application/feed+json", json, "\"j1\""));
+    host.set(
+        "feed.json",
+        Scripted::feed("application/feed+json", json, "\"j1\""),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let source = format!("[[source]]\nid = \"j\"\nurl = \"{}\"\n", host.url("feed.json"));
+    let source = format!(
+        "[[source]]\nid = \"j\"\nurl = \"{}\"\n",
+        host.url("feed.json")
+    );
     let d = start_at(dir.path(), &format!("{source}\n{ALL_FEED}"), "127.0.0.1:0").await;
     let out: serde_json::Value =
         serde_json::from_slice(&raw_get(d.addr, "/feeds/all.json", &[]).await.body).unwrap();
@@ -175,9 +211,133 @@ async fn one_lone_surrogate_in_a_json_feed_title() {
     assert!(titles.contains(&"Bad \u{fffd} escape"), "{titles:?}");
     let state = d.app.store.poll_state("j").unwrap().unwrap();
     assert!(
-        state.parse_warnings.iter().any(|w| w.contains("U+FFFD") && w.contains("line")),
+        state
+            .parse_warnings
+            .iter()
+            .any(|w| w.contains("U+FFFD") && w.contains("line")),
         "{:?}",
         state.parse_warnings
     );
+    d.stop().await;
+}
+
+const ARCHIVED_FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ndescription = \"Everything\"\ninclude = [\"*\"]\nlimit = 3\n";
+
+/// The `<guid>`s of an archive page, in document order.
+async fn archive_guids(d: &TestDaemon, page: usize) -> Vec<String> {
+    let r = raw_get(d.addr, &format!("/feeds/all/archive/{page}.rss"), &[]).await;
+    assert_eq!(r.status, 200, "page {page}");
+    let xml = String::from_utf8(r.body).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("item"))
+        .map(|item| {
+            item.children()
+                .find(|c| c.has_tag_name("title"))
+                .and_then(|t| t.text())
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_page_1_held_the_newest_items_after_a_first_import() {
+    // Issue 17: after a first import (every item first seen at once), page
+    // 1 (RFC 5005 10: archives are linked oldest to newest through
+    // prev-archive; page 1 is the oldest) held the newest items.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_at(
+        dir.path(),
+        &format!("{EXT_SOURCE}\n{ARCHIVED_FEED}"),
+        "127.0.0.1:0",
+    )
+    .await;
+    let import = Utc::now();
+    // A document lists newest first; all are first seen at once.
+    let items = (0..9)
+        .rev()
+        .enumerate()
+        .map(|(pos, i)| {
+            let mut item = stored("ext", &format!("d{i}"), day(i));
+            item.first_seen = import;
+            item.first_seen_pos = pos as u32;
+            item
+        })
+        .collect();
+    put_items(&d, "ext", items).await;
+    assert_eq!(
+        archive_guids(&d, 1).await,
+        ["Item d2", "Item d1", "Item d0"]
+    );
+    assert_eq!(
+        archive_guids(&d, 2).await,
+        ["Item d5", "Item d4", "Item d3"]
+    );
+    assert_eq!(
+        archive_guids(&d, 3).await,
+        ["Item d8", "Item d7", "Item d6"]
+    );
+    // An older item arriving later goes where its date puts it.
+    put_items(&d, "ext", vec![stored("ext", "early", day(-5))]).await;
+    assert_eq!(
+        archive_guids(&d, 1).await,
+        ["Item d1", "Item d0", "Item early"]
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undated_items_in_one_document_keep_its_order_in_archives_across_restarts() {
+    // Issue 17: undated items of one document got an arbitrary order. They
+    // are dated when first seen, all alike; their place in the document
+    // (newest first, as feeds list them) orders them, and that is stored.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_at(
+        dir.path(),
+        &format!("{EXT_SOURCE}\n{ARCHIVED_FEED}"),
+        "127.0.0.1:0",
+    )
+    .await;
+    let seen = day(100);
+    // Names chosen so that public-id or name order would not give it.
+    let names = [
+        "zulu", "alpha", "mike", "bravo", "yankee", "charlie", "xray",
+    ];
+    let items = names
+        .iter()
+        .enumerate()
+        .map(|(pos, name)| {
+            let mut item = stored("ext", name, seen);
+            item.first_seen_pos = pos as u32;
+            item
+        })
+        .collect();
+    put_items(&d, "ext", items).await;
+    let oldest_first: Vec<String> = names.iter().rev().map(|n| format!("Item {n}")).collect();
+    // Pages list newest first within themselves; across pages oldest first.
+    let mut chronological = Vec::new();
+    for page in 1..=3 {
+        let mut g = archive_guids(&d, page).await;
+        g.reverse();
+        chronological.extend(g);
+    }
+    assert_eq!(chronological, oldest_first);
+    let addr = d.addr.to_string();
+    let before: Vec<Vec<String>> = vec![
+        archive_guids(&d, 1).await,
+        archive_guids(&d, 2).await,
+        archive_guids(&d, 3).await,
+    ];
+    d.stop().await;
+    let d = start_at(dir.path(), &format!("{EXT_SOURCE}\n{ARCHIVED_FEED}"), &addr).await;
+    for (i, page) in before.iter().enumerate() {
+        assert_eq!(
+            &archive_guids(&d, i + 1).await,
+            page,
+            "page {} after a restart",
+            i + 1
+        );
+    }
     d.stop().await;
 }

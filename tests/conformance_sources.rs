@@ -69,8 +69,14 @@ async fn syndic_fetch_without_names_skips_sources_that_answered_410() {
         },
     );
     let feed = rss_feed(&[("g1", "One")]);
-    host.set("ok.xml", Scripted::feed("application/rss+xml", &feed, "\"o\""));
-    host.set("moved.xml", Scripted::feed("application/rss+xml", &feed, "\"m\""));
+    host.set(
+        "ok.xml",
+        Scripted::feed("application/rss+xml", &feed, "\"o\""),
+    );
+    host.set(
+        "moved.xml",
+        Scripted::feed("application/rss+xml", &feed, "\"m\""),
+    );
     let dir = tempfile::tempdir().unwrap();
     config(dir.path(), &host.url("gone.xml"), &host.url("ok.xml"));
 
@@ -78,7 +84,11 @@ async fn syndic_fetch_without_names_skips_sources_that_answered_410() {
     assert_eq!(host.hits("gone.xml"), 1, "{out}");
     assert!(out.contains("gone: GONE (410)"), "{out}");
     let (_, out) = run(dir.path(), &["fetch"]).await;
-    assert_eq!(host.hits("gone.xml"), 1, "polled again without being named: {out}");
+    assert_eq!(
+        host.hits("gone.xml"),
+        1,
+        "polled again without being named: {out}"
+    );
     assert_eq!(host.hits("ok.xml"), 2, "the others are fetched: {out}");
     assert!(out.contains("name it to poll it again"), "{out}");
     // Named: polled.
@@ -103,7 +113,9 @@ async fn local_source_next_poll_is_its_next_scan_not_its_last() {
     let before = Utc::now();
     let d = start_at(
         dir.path(),
-        &format!("[[source]]\nid = \"local\"\npath = \"articles\"\nrefresh = \"10m\"\n\n{ALL_FEED}"),
+        &format!(
+            "[[source]]\nid = \"local\"\npath = \"articles\"\nrefresh = \"10m\"\n\n{ALL_FEED}"
+        ),
         "127.0.0.1:0",
     )
     .await;

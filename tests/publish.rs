@@ -834,7 +834,7 @@ async fn archives_keep_old_items_reachable_and_full_pages_never_change() {
         let ids = ids_in(&xml);
         if n < 3 {
             assert_eq!(ids.len(), 3);
-            assert_eq!(cache, "public, max-age=31536000, immutable");
+            assert_eq!(cache, "public, max-age=86400");
         } else {
             assert_eq!(ids.len(), 2);
             assert_eq!(

@@ -1,11 +1,16 @@
 //! RFC 5005 archives: a feed's items beyond its `limit` stay reachable
 //! through archive documents at `/feeds/{name}/archive/{n}.{ext}`.
 //!
-//! Archive pages hold `limit` items each, in the order syndic first saw
-//! them (`first_seen`, then public id): page 1 holds the oldest items. New
-//! items only ever go into the newest page, so a page that is full never
-//! changes again (short of an upstream edit of one of its items) and is
-//! served with a long max-age. The subscription document links the newest
+//! Archive pages hold `limit` items each, by publication date, oldest
+//! first: page 1 holds the oldest items. The order is the exact reverse of
+//! the publishing order, so undated items (dated when first seen) keep
+//! their source document's order: `published`, then the item's place in
+//! the document it was first seen in, then public id, all stored, so the
+//! pages are the same across restarts. New items usually go into the
+//! newest page, but an item dated before others (a backdated post, a new
+//! source's old items) moves later items up a page: a full page may still
+//! change, and is cached for a day rather than for ever (its validators
+//! make the check cheap). The subscription document links the newest
 //! page as `prev-archive`; each page links the one before it, marks itself
 //! `<fh:archive/>` and links the subscription document as `current`.
 //! JSON Feed has no archive element: its `next_url` chains the same pages.
@@ -19,11 +24,12 @@ use crate::config::FeedConfig;
 use crate::model::StoredItem;
 use crate::store::{Store, StoreError};
 
-/// Cache lifetime of a full archive page: one year.
-pub const FULL_PAGE_MAX_AGE: u64 = 365 * 24 * 3600;
+/// Cache lifetime of a full archive page: one day (an item dated before
+/// its items may still arrive).
+pub const FULL_PAGE_MAX_AGE: u64 = 24 * 3600;
 
 /// Every item of the feed (its sources, its keyword filters) in archive
-/// order: oldest first seen first.
+/// order: oldest first.
 pub fn archive_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>, StoreError> {
     let mut seen = HashSet::new();
     let mut items = Vec::new();
@@ -42,13 +48,12 @@ pub fn archive_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>
     Ok(items)
 }
 
-/// The archive order: first seen, then public id.
+/// The archive order: oldest published first, the reverse of
+/// [`sort_for_publishing`] (undated items first seen together: the last in
+/// their document first).
 pub fn sort_archive_order(items: &mut [StoredItem]) {
-    items.sort_by(|a, b| {
-        a.first_seen
-            .cmp(&b.first_seen)
-            .then_with(|| a.public_id.cmp(&b.public_id))
-    });
+    sort_for_publishing(items);
+    items.reverse();
 }
 
 /// How many archive pages `total` items make with pages of `limit`; none

@@ -226,6 +226,9 @@ pub struct Rendered {
     /// The ETags of the identity, gzip and brotli bodies, made once.
     pub etags: [String; 3],
     pub item_count: usize,
+    /// Set when a response has carried this document's `Last-Modified`
+    /// (see [`Rendered::note_served`]).
+    served: std::sync::atomic::AtomicBool,
 }
 
 impl Rendered {
@@ -248,6 +251,16 @@ impl Rendered {
             last_modified_http: last_modified.map(|at| httpdate::fmt_http_date(at.into())),
             item_count: items.len(),
             body: Bytes::from(body),
+            served: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Notes that a client has seen this document's `Last-Modified`: a
+    /// change within the same second must then be dated a second later.
+    pub fn note_served(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.served.load(Ordering::Relaxed) {
+            self.served.store(true, Ordering::Relaxed);
         }
     }
 
@@ -272,6 +285,15 @@ pub struct RenderedFeed {
 }
 
 impl RenderedFeed {
+    /// Whether any client has seen this rendering's `Last-Modified`.
+    pub fn was_served(&self) -> bool {
+        Format::ALL.iter().any(|f| {
+            self.get(*f)
+                .served
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
     pub fn get(&self, format: Format) -> &Rendered {
         match format {
             Format::Rss => &self.rss,
@@ -380,6 +402,7 @@ fn render_stamped(
     meta: FeedMeta,
     items: &[StoredItem],
     now: DateTime<Utc>,
+    previous_served: bool,
 ) -> RenderedFeed {
     let mut items: Vec<StoredItem> = items.iter().map(clean_item).collect();
     distinct_dates(&mut items);
@@ -393,9 +416,14 @@ fn render_stamped(
         if bodies_digest(&bodies) == digest {
             return assemble(&meta, bodies, &items);
         }
-        return restamp(store, meta, &items, changed_at(Some(at), now));
+        return restamp(
+            store,
+            meta,
+            &items,
+            changed_at(Some(at), now, previous_served),
+        );
     }
-    restamp(store, meta, &items, changed_at(None, now))
+    restamp(store, meta, &items, changed_at(None, now, previous_served))
 }
 
 fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc>) -> RenderedFeed {
@@ -411,13 +439,22 @@ fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc
 }
 
 /// The date of a change at `now` after a previous one at `previous`:
-/// `now` to the second, or the second after `previous` when that is later
-/// (two changes within one second must not share a `Last-Modified`).
-pub fn changed_at(previous: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+/// `now` to the second; but when the previous date is not earlier and a
+/// client has seen it (`previous_served`), the second after it: two
+/// versions a client may hold must not share a `Last-Modified`. A version
+/// nobody fetched may share its second with the next.
+pub fn changed_at(
+    previous: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    previous_served: bool,
+) -> DateTime<Utc> {
     let now = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
     match previous {
-        Some(previous) if previous >= now => previous + chrono::Duration::seconds(1),
-        _ => now,
+        Some(previous) if previous >= now && previous_served => {
+            previous + chrono::Duration::seconds(1)
+        }
+        Some(previous) => previous.max(now),
+        None => now,
     }
 }
 
@@ -610,6 +647,17 @@ pub fn render_feed(
     feed: &FeedConfig,
     base: &str,
 ) -> Result<(RenderedFeed, usize), StoreError> {
+    render_feed_after(store, feed, base, true)
+}
+
+/// [`render_feed`], told whether a client has seen the rendering it
+/// replaces (see [`changed_at`]).
+pub fn render_feed_after(
+    store: &Store,
+    feed: &FeedConfig,
+    base: &str,
+    previous_served: bool,
+) -> Result<(RenderedFeed, usize), StoreError> {
     let items = select_items(store, feed)?;
     let prev_archive = if feed.archive && items.len() >= feed.limit {
         archive::newest_page(store, feed)?
@@ -620,7 +668,10 @@ pub fn render_feed(
         page: Page::Current { prev_archive },
         ..FeedMeta::from_config(feed, base)
     };
-    Ok((render_stamped(store, meta, &items, Utc::now()), items.len()))
+    Ok((
+        render_stamped(store, meta, &items, Utc::now(), previous_served),
+        items.len(),
+    ))
 }
 
 /// The rendered feeds, shared between the refresh tasks that replace them

@@ -120,12 +120,18 @@ mod tests {
     fn lone_surrogates_and_bad_escapes_become_replacement_characters() {
         assert_eq!(fixed(r#"{"t":"cut \ud83d"}"#), ("cut \u{fffd}".into(), 1));
         assert_eq!(fixed(r#"{"t":"\ude00 low"}"#), ("\u{fffd} low".into(), 1));
-        assert_eq!(fixed(r#"{"t":"\ud83d\ud83d\ude00"}"#), ("\u{fffd}😀".into(), 1));
+        assert_eq!(
+            fixed(r#"{"t":"\ud83d\ud83d\ude00"}"#),
+            ("\u{fffd}😀".into(), 1)
+        );
         assert_eq!(fixed(r#"{"t":"ok \ud83d\ude00"}"#), ("ok 😀".into(), 0));
         assert_eq!(fixed(r#"{"t":"\x41"}"#), ("\u{fffd}41".into(), 1));
         assert_eq!(fixed(r#"{"t":"\u12"}"#), ("\u{fffd}12".into(), 1));
         assert_eq!(fixed("{\"t\":\"tab\there\"}"), ("tab\there".into(), 1));
-        assert_eq!(fixed(r#"{"t":"é \"q\" \\ \/"}"#), ("é \"q\" \\ /".into(), 0));
+        assert_eq!(
+            fixed(r#"{"t":"é \"q\" \\ \/"}"#),
+            ("é \"q\" \\ /".into(), 0)
+        );
     }
 
     #[test]
