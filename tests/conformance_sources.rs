@@ -125,14 +125,16 @@ async fn local_source_next_poll_is_its_next_scan_not_its_last() {
     assert_eq!(next - scanned, chrono::Duration::minutes(10), "every 10m");
     assert!(next > before + chrono::Duration::minutes(9));
 
-    let metrics = String::from_utf8(raw_get(d.addr, "/metrics", &[]).await.body).unwrap();
+    // The operator's pages are on the admin listener.
+    let admin = d.app.admin_addr().expect("the admin listener is on");
+    let metrics = String::from_utf8(raw_get(admin, "/metrics", &[]).await.body).unwrap();
     let line = metrics
         .lines()
         .find(|l| l.starts_with("syndic_source_next_poll_timestamp_seconds{source=\"local\""))
         .unwrap_or_else(|| panic!("{metrics}"));
     let at: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(at > Utc::now().timestamp() as f64 + 500.0, "{line}");
-    let index = String::from_utf8(raw_get(d.addr, "/", &[]).await.body).unwrap();
+    let index = String::from_utf8(raw_get(admin, "/", &[]).await.body).unwrap();
     assert!(
         index.contains(&next.format("%Y-%m-%d %H:%M UTC").to_string()),
         "{index}"
