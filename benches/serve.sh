@@ -4,7 +4,11 @@
 # 304, against nginx serving the very same bytes from files (gzip_static
 # for the gzip case, its own ETag for the 304) in the same run.
 #
-# Usage: benches/serve.sh [DURATION] [CONNECTIONS]   (defaults: 10s, 32)
+# Usage: benches/serve.sh [DURATION] [CONNECTIONS] [CORES] [ROUNDS]
+#   (defaults: 10s, 32, nproc, 1). Equal cores: syndic's runtime gets CORES
+#   worker threads (TOKIO_WORKER_THREADS) and nginx CORES worker processes;
+#   wrk uses 2 threads. With ROUNDS > 1 every case runs syndic and nginx
+#   alternately ROUNDS times and the table gives the median of each.
 # Installs wrk and nginx (Debian packages) when missing. Prints a Markdown
 # table for BENCHMARKS.md. Each case runs syndic then nginx, alternating,
 # so both see the same machine load.
@@ -12,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10s}
 conns=${2:-32}
+cores=${3:-$(nproc)}
+rounds=${4:-1}
 threads=2
 
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -55,7 +61,7 @@ title = "Everything"
 include = ["*"]
 limit = 50
 TOML
-./target/release/syndic --config "$work/feeds.toml" serve >"$work/syndic.log" 2>&1 &
+TOKIO_WORKER_THREADS=$cores ./target/release/syndic --config "$work/feeds.toml" serve >"$work/syndic.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill $(cat "$work/nginx.pid") 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
@@ -69,7 +75,7 @@ curl -fsS "http://127.0.0.1:$sport/feeds/all.rss" -o "$work/www/feeds/all.rss"
 curl -fsS -H 'Accept-Encoding: gzip' "http://127.0.0.1:$sport/feeds/all.rss" -o "$work/www/feeds/all.rss.gz"
 items=$(grep -o '<item>' "$work/www/feeds/all.rss" | wc -l)
 cat > "$work/nginx.conf" <<NGINX
-worker_processes auto;
+worker_processes $cores;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 1024; }
@@ -120,7 +126,7 @@ run() { # url header -> "rps p99"
   echo "$rps $p99"
 }
 
-echo "syndic $(./target/release/syndic --version | awk '{print $2}'), nginx $(nginx -v 2>&1 | sed 's#.*/##'), wrk -t$threads -c$conns -d$duration, $(nproc) cores, body $(stat -c %s "$work/www/feeds/all.rss") bytes identity / $(stat -c %s "$work/www/feeds/all.rss.gz") gzip, $items items"
+echo "syndic $(./target/release/syndic --version | awk '{print $2}') ($cores runtime threads), nginx $(nginx -v 2>&1 | sed 's#.*/##') ($cores workers), wrk -t$threads -c$conns -d$duration, $rounds round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), body $(stat -c %s "$work/www/feeds/all.rss") bytes identity / $(stat -c %s "$work/www/feeds/all.rss.gz") gzip, $items items"
 echo
 echo "| case | syndic req/s | nginx req/s | ratio | syndic p99 | nginx p99 |"
 echo "|---|---:|---:|---:|---:|---:|"
@@ -130,8 +136,14 @@ for case in identity gzip 304; do
     gzip) sh="Accept-Encoding: gzip"; nh="Accept-Encoding: gzip" ;;
     304) sh="If-None-Match: $setag"; nh="If-None-Match: $netag" ;;
   esac
-  read -r s_rps s_p99 < <(run "http://127.0.0.1:$sport/feeds/all.rss" "$sh")
-  read -r n_rps n_p99 < <(run "http://127.0.0.1:$nport/feeds/all.rss" "$nh")
+  s_all=(); n_all=()
+  for _ in $(seq 1 "$rounds"); do
+    s_all+=("$(run "http://127.0.0.1:$sport/feeds/all.rss" "$sh")")
+    n_all+=("$(run "http://127.0.0.1:$nport/feeds/all.rss" "$nh")")
+  done
+  median() { printf '%s\n' "$@" | sort -g -k1,1 | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}'; }
+  read -r s_rps s_p99 < <(median "${s_all[@]}")
+  read -r n_rps n_p99 < <(median "${n_all[@]}")
   ratio=$(python3 -c "print(f'{$s_rps/$n_rps:.2f}x')")
   echo "| 200 $case | $s_rps | $n_rps | $ratio | $s_p99 | $n_p99 |" | sed 's/| 200 304 |/| 304 |/'
 done
