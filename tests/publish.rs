@@ -157,7 +157,9 @@ async fn content_types_and_required_rss_elements() {
     }
 
     let url = d.url("/feeds/all.rss");
-    let xml = body_text(d.get("/feeds/all.rss").await).await;
+    let response = d.get("/feeds/all.rss").await;
+    let last_modified = response.headers()["last-modified"].to_str().unwrap().to_string();
+    let xml = body_text(response).await;
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(
         xml.contains("<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>"),
@@ -168,10 +170,13 @@ async fn content_types_and_required_rss_elements() {
     assert_eq!(child_text(channel, "title"), Some("All & more"));
     assert_eq!(child_text(channel, "description"), Some("Everything"));
     assert_eq!(child_text(channel, "link"), Some(d.url("/").as_str()));
-    // lastBuildDate is the newest item's date, not the render time.
+    // lastBuildDate is when the feed's bytes last changed: its
+    // Last-Modified (issue 17), not the newest item's date.
+    let build = child_text(channel, "lastBuildDate").unwrap();
     assert_eq!(
-        child_text(channel, "lastBuildDate"),
-        Some("Wed, 11 Mar 2026 00:00:00 +0000")
+        chrono::DateTime::parse_from_rfc2822(build).unwrap().timestamp(),
+        chrono::DateTime::<Utc>::from(httpdate::parse_http_date(&last_modified).unwrap())
+            .timestamp()
     );
     let self_links: Vec<_> = channel
         .children()
@@ -250,16 +255,21 @@ async fn atom_and_json_feed_required_elements() {
     sample_articles(dir.path());
     let d = start(dir.path(), &format!("{ARTICLES}\n{ALL_FEED}")).await;
 
-    let xml = body_text(d.get("/feeds/all.atom").await).await;
+    let response = d.get("/feeds/all.atom").await;
+    let last_modified = response.headers()["last-modified"].to_str().unwrap().to_string();
+    let xml = body_text(response).await;
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let feed = doc.root_element();
     assert_eq!(feed.tag_name().namespace(), Some(ATOM_NS));
     for one in ["id", "title", "updated", "author"] {
         assert_eq!(children(feed, one).len(), 1, "feed {one}");
     }
+    // The feed's updated is its Last-Modified (issue 17).
+    let updated = child_text(feed, "updated").unwrap();
     assert_eq!(
-        child_text(feed, "updated"),
-        Some("2026-03-11T00:00:00+00:00")
+        chrono::DateTime::parse_from_rfc3339(updated).unwrap().timestamp(),
+        chrono::DateTime::<Utc>::from(httpdate::parse_http_date(&last_modified).unwrap())
+            .timestamp()
     );
     let selfs: Vec<_> = children(feed, "link")
         .into_iter()
