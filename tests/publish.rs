@@ -158,7 +158,10 @@ async fn content_types_and_required_rss_elements() {
 
     let url = d.url("/feeds/all.rss");
     let response = d.get("/feeds/all.rss").await;
-    let last_modified = response.headers()["last-modified"].to_str().unwrap().to_string();
+    let last_modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let xml = body_text(response).await;
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(
@@ -174,7 +177,9 @@ async fn content_types_and_required_rss_elements() {
     // Last-Modified (issue 17), not the newest item's date.
     let build = child_text(channel, "lastBuildDate").unwrap();
     assert_eq!(
-        chrono::DateTime::parse_from_rfc2822(build).unwrap().timestamp(),
+        chrono::DateTime::parse_from_rfc2822(build)
+            .unwrap()
+            .timestamp(),
         chrono::DateTime::<Utc>::from(httpdate::parse_http_date(&last_modified).unwrap())
             .timestamp()
     );
@@ -256,7 +261,10 @@ async fn atom_and_json_feed_required_elements() {
     let d = start(dir.path(), &format!("{ARTICLES}\n{ALL_FEED}")).await;
 
     let response = d.get("/feeds/all.atom").await;
-    let last_modified = response.headers()["last-modified"].to_str().unwrap().to_string();
+    let last_modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let xml = body_text(response).await;
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let feed = doc.root_element();
@@ -267,7 +275,9 @@ async fn atom_and_json_feed_required_elements() {
     // The feed's updated is its Last-Modified (issue 17).
     let updated = child_text(feed, "updated").unwrap();
     assert_eq!(
-        chrono::DateTime::parse_from_rfc3339(updated).unwrap().timestamp(),
+        chrono::DateTime::parse_from_rfc3339(updated)
+            .unwrap()
+            .timestamp(),
         chrono::DateTime::<Utc>::from(httpdate::parse_http_date(&last_modified).unwrap())
             .timestamp()
     );
