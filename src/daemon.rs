@@ -511,18 +511,20 @@ pub async fn serve(
     admin: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    app.render_feeds(None);
-    let tracker = TaskTracker::new();
-    let scheduler = crate::schedule::start(app.clone(), tracker.clone(), shutdown.clone())
-        .await
-        .context("starting the scheduler")?;
-    *app.scheduler.lock().await = Some(scheduler);
+    // The addresses are known before anything runs that may report them
+    // (the scheduler's first refreshes, the status line).
     if let Ok(addr) = listener.local_addr() {
         let _ = app.listening.set(addr);
     }
     if let Some(addr) = admin.as_ref().and_then(|l| l.local_addr().ok()) {
         let _ = app.admin_listening.set(addr);
     }
+    app.render_feeds(None);
+    let tracker = TaskTracker::new();
+    let scheduler = crate::schedule::start(app.clone(), tracker.clone(), shutdown.clone())
+        .await
+        .context("starting the scheduler")?;
+    *app.scheduler.lock().await = Some(scheduler);
     // The admin socket exists before READY=1, so the CLI works from then.
     let admin_path = crate::admin::socket_path(app.store.path());
     let admin_task = match crate::admin::bind(&admin_path) {
