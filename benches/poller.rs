@@ -8,7 +8,18 @@
 //! than `max_per_host` requests in flight to one host, or a URL requested
 //! twice in one round.
 //!
-//! Run: `cargo bench --bench poller` (optionally `-- SOURCES HOSTS`).
+//! Data shapes (third argument): `distinct` (every item its own story),
+//! `dup10` (5 of each feed's 50 items are the same 5 wire stories, same link
+//! and text, in every feed: 10% cross-source duplicates) and `near` (item
+//! `i` of every feed is a near-duplicate of story `i`: the same text with
+//! its own title suffix, one word changed and its own link, so every item
+//! of every feed merges into one of 50 stories).
+//!
+//! While round 1 runs, a client requests `/feeds/all.rss` from the real
+//! router every 20 ms and reports the p99 latency, against the idle p99
+//! (measured after round 2).
+//!
+//! Run: `cargo bench --bench poller` (optionally `-- SOURCES HOSTS SHAPE`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -96,16 +107,61 @@ async fn handle(State(mock): State<Mock>, uri: Uri, headers: HeaderMap) -> Respo
     response
 }
 
-fn feed(host: usize, n: usize) -> String {
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Shape {
+    Distinct,
+    Dup10,
+    Near,
+}
+
+/// A deterministic text of `words` words drawn from a 5,000-word
+/// vocabulary, seeded by `seed`.
+fn words(seed: u64, words: usize) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..words)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("w{}", x % 5000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn feed(host: usize, n: usize, shape: Shape) -> String {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>\
          <title>Host {host} feed {n}</title><link>http://h{host}.example/</link><description>d</description>"
     );
+    let feed_seed = ((host as u64) << 32 | n as u64) * 1000;
     for i in 0..ITEMS {
+        let (title, link, body) = match shape {
+            Shape::Dup10 if i < ITEMS / 10 => (
+                format!("Wire story {i}"),
+                format!("http://wire.example/story/{i}"),
+                words(i as u64 + 1, 40),
+            ),
+            Shape::Distinct | Shape::Dup10 => (
+                format!("Item {i} of feed {n} on host {host}"),
+                format!("http://h{host}.example/{n}/{i}"),
+                words(feed_seed + i as u64 + 1, 40),
+            ),
+            Shape::Near => {
+                // Story i's text with one word of this feed's own.
+                let mut body = words(i as u64 + 1, 40);
+                body.push_str(&format!(" h{host}f{n}"));
+                (
+                    format!("Wire story {i} (host {host} feed {n})"),
+                    format!("http://h{host}.example/{n}/{i}"),
+                    body,
+                )
+            }
+        };
         xml.push_str(&format!(
-            "<item><guid>h{host}-f{n}-i{i}</guid><title>Item {i} of feed {n}</title>\
-             <link>http://h{host}.example/{n}/{i}</link>\
-             <description>&lt;p&gt;Body of item {i}, a paragraph of text long enough to look like a summary.&lt;/p&gt;</description>\
+            "<item><guid>h{host}-f{n}-i{i}</guid><title>{title}</title>\
+             <link>{link}</link>\
+             <description>&lt;p&gt;{body}.&lt;/p&gt;</description>\
              <pubDate>Mon, 02 Mar 2026 {:02}:{:02}:00 GMT</pubDate></item>",
             i % 24,
             n % 60
@@ -113,6 +169,39 @@ fn feed(host: usize, n: usize) -> String {
     }
     xml.push_str("</channel></rss>");
     xml
+}
+
+/// Requests `url` every 20 ms until `stop`, and returns the latencies.
+async fn sample_latency(
+    url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    at_most: usize,
+) -> Vec<Duration> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    while !stop.load(Ordering::Relaxed) && out.len() < at_most {
+        let started = Instant::now();
+        if let Ok(r) = client.get(&url).send().await {
+            let _ = r.bytes().await;
+            out.push(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    out
+}
+
+fn p99(samples: &mut [Duration]) -> String {
+    if samples.is_empty() {
+        return "-".into();
+    }
+    samples.sort();
+    let at = (samples.len() * 99).div_ceil(100).saturating_sub(1);
+    format!(
+        "{:.1} ms (n={}, max {:.1} ms)",
+        samples[at].as_secs_f64() * 1000.0,
+        samples.len(),
+        samples[samples.len() - 1].as_secs_f64() * 1000.0
+    )
 }
 
 /// (user+system CPU seconds, peak RSS in KiB) of this process.
@@ -146,6 +235,12 @@ async fn main() {
         .collect();
     let sources: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let hosts: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let shape = match args.get(2).map(String::as_str) {
+        None | Some("distinct") => Shape::Distinct,
+        Some("dup10") => Shape::Dup10,
+        Some("near") => Shape::Near,
+        Some(other) => panic!("shape `{other}`: distinct, dup10 or near"),
+    };
     let per_host = sources.div_ceil(hosts);
 
     let violations = Arc::new(AtomicU64::new(0));
@@ -159,7 +254,7 @@ async fn main() {
             .map(|n| {
                 (
                     format!("/f{n}"),
-                    (format!("\"h{h}-f{n}-v1\""), feed(h, n).into_bytes()),
+                    (format!("\"h{h}-f{n}-v1\""), feed(h, n, shape).into_bytes()),
                 )
             })
             .collect();
@@ -199,20 +294,28 @@ async fn main() {
     let store = Store::open(&dir.path().join("store")).unwrap();
     let app = App::new(config, store).unwrap();
     let ids: Vec<String> = (0..sources).map(|i| format!("s{i}")).collect();
+    app.render_feeds(None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let feed_url = format!("http://{}/feeds/all.rss", listener.local_addr().unwrap());
+    let router = syndic::serve::public_router(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     println!(
-        "poller bench: {sources} sources, {hosts} hosts, {ITEMS} items per feed, \
+        "poller bench: {sources} sources, {hosts} hosts, {ITEMS} items per feed, shape {shape:?}, \
          caps: {DEFAULT_MAX_CONCURRENT} global, {DEFAULT_MAX_PER_HOST} per host"
     );
     println!(
         "| round | wall s | requests | req/s | CPU s | peak RSS MiB | outcomes | politeness violations |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    let mut latencies = Vec::new();
     for round in ["1 (all 200)", "2 (all 304)"] {
         counts.lock().unwrap().clear();
         let req_before = requests.load(Ordering::Relaxed);
         let viol_before = violations.load(Ordering::Relaxed);
         let (cpu_before, _) = usage();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = tokio::spawn(sample_latency(feed_url.clone(), stop.clone(), usize::MAX));
         let started = Instant::now();
         // Every source at once, as a scheduler tick storm would: the caps
         // must turn this into a polite trickle per host.
@@ -222,6 +325,9 @@ async fn main() {
         }))
         .await;
         let wall = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let mut busy = sampler.await.unwrap();
+        latencies.push((round, p99(&mut busy)));
         let (cpu_after, rss) = usage();
         let sent = requests.load(Ordering::Relaxed) - req_before;
         let mut kinds: HashMap<&str, usize> = HashMap::new();
@@ -246,6 +352,15 @@ async fn main() {
             violations.load(Ordering::Relaxed) - viol_before,
         );
     }
+    let never = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut idle = sample_latency(feed_url.clone(), never, 200).await;
+    for (round, p) in latencies {
+        println!("/feeds/all.rss p99 while round {round} ran: {p}");
+    }
+    println!(
+        "/feeds/all.rss p99 idle (after round 2): {}",
+        p99(&mut idle)
+    );
     let max_host = host_stats
         .iter()
         .map(|h| h.max_inflight.load(Ordering::SeqCst))

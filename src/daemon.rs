@@ -35,6 +35,12 @@ use crate::store::Store;
 /// How long in-flight refreshes may take to finish after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// Renders after refreshes are coalesced: a feed is rendered at most once
+/// per window, on a blocking thread, however many of its sources changed
+/// meanwhile; a refresh's change is served at most this long (plus one
+/// rendering) after it is stored. See [`App::refresh_source`].
+pub const RENDER_WINDOW: Duration = Duration::from_millis(500);
+
 /// How long in-flight HTTP requests may take to finish after a stop signal
 /// (feeds are bytes in memory: a healthy request takes milliseconds).
 pub const HTTP_GRACE: Duration = Duration::from_secs(5);
@@ -64,6 +70,27 @@ pub struct App {
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Article pages, rendered once per change.
     pub pages: crate::serve::PageCache,
+    /// Feeds waiting for the next coalesced rendering pass.
+    render_queue: Mutex<RenderQueue>,
+    /// The number of the last rendering pass finished.
+    render_done: tokio::sync::watch::Sender<u64>,
+    /// Renderings made per feed (changed or not), for tests and benchmarks.
+    renderings: Mutex<HashMap<String, u64>>,
+    /// This app, for the rendering task (which must not keep it alive).
+    me: std::sync::Weak<App>,
+}
+
+/// The coalesced renderings after refreshes (see [`RENDER_WINDOW`]).
+#[derive(Default)]
+struct RenderQueue {
+    /// Feeds to render in the next pass.
+    feeds: HashSet<String>,
+    /// Passes started; the next pass is `started + 1`.
+    started: u64,
+    /// When the last pass started.
+    last: Option<std::time::Instant>,
+    /// A task is there to run the next pass.
+    scheduled: bool,
 }
 
 impl App {
@@ -81,7 +108,7 @@ impl App {
         crate::redact::configure(&config.daemon.secret_params);
         let fetcher = Fetcher::new(&fetch_settings(&config)).context("building the HTTP client")?;
         restore_holds(&fetcher, &config, &store);
-        Ok(Arc::new(App {
+        Ok(Arc::new_cyclic(|me| App {
             config: RwLock::new(Arc::new(config)),
             store,
             published: Published::default(),
@@ -97,6 +124,10 @@ impl App {
             admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
             pages: crate::serve::PageCache::default(),
+            render_queue: Mutex::new(RenderQueue::default()),
+            render_done: tokio::sync::watch::Sender::new(0),
+            renderings: Mutex::new(HashMap::new()),
+            me: me.clone(),
         }))
     }
 
@@ -190,7 +221,10 @@ impl App {
     }
 
     /// Refreshes one source and re-renders the feeds that include it when
-    /// its items changed. `None` when the source is unknown or already being
+    /// its items changed: the rendering is queued (coalesced with those of
+    /// other refreshes, at most one per feed per [`RENDER_WINDOW`], on a
+    /// blocking thread) and awaited, so that when this returns its change
+    /// is served. `None` when the source is unknown or already being
     /// refreshed. Other sources polling the same URL are refreshed alongside
     /// (those that are due), so the URL gets one request per round.
     pub async fn refresh_source(&self, id: &str, force: bool) -> Option<Outcome> {
@@ -235,6 +269,7 @@ impl App {
                 .map(|(i, s)| refresher.refresh(s, force && i == 0)),
         )
         .await;
+        let mut pass = None;
         for (s, outcome) in group.iter().zip(&outcomes) {
             self.metrics.record_refresh(&s.id, outcome);
             if matches!(outcome, Outcome::Refreshed { .. })
@@ -246,8 +281,12 @@ impl App {
             }
             if outcome.changed_items() {
                 self.metrics.mark_items_changed();
-                self.render_feeds(Some(&s.id));
+                pass = pass.max(self.queue_renders(&config, &s.id));
             }
+        }
+        if let Some(pass) = pass {
+            let mut done = self.render_done.subscribe();
+            let _ = done.wait_for(|finished| *finished >= pass).await;
         }
         // Released only after the re-render: "not running" means its
         // changes are served.
@@ -277,6 +316,51 @@ impl App {
         }
     }
 
+    /// Queues the feeds that include `source` (and publish every change at
+    /// once) for the next rendering pass; returns that pass's number, or
+    /// `None` when no feed needs it. Without a runtime, renders them now.
+    fn queue_renders(&self, config: &Config, source: &str) -> Option<u64> {
+        let feeds: Vec<String> = config
+            .feeds
+            .iter()
+            .filter(|f| f.refresh.is_none() && f.sources.iter().any(|s| s == source))
+            .map(|f| f.name.clone())
+            .collect();
+        if feeds.is_empty() {
+            return None;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.render_feeds(Some(source));
+            return None;
+        };
+        let mut queue = self.render_queue.lock().ok()?;
+        queue.feeds.extend(feeds);
+        if !queue.scheduled {
+            queue.scheduled = true;
+            runtime.spawn(render_passes(self.me.clone()));
+        }
+        Some(queue.started + 1)
+    }
+
+    /// Renders the named feeds that are still configured (a pass).
+    fn render_named(&self, names: &HashSet<String>) {
+        let config = self.config();
+        let base = config.daemon.public_base();
+        for feed in config.feeds.iter().filter(|f| names.contains(&f.name)) {
+            self.render_one(feed, &base);
+        }
+    }
+
+    /// How many times the feed `name` was rendered (changed or not) since
+    /// start.
+    pub fn renderings(&self, name: &str) -> u64 {
+        self.renderings
+            .lock()
+            .ok()
+            .and_then(|r| r.get(name).copied())
+            .unwrap_or(0)
+    }
+
     /// A publish time of the feed `name` (its `refresh` schedule): renders
     /// it from the store, whatever changed since the last time, and notes
     /// the time so that `max-age` counts down to the next one.
@@ -297,6 +381,9 @@ impl App {
     }
 
     fn render_one(&self, feed: &crate::config::FeedConfig, base: &str) {
+        if let Ok(mut counts) = self.renderings.lock() {
+            *counts.entry(feed.name.clone()).or_default() += 1;
+        }
         let was_published = self.published.get(&feed.name).is_some();
         // Read before the items: a rendering stamped with an older
         // generation never replaces a newer one (see `Published::put`).
@@ -368,6 +455,45 @@ impl App {
             Some(feed) => feed_max_age(&config, feed, Utc::now(), last_publish),
             None => 60,
         }
+    }
+}
+
+/// Runs the queued rendering passes, one per [`RENDER_WINDOW`] at most,
+/// each on a blocking thread, until the queue is empty. Holds the app only
+/// while a pass runs.
+async fn render_passes(app: std::sync::Weak<App>) {
+    loop {
+        let wait = {
+            let Some(app) = app.upgrade() else { return };
+            let Ok(queue) = app.render_queue.lock() else {
+                return;
+            };
+            queue
+                .last
+                .map(|last| {
+                    (last + RENDER_WINDOW).saturating_duration_since(std::time::Instant::now())
+                })
+                .unwrap_or_default()
+        };
+        tokio::time::sleep(wait).await;
+        let Some(app) = app.upgrade() else { return };
+        let (feeds, pass) = {
+            let Ok(mut queue) = app.render_queue.lock() else {
+                return;
+            };
+            if queue.feeds.is_empty() {
+                queue.scheduled = false;
+                return;
+            }
+            queue.started += 1;
+            queue.last = Some(std::time::Instant::now());
+            (std::mem::take(&mut queue.feeds), queue.started)
+        };
+        let renderer = app.clone();
+        if let Err(err) = tokio::task::spawn_blocking(move || renderer.render_named(&feeds)).await {
+            error!(%err, "rendering pass failed");
+        }
+        app.render_done.send_replace(pass);
     }
 }
 

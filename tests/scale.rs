@@ -137,3 +137,86 @@ fn reopen(config: &Config) -> Store {
     }
     panic!("the store did not reopen");
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// A burst of refreshes (every source at once, each with new items)
+/// renders the feed at most once per `RENDER_WINDOW` of the burst (plus the
+/// first), not once per source; each refresh's items are served when its
+/// refresh returns, and the feed that includes one source only is rendered
+/// only for that source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_refreshes_renders_each_feed_a_bounded_number_of_times() {
+    use syndic::daemon::{App, RENDER_WINDOW};
+    const N: usize = 40;
+    let host = common::MockHost::start().await;
+    let mut text =
+        String::from("[daemon]\nstore = \"store\"\n[defaults]\nnear_duplicates = false\n");
+    for s in 0..N {
+        let guid = format!("s{s}-item");
+        let title = format!("Item of source {s}");
+        host.set(
+            &format!("f{s}"),
+            common::Scripted::feed(
+                "application/rss+xml",
+                &common::rss_feed(&[(guid.as_str(), title.as_str())]),
+                &format!("\"v{s}\""),
+            ),
+        );
+        text.push_str(&format!(
+            "[[source]]\nid = \"s{s}\"\nurl = \"{}\"\n",
+            host.url(&format!("f{s}"))
+        ));
+    }
+    text.push_str(
+        "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 100\n\
+         [[feed]]\nname = \"one\"\ntitle = \"One\"\ninclude = [\"s0\"]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("feeds.toml"), &text).unwrap();
+    let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&config.daemon.store).unwrap();
+    let app = App::new(config, store).unwrap();
+    app.render_feeds(None);
+    assert_eq!(app.renderings("all"), 1);
+
+    let started = std::time::Instant::now();
+    let outcomes = futures_util::future::join_all((0..N).map(|s| {
+        let app = app.clone();
+        async move {
+            let outcome = app.refresh_source(&format!("s{s}"), true).await;
+            // Served once the refresh returns.
+            let feed = app.published.get("all").unwrap();
+            let body = String::from_utf8(feed.rss.body.to_vec()).unwrap();
+            assert!(
+                body.contains(&format!("Item of source {s}<")),
+                "source {s} not served"
+            );
+            outcome
+        }
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    for o in &outcomes {
+        assert!(
+            matches!(o, Some(Outcome::Refreshed { new: 1, .. })),
+            "{o:?}"
+        );
+    }
+    let passes = app.renderings("all") - 1;
+    let bound = 1 + (elapsed.as_secs_f64() / RENDER_WINDOW.as_secs_f64()).ceil() as u64;
+    assert!(
+        passes <= bound,
+        "{passes} renderings of `all` for {N} refreshes in {elapsed:?} (bound {bound})"
+    );
+    assert!(
+        passes < N as u64 / 2,
+        "{passes} renderings for {N} refreshes"
+    );
+    assert_eq!(
+        app.renderings("one"),
+        2,
+        "rendered at start and once for s0"
+    );
+}
