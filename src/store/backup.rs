@@ -15,6 +15,7 @@
 //! | any | `{"slug":{"slug":"text","key":"hex"}}`: a local article's slug |
 //! | any | `{"tombstone":{"source":"id","key":"hex","tombstone":{"until":"...","aliases":[...]}}}` |
 //! | any | `{"signature":{"key":"hex","signature":"hex"}}`: a near-duplicate signature |
+//! | any | `{"stamp":{"feed":"name","digest":"64 hex digits","at":"RFC 3339"}}`: when a feed's bytes last changed (its `Last-Modified`) |
 //! | last | `{"end":{"records":N,"sha256":"hex"}}`: the count of records between header and end, and the SHA-256 of every line before this one (newlines included) |
 //!
 //! The other trees (time and source indexes, item digests, per-source
@@ -71,6 +72,13 @@ pub enum Record {
     Signature {
         key: String,
         signature: String,
+    },
+    /// A feed's stamp: the digest of its published bodies and when they
+    /// last changed, so a restored daemon dates its feeds as before.
+    Stamp {
+        feed: String,
+        digest: String,
+        at: DateTime<Utc>,
     },
     End {
         records: u64,
@@ -177,6 +185,13 @@ impl Handles {
                 signature: hex::encode(&raw),
             })?;
         }
+        for (feed, digest, at) in self.feed_stamps() {
+            w.line(&Record::Stamp {
+                feed,
+                digest: hex::encode(digest),
+                at,
+            })?;
+        }
         let records = w.records - 1;
         let sha256 = hex::encode(w.hash.clone().finalize());
         w.line(&Record::End { records, sha256 })?;
@@ -200,6 +215,7 @@ pub struct Export {
     pub slugs: Vec<(String, ItemKey)>,
     pub tombstones: Vec<(String, ItemKey, Tombstone)>,
     pub signatures: Vec<(ItemKey, Signature)>,
+    pub stamps: Vec<(String, [u8; 32], DateTime<Utc>)>,
 }
 
 fn key_of(text: &str) -> Result<ItemKey, String> {
@@ -308,6 +324,15 @@ pub fn read_export(path: &Path, reader: impl BufRead) -> Result<Export, Vec<Stri
                     (Ok(key), Some(sig)) => export.signatures.push((key, sig)),
                     (Err(e), _) => bad(e),
                     (_, None) => bad("not a near-duplicate signature".into()),
+                }
+            }
+            Record::Stamp { feed, digest, at } => {
+                match hex::decode(&digest)
+                    .ok()
+                    .and_then(|d| <[u8; 32]>::try_from(d).ok())
+                {
+                    Some(digest) => export.stamps.push((feed, digest, at)),
+                    None => bad(format!("`{digest}` is not a feed digest (64 hex digits)")),
                 }
             }
         }
