@@ -128,6 +128,9 @@ fn one_line(text: &str) -> String {
 
 fn send_to(target: &Target, message: &[u8]) -> std::io::Result<usize> {
     let socket = UnixDatagram::unbound()?;
+    // Never wait on the receiver: a full queue (a manager not reading) must
+    // not block a runtime thread; the message is dropped and logged.
+    socket.set_nonblocking(true)?;
     match target {
         Target::Path(path) => socket.send_to(message, path),
         Target::Abstract(name) => {
