@@ -21,7 +21,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream as AsyncUnixStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::daemon::App;
@@ -55,6 +55,9 @@ pub enum Request {
     /// Everything the store holds, like `syndic export`: sent as
     /// [`Reply::Body`] chunks of whole lines.
     Export,
+    /// Read every row of the open store and report damage, like `syndic
+    /// store-check`.
+    Check,
 }
 
 /// One line of the daemon's answer.
@@ -233,18 +236,41 @@ pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
 
 /// Answers admin requests until `shutdown`; each connection is a task on
 /// `tracker`, so a fetch under way finishes before the store is flushed.
-/// Removes the socket file when it stops.
+/// At each `recheck` (a reload, a watchdog tick) the socket file is looked
+/// at: one deleted or replaced while the daemon runs is bound again, so the
+/// CLI reaches the daemon again. Removes the socket file when it stops.
 pub async fn serve(
     app: Arc<App>,
-    listener: UnixListener,
+    mut listener: UnixListener,
     path: PathBuf,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) {
     info!(path = %path.display(), "admin socket ready");
+    let mut bound = file_identity(&path);
+    // Said once per outage, not at every tick.
+    let mut said = false;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = app.admin_recheck.notified() => {
+                if bound.is_some() && file_identity(&path) == bound {
+                    continue;
+                }
+                match bind(&path) {
+                    Ok(fresh) => {
+                        warn!(path = %path.display(), "the admin socket was missing or replaced; created it again");
+                        listener = fresh;
+                        bound = file_identity(&path);
+                        said = false;
+                    }
+                    Err(err) if !said => {
+                        said = true;
+                        error!(err = %format!("{err:#}"), "the admin socket is missing and cannot be created again (tried again at each watchdog tick and SIGHUP); `syndic fetch`, `sources` and `render` cannot reach this daemon");
+                    }
+                    Err(_) => {}
+                }
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let app = app.clone();
@@ -262,7 +288,18 @@ pub async fn serve(
             },
         }
     }
-    let _ = std::fs::remove_file(&path);
+    // Only our own socket: not one a later daemon made.
+    if bound.is_some() && file_identity(&path) == bound {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// The device and inode of the file at `path`, if there is one.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 async fn handle(
@@ -386,6 +423,39 @@ async fn handle(
                     })
                     .await?;
                     send(Reply::Done { code: 1 }).await
+                }
+                Err(err) => {
+                    send(Reply::Error {
+                        message: err.to_string(),
+                    })
+                    .await?;
+                    send(Reply::Done { code: 1 }).await
+                }
+            }
+        }
+        Request::Check => {
+            let store = app.store.clone();
+            let checked = tokio::task::spawn_blocking(move || store.check())
+                .await
+                .map_err(std::io::Error::other)?;
+            let path = app.store.path().display().to_string();
+            match checked {
+                Ok(report) => {
+                    send(Reply::Body {
+                        text: format!("store {path}: {report}\n"),
+                    })
+                    .await?;
+                    let damage = report.damage(app.store.path());
+                    if let Some(damage) = &damage {
+                        send(Reply::Error {
+                            message: damage.to_string(),
+                        })
+                        .await?;
+                    }
+                    send(Reply::Done {
+                        code: u8::from(damage.is_some()),
+                    })
+                    .await
                 }
                 Err(err) => {
                     send(Reply::Error {

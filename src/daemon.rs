@@ -78,6 +78,9 @@ pub struct App {
     renderings: Mutex<HashMap<String, u64>>,
     /// This app, for the rendering task (which must not keep it alive).
     me: std::sync::Weak<App>,
+    /// Asks the admin socket's task to check its file (made again when
+    /// deleted): at each reload and watchdog tick.
+    pub admin_recheck: tokio::sync::Notify,
 }
 
 /// The coalesced renderings after refreshes (see [`RENDER_WINDOW`]).
@@ -128,6 +131,7 @@ impl App {
             render_done: tokio::sync::watch::Sender::new(0),
             renderings: Mutex::new(HashMap::new()),
             me: me.clone(),
+            admin_recheck: tokio::sync::Notify::new(),
         }))
     }
 
@@ -835,7 +839,9 @@ async fn watch_store(app: Arc<App>, stop: CancellationToken) {
 
 /// Sends `WATCHDOG=1` every `every` while the store answers and the
 /// scheduler's task is alive; when either hangs, systemd's `WatchdogSec=`
-/// runs out and it restarts the service.
+/// runs out and it restarts the service. Each tick also has the admin
+/// socket's file checked (made again when deleted; not a reason to stop
+/// pinging).
 async fn watchdog(app: Arc<App>, every: Duration, stop: CancellationToken) {
     loop {
         let store_ok = {
@@ -853,6 +859,7 @@ async fn watchdog(app: Arc<App>, every: Duration, stop: CancellationToken) {
             Some(scheduler) => scheduler.is_alive().await,
             None => false,
         };
+        app.admin_recheck.notify_one();
         if store_ok && scheduler_ok {
             app.notifier.watchdog();
         } else {
@@ -922,6 +929,7 @@ pub enum ReloadError {
 pub async fn reload(app: &Arc<App>) -> Result<ReloadSummary, ReloadError> {
     let _one_at_a_time = app.reloading.lock().await;
     app.notifier.reloading();
+    app.admin_recheck.notify_one();
     let old = app.config();
     let result = reload_from(app, &old).await;
     match &result {

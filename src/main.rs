@@ -111,6 +111,17 @@ Examples:
         after_help = "Examples:\n  syndic check\n  syndic --config /etc/syndic/feeds.toml check"
     )]
     Check,
+    /// Read every row of the store and report damage, changing nothing.
+    #[command(after_help = "\
+Next to a running daemon, the daemon reads its open store (serving and
+fetching go on). Alone, the store is copied into $TMPDIR (it needs room for a
+copy) under the store's lock and the copy is read, because opening a store
+writes to it. Exit code 0 when no damage is found, 1 otherwise.
+
+Examples:
+  syndic store-check
+  syndic --store /var/lib/syndic/store store-check")]
+    StoreCheck,
     /// Refresh sources now (all, or the ones named), then exit.
     #[command(after_help = "\
 Remote sources are polled even if not due. Shows a progress bar on a terminal,
@@ -291,6 +302,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(code) = ask_daemon(&cli.command, &config, &store_path)? {
         return Ok(code);
     }
+    if let Command::StoreCheck = cli.command {
+        return Ok(store_check(&store_path));
+    }
     // Socket activation: read (and clear) LISTEN_FDS before any thread starts.
     let activated = match &cli.command {
         Command::Serve { .. } => activated_listener()?,
@@ -301,7 +315,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let result = runtime.block_on(async move {
-        let store = Store::open(&store_path)?;
+        let store =
+            Store::open(&store_path).map_err(|err| socket_gone(err, &cli.command, &store_path))?;
         match cli.command {
             Command::Serve { listen } => serve(config, store, listen, activated).await,
             Command::Fetch { sources } => fetch(config, store, sources).await,
@@ -311,6 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Export { output } => export(&store, output.as_deref()),
             Command::Import { file, merge } => import(&store, &file, merge).await,
             Command::Check
+            | Command::StoreCheck
             | Command::Parse { .. }
             | Command::ImportOpml { .. }
             | Command::ExportOpml { .. } => unreachable!("handled above"),
@@ -320,6 +336,79 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // scan (the item count for STATUS=) still running on a blocking thread.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
+}
+
+/// `syndic store-check` with no daemon running: reads a copy of the store.
+fn store_check(store: &Path) -> ExitCode {
+    use syndic::store::StoreError;
+    let path = store.display().to_string();
+    match syndic::store::check_copy(store, &std::env::temp_dir()) {
+        Ok(report) => {
+            println!("store {path}: {report}");
+            match report.damage(store) {
+                None => ExitCode::SUCCESS,
+                Some(damage) => {
+                    eprintln!("syndic: {damage}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(err @ StoreError::Locked { .. }) => {
+            eprintln!(
+                "syndic: {:#}",
+                socket_gone(err, &Command::StoreCheck, store)
+            );
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("syndic: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether the process holding `store` is a daemon (`syndic ... serve`),
+/// not another one-shot command.
+fn held_by_daemon(store: &Path) -> bool {
+    syndic::store::holder_pid(store)
+        .and_then(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+        .is_some_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == b"serve"))
+}
+
+/// A store held by a daemon whose admin socket is gone (deleted while it
+/// ran), for a command that would have asked that daemon: says so, and how
+/// to make the socket again, instead of "stop the daemon first".
+fn socket_gone(err: syndic::store::StoreError, command: &Command, store: &Path) -> anyhow::Error {
+    let asks_daemon = matches!(
+        command,
+        Command::Fetch { .. }
+            | Command::Sources { .. }
+            | Command::Explain { .. }
+            | Command::Export { .. }
+            | Command::Render { .. }
+            | Command::StoreCheck
+    );
+    let socket = admin::socket_path(store);
+    match &err {
+        // The CLI tried the socket before opening the store: no answer.
+        syndic::store::StoreError::Locked { holder, .. }
+            if asks_daemon && held_by_daemon(store) =>
+        {
+            let state = if socket.exists() {
+                "did not answer (it was missing, or is being made again)"
+            } else {
+                "is missing (deleted while it ran?)"
+            };
+            anyhow::anyhow!(
+                "a syndic daemon{holder} holds the store {} but its admin socket {} {state}: \
+                 `systemctl reload syndic` (or SIGHUP to the daemon) makes it again, then run \
+                 this command again",
+                store.display(),
+                socket.display()
+            )
+        }
+        _ => err.into(),
+    }
 }
 
 /// Merges an OPML file into the config file, reporting what was added and
@@ -655,6 +744,7 @@ fn ask_daemon(
             item_id: item_id.clone(),
         },
         Command::Export { .. } => admin::Request::Export,
+        Command::StoreCheck => admin::Request::Check,
         Command::Render { feed, format } => admin::Request::Render {
             feed: feed.clone(),
             format: match format {

@@ -67,6 +67,48 @@ fn copy_store(from: &Path, to: &Path) {
     }
 }
 
+/// Every file of a store folder with its bytes.
+fn contents(store: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(store)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `syndic store-check` on `store`: changes no byte of it, never panics;
+/// exits 0 saying so when it finds no damage, else 1 with the damage
+/// message. True when it reported damage.
+fn assert_store_check(dir: &Path, store: &Path, what: &str) -> bool {
+    let before = contents(store);
+    let out = syndic(dir, store, &["store-check"]);
+    assert_eq!(
+        before,
+        contents(store),
+        "{what}: store-check changed the store"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    if out.status.success() {
+        assert!(
+            stdout.contains(&format!("{ARTICLES} items")) && stdout.contains("no damage found"),
+            "{what}: {stdout}"
+        );
+        return false;
+    }
+    assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+    assert!(
+        stderr.contains(&format!("the store at {} is damaged", store.display())),
+        "{what}: {stderr}"
+    );
+    assert!(stderr.contains("move the folder aside"), "{what}: {stderr}");
+    true
+}
+
 /// Opens the damaged copy with `render` and `sources`: each either exits 1
 /// with the damage message, or (when sled found nothing wrong) succeeds
 /// with every item still there. Never a panic.
@@ -174,9 +216,62 @@ fn damaged_stores_are_reported_not_panicked_on() {
         let copy = dir.path().join(what.replace(' ', "-"));
         copy_store(&healthy, &copy);
         damage(&copy.join("db"));
+        let checked = assert_store_check(dir.path(), &copy, what);
+        assert!(!must_report || checked, "{what}: store-check found nothing");
         let reported = assert_never_panics(dir.path(), &copy, what);
         assert!(!must_report || reported, "{what}: damage not reported");
     }
-    // The healthy store still opens.
+    // The healthy store still opens, and checks clean.
+    assert!(!assert_store_check(dir.path(), &healthy, "healthy"));
     assert!(!assert_never_panics(dir.path(), &healthy, "healthy"));
+}
+
+/// Damage sled cannot see (an item row that does not decode, index rows
+/// that name no item, an item missing from its index) is found by
+/// store-check and listed, each by item key.
+#[test]
+fn store_check_lists_rows_that_do_not_decode_or_do_not_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = healthy_store(dir.path());
+    let (bad, unlinked) = {
+        let db = sled::open(&store).unwrap();
+        let items = db.open_tree("items").unwrap();
+        let by_time = db.open_tree("by_time").unwrap();
+        let mut keys = items.iter().keys().map(|k| k.unwrap().to_vec());
+        let bad = keys.next().unwrap();
+        let unlinked = keys.next().unwrap();
+        items
+            .insert(&bad, &b"{\"v\":3,\"not\":\"an item\"}"[..])
+            .unwrap();
+        // The time index row of `unlinked` goes, and a row naming an item
+        // that does not exist comes.
+        let row = by_time
+            .iter()
+            .keys()
+            .map(|k| k.unwrap())
+            .find(|k| k.ends_with(&unlinked))
+            .unwrap();
+        by_time.remove(row).unwrap();
+        let mut ghost = vec![0x7f; 8];
+        ghost.extend_from_slice(&[0xab; 16]);
+        by_time.insert(ghost, &[]).unwrap();
+        db.flush().unwrap();
+        (hex::encode(bad), hex::encode(unlinked))
+    };
+    assert!(assert_store_check(dir.path(), &store, "edited rows"));
+    let out = syndic(dir.path(), &store, &["store-check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 problems:"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("item {bad} is unreadable")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("item {unlinked}: missing from the time index")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("time index: names the item {}", "ab".repeat(16))),
+        "{stdout}"
+    );
 }

@@ -499,6 +499,12 @@ impl Store {
         self.with(|h| h.explain(id))
     }
 
+    /// Reads every row and reports what is damaged (`syndic check
+    /// --store`; see `store::check`). Changes nothing.
+    pub fn check(&self) -> Result<super::CheckReport, StoreError> {
+        self.with(|h| h.check())
+    }
+
     /// Writes every record of the store to `out` as a `syndic export`
     /// (see [`backup`]). Blocking; a consistent snapshot as long as no
     /// refresh writes meanwhile: the caller holds [`Store::ingest_lock`]
@@ -519,7 +525,11 @@ impl Store {
 
     /// Writes a checked export into the store: refused when the store holds
     /// items or poll states, unless `merge`. Returns the items written.
-    pub async fn import(&self, export: backup::Export, merge: bool) -> Result<usize, StoreError> {
+    pub async fn import(
+        &self,
+        mut export: backup::Export,
+        merge: bool,
+    ) -> Result<usize, StoreError> {
         if !merge && !self.with(|h| h.is_empty())? {
             return Err(StoreError::NotEmpty {
                 path: self.path.clone(),
@@ -528,6 +538,7 @@ impl Store {
         }
         let _ingest = self.ingest_lock().await;
         let mut written = 0;
+        let stamps = std::mem::take(&mut export.stamps);
         for mut batch in backup::batches(export) {
             if merge {
                 for (old, new) in &mut batch.upserts {
@@ -536,6 +547,9 @@ impl Store {
             }
             written += batch.upserts.len();
             self.apply(&batch).await?;
+        }
+        for (feed, digest, at) in &stamps {
+            self.set_feed_stamp(feed, digest, *at)?;
         }
         self.flush().await?;
         Ok(written)

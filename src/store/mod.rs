@@ -36,6 +36,7 @@
 //! their keys and published ids.
 
 pub mod backup;
+mod check;
 mod damage;
 mod digest_map;
 mod explain;
@@ -55,6 +56,7 @@ use chrono::{DateTime, Utc};
 use crate::dedup::{self, Signature};
 use crate::model::{ItemKey, PollState, StoredItem};
 
+pub use check::{CheckReport, check_copy};
 pub use explain::Explanation;
 pub use guarded::{Health, Store};
 pub use keys::time_desc;
@@ -141,6 +143,13 @@ pub enum StoreError {
          folder (--store)"
     )]
     NotEmpty { path: PathBuf, items: usize },
+    #[error("store `{path}`: {what}: {source}")]
+    Io {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "the store at {path} is being reopened after a write error ({cause}); try again in a moment"
     )]
@@ -508,6 +517,21 @@ impl Handles {
         let digest: [u8; 32] = raw.get(..32)?.try_into().ok()?;
         let secs = i64::from_be_bytes(raw.get(32..40)?.try_into().ok()?);
         Some((digest, DateTime::<Utc>::from_timestamp(secs, 0)?))
+    }
+
+    /// Every feed's stamp, by feed name (for `syndic export`).
+    fn feed_stamps(&self) -> Vec<(String, [u8; 32], DateTime<Utc>)> {
+        let prefix = stamp_key("");
+        self.meta
+            .scan_prefix(&prefix)
+            .keys()
+            .filter_map(Result::ok)
+            .filter_map(|key| {
+                let feed = std::str::from_utf8(key.get(prefix.len()..)?).ok()?;
+                let (digest, at) = self.feed_stamp(feed)?;
+                Some((feed.to_string(), digest, at))
+            })
+            .collect()
     }
 
     /// Writes a feed's stamp (see [`Store::feed_stamp`]).
@@ -1334,18 +1358,22 @@ fn is_lock_error(err: &sled::Error) -> bool {
     }
 }
 
+/// The live process named in the store's pid file, if any: the process
+/// that holds the store (the pid file is written by whoever opens it).
+pub fn holder_pid(path: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(path.join(PID_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Path::new("/proc")
+        .join(pid.to_string())
+        .exists()
+        .then_some(pid)
+}
+
 fn describe_holder(path: &Path) -> String {
-    match std::fs::read_to_string(path.join(PID_FILE)) {
-        Ok(pid) => {
-            let pid = pid.trim();
-            if Path::new("/proc").join(pid).exists() {
-                format!(" (pid {pid})")
-            } else {
-                String::new()
-            }
-        }
-        Err(_) => String::new(),
-    }
+    holder_pid(path).map_or_else(String::new, |pid| format!(" (pid {pid})"))
 }
 
 #[cfg(test)]
