@@ -295,8 +295,8 @@ impl Store {
         &self.path
     }
 
-    /// Writes a refresh's items, indexes and poll state in one transaction,
-    /// then flushes to disk.
+    /// Writes a refresh's items, indexes and poll state (if the batch has
+    /// it) in one transaction, then flushes to disk.
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let handles = self.handles()?;
         let result = match AssertUnwindSafe(handles.apply(batch)).catch_unwind().await {

@@ -1,7 +1,8 @@
 //! The store: the only user of sled. Items, their indexes and each source's
-//! poll state live here; a refresh is written as one transaction and flushed
-//! before it counts, so a crash may repeat a fetch but never loses items that
-//! a stored validator already covers.
+//! poll state live here; a refresh is written as one transaction (a big
+//! document as several, the poll state with the last) and flushed before it
+//! counts, so a crash may repeat a fetch but never loses items that a stored
+//! validator already covers.
 //!
 //! | tree | key | value |
 //! |---|---|---|
@@ -197,8 +198,10 @@ pub struct Batch {
     pub tombstones: Vec<(ItemKey, Tombstone)>,
     /// Expired tombstones of `source` to delete, with their aliases.
     pub expired_tombstones: Vec<(ItemKey, Tombstone)>,
-    /// The source's poll state after this refresh, validators included.
-    pub poll: PollState,
+    /// The source's poll state after this refresh, validators included;
+    /// `None` in the batches of a big document before its last, so that a
+    /// crash between them leaves the document to be fetched again.
+    pub poll: Option<PollState>,
 }
 
 impl Batch {
@@ -529,10 +532,10 @@ impl Handles {
         classify(&self.path, source)
     }
 
-    /// Writes a refresh's items, indexes and poll state in one transaction,
-    /// then flushes to disk.
+    /// Writes a refresh's items, indexes and poll state (if the batch has
+    /// it) in one transaction, then flushes to disk.
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let poll = encode(&batch.poll);
+        let poll = batch.poll.as_ref().map(encode);
         let source_key = batch.source.as_bytes();
         let tomb_key = |key: &ItemKey| {
             let mut k = keys::source_prefix(&batch.source);
@@ -576,7 +579,9 @@ impl Handles {
                     near_bands,
                     meta,
                 )| {
-                    sources.insert(source_key, poll.as_slice())?;
+                    if let Some(poll) = &poll {
+                        sources.insert(source_key, poll.as_slice())?;
+                    }
                     if !changes_index {
                         return Ok(());
                     }
