@@ -327,3 +327,40 @@ async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
     let state = store.poll_state("s0").unwrap().unwrap();
     assert_eq!(state.etag.as_deref(), Some("\"big\""));
 }
+
+/// Group commit: many refreshes written at once share their flushes to
+/// disk, and each is acknowledged only once a flush that began after its
+/// write has finished (all of them are there after a reopen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_their_flushes() {
+    const N: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let store = Store::open(&config.daemon.store).unwrap();
+    let before = store.flushes_made();
+    futures_util::future::join_all((0..N).map(|s| {
+        let store = store.clone();
+        async move {
+            let state = PollState {
+                etag: Some(format!("\"v{s}\"")),
+                ..PollState::default()
+            };
+            store
+                .put_poll_state(&format!("s{s}"), &state)
+                .await
+                .unwrap();
+        }
+    }))
+    .await;
+    let flushes = store.flushes_made() - before;
+    assert!(
+        flushes >= 1 && flushes < N as u64 / 2,
+        "{flushes} flushes for {N} writes"
+    );
+    drop(store);
+    let store = reopen(&config);
+    for s in 0..N {
+        let state = store.poll_state(&format!("s{s}")).unwrap().unwrap();
+        assert_eq!(state.etag, Some(format!("\"v{s}\"")));
+    }
+}

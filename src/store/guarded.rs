@@ -390,6 +390,12 @@ impl Store {
         self.value(|h| h.items_read())
     }
 
+    /// How many flushes to disk the writes since the database was opened
+    /// took: fewer than the writes when they are group-committed.
+    pub fn flushes_made(&self) -> u64 {
+        self.value(|h| h.flushes_made())
+    }
+
     pub fn item_by_slug(&self, slug: &str) -> Result<Option<StoredItem>, StoreError> {
         self.with(|h| h.item_by_slug(slug))
     }

@@ -244,6 +244,22 @@ struct Handles {
     /// Items decoded by [`Store::item`] and the feed reads (see
     /// [`Store::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Group commit (see [`Handles::flush_to_disk`]).
+    flushes: std::sync::Arc<FlushGate>,
+}
+
+/// Writes waiting for a flush share one: a writer takes a ticket once its
+/// write is in memory; a flush started after that covers it.
+#[derive(Default)]
+struct FlushGate {
+    /// One flush at a time; the writers that arrive meanwhile wait here.
+    turn: tokio::sync::Mutex<()>,
+    /// Tickets handed out (writes done in memory).
+    written: std::sync::atomic::AtomicU64,
+    /// Every ticket up to this one is on disk.
+    flushed: std::sync::atomic::AtomicU64,
+    /// Flushes made (sled `flush` calls), for tests and benchmarks.
+    made: std::sync::atomic::AtomicU64,
 }
 
 /// sled's page cache. sled's resident memory is several times its
@@ -357,6 +373,7 @@ impl Handles {
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
             reads: Default::default(),
+            flushes: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
@@ -1124,17 +1141,45 @@ impl Handles {
         Ok(())
     }
 
+    /// Returns once what this caller wrote before is on disk. Group
+    /// commit: one flush at a time, and a writer whose write an already
+    /// finished flush covered returns without flushing, so that a round of
+    /// many refreshes pays one flush per group of writers that arrived
+    /// during the previous flush, not one per refresh. A flush that fails
+    /// covers nobody: each waiter then flushes (and fails) itself.
+    ///
     /// Flushes on a blocking thread. Not `sled::Db::flush_async`: in sled
     /// 0.34 concurrent `flush_async` calls deadlock (spacejam/sled#1308,
     /// #1241); the poller benchmark hung on it with 20 concurrent 304s.
     async fn flush_to_disk(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let gate = &self.flushes;
+        let ticket = gate.written.fetch_add(1, SeqCst) + 1;
+        let _turn = gate.turn.lock().await;
+        if gate.flushed.load(SeqCst) >= ticket {
+            return Ok(());
+        }
+        // Every ticket handed out so far is a write already in memory:
+        // sled's flush, started after them, makes them all durable.
+        let covers = gate.written.load(SeqCst);
+        gate.made.fetch_add(1, SeqCst);
         let db = self.db.clone();
         match tokio::task::spawn_blocking(move || db.flush()).await {
-            Ok(result) => result.map(|_| ()).map_err(|e| self.err(e)),
+            Ok(Ok(_)) => {
+                gate.flushed.fetch_max(covers, SeqCst);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(self.err(e)),
             Err(join) => Err(self.err(sled::Error::Io(std::io::Error::other(format!(
                 "flush task failed: {join}"
             ))))),
         }
+    }
+
+    /// How many flushes the writes so far took (see
+    /// [`Handles::flush_to_disk`]).
+    pub fn flushes_made(&self) -> u64 {
+        self.flushes.made.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
