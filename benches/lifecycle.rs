@@ -79,7 +79,7 @@ fn seed(dir: &Path, sources: usize, items: usize) -> Duration {
             let chunk = (per_source - done).min(5_000);
             let mut batch = Batch {
                 source: source.clone(),
-                poll: not_due(),
+                poll: Some(not_due()),
                 ..Batch::default()
             };
             for i in done..done + chunk {

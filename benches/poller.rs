@@ -368,8 +368,9 @@ async fn main() {
         .unwrap_or(0);
     println!(
         "most requests in flight to one host: {max_host} (cap {DEFAULT_MAX_PER_HOST}); \
-         304s answered: {}; items stored: {}",
+         304s answered: {}; items stored: {}; flushes to disk: {} (group commit)",
         not_modified.load(Ordering::Relaxed),
-        app.store.item_count()
+        app.store.item_count(),
+        app.store.flushes_made()
     );
 }

@@ -64,7 +64,7 @@ async fn fill(store: &Store, total: usize) {
             let batch = Batch {
                 source,
                 upserts: items.into_iter().map(|i| (None, i)).collect(),
-                poll: PollState::default(),
+                poll: Some(PollState::default()),
                 ..Batch::default()
             };
             store.apply(&batch).await.expect("bench store write");

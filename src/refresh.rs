@@ -1,10 +1,14 @@
 //! One refresh of one source, end to end: the one place that knows every
 //! stage. `fetch or read -> parse -> dedup against the store -> one store
-//! transaction (items, indexes and poll state together)`. The caller then
+//! transaction (items, indexes and poll state together)`; a document of
+//! more than [`CHUNK`] entries is deduplicated and written [`CHUNK`] entries
+//! per transaction, the poll state with the last. The caller then
 //! re-renders the feeds that include the source when items changed.
 //!
-//! A failure at any stage leaves the stored items as they were and records
-//! the cause in the source's poll state.
+//! A failure at any stage leaves the stored items as they were (but for
+//! the chunks of a big document already written: its validators are not,
+//! so the document is read again whole) and records the cause in the
+//! source's poll state.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -70,15 +74,24 @@ impl Outcome {
     }
 }
 
-/// What reconciling counted besides the batch itself.
+/// What reconciling counted besides the batches themselves.
 #[derive(Debug, Default)]
 struct Counts {
     unchanged: usize,
     /// Entries ignored: tombstoned, or older than `max_age`.
     skipped: usize,
-    /// Items of other sources rewritten to record a merged duplicate.
+    /// Items of other sources rewritten to record a merged duplicate, in
+    /// the batch being built.
     merges: usize,
+    /// The same, in every batch of the document.
+    merged: usize,
+    /// The document's identity warnings (see [`dedup::Plan::warnings`]).
+    warnings: Vec<String>,
 }
+
+/// Entries of a document planned and written per store transaction (see
+/// [`Refresher::ingest`]).
+pub const CHUNK: usize = 500;
 
 /// The parts of the daemon a refresh needs.
 pub struct Refresher<'a> {
@@ -534,6 +547,10 @@ impl Refresher<'_> {
             })
             .cloned()
             .collect();
+        // What the ingest needs was copied out: the stored items (the
+        // whole folder's) are not held through it.
+        drop(by_path);
+        drop(stored);
         debug!(source = %source.id, files = files.len(), drafts = drafts.len(), "scanned");
         state.files = file_states;
         self.succeeded(source, &mut state, "local", now);
@@ -549,8 +566,8 @@ impl Refresher<'_> {
             entries,
             urls: Vec::new(),
         };
-        let result = self.reconcile(source, document, removals, slugs, state, now);
-        self.write(source, result).await
+        self.ingest(source, document, removals, slugs, state, now)
+            .await
     }
 
     /// Reads and parses one article file: its entry, `None` when it is
@@ -671,19 +688,26 @@ impl Refresher<'_> {
             entries,
             urls: document_urls,
         };
-        let result = self.reconcile(source, document, Vec::new(), Vec::new(), poll, now);
-        self.write(source, result).await
+        self.ingest(source, document, Vec::new(), Vec::new(), poll, now)
+            .await
     }
 
-    fn reconcile(
+    /// Reconciles a document's entries with the store (the `dedup` plan)
+    /// and writes the result, [`CHUNK`] entries per store transaction: what
+    /// a refresh holds besides its document is bounded by a chunk, however
+    /// long the document. Each transaction is atomic; the poll state (and
+    /// so the validators), the removals and the slugs are written with the
+    /// last one only, so that a crash or a store error in between leaves the
+    /// document to be read again, not skipped. Called under the ingest lock.
+    async fn ingest(
         &self,
         source: &SourceConfig,
         document: Document,
-        mut removals: Vec<StoredItem>,
+        removals: Vec<StoredItem>,
         slugs: Vec<(String, ItemKey)>,
-        mut poll: PollState,
+        poll: PollState,
         now: DateTime<Utc>,
-    ) -> Result<(Batch, Counts), StoreError> {
+    ) -> Outcome {
         let settings = &source.dedup;
         let feed_url = match &source.kind {
             SourceKind::Remote { url } => Some(url.to_string()),
@@ -698,27 +722,96 @@ impl Refresher<'_> {
             near_threshold_pct: settings.near_threshold_pct,
             max_age: settings.max_age.map(to_chrono),
         };
-        let mut index = self.store.clone();
-        let plan = dedup::plan(&policy, document.entries, now, &mut index)?;
-        // Items told apart by less than their guid or link: in the
-        // source's status with the parse warnings.
-        for warning in &plan.warnings {
-            debug!(source = %source.id, %warning, "identity warning");
-            if poll.parse_warnings.len() < 5 {
-                poll.parse_warnings.push(warning.clone());
+        let mut planner = dedup::Planner::new(&policy, document.entries);
+        let chunked = planner.remaining() > CHUNK;
+        let mut with_last = (poll, removals, slugs);
+        let mut kept: HashSet<ItemKey> = HashSet::new();
+        let mut counts = Counts::default();
+        let (mut new, mut updated, mut removed) = (0, 0, 0);
+        loop {
+            let result = self.reconcile(source, &mut planner, &mut kept, &mut counts, now);
+            let mut batch = match result {
+                Ok(batch) => batch,
+                Err(err) => return self.store_failed(source, &err).await,
+            };
+            let last = planner.remaining() == 0;
+            if last {
+                let (mut poll, mut removals, slugs) = std::mem::take(&mut with_last);
+                // Items told apart by less than their guid or link: in
+                // the source's status with the parse warnings.
+                for warning in &counts.warnings {
+                    if poll.parse_warnings.len() < 5 {
+                        poll.parse_warnings.push(warning.clone());
+                    }
+                }
+                poll.parse_warning_count += counts.warnings.len();
+                // A removal that dedup matched again (a renamed article)
+                // stays.
+                removals.retain(|r| !kept.contains(&r.key));
+                batch.removals = removals;
+                batch.slugs = slugs;
+                batch.poll = Some(poll);
+            }
+            let merges = std::mem::take(&mut counts.merges);
+            counts.skipped += match self.retain(source, &mut batch, now) {
+                Ok(refused) => refused,
+                Err(err) => return self.store_failed(source, &err).await,
+            };
+            let inserted = batch
+                .upserts
+                .iter()
+                .filter(|(old, _)| old.is_none())
+                .count();
+            new += inserted;
+            updated += batch.upserts.len() - inserted - merges;
+            removed += batch.removals.len();
+            let result = self.store.apply(&batch).await;
+            drop(batch);
+            if chunked {
+                // What the chunk freed goes back to the system, not only
+                // to the allocator (see `memory`).
+                crate::memory::release();
+            }
+            if let Err(err) = result {
+                return self.store_failed(source, &err).await;
+            }
+            if last {
+                break;
             }
         }
-        poll.parse_warning_count += plan.warnings.len();
+        if counts.skipped > 0 || counts.merged > 0 {
+            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merged, "dedup");
+        }
+        Outcome::Refreshed {
+            new,
+            updated,
+            removed,
+            unchanged: counts.unchanged + counts.skipped,
+        }
+    }
+
+    /// The batch of the next [`CHUNK`] entries of a document: their items,
+    /// aliases and signatures, and the merges into items of other sources.
+    fn reconcile(
+        &self,
+        source: &SourceConfig,
+        planner: &mut dedup::Planner,
+        kept: &mut HashSet<ItemKey>,
+        counts: &mut Counts,
+        now: DateTime<Utc>,
+    ) -> Result<Batch, StoreError> {
+        let mut index = self.store.clone();
+        let plan = planner.next(CHUNK, now, &mut index)?;
+        for warning in &plan.warnings {
+            debug!(source = %source.id, %warning, "identity warning");
+        }
+        counts.warnings.extend(plan.warnings);
         let mut batch = Batch {
             source: source.id.clone(),
-            slugs,
-            poll,
             aliases: plan.aliases,
             signatures: plan.signatures,
             ..Batch::default()
         };
-        let mut counts = Counts::default();
-        let mut kept: HashSet<ItemKey> = HashSet::new();
         for decision in plan.decisions {
             match decision {
                 Decision::Insert(item) => {
@@ -736,8 +829,6 @@ impl Refresher<'_> {
                 Decision::Tombstoned(_) | Decision::TooOld => counts.skipped += 1,
             }
         }
-        // A removal that dedup matched again (a renamed article) stays.
-        removals.retain(|r| !kept.contains(&r.key));
 
         // Merges into items of other sources: one write per item joined.
         let mut joined: Vec<(ItemKey, Vec<MergeRecord>)> = Vec::new();
@@ -763,12 +854,11 @@ impl Refresher<'_> {
                 if new.merged != old.merged {
                     batch.upserts.push((Some(old), new));
                     counts.merges += 1;
+                    counts.merged += 1;
                 }
             }
         }
-        batch.removals = removals;
-        counts.skipped += self.retain(source, &mut batch, now)?;
-        Ok((batch, counts))
+        Ok(batch)
     }
 
     /// Retention: removes the source's items beyond `max_items` or older
@@ -843,36 +933,6 @@ impl Refresher<'_> {
             .filter(|(k, t)| t.until <= now && !upserted.contains(k))
             .collect();
         Ok(refused)
-    }
-
-    async fn write(
-        &self,
-        source: &SourceConfig,
-        result: Result<(Batch, Counts), StoreError>,
-    ) -> Outcome {
-        let (batch, counts) = match result {
-            Ok(r) => r,
-            Err(err) => return self.store_failed(source, &err).await,
-        };
-        let new = batch
-            .upserts
-            .iter()
-            .filter(|(old, _)| old.is_none())
-            .count();
-        let updated = batch.upserts.len() - new - counts.merges;
-        let removed = batch.removals.len();
-        if let Err(err) = self.store.apply(&batch).await {
-            return self.store_failed(source, &err).await;
-        }
-        if counts.skipped > 0 || counts.merges > 0 {
-            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merges, "dedup");
-        }
-        Outcome::Refreshed {
-            new,
-            updated,
-            removed,
-            unchanged: counts.unchanged + counts.skipped,
-        }
     }
 
     fn succeeded(

@@ -598,7 +598,7 @@ async fn put_items(d: &TestDaemon, source: &str, items: Vec<StoredItem>) {
     let batch = Batch {
         source: source.into(),
         upserts,
-        poll,
+        poll: Some(poll),
         ..Batch::default()
     };
     d.app.store.apply(&batch).await.unwrap();

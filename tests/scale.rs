@@ -220,3 +220,147 @@ async fn a_burst_of_refreshes_renders_each_feed_a_bounded_number_of_times() {
         "rendered at start and once for s0"
     );
 }
+
+/// A big document is written in several transactions of
+/// [`syndic::refresh::CHUNK`] entries, and its validators only with the
+/// last: a store failure in its second chunk leaves the first chunk's
+/// items stored and no validators, so the next poll fetches it again; the
+/// document read again whole is then stored with them.
+#[tokio::test]
+async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
+    use syndic::refresh::CHUNK;
+    let total = 2 * CHUNK + 200;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let source = config.source("s0").unwrap();
+    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let now = at(0, 0) + Duration::days(1);
+    let entry = |n: usize, text: &str| Entry {
+        upstream_id: Some(format!("big-{n}")),
+        link: Some(format!("https://big.example/{n}")),
+        title: Some(format!("Big item {n}")),
+        content_html: Some(format!("<p>{text} {n}</p>")),
+        published: Some(at(0, 0) - Duration::minutes(n as i64)),
+        ..Entry::default()
+    };
+    let document = || (0..total).map(|n| entry(n, "text")).collect::<Vec<_>>();
+    let validators = PollState {
+        etag: Some("\"big\"".into()),
+        ..PollState::default()
+    };
+
+    // One entry of the second chunk stored before, then made unreadable:
+    // the chunk that updates it fails.
+    let broken = CHUNK + 10;
+    {
+        let store = Store::open(&config.daemon.store).unwrap();
+        let refresher = Refresher {
+            store: &store,
+            fetcher: &fetcher,
+            public_base: "http://feeds.test",
+        };
+        let outcome = refresher
+            .ingest_entries(
+                source,
+                vec![entry(broken, "old")],
+                PollState::default(),
+                now,
+            )
+            .await;
+        assert!(
+            matches!(outcome, Outcome::Refreshed { new: 1, .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(store.source_keys("s0").unwrap().len(), 1);
+    }
+    let key = {
+        let store = reopen(&config);
+        store.source_keys("s0").unwrap()[0].0
+    };
+    {
+        let db = sled::open(&config.daemon.store).unwrap();
+        db.open_tree("items")
+            .unwrap()
+            .insert(key.0, &b"not an item"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    let store = reopen(&config);
+    let refresher = Refresher {
+        store: &store,
+        fetcher: &fetcher,
+        public_base: "http://feeds.test",
+    };
+    let outcome = refresher
+        .ingest_entries(source, document(), validators.clone(), now)
+        .await;
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    // The first chunk is stored, the rest not; no validators.
+    assert_eq!(store.source_item_count("s0"), CHUNK + 1);
+    let state = store.poll_state("s0").unwrap().unwrap();
+    assert_eq!(state.etag, None, "validators written before the last chunk");
+    assert!(
+        state.last_status.as_deref().unwrap_or("").contains("store"),
+        "{state:?}"
+    );
+
+    // Another store: the document stored whole, in three transactions
+    // (the generation counts them), with its validators.
+    let other = tempfile::tempdir().unwrap();
+    let store = Store::open(&other.path().join("store")).unwrap();
+    let refresher = Refresher {
+        store: &store,
+        fetcher: &fetcher,
+        public_base: "http://feeds.test",
+    };
+    let before = store.generation();
+    let outcome = refresher
+        .ingest_entries(source, document(), validators, now)
+        .await;
+    assert!(
+        matches!(outcome, Outcome::Refreshed { new, .. } if new == total),
+        "{outcome:?}"
+    );
+    assert_eq!(store.generation() - before, total.div_ceil(CHUNK) as u64);
+    assert_eq!(store.source_item_count("s0"), total);
+    let state = store.poll_state("s0").unwrap().unwrap();
+    assert_eq!(state.etag.as_deref(), Some("\"big\""));
+}
+
+/// Group commit: many refreshes written at once share their flushes to
+/// disk, and each is acknowledged only once a flush that began after its
+/// write has finished (all of them are there after a reopen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_their_flushes() {
+    const N: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let store = Store::open(&config.daemon.store).unwrap();
+    let before = store.flushes_made();
+    futures_util::future::join_all((0..N).map(|s| {
+        let store = store.clone();
+        async move {
+            let state = PollState {
+                etag: Some(format!("\"v{s}\"")),
+                ..PollState::default()
+            };
+            store
+                .put_poll_state(&format!("s{s}"), &state)
+                .await
+                .unwrap();
+        }
+    }))
+    .await;
+    let flushes = store.flushes_made() - before;
+    assert!(
+        flushes >= 1 && flushes < N as u64 / 2,
+        "{flushes} flushes for {N} writes"
+    );
+    drop(store);
+    let store = reopen(&config);
+    for s in 0..N {
+        let state = store.poll_state(&format!("s{s}")).unwrap().unwrap();
+        assert_eq!(state.etag, Some(format!("\"v{s}\"")));
+    }
+}

@@ -286,147 +286,193 @@ pub fn plan<I: Index>(
     now: DateTime<Utc>,
     index: &mut I,
 ) -> Result<Plan, I::Error> {
-    let mut out = Plan::default();
-    let mut seen: HashSet<ItemKey> = HashSet::new();
-    // Aliases planned earlier in this batch.
-    let mut planned: HashMap<String, ItemKey> = HashMap::new();
-    let own: Vec<&str> = policy
-        .feed_url
-        .into_iter()
-        .chain(policy.document_urls.iter().map(String::as_str))
-        .collect();
-    let (docs, warnings) = document::identities(&entries, policy.urls, &own);
-    out.warnings = warnings;
-    for (pos, (entry, mut doc)) in entries.into_iter().zip(docs).enumerate() {
-        let mut derived = ItemKey::derive(policy.source, &doc.identity);
-        // 1. its own key, 2-4. its aliases.
-        let mut resolved = None;
-        if seen.contains(&derived) {
-            continue;
+    Planner::new(policy, entries).next(usize::MAX, now, index)
+}
+
+/// [`plan`] in chunks, so that a big document is written as several
+/// transactions: the document's identities are worked out once, then each
+/// [`Planner::next`] decides the next entries against the index as the
+/// chunks before it left it (written). What an earlier chunk matched is
+/// remembered: a later entry with its key is dropped, as in one plan.
+pub struct Planner<'p, 'a> {
+    policy: &'p Policy<'a>,
+    work: std::iter::Enumerate<
+        std::iter::Zip<std::vec::IntoIter<Entry>, std::vec::IntoIter<document::DocIdentity>>,
+    >,
+    seen: HashSet<ItemKey>,
+    /// Aliases planned earlier in this document.
+    planned: HashMap<String, ItemKey>,
+    /// The document's identity warnings, given with the first chunk.
+    warnings: Vec<String>,
+}
+
+impl<'p, 'a> Planner<'p, 'a> {
+    pub fn new(policy: &'p Policy<'a>, entries: Vec<Entry>) -> Self {
+        let own: Vec<&str> = policy
+            .feed_url
+            .into_iter()
+            .chain(policy.document_urls.iter().map(String::as_str))
+            .collect();
+        let (docs, warnings) = document::identities(&entries, policy.urls, &own);
+        Planner {
+            policy,
+            work: entries.into_iter().zip(docs).enumerate(),
+            seen: HashSet::new(),
+            planned: HashMap::new(),
+            warnings,
         }
-        // The digest first: an unchanged item is not read at all.
-        let digest = entry.content_digest();
-        let mut found = find(index, &derived, &digest)?;
-        // A later post reusing an old guid: another link and another title
-        // than the item stored under the guid make it another item.
-        if let Found::Item(old) = &found
-            && doc.guid_alone
-            && reuses_guid(&old.entry, &entry, policy.urls)
-        {
-            doc.identity = format!(
-                "{}\n{}",
-                doc.identity,
-                match &doc.link_key {
-                    Some(link) => format!("link:{link}"),
-                    None => format!("fp:{}", document::fingerprint(&entry)),
-                }
-            );
-            doc.guid_alone = false;
-            derived = ItemKey::derive(policy.source, &doc.identity);
+    }
+
+    /// Entries not planned yet.
+    pub fn remaining(&self) -> usize {
+        self.work.len()
+    }
+
+    /// The plan of the next `n` entries (fewer at the end of the document).
+    pub fn next<I: Index>(
+        &mut self,
+        n: usize,
+        now: DateTime<Utc>,
+        index: &mut I,
+    ) -> Result<Plan, I::Error> {
+        let policy = self.policy;
+        let mut out = Plan {
+            warnings: std::mem::take(&mut self.warnings),
+            ..Plan::default()
+        };
+        let seen = &mut self.seen;
+        let planned = &mut self.planned;
+        for (pos, (entry, mut doc)) in self.work.by_ref().take(n) {
+            let mut derived = ItemKey::derive(policy.source, &doc.identity);
+            // 1. its own key, 2-4. its aliases.
+            let mut resolved = None;
             if seen.contains(&derived) {
                 continue;
             }
-            found = find(index, &derived, &digest)?;
-        }
-        let aliases = aliases_in_document(&entry, policy, &doc);
-        match found {
-            Found::Missing => {
-                for alias in &aliases {
-                    let key = match planned.get(alias) {
-                        Some(k) => Some(*k),
-                        None => index.alias(alias)?,
-                    };
-                    if let Some(key) = key {
+            // The digest first: an unchanged item is not read at all.
+            let digest = entry.content_digest();
+            let mut found = find(index, &derived, &digest)?;
+            // A later post reusing an old guid: another link and another title
+            // than the item stored under the guid make it another item.
+            if let Found::Item(old) = &found
+                && doc.guid_alone
+                && reuses_guid(&old.entry, &entry, policy.urls)
+            {
+                doc.identity = format!(
+                    "{}\n{}",
+                    doc.identity,
+                    match &doc.link_key {
+                        Some(link) => format!("link:{link}"),
+                        None => format!("fp:{}", document::fingerprint(&entry)),
+                    }
+                );
+                doc.guid_alone = false;
+                derived = ItemKey::derive(policy.source, &doc.identity);
+                if seen.contains(&derived) {
+                    continue;
+                }
+                found = find(index, &derived, &digest)?;
+            }
+            let aliases = aliases_in_document(&entry, policy, &doc);
+            match found {
+                Found::Missing => {
+                    for alias in &aliases {
+                        let key = match planned.get(alias) {
+                            Some(k) => Some(*k),
+                            None => index.alias(alias)?,
+                        };
+                        if let Some(key) = key {
+                            resolved = Some((key, find(index, &key, &digest)?));
+                            break;
+                        }
+                    }
+                    // A link whose fragment tells it apart today may have been
+                    // stored without it (alone on its page then): the item
+                    // stored under the page with the same fragment.
+                    if resolved.is_none()
+                        && entry
+                            .upstream_id
+                            .as_deref()
+                            .is_none_or(|g| g.trim().is_empty())
+                        && let Some((page, frag)) =
+                            doc.link_key.as_deref().and_then(|l| l.split_once('#'))
+                        && let Some(key) =
+                            index.alias(&format!("{} link {}", policy.source, bounded(page)))?
+                        && let Some(item) = index.item(&key)?
+                        && item
+                            .entry
+                            .link
+                            .as_deref()
+                            .and_then(|l| l.split_once('#'))
+                            .is_some_and(|(_, f)| f.trim() == frag)
+                    {
                         resolved = Some((key, find(index, &key, &digest)?));
-                        break;
                     }
                 }
-                // A link whose fragment tells it apart today may have been
-                // stored without it (alone on its page then): the item
-                // stored under the page with the same fragment.
-                if resolved.is_none()
-                    && entry
-                        .upstream_id
-                        .as_deref()
-                        .is_none_or(|g| g.trim().is_empty())
-                    && let Some((page, frag)) =
-                        doc.link_key.as_deref().and_then(|l| l.split_once('#'))
-                    && let Some(key) =
-                        index.alias(&format!("{} link {}", policy.source, bounded(page)))?
-                    && let Some(item) = index.item(&key)?
-                    && item
-                        .entry
-                        .link
-                        .as_deref()
-                        .and_then(|l| l.split_once('#'))
-                        .is_some_and(|(_, f)| f.trim() == frag)
-                {
-                    resolved = Some((key, find(index, &key, &digest)?));
-                }
+                found => resolved = Some((derived, found)),
             }
-            found => resolved = Some((derived, found)),
-        }
-        let (key, old) = match resolved {
-            Some((key, Found::Item(item))) => (key, Some(*item)),
-            Some((key, Found::Unchanged)) => {
-                if seen.insert(key) {
-                    out.decisions.push(Decision::Unchanged(key));
+            let (key, old) = match resolved {
+                Some((key, Found::Item(item))) => (key, Some(*item)),
+                Some((key, Found::Unchanged)) => {
+                    if seen.insert(key) {
+                        out.decisions.push(Decision::Unchanged(key));
+                    }
+                    continue;
                 }
+                Some((key, Found::Missing)) => (key, None),
+                None => (derived, None),
+            };
+            if !seen.insert(key) {
                 continue;
             }
-            Some((key, Found::Missing)) => (key, None),
-            None => (derived, None),
-        };
-        if !seen.insert(key) {
-            continue;
-        }
-        let fresh: Vec<String> = aliases
-            .into_iter()
-            .filter(|a| old.as_ref().is_none_or(|o| !o.aliases.contains(a)))
-            .collect();
-        match old {
-            Some(old) => {
-                let decision = update(policy, key, entry, now, old, &fresh);
-                if let Decision::Update { new, .. } = &decision {
+            let fresh: Vec<String> = aliases
+                .into_iter()
+                .filter(|a| old.as_ref().is_none_or(|o| !o.aliases.contains(a)))
+                .collect();
+            match old {
+                Some(old) => {
+                    let decision = update(policy, key, entry, now, old, &fresh);
+                    if let Decision::Update { new, .. } = &decision {
+                        for alias in &fresh {
+                            out.aliases.push((alias.clone(), key));
+                            planned.insert(alias.clone(), key);
+                        }
+                        if policy.near_threshold_pct.is_some()
+                            && new.duplicate_of.is_none()
+                            && let Some(sig) = signature(&new.entry)
+                        {
+                            out.signatures.push((key, sig));
+                        }
+                    }
+                    out.decisions.push(decision);
+                }
+                None => {
+                    if let Some(until) = index.tombstone(policy.source, &key)?
+                        && until > now
+                    {
+                        out.decisions.push(Decision::Tombstoned(key));
+                        continue;
+                    }
+                    let date = entry.published.or(entry.updated);
+                    if let (Some(max_age), Some(date)) = (policy.max_age, date)
+                        && date < now - max_age
+                    {
+                        out.decisions.push(Decision::TooOld);
+                        continue;
+                    }
+                    let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+                    let item = insert(policy, key, entry, now, pos, fresh.clone());
+                    let item = cross_source(policy, &doc, item, now, index, &mut out)?;
                     for alias in &fresh {
                         out.aliases.push((alias.clone(), key));
                         planned.insert(alias.clone(), key);
                     }
-                    if policy.near_threshold_pct.is_some()
-                        && new.duplicate_of.is_none()
-                        && let Some(sig) = signature(&new.entry)
-                    {
-                        out.signatures.push((key, sig));
-                    }
+                    out.decisions.push(Decision::Insert(item));
                 }
-                out.decisions.push(decision);
-            }
-            None => {
-                if let Some(until) = index.tombstone(policy.source, &key)?
-                    && until > now
-                {
-                    out.decisions.push(Decision::Tombstoned(key));
-                    continue;
-                }
-                let date = entry.published.or(entry.updated);
-                if let (Some(max_age), Some(date)) = (policy.max_age, date)
-                    && date < now - max_age
-                {
-                    out.decisions.push(Decision::TooOld);
-                    continue;
-                }
-                let pos = u32::try_from(pos).unwrap_or(u32::MAX);
-                let item = insert(policy, key, entry, now, pos, fresh.clone());
-                let item = cross_source(policy, &doc, item, now, index, &mut out)?;
-                for alias in &fresh {
-                    out.aliases.push((alias.clone(), key));
-                    planned.insert(alias.clone(), key);
-                }
-                out.decisions.push(Decision::Insert(item));
             }
         }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// Whether `new` is another post than `old` that reuses its guid: both its

@@ -399,7 +399,7 @@ pub(super) fn batches(export: Export) -> Vec<Batch> {
                 .filter(|(s, ..)| s == source)
                 .map(|(_, k, t)| (*k, t.clone()))
                 .collect(),
-            poll: poll(source),
+            poll: Some(poll(source)),
             ..Batch::default()
         });
     }
@@ -412,7 +412,7 @@ pub(super) fn batches(export: Export) -> Vec<Batch> {
                 .into_iter()
                 .map(|i| (None, i))
                 .collect(),
-            poll: poll(source),
+            poll: Some(poll(source)),
             ..Batch::default()
         });
     }

@@ -295,8 +295,8 @@ impl Store {
         &self.path
     }
 
-    /// Writes a refresh's items, indexes and poll state in one transaction,
-    /// then flushes to disk.
+    /// Writes a refresh's items, indexes and poll state (if the batch has
+    /// it) in one transaction, then flushes to disk.
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let handles = self.handles()?;
         let result = match AssertUnwindSafe(handles.apply(batch)).catch_unwind().await {
@@ -388,6 +388,12 @@ impl Store {
     /// render's reads with it).
     pub fn items_read(&self) -> u64 {
         self.value(|h| h.items_read())
+    }
+
+    /// How many flushes to disk the writes since the database was opened
+    /// took: fewer than the writes when they are group-committed.
+    pub fn flushes_made(&self) -> u64 {
+        self.value(|h| h.flushes_made())
     }
 
     pub fn item_by_slug(&self, slug: &str) -> Result<Option<StoredItem>, StoreError> {

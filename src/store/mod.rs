@@ -1,7 +1,8 @@
 //! The store: the only user of sled. Items, their indexes and each source's
-//! poll state live here; a refresh is written as one transaction and flushed
-//! before it counts, so a crash may repeat a fetch but never loses items that
-//! a stored validator already covers.
+//! poll state live here; a refresh is written as one transaction (a big
+//! document as several, the poll state with the last) and flushed before it
+//! counts, so a crash may repeat a fetch but never loses items that a stored
+//! validator already covers.
 //!
 //! | tree | key | value |
 //! |---|---|---|
@@ -206,8 +207,10 @@ pub struct Batch {
     pub tombstones: Vec<(ItemKey, Tombstone)>,
     /// Expired tombstones of `source` to delete, with their aliases.
     pub expired_tombstones: Vec<(ItemKey, Tombstone)>,
-    /// The source's poll state after this refresh, validators included.
-    pub poll: PollState,
+    /// The source's poll state after this refresh, validators included;
+    /// `None` in the batches of a big document before its last, so that a
+    /// crash between them leaves the document to be fetched again.
+    pub poll: Option<PollState>,
 }
 
 impl Batch {
@@ -250,6 +253,22 @@ struct Handles {
     /// Items decoded by [`Store::item`] and the feed reads (see
     /// [`Store::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Group commit (see [`Handles::flush_to_disk`]).
+    flushes: std::sync::Arc<FlushGate>,
+}
+
+/// Writes waiting for a flush share one: a writer takes a ticket once its
+/// write is in memory; a flush started after that covers it.
+#[derive(Default)]
+struct FlushGate {
+    /// One flush at a time; the writers that arrive meanwhile wait here.
+    turn: tokio::sync::Mutex<()>,
+    /// Tickets handed out (writes done in memory).
+    written: std::sync::atomic::AtomicU64,
+    /// Every ticket up to this one is on disk.
+    flushed: std::sync::atomic::AtomicU64,
+    /// Flushes made (sled `flush` calls), for tests and benchmarks.
+    made: std::sync::atomic::AtomicU64,
 }
 
 /// sled's page cache. sled's resident memory is several times its
@@ -363,6 +382,7 @@ impl Handles {
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
             reads: Default::default(),
+            flushes: Default::default(),
             db,
         };
         if let Some(from) = migrate_from {
@@ -553,10 +573,10 @@ impl Handles {
         classify(&self.path, source)
     }
 
-    /// Writes a refresh's items, indexes and poll state in one transaction,
-    /// then flushes to disk.
+    /// Writes a refresh's items, indexes and poll state (if the batch has
+    /// it) in one transaction, then flushes to disk.
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let poll = encode(&batch.poll);
+        let poll = batch.poll.as_ref().map(encode);
         let source_key = batch.source.as_bytes();
         let tomb_key = |key: &ItemKey| {
             let mut k = keys::source_prefix(&batch.source);
@@ -600,7 +620,9 @@ impl Handles {
                     near_bands,
                     meta,
                 )| {
-                    sources.insert(source_key, poll.as_slice())?;
+                    if let Some(poll) = &poll {
+                        sources.insert(source_key, poll.as_slice())?;
+                    }
                     if !changes_index {
                         return Ok(());
                     }
@@ -1143,17 +1165,45 @@ impl Handles {
         Ok(())
     }
 
+    /// Returns once what this caller wrote before is on disk. Group
+    /// commit: one flush at a time, and a writer whose write an already
+    /// finished flush covered returns without flushing, so that a round of
+    /// many refreshes pays one flush per group of writers that arrived
+    /// during the previous flush, not one per refresh. A flush that fails
+    /// covers nobody: each waiter then flushes (and fails) itself.
+    ///
     /// Flushes on a blocking thread. Not `sled::Db::flush_async`: in sled
     /// 0.34 concurrent `flush_async` calls deadlock (spacejam/sled#1308,
     /// #1241); the poller benchmark hung on it with 20 concurrent 304s.
     async fn flush_to_disk(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let gate = &self.flushes;
+        let ticket = gate.written.fetch_add(1, SeqCst) + 1;
+        let _turn = gate.turn.lock().await;
+        if gate.flushed.load(SeqCst) >= ticket {
+            return Ok(());
+        }
+        // Every ticket handed out so far is a write already in memory:
+        // sled's flush, started after them, makes them all durable.
+        let covers = gate.written.load(SeqCst);
+        gate.made.fetch_add(1, SeqCst);
         let db = self.db.clone();
         match tokio::task::spawn_blocking(move || db.flush()).await {
-            Ok(result) => result.map(|_| ()).map_err(|e| self.err(e)),
+            Ok(Ok(_)) => {
+                gate.flushed.fetch_max(covers, SeqCst);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(self.err(e)),
             Err(join) => Err(self.err(sled::Error::Io(std::io::Error::other(format!(
                 "flush task failed: {join}"
             ))))),
         }
+    }
+
+    /// How many flushes the writes so far took (see
+    /// [`Handles::flush_to_disk`]).
+    pub fn flushes_made(&self) -> u64 {
+        self.flushes.made.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

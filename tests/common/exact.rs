@@ -96,7 +96,7 @@ pub async fn put_items(d: &TestDaemon, source: &str, items: Vec<StoredItem>) {
     let batch = Batch {
         source: source.into(),
         upserts,
-        poll,
+        poll: Some(poll),
         ..Batch::default()
     };
     d.app.store.apply(&batch).await.unwrap();
