@@ -347,4 +347,65 @@ pub struct LocalFileState {
     /// The file's `expiryDate`: its stored item is read again then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<DateTime<Utc>>,
+    /// When a file scheduled for later (`publishDate` or `date` in the
+    /// future) is to be published: it is read again then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<DateTime<Utc>>,
+}
+
+/// What happens to a local article at a scheduled time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArticleAction {
+    /// A future-dated article is published.
+    Publish,
+    /// A published article reaches its `expiryDate` and leaves the feeds.
+    Expire,
+}
+
+/// The next scheduled change of a local source: which file, when, what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleEvent {
+    pub path: String,
+    pub at: DateTime<Utc>,
+    pub action: ArticleAction,
+}
+
+impl std::fmt::Display for ArticleEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.action {
+            ArticleAction::Publish => "published",
+            ArticleAction::Expire => "expires",
+        };
+        write!(
+            f,
+            "{} {verb} at {}",
+            self.path,
+            self.at.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+impl PollState {
+    /// The earliest publish or expiry time after `now` among a local
+    /// source's files (as of its last scan): when its timer fires.
+    pub fn next_article_event(&self, now: DateTime<Utc>) -> Option<ArticleEvent> {
+        self.files
+            .iter()
+            .flat_map(|f| {
+                let publish = f.publish_at.map(|at| (at, ArticleAction::Publish));
+                let expire = f.expires.map(|at| (at, ArticleAction::Expire));
+                publish
+                    .into_iter()
+                    .chain(expire)
+                    .map(move |(at, action)| (at, action, f))
+            })
+            .filter(|(at, _, _)| *at > now)
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.path.cmp(&b.2.path)))
+            .map(|(at, action, f)| ArticleEvent {
+                path: f.path.clone(),
+                at,
+                action,
+            })
+    }
 }
