@@ -409,3 +409,53 @@ impl PollState {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn file(path: &str, publish: Option<&str>, expires: Option<&str>) -> LocalFileState {
+        LocalFileState {
+            path: path.into(),
+            mtime_ns: 0,
+            size: 0,
+            notes: Vec::new(),
+            expires: expires.map(at),
+            publish_at: publish.map(at),
+        }
+    }
+
+    #[test]
+    fn the_next_article_event_is_the_earliest_future_time_of_any_file() {
+        let state = PollState {
+            files: vec![
+                file("past.md", Some("2026-01-01T00:00:00Z"), None),
+                file("later.md", Some("2026-06-01T00:00:00Z"), None),
+                file("going.md", None, Some("2026-03-01T00:00:00Z")),
+                file("plain.md", None, None),
+            ],
+            ..PollState::default()
+        };
+        let next = state
+            .next_article_event(at("2026-02-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(next.path, "going.md");
+        assert_eq!(next.action, ArticleAction::Expire);
+        assert_eq!(
+            next.to_string(),
+            "going.md expires at 2026-03-01 00:00:00 UTC"
+        );
+        let next = state
+            .next_article_event(at("2026-03-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            (next.path.as_str(), next.action),
+            ("later.md", ArticleAction::Publish)
+        );
+        assert_eq!(state.next_article_event(at("2026-07-01T00:00:00Z")), None);
+    }
+}
