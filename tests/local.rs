@@ -420,8 +420,18 @@ async fn a_saved_file_is_published_at_once_and_temp_or_half_written_files_never(
     assert!(daemon.app.articles.watching("local"));
     let etag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
     let before = etag(&daemon.get("/feeds/all.json").await);
+    let scanned = |d: &TestDaemon| {
+        d.app
+            .store
+            .poll_state("local")
+            .unwrap()
+            .unwrap()
+            .last_attempt
+    };
+    let last_scan = scanned(&daemon);
 
-    // Editors' temporary, swap and backup files publish nothing.
+    // Editors' temporary, swap and backup files publish nothing: they do
+    // not even start a scan (nor does a scan's own reading of the files).
     for (name, text) in [
         (".post.md.swp", "# Swap garbage\n"),
         (".#post.md", "# Lock garbage\n"),
@@ -436,6 +446,7 @@ async fn a_saved_file_is_published_at_once_and_temp_or_half_written_files_never(
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let response = daemon.get("/feeds/all.json").await;
     assert_eq!(etag(&response), before, "a temp file changed the feed");
+    assert_eq!(scanned(&daemon), last_scan, "a temp file started a scan");
     assert!(!response.text().await.unwrap().contains("garbage"));
 
     // A file written in two parts with a pause between them shorter than

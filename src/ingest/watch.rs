@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use ::notify::event::{CreateKind, ModifyKind, RemoveKind};
+use ::notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind};
 use ::notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -106,6 +106,8 @@ pub fn watch(
     let where_ = shown.clone();
     let handler = move |event: ::notify::Result<Event>| {
         let message = match event {
+            // Reads (the scan's own among them) change nothing.
+            Ok(event) if is_read(&event.kind) => return,
             Ok(event) if event.need_rescan() => Message::Rescan,
             Ok(event) => Message::Changed {
                 folder: is_folder_event(&event.kind),
@@ -155,6 +157,15 @@ pub fn watch(
         _watcher: watcher,
         stop,
     })
+}
+
+/// An open, a read or a close after reading: no change.
+fn is_read(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
+        EventKind::Access(_) => true,
+        _ => false,
+    }
 }
 
 fn is_folder_event(kind: &EventKind) -> bool {
@@ -368,5 +379,9 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Reading the file (as the scan does) is no change.
+        assert!(!std::fs::read(&path).unwrap().is_empty());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a read called back");
     }
 }
