@@ -341,6 +341,25 @@ mod tests {
         assert!(matters(root, root, false));
     }
 
+    #[tokio::test]
+    async fn a_folder_that_cannot_be_watched_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let err = match watch(&gone, DEBOUNCE, Arc::new(|| {})) {
+            Err(err) => err,
+            Ok(_) => panic!("watched a missing folder"),
+        };
+        assert!(!err.limit);
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot watch {}: ", gone.display()))
+        );
+        // The kernel's limit is named as such, with the settings to raise.
+        let limit = ::notify::Error::new(::notify::ErrorKind::MaxFilesWatch);
+        assert!(is_limit(&limit));
+        assert!(describe(&limit).contains("fs.inotify.max_user_watches"));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_settled_write_calls_back_once_and_temp_files_never() {
         let dir = tempfile::tempdir().unwrap();
