@@ -119,6 +119,10 @@ pub struct SourceRow {
     /// The first of those warnings (at most 5).
     #[serde(default)]
     pub parse_warnings: Vec<String>,
+    /// A local source's next scheduled article: which file, when, and
+    /// whether it is published or expires then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_article: Option<crate::model::ArticleEvent>,
 }
 
 /// The `sources` rows, read from the store.
@@ -144,6 +148,7 @@ pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceR
                 .iter()
                 .map(|w| crate::redact::url(w))
                 .collect(),
+            next_article: health.next_article,
         });
     }
     Ok(rows)

@@ -70,6 +70,8 @@ pub struct App {
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Article pages, rendered once per change.
     pub pages: crate::serve::PageCache,
+    /// Timers and folder watches of the local sources (started by [`run`]).
+    pub articles: crate::articles::Articles,
     /// Feeds waiting for the next coalesced rendering pass.
     render_queue: Mutex<RenderQueue>,
     /// The number of the last rendering pass finished.
@@ -127,6 +129,7 @@ impl App {
             admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
             pages: crate::serve::PageCache::default(),
+            articles: crate::articles::Articles::default(),
             render_queue: Mutex::new(RenderQueue::default()),
             render_done: tokio::sync::watch::Sender::new(0),
             renderings: Mutex::new(HashMap::new()),
@@ -286,6 +289,17 @@ impl App {
             if outcome.changed_items() {
                 self.metrics.mark_items_changed();
                 pass = pass.max(self.queue_renders(&config, &s.id));
+            }
+            if matches!(s.kind, crate::config::SourceKind::Local { .. }) {
+                // The source's timer: its next scheduled article, as of
+                // this scan.
+                let next = self
+                    .store
+                    .poll_state(&s.id)
+                    .ok()
+                    .flatten()
+                    .and_then(|state| state.next_article_event(Utc::now()));
+                self.articles.rearm(&s.id, next.map(|e| e.at));
             }
         }
         if let Some(pass) = pass {
@@ -651,6 +665,9 @@ pub async fn serve(
     }
     app.render_feeds(None);
     let tracker = TaskTracker::new();
+    // Local sources: publish/expiry timers and folder watches, before the
+    // first scans re-arm them.
+    app.articles.sync(&app, &app.config()).await;
     let scheduler = crate::schedule::start(app.clone(), tracker.clone(), shutdown.clone())
         .await
         .context("starting the scheduler")?;
@@ -718,6 +735,7 @@ pub async fn serve(
     if let Some(scheduler) = app.scheduler.lock().await.take() {
         crate::schedule::stop(scheduler).await;
     }
+    app.articles.stop().await;
     if let Some(task) = admin_task {
         let _ = task.await;
     }
@@ -1033,6 +1051,9 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
             .set_feeds(app, &new)
             .await
             .map_err(ReloadError::Apply)?;
+    }
+    if app.scheduler.lock().await.is_some() {
+        app.articles.sync(app, &new).await;
     }
     app.published.retain(&new_feeds);
     app.render_feeds(None);

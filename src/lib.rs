@@ -22,6 +22,7 @@
 //! | [`server`] | connections under it: caps and timeouts against abusive clients |
 //! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
 //! | [`daemon`] | wiring, lifecycle, signals, reload |
+//! | [`articles`] | local sources between scans: publish/expiry timers, folder watches |
 //! | [`notify`] | telling systemd ready / status / watchdog / stopping |
 //! | [`metrics`] | counters and the Prometheus text of `/metrics` |
 //! | [`admin`] | the local admin socket the CLI uses next to a running daemon |
@@ -39,6 +40,7 @@
 )]
 
 pub mod admin;
+pub mod articles;
 pub mod config;
 pub mod daemon;
 pub mod dedup;

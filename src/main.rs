@@ -1029,6 +1029,12 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
     for row in &table {
         println!("{}", line(row.each_ref().map(String::as_str)));
     }
+    // Local sources: the next scheduled article (its timer refreshes then).
+    for row in rows {
+        if let Some(event) = &row.next_article {
+            println!("\n{}: next scheduled article: {event}", row.id);
+        }
+    }
     // The warnings of the last parse, under the table.
     for row in rows.iter().filter(|r| r.parse_warning_count > 0) {
         println!(

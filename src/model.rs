@@ -347,4 +347,115 @@ pub struct LocalFileState {
     /// The file's `expiryDate`: its stored item is read again then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<DateTime<Utc>>,
+    /// When a file scheduled for later (`publishDate` or `date` in the
+    /// future) is to be published: it is read again then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<DateTime<Utc>>,
+}
+
+/// What happens to a local article at a scheduled time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArticleAction {
+    /// A future-dated article is published.
+    Publish,
+    /// A published article reaches its `expiryDate` and leaves the feeds.
+    Expire,
+}
+
+/// The next scheduled change of a local source: which file, when, what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleEvent {
+    pub path: String,
+    pub at: DateTime<Utc>,
+    pub action: ArticleAction,
+}
+
+impl std::fmt::Display for ArticleEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = match self.action {
+            ArticleAction::Publish => "published",
+            ArticleAction::Expire => "expires",
+        };
+        write!(
+            f,
+            "{} {verb} at {}",
+            self.path,
+            self.at.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+impl PollState {
+    /// The earliest publish or expiry time after `now` among a local
+    /// source's files (as of its last scan): when its timer fires.
+    pub fn next_article_event(&self, now: DateTime<Utc>) -> Option<ArticleEvent> {
+        self.files
+            .iter()
+            .flat_map(|f| {
+                let publish = f.publish_at.map(|at| (at, ArticleAction::Publish));
+                let expire = f.expires.map(|at| (at, ArticleAction::Expire));
+                publish
+                    .into_iter()
+                    .chain(expire)
+                    .map(move |(at, action)| (at, action, f))
+            })
+            .filter(|(at, _, _)| *at > now)
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.path.cmp(&b.2.path)))
+            .map(|(at, action, f)| ArticleEvent {
+                path: f.path.clone(),
+                at,
+                action,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn file(path: &str, publish: Option<&str>, expires: Option<&str>) -> LocalFileState {
+        LocalFileState {
+            path: path.into(),
+            mtime_ns: 0,
+            size: 0,
+            notes: Vec::new(),
+            expires: expires.map(at),
+            publish_at: publish.map(at),
+        }
+    }
+
+    #[test]
+    fn the_next_article_event_is_the_earliest_future_time_of_any_file() {
+        let state = PollState {
+            files: vec![
+                file("past.md", Some("2026-01-01T00:00:00Z"), None),
+                file("later.md", Some("2026-06-01T00:00:00Z"), None),
+                file("going.md", None, Some("2026-03-01T00:00:00Z")),
+                file("plain.md", None, None),
+            ],
+            ..PollState::default()
+        };
+        let next = state
+            .next_article_event(at("2026-02-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(next.path, "going.md");
+        assert_eq!(next.action, ArticleAction::Expire);
+        assert_eq!(
+            next.to_string(),
+            "going.md expires at 2026-03-01 00:00:00 UTC"
+        );
+        let next = state
+            .next_article_event(at("2026-03-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            (next.path.as_str(), next.action),
+            ("later.md", ArticleAction::Publish)
+        );
+        assert_eq!(state.next_article_event(at("2026-07-01T00:00:00Z")), None);
+    }
 }

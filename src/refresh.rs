@@ -486,6 +486,7 @@ impl Refresher<'_> {
                 size: file.size,
                 notes: Vec::new(),
                 expires: None,
+                publish_at: None,
             };
             let expired = previous
                 .get(file.rel_path.as_str())
@@ -513,6 +514,7 @@ impl Refresher<'_> {
                     notes.extend(read.notes.iter().cloned());
                     record.notes = read.notes;
                     record.expires = read.expires;
+                    record.publish_at = read.publish_at;
                     match read.entry {
                         Some(entry) => {
                             keep.insert(file.rel_path.clone());
@@ -602,10 +604,13 @@ impl Refresher<'_> {
         };
         if let Some(reason) = unpublished {
             notes.push(reason);
+            // Not a draft: the source's timer publishes it at its time.
+            let publish_at = article.publish_at.filter(|at| *at > now && !article.draft);
             return Ok(ReadArticle {
                 entry: None,
                 notes,
                 expires: None,
+                publish_at,
             });
         }
         let expires = article.expires;
@@ -625,6 +630,7 @@ impl Refresher<'_> {
             entry: Some(entry),
             notes,
             expires,
+            publish_at: None,
         })
     }
 
@@ -988,6 +994,8 @@ struct ReadArticle {
     notes: Vec<String>,
     /// When a published article expires.
     expires: Option<DateTime<Utc>>,
+    /// When an article scheduled for later is published.
+    publish_at: Option<DateTime<Utc>>,
 }
 
 /// The time between two polls of a healthy source: its interval (or, for
@@ -1066,6 +1074,9 @@ pub struct SourceHealth {
     pub why: String,
     /// True when the source is failing (errors, 404, gone).
     pub failing: bool,
+    /// A local source's next scheduled article (published or expiring),
+    /// as of its last scan; its timer refreshes the source then.
+    pub next_article: Option<crate::model::ArticleEvent>,
 }
 
 impl SourceHealth {
@@ -1100,8 +1111,21 @@ impl SourceHealth {
                 (a, b) => a.or(b),
             }
         };
+        let next_article = match source.kind {
+            SourceKind::Local { .. } => state.next_article_event(Utc::now()),
+            SourceKind::Remote { .. } => None,
+        };
+        // The timer refreshes a local source at its next article's time.
+        let next_poll = match (&next_article, next_poll) {
+            (Some(event), Some(scan)) if event.at < scan => Some(event.at),
+            (Some(event), None) => Some(event.at),
+            (_, scan) => scan,
+        };
         let why = if matches!(source.kind, SourceKind::Local { .. }) {
-            "schedule".to_string()
+            match &next_article {
+                Some(event) if next_poll == Some(event.at) => "article timer".to_string(),
+                _ => "schedule".to_string(),
+            }
         } else if state.last_attempt.is_none() {
             "first poll".to_string()
         } else {
@@ -1113,6 +1137,7 @@ impl SourceHealth {
             next_poll,
             why,
             failing: state.gone || state.consecutive_failures > 0,
+            next_article,
         }
     }
 }

@@ -629,7 +629,10 @@ fn sources_table(app: &App, body: &mut String) {
             fmt(state.last_success),
             state.consecutive_failures,
             fmt(health.next_poll),
-            escape_html(&health.why),
+            escape_html(&match &health.next_article {
+                Some(event) => format!("{}; next scheduled article: {event}", health.why),
+                None => health.why.clone(),
+            }),
             state.bytes_saved,
             parse_warnings_cell(&state),
         ));

@@ -319,8 +319,9 @@ pub fn check_folder(root: &Path, max_bytes: u64) -> Result<FolderCheck, ArticleE
     Ok(out)
 }
 
-/// Hidden files and directories, editor temp files.
-fn is_ignored_name(name: &str) -> bool {
+/// Hidden files and directories, editor temp files (also used by
+/// [`super::watch`] to ignore their changes).
+pub fn is_ignored_name(name: &str) -> bool {
     name.starts_with('.') || name.ends_with('~') || name.to_ascii_lowercase().ends_with(".swp")
 }
 
@@ -340,7 +341,8 @@ fn format_of(path: &str) -> Option<Format> {
     }
 }
 
-fn has_article_extension(name: &str) -> bool {
+/// True for the extensions [`scan_folder`] lists: .md, .markdown, .txt.
+pub fn has_article_extension(name: &str) -> bool {
     format_of(name).is_some()
 }
 
