@@ -236,23 +236,17 @@ pub fn check_copy(path: &Path, scratch: &Path) -> Result<CheckReport, StoreError
             err,
         )
     });
+    // Damage is reported at the store's path, not the copy's.
+    let at_store = |err| match err {
+        StoreError::Damaged { found, .. } => StoreError::Damaged {
+            path: path.to_path_buf(),
+            found,
+        },
+        other => other,
+    };
     let result = copied.and_then(|()| {
-        let store = super::Store::open(&copy).map_err(|err| match err {
-            StoreError::Damaged { found, .. } => StoreError::Damaged {
-                path: path.to_path_buf(),
-                found,
-            },
-            other => other,
-        })?;
-        let report = store.check().map_err(|err| match err {
-            StoreError::Damaged { found, .. } => StoreError::Damaged {
-                path: path.to_path_buf(),
-                found,
-            },
-            other => other,
-        });
-        drop(store);
-        report
+        let store = super::Store::open(&copy).map_err(at_store)?;
+        store.check().map_err(at_store)
     });
     let _ = std::fs::remove_dir_all(&copy);
     result
