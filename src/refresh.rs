@@ -80,10 +80,7 @@ struct Counts {
     unchanged: usize,
     /// Entries ignored: tombstoned, or older than `max_age`.
     skipped: usize,
-    /// Items of other sources rewritten to record a merged duplicate, in
-    /// the batch being built.
-    merges: usize,
-    /// The same, in every batch of the document.
+    /// Items of other sources rewritten to record a merged duplicate.
     merged: usize,
     /// The document's identity warnings (see [`dedup::Plan::warnings`]).
     warnings: Vec<String>,
@@ -736,10 +733,11 @@ impl Refresher<'_> {
         let (mut new, mut updated, mut removed) = (0, 0, 0);
         loop {
             let result = self.reconcile(source, &mut planner, &mut kept, &mut counts, now);
-            let mut batch = match result {
-                Ok(batch) => batch,
+            let (mut batch, merges) = match result {
+                Ok(planned) => planned,
                 Err(err) => return self.store_failed(source, &err).await,
             };
+            counts.merged += merges;
             let last = planner.remaining() == 0;
             if last {
                 let (mut poll, mut removals, slugs) = std::mem::take(&mut with_last);
@@ -758,7 +756,6 @@ impl Refresher<'_> {
                 batch.slugs = slugs;
                 batch.poll = Some(poll);
             }
-            let merges = std::mem::take(&mut counts.merges);
             counts.skipped += match self.retain(source, &mut batch, now) {
                 Ok(refused) => refused,
                 Err(err) => return self.store_failed(source, &err).await,
@@ -797,7 +794,8 @@ impl Refresher<'_> {
     }
 
     /// The batch of the next [`CHUNK`] entries of a document: their items,
-    /// aliases and signatures, and the merges into items of other sources.
+    /// aliases and signatures, and the merges into items of other sources
+    /// (with how many items of other sources it rewrites).
     fn reconcile(
         &self,
         source: &SourceConfig,
@@ -805,7 +803,7 @@ impl Refresher<'_> {
         kept: &mut HashSet<ItemKey>,
         counts: &mut Counts,
         now: DateTime<Utc>,
-    ) -> Result<Batch, StoreError> {
+    ) -> Result<(Batch, usize), StoreError> {
         let mut index = self.store.clone();
         let plan = planner.next(CHUNK, now, &mut index)?;
         for warning in &plan.warnings {
@@ -837,6 +835,7 @@ impl Refresher<'_> {
         }
 
         // Merges into items of other sources: one write per item joined.
+        let mut merges = 0;
         let mut joined: Vec<(ItemKey, Vec<MergeRecord>)> = Vec::new();
         for (primary, record) in plan.merges {
             match joined.iter_mut().find(|(k, _)| *k == primary) {
@@ -859,12 +858,11 @@ impl Refresher<'_> {
                 }
                 if new.merged != old.merged {
                     batch.upserts.push((Some(old), new));
-                    counts.merges += 1;
-                    counts.merged += 1;
+                    merges += 1;
                 }
             }
         }
-        Ok(batch)
+        Ok((batch, merges))
     }
 
     /// Retention: removes the source's items beyond `max_items` or older
