@@ -495,11 +495,7 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
         .args(["sources", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["id"], "a");
     assert_eq!(rows[0]["items"], 1);
@@ -507,11 +503,7 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
 
     write(&dir.path().join("a/two.md"), "# Post A2\n\nMore.\n");
     let out = syndic(dir.path()).arg("fetch").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "a: 1 new, 0 updated, 0 removed, 1 unchanged"
@@ -535,11 +527,7 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
     let id = item["id"].as_str().unwrap();
     let out = syndic(dir.path()).args(["explain", id]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(text.contains(&format!("public id:   {id}")), "{text}");
     assert!(text.contains("upstream id: two.md"), "{text}");
     let out = syndic(dir.path())
@@ -563,11 +551,7 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
     daemon.child.wait().unwrap();
     assert!(socket.exists());
     let out = syndic(dir.path()).arg("sources").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().nth(1).unwrap().starts_with("a "), "{table}");
     // A restarted daemon replaces the stale socket.
@@ -576,14 +560,20 @@ fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
         .args(["sources", "--json"])
         .output()
         .unwrap();
+    assert_ok(&out);
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+    assert!(!socket.exists(), "the socket is removed on a clean stop");
+}
+
+/// Fails the test with the command's stderr when it did not succeed.
+#[track_caller]
+fn assert_ok(out: &std::process::Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (status, log, _) = daemon.stop();
-    assert!(status.success(), "{log}");
-    assert!(!socket.exists(), "the socket is removed on a clean stop");
 }
 
 /// Waits until `path` exists (the daemon works in the background).
@@ -638,11 +628,7 @@ fn a_deleted_admin_socket_is_named_by_the_cli_and_made_again_by_sighup_and_the_w
         .args(["sources", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(
         daemon.log().contains("created it again"),
         "{}",
@@ -670,11 +656,7 @@ fn a_deleted_admin_socket_is_named_by_the_cli_and_made_again_by_sighup_and_the_w
     daemon.wait_for("READY=1");
     wait_for_file(&socket, &daemon);
     let out = syndic(dir.path()).arg("sources").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let (status, log, _) = daemon.stop();
     assert!(status.success(), "{log}");
 }
