@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::model::{Entry, ItemKey};
 use chrono::TimeZone;
