@@ -146,21 +146,7 @@ pub(super) fn strip_tags(html: &str) -> String {
     out
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::ingest::parse::escape_html;
 
 /// Removes the characters XML 1.0 forbids (C0 controls but tab, LF, CR;
 /// U+FFFE, U+FFFF), whatever came in upstream.

@@ -17,6 +17,7 @@ use std::time::UNIX_EPOCH;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+use crate::ingest::parse::escape_html;
 use crate::model::Entry;
 
 mod folder;
@@ -138,22 +139,6 @@ fn decode(path: &str, bytes: &[u8]) -> Result<String, ArticleError> {
     })?;
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
-}
-
-/// Escapes `&`, `<`, `>`, `"` and `'`; everything else is kept as is.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Turns text into a URL slug: lowercase ASCII alphanumerics are kept, every

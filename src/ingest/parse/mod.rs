@@ -49,6 +49,7 @@ mod plain_url;
 mod raw;
 mod recover;
 mod sanitize;
+pub use sanitize::escape_html;
 mod xml_reader;
 mod xml_scan;
 

@@ -547,15 +547,29 @@ pub(crate) fn text_to_html(text: &str) -> String {
     }
 }
 
-/// Escapes text for HTML/XML.
+/// Escapes text for HTML element content and attribute values: `&`, `<`,
+/// `>`, `"` and `'`; everything else is kept as is. The one HTML escaper
+/// of syndic's own pages and of local articles.
+pub fn escape_html(text: &str) -> String {
+    escape_with(text, true)
+}
+
+/// Escapes text for HTML/XML: as [`escape_html`] but `'` is kept, which is
+/// what parsed feeds were stored with (changing it would change their
+/// digests, and so "update" every stored item with an apostrophe).
 pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    escape_with(text, false)
+}
+
+fn escape_with(text: &str, apostrophe: bool) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' if apostrophe => out.push_str("&#39;"),
             _ => out.push(c),
         }
     }
