@@ -71,6 +71,11 @@ pub struct Entry {
     pub enclosures: Vec<Enclosure>,
     /// Local articles only: the slug of its page under `/articles/`.
     pub slug: Option<String>,
+    /// Local articles only: the files beside the article that it refers
+    /// to (images, the enclosure), relative to the article's folder with
+    /// `/` separators; served at `/articles/{slug}/{path}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 impl Entry {

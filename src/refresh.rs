@@ -620,7 +620,36 @@ impl Refresher<'_> {
         let _ = source;
         let slug = entry.slug.clone().unwrap_or_else(|| "article".into());
         let page = format!("{}/articles/{}", self.public_base, slug);
-        let base = url::Url::parse(&page).ok();
+        // Relative paths are read from the article's page as a folder:
+        // `img/a.png` is `/articles/{slug}/img/a.png`, where the file
+        // beside the article is served.
+        let base = url::Url::parse(&format!("{page}/")).ok();
+        for reference in &article.references {
+            match local::find_attachment(root, &file.rel_path, &reference.url) {
+                Some(found) if !entry.attachments.contains(&found.path) => {
+                    entry.attachments.push(found.path);
+                }
+                Some(_) => {}
+                None if reference.image => notes.push(format!(
+                    "{path}: image `{}` is not a file beside the article",
+                    reference.url
+                )),
+                None => {}
+            }
+        }
+        if let Some(enclosure) = article.enclosure {
+            match enclosure_of(root, &file.rel_path, &enclosure, base.as_ref()) {
+                Some((found, path)) => {
+                    if let Some(path) = path.filter(|p| !entry.attachments.contains(p)) {
+                        entry.attachments.push(path);
+                    }
+                    entry.enclosures.push(found);
+                }
+                None => notes.push(format!(
+                    "{path}: enclosure `{enclosure}` is neither an http(s) URL nor a file beside the article: left out"
+                )),
+            }
+        }
         entry.content_html = entry
             .content_html
             .map(|h| parse::sanitize_html(&h, base.as_ref()));
@@ -655,7 +684,20 @@ impl Refresher<'_> {
                 None => self.store.slug_owner(&slug)?,
             };
             if owner.is_some_and(|k| k != key) {
+                let old_dir = format!("{}/articles/{slug}/", self.public_base);
                 slug = format!("{slug}-{}", &key.to_hex()[..8]);
+                let new_dir = format!("{}/articles/{slug}/", self.public_base);
+                // Relative paths were resolved under the page's old name.
+                for field in [&mut entry.content_html, &mut entry.summary_html] {
+                    if let Some(html) = field.as_mut() {
+                        *html = html.replace(&old_dir, &new_dir);
+                    }
+                }
+                for enclosure in &mut entry.enclosures {
+                    if let Some(rest) = enclosure.url.strip_prefix(&old_dir) {
+                        enclosure.url = format!("{new_dir}{rest}");
+                    }
+                }
                 entry.link = Some(format!("{}/articles/{}", self.public_base, slug));
                 entry.slug = Some(slug.clone());
             }
@@ -989,6 +1031,35 @@ impl Refresher<'_> {
         }
         Outcome::Failed(cause)
     }
+}
+
+/// An article's `enclosure`: an http(s) URL (type from its extension,
+/// length unknown), or a file beside the article (served under its page;
+/// type and length from the file), with the attachment path to list.
+fn enclosure_of(
+    root: &std::path::Path,
+    article_rel: &str,
+    written: &str,
+    page_dir: Option<&url::Url>,
+) -> Option<(crate::model::Enclosure, Option<String>)> {
+    if let Ok(url) = url::Url::parse(written)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let enclosure = crate::model::Enclosure {
+            mime_type: local::media_type(url.path()),
+            url: url.to_string(),
+            length: 0,
+        };
+        return Some((enclosure, None));
+    }
+    let found = local::find_attachment(root, article_rel, written)?;
+    let url = page_dir?.join(written).ok()?;
+    let enclosure = crate::model::Enclosure {
+        url: url.to_string(),
+        mime_type: found.mime_type,
+        length: found.size,
+    };
+    Some((enclosure, Some(found.path)))
 }
 
 /// One article file read by a local refresh.

@@ -9,10 +9,12 @@
 //!
 //! | route | surface | what |
 //! |---|---|---|
-//! | `/feeds/{name}.rss` `.atom` `.json` | public | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link` |
+//! | `/feeds/{name}.rss` `.atom` `.json` | public | an output feed (the formats it offers): ETag, Last-Modified, 304, gzip/br, HEAD, CORS, WebSub `Link`; a browser (HTML preferred, no feed type asked for) gets the feed's page |
+//! | `/feeds/{name}.html` | public | the feed's page: its items and how to subscribe, with autodiscovery links |
 //! | `/feeds/{name}/archive/{n}.{ext}` | public | an RFC 5005 archive page, oldest first by publication date; a full one is cached for a day |
 //! | `/feeds/feed.xsl` | public | the XSLT stylesheet that makes RSS/Atom readable in a browser |
 //! | `/articles/{slug}` | public | the HTML page of a local article |
+//! | `/articles/{slug}/{path}` | public | a file beside the article that it refers to (image, enclosure): Range (206), Last-Modified, 304 |
 //! | `/items/{key}` | public | the HTML page of an item that has no link of its own |
 //! | `/` | public | an HTML index of the feeds (on the admin surface: of the feeds and the sources' health) |
 //! | `/healthz`, `/readyz` | both | liveness; readiness (store open, first render done) |
@@ -37,8 +39,9 @@ mod negotiate;
 
 use crate::daemon::App;
 use crate::model::{ItemKey, StoredItem};
-use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, websub};
+use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, page, websub};
 use negotiate::{Coding, choose_coding};
+use sha2::Digest;
 
 /// The routes of the public listener: what subscribers need, and the
 /// operator's pages too when `[daemon] public_status = true` (read at start).
@@ -58,6 +61,7 @@ fn router(app: Arc<App>, operator: bool) -> Router {
         .route("/feeds/{file}", get(feed))
         .route("/feeds/{name}/archive/{file}", get(archive_page))
         .route("/articles/{slug}", get(article))
+        .route("/articles/{slug}/{*path}", get(attachment))
         .route("/items/{key}", get(item_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz));
@@ -151,14 +155,25 @@ async fn feed(
         return not_found();
     };
     let config = app.config();
-    let (Some(format), Some(feed_config)) = (Format::from_extension(ext), config.feed(name)) else {
+    let format = match ext {
+        "html" => Some(Format::Html),
+        _ => Format::from_extension(ext),
+    };
+    let (Some(format), Some(feed_config)) = (format, config.feed(name)) else {
         return not_found();
     };
-    if !feed_config.offers(format.extension()) {
+    if format != Format::Html && !feed_config.offers(format.extension()) {
         return not_found();
     }
     let Some(feed) = app.published.get(name) else {
         return not_found();
+    };
+    // A browser would show the XML as text: it gets the feed's page, at
+    // the same address (`Vary: Accept`).
+    let document = if negotiate::prefers_html(&headers) {
+        Format::Html
+    } else {
+        format
     };
     let link = if feed_config.hubs.is_empty() {
         None
@@ -173,8 +188,9 @@ async fn feed(
     let policy = FeedHeaders {
         max_age: app.feed_max_age(name),
         link,
+        vary_accept: format != Format::Html,
     };
-    let response = respond_with_feed(feed.get(format), &headers, &policy);
+    let response = respond_with_feed(feed.get(document), &headers, &policy);
     let bytes = axum::body::HttpBody::size_hint(response.body())
         .exact()
         .unwrap_or(0);
@@ -237,6 +253,7 @@ async fn archive_page(
             app.feed_max_age(&name)
         },
         link: None,
+        vary_accept: false,
     };
     respond_with_feed(page.get(format), &headers, &policy)
 }
@@ -260,6 +277,9 @@ struct FeedHeaders {
     max_age: u64,
     /// The WebSub `Link` header, when the feed has hubs.
     link: Option<String>,
+    /// Whether the document depends on `Accept` (a feed's address, which
+    /// gives browsers its page).
+    vary_accept: bool,
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -305,7 +325,14 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
     let cache_control = format!("public, max-age={}", policy.max_age);
     let mut builder = Response::builder()
         .header(header::ETAG, etag)
-        .header(header::VARY, "Accept-Encoding")
+        .header(
+            header::VARY,
+            if policy.vary_accept {
+                "Accept-Encoding, Accept"
+            } else {
+                "Accept-Encoding"
+            },
+        )
         .header(header::CACHE_CONTROL, cache_control)
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header(
@@ -364,6 +391,7 @@ pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
     let policy = FeedHeaders {
         max_age: 60,
         link: None,
+        vary_accept: true,
     };
     Format::ALL
         .iter()
@@ -402,11 +430,71 @@ async fn article(
     headers: HeaderMap,
 ) -> Response {
     match app.store.item_by_slug(&slug) {
-        Ok(Some(item)) => app.pages.respond(&slug, &item, &headers),
+        Ok(Some(item)) => {
+            let head = item_alternates(&app, &item);
+            app.pages.respond(&slug, &item, &head, &headers)
+        }
         Ok(None) => not_found(),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
     }
 }
+
+/// A file beside a local article that the article refers to (its entry
+/// lists it): served from the folder with `Range` (206/416),
+/// `Last-Modified` and 304 by tower-http, its type from its extension.
+/// The path is checked again against the folder's real path at each
+/// request. The file may be anything a writer saved (an SVG, an HTML page),
+/// so it runs no script and is not framed (a sandboxing CSP).
+async fn attachment(
+    State(app): State<Arc<App>>,
+    Path((slug, path)): Path<(String, String)>,
+    request: axum::extract::Request,
+) -> Response {
+    let item = match app.store.item_by_slug(&slug) {
+        Ok(Some(item)) => item,
+        Ok(None) => return not_found(),
+        Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    };
+    if !item.entry.attachments.contains(&path) {
+        return not_found();
+    }
+    let config = app.config();
+    let Some(crate::config::SourceKind::Local { path: folder }) =
+        config.source(&item.source).map(|s| &s.kind)
+    else {
+        return not_found();
+    };
+    let article = item.entry.upstream_id.as_deref().unwrap_or_default();
+    let Some(file) = crate::ingest::local::attachment_file(folder, article, &path) else {
+        return not_found();
+    };
+    use tower::ServiceExt as _;
+    let mut response = match tower_http::services::ServeFile::new(file)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.map(Body::new),
+        Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ATTACHMENT_POLICY),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// The Content-Security-Policy of an article's attachment.
+const ATTACHMENT_POLICY: &str =
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox";
 
 /// Article pages rendered once per change of their item and served as
 /// stored bytes: the ETag comes from the item's content digest and date,
@@ -429,17 +517,21 @@ impl PageCache {
         self.renders.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn etag(item: &StoredItem) -> String {
+    /// The page's ETag: its item's content digest and date, and its
+    /// `<head>` links (the feeds that include it).
+    fn etag(item: &StoredItem, head: &str) -> String {
+        let head: [u8; 32] = sha2::Sha256::digest(head.as_bytes()).into();
         format!(
-            "\"p1-{}-{}\"",
+            "\"p1-{}-{}-{}\"",
             hex::encode(item.digest),
-            item.published.timestamp()
+            item.published.timestamp(),
+            hex::encode(&head[..4])
         )
     }
 
-    fn respond(&self, slug: &str, item: &StoredItem, headers: &HeaderMap) -> Response {
+    fn respond(&self, slug: &str, item: &StoredItem, head: &str, headers: &HeaderMap) -> Response {
         use std::sync::atomic::Ordering;
-        let etag = Self::etag(item);
+        let etag = Self::etag(item, head);
         let matches = headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
@@ -467,7 +559,7 @@ impl PageCache {
             Some(body) => body,
             None => {
                 self.renders.fetch_add(1, Ordering::Relaxed);
-                let body = bytes::Bytes::from(item_html(item));
+                let body = bytes::Bytes::from(item_html(item, head));
                 if let Ok(mut pages) = self.pages.lock() {
                     let mut total = self.bytes.load(Ordering::Relaxed);
                     if let Some((_, old)) = pages.remove(slug) {
@@ -499,34 +591,47 @@ async fn item_page(State(app): State<Arc<App>>, Path(key): Path<String>) -> Resp
         return not_found();
     };
     match app.store.item(&key) {
-        Ok(Some(item)) => page_response(item_html(&item)),
+        Ok(Some(item)) => page_response(item_html(&item, &item_alternates(&app, &item))),
         Ok(None) => not_found(),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;line-height:1.5;color:#222}\
-table{border-collapse:collapse}td,th{padding:.25em .75em;border-bottom:1px solid #ddd;text-align:left}\
-.bad{color:#a00}.ok{color:#070}time{color:#666}";
-
-fn page(title: &str, body: &str) -> Response {
-    page_response(page_html(title, body))
+fn page(title: &str, head: &str, body: &str) -> Response {
+    page_response(page::html(title, head, body))
 }
 
 fn page_response(html: String) -> Response {
     ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
 }
 
-fn page_html(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
-        escape_html(title)
-    )
+/// The autodiscovery links of the feeds `wanted` picks, in config order.
+fn feed_alternates(app: &App, wanted: impl Fn(&crate::config::FeedConfig) -> bool) -> String {
+    let config = app.config();
+    let base = config.daemon.public_base();
+    let mut head = String::new();
+    for feed in config.feeds.iter().filter(|f| wanted(f)) {
+        let formats: Vec<Format> = Format::ALL
+            .into_iter()
+            .filter(|f| feed.offers(f.extension()))
+            .collect();
+        head.push_str(&page::alternate_links(
+            &base,
+            &feed.name,
+            &feed.title,
+            &formats,
+        ));
+    }
+    head
 }
 
-fn item_html(item: &StoredItem) -> String {
+/// The autodiscovery links of an item's page: the feeds that include its
+/// source.
+fn item_alternates(app: &App, item: &StoredItem) -> String {
+    feed_alternates(app, |feed| feed.sources.contains(&item.source))
+}
+
+fn item_html(item: &StoredItem, head: &str) -> String {
     let e = &item.entry;
     let title = e.title.clone().unwrap_or_else(|| "(untitled)".into());
     let mut body = format!(
@@ -549,22 +654,26 @@ fn item_html(item: &StoredItem) -> String {
         ));
     }
     body.push_str("</article>");
-    page_html(&title, &body)
+    page::html(&title, head, &body)
 }
 
 /// The public index: the feeds and how to subscribe.
 async fn public_index(State(app): State<Arc<App>>) -> Response {
-    let mut body = String::from("<h1>syndic</h1>\n<h2>Feeds</h2>\n");
+    let mut body = String::from(INTRO);
     feeds_table(&app, &mut body);
-    page("syndic", &body)
+    page("syndic", &feed_alternates(&app, |_| true), &body)
 }
+
+/// The top of the index: what this is and how to subscribe.
+const INTRO: &str = "<h1>syndic</h1>\n<p>This server publishes the feeds below. To follow one, \
+open its page, or copy one of its addresses (RSS, Atom or JSON Feed) into a feed reader.</p>\n<h2>Feeds</h2>\n";
 
 /// The operator's index: the feeds, and every source's health.
 async fn operator_index(State(app): State<Arc<App>>) -> Response {
-    let mut body = String::from("<h1>syndic</h1>\n<h2>Feeds</h2>\n");
+    let mut body = String::from(INTRO);
     feeds_table(&app, &mut body);
     sources_table(&app, &mut body);
-    page("syndic", &body)
+    page("syndic", &feed_alternates(&app, |_| true), &body)
 }
 
 fn feeds_table(app: &App, body: &mut String) {
@@ -594,7 +703,8 @@ fn feeds_table(app: &App, body: &mut String) {
             None => "at each change".to_string(),
         };
         body.push_str(&format!(
-            "<tr><td>{}<br><small>{}</small></td><td>{count}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td><a href=\"/feeds/{}.html\">{}</a><br><small>{}</small></td><td>{count}</td><td>{}</td><td>{}</td></tr>\n",
+            escape_html(&feed.name),
             escape_html(&feed.title),
             escape_html(&feed.description),
             links.join(" · "),
@@ -688,6 +798,7 @@ mod tests {
         FeedHeaders {
             max_age,
             link: None,
+            vary_accept: false,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod archive;
 mod atom;
 mod json;
 pub mod opml;
+pub mod page;
 mod rss;
 pub mod sanitize;
 pub mod websub;
@@ -32,15 +33,18 @@ mod published;
 pub use item::*;
 pub use published::*;
 
-/// The output formats every feed is offered in.
+/// The documents of a feed: the three feed formats ([`Format::ALL`]) and
+/// the feed's HTML page for people ([`page::feed_page`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
     Rss,
     Atom,
     Json,
+    Html,
 }
 
 impl Format {
+    /// The feed formats (every document but the HTML page).
     pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
 
     /// The file extension the feed is served under.
@@ -49,6 +53,7 @@ impl Format {
             Format::Rss => "rss",
             Format::Atom => "atom",
             Format::Json => "json",
+            Format::Html => "html",
         }
     }
 
@@ -61,6 +66,7 @@ impl Format {
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 
@@ -70,6 +76,7 @@ impl Format {
             Format::Rss => "application/rss+xml",
             Format::Atom => "application/atom+xml",
             Format::Json => "application/feed+json",
+            Format::Html => "text/html",
         }
     }
 }
@@ -100,6 +107,8 @@ pub struct FeedMeta<'a> {
     pub icon: Option<&'a str>,
     /// WebSub hubs announced with `rel="hub"`.
     pub hubs: Vec<String>,
+    /// The feed formats the feed is offered in (its page links to them).
+    pub formats: Vec<Format>,
     pub page: Page,
     /// When the document's bytes last changed: its `lastBuildDate`, Atom
     /// `updated` and `Last-Modified`. `None` (archive pages, tests): the
@@ -121,6 +130,7 @@ impl<'a> FeedMeta<'a> {
             image: None,
             icon: None,
             hubs: Vec::new(),
+            formats: Format::ALL.to_vec(),
             page: Page::Current { prev_archive: None },
             updated: None,
         }
@@ -135,6 +145,10 @@ impl<'a> FeedMeta<'a> {
             image: feed.image.as_ref().map(url::Url::as_str),
             icon: feed.icon.as_ref().map(url::Url::as_str),
             hubs: feed.hubs.iter().map(|h| h.to_string()).collect(),
+            formats: Format::ALL
+                .into_iter()
+                .filter(|f| feed.offers(f.extension()))
+                .collect(),
             ..FeedMeta::new(&feed.name, &feed.title, &feed.description, base)
         }
     }
@@ -276,12 +290,14 @@ impl Rendered {
     }
 }
 
-/// The three documents of one feed.
+/// The documents of one feed: three formats and its page.
 #[derive(Debug)]
 pub struct RenderedFeed {
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
+    /// The feed's HTML page ([`page::feed_page`]).
+    pub html: Rendered,
     /// The page this is (current, or an archive page).
     pub page: Page,
     /// Archive pages rendered on demand since this rendering, by index.
@@ -292,7 +308,7 @@ pub struct RenderedFeed {
 impl RenderedFeed {
     /// Whether any client has seen this rendering's `Last-Modified`.
     pub fn was_served(&self) -> bool {
-        Format::ALL.iter().any(|f| {
+        Format::ALL.iter().chain([&Format::Html]).any(|f| {
             self.get(*f)
                 .served
                 .load(std::sync::atomic::Ordering::Relaxed)
@@ -304,6 +320,7 @@ impl RenderedFeed {
             Format::Rss => &self.rss,
             Format::Atom => &self.atom,
             Format::Json => &self.json,
+            Format::Html => &self.html,
         }
     }
 }
@@ -337,6 +354,7 @@ fn assemble(meta: &FeedMeta, bodies: [Vec<u8>; 3], items: &[StoredItem]) -> Rend
         rss: Rendered::new(Format::Rss, rss, meta, items),
         atom: Rendered::new(Format::Atom, atom, meta, items),
         json: Rendered::new(Format::Json, json, meta, items),
+        html: Rendered::new(Format::Html, page::feed_page(meta, items), meta, items),
         page: meta.page,
         archives: Mutex::new(HashMap::new()),
     }

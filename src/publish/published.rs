@@ -41,6 +41,7 @@ impl Published {
         let changed = feeds.get(name).is_none_or(|(_, old)| {
             Format::ALL
                 .iter()
+                .chain([&Format::Html])
                 .any(|f| old.get(*f).etag != feed.get(*f).etag)
         });
         if changed {

@@ -150,6 +150,42 @@ pub fn choose_coding(headers: &HeaderMap) -> Option<Coding> {
     best.map(|(coding, _)| coding)
 }
 
+/// The media types that ask for a feed when a client lists them.
+const FEED_TYPES: [&str; 6] = [
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/rdf+xml",
+    "application/json",
+    "text/xml",
+];
+
+/// True when a request for a feed comes from a browser that would show
+/// its XML as text: its `Accept` lists `text/html` (or XHTML), names no
+/// feed type ([`FEED_TYPES`]), and weighs HTML above `application/xml`.
+/// Browsers send `text/html,application/xhtml+xml,application/xml;q=0.9,
+/// */*;q=0.8`; feed readers name a feed type, or send `*/*` or nothing,
+/// and get the feed. Such a browser is given the feed's page instead.
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let mut html = 0;
+    let mut xml = 0;
+    for element in list_elements(headers, &header::ACCEPT) {
+        let Some((media, weight)) = weighted(&element) else {
+            continue;
+        };
+        if weight == 0 {
+            continue;
+        }
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(weight),
+            "application/xml" => xml = xml.max(weight),
+            m if FEED_TYPES.contains(&m) => return false,
+            _ => {}
+        }
+    }
+    html > 0 && html > xml
+}
+
 /// True when any entity tag of the `If-None-Match` lines matches one of
 /// ours, with the weak comparison RFC 9110 13.1.2 asks for (`W/` ignored),
 /// any coding variant of the current body counting as a match; `*` matches
@@ -194,6 +230,35 @@ pub fn not_modified(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn browsers_prefer_html_and_feed_readers_do_not() {
+        let accept = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, value.parse().unwrap());
+            prefers_html(&h)
+        };
+        // Chromium, Firefox, Safari.
+        assert!(accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+        ));
+        assert!(accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        // feedparser, a reader naming feed types, curl, a client listing
+        // XML as high as HTML, one refusing HTML.
+        assert!(!accept(
+            "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1"
+        ));
+        assert!(!accept("text/html, application/rss+xml;q=0.5"));
+        assert!(!accept("*/*"));
+        assert!(!accept("application/xml, text/html"));
+        assert!(!accept("text/html;q=0, */*"));
+        assert!(!prefers_html(&HeaderMap::new()));
+    }
+
     use super::*;
     use axum::http::HeaderValue;
 

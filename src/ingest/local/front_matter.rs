@@ -79,6 +79,8 @@ pub(super) enum Key {
     Summary,
     Slug,
     Expires,
+    /// A file beside the article, or a URL: the item's enclosure.
+    Enclosure,
     /// Looks like `draft` (any case, plural, one typo).
     Draft,
     /// Jekyll's `published`: `false` keeps the article unpublished.
@@ -110,6 +112,8 @@ pub(super) const MAPPED: &[(&str, Key)] = &[
     ("description", Key::Summary),
     ("excerpt", Key::Summary),
     ("slug", Key::Slug),
+    ("enclosure", Key::Enclosure),
+    ("attachment", Key::Enclosure),
     ("expirydate", Key::Expires),
     ("expires", Key::Expires),
     ("expiry", Key::Expires),

@@ -18,6 +18,8 @@ pub(super) fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, Arti
         publish_at: None,
         expires: None,
         warnings: Vec::new(),
+        references: Vec::new(),
+        enclosure: None,
     };
     if let Some(mut fm) = front {
         entry.title = fm.text(rel_path, Key::Title)?;
@@ -33,6 +35,7 @@ pub(super) fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, Arti
             .map(|s| format!("<p>{}</p>", escape_html(&s)));
         slug = fm.text(rel_path, Key::Slug)?;
         article.expires = fm.date(rel_path, Key::Expires)?;
+        article.enclosure = fm.text(rel_path, Key::Enclosure)?;
         // Draft-like keys and `published` (Jekyll), then what is left.
         // In file order (a TOML table comes back sorted by key).
         let mut rest = std::mem::take(&mut fm.values);
@@ -99,6 +102,7 @@ pub(super) fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, Arti
         entry.title = Some(title);
         events.drain(range);
     }
+    article.references = relative_references(&events);
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
 
@@ -112,6 +116,35 @@ pub(super) fn parse_markdown(rel_path: &str, text: &str) -> Result<Article, Arti
     });
     article.entry = entry;
     Ok(article)
+}
+
+/// The relative image sources and link targets of the body, in order,
+/// each once.
+fn relative_references(events: &[Event<'_>]) -> Vec<Reference> {
+    let mut out: Vec<Reference> = Vec::new();
+    for event in events {
+        let (url, image) = match event {
+            Event::Start(Tag::Image { dest_url, .. }) => (dest_url, true),
+            Event::Start(Tag::Link { dest_url, .. }) => (dest_url, false),
+            _ => continue,
+        };
+        if is_relative_path(url) && !out.iter().any(|r| r.url == url.as_ref()) {
+            out.push(Reference {
+                url: url.to_string(),
+                image,
+            });
+        }
+    }
+    out
+}
+
+/// A reference that names a path relative to the article: no scheme, not
+/// `/...`, `//host`, `#fragment` or `?query`.
+pub(super) fn is_relative_path(url: &str) -> bool {
+    let has_scheme = url
+        .split_once(':')
+        .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains('/'));
+    !url.is_empty() && !has_scheme && !url.starts_with(['/', '#', '?', '\\'])
 }
 
 /// A front matter value as written, for messages.

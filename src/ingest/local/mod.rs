@@ -23,10 +23,12 @@ use crate::model::Entry;
 mod folder;
 mod front_matter;
 mod markdown;
+mod media;
 mod text;
 pub use folder::*;
 use front_matter::*;
 use markdown::*;
+pub use media::*;
 use text::*;
 
 /// One article file found by [`scan_folder`].
@@ -57,6 +59,21 @@ pub struct Article {
     /// What the front matter got wrong or left unread, one message each,
     /// naming the file and line: unknown keys (with "did you mean").
     pub warnings: Vec<String>,
+    /// The relative references of the body (image sources and link
+    /// targets, as written): the files among them beside the article are
+    /// its attachments ([`find_attachment`]).
+    pub references: Vec<Reference>,
+    /// The `enclosure` front matter key as written: a file beside the
+    /// article or an http(s) URL.
+    pub enclosure: Option<String>,
+}
+
+/// A relative reference in an article's body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub url: String,
+    /// An image source (a missing file is worth a warning), not a link.
+    pub image: bool,
 }
 
 /// Why a folder could not be scanned or an article could not be parsed.

@@ -77,6 +77,8 @@ pub(super) fn parse_text(rel_path: &str, text: &str) -> Article {
         publish_at: None,
         expires: None,
         warnings: Vec::new(),
+        references: Vec::new(),
+        enclosure: None,
     }
 }
 

@@ -179,6 +179,7 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
         categories,
         enclosures,
         slug: None,
+        attachments: Vec::new(),
     }
 }
 
