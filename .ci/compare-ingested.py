@@ -19,11 +19,21 @@ from datetime import datetime, timezone
 import feedparser
 
 
+def scheduled(text):
+    """Whether the front matter dates the article in the future."""
+    m = re.search(r'^(?:date|publishDate)\s*[=:]\s*"?(\d{4}-\d{2}-\d{2})', text, re.M)
+    return bool(m) and m.group(1) > datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+
 def article_titles(dirs):
     titles = set()
     for d in dirs:
         for name in os.listdir(d):
+            if not name.endswith((".md", ".markdown", ".txt")):
+                continue  # folders of media, attachments
             text = open(os.path.join(d, name), encoding="utf-8").read()
+            if scheduled(text):
+                continue
             if name.endswith(".txt"):
                 titles.add(next(l.strip() for l in text.splitlines() if l.strip()))
                 continue

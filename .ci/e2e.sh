@@ -29,20 +29,61 @@ tags = ["local"]
 id = "sample"
 path = "$shared/samples/articles"
 
+[[source]]
+id = "show"
+path = "$work/show"
+
 [[feed]]
 name = "all"
 title = "Everything"
-include = ["*"]
+include = ["articles", "sample"]
+
+[[feed]]
+name = "show"
+title = "The syndic show"
+description = "A podcast made of article files"
+include = ["show"]
+podcast = true
+image = "https://example.org/cover.png"
+language = "en"
+category = "Technology"
+owner_email = "podcast@example.org"
 TOML
+# A podcast: two episodes with an audio file beside them, one note without.
+mkdir -p "$work/show/audio"
+head -c 20000 /dev/urandom > "$work/show/audio/ep1.mp3"
+head -c 30000 /dev/urandom > "$work/show/audio/ep2.mp3"
+for n in 1 2; do
+  printf '+++\ntitle = "Episode %s"\ndate = 2026-11-0%sT10:00:00Z\nenclosure = "audio/ep%s.mp3"\n+++\nShow notes of episode %s.\n' $n $n $n $n > "$work/show/ep$n.md"
+done
+printf '+++\ntitle = "A note"\n+++\nNo audio here.\n' > "$work/show/note.md"
 "$bin" --config "$work/feeds.toml" check
 "$bin" --config "$work/feeds.toml" serve >"$work/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; cat "$work/log"' ERR
+# Every article file but the ones dated in the future (scheduled).
+items=$(python3 - "$repo/articles" "$shared/samples/articles" <<'PY'
+import datetime, os, re, sys
+today = datetime.date.today().isoformat()
+n = 0
+for top in sys.argv[1:]:
+    for root, _, names in os.walk(top):
+        for name in names:
+            if not name.endswith((".md", ".txt")):
+                continue
+            text = open(os.path.join(root, name), encoding="utf-8").read()
+            m = re.search(r'^(?:date|publishDate)\s*[=:]\s*"?(\d{4}-\d{2}-\d{2})', text, re.M)
+            n += not (m and m.group(1) > today)
+print(n)
+PY
+)
+# Wait until every article is in the feeds (each source's first refresh
+# and the render after it).
+count() { curl -fsS "http://127.0.0.1:$port/feeds/$1.json" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' 2>/dev/null || echo 0; }
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/feeds/all.json" 2>/dev/null | grep -q '"title": "SYRIAN'; then break; fi
+  if [ "$(count all)" -ge "$items" ] && [ "$(count show)" -ge 2 ]; then break; fi
   sleep 0.2
 done
-items=$(find "$repo/articles" "$shared/samples/articles" -name '*.md' -o -name '*.txt' | wc -l)
 python3 "$shared/tools/check-feed.py" --min-items "$items" \
   "http://127.0.0.1:$port/feeds/all.rss" \
   "http://127.0.0.1:$port/feeds/all.atom"
@@ -51,6 +92,20 @@ python3 .ci/check-jsonfeed.py "http://127.0.0.1:$port/feeds/all.json" --min-item
 # The shipped and sample articles (first seen together, most undated) make
 # feeds without a single W3C validator message.
 bash "$shared/tools/w3c-validate.sh" "http://127.0.0.1:$port/feeds/all.rss" "http://127.0.0.1:$port/feeds/all.atom"
+# The podcast: the W3C validator's iTunes rules (language, itunes:category
+# from Apple's list, itunes:explicit, itunes:owner with an e-mail, supported
+# enclosure formats), and only the two episodes, with their audio served.
+bash "$shared/tools/w3c-validate.sh" "http://127.0.0.1:$port/feeds/show.rss"
+python3 "$shared/tools/check-feed.py" --min-items 2 "http://127.0.0.1:$port/feeds/show.rss"
+show=$(curl -fsS "http://127.0.0.1:$port/feeds/show.rss")
+[ "$(echo "$show" | grep -o '<item>' | wc -l)" -eq 2 ] || { echo "the podcast should have 2 episodes: $show"; exit 1; }
+for tag in '<itunes:category text="Technology">' '<itunes:explicit>false</itunes:explicit>' '<itunes:image href="https://example.org/cover.png"/>' '<itunes:email>podcast@example.org</itunes:email>' 'length="20000" type="audio/mpeg"'; do
+  echo "$show" | grep -qF "$tag" || { echo "podcast feed lacks $tag: $show"; exit 1; }
+done
+curl -fsS -r 100-199 "http://127.0.0.1:$port/articles/ep1/audio/ep1.mp3" -o "$work/part" -w '%{http_code}' | grep -q 206
+cmp <(head -c 200 "$work/show/audio/ep1.mp3" | tail -c 100) "$work/part" || { echo "Range request served the wrong bytes"; exit 1; }
+# What a person sees in a real browser: headless Chromium (Debian package).
+bash .ci/browser.sh "http://127.0.0.1:$port"
 # feedparser reads back what was ingested, the same in every format.
 python3 .ci/compare-ingested.py "http://127.0.0.1:$port" "$repo/articles" "$shared/samples/articles"
 # newsboat subscribes to each RSS and Atom feed and lists its items. One
@@ -75,5 +130,5 @@ status=0
 wait $pid || status=$?
 if [ $status -ne 0 ]; then cat "$work/log"; echo "daemon exited $status after SIGTERM"; exit 1; fi
 grep -q "stopped" "$work/log" || { cat "$work/log"; echo "no clean stop in the log"; exit 1; }
-echo "end to end: 3 feeds valid for feedparser, RSS and Atom listed by newsboat, clean stop"
+echo "end to end: 3 feeds valid for feedparser, RSS and Atom listed by newsboat, a podcast valid, pages shown by Chromium, clean stop"
 rm -rf "$work"

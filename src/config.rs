@@ -71,6 +71,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
+mod podcast;
+pub use podcast::Podcast;
+
 /// Default address the HTTP server listens on: `127.0.0.1:8080`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 /// Default store folder, relative to the config file's folder: `store`.
@@ -481,6 +484,10 @@ pub struct FeedConfig {
     /// runs to the next publish time. Default: none (published as soon as a
     /// source changes).
     pub refresh: Option<Schedule>,
+    /// `podcast = true`: the feed is a podcast (see [`Podcast`] for its
+    /// keys): its RSS carries the iTunes tags podcast directories require,
+    /// and it publishes only items with an enclosure. Default: none.
+    pub podcast: Option<Podcast>,
 }
 
 /// Every output format a feed can be offered in, in canonical order.
@@ -509,6 +516,7 @@ impl FeedConfig {
             hubs: Vec::new(),
             archive: true,
             refresh: None,
+            podcast: None,
         }
     }
 
@@ -883,6 +891,10 @@ struct RawFeed {
     hub: Option<Spanned<OneOrMany>>,
     archive: Option<bool>,
     refresh: Option<Spanned<Scalar>>,
+    podcast: Option<bool>,
+    category: Option<Spanned<String>>,
+    explicit: Option<Spanned<bool>>,
+    owner_email: Option<Spanned<String>>,
 }
 
 /// The top-level tables, as (key, how it is written).
@@ -2313,6 +2325,7 @@ fn build_feed(
         None => None,
     };
 
+    let podcast = podcast::build(ctx, &raw, span.clone(), label, &mut ok);
     let (include, resolved) = resolve_include(ctx, &raw, span.clone(), label, sources, &mut ok);
     let options = build_feed_options(ctx, &raw, span, label, sources, &resolved, &mut ok);
 
@@ -2338,6 +2351,7 @@ fn build_feed(
         hubs: options.hubs,
         archive: raw.archive.unwrap_or(true),
         refresh,
+        podcast,
     })
 }
 

@@ -109,6 +109,8 @@ pub struct FeedMeta<'a> {
     pub hubs: Vec<String>,
     /// The feed formats the feed is offered in (its page links to them).
     pub formats: Vec<Format>,
+    /// Set when the feed is a podcast: the RSS carries the iTunes tags.
+    pub podcast: Option<&'a crate::config::Podcast>,
     pub page: Page,
     /// When the document's bytes last changed: its `lastBuildDate`, Atom
     /// `updated` and `Last-Modified`. `None` (archive pages, tests): the
@@ -131,6 +133,7 @@ impl<'a> FeedMeta<'a> {
             icon: None,
             hubs: Vec::new(),
             formats: Format::ALL.to_vec(),
+            podcast: None,
             page: Page::Current { prev_archive: None },
             updated: None,
         }
@@ -149,6 +152,7 @@ impl<'a> FeedMeta<'a> {
                 .into_iter()
                 .filter(|f| feed.offers(f.extension()))
                 .collect(),
+            podcast: feed.podcast.as_ref(),
             ..FeedMeta::new(&feed.name, &feed.title, &feed.description, base)
         }
     }
@@ -481,10 +485,15 @@ pub fn changed_at(
     }
 }
 
-/// Whether an item passes a feed's keyword filters: with
+/// Whether an item passes a feed's filters: a podcast takes only items
+/// with an enclosure; with
 /// `include_keywords`, its title or text must contain one of them; it must
 /// contain none of `exclude_keywords`. Case-insensitive; markup is ignored.
 pub fn passes_filters(feed: &FeedConfig, item: &StoredItem) -> bool {
+    if feed.podcast.is_some() && !item.entry.enclosures.iter().any(|e| full_http_url(&e.url)) {
+        // A podcast publishes episodes: items with something to play.
+        return false;
+    }
     if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
         return true;
     }

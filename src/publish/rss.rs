@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use rss::extension::atom::AtomExtension;
 use rss::extension::dublincore::DublinCoreExtension;
+use rss::extension::itunes::{ITunesCategory, ITunesChannelExtension, ITunesOwner};
 use rss::extension::{Extension, ExtensionMap};
 
 use super::{FeedMeta, Format, Page, item_link, item_title, xml_clean};
@@ -77,6 +78,7 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
             ..Default::default()
         }),
         atom_ext: Some(AtomExtension { links }),
+        itunes_ext: podcast_tags(meta),
         items: items.iter().map(|i| render_item(meta, i)).collect(),
         namespaces,
         extensions,
@@ -86,6 +88,36 @@ pub fn render(meta: &FeedMeta, items: &[StoredItem]) -> Vec<u8> {
     // its writer.
     let xml = channel.write_to(Vec::new()).unwrap_or_default();
     super::xslt::with_stylesheet(xml, meta.stylesheet_href())
+}
+
+/// The channel's iTunes tags when the feed is a podcast: what Apple
+/// Podcasts requires (cover art, category, explicit flag; title,
+/// description, language and enclosures come from the feed) and the owner
+/// the W3C validator asks for.
+fn podcast_tags(meta: &FeedMeta) -> Option<ITunesChannelExtension> {
+    let podcast = meta.podcast?;
+    let author = xml_clean(meta.feed_author());
+    Some(ITunesChannelExtension {
+        author: Some(author.clone()),
+        image: meta.image.map(xml_clean),
+        categories: vec![ITunesCategory {
+            text: podcast.category.clone(),
+            subcategory: podcast.subcategory.as_ref().map(|sub| {
+                Box::new(ITunesCategory {
+                    text: sub.clone(),
+                    subcategory: None,
+                })
+            }),
+        }],
+        explicit: Some(podcast.explicit.to_string()),
+        owner: Some(ITunesOwner {
+            name: Some(author),
+            email: Some(xml_clean(&podcast.owner_email)),
+        }),
+        summary: Some(xml_clean(meta.description)),
+        r#type: Some("episodic".into()),
+        ..Default::default()
+    })
 }
 
 fn render_item(meta: &FeedMeta, item: &StoredItem) -> rss::Item {
