@@ -330,3 +330,71 @@ async fn an_enclosure_key_becomes_an_enclosure_in_every_format() {
     );
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_podcast_feed_has_the_itunes_tags_and_only_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    media_folder(dir.path());
+    write(
+        dir.path(),
+        "note.md",
+        b"+++\ntitle = \"A note\"\n+++\nNo audio.\n",
+    );
+    let show = "[[feed]]\nname = \"show\"\ntitle = \"The show\"\ninclude = [\"local\"]\npodcast = true\n\
+                image = \"https://example.org/cover.png\"\nlanguage = \"en\"\n\
+                category = \"Society & Culture/Documentary\"\nexplicit = true\nowner_email = \"me@example.org\"\n";
+    write_config(dir.path(), &format!("{ARTICLES}\n{show}"));
+    let d = TestDaemon::start(dir.path()).await;
+    let rss = text(d.get("/feeds/show.rss").await).await;
+    let doc = roxmltree::Document::parse(&rss).unwrap();
+    let itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+    let channel = doc
+        .descendants()
+        .find(|n| n.has_tag_name("channel"))
+        .unwrap();
+    let child = |name: &str| {
+        channel
+            .children()
+            .find(|n| n.has_tag_name((itunes, name)))
+            .unwrap_or_else(|| panic!("no itunes:{name} in {rss}"))
+    };
+    assert_eq!(
+        child("image").attribute("href"),
+        Some("https://example.org/cover.png")
+    );
+    assert_eq!(child("explicit").text(), Some("true"));
+    assert_eq!(child("author").text(), Some("The show"));
+    let category = child("category");
+    assert_eq!(category.attribute("text"), Some("Society & Culture"));
+    let sub = category.children().find(|n| n.is_element()).unwrap();
+    assert_eq!(sub.attribute("text"), Some("Documentary"));
+    let owner = child("owner");
+    let email = owner
+        .children()
+        .find(|n| n.has_tag_name((itunes, "email")))
+        .unwrap();
+    assert_eq!(email.text(), Some("me@example.org"));
+    let language = channel
+        .children()
+        .find(|n| n.has_tag_name("language"))
+        .unwrap();
+    assert_eq!(language.text(), Some("en"));
+    // Only the items with an enclosure: the two episodes, not the note.
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("item"))
+        .map(|i| {
+            i.children()
+                .find(|n| n.has_tag_name("title"))
+                .unwrap()
+                .text()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(titles, vec!["Episode one", "Remote media"]);
+    // The all-items feed of the same folder is no podcast.
+    let all = text(d.get("/feeds/all.rss").await).await;
+    assert!(!all.contains("itunes"), "{all}");
+    assert!(all.contains("A note"));
+    d.stop().await;
+}

@@ -239,8 +239,8 @@ pub struct Rendered {
     /// the same tag with `-gz` / `-br` appended inside the quotes.
     pub etag: String,
     /// When the document's bytes last changed ([`FeedMeta::updated`]);
-    /// `None` for an empty feed without a stamp. May be up to a second
-    /// ahead of the clock after two changes within one second: the server
+    /// `None` for an empty feed without a stamp. Not ahead of the clock
+    /// (see `hold_until`) unless the clock stepped back; the server then
     /// compares `If-Modified-Since` with it but never sends a later
     /// `Last-Modified` than its `Date`.
     pub last_modified: Option<DateTime<Utc>>,
@@ -454,6 +454,7 @@ fn render_stamped(
 }
 
 fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc>) -> RenderedFeed {
+    hold_until(at);
     let meta = FeedMeta {
         updated: Some(at),
         ..meta
@@ -463,6 +464,26 @@ fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc
         tracing::warn!(feed = meta.name, %err, "feed stamp not written; the next rendering counts as a change");
     }
     assemble(&meta, bodies, items)
+}
+
+/// The longest a change is held back so that its date is not ahead of the
+/// clock (see [`hold_until`]).
+pub const MAX_HOLD: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
+/// Waits until `at` when it is ahead of the clock by at most [`MAX_HOLD`]:
+/// a change dated the second after one a client has seen ([`changed_at`])
+/// is published when that second has come, so that a feed's dates
+/// (`lastBuildDate`, Atom `updated`, `Last-Modified`) never lie in the
+/// future, however often a file is saved. Renders run on blocking threads.
+/// Further ahead (the clock stepped back) it does not wait.
+fn hold_until(at: DateTime<Utc>) {
+    let ahead = at - Utc::now();
+    if ahead > chrono::TimeDelta::zero()
+        && ahead <= MAX_HOLD
+        && let Ok(ahead) = ahead.to_std()
+    {
+        std::thread::sleep(ahead);
+    }
 }
 
 /// The date of a change at `now` after a previous one at `previous`:

@@ -509,3 +509,22 @@ fn published_put_never_goes_back_to_an_older_reading() {
     assert!(p.put("all", render(&meta(), &sample_items()), 8));
     assert_eq!(etag(&p), newest);
 }
+
+#[test]
+fn a_change_right_after_a_served_one_is_not_dated_in_the_future() {
+    use crate::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let feed = FeedConfig::new("all", "All", vec!["a".into()], 10);
+    // A version a client has seen, dated the second ahead of the clock (as
+    // a file saved twice within one second leaves it).
+    let now = Utc::now();
+    let ahead = DateTime::<Utc>::from_timestamp(now.timestamp() + 1, 0).unwrap();
+    store.set_feed_stamp("all", &[7; 32], ahead).unwrap();
+    let (rendered, _) = render_feed_after(&store, &feed, "http://x", true).unwrap();
+    let dated = rendered.rss.last_modified.unwrap();
+    // The next second after the one seen, and not before the clock has
+    // reached it.
+    assert_eq!(dated, ahead + chrono::Duration::seconds(1));
+    assert!(dated <= Utc::now(), "{dated} is ahead of {}", Utc::now());
+}
