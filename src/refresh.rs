@@ -463,14 +463,17 @@ impl Refresher<'_> {
             warn!(source = %source.id, %path, %cause, "article skipped");
             notes.push(format!("{path}: skipped: {cause}"));
         }
-        let stored = match self.store.source_items(&source.id) {
-            Ok(items) => items,
+        // What the folder's items are, by path: their upstream ids and keys
+        // only. An unchanged file is not read, and its stored item is
+        // neither decoded nor passed through dedup again: a rescan reads
+        // and writes what changed (plus one stat per file and one small
+        // read per stored item).
+        let stored = match self.store.source_upstream_ids(&source.id) {
+            Ok(ids) => ids,
             Err(err) => return Outcome::Failed(err.to_string()),
         };
-        let by_path: HashMap<&str, &StoredItem> = stored
-            .iter()
-            .filter_map(|i| i.entry.upstream_id.as_deref().map(|p| (p, i)))
-            .collect();
+        let by_path: HashMap<&str, ItemKey> =
+            stored.iter().map(|(p, k)| (p.as_str(), *k)).collect();
         let previous: HashMap<&str, &LocalFileState> =
             state.files.iter().map(|f| (f.path.as_str(), f)).collect();
 
@@ -478,6 +481,7 @@ impl Refresher<'_> {
         let mut keep = HashSet::new();
         let mut file_states = Vec::new();
         let mut drafts = Vec::new();
+        let mut unchanged_files = 0;
         for file in &files {
             let unchanged = previous
                 .get(file.rel_path.as_str())
@@ -494,12 +498,9 @@ impl Refresher<'_> {
                 .get(file.rel_path.as_str())
                 .and_then(|p| p.expires)
                 .is_some_and(|at| at <= now);
-            if unchanged
-                && !expired
-                && let Some(item) = by_path.get(file.rel_path.as_str())
-            {
+            if unchanged && !expired && by_path.contains_key(file.rel_path.as_str()) {
                 keep.insert(file.rel_path.clone());
-                entries.push(item.entry.clone());
+                unchanged_files += 1;
                 if let Some(p) = previous.get(file.rel_path.as_str()) {
                     record.notes.clone_from(&p.notes);
                     record.expires = p.expires;
@@ -531,28 +532,25 @@ impl Refresher<'_> {
                     warn!(source = %source.id, path = %file.rel_path, %cause, "article not read");
                     notes.push(cause);
                     keep.insert(file.rel_path.clone());
-                    if let Some(item) = by_path.get(file.rel_path.as_str()) {
-                        entries.push(item.entry.clone());
-                    }
                 }
             }
         }
         state.parse_warning_count = notes.len();
         notes.truncate(5);
         state.parse_warnings = notes;
-        // Files that are gone, and files that became drafts, leave the feeds.
-        let removals: Vec<StoredItem> = stored
-            .iter()
-            .filter(|i| {
-                i.entry
-                    .upstream_id
-                    .as_deref()
-                    .is_none_or(|p| !keep.contains(p))
-            })
-            .cloned()
-            .collect();
-        // What the ingest needs was copied out: the stored items (the
-        // whole folder's) are not held through it.
+        // Files that are gone, and files that became drafts, leave the
+        // feeds: only their items are read whole.
+        let mut removals: Vec<StoredItem> = Vec::new();
+        for (path, key) in &stored {
+            if keep.contains(path) {
+                continue;
+            }
+            match self.store.item(key) {
+                Ok(Some(item)) => removals.push(item),
+                Ok(None) => {}
+                Err(err) => return Outcome::Failed(err.to_string()),
+            }
+        }
         drop(by_path);
         drop(stored);
         debug!(source = %source.id, files = files.len(), drafts = drafts.len(), "scanned");
@@ -570,8 +568,28 @@ impl Refresher<'_> {
             entries,
             urls: Vec::new(),
         };
-        self.ingest(source, document, removals, slugs, state, now)
-            .await
+        let outcome = self
+            .ingest(source, document, removals, slugs, state, now)
+            .await;
+        if files.len() > CHUNK {
+            // A big folder's listing and ids were allocated and freed on
+            // whichever thread ran the scan: back to the system (`memory`).
+            crate::memory::release();
+        }
+        match outcome {
+            Outcome::Refreshed {
+                new,
+                updated,
+                removed,
+                unchanged,
+            } => Outcome::Refreshed {
+                new,
+                updated,
+                removed,
+                unchanged: unchanged + unchanged_files,
+            },
+            other => other,
+        }
     }
 
     /// Reads and parses one article file: its entry, `None` when it is

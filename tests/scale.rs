@@ -364,3 +364,92 @@ async fn concurrent_writes_share_their_flushes() {
         assert_eq!(state.etag, Some(format!("\"v{s}\"")));
     }
 }
+
+/// A rescan of a local folder reads and decodes what changed, not the
+/// folder: unchanged files are neither read nor their items decoded, an
+/// edit or a deletion decodes that one item, and the outcome still counts
+/// the unchanged files.
+#[tokio::test]
+async fn a_folder_rescan_decodes_only_what_changed() {
+    const FILES: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("articles");
+    std::fs::create_dir(&articles).unwrap();
+    for n in 0..FILES {
+        std::fs::write(
+            articles.join(format!("post-{n}.md")),
+            format!(
+                "+++\ntitle = \"Post {n}\"\ndate = 2026-03-01T00:00:00Z\n+++\nText of post {n}.\n"
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n\
+         [[source]]\nid = \"local\"\npath = \"articles\"\n\n\
+         [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&config.daemon.store).unwrap();
+    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let refresher = Refresher {
+        store: &store,
+        fetcher: &fetcher,
+        public_base: "http://feeds.test",
+    };
+    let source = config.source("local").unwrap();
+    let outcome = refresher.refresh(source, true).await;
+    assert!(
+        matches!(outcome, Outcome::Refreshed { new: FILES, .. }),
+        "{outcome:?}"
+    );
+
+    let rescan = |expect: Outcome| {
+        let refresher = &refresher;
+        let store = &store;
+        async move {
+            let before = store.items_read();
+            let outcome = refresher.refresh(source, true).await;
+            assert_eq!(outcome, expect);
+            store.items_read() - before
+        }
+    };
+    let unchanged = |n: usize| Outcome::Refreshed {
+        new: 0,
+        updated: 0,
+        removed: 0,
+        unchanged: n,
+    };
+    assert_eq!(
+        rescan(unchanged(FILES)).await,
+        0,
+        "an unchanged folder decodes no item"
+    );
+
+    std::fs::write(
+        articles.join("post-7.md"),
+        "+++\ntitle = \"Post 7, edited\"\ndate = 2026-03-01T00:00:00Z\n+++\nNew text.\n",
+    )
+    .unwrap();
+    let edit = Outcome::Refreshed {
+        new: 0,
+        updated: 1,
+        removed: 0,
+        unchanged: FILES - 1,
+    };
+    let read = rescan(edit).await;
+    assert!((1..=3).contains(&read), "an edit decoded {read} items");
+
+    std::fs::remove_file(articles.join("post-8.md")).unwrap();
+    let delete = Outcome::Refreshed {
+        new: 0,
+        updated: 0,
+        removed: 1,
+        unchanged: FILES - 1,
+    };
+    let read = rescan(delete).await;
+    assert!((1..=3).contains(&read), "a deletion decoded {read} items");
+    assert_eq!(store.source_item_count("local"), FILES - 1);
+}

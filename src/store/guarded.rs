@@ -410,6 +410,12 @@ impl Store {
         self.with(|h| h.source_items(source))
     }
 
+    /// Every item of `source` as its upstream id and key (see the unguarded
+    /// `source_upstream_ids`).
+    pub fn source_upstream_ids(&self, source: &str) -> Result<Vec<(String, ItemKey)>, StoreError> {
+        self.with(|h| h.source_upstream_ids(source))
+    }
+
     /// How many items `source` has (a counter: one read).
     pub fn source_item_count(&self, source: &str) -> usize {
         self.value(|h| h.source_item_count(source))

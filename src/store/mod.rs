@@ -933,6 +933,37 @@ impl Handles {
         Ok(out)
     }
 
+    /// The `upstream_id` (a local article's path) and key of every item of
+    /// `source`, read without decoding the rest of each item: what a local
+    /// folder's rescan compares its files with. Not counted in
+    /// [`Store::items_read`].
+    pub fn source_upstream_ids(&self, source: &str) -> Result<Vec<(String, ItemKey)>, StoreError> {
+        #[derive(Deserialize)]
+        struct IdOnly {
+            entry: EntryIdOnly,
+        }
+        #[derive(Deserialize)]
+        struct EntryIdOnly {
+            #[serde(default)]
+            upstream_id: Option<String>,
+        }
+        let prefix = keys::source_prefix(source);
+        let mut out = Vec::new();
+        for row in self.by_source.scan_prefix(&prefix) {
+            let (k, _) = row.map_err(|e| self.err(e))?;
+            let Some(key) = keys::item_key_suffix(&k) else {
+                continue;
+            };
+            if let Some(raw) = self.items.get(key.0).map_err(|e| self.err(e))? {
+                let item: IdOnly = decode(&raw, &key.to_hex())?;
+                if let Some(id) = item.entry.upstream_id {
+                    out.push((id, key));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// How many items `source` has: a counter kept with its `by_source`
     /// rows in the same transactions, so one read whatever the source's size.
     pub fn source_item_count(&self, source: &str) -> usize {
