@@ -119,6 +119,24 @@ async fn serve_scripted(
     response
 }
 
+/// `i` minutes after `year-month-day` `hour`:00 UTC: item `i` of a fixture
+/// feed (a real date with its real weekday, in the past however many items).
+fn fixture_day(
+    year: i32,
+    month: u32,
+    day: u32,
+    i: usize,
+    hour: u32,
+) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(year, month, day, hour, 0, 0)
+        .unwrap()
+        + chrono::Duration::minutes(i as i64)
+}
+
+/// An RSS 2.0 document of `(guid, title)` items, item `i` dated 1 March 2026
+/// 10:00 UTC plus `i` minutes.
 pub fn rss_feed(items: &[(&str, &str)]) -> String {
     let mut xml = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -127,14 +145,16 @@ pub fn rss_feed(items: &[(&str, &str)]) -> String {
     for (i, (guid, title)) in items.iter().enumerate() {
         xml.push_str(&format!(
             "<item><guid>{guid}</guid><title>{title}</title><link>http://mock.example/{guid}</link>\
-             <description>Body of {title}</description><pubDate>Mon, 0{} Mar 2026 10:00:00 GMT</pubDate></item>",
-            i + 1
+             <description>Body of {title}</description><pubDate>{}</pubDate></item>",
+            fixture_day(2026, 3, 1, i, 10).to_rfc2822()
         ));
     }
     xml.push_str("</channel></rss>");
     xml
 }
 
+/// An Atom document of `(id, title)` entries, entry `i` updated 10 February
+/// 2026 08:00 UTC plus `i` minutes.
 pub fn atom_feed(entries: &[(&str, &str)]) -> String {
     let mut xml = String::from(
         r#"<?xml version="1.0" encoding="utf-8"?>
@@ -143,8 +163,9 @@ pub fn atom_feed(entries: &[(&str, &str)]) -> String {
     for (i, (id, title)) in entries.iter().enumerate() {
         xml.push_str(&format!(
             "<entry><id>{id}</id><title>{title}</title><link href=\"http://atom.example/{i}\"/>\
-             <updated>2026-02-1{i}T08:00:00Z</updated><content type=\"html\">&lt;p&gt;{title} text&lt;/p&gt;</content>\
-             <author><name>Writer</name></author></entry>"
+             <updated>{}</updated><content type=\"html\">&lt;p&gt;{title} text&lt;/p&gt;</content>\
+             <author><name>Writer</name></author></entry>",
+            fixture_day(2026, 2, 10, i, 8).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
     }
     xml.push_str("</feed>");
