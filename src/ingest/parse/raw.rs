@@ -1,11 +1,10 @@
-//! The reader-neutral intermediate model: what a feed *reader* (the
-//! one-pass [`super::xml_reader`] or the feed-rs adapter in
-//! [`super::feedrs`]) extracts from a document, before
-//! [`super::normalize`] turns it into a [`super::ParsedFeed`].
+//! The intermediate model: what the feed-rs adapter ([`super::feedrs`])
+//! extracts from a document, before [`super::normalize`] turns it into a
+//! [`super::ParsedFeed`].
 //!
 //! Values here are as the upstream wrote them: dates are the raw text, URLs
 //! may still be relative, text keeps its markup and says what kind it is.
-//! Nothing in this file depends on feed-rs, so another reader can produce it.
+//! Nothing in this file depends on feed-rs.
 
 use url::Url;
 
@@ -104,7 +103,7 @@ pub(crate) struct RawFeed {
     pub warnings: Vec<String>,
 }
 
-/// A feed-level link as both readers see it.
+/// A feed-level link as the adapter sees it.
 #[derive(Clone, Copy)]
 pub(crate) struct FeedLink<'l> {
     pub rel: Option<&'l str>,
