@@ -8,11 +8,10 @@
 //! the content (HTML page, JSON, XML root); [`feedrs`] (the only file that
 //! knows feed-rs) prepares the text for feed-rs, runs it and converts its
 //! model into the reader-neutral [`raw::RawFeed`]; [`normalize`] turns that
-//! into [`ParsedFeed`] (dates, URLs, plain-text titles, [`sanitize_html`],
-//! whose [`fast_html`] path handles simple markup without ammonia and writes
-//! exactly what ammonia would, as it does for titles' text; links already
-//! in the form the URL parser writes are taken as they are, see
-//! [`plain_url`]).
+//! into [`ParsedFeed`] (dates, URLs, plain-text titles, summaries and
+//! content through [`sanitize_html`], ammonia with one policy built once;
+//! links already in the form the URL parser writes are taken as they are,
+//! see [`plain_url`]).
 //!
 //! Speed: a clean document is not copied between the steps (decoding,
 //! repair and the adapter's edits borrow when they change nothing), and the
@@ -26,7 +25,6 @@ mod charset;
 mod dates;
 mod detect;
 mod entities;
-mod fast_html;
 mod feedrs;
 mod json_escapes;
 mod json_view;
@@ -43,7 +41,7 @@ mod xml_scan;
 mod tests;
 
 pub use json_view::to_json_view;
-pub use sanitize::{html_to_text_both_ways, sanitize_html, sanitize_html_both_ways};
+pub use sanitize::sanitize_html;
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
