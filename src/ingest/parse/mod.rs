@@ -9,9 +9,7 @@
 //! knows feed-rs) prepares the text for feed-rs, runs it and converts its
 //! model into the reader-neutral [`raw::RawFeed`]; [`normalize`] turns that
 //! into [`ParsedFeed`] (dates, URLs, plain-text titles, summaries and
-//! content through [`sanitize_html`], ammonia with one policy built once;
-//! links already in the form the URL parser writes are taken as they are,
-//! see [`plain_url`]).
+//! content through [`sanitize_html`], ammonia with one policy built once).
 //!
 //! Speed: a clean document is not copied between the steps (decoding,
 //! repair and the adapter's edits borrow when they change nothing), and the
@@ -30,7 +28,6 @@ mod json_escapes;
 mod json_view;
 mod legacy;
 mod normalize;
-mod plain_url;
 mod raw;
 mod recover;
 mod sanitize;

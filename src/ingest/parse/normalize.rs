@@ -210,11 +210,6 @@ fn absolute(
     what: &dyn fmt::Display,
     w: &mut Warn,
 ) -> Option<String> {
-    let trimmed = href.trim();
-    if super::plain_url::is_canonical_http(trimmed) {
-        // What the parser would write back.
-        return Some(trimmed.to_string());
-    }
     absolute_url(href, bases, what, w).map(String::from)
 }
 
