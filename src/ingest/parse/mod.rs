@@ -22,7 +22,6 @@ use crate::model::Entry;
 mod charset;
 mod dates;
 mod detect;
-mod entities;
 mod feedrs;
 mod json_escapes;
 mod json_view;
