@@ -7,9 +7,16 @@
 //! invalid characters, truncation; JSON is left alone); [`detect`] sniffs
 //! the content (HTML page, JSON, XML root); [`feedrs`] (the only file that
 //! knows feed-rs) prepares the text for feed-rs, runs it and converts its
-//! model into the reader-neutral [`raw::RawFeed`]; [`normalize`] turns that
-//! into [`ParsedFeed`] (dates, URLs, plain-text titles, summaries and
-//! content through [`sanitize_html`], ammonia with one policy built once).
+//! model into the intermediate [`raw::RawFeed`], with the polling hints
+//! feed-rs does not read taken from the same text by [`hints`];
+//! [`normalize`] turns that into [`ParsedFeed`] (dates, URLs, plain-text
+//! titles, summaries and content through [`sanitize_html`], ammonia with
+//! one policy built once; [`recover`] decodes HTML entities with
+//! markup5ever's table). Every helper module serves that one path:
+//! [`xml_scan`] is the small tag scanner of `detect`, `hints` and the
+//! adapter's edits; [`dates`] the date parser; [`legacy`] the code pages
+//! encoding_rs lacks (for `charset`); [`json_escapes`] the repair of bad
+//! JSON string escapes; [`json_view`] the `syndic parse --json` view.
 //!
 //! Speed: a clean document is not copied between the steps (decoding,
 //! repair and the adapter's edits borrow when they change nothing), and the
@@ -17,12 +24,13 @@
 
 use std::fmt;
 
-use crate::model::Entry;
+use crate::model::{Entry, FeedHints};
 
 mod charset;
 mod dates;
 mod detect;
 mod feedrs;
+mod hints;
 mod json_escapes;
 mod json_view;
 mod legacy;
@@ -114,6 +122,9 @@ pub struct ParsedFeed {
     pub authors: Vec<String>,
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
+    /// How often the feed asks to be polled: `<ttl>`, `<skipHours>`,
+    /// `<skipDays>`, `sy:updatePeriod` / `sy:updateFrequency`.
+    pub hints: FeedHints,
     pub entries: Vec<Entry>,
     /// Parallel to `entries`: the item's `external_url` (JSON Feed
     /// `external_url`, Atom `link rel="related"`), absolute.

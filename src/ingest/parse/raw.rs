@@ -9,6 +9,7 @@
 use url::Url;
 
 use super::FeedFormat;
+use crate::model::FeedHints;
 
 /// How a text field is meant to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,9 @@ pub(crate) struct RawFeed {
     pub icon: Option<String>,
     pub authors: Vec<RawPerson>,
     pub ttl_minutes: Option<u32>,
+    /// The polling hints feed-rs does not read (see [`super::hints`]);
+    /// `ttl_secs` is left to normalization, from `ttl_minutes`.
+    pub hints: FeedHints,
     pub entries: Vec<RawEntry>,
     /// Recoveries the reader made.
     pub warnings: Vec<String>,
@@ -144,6 +148,7 @@ impl RawFeed {
             icon: None,
             authors: Vec::new(),
             ttl_minutes: None,
+            hints: FeedHints::default(),
             entries: Vec::new(),
             warnings: Vec::new(),
         }

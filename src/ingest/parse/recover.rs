@@ -15,7 +15,6 @@
 
 use std::borrow::Cow;
 
-
 /// The start of every recovery warning.
 pub(crate) const NOT_WELL_FORMED: &str = "not well-formed XML";
 
@@ -558,4 +557,3 @@ mod tests {
         assert!(r.warnings[0].contains("before the root"));
     }
 }
-
