@@ -633,6 +633,22 @@ mod tests {
         assert_eq!(sanitize_html("don\u{92}t", None), "don\u{2019}t");
     }
 
+    /// Moved from `fast_html`'s tests (the fast path wrote ammonia's
+    /// output): unsafe URLs and handlers dropped, relative URLs resolved.
+    #[test]
+    fn output_is_safe_and_resolved() {
+        let base = Url::parse("https://example.org/blog/post/").ok();
+        let out = sanitize_html(
+            "<a href=\"javascript:alert(1)\" onclick=\"x()\">js</a><img src=\"i.png\">",
+            base.as_ref(),
+        );
+        assert_eq!(
+            out,
+            "<a rel=\"noopener noreferrer\">js</a>\
+             <img src=\"https://example.org/blog/post/i.png\" />"
+        );
+    }
+
     #[test]
     fn output_is_xml_friendly() {
         let out = sanitize_html("a<br>b&nbsp;c<img src=\"x.png\" alt='1 > 0'>", None);
