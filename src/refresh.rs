@@ -23,7 +23,7 @@ use crate::ingest::local::{self, ArticleFile};
 use crate::ingest::parse::{self, ParseOptions};
 use crate::ingest::poll::{self, Hints, Policy};
 use crate::model::{
-    Entry, FeedHints, ItemKey, LocalFileState, MergeRecord, PollReason, PollState, StoredItem,
+    Entry, ItemKey, LocalFileState, MergeRecord, PollReason, PollState, StoredItem,
 };
 use crate::store::{Batch, Store, StoreError, Tombstone};
 
@@ -283,13 +283,7 @@ impl Refresher<'_> {
                     state.last_modified = meta.validators.last_modified.clone();
                 }
                 state.last_body_bytes = wire_bytes;
-                let hints = poll::feed_hints(&body);
-                state.feed_hints = FeedHints {
-                    ttl_secs: hints.ttl.map(|d| d.as_secs()),
-                    update_period_secs: hints.update_period.map(|d| d.as_secs()),
-                    skip_hours: hints.skip_hours,
-                    skip_days: hints.skip_days,
-                };
+                state.feed_hints = parsed.hints;
                 let status = meta.status.to_string();
                 self.remote_succeeded(&mut state, &policy, &meta, &status, now);
                 // Addresses of the document itself: a link to one of them

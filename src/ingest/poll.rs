@@ -301,133 +301,6 @@ pub fn cache_hints(
     (None, expires_in)
 }
 
-/// Channel-level polling hints of an RSS feed: `<ttl>`, `<skipHours>`,
-/// `<skipDays>` and the RSS 1.0 syndication module's `updatePeriod` /
-/// `updateFrequency` (any prefix). A small scan of the raw bytes that skips
-/// comments and CDATA, independent of the feed parser; ASCII-compatible
-/// encodings only (a UTF-16 feed simply yields no hints).
-pub fn feed_hints(body: &[u8]) -> Hints {
-    let mut hints = Hints::default();
-    let mut period: Option<u64> = None;
-    let mut frequency: Option<u64> = None;
-    let mut in_hours = false;
-    let mut in_days = false;
-    let mut i = 0;
-    while let Some(off) = body.get(i..).and_then(|rest| find(rest, b"<")) {
-        let start = i + off;
-        let Some(rest) = body.get(start..) else {
-            break;
-        };
-        if rest.starts_with(b"<![CDATA[") {
-            i = skip_past(body, start, b"]]>");
-            continue;
-        }
-        if rest.starts_with(b"<!--") {
-            i = skip_past(body, start, b"-->");
-            continue;
-        }
-        let closing = rest.get(1) == Some(&b'/');
-        let name_start = start + 1 + usize::from(closing);
-        let name_end = body
-            .get(name_start..)
-            .unwrap_or_default()
-            .iter()
-            .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
-            .map_or(body.len(), |p| name_start + p);
-        let name = body.get(name_start..name_end).unwrap_or_default();
-        let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
-        let Some(gt) = body
-            .get(name_end..)
-            .and_then(|r| find(r, b">"))
-            .map(|p| name_end + p)
-        else {
-            break;
-        };
-        i = gt + 1;
-        let self_closing = body.get(gt.wrapping_sub(1)) == Some(&b'/');
-        if closing {
-            match local {
-                b"skipHours" => in_hours = false,
-                b"skipDays" => in_days = false,
-                _ => {}
-            }
-            continue;
-        }
-        if self_closing {
-            continue;
-        }
-        let text_end = body
-            .get(i..)
-            .and_then(|r| find(r, b"<"))
-            .map_or(body.len(), |p| i + p);
-        let text = body
-            .get(i..text_end)
-            .and_then(|t| std::str::from_utf8(t).ok())
-            .unwrap_or("")
-            .trim();
-        match local {
-            b"skipHours" => in_hours = true,
-            b"skipDays" => in_days = true,
-            b"hour" if in_hours => {
-                if let Ok(h) = text.parse::<u32>() {
-                    // RSS Board profile: 0-23; some feeds write 24 for midnight.
-                    hints.skip_hours |= 1 << (h % 24);
-                }
-            }
-            b"day" if in_days => {
-                let day = match text.to_ascii_lowercase().as_str() {
-                    "monday" => Some(0),
-                    "tuesday" => Some(1),
-                    "wednesday" => Some(2),
-                    "thursday" => Some(3),
-                    "friday" => Some(4),
-                    "saturday" => Some(5),
-                    "sunday" => Some(6),
-                    _ => None,
-                };
-                if let Some(d) = day {
-                    hints.skip_days |= 1 << d;
-                }
-            }
-            b"ttl" if name == b"ttl" => {
-                if let Ok(minutes) = text.parse::<u64>()
-                    && minutes > 0
-                {
-                    hints.ttl = Some(Duration::from_secs(minutes.saturating_mul(60)));
-                }
-            }
-            b"updatePeriod" if name != local => {
-                period = match text {
-                    "hourly" => Some(3600),
-                    "daily" => Some(86_400),
-                    "weekly" => Some(7 * 86_400),
-                    "monthly" => Some(30 * 86_400),
-                    "yearly" => Some(365 * 86_400),
-                    _ => period,
-                };
-            }
-            b"updateFrequency" if name != local => {
-                frequency = text.parse::<u64>().ok().filter(|f| *f > 0).or(frequency);
-            }
-            _ => {}
-        }
-    }
-    if let Some(p) = period {
-        hints.update_period = Some(Duration::from_secs(p / frequency.unwrap_or(1).max(1)));
-    }
-    hints
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn skip_past(body: &[u8], from: usize, end: &[u8]) -> usize {
-    body.get(from..)
-        .and_then(|r| find(r, end))
-        .map_or(body.len(), |p| from + p + end.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,8 +504,23 @@ mod tests {
         );
     }
 
+    /// The polling hints the parse reads from a feed body (none when it
+    /// does not parse), as the poller holds them.
+    fn feed_hints(body: &[u8]) -> Hints {
+        let feed = crate::ingest::parse::parse_feed(body, &Default::default())
+            .map(|f| f.hints)
+            .unwrap_or_default();
+        Hints {
+            ttl: feed.ttl_secs.map(Duration::from_secs),
+            update_period: feed.update_period_secs.map(Duration::from_secs),
+            skip_hours: feed.skip_hours,
+            skip_days: feed.skip_days,
+            ..Hints::default()
+        }
+    }
+
     #[test]
-    fn rss_hints_are_scanned() {
+    fn rss_hints_come_out_of_the_parse() {
         let body = br#"<?xml version="1.0"?>
 <rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>
 <title>t</title><ttl>90</ttl>

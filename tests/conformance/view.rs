@@ -191,6 +191,7 @@ pub fn env_failed() -> BTreeMap<String, V> {
         icon: None,
         authors: Vec::new(),
         ttl_minutes: None,
+        hints: Default::default(),
         entries: Vec::new(),
         external_urls: Vec::new(),
         warnings: Vec::new(),

@@ -62,6 +62,7 @@ pub(crate) fn read_xml(
         other => other?,
     };
     let mut raw = convert(feed, format, &dates);
+    super::hints::read(&prepared, &mut raw.hints);
     if matches!(format, FeedFormat::Rss10 | FeedFormat::Rss090) {
         // The rdf:about of an RSS 1.0 item is its identifier.
         let abouts = rdf_item_abouts(&prepared);

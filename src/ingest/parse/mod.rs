@@ -1,31 +1,22 @@
 //! Feed parsing: the bytes of a fetched feed -> a normalized [`ParsedFeed`].
 //! Pure functions, no I/O.
 //!
-//! Pipeline: [`charset`] decodes the bytes to UTF-8 (BOM, Content-Type
-//! charset, XML declaration, UTF-8, windows-1252 fallback); a *reader*
-//! extracts a reader-neutral [`raw::RawFeed`]; [`normalize`] turns it into
-//! [`ParsedFeed`] (dates, URLs, plain-text titles, [`sanitize_html`], whose
-//! [`fast_html`] path handles simple markup without ammonia and writes
-//! exactly what ammonia would, as it does for titles' text; links already
-//! in the form the URL parser writes are taken as they are, see
-//! [`plain_url`]).
-//!
-//! Two readers, a fast path with a fallback (as [`fast_html`] is for
-//! ammonia):
-//! * [`xml_reader`], one pass of quick-xml over the decoded text, takes the
-//!   common XML documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0; about 80% of
-//!   the corpus files, 70% of its bytes) and declines everything it does
-//!   not read exactly as the full path would, including whatever the repair
-//!   pass would fix (but for HTML entities, which it decodes as that pass
-//!   does);
-//! * the full path: [`recover`] repairs broken XML, [`detect`] sniffs the
-//!   content (HTML page, JSON, XML root), and [`feedrs`] (the only file
-//!   that knows feed-rs) prepares the text for feed-rs, runs it and
-//!   converts its model.
-//!
-//! The differential tests in `tests.rs` prove the fast path: on fixtures,
-//! on seeded mutations of them and on every corpus file (`SYNDIC_CORPUS`),
-//! whenever it accepts, the [`ParsedFeed`] equals the full path's.
+//! Pipeline, one path for every document: [`charset`] decodes the bytes to
+//! UTF-8 (BOM, Content-Type charset, XML declaration, UTF-8, windows-1252
+//! fallback); [`recover`] repairs broken XML (HTML entities, bare `&`,
+//! invalid characters, truncation; JSON is left alone); [`detect`] sniffs
+//! the content (HTML page, JSON, XML root); [`feedrs`] (the only file that
+//! knows feed-rs) prepares the text for feed-rs, runs it and converts its
+//! model into the intermediate [`raw::RawFeed`], with the polling hints
+//! feed-rs does not read taken from the same text by [`hints`];
+//! [`normalize`] turns that into [`ParsedFeed`] (dates, URLs, plain-text
+//! titles, summaries and content through [`sanitize_html`], ammonia with
+//! one policy built once; [`recover`] decodes HTML entities with
+//! markup5ever's table). Every helper module serves that one path:
+//! [`xml_scan`] is the small tag scanner of `detect`, `hints` and the
+//! adapter's edits; [`dates`] the date parser; [`legacy`] the code pages
+//! encoding_rs lacks (for `charset`); [`json_escapes`] the repair of bad
+//! JSON string escapes; [`json_view`] the `syndic parse --json` view.
 //!
 //! Speed: a clean document is not copied between the steps (decoding,
 //! repair and the adapter's edits borrow when they change nothing), and the
@@ -33,31 +24,28 @@
 
 use std::fmt;
 
-use crate::model::Entry;
+use crate::model::{Entry, FeedHints};
 
 mod charset;
 mod dates;
 mod detect;
-mod entities;
-mod fast_html;
 mod feedrs;
+mod hints;
 mod json_escapes;
 mod json_view;
 mod legacy;
 mod normalize;
-mod plain_url;
 mod raw;
 mod recover;
 mod sanitize;
 pub use sanitize::escape_html;
-mod xml_reader;
 mod xml_scan;
 
 #[cfg(test)]
 mod tests;
 
 pub use json_view::to_json_view;
-pub use sanitize::{html_to_text_both_ways, sanitize_html, sanitize_html_both_ways};
+pub use sanitize::sanitize_html;
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,6 +122,9 @@ pub struct ParsedFeed {
     pub authors: Vec<String>,
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
+    /// How often the feed asks to be polled: `<ttl>`, `<skipHours>`,
+    /// `<skipDays>`, `sy:updatePeriod` / `sy:updateFrequency`.
+    pub hints: FeedHints,
     pub entries: Vec<Entry>,
     /// Parallel to `entries`: the item's `external_url` (JSON Feed
     /// `external_url`, Atom `link rel="related"`), absolute.
@@ -189,47 +180,22 @@ pub fn is_truncation_warning(warning: &str) -> bool {
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
 pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
-    parse_feed_via(bytes, opts, Reader::Any).map(|(feed, _)| feed)
+    let (raw, encoding, warnings, base_url) = read_raw(bytes, opts)?;
+    Ok(normalize::normalize(
+        raw,
+        encoding,
+        warnings,
+        base_url.as_ref(),
+    ))
 }
 
-/// Which readers [`read_raw`] may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reader {
-    /// The one-pass [`xml_reader`] when it accepts, else the full path.
-    Any,
-    /// Always the full path (repair, feed-rs adapter): for the
-    /// differential tests.
-    #[cfg(test)]
-    Full,
-}
+/// What [`read_raw`] returns: the raw model, the charset, the warnings so
+/// far and the parsed base URL.
+type ReadRaw = (raw::RawFeed, String, Vec<String>, Option<url::Url>);
 
-/// [`parse_feed`] with a choice of readers; also says whether the one-pass
-/// reader took the document.
-fn parse_feed_via(
-    bytes: &[u8],
-    opts: &ParseOptions,
-    reader: Reader,
-) -> Result<(ParsedFeed, bool), ParseError> {
-    let (raw, encoding, warnings, base_url, fast) = read_raw_via(bytes, opts, reader)?;
-    let feed = normalize::normalize(raw, encoding, warnings, base_url.as_ref());
-    Ok((feed, fast))
-}
-
-/// The steps of [`parse_feed`] before normalization: the reader's raw
-/// model, the charset, the warnings so far and the parsed base URL.
-#[cfg(test)]
-fn read_raw(
-    bytes: &[u8],
-    opts: &ParseOptions,
-) -> Result<(raw::RawFeed, String, Vec<String>, Option<url::Url>), ParseError> {
-    read_raw_via(bytes, opts, Reader::Any).map(|(r, e, w, b, _)| (r, e, w, b))
-}
-
-/// What [`read_raw_via`] returns: the raw model, the charset, the warnings
-/// so far, the parsed base URL, and whether the one-pass reader took it.
-type ReadRaw = (raw::RawFeed, String, Vec<String>, Option<url::Url>, bool);
-
-fn read_raw_via(bytes: &[u8], opts: &ParseOptions, reader: Reader) -> Result<ReadRaw, ParseError> {
+/// The steps of [`parse_feed`] before normalization: decoding, repair,
+/// content sniffing and the feed-rs adapter.
+fn read_raw(bytes: &[u8], opts: &ParseOptions) -> Result<ReadRaw, ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
@@ -243,16 +209,7 @@ fn read_raw_via(bytes: &[u8], opts: &ParseOptions, reader: Reader) -> Result<Rea
         parsed
     });
     let text: &str = &decoded.text;
-    let looks_json = text.trim_start().starts_with(['{', '[']);
-    // The common, clean documents: one pass, no repair (the reader declines
-    // whatever the repair pass would change), no feed-rs.
-    if reader == Reader::Any
-        && !looks_json
-        && let Some(raw) = xml_reader::read(text, base_url.as_ref())
-    {
-        return Ok((raw, decoded.encoding, warnings, base_url, true));
-    }
-    let repaired = if looks_json {
+    let repaired = if text.trim_start().starts_with(['{', '[']) {
         None
     } else {
         let r = recover::repair(text);
@@ -271,5 +228,5 @@ fn read_raw_via(bytes: &[u8], opts: &ParseOptions, reader: Reader) -> Result<Rea
         detect::Body::Json => feedrs::read_json(text)?,
         detect::Body::Xml(root) => feedrs::read_xml(text, &root, base_url.as_ref())?,
     };
-    Ok((raw, decoded.encoding, warnings, base_url, false))
+    Ok((raw, decoded.encoding, warnings, base_url))
 }

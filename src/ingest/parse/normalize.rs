@@ -13,7 +13,7 @@ use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, T
 use super::sanitize::{
     collapse_whitespace, html_to_text, looks_like_html, sanitize_html, text_to_html,
 };
-use crate::model::{Enclosure, Entry};
+use crate::model::{Enclosure, Entry, FeedHints};
 
 /// Turns what a reader extracted into the normalized feed.
 pub(crate) fn normalize(
@@ -81,6 +81,13 @@ pub(crate) fn normalize(
         icon,
         authors: names(&raw.authors),
         ttl_minutes: raw.ttl_minutes,
+        hints: FeedHints {
+            ttl_secs: raw
+                .ttl_minutes
+                .filter(|m| *m > 0)
+                .map(|m| u64::from(m) * 60),
+            ..raw.hints
+        },
         entries,
         external_urls,
         warnings,
@@ -211,11 +218,6 @@ fn absolute(
     what: &dyn fmt::Display,
     w: &mut Warn,
 ) -> Option<String> {
-    let trimmed = href.trim();
-    if super::plain_url::is_canonical_http(trimmed) {
-        // What the parser would write back.
-        return Some(trimmed.to_string());
-    }
     absolute_url(href, bases, what, w).map(String::from)
 }
 

@@ -1,15 +1,15 @@
-//! The reader-neutral intermediate model: what a feed *reader* (the
-//! one-pass [`super::xml_reader`] or the feed-rs adapter in
-//! [`super::feedrs`]) extracts from a document, before
-//! [`super::normalize`] turns it into a [`super::ParsedFeed`].
+//! The intermediate model: what the feed-rs adapter ([`super::feedrs`])
+//! extracts from a document, before [`super::normalize`] turns it into a
+//! [`super::ParsedFeed`].
 //!
 //! Values here are as the upstream wrote them: dates are the raw text, URLs
 //! may still be relative, text keeps its markup and says what kind it is.
-//! Nothing in this file depends on feed-rs, so another reader can produce it.
+//! Nothing in this file depends on feed-rs.
 
 use url::Url;
 
 use super::FeedFormat;
+use crate::model::FeedHints;
 
 /// How a text field is meant to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,12 +99,15 @@ pub(crate) struct RawFeed {
     pub icon: Option<String>,
     pub authors: Vec<RawPerson>,
     pub ttl_minutes: Option<u32>,
+    /// The polling hints feed-rs does not read (see [`super::hints`]);
+    /// `ttl_secs` is left to normalization, from `ttl_minutes`.
+    pub hints: FeedHints,
     pub entries: Vec<RawEntry>,
     /// Recoveries the reader made.
     pub warnings: Vec<String>,
 }
 
-/// A feed-level link as both readers see it.
+/// A feed-level link as the adapter sees it.
 #[derive(Clone, Copy)]
 pub(crate) struct FeedLink<'l> {
     pub rel: Option<&'l str>,
@@ -145,6 +148,7 @@ impl RawFeed {
             icon: None,
             authors: Vec::new(),
             ttl_minutes: None,
+            hints: FeedHints::default(),
             entries: Vec::new(),
             warnings: Vec::new(),
         }

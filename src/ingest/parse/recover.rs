@@ -15,8 +15,6 @@
 
 use std::borrow::Cow;
 
-use super::entities;
-
 /// The start of every recovery warning.
 pub(crate) const NOT_WELL_FORMED: &str = "not well-formed XML";
 
@@ -397,6 +395,18 @@ pub(crate) fn any_control_or_ef(bytes: &[u8]) -> bool {
     })
 }
 
+/// The replacement of the HTML named character reference `&name;` (the
+/// HTML5 list, html5ever's table), one or two characters.
+fn html_entity(name: &str) -> Option<impl Iterator<Item = char>> {
+    let mut key = String::with_capacity(name.len() + 1);
+    key.push_str(name);
+    key.push(';');
+    // The table also holds every prefix of a name, as (0, 0).
+    let &(first, second) = markup5ever::data::NAMED_ENTITIES.get(key.as_str())?;
+    let first = char::from_u32(first).filter(|_| first != 0)?;
+    Some(std::iter::once(first).chain(char::from_u32(second).filter(|_| second != 0)))
+}
+
 /// Handles the `&` at `rest[0]`; returns how many bytes it consumed.
 fn push_reference(out: &mut String, rest: &str, fixes: &mut Fixes) -> usize {
     let b = rest.as_bytes();
@@ -435,12 +445,12 @@ fn push_reference(out: &mut String, rest: &str, fixes: &mut Fixes) -> usize {
             out.push_str(&rest[..body_len + 2]);
             return body_len + 2;
         }
-        if let Some(value) = entities::lookup(name) {
+        if let Some(value) = html_entity(name) {
             fixes.entities += 1;
             if fixes.first_entity.is_none() {
                 fixes.first_entity = Some(name.to_string());
             }
-            for c in value.chars() {
+            for c in value {
                 match c {
                     '<' => out.push_str("&lt;"),
                     '&' => out.push_str("&amp;"),

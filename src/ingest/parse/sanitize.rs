@@ -1,16 +1,15 @@
 //! HTML handling for untrusted feed content: the allow-list sanitizer
-//! ([`sanitize_html`], ammonia, with [`super::fast_html`] as a fast path for
-//! simple markup), HTML -> plain text for titles, and plain text -> HTML
-//! for text-only content.
+//! ([`sanitize_html`], ammonia with one policy built once), HTML -> plain
+//! text for titles (ammonia's tag stripper), plain text -> HTML for
+//! text-only content, and the HTML escaper.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use ammonia::{Builder, UrlRelative};
 use url::Url;
-
-use super::fast_html;
 
 /// Elements dropped together with everything inside them.
 const DROP_WITH_CONTENT: [&str; 5] = ["script", "style", "title", "template", "textarea"];
@@ -303,93 +302,60 @@ const VOID: [&str; 7] = ["area", "br", "col", "hr", "img", "source", "wbr"];
 pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     let input = strip_xml_invalid(html);
     if !input.contains(['<', '&', '>']) {
-        // No markup and nothing to escape: the sanitizer would return it as is.
+        // No markup and nothing to escape: returned as it is, without
+        // ammonia (as it always was; stored items' digests depend on it).
         return input.into_owned();
     }
-    // Simple markup (most feed content) takes the fast path, which writes
-    // exactly what ammonia would; anything else goes to ammonia.
-    if let Some(fast) = fast_path(&input, base) {
-        return fast;
-    }
-    with_ammonia(&input, base)
-}
-
-/// The fast path's output, `None` when it leaves `input` to ammonia.
-fn fast_path(input: &str, base: Option<&url::Url>) -> Option<String> {
-    FAST_POLICY.with(|policy| {
-        policy
-            .as_ref()
-            .and_then(|policy| fast_html::clean(input, base, policy))
-    })
-}
-
-/// Sanitizes with ammonia (see [`sanitize_html`]).
-fn with_ammonia(input: &str, base: Option<&url::Url>) -> String {
-    let url_relative = match base {
-        Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-        None => UrlRelative::PassThrough,
-    };
-    let cleaned = SANITIZER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut builder) => {
-            builder.url_relative(url_relative);
-            builder.clean(input).to_string()
-        }
-        // Only reachable by re-entrance, which does not happen; stay correct.
-        Err(_) => {
-            let mut builder = sanitizer();
-            builder.url_relative(url_relative);
-            builder.clean(input).to_string()
-        }
-    });
+    let cleaned = with_base(base, || SANITIZER.clean(&input).to_string());
     xml_friendly(&cleaned)
 }
 
-/// What ammonia writes for a `style` attribute (given decoded), escaped:
-/// the value of `<span style="...">` cleaned by the sanitizer, cached per
-/// thread (feeds repeat the same few styles). For the fast path.
-fn ammonia_style(value: &str) -> Option<String> {
-    if let Some(hit) = STYLE_CACHE.with(|c| c.try_borrow().ok()?.get(value).cloned()) {
-        return Some(hit);
-    }
-    let snippet = format!("<span style=\"{}\"></span>", escape(value));
-    let cleaned =
-        SANITIZER.with(|cell| Some(cell.try_borrow().ok()?.clean(&snippet).to_string()))?;
-    let escaped = cleaned
-        .strip_prefix("<span style=\"")?
-        .strip_suffix("\"></span>")?
-        .replace("&nbsp;", "&#160;");
-    STYLE_CACHE.with(|c| {
-        if let Ok(mut cache) = c.try_borrow_mut() {
-            if cache.len() >= 1024 {
-                cache.clear();
-            }
-            cache.insert(value.to_string(), escaped.clone());
+thread_local! {
+    /// The base for relative URLs of the fragment being sanitized on this
+    /// thread (see [`with_base`]).
+    static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `base` as the base the sanitizer resolves relative URLs
+/// against (none: they are kept as they are).
+fn with_base<T>(base: Option<&Url>, f: impl FnOnce() -> T) -> T {
+    BASE.with(|cell| {
+        if let Ok(mut current) = cell.try_borrow_mut() {
+            *current = base.cloned();
         }
     });
-    Some(escaped)
+    let out = f();
+    BASE.with(|cell| {
+        if let Ok(mut current) = cell.try_borrow_mut() {
+            *current = None;
+        }
+    });
+    out
 }
 
-/// Both ways of [`sanitize_html`] on the same input, for the differential
-/// tests and the `sanitize_diff` fuzz target: (the fast path's output, or
-/// `None` when it declines; ammonia's output). Whenever the first is
-/// `Some`, it must equal the second.
-#[doc(hidden)]
-pub fn sanitize_html_both_ways(html: &str, base: Option<&url::Url>) -> (Option<String>, String) {
-    let input = strip_xml_invalid(html);
-    (fast_path(&input, base), with_ammonia(&input, base))
+/// A relative URL in a sanitized fragment: joined to the current base, as
+/// ammonia's `UrlRelative::RewriteWithBase` does, or kept as it is, as
+/// `UrlRelative::PassThrough` does, without one.
+fn resolve_relative(url: &str) -> Option<Cow<'_, str>> {
+    BASE.with(|cell| match cell.try_borrow().ok()?.as_ref() {
+        Some(base) => base.join(url).ok().map(|u| Cow::Owned(String::from(u))),
+        None => Some(Cow::Borrowed(url)),
+    })
 }
 
-/// The allow-list sanitizer, built once per thread (building one costs
-/// about as much as cleaning a short text).
+/// The allow-list sanitizer, built once (building one costs about as much
+/// as cleaning a short text).
+static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(sanitizer);
+
+/// The tag stripper behind [`html_to_text`], built once.
+static TEXT_ONLY: LazyLock<Builder<'static>> = LazyLock::new(text_only);
+
 fn sanitizer() -> Builder<'static> {
     let mut builder = Builder::default();
     builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
     builder.add_tags(EXTRA_TAGS.iter().copied());
     builder.add_generic_attributes(GENERIC_ATTRIBUTES.iter().copied().chain(["style"]));
     builder.filter_style_properties(STYLE_PROPERTIES.iter().copied().collect());
-    // The fast path (`fast_html`) reads this policy from the builder, but
-    // not this filter: it has every `style` value cleaned by this builder
-    // ([`ammonia_style`]), so the filter must not touch other attributes.
     builder.attribute_filter(|_element, attribute, value| {
         if attribute.eq_ignore_ascii_case("style") {
             Some(Cow::Owned(safe_style(value)))
@@ -397,6 +363,7 @@ fn sanitizer() -> Builder<'static> {
             Some(Cow::Borrowed(value))
         }
     });
+    builder.url_relative(UrlRelative::Custom(Box::new(resolve_relative)));
     builder
 }
 
@@ -428,21 +395,10 @@ fn safe_style(style: &str) -> String {
         .join(";")
 }
 
-/// The tag stripper behind [`html_to_text`].
 fn text_only() -> Builder<'static> {
     let mut builder = Builder::empty();
     builder.clean_content_tags(DROP_WITH_CONTENT.iter().copied().collect::<HashSet<_>>());
     builder
-}
-
-thread_local! {
-    static SANITIZER: RefCell<Builder<'static>> = RefCell::new(sanitizer());
-    static FAST_POLICY: Option<fast_html::Policy> =
-        fast_html::Policy::new(&sanitizer(), ammonia_style);
-    static STYLE_CACHE: RefCell<std::collections::HashMap<String, String>> =
-        RefCell::default();
-    static TEXT_ONLY: Builder<'static> = text_only();
-    static TEXT_POLICY: fast_html::Policy = fast_html::Policy::stripper(&text_only());
 }
 
 /// Converts HTML to plain text: tags removed (script/style content too),
@@ -452,34 +408,8 @@ pub(crate) fn html_to_text(html: &str) -> String {
     if !input.contains(['<', '&']) {
         return collapse_whitespace(&input);
     }
-    if let Some(text) = fast_text(&input) {
-        return collapse_whitespace(&text);
-    }
-    collapse_whitespace(&text_with_ammonia(&input))
-}
-
-/// The fast path of [`html_to_text`] (before whitespace is collapsed),
-/// `None` when it leaves `input` to ammonia.
-fn fast_text(input: &str) -> Option<String> {
-    TEXT_POLICY.with(|policy| fast_html::text(input, policy))
-}
-
-/// [`html_to_text`] by ammonia (before whitespace is collapsed).
-fn text_with_ammonia(input: &str) -> String {
-    let escaped = TEXT_ONLY.with(|builder| builder.clean(input).to_string());
-    unescape_serialized(&escaped)
-}
-
-/// Both ways of [`html_to_text`] on the same input, like
-/// [`sanitize_html_both_ways`]: (the fast path's text, or `None` when it
-/// declines; ammonia's), whitespace collapsed.
-#[doc(hidden)]
-pub fn html_to_text_both_ways(html: &str) -> (Option<String>, String) {
-    let input = strip_xml_invalid(html);
-    (
-        fast_text(&input).map(|t| collapse_whitespace(&t)),
-        collapse_whitespace(&text_with_ammonia(&input)),
-    )
+    let escaped = TEXT_ONLY.clean(&input).to_string();
+    collapse_whitespace(&unescape_serialized(&escaped))
 }
 
 /// Collapses runs of whitespace to one space and trims (and cleans
@@ -701,6 +631,22 @@ mod tests {
         assert_eq!(collapse_whitespace(" a \t\n b "), "a b");
         assert_eq!(collapse_whitespace("don\u{92}t\u{1}"), "don\u{2019}t");
         assert_eq!(sanitize_html("don\u{92}t", None), "don\u{2019}t");
+    }
+
+    /// Moved from `fast_html`'s tests (the fast path wrote ammonia's
+    /// output): unsafe URLs and handlers dropped, relative URLs resolved.
+    #[test]
+    fn output_is_safe_and_resolved() {
+        let base = Url::parse("https://example.org/blog/post/").ok();
+        let out = sanitize_html(
+            "<a href=\"javascript:alert(1)\" onclick=\"x()\">js</a><img src=\"i.png\">",
+            base.as_ref(),
+        );
+        assert_eq!(
+            out,
+            "<a rel=\"noopener noreferrer\">js</a>\
+             <img src=\"https://example.org/blog/post/i.png\" />"
+        );
     }
 
     #[test]

@@ -427,7 +427,7 @@ pub(crate) fn apply_edits(src: &str, mut edits: Vec<(Range<usize>, String)>) -> 
     Cow::Owned(out)
 }
 
-/// Atom 0.3 elements that Atom 1.0 renamed (both readers rename them).
+/// Atom 0.3 elements that Atom 1.0 renamed (the adapter renames them).
 pub(crate) fn atom03_rename(local: &str) -> Option<&'static str> {
     match local {
         "issued" => Some("published"),
