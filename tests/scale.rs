@@ -416,14 +416,15 @@ async fn a_folder_rescan_decodes_only_what_changed() {
             store.items_read() - before
         }
     };
-    let unchanged = |n: usize| Outcome::Refreshed {
+    // (updated, removed, unchanged) of a rescan with nothing new.
+    let refreshed = |updated: usize, removed: usize, unchanged: usize| Outcome::Refreshed {
         new: 0,
-        updated: 0,
-        removed: 0,
-        unchanged: n,
+        updated,
+        removed,
+        unchanged,
     };
     assert_eq!(
-        rescan(unchanged(FILES)).await,
+        rescan(refreshed(0, 0, FILES)).await,
         0,
         "an unchanged folder decodes no item"
     );
@@ -433,23 +434,11 @@ async fn a_folder_rescan_decodes_only_what_changed() {
         "+++\ntitle = \"Post 7, edited\"\ndate = 2026-03-01T00:00:00Z\n+++\nNew text.\n",
     )
     .unwrap();
-    let edit = Outcome::Refreshed {
-        new: 0,
-        updated: 1,
-        removed: 0,
-        unchanged: FILES - 1,
-    };
-    let read = rescan(edit).await;
+    let read = rescan(refreshed(1, 0, FILES - 1)).await;
     assert!((1..=3).contains(&read), "an edit decoded {read} items");
 
     std::fs::remove_file(articles.join("post-8.md")).unwrap();
-    let delete = Outcome::Refreshed {
-        new: 0,
-        updated: 0,
-        removed: 1,
-        unchanged: FILES - 1,
-    };
-    let read = rescan(delete).await;
+    let read = rescan(refreshed(0, 1, FILES - 1)).await;
     assert!((1..=3).contains(&read), "a deletion decoded {read} items");
     assert_eq!(store.source_item_count("local"), FILES - 1);
 }
