@@ -3940,7 +3940,11 @@ include = ["*"]
                 "formats",
                 "hub",
                 "archive",
-                "refresh"
+                "refresh",
+                "podcast",
+                "category",
+                "explicit",
+                "owner_email"
             ]
         );
     }
