@@ -229,8 +229,21 @@ async fn archive_page(
     let page = match cached {
         Some(page) => page,
         None => {
-            let base = config.daemon.public_base();
-            match archive::render_page(&app.store, feed_config, &base, index) {
+            // Reads the store and may wait out a stamp's second: off the
+            // async threads.
+            let (store, feed, base) = (
+                app.store.clone(),
+                feed_config.clone(),
+                config.daemon.public_base(),
+            );
+            let rendered = tokio::task::spawn_blocking(move || {
+                archive::render_page(&store, &feed, &base, index)
+            })
+            .await;
+            let Ok(rendered) = rendered else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            match rendered {
                 Ok(Some(page)) => {
                     let page = Arc::new(page);
                     if let Ok(mut pages) = current.archives.lock() {

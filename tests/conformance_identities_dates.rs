@@ -341,3 +341,65 @@ async fn undated_items_in_one_document_keep_its_order_in_archives_across_restart
     }
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_page_changed_by_a_backdated_item_kept_its_last_modified() {
+    // Issue 17: an archive page's Last-Modified was its newest item's date,
+    // so an item dated before the page's items (a backdated post, a new
+    // source's old items) changed the page's bytes while Last-Modified went
+    // back: a client polling with If-Modified-Since got 304 and missed it.
+    // RFC 9110 8.8.2: Last-Modified is when the representation last
+    // changed; the page's own dates agree with it, and restarts keep it.
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{EXT_SOURCE}\n{ARCHIVED_FEED}");
+    let d = start_at(dir.path(), &config, "127.0.0.1:0").await;
+    let items = (0..9)
+        .map(|i| stored("ext", &format!("d{i}"), day(i)))
+        .collect();
+    put_items(&d, "ext", items).await;
+    let first = raw_get(d.addr, "/feeds/all/archive/1.rss", &[]).await;
+    assert_eq!(first.status, 200);
+    let lm = http_date(&first, "last-modified");
+    assert!(lm <= http_date(&first, "date"), "{first:?}");
+    assert!(
+        lm > day(100),
+        "the page changed now, not at its items' dates: {lm}"
+    );
+    let build = DateTime::parse_from_rfc2822(&element(&first.body, "lastBuildDate")).unwrap();
+    assert_eq!(build, lm, "lastBuildDate is Last-Modified");
+    let lm_text = first.header("last-modified").unwrap().to_string();
+    let unchanged = raw_get(
+        d.addr,
+        "/feeds/all/archive/1.rss",
+        &[("If-Modified-Since", &lm_text)],
+    )
+    .await;
+    assert_eq!(unchanged.status, 304, "{unchanged:?}");
+
+    put_items(&d, "ext", vec![stored("ext", "early", day(-5))]).await;
+    let changed = raw_get(
+        d.addr,
+        "/feeds/all/archive/1.rss",
+        &[("If-Modified-Since", &lm_text)],
+    )
+    .await;
+    assert_eq!(changed.status, 200, "the backdated item was missed");
+    assert!(String::from_utf8_lossy(&changed.body).contains("Item early"));
+    let lm2 = http_date(&changed, "last-modified");
+    assert!(lm2 > lm, "{lm2} after {lm}");
+    assert!(lm2 <= http_date(&changed, "date"), "{changed:?}");
+    let atom = raw_get(d.addr, "/feeds/all/archive/1.atom", &[]).await;
+    assert_eq!(http_date(&atom, "last-modified"), lm2, "one date per page");
+    let updated = DateTime::parse_from_rfc3339(&element(&atom.body, "updated")).unwrap();
+    assert_eq!(updated, lm2, "Atom updated is Last-Modified");
+    let etag = changed.header("etag").unwrap().to_string();
+    let addr = d.addr.to_string();
+    d.stop().await;
+
+    // After a restart the same bytes keep their date and validators.
+    let d = start_at(dir.path(), &config, &addr).await;
+    let again = raw_get(d.addr, "/feeds/all/archive/1.rss", &[]).await;
+    assert_eq!(http_date(&again, "last-modified"), lm2);
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    d.stop().await;
+}

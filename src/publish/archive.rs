@@ -16,10 +16,18 @@
 //! JSON Feed has no archive element: its `next_url` chains the same pages.
 //!
 //! Pages are rendered on request and cached with the current rendering.
+//! Like the current document, a page is dated by its stamp in the store
+//! (keyed by [`stamp_key`]): the time its bytes last changed, which is its
+//! `Last-Modified`, `lastBuildDate` and Atom `updated`. An item moved in
+//! by an older one changes the page and so its date, although the page's
+//! items are no newer: a client polling with `If-Modified-Since` alone
+//! never misses it.
 
 use std::collections::HashSet;
 
-use super::{FeedMeta, Page, RenderedFeed, passes_filters, render, sort_for_publishing};
+use chrono::Utc;
+
+use super::{FeedMeta, Page, RenderedFeed, passes_filters, render_stamped, sort_for_publishing};
 use crate::config::FeedConfig;
 use crate::model::StoredItem;
 use crate::store::{Store, StoreError};
@@ -97,8 +105,15 @@ pub fn page_items(all: &[StoredItem], limit: usize, index: usize) -> Option<Vec<
     Some(items)
 }
 
-/// Renders archive page `index` of a feed; `None` when there is no such
-/// page.
+/// The name of archive page `index`'s stamp: feed names have no `/`, so it
+/// is no feed's.
+pub fn stamp_key(feed: &str, index: usize) -> String {
+    format!("{feed}/archive/{index}")
+}
+
+/// Renders archive page `index` of a feed, dated by its stamp; `None` when
+/// there is no such page. May wait up to [`super::MAX_HOLD`] (see
+/// `hold_until`): call it off the async threads.
 pub fn render_page(
     store: &Store,
     feed: &FeedConfig,
@@ -117,7 +132,15 @@ pub fn render_page(
         hubs: Vec::new(),
         ..FeedMeta::from_config(feed, base)
     };
-    Ok(Some(render(&meta, &items)))
+    let key = stamp_key(&feed.name, index);
+    Ok(Some(render_stamped(
+        store,
+        &key,
+        meta,
+        &items,
+        Utc::now(),
+        true,
+    )))
 }
 
 /// Whether a rendered archive page is full (and so never changes).

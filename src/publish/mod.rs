@@ -423,9 +423,12 @@ fn bodies_digest(bodies: &[Vec<u8>; 3]) -> [u8; 32] {
 /// (to the second after the stamp's, when that is not earlier, so that a
 /// client holding the old `Last-Modified` always sees the change) and the
 /// new bytes and date are stamped. Kept across restarts; a stamp that
-/// cannot be written only makes the next rendering a change too.
+/// cannot be written only makes the next rendering a change too. `key`
+/// names the stamp: the feed's name for its current document, the name and
+/// page for an archive page ([`archive::stamp_key`]).
 fn render_stamped(
     store: &Store,
+    key: &str,
     meta: FeedMeta,
     items: &[StoredItem],
     now: DateTime<Utc>,
@@ -433,7 +436,7 @@ fn render_stamped(
 ) -> RenderedFeed {
     let mut items: Vec<StoredItem> = items.iter().map(clean_item).collect();
     distinct_dates(&mut items);
-    let stamp = store.feed_stamp(meta.name);
+    let stamp = store.feed_stamp(key);
     if let Some((digest, at)) = stamp {
         let meta = FeedMeta {
             updated: Some(at),
@@ -445,23 +448,36 @@ fn render_stamped(
         }
         return restamp(
             store,
+            key,
             meta,
             &items,
             changed_at(Some(at), now, previous_served),
         );
     }
-    restamp(store, meta, &items, changed_at(None, now, previous_served))
+    restamp(
+        store,
+        key,
+        meta,
+        &items,
+        changed_at(None, now, previous_served),
+    )
 }
 
-fn restamp(store: &Store, meta: FeedMeta, items: &[StoredItem], at: DateTime<Utc>) -> RenderedFeed {
+fn restamp(
+    store: &Store,
+    key: &str,
+    meta: FeedMeta,
+    items: &[StoredItem],
+    at: DateTime<Utc>,
+) -> RenderedFeed {
     hold_until(at);
     let meta = FeedMeta {
         updated: Some(at),
         ..meta
     };
     let bodies = render_bodies(&meta, items);
-    if let Err(err) = store.set_feed_stamp(meta.name, &bodies_digest(&bodies), at) {
-        tracing::warn!(feed = meta.name, %err, "feed stamp not written; the next rendering counts as a change");
+    if let Err(err) = store.set_feed_stamp(key, &bodies_digest(&bodies), at) {
+        tracing::warn!(feed = key, %err, "feed stamp not written; the next rendering counts as a change");
     }
     assemble(&meta, bodies, items)
 }
@@ -580,7 +596,7 @@ pub fn render_feed_after(
         ..FeedMeta::from_config(feed, base)
     };
     Ok((
-        render_stamped(store, meta, &items, Utc::now(), previous_served),
+        render_stamped(store, &feed.name, meta, &items, Utc::now(), previous_served),
         items.len(),
     ))
 }

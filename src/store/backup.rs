@@ -15,7 +15,7 @@
 //! | any | `{"slug":{"slug":"text","key":"hex"}}`: a local article's slug |
 //! | any | `{"tombstone":{"source":"id","key":"hex","tombstone":{"until":"...","aliases":[...]}}}` |
 //! | any | `{"signature":{"key":"hex","signature":"hex"}}`: a near-duplicate signature |
-//! | any | `{"stamp":{"feed":"name","digest":"64 hex digits","at":"RFC 3339"}}`: when a feed's bytes last changed (its `Last-Modified`) |
+//! | any | `{"stamp":{"feed":"name","digest":"64 hex digits","at":"RFC 3339"}}`: when a feed's bytes last changed (its `Last-Modified`; `name/archive/N` for an archive page) |
 //! | last | `{"end":{"records":N,"sha256":"hex"}}`: the count of records between header and end, and the SHA-256 of every line before this one (newlines included) |
 //!
 //! The other trees (time and source indexes, item digests, per-source

@@ -19,7 +19,7 @@
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
-//! | `meta` | `stamp` + NUL + feed name | the feed's stamp: SHA-256 of its published bodies (32 bytes) + when they last changed (i64 BE Unix seconds) |
+//! | `meta` | `stamp` + NUL + feed name (`name/archive/N` for archive page N) | the feed's stamp: SHA-256 of its published bodies (32 bytes) + when they last changed (i64 BE Unix seconds) |
 //!
 //! Every dedup lookup is an exact `get` or a prefix scan of one LSH band
 //! bucket: its cost does not grow with the store. An in-memory Bloom filter
