@@ -98,7 +98,13 @@ impl Metrics {
 
     pub fn record_request(&self, feed: &str, status: u16, bytes: u64) {
         if let Ok(mut feeds) = self.feeds.lock() {
-            let counters = feeds.entry(feed.to_string()).or_default();
+            // Looked up before it is inserted: no key copied per request.
+            if !feeds.contains_key(feed) {
+                feeds.insert(feed.to_string(), FeedCounters::default());
+            }
+            let Some(counters) = feeds.get_mut(feed) else {
+                return;
+            };
             *counters.requests.entry(status).or_default() += 1;
             counters.bytes_served += bytes;
         }

@@ -28,7 +28,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -98,7 +98,11 @@ async fn security_headers(mut response: Response) -> Response {
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        .is_some_and(|t| {
+            t.trim_start()
+                .get(..9)
+                .is_some_and(|m| m.eq_ignore_ascii_case("text/html"))
+        });
     if html {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -138,8 +142,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 async fn feed(
     State(app): State<Arc<App>>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
+    // The request itself, not a `HeaderMap` (which would copy the headers).
+    let headers = request.headers();
     if file == "feed.xsl" {
         return (
             [
@@ -170,7 +176,7 @@ async fn feed(
     };
     // A browser would show the XML as text: it gets the feed's page, at
     // the same address (`Vary: Accept`).
-    let document = if negotiate::prefers_html(&headers) {
+    let document = if negotiate::prefers_html(headers) {
         Format::Html
     } else {
         format
@@ -190,7 +196,7 @@ async fn feed(
         link,
         vary_accept: format != Format::Html,
     };
-    let response = respond_with_feed(feed.get(document), &headers, &policy);
+    let response = respond_with_feed(feed.get(document), headers, &policy);
     let bytes = axum::body::HttpBody::size_hint(response.body())
         .exact()
         .unwrap_or(0);
@@ -328,51 +334,61 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
     let now = Utc::now();
     let last_modified = match (rendered.last_modified, &rendered.last_modified_http) {
         (Some(at), Some(text)) if at <= now => Some(text.clone()),
-        (Some(_), _) => Some(http_date(now)),
+        (Some(_), _) => Some(Bytes::from(http_date(now))),
         (None, _) => None,
     };
     if last_modified.is_some() {
         rendered.note_served();
     }
     let not_modified = negotiate::not_modified(headers, rendered, rendered.last_modified);
-    let cache_control = format!("public, max-age={}", policy.max_age);
-    let mut builder = Response::builder()
-        .header(header::ETAG, etag)
-        .header(
-            header::VARY,
-            if policy.vary_accept {
-                "Accept-Encoding, Accept"
-            } else {
-                "Accept-Encoding"
-            },
-        )
-        .header(header::CACHE_CONTROL, cache_control)
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .header(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            "ETag, Last-Modified, Link",
-        );
-    if let Some(lm) = &last_modified {
-        builder = builder.header(header::LAST_MODIFIED, lm);
-    }
-    if let Some(link) = &policy.link {
-        builder = builder.header(header::LINK, link);
-    }
-    let response = if not_modified {
-        builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
-    } else {
-        builder = builder.header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(rendered.format.content_type()),
-        );
-        if let Some(encoding) = encoding {
-            builder = builder.header(header::CONTENT_ENCODING, encoding);
-        }
-        builder
-            .status(StatusCode::OK)
-            .body(Body::from(body.clone()))
+    // The header values are shared bytes made with the document, or
+    // static: a response copies no header but Cache-Control.
+    let shared = |bytes: &Bytes| HeaderValue::from_maybe_shared(bytes.clone());
+    let (Ok(etag), Ok(cache_control)) = (
+        shared(etag),
+        HeaderValue::try_from(format!("public, max-age={}", policy.max_age)),
+    ) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    let mut response = Response::new(Body::empty());
+    let out = response.headers_mut();
+    out.insert(header::ETAG, etag);
+    out.insert(
+        header::VARY,
+        HeaderValue::from_static(if policy.vary_accept {
+            "Accept-Encoding, Accept"
+        } else {
+            "Accept-Encoding"
+        }),
+    );
+    out.insert(header::CACHE_CONTROL, cache_control);
+    out.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    out.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag, Last-Modified, Link"),
+    );
+    if let Some(Ok(lm)) = last_modified.as_ref().map(shared) {
+        out.insert(header::LAST_MODIFIED, lm);
+    }
+    if let Some(Ok(link)) = policy.link.as_deref().map(HeaderValue::from_str) {
+        out.insert(header::LINK, link);
+    }
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(rendered.format.content_type()),
+    );
+    if let Some(encoding) = encoding {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    *response.body_mut() = Body::from(body.clone());
+    response
 }
 
 /// The conditional-request logic on arbitrary request headers, for the

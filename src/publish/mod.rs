@@ -244,10 +244,11 @@ pub struct Rendered {
     /// compares `If-Modified-Since` with it but never sends a later
     /// `Last-Modified` than its `Date`.
     pub last_modified: Option<DateTime<Utc>>,
-    /// [`last_modified`](Self::last_modified) as an HTTP date, made once.
-    pub last_modified_http: Option<String>,
+    /// [`last_modified`](Self::last_modified) as an HTTP date, made once
+    /// (shared bytes: a response header clones a pointer).
+    pub last_modified_http: Option<Bytes>,
     /// The ETags of the identity, gzip and brotli bodies, made once.
-    pub etags: [String; 3],
+    pub etags: [Bytes; 3],
     pub item_count: usize,
     /// Set when a response has carried this document's `Last-Modified`
     /// (see [`Rendered::note_served`]).
@@ -259,19 +260,20 @@ impl Rendered {
         let digest: [u8; 32] = Sha256::digest(&body).into();
         let tag = hex::encode(&digest[..12]);
         let etags = [
-            format!("\"{tag}\""),
-            format!("\"{tag}-gz\""),
-            format!("\"{tag}-br\""),
+            Bytes::from(format!("\"{tag}\"")),
+            Bytes::from(format!("\"{tag}-gz\"")),
+            Bytes::from(format!("\"{tag}-br\"")),
         ];
         let last_modified = meta.updated(items);
         Rendered {
             format,
             gzip: Bytes::from(gzip(&body)),
             brotli: Bytes::from(brotli(&body)),
-            etag: etags[0].clone(),
+            etag: format!("\"{tag}\""),
             etags,
             last_modified,
-            last_modified_http: last_modified.map(|at| httpdate::fmt_http_date(at.into())),
+            last_modified_http: last_modified
+                .map(|at| Bytes::from(httpdate::fmt_http_date(at.into()))),
             item_count: items.len(),
             body: Bytes::from(body),
             served: std::sync::atomic::AtomicBool::new(false),

@@ -33,36 +33,33 @@ pub enum Coding {
 /// The values of a list-based field across all its header lines, split at
 /// commas outside quoted strings, trimmed, empty elements dropped (RFC 9110
 /// 5.3, 5.6.1). Lines that are not visible ASCII are skipped.
-pub fn list_elements(headers: &HeaderMap, name: &HeaderName) -> Vec<String> {
+pub fn list_elements<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Vec<&'h str> {
     let mut out = Vec::new();
     for line in headers.get_all(name) {
         let Ok(line) = line.to_str() else {
             continue;
         };
-        let mut current = String::new();
+        let mut start = 0;
         let mut quoted = false;
-        for c in line.chars() {
-            match c {
-                '"' => {
-                    quoted = !quoted;
-                    current.push(c);
+        for (at, b) in line.bytes().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => {
+                    push_trimmed(&mut out, &line[start..at]);
+                    start = at + 1;
                 }
-                ',' if !quoted => {
-                    push_trimmed(&mut out, &current);
-                    current.clear();
-                }
-                _ => current.push(c),
+                _ => {}
             }
         }
-        push_trimmed(&mut out, &current);
+        push_trimmed(&mut out, &line[start..]);
     }
     out
 }
 
-fn push_trimmed(out: &mut Vec<String>, element: &str) {
+fn push_trimmed<'h>(out: &mut Vec<&'h str>, element: &'h str) {
     let element = element.trim();
     if !element.is_empty() {
-        out.push(element.to_string());
+        out.push(element);
     }
 }
 
@@ -116,7 +113,7 @@ pub fn choose_coding(headers: &HeaderMap) -> Option<Coding> {
     }
     let mut listed: Vec<(String, u16)> = Vec::new();
     for element in list_elements(headers, &header::ACCEPT_ENCODING) {
-        let Some((name, weight)) = weighted(&element) else {
+        let Some((name, weight)) = weighted(element) else {
             continue;
         };
         match listed.iter_mut().find(|(n, _)| *n == name) {
@@ -170,7 +167,7 @@ pub fn prefers_html(headers: &HeaderMap) -> bool {
     let mut html = 0;
     let mut xml = 0;
     for element in list_elements(headers, &header::ACCEPT) {
-        let Some((media, weight)) = weighted(&element) else {
+        let Some((media, weight)) = weighted(element) else {
             continue;
         };
         if weight == 0 {
@@ -194,7 +191,7 @@ pub fn none_match(headers: &HeaderMap, rendered: &Rendered) -> bool {
     list_elements(headers, &header::IF_NONE_MATCH)
         .iter()
         .any(|tag| {
-            tag == "*" || {
+            *tag == "*" || {
                 let tag = tag.strip_prefix("W/").unwrap_or(tag);
                 rendered.etags.iter().any(|o| o == tag)
             }
