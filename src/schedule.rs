@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +26,7 @@ use tracing::{debug, warn};
 
 use crate::config::{Config, FeedConfig, Schedule, SourceConfig};
 use crate::daemon::App;
+use crate::refresh::Outcome;
 
 /// A running scheduler; stop it with [`stop`].
 pub struct Scheduler {
@@ -79,7 +82,7 @@ impl Scheduler {
         source: &SourceConfig,
         first: Duration,
     ) -> anyhow::Result<()> {
-        let kick = refresh_job(app, &self.tracker, &self.shutdown, &source.id);
+        let kick = refresh_job(app, &self.tracker, &self.shutdown, source);
         let kick = self
             .inner
             .add(Job::new_one_shot_async(first, kick)?)
@@ -197,7 +200,7 @@ fn recurring_job(
     shutdown: &CancellationToken,
     source: &SourceConfig,
 ) -> anyhow::Result<Job> {
-    let run = refresh_job(app, tracker, shutdown, &source.id);
+    let run = refresh_job(app, tracker, shutdown, source);
     Ok(match &source.refresh {
         Schedule::Every(every) => Job::new_repeated_async(*every, run)?,
         Schedule::Cron(expr) => Job::new_async(expr.as_str(), run)?,
@@ -275,21 +278,97 @@ where
     })
 }
 
-/// A job body that refreshes `id`.
+/// A job body that refreshes `source`. A source found not due yet, but due
+/// before the job's next run (its last poll ran a little after a tick, or
+/// its first poll came at a jittered time off the job's grid), is
+/// refreshed when it falls due rather than a whole period later: a source
+/// is polled when `syndic sources` says, and never before.
 fn refresh_job(
     app: &Arc<App>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
-    id: &str,
+    source: &SourceConfig,
 ) -> JobFn {
-    let id = id.to_string();
+    let id = source.id.clone();
+    let schedule = source.refresh.clone();
+    let stop = shutdown.clone();
     app_job(app, tracker, shutdown, move |app| {
-        let id = id.clone();
+        let (id, schedule, stop) = (id.clone(), schedule.clone(), stop.clone());
         async move {
-            match app.refresh_source(&id, false).await {
+            let mut outcome = app.refresh_source(&id, false).await;
+            if let Some(Outcome::NotDue { next_poll_at }) = &outcome
+                && let Some(wait) = wait_for_due(&schedule, Utc::now(), *next_poll_at)
+            {
+                debug!(source = %id, ?wait, "not due yet; due before the next tick");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                outcome = app.refresh_source(&id, false).await;
+            }
+            match outcome {
                 Some(outcome) => debug!(source = %id, ?outcome, "scheduled refresh"),
                 None => debug!(source = %id, "refresh skipped: one is already running"),
             }
         }
     })
+}
+
+/// How long a job that ran at `now` waits for a source due at `due`: until
+/// then when that comes before the job's next run, else `None` (the next
+/// run will find it due).
+pub fn wait_for_due(
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> Option<Duration> {
+    let next_run = match schedule {
+        Schedule::Every(every) => now + chrono::Duration::from_std(*every).ok()?,
+        Schedule::Cron(_) => schedule.cron()?.iter_after(now).next()?,
+    };
+    if due >= next_run {
+        return None;
+    }
+    (due - now).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    #[test]
+    fn a_source_due_before_the_next_tick_is_waited_for() {
+        let minute = Schedule::Every(Duration::from_secs(60));
+        // Due 17 s after this tick, the next tick 60 s away: wait 17 s.
+        assert_eq!(
+            wait_for_due(&minute, at(0), at(17)),
+            Some(Duration::from_secs(17))
+        );
+        // A poll that ran 40 ms after its tick: due 40 ms after the next.
+        assert_eq!(
+            wait_for_due(&minute, at(60), at(60) + chrono::Duration::milliseconds(40)),
+            Some(Duration::from_millis(40))
+        );
+        // Due at or after the next tick: that tick polls it.
+        assert_eq!(wait_for_due(&minute, at(0), at(60)), None);
+        assert_eq!(wait_for_due(&minute, at(0), at(3600)), None);
+        // Already due (a race): no wait.
+        assert_eq!(wait_for_due(&minute, at(10), at(5)), None);
+    }
+
+    #[test]
+    fn cron_schedules_wait_until_their_next_run() {
+        let hourly = Schedule::Cron("0 0 * * * *".into());
+        // Next run at 11:00; due at 10:30: wait 30 minutes.
+        assert_eq!(
+            wait_for_due(&hourly, at(0), at(1800)),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(wait_for_due(&hourly, at(0), at(3601)), None);
+    }
 }
