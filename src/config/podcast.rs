@@ -5,7 +5,9 @@
 
 use std::ops::Range;
 
-use super::{Ctx, RawFeed, nearest};
+use super::raw::RawFeed;
+use super::suggest::nearest;
+use super::validate::Ctx;
 
 /// A podcast feed's settings. The feed's `image` is its cover art and its
 /// `language` is required; its `author` (else title) is the podcast's.

@@ -266,7 +266,7 @@ fn hold_lock(path: &Path) -> Result<std::fs::File, StoreError> {
         Ok(()) => Ok(file),
         Err(_) => Err(StoreError::Locked {
             path: path.to_path_buf(),
-            holder: super::describe_holder(path),
+            holder: super::open::describe_holder(path),
         }),
     }
 }
