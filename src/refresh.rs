@@ -133,12 +133,16 @@ impl Refresher<'_> {
         match &outcome {
             Outcome::Failed(cause) => warn!(source = %source.id, %cause, "refresh failed"),
             Outcome::Gone => warn!(source = %source.id, "source gone (410): no longer polled"),
+            // One INFO per change; a scan or poll that changed nothing
+            // (a folder rescanned every minute) is debug.
             Outcome::Refreshed {
                 new,
                 updated,
                 removed,
                 unchanged,
-            } => info!(source = %source.id, new, updated, removed, unchanged, "refreshed"),
+            } if new + updated + removed > 0 => {
+                info!(source = %source.id, new, updated, removed, unchanged, "refreshed")
+            }
             other => debug!(source = %source.id, outcome = ?other, "refreshed"),
         }
         outcome

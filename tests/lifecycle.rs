@@ -805,3 +805,43 @@ fn serve_uses_the_socket_systemd_passes() {
     let status = process.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn unchanged_rescans_log_nothing_at_info_and_each_change_logs_once() {
+    // Issue 21: the daemon logged an INFO line for the articles folder at
+    // every rescan, every minute, when nothing had changed.
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/first.md"), "# First\n\nText.\n");
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(
+            "[[source]]\nid = \"a\"\npath = \"a\"\nrefresh = \"1s\"\n",
+            "",
+        ),
+    );
+    let daemon = Daemon::start(dir.path(), &[]);
+    let refreshed = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("refreshed") && l.contains("INFO"))
+            .count()
+    };
+    // The first scan stores the file: one INFO. Then 3 s of rescans.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while refreshed(&daemon.log()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let log = daemon.log();
+    assert_eq!(refreshed(&log), 1, "{log}");
+    // A change: one more.
+    write(&dir.path().join("a/second.md"), "# Second\n\nMore.\n");
+    while refreshed(&daemon.log()) < 2 {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let log = daemon.log();
+    assert_eq!(refreshed(&log), 2, "{log}");
+    assert!(log.contains("new=1"), "{log}");
+}
