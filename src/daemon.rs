@@ -168,9 +168,21 @@ impl App {
     pub fn status_line(&self, items_stored: Option<usize>) -> String {
         let config = self.config();
         let (mut ok, mut failing, mut never) = (0, 0, 0);
+        // The first failing source and its cause in a few words.
+        let mut first_failing = None;
         for source in &config.sources {
             match self.store.poll_state(&source.id) {
-                Ok(Some(state)) if state.consecutive_failures > 0 => failing += 1,
+                Ok(Some(state)) if state.consecutive_failures > 0 => {
+                    failing += 1;
+                    if first_failing.is_none() {
+                        let cause = state.last_status.as_deref().unwrap_or("failing");
+                        first_failing = Some(format!(
+                            "{}: {}",
+                            source.id,
+                            crate::redact::text(crate::refresh::short_cause(cause))
+                        ));
+                    }
+                }
                 Ok(Some(state)) if state.last_status.is_some() => ok += 1,
                 Ok(_) => never += 1,
                 Err(_) => failing += 1,
@@ -187,6 +199,9 @@ impl App {
             "{ok} sources ok, {failing} failing, {never} not yet refreshed; {} feeds",
             config.feeds.len()
         ));
+        if let Some(first) = first_failing {
+            line.push_str(&format!(" (failing: {first})"));
+        }
         if let Some(items) = items_stored {
             line.push_str(&format!("; {items} items stored"));
         }

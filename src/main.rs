@@ -972,12 +972,13 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
     let table: Vec<[String; COLUMNS]> = rows
         .iter()
         .map(|row| {
-            let mut status = row
-                .last_status
-                .clone()
-                .unwrap_or_else(|| "never refreshed".into());
-            if status.chars().count() > 40 {
-                status = status.chars().take(39).collect::<String>() + "…";
+            // The cause's few words, whole (`--json` has the full text).
+            let mut status = row.last_status.as_deref().map_or_else(
+                || "never refreshed".to_string(),
+                |s| syndic::refresh::short_cause(s).to_string(),
+            );
+            if status.chars().count() > 72 {
+                status = status.chars().take(71).collect::<String>() + "…";
             }
             [
                 row.id.clone(),
@@ -1033,6 +1034,16 @@ fn print_sources(rows: &[admin::SourceRow], json: bool) {
     for row in rows {
         if let Some(event) = &row.next_article {
             println!("\n{}: next scheduled article: {event}", row.id);
+        }
+    }
+    // Failing sources: the whole cause and how to retry now.
+    for row in rows.iter().filter(|r| r.failing) {
+        if let Some(status) = &row.last_status {
+            println!(
+                "\n{}: {status}\n  {}",
+                row.id,
+                syndic::refresh::retry_hint(&row.id)
+            );
         }
     }
     // The warnings of the last parse, under the table.

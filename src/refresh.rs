@@ -221,7 +221,9 @@ impl Refresher<'_> {
         }
         match result {
             Err(err) => {
-                let cause = format!("fetch {url}: {err}");
+                // The few words first: a table cut to its width, a glance
+                // at `/`, still say what happened.
+                let cause = format!("{}{CAUSE_SEPARATOR}fetch {url}: {err}", err.summary());
                 self.remote_failed(source, state, &policy, cause, now).await
             }
             Ok(FetchOutcome::NotModified(meta)) => {
@@ -1149,6 +1151,21 @@ fn status_text(status: u16) -> &'static str {
         504 => "Gateway Timeout",
         _ => "",
     }
+}
+
+/// Between a failure's few words and its whole message in a stored cause
+/// (`DNS lookup failed for example.org (...) — fetch https://...: ...`).
+pub const CAUSE_SEPARATOR: &str = " — ";
+
+/// The few words of a status or failure cause: what comes before
+/// [`CAUSE_SEPARATOR`] (the whole text when there is none).
+pub fn short_cause(status: &str) -> &str {
+    status.split(CAUSE_SEPARATOR).next().unwrap_or(status)
+}
+
+/// What to do about a failing source, for the places that show its cause.
+pub fn retry_hint(id: &str) -> String {
+    format!("retry now: syndic fetch {id}")
 }
 
 /// What `syndic sources` and the HTML index show about one source.

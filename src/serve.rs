@@ -764,7 +764,7 @@ fn sources_table(app: &App, body: &mut String) {
             app.store.source_item_count(&source.id),
             escape_html(&health.url),
             if health.failing { "bad" } else { "ok" },
-            escape_html(&health.status),
+            status_cell(&source.id, &health),
             fmt(state.last_success),
             state.consecutive_failures,
             fmt(health.next_poll),
@@ -777,6 +777,24 @@ fn sources_table(app: &App, body: &mut String) {
         ));
     }
     body.push_str("</table>");
+}
+
+/// The index page's cell for a source's last status: its few words first,
+/// then the whole message and, when it fails, how to retry now.
+fn status_cell(id: &str, health: &crate::refresh::SourceHealth) -> String {
+    let short = crate::refresh::short_cause(&health.status);
+    let mut cell = escape_html(short);
+    if short.len() < health.status.len() {
+        cell.push_str("<br><small>");
+        cell.push_str(&escape_html(&health.status[short.len()..]));
+        cell.push_str("</small>");
+    }
+    if health.failing {
+        cell.push_str("<br><small>");
+        cell.push_str(&escape_html(&crate::refresh::retry_hint(id)));
+        cell.push_str("</small>");
+    }
+    cell
 }
 
 /// The index page's cell for the warnings of a source's last parse: their

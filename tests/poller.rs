@@ -927,7 +927,7 @@ async fn network_errors_back_off_up_to_the_cap_and_never_stop() {
     for failures in 1..=8u32 {
         let outcome = rig.refresh(&source, now).await;
         assert!(
-            matches!(&outcome, Outcome::Failed(c) if c.starts_with("fetch ")),
+            matches!(&outcome, Outcome::Failed(c) if c.starts_with("connection refused by 127.0.0.1 — fetch ")),
             "{outcome:?}"
         );
         let state = rig.state("s");
@@ -1483,7 +1483,10 @@ async fn old_poll_state_without_the_new_fields_still_loads() {
     assert_eq!(mock.last().get("if-none-match"), Some("\"e\""));
 }
 
-/// A store with three remote sources in telling states.
+const OFFLINE_CAUSE: &str =
+    "DNS lookup failed for blog.example (no network, or a wrong host name?)";
+
+/// A store with four remote sources in telling states.
 async fn store_with_states(dir: &Path) -> DateTime<Utc> {
     use syndic::model::PollState;
     let future = Utc::now() + chrono::Duration::hours(5);
@@ -1492,6 +1495,7 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
         "[daemon]\nlisten = \"127.0.0.1:0\"\n[[source]]\nid = \"moving\"\nurl = \"http://127.0.0.1:9/old\"\n\
          [[source]]\nid = \"held\"\nurl = \"http://127.0.0.1:9/held\"\n\
          [[source]]\nid = \"dead\"\nurl = \"http://127.0.0.1:9/dead\"\n\
+         [[source]]\nid = \"offline\"\nurl = \"https://blog.example/feed.xml\"\n\
          [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
     )
     .unwrap();
@@ -1536,6 +1540,19 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
                 next_poll_reason: PollReason::Gone,
                 consecutive_failures: 1,
                 last_status: Some("HTTP 410 Gone".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "offline",
+            PollState {
+                url: Some("https://blog.example/feed.xml".into()),
+                configured_url: Some("https://blog.example/feed.xml".into()),
+                next_poll_reason: PollReason::Backoff,
+                consecutive_failures: 2,
+                last_status: Some(format!(
+                    "{OFFLINE_CAUSE} — fetch https://blog.example/feed.xml: error sending request for url (https://blog.example/feed.xml): client error (Connect): dns error: failed to lookup address information: Name or service not known"
+                )),
                 ..base.clone()
             },
         ),
@@ -1602,6 +1619,15 @@ async fn syndic_sources_shows_the_poll_state_columns() {
         dead.contains("GONE (410)") && dead.contains("never"),
         "{dead}"
     );
+    // Issue 21: a failure's cause was cut to 40 characters, before the
+    // cause. Its few words are whole in the table; the full message and
+    // how to retry follow it.
+    assert!(line("offline").contains(OFFLINE_CAUSE), "{table}");
+    assert!(
+        table.contains("dns error: failed to lookup address information")
+            && table.contains("retry now: syndic fetch offline"),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1638,7 +1664,11 @@ async fn the_html_index_shows_the_poll_state_columns() {
         "<th>saved by 304s</th>",
         "http://127.0.0.1:9/old (301 to http://127.0.0.1:9/new seen 2/3)",
         "<td>Retry-After</td>",
-        "<td class=\"bad\">GONE (410)</td>",
+        "<td class=\"bad\">GONE (410)<br><small>retry now: syndic fetch dead</small></td>",
+        &format!(
+            "<td class=\"bad\">{OFFLINE_CAUSE}<br><small> — fetch https://blog.example/feed.xml: error sending"
+        ),
+        "retry now: syndic fetch offline</small></td>",
         "<td>3145728 bytes</td>",
     ] {
         assert!(html.contains(text), "{text} missing in\n{html}");
@@ -1678,5 +1708,27 @@ async fn concurrent_poll_state_writes_do_not_hang() {
             .last_status
             .as_deref(),
         Some("304 #199")
+    );
+}
+
+#[tokio::test]
+async fn the_status_line_names_the_first_failing_source_and_its_cause() {
+    // Issue 21: systemd's STATUS= said how many sources failed, not which
+    // or why.
+    let dir = tempfile::tempdir().unwrap();
+    store_with_states(dir.path()).await;
+    let config = Config::load(&dir.path().join("feeds.toml")).unwrap();
+    let store = Store::open(&config.daemon.store).unwrap();
+    let app = App::new(config, store).unwrap();
+    let line = app.status_line(None);
+    assert!(
+        line.contains(
+            "2 sources ok, 2 failing, 0 not yet refreshed; 1 feeds (failing: dead: HTTP 410 Gone)"
+        ),
+        "{line}"
+    );
+    assert!(
+        !line.contains("fetch https://"),
+        "only the few words: {line}"
     );
 }

@@ -167,8 +167,75 @@ pub enum FetchError {
         "refused {}: it leads to {address}, an internal address, and the source's URL is public (SSRF guard); set allow_internal = true on the source if it must reach that address", crate::redact::Redacted(.url)
     )]
     Internal { url: String, address: IpAddr },
-    #[error("{}", crate::redact::Redacted(.0))]
-    Network(String),
+    /// A connection or protocol failure: `short` says it in a few words
+    /// ("connection refused", "DNS lookup failed for ..."), `detail` is the
+    /// whole chain of causes.
+    #[error("{}", crate::redact::Redacted(.detail))]
+    Network { short: String, detail: String },
+}
+
+impl FetchError {
+    /// A failure whose few words are the detail itself.
+    fn network(detail: impl Into<String>) -> FetchError {
+        let detail = detail.into();
+        FetchError::Network {
+            short: "network error".into(),
+            detail,
+        }
+    }
+
+    /// The cause in a few words, read at a glance in `syndic sources`, on
+    /// `/` and in `STATUS=`; the whole message ([`Display`](std::fmt::Display))
+    /// follows it wherever there is room.
+    pub fn summary(&self) -> String {
+        match self {
+            FetchError::TooLarge { .. } => "body over the size cap".into(),
+            FetchError::DecodedTooLarge { .. } => "decoded body over the size cap".into(),
+            FetchError::Timeout { .. } => "timed out".into(),
+            FetchError::RedirectLoop { .. } => "redirect loop".into(),
+            FetchError::TooManyRedirects { .. } => "too many redirects".into(),
+            FetchError::BadRedirect { .. } => "bad redirect".into(),
+            FetchError::Decoding { encoding, .. } => format!("cannot decode the body ({encoding})"),
+            FetchError::Internal { .. } => "refused: an internal address (SSRF guard)".into(),
+            FetchError::Network { short, .. } => short.clone(),
+        }
+    }
+}
+
+/// What a chain of error causes says in a few words: the kind of an I/O
+/// error where one is in the chain, else words that DNS, TLS and HTTP
+/// errors are known to carry. `host` is the request's host.
+fn short_cause(chain: &[&(dyn std::error::Error + 'static)], text: &str, host: &str) -> String {
+    use std::io::ErrorKind;
+    let io_kind = chain
+        .iter()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    let lower = text.to_ascii_lowercase();
+    match io_kind {
+        Some(ErrorKind::ConnectionRefused) => return format!("connection refused by {host}"),
+        Some(ErrorKind::ConnectionReset) => return format!("connection reset by {host}"),
+        Some(ErrorKind::ConnectionAborted) => return format!("connection aborted by {host}"),
+        Some(ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable) => {
+            return format!("{host} unreachable (no network?)");
+        }
+        _ => {}
+    }
+    if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!("DNS lookup failed for {host} (no network, or a wrong host name?)")
+    } else if lower.contains("certificate") && lower.contains("expired") {
+        format!("TLS: {host}'s certificate expired")
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        format!("TLS: {host}'s certificate is not from a trusted issuer")
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        format!("TLS: the certificate is not valid for {host}")
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!("TLS handshake with {host} failed")
+    } else if lower.contains("connection closed") || lower.contains("incomplete message") {
+        format!("{host} closed the connection")
+    } else {
+        format!("cannot reach {host}")
+    }
 }
 
 /// Which addresses one fetch may reach: the inputs of the SSRF guard.
@@ -437,7 +504,7 @@ impl Fetcher {
                 guarded,
             }))
             .build()
-            .map_err(|e| FetchError::Network(e.to_string()))
+            .map_err(|e| FetchError::network(e.to_string()))
     }
 
     /// Records that `url` must not be requested before `until` (a
@@ -527,6 +594,7 @@ impl Inner {
         }
         // The chain of sources says what really happened (DNS, refused, TLS).
         let mut text = err.to_string();
+        let mut chain = Vec::new();
         let mut source = std::error::Error::source(&err);
         while let Some(s) = source {
             if let Some(refused) = s.downcast_ref::<Refused>() {
@@ -537,9 +605,18 @@ impl Inner {
             }
             text.push_str(": ");
             text.push_str(&s.to_string());
+            chain.push(s);
             source = s.source();
         }
-        FetchError::Network(text)
+        let host = err
+            .url()
+            .and_then(|u| u.host_str())
+            .unwrap_or("the host")
+            .to_string();
+        FetchError::Network {
+            short: short_cause(&chain, &text, &host),
+            detail: text,
+        }
     }
 
     fn host_slots(&self, host: &str) -> Arc<Semaphore> {
@@ -583,13 +660,13 @@ impl Inner {
             let _host_permit = host_slots
                 .acquire_owned()
                 .await
-                .map_err(|e| FetchError::Network(e.to_string()))?;
+                .map_err(|e| FetchError::network(e.to_string()))?;
             let _global_permit = self
                 .global
                 .clone()
                 .acquire_owned()
                 .await
-                .map_err(|e| FetchError::Network(e.to_string()))?;
+                .map_err(|e| FetchError::network(e.to_string()))?;
             // The clock starts once the first request may go.
             let deadline = *deadline
                 .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.total_timeout);
@@ -868,7 +945,10 @@ impl Fetcher {
         if status.is_success() {
             Ok(status.as_u16())
         } else {
-            Err(FetchError::Network(format!("HTTP {}", status.as_u16())))
+            Err(FetchError::Network {
+                short: format!("HTTP {}", status.as_u16()),
+                detail: format!("the server answered {status}"),
+            })
         }
     }
 }
@@ -883,6 +963,43 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_says_its_cause_in_a_few_words() {
+        let dns = "error sending request for url (https://blog.example/feed.xml): client error (Connect): dns error: failed to lookup address information: Name or service not known";
+        assert_eq!(
+            short_cause(&[], dns, "blog.example"),
+            "DNS lookup failed for blog.example (no network, or a wrong host name?)"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            short_cause(
+                &[&refused],
+                "client error (Connect): tcp connect error",
+                "h.example"
+            ),
+            "connection refused by h.example"
+        );
+        let expired = "client error (Connect): invalid peer certificate: Expired";
+        assert_eq!(
+            short_cause(&[], expired, "h.example"),
+            "TLS: h.example's certificate expired"
+        );
+        let issuer = "client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert_eq!(
+            short_cause(&[], issuer, "h.example"),
+            "TLS: h.example's certificate is not from a trusted issuer"
+        );
+        assert_eq!(
+            short_cause(&[], "something else", "h.example"),
+            "cannot reach h.example"
+        );
+        let timeout = FetchError::Timeout {
+            connect: Duration::from_secs(10),
+            total: Duration::from_secs(30),
+        };
+        assert_eq!(timeout.summary(), "timed out");
+    }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
