@@ -183,6 +183,36 @@ pub fn describe_outcome(outcome: Option<&Outcome>) -> (String, bool) {
     }
 }
 
+/// [`describe_outcome`] of one fetched source, followed by the article
+/// files its scan could not read (bad dates, broken front matter, too
+/// big): a writer running `syndic fetch` learns at once, and the fetch
+/// fails, although the rest of the folder was published.
+pub fn describe_fetch(store: &Store, id: &str, outcome: Option<&Outcome>) -> (String, bool) {
+    let (mut line, mut failed) = describe_outcome(outcome);
+    let rejected = match outcome {
+        Some(Outcome::Refreshed { .. }) => store
+            .poll_state(id)
+            .ok()
+            .flatten()
+            .map(|state| state.rejected_articles)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if !rejected.is_empty() {
+        failed = true;
+        line.push_str(&format!(
+            "; {} article file{} NOT published:",
+            rejected.len(),
+            if rejected.len() == 1 { "" } else { "s" }
+        ));
+        for cause in &rejected {
+            line.push_str("\n  - ");
+            line.push_str(cause);
+        }
+    }
+    (line, failed)
+}
+
 /// True when `syndic fetch` without names skips source `id`: it answered
 /// 410 Gone at the URL the config names now (naming it polls it again).
 pub fn skipped_as_gone(config: &Config, store: &crate::store::Store, id: &str) -> bool {
@@ -398,7 +428,7 @@ async fn handle(
                     } else {
                         app.refresh_source(&id, true).await
                     };
-                let (line, bad) = describe_outcome(outcome.as_ref());
+                let (line, bad) = describe_fetch(&app.store, &id, outcome.as_ref());
                 failed |= bad;
                 send(Reply::Fetched {
                     source: id,

@@ -665,7 +665,7 @@ async fn fetch(config: Config, store: Store, wanted: Vec<String>) -> anyhow::Res
         } else {
             app.refresh_source(id, true).await
         };
-        let (line, bad) = admin::describe_outcome(outcome.as_ref());
+        let (line, bad) = admin::describe_fetch(&app.store, id, outcome.as_ref());
         failed |= bad;
         progress.done(id, &line);
     }

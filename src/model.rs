@@ -224,6 +224,12 @@ pub struct PollState {
     /// all (`parse_warnings` keeps the first few).
     #[serde(default)]
     pub parse_warning_count: usize,
+    /// The files of a local source its last scan could not read, each with
+    /// why (a bad date, unclosed front matter, too big...): what was stored
+    /// of them stays, and they are read again at the next scan. `syndic
+    /// fetch` lists them and fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_articles: Vec<String>,
     // Remote polling (issue 3). Every field defaults, so stores written
     // before these existed still load.
     /// The URL the config named when `url` was last set from it; a config

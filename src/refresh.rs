@@ -481,6 +481,7 @@ impl Refresher<'_> {
         let mut keep = HashSet::new();
         let mut file_states = Vec::new();
         let mut drafts = Vec::new();
+        let mut rejected = Vec::new();
         let mut unchanged_files = 0;
         for file in &files {
             let unchanged = previous
@@ -530,6 +531,9 @@ impl Refresher<'_> {
                 Err(cause) => {
                     // Keep what was stored; try the file again next time.
                     warn!(source = %source.id, path = %file.rel_path, %cause, "article not read");
+                    if rejected.len() < MAX_REJECTED_LISTED {
+                        rejected.push(cause.clone());
+                    }
                     notes.push(cause);
                     keep.insert(file.rel_path.clone());
                 }
@@ -538,6 +542,7 @@ impl Refresher<'_> {
         state.parse_warning_count = notes.len();
         notes.truncate(5);
         state.parse_warnings = notes;
+        state.rejected_articles = rejected;
         // Files that are gone, and files that became drafts, leave the
         // feeds: only their items are read whole.
         let mut removals: Vec<StoredItem> = Vec::new();
@@ -1152,6 +1157,9 @@ fn status_text(status: u16) -> &'static str {
         _ => "",
     }
 }
+
+/// How many unreadable files of one scan a source's poll state lists.
+const MAX_REJECTED_LISTED: usize = 20;
 
 /// Between a failure's few words and its whole message in a stored cause
 /// (`DNS lookup failed for example.org (...) — fetch https://...: ...`).

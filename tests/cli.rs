@@ -160,6 +160,51 @@ fn fetch_then_sources_and_render_work_on_a_local_folder() {
 }
 
 #[test]
+fn fetch_lists_the_articles_it_could_not_read_and_fails() {
+    // Issue 21: an article with a bad date or unclosed front matter was
+    // only a WARN in the log; `syndic fetch` printed `1 new` and exited 0.
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("articles");
+    std::fs::create_dir(&articles).unwrap();
+    write(&articles, "good.md", "# Good\n\nText.\n");
+    write(
+        &articles,
+        "bad.md",
+        "---\ntitle: Bad\ndate: 2026-13-45\n---\nBody\n",
+    );
+    write(&articles, "open.md", "+++\ntitle = \"Open\"\n\nNo end\n");
+    write(dir.path(), "feeds.toml", GOOD);
+    let out = syndic(dir.path(), &["fetch"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "local: 1 new, 0 updated, 0 removed, 0 unchanged; 2 article files NOT published:"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  - bad.md: line 3: front matter `date`: invalid date"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n  - open.md: line 1:"), "{stdout}");
+    // Mended, the next fetch publishes it and succeeds.
+    write(
+        &articles,
+        "bad.md",
+        "---\ntitle: Bad\ndate: 2026-11-30\n---\nBody\n",
+    );
+    std::fs::remove_file(articles.join("open.md")).unwrap();
+    let out = syndic(dir.path(), &["fetch"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "local: 1 new, 0 updated, 0 removed, 1 unchanged"
+    );
+}
+
+#[test]
 fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     let dir = tempfile::tempdir().unwrap();
     write(
