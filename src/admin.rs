@@ -450,6 +450,9 @@ async fn handle(
             match rows {
                 Ok(Ok(rows)) => {
                     send(Reply::Sources { rows }).await?;
+                    if let Some(rejected) = app.reload_rejected() {
+                        send(Reply::Error { message: rejected }).await?;
+                    }
                     send(Reply::Done { code: 0 }).await
                 }
                 Ok(Err(err)) => {

@@ -83,6 +83,10 @@ pub struct App {
     /// Asks the admin socket's task to check its file (made again when
     /// deleted): at each reload and watchdog tick.
     pub admin_recheck: tokio::sync::Notify,
+    /// Why the last reload was rejected, while the old config runs; cleared
+    /// by a reload that succeeds. Shown on `/`, in `syndic sources` and in
+    /// `STATUS=`, not only in the log.
+    reload_rejected: Mutex<Option<String>>,
 }
 
 /// The coalesced renderings after refreshes (see [`RENDER_WINDOW`]).
@@ -135,6 +139,7 @@ impl App {
             renderings: Mutex::new(HashMap::new()),
             me: me.clone(),
             admin_recheck: tokio::sync::Notify::new(),
+            reload_rejected: Mutex::new(None),
         }))
     }
 
@@ -165,6 +170,12 @@ impl App {
     /// A one-line summary for systemd's `STATUS=`: sources ok and failing,
     /// feeds published, and the item count when it is known (counting the
     /// store takes a scan, so the caller decides).
+    /// Why the last reload was rejected, if the config running is older
+    /// than the file (see [`reload`]).
+    pub fn reload_rejected(&self) -> Option<String> {
+        self.reload_rejected.lock().ok().and_then(|r| r.clone())
+    }
+
     pub fn status_line(&self, items_stored: Option<usize>) -> String {
         let config = self.config();
         let (mut ok, mut failing, mut never) = (0, 0, 0);
@@ -201,6 +212,9 @@ impl App {
         ));
         if let Some(first) = first_failing {
             line.push_str(&format!(" (failing: {first})"));
+        }
+        if let Some(rejected) = self.reload_rejected() {
+            line.push_str(&format!("; {rejected}"));
         }
         if let Some(items) = items_stored {
             line.push_str(&format!("; {items} items stored"));
@@ -965,6 +979,30 @@ pub async fn reload(app: &Arc<App>) -> Result<ReloadSummary, ReloadError> {
     app.admin_recheck.notify_one();
     let old = app.config();
     let result = reload_from(app, &old).await;
+    let rejected = result.as_ref().err().map(|err| {
+        let at = Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
+        match err {
+            ReloadError::Invalid { path, errors } => {
+                let first = errors
+                    .into_iter()
+                    .next()
+                    .map(|e| format!(": {}:{}:{}: {}", e.file.display(), e.line, e.column, e.message))
+                    .unwrap_or_default();
+                format!(
+                    "RELOAD REJECTED at {at}: {} has {} error{}{first}; the old configuration keeps running (`syndic check` lists them)",
+                    path.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                )
+            }
+            ReloadError::Apply(err) => format!(
+                "RELOAD REJECTED at {at}: applying the new configuration: {err:#}; the old one keeps running"
+            ),
+        }
+    });
+    if let Ok(mut slot) = app.reload_rejected.lock() {
+        *slot = rejected;
+    }
     match &result {
         Ok(summary) => info!(
             added = summary.sources.added.len(),

@@ -689,6 +689,12 @@ fn item_html(item: &StoredItem, head: &str) -> String {
 /// The public index: the feeds and how to subscribe.
 async fn public_index(State(app): State<Arc<App>>) -> Response {
     let mut body = String::from(INTRO);
+    if let Some(rejected) = app.reload_rejected() {
+        body.push_str(&format!(
+            "<p class=\"bad\"><strong>{}</strong></p>\n",
+            escape_html(&crate::redact::text(&rejected))
+        ));
+    }
     feeds_table(&app, &mut body);
     page("syndic", &feed_alternates(&app, |_| true), &body)
 }
@@ -700,6 +706,12 @@ open its page, or copy one of its addresses (RSS, Atom or JSON Feed) into a feed
 /// The operator's index: the feeds, and every source's health.
 async fn operator_index(State(app): State<Arc<App>>) -> Response {
     let mut body = String::from(INTRO);
+    if let Some(rejected) = app.reload_rejected() {
+        body.push_str(&format!(
+            "<p class=\"bad\"><strong>{}</strong></p>\n",
+            escape_html(&crate::redact::text(&rejected))
+        ));
+    }
     feeds_table(&app, &mut body);
     sources_table(&app, &mut body);
     page("syndic", &feed_alternates(&app, |_| true), &body)

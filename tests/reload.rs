@@ -92,5 +92,20 @@ async fn reload_reschedules_only_what_changed_and_keeps_poll_state() {
     }
     assert_eq!(*d.app.config(), *before);
     assert_eq!(d.app.scheduled_sources().await, vec!["other", "remote"]);
+    // Issue 21: a rejected reload was only in the log. It is on the status
+    // line (systemd's STATUS=) and the operator's index until a reload
+    // succeeds.
+    let status = d.app.status_line(None);
+    assert!(
+        status.contains("RELOAD REJECTED at ") && status.contains("feeds.toml:2:"),
+        "{status}"
+    );
+    let index = d.admin_get("/").await.text().await.unwrap();
+    assert!(index.contains("RELOAD REJECTED at "), "{index}");
+    write_config(dir.path(), &sources(""));
+    reload(&d.app).await.unwrap();
+    assert!(!d.app.status_line(None).contains("RELOAD REJECTED"));
+    let index = d.admin_get("/").await.text().await.unwrap();
+    assert!(!index.contains("RELOAD REJECTED"), "{index}");
     d.stop().await;
 }
