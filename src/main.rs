@@ -186,6 +186,13 @@ Examples:
     },
     /// Add the feeds of an OPML file to the config as [[source]] tables
     /// (merging: feeds already there are skipped; comments are kept).
+    #[command(after_help = "\
+The config file is rewritten in place (through a temporary file); a running
+daemon reads it on reload (systemctl reload syndic, or SIGHUP).
+
+Examples:
+  syndic import-opml subscriptions.opml --dry-run
+  syndic import-opml subscriptions.opml && systemctl reload syndic")]
     ImportOpml {
         file: PathBuf,
         /// Print what would change without writing the config.
@@ -268,9 +275,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{}", Redacted(&errors.to_string()));
+            // A file that could not be read is reported at line 0.
+            let unread = errors.0.iter().all(|e| e.line == 0);
             eprintln!(
-                "syndic: {} is not valid; nothing was started",
-                cli.config.display()
+                "syndic: {} {}; nothing was started",
+                cli.config.display(),
+                if unread {
+                    "cannot be read"
+                } else {
+                    "is not valid"
+                }
             );
             return Ok(ExitCode::FAILURE);
         }
@@ -456,6 +470,11 @@ fn import_opml(
         config_path.display(),
         report.added.len(),
         report.skipped.len()
+    );
+    // A running daemon reads its config at start and on SIGHUP only.
+    println!(
+        "a running daemon polls them after a reload: systemctl reload syndic \
+         (or kill -HUP its pid); `syndic fetch` polls them now"
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -62,6 +62,8 @@ fn import_merges_reports_skips_and_keeps_comments_then_export_lists_all() {
         stdout.contains("added   rust-blog: https://blog.rust-lang.org/feed.xml"),
         "{stdout}"
     );
+    // Issue 21: it did not say that a running daemon needs a reload.
+    assert!(stdout.contains("systemctl reload syndic"), "{stdout}");
     assert!(
         stdout.contains(
             "skipped LWN.net <https://lwn.net/headlines/rss>: already a source (same URL)"

@@ -527,12 +527,25 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         match std::fs::read_to_string(path) {
             Ok(text) => Config::parse(&text, path),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                Err(ConfigErrors(vec![ConfigError {
+                    file: path.to_path_buf(),
+                    line: 0,
+                    column: 0,
+                    message: format!("config file `{}` not found", path.display()),
+                    help: Some(
+                        "run syndic in the folder that holds feeds.toml, or name the file: \
+                         --config PATH (or SYNDIC_CONFIG=PATH)"
+                            .to_string(),
+                    ),
+                }]))
+            }
             Err(err) => Err(ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: 0,
                 column: 0,
                 message: format!("cannot read config file `{}`: {err}", path.display()),
-                help: Some("check that the file exists, is readable and is UTF-8 text".to_string()),
+                help: Some("check that the file is readable and is UTF-8 text".to_string()),
             }])),
         }
     }

@@ -1195,7 +1195,7 @@ fn load_reads_the_file_and_reports_an_unreadable_one() {
     );
     assert!(
         err.to_string()
-            .starts_with(&format!("{}: cannot read", missing.display()))
+            .starts_with(&format!("{}: config file", missing.display()))
     );
 }
 
@@ -1538,4 +1538,78 @@ fn exclude_of_everything_and_empty_formats_are_errors() {
     );
     assert_eq!(errs[1].message, "feed `f`: formats is empty");
     assert_eq!((errs[1].line, errs[1].column), (13, 11));
+}
+
+// Issue 21: config messages a person reads at a glance.
+
+#[test]
+fn an_unquoted_text_value_gets_told_to_quote_it() {
+    let err = one_error("[daemon]\nlisten = 127.0.0.1:8080\n");
+    assert_eq!(err.line, 2);
+    assert!(err.message.starts_with("invalid TOML:"), "{}", err.message);
+    assert_eq!(
+        help(&err),
+        "a text value goes in quotes: listen = \"127.0.0.1:8080\""
+    );
+    // A syntax error elsewhere gets no such advice.
+    let err = one_error("[daemon\nlisten = \"127.0.0.1:8080\"\n");
+    assert_eq!(err.help, None, "{err:?}");
+}
+
+#[test]
+fn a_cron_number_out_of_range_names_its_field() {
+    let with = |refresh: &str| {
+        format!(
+            "[defaults]\nrefresh = \"{refresh}\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n"
+        )
+    };
+    let err = one_error(&with("0 61 * * *"));
+    assert!(
+        err.message
+            .ends_with("invalid cron expression `0 61 * * *`: the hour field is 61, out of 0-23"),
+        "{}",
+        err.message
+    );
+    let err = one_error(&with("0 0 0 32 * *"));
+    assert!(
+        err.message
+            .contains("the day of the month field is 32, out of 1-31"),
+        "{}",
+        err.message
+    );
+    // A step is a count, not a value: `*/90` seconds is the parser's call.
+    let err = one_error(&with("*/5 70 * * *"));
+    assert!(
+        err.message.contains("the hour field is 70"),
+        "{}",
+        err.message
+    );
+    // In range: accepted.
+    assert!(parse(&with("*/15 6-18 * * 1-5")).is_ok());
+}
+
+#[test]
+fn an_interval_written_in_words_is_not_read_as_cron() {
+    let text = "[defaults]\nrefresh = \"30 minutes\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\n[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n";
+    let err = one_error(text);
+    assert!(
+        err.message
+            .ends_with("`30 minutes` is neither an interval nor a cron expression: write `30m`"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("fields"), "{}", err.message);
+}
+
+#[test]
+fn a_missing_config_file_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let errs = Config::load(&dir.path().join("nonexist.toml")).unwrap_err();
+    let err = &errs.0[0];
+    assert!(
+        err.message.ends_with("nonexist.toml` not found"),
+        "{}",
+        err.message
+    );
+    assert!(help(err).contains("--config PATH"), "{err:?}");
 }

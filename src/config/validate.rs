@@ -263,6 +263,11 @@ pub(super) fn parse_schedule(value: &Scalar) -> Result<Schedule, String> {
             "`{text}` is neither an interval nor a cron expression"
         ));
     }
+    if let Some(short) = spelled_out_duration(text) {
+        return Err(format!(
+            "`{text}` is neither an interval nor a cron expression: write `{short}`"
+        ));
+    }
     let mut fields: Vec<&str> = text.split_whitespace().collect();
     match fields.len() {
         5 => fields.insert(0, "0"),
@@ -275,10 +280,59 @@ pub(super) fn parse_schedule(value: &Scalar) -> Result<Schedule, String> {
         }
     }
     let normalized = fields.join(" ");
+    if let Some(problem) = cron_field_out_of_range(&fields) {
+        return Err(format!("invalid cron expression `{text}`: {problem}"));
+    }
     match cron_parser().parse(&normalized) {
         Ok(_) => Ok(Schedule::Cron(normalized)),
         Err(err) => Err(format!("invalid cron expression `{text}`: {err}")),
     }
+}
+
+/// `"30 minutes"`, `"2 hours"`: an interval written out in words, as
+/// [`parse_duration`] writes it (`"30m"`, `"2h"`).
+fn spelled_out_duration(text: &str) -> Option<String> {
+    let (number, unit) = text.split_once(char::is_whitespace)?;
+    let number: u64 = number.parse().ok()?;
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 's',
+        "m" | "min" | "mins" | "minute" | "minutes" => 'm',
+        "h" | "hr" | "hrs" | "hour" | "hours" => 'h',
+        "d" | "day" | "days" => 'd',
+        "w" | "week" | "weeks" => 'w',
+        _ => return None,
+    };
+    Some(format!("{number}{unit}"))
+}
+
+/// The first number of a six-field cron expression (second first) that
+/// is out of its field's range, named by field: `"the hour is 61 (0-23)"`.
+fn cron_field_out_of_range(fields: &[&str]) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("second", 0, 59),
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of the month", 1, 31),
+        ("month", 1, 12),
+        ("day of the week", 0, 7),
+    ];
+    for (field, (name, low, high)) in fields.iter().zip(FIELDS) {
+        let numbers = field
+            .split([',', '-', '/'])
+            .filter_map(|part| part.parse::<u32>().ok());
+        // The step after `/` is a count, not a value of the field.
+        let steps: Vec<u32> = field
+            .split(',')
+            .filter_map(|part| part.split_once('/'))
+            .filter_map(|(_, step)| step.parse().ok())
+            .collect();
+        for n in numbers {
+            if (n < low || n > high) && !steps.contains(&n) {
+                return Some(format!("the {name} field is {n}, out of {low}-{high}"));
+            }
+        }
+    }
+    None
 }
 
 /// Checks a duration value; `Err` holds the problem and the help.
@@ -345,7 +399,8 @@ pub(super) fn build(ctx: &mut Ctx<'_>) -> Option<Config> {
         Ok(root) => root,
         Err(err) => {
             let span = err.span().unwrap_or(0..0);
-            ctx.error(span, format!("invalid TOML: {}", err.message()), None);
+            let help = unquoted_value_help(ctx.text, span.start);
+            ctx.error(span, format!("invalid TOML: {}", err.message()), help);
             return None;
         }
     };
@@ -607,4 +662,21 @@ pub(super) fn check_unique_name(
         first_line.insert(name.get_ref().clone(), line);
     }
     ok
+}
+
+/// The help for a TOML syntax error at byte `at` on a line such as
+/// `listen = 127.0.0.1:8080`: a text value written without quotes.
+fn unquoted_value_help(text: &str, at: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, value) = line.split_once('=')?;
+    let (key, value) = (key.trim(), value.trim());
+    let plain_key = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let quoted_or_structured = value.starts_with(['"', '\'', '[', '{']);
+    let literal = value.parse::<f64>().is_ok() || value == "true" || value == "false";
+    (plain_key && !value.is_empty() && !quoted_or_structured && !literal)
+        .then(|| format!("a text value goes in quotes: {key} = \"{value}\""))
 }
