@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use syndic::admin;
@@ -184,6 +184,31 @@ Examples:
         /// The item's published id (`urn:uuid:...`) or its item key (32 hex digits).
         item_id: String,
     },
+    /// Print a manual page (roff) built from this help: syndic(1), or
+    /// syndic-COMMAND(1) for one command.
+    #[command(after_help = "\
+Examples:
+  syndic man | man -l -
+  syndic man fetch | man -l -
+  syndic man | sudo install -Dm 0644 /dev/stdin /usr/local/share/man/man1/syndic.1
+  for c in $(syndic man --list); do syndic man $c > syndic-$c.1; done")]
+    Man {
+        /// The command whose page to print (none: the main page).
+        command: Option<String>,
+        /// List the commands that have a page, one per line.
+        #[arg(long, conflicts_with = "command")]
+        list: bool,
+    },
+    /// Print shell completions for bash, zsh, fish, elvish or PowerShell.
+    #[command(after_help = "\
+Examples:
+  syndic completions bash | sudo install -Dm 0644 /dev/stdin /usr/share/bash-completion/completions/syndic
+  syndic completions zsh  | sudo install -Dm 0644 /dev/stdin /usr/local/share/zsh/site-functions/_syndic
+  syndic completions fish > ~/.config/fish/completions/syndic.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Add the feeds of an OPML file to the config as [[source]] tables
     /// (merging: feeds already there are skipped; comments are kept).
     #[command(after_help = "\
@@ -261,7 +286,53 @@ fn main() -> ExitCode {
     }
 }
 
+/// `syndic man [COMMAND]`: the main page, a command's page
+/// (`syndic-COMMAND(1)`, as the main page refers to it), or the list.
+fn man_page(command: Option<&str>, list: bool) -> anyhow::Result<ExitCode> {
+    let cli = Cli::command();
+    let names = || {
+        cli.get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|n| n != "help")
+    };
+    if list {
+        for name in names() {
+            println!("{name}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let page = match command {
+        None => cli.clone(),
+        Some(name) => match cli.find_subcommand(name) {
+            Some(sub) => sub.clone().name(format!("syndic-{name}")),
+            None => {
+                eprintln!(
+                    "syndic: no command `{name}`; commands: {}",
+                    names().collect::<Vec<_>>().join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    clap_mangen::Man::new(page).render(&mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Neither needs a config.
+    match &cli.command {
+        Command::Man { command, list } => return man_page(command.as_deref(), *list),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "syndic",
+                &mut std::io::stdout(),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     if let Command::Parse {
         file,
         json,
@@ -342,6 +413,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Check
             | Command::StoreCheck
             | Command::Parse { .. }
+            | Command::Man { .. }
+            | Command::Completions { .. }
             | Command::ImportOpml { .. }
             | Command::ExportOpml { .. } => unreachable!("handled above"),
         }

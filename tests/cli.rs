@@ -247,3 +247,65 @@ fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a feed"), "{stderr}");
 }
+
+#[test]
+fn man_page_completions_and_examples_for_every_command() {
+    // Issue 21: no man page, no completions; every command's --help has
+    // examples. None of these needs a config.
+    let dir = tempfile::tempdir().unwrap();
+    let commands = [
+        "serve",
+        "check",
+        "store-check",
+        "fetch",
+        "render",
+        "parse",
+        "sources",
+        "explain",
+        "man",
+        "completions",
+        "import-opml",
+        "export-opml",
+        "export",
+        "import",
+    ];
+    let man = syndic(dir.path(), &["man"]);
+    assert!(man.status.success());
+    let man = String::from_utf8(man.stdout).unwrap().replace("\\-", "-");
+    assert!(man.contains(".TH syndic 1"), "{man}");
+    let list = syndic(dir.path(), &["man", "--list"]);
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert_eq!(list.lines().collect::<Vec<_>>(), commands);
+    for command in commands {
+        // The main page refers to each command's page, which exists.
+        assert!(
+            man.contains(&format!("syndic-{command}(1)")),
+            "{command} missing from the man page"
+        );
+        let page = syndic(dir.path(), &["man", command]);
+        assert!(page.status.success(), "syndic man {command}");
+        let page = String::from_utf8(page.stdout).unwrap().replace("\\-", "-");
+        assert!(page.contains(&format!(".TH syndic-{command} 1")), "{page}");
+        assert!(page.contains("Examples:"), "{page}");
+        let help = syndic(dir.path(), &[command, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        assert!(
+            help.contains("Examples:"),
+            "`syndic {command} --help`: {help}"
+        );
+    }
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef syndic"),
+        ("fish", "complete -c syndic"),
+    ] {
+        let out = syndic(dir.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("import-opml"),
+            "{shell} completes the commands"
+        );
+    }
+}
