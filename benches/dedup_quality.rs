@@ -13,7 +13,7 @@
 //!   posting the same text twice).
 //! - **Recall**: every feed stored, then copies of up to [`PER_BAND`] posts
 //!   per length band (short < 100 words, medium < 500, long) republished in
-//!   nine ways ([`VARIANTS`]; a way that would not change a post, see
+//!   ten ways ([`VARIANTS`]; a way that would not change a post, see
 //!   [`applies`], is skipped for it), each way in a store of its own with
 //!   the originals; a copy is found when it is merged into its original.
 //!
@@ -473,6 +473,7 @@ pub const VARIANTS: &[&str] = &[
     "one sentence replaced",
     "every other sentence touched",
     "boilerplate block",
+    "title rewritten",
 ];
 
 const NEWSLETTER: &str = "<p><strong>Newsletter</strong></p><p>Get the best of Mirror News delivered \
@@ -483,7 +484,7 @@ const NEWSLETTER: &str = "<p><strong>Newsletter</strong></p><p>Get the best of M
 
 /// Whether the `variant`-th way changes `orig` as it says: a post without
 /// a link has no address to change, one without a title no title to
-/// suffix; the first two sentences of a post of two or fewer
+/// suffix or rewrite; the first two sentences of a post of two or fewer
 /// are the whole post, touching every other sentence of a one-sentence
 /// post touches none, and replacing the one sentence of a one-sentence
 /// post leaves nothing of it but the title (a merge by title alone is what
@@ -495,7 +496,9 @@ pub fn applies(orig: &Entry, variant: usize) -> bool {
             .link
             .as_deref()
             .is_some_and(|l| url::Url::parse(l).is_ok_and(|u| u.host_str().is_some())),
-        Some("title suffix") => orig.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
+        Some("title suffix" | "title rewritten") => {
+            orig.title.as_deref().is_some_and(|t| !t.trim().is_empty())
+        }
         Some("first two sentences") => n > 2,
         Some("one sentence replaced" | "every other sentence touched") => n > 1,
         _ => true,
@@ -592,6 +595,29 @@ pub fn variant(orig: &Entry, n: usize, variant: usize) -> Entry {
                 })
                 .collect();
             e.content_html = Some(paragraphs(&s));
+        }
+        9 => {
+            let words: Vec<&str> = title.split_whitespace().collect();
+            if n.is_multiple_of(2) && words.len() > 1 {
+                // The words reordered (the second half first), same text.
+                let (a, b) = words.split_at(words.len() / 2);
+                e.title = Some(b.iter().chain(a).copied().collect::<Vec<_>>().join(" "));
+            } else {
+                // Another headline sharing one word (the title's longest),
+                // over the text in the wrapper.
+                let word = words
+                    .iter()
+                    .copied()
+                    .max_by_key(|w| w.chars().count())
+                    .unwrap_or("this");
+                let headline = format!("What we know so far about {word}");
+                e.content_html = Some(format!(
+                    "<div class=\"entry-content\">{html}</div><p>The post <a href=\"{other}\">{}</a> \
+                     appeared first on <a href=\"https://mirror.example/\">Mirror News</a>.</p>",
+                    escape(&headline)
+                ));
+                e.title = Some(headline);
+            }
         }
         _ => {
             e.content_html = Some(format!(
