@@ -771,7 +771,7 @@ pub fn evaluate(root: &Path) -> Report {
     // copies), so that a copy is only ever compared with the originals and
     // the other posts' copies of its way, never with another way's copy of
     // the same post.
-    for v in 0..VARIANTS.len() {
+    for (v, way) in VARIANTS.iter().enumerate() {
         let source = format!("v{v}");
         let mut ids: Vec<String> = (0..feeds.len()).map(|i| format!("o{i}")).collect();
         ids.push(source.clone());
@@ -837,7 +837,7 @@ pub fn evaluate(root: &Path) -> Report {
                     .unwrap_or_else(|| "not merged".into());
                 eprintln!(
                     "recall: {} ({}) of o{f} {:?} ({} words): {into}{}",
-                    VARIANTS[v],
+                    way,
                     BANDS[b],
                     feeds[f].entries[i].title,
                     plain(text_of(&feeds[f].entries[i]))
