@@ -3,17 +3,19 @@
 //!
 //! `SYNDIC_CORPUS=/path/to/corpus cargo bench --bench dedup_quality`
 //!
-//! - **Feeds**: every corpus file that parses as a feed with at least
-//!   [`MIN_ITEMS`] titled items, one per publisher (home page host, else
-//!   title).
+//! - **Feeds**: every corpus file that parses as a feed with an item that
+//!   has a title or text, one per publisher (home page host, else title;
+//!   the rules and why are on [`corpus_feeds`]).
 //! - **Different publishers**: each feed a source of its own; every merge is
 //!   false.
 //! - **Split feed**: each feed split into two sources (even and odd items);
-//!   every merge is false.
+//!   every merge is false, except one of two identical texts (a publisher
+//!   posting the same text twice).
 //! - **Recall**: every feed stored, then copies of up to [`PER_BAND`] posts
 //!   per length band (short < 100 words, medium < 500, long) republished in
-//!   nine ways, each way a source of its own; a copy is found when it is
-//!   merged into its original.
+//!   ten ways ([`VARIANTS`]; a way that would not change a post, see
+//!   [`applies`], is skipped for it), each way in a store of its own with
+//!   the originals; a copy is found when it is merged into its original.
 //!
 //! Prints Markdown tables (see BENCHMARKS.md). Nothing from the corpus is
 //! stored anywhere but a temporary directory.
@@ -29,30 +31,138 @@ use syndic::model::{Entry, ItemKey, PollState};
 use syndic::refresh::Refresher;
 use syndic::store::Store;
 
-/// Fewest titled items a corpus feed needs to be used.
-pub const MIN_ITEMS: usize = 3;
+/// Fewest usable items a corpus feed needs to be used.
+pub const MIN_ITEMS: usize = 1;
 /// Posts per length band republished.
-pub const PER_BAND: usize = 10;
+pub const PER_BAND: usize = 20;
 
 /// One feed of the corpus.
 pub struct Feed {
     pub name: String,
     pub home: Option<String>,
     pub entries: Vec<Entry>,
+    /// Items left out for repeating an earlier item's id.
+    pub repeated: usize,
 }
 
-/// The feeds of the corpus at `root`, one per publisher, in path order.
-pub fn corpus_feeds(root: &Path) -> Vec<Feed> {
+/// What the selection read and why it left files out.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    /// Files with a feed extension.
+    pub files: usize,
+    /// Not parsed as a feed (expected-output sidecars, deliberately broken
+    /// documents, OPML, service documents).
+    pub not_feeds: usize,
+    /// Parsed, but no item has a title or text.
+    pub no_items: usize,
+    /// No publisher to tell (no home page, no feed title).
+    pub no_publisher: usize,
+    /// Another file of the same publisher was kept (the one with the most
+    /// items).
+    pub same_publisher: usize,
+    /// Every item is one of an earlier kept feed (same title and text).
+    pub copies: usize,
+    /// Items left out of kept feeds for repeating an earlier item's id.
+    pub repeated_ids: usize,
+}
+
+/// Hosts reserved for examples (RFC 2606, RFC 6761): the test files that
+/// use them are written from the same few spec samples, so they are one
+/// publisher, not one per host.
+fn placeholder(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    ["example.com", "example.net", "example.org"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || [".example", ".test", ".invalid", ".localhost"]
+            .iter()
+            .any(|t| host.ends_with(t))
+        || host == "localhost"
+}
+
+/// Who published a feed: its home page's host without `www.` (every
+/// example host is one publisher, see [`placeholder`]), else its title.
+fn publisher(home: Option<&str>, title: Option<&str>) -> String {
+    let host = home
+        .and_then(|h| url::Url::parse(h).ok())
+        .and_then(|u| u.host_str().map(str::to_lowercase))
+        .filter(|h| h != "corpus.example");
+    match host {
+        Some(h) if placeholder(&h) => "(example hosts)".into(),
+        Some(h) => h.strip_prefix("www.").unwrap_or(&h).to_string(),
+        None => title.unwrap_or("").trim().to_lowercase(),
+    }
+}
+
+/// A usable item: it has a title or some text (RSS 0.9x and 2.0 items
+/// may have no title; an item with neither is not a post).
+fn usable(e: &Entry) -> bool {
+    e.title.as_deref().is_some_and(|t| !t.trim().is_empty()) || !plain(text_of(e)).is_empty()
+}
+
+/// The feeds of the corpus at `root`, one per publisher, in path order,
+/// and what was left out. Every rule and why:
+///
+/// - **Files**: `.xml`, `.rss`, `.atom`, `.rdf`, `.json` (not feed-rs's
+///   `.serde.json` model dumps), up to 1 MiB (the corpus has none larger).
+///   A file that does not parse as a feed is left out (gofeed's expected
+///   output sidecars, OPML, deliberately broken documents).
+/// - **Items**: those with a title or some text ([`usable`]), less those
+///   that repeat the id of an earlier item of the feed: by the feed's own
+///   word they are that item again (feedvalidator's `duplicate-entries-*`
+///   and feedsync's `sync-id-duplicated` repeat one entry with another
+///   text), so a merge of the two halves of a split feed would be right,
+///   not false. A feed needs [`MIN_ITEMS`] of them: many real feeds in the
+///   corpus were cut to one item by the project that keeps them (feed-rs's
+///   BBC, Cloudflare, Ars Technica, ... fixtures); they are different
+///   publishers with real texts, so one item is enough.
+/// - **Publisher** ([`publisher`]): the home page's host without `www.`,
+///   else the feed's title; all example hosts are one publisher. A file
+///   with neither is left out (nothing says who wrote it, so no label).
+/// - **One per publisher**: the file with the most usable items (the first
+///   in path order on a tie). Two files of one publisher (two copies of one
+///   feed, or its RSS and Atom versions) would be true duplicates labelled
+///   as different publishers.
+/// - **No copies**: a feed whose every item has the title and text of an
+///   item of a feed kept before it (in path order) is left out: the Atom
+///   spec's sample entry ("Atom-Powered Robots Run Amok", "Some text.") is
+///   in test feeds under several titles and hosts, one story, not several
+///   publishers'.
+///
+/// With `SYNDIC_QUALITY_VERBOSE` set, every file left out is listed on
+/// stderr with the reason.
+pub fn corpus_feeds(root: &Path) -> (Vec<Feed>, Selection) {
+    let verbose = std::env::var_os("SYNDIC_QUALITY_VERBOSE").is_some();
     let mut files = Vec::new();
     collect(root, &mut files);
     files.sort();
-    let mut seen: std::collections::HashSet<String> = Default::default();
-    let mut out = Vec::new();
+    let mut sel = Selection {
+        files: files.len(),
+        ..Selection::default()
+    };
+    let name = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    // publisher -> the feed kept for it
+    let mut kept: HashMap<String, Feed> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
     for path in files {
+        let reject = |why: &str| {
+            if verbose {
+                eprintln!("corpus: left out {}: {why}", name(&path));
+            }
+        };
         let Ok(bytes) = std::fs::read(&path) else {
+            sel.not_feeds += 1;
+            reject("unreadable");
             continue;
         };
         if bytes.len() > 1 << 20 {
+            sel.not_feeds += 1;
+            reject("over 1 MiB");
             continue;
         }
         let base = "http://corpus.example/feed.xml";
@@ -63,39 +173,96 @@ pub fn corpus_feeds(root: &Path) -> Vec<Feed> {
                 base_url: Some(base),
             },
         ) else {
+            sel.not_feeds += 1;
+            reject("not a feed");
             continue;
         };
+        let mut ids = std::collections::HashSet::new();
+        let mut repeated = 0;
         let entries: Vec<Entry> = parsed
             .entries
             .into_iter()
-            .filter(|e| e.title.as_deref().is_some_and(|t| !t.trim().is_empty()))
+            .filter(usable)
+            .filter(|e| {
+                let fresh = e
+                    .upstream_id
+                    .as_ref()
+                    .is_none_or(|id| ids.insert(id.clone()));
+                repeated += usize::from(!fresh);
+                fresh
+            })
             .collect();
         if entries.len() < MIN_ITEMS {
+            sel.no_items += 1;
+            reject("no item with a title or text");
             continue;
         }
-        let publisher = parsed
-            .home_page_url
-            .as_deref()
-            .and_then(|h| url::Url::parse(h).ok())
-            .and_then(|u| u.host_str().map(str::to_string))
-            .filter(|h| h != "corpus.example")
-            .or(parsed.title.clone())
-            .unwrap_or_default()
-            .to_lowercase();
-        if publisher.is_empty() || !seen.insert(publisher) {
+        let publisher = publisher(parsed.home_page_url.as_deref(), parsed.title.as_deref());
+        if publisher.is_empty() {
+            sel.no_publisher += 1;
+            reject("no home page and no title");
             continue;
         }
-        out.push(Feed {
-            name: path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .display()
-                .to_string(),
+        let feed = Feed {
+            name: name(&path),
             home: parsed.home_page_url,
             entries,
-        });
+            repeated,
+        };
+        match kept.get_mut(&publisher) {
+            Some(old) => {
+                sel.same_publisher += 1;
+                let (out, n) = if feed.entries.len() > old.entries.len() {
+                    let out = std::mem::replace(old, feed);
+                    (out.name, out.entries.len())
+                } else {
+                    (feed.name, feed.entries.len())
+                };
+                if verbose {
+                    eprintln!(
+                        "corpus: left out {out} ({n} items): same publisher {publisher:?} as {}",
+                        kept[&publisher].name
+                    );
+                }
+            }
+            None => {
+                order.push(publisher.clone());
+                kept.insert(publisher, feed);
+            }
+        }
     }
-    out
+    let mut feeds: Vec<Feed> = order.iter().filter_map(|p| kept.remove(p)).collect();
+    feeds.sort_by(|a, b| a.name.cmp(&b.name));
+    let story = |e: &Entry| {
+        (
+            e.title.clone().unwrap_or_default(),
+            syndic::dedup::near::story_words(text_of(e)),
+        )
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for feed in feeds {
+        if feed.entries.iter().all(|e| seen.contains(&story(e))) {
+            sel.copies += 1;
+            if verbose {
+                eprintln!(
+                    "corpus: left out {}: every item is one of a feed kept before it",
+                    feed.name
+                );
+            }
+            continue;
+        }
+        seen.extend(feed.entries.iter().map(story));
+        if verbose && feed.repeated > 0 {
+            eprintln!(
+                "corpus: {}: {} items left out for repeating an earlier item's id",
+                feed.name, feed.repeated
+            );
+        }
+        sel.repeated_ids += feed.repeated;
+        out.push(feed);
+    }
+    (out, sel)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -223,14 +390,45 @@ fn plain(html: &str) -> String {
             _ => {}
         }
     }
-    let out = out
+    let out = decode_numeric(&out)
         .replace("&nbsp;", " ")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
-        .replace("&#39;", "'")
         .replace("&amp;", "&");
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `&#160;`, `&#x2019;` and the like decoded (a copy rebuilt from the
+/// text must not carry them as words).
+fn decode_numeric(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 2..];
+        let end = tail.find(';').filter(|e| *e <= 8);
+        let decoded = end.and_then(|e| {
+            let num = &tail[..e];
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => num.parse().ok(),
+            };
+            code.and_then(char::from_u32).map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(if c == '\u{a0}' { ' ' } else { c });
+                rest = &tail[e + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn sentences(text: &str) -> Vec<String> {
@@ -275,6 +473,7 @@ pub const VARIANTS: &[&str] = &[
     "one sentence replaced",
     "every other sentence touched",
     "boilerplate block",
+    "title rewritten",
 ];
 
 const NEWSLETTER: &str = "<p><strong>Newsletter</strong></p><p>Get the best of Mirror News delivered \
@@ -282,6 +481,29 @@ const NEWSLETTER: &str = "<p><strong>Newsletter</strong></p><p>Get the best of M
     and business to science, culture and sport, with analysis you will not find anywhere else. \
     Sign up for our free newsletter today and join more than fifty thousand readers who start \
     their day with us. You can unsubscribe at any time with one click.</p>";
+
+/// Whether the `variant`-th way changes `orig` as it says: a post without
+/// a link has no address to change, one without a title no title to
+/// suffix or rewrite; the first two sentences of a post of two or fewer
+/// are the whole post, touching every other sentence of a one-sentence
+/// post touches none, and replacing the one sentence of a one-sentence
+/// post leaves nothing of it but the title (a merge by title alone is what
+/// the rules forbid). Such a post is not copied that way.
+pub fn applies(orig: &Entry, variant: usize) -> bool {
+    let n = sentences(&plain(text_of(orig))).len();
+    match VARIANTS.get(variant).copied() {
+        Some("same address (scheme, www., utm_*)") => orig
+            .link
+            .as_deref()
+            .is_some_and(|l| url::Url::parse(l).is_ok_and(|u| u.host_str().is_some())),
+        Some("title suffix" | "title rewritten") => {
+            orig.title.as_deref().is_some_and(|t| !t.trim().is_empty())
+        }
+        Some("first two sentences") => n > 2,
+        Some("one sentence replaced" | "every other sentence touched") => n > 1,
+        _ => true,
+    }
+}
 
 /// The copy of `orig` (number `n`) republished the `variant`-th way.
 pub fn variant(orig: &Entry, n: usize, variant: usize) -> Entry {
@@ -374,6 +596,29 @@ pub fn variant(orig: &Entry, n: usize, variant: usize) -> Entry {
                 .collect();
             e.content_html = Some(paragraphs(&s));
         }
+        9 => {
+            let words: Vec<&str> = title.split_whitespace().collect();
+            if n.is_multiple_of(2) && words.len() > 1 {
+                // The words reordered (the second half first), same text.
+                let (a, b) = words.split_at(words.len() / 2);
+                e.title = Some(b.iter().chain(a).copied().collect::<Vec<_>>().join(" "));
+            } else {
+                // Another headline sharing one word (the title's longest),
+                // over the text in the wrapper.
+                let word = words
+                    .iter()
+                    .copied()
+                    .max_by_key(|w| w.chars().count())
+                    .unwrap_or("this");
+                let headline = format!("What we know so far about {word}");
+                e.content_html = Some(format!(
+                    "<div class=\"entry-content\">{html}</div><p>The post <a href=\"{other}\">{}</a> \
+                     appeared first on <a href=\"https://mirror.example/\">Mirror News</a>.</p>",
+                    escape(&headline)
+                ));
+                e.title = Some(headline);
+            }
+        }
         _ => {
             e.content_html = Some(format!(
                 "{html}<ul class=\"share\"><li><a href=\"#\">Share on Facebook</a></li>\
@@ -399,6 +644,7 @@ pub const BANDS: &[&str] = &["short", "medium", "long"];
 /// What one run measured.
 #[derive(Debug, Default)]
 pub struct Report {
+    pub selection: Selection,
     pub feeds: usize,
     pub items: usize,
     pub publisher_merges: usize,
@@ -408,9 +654,14 @@ pub struct Report {
     pub identical_reposts: usize,
     /// [variant][band] = (found, copies)
     pub recall: Vec<[(usize, usize); 3]>,
+    /// [variant][band] = posts not copied that way (see [`applies`]).
+    pub not_applicable: Vec<[usize; 3]>,
     /// Copies merged into another item than their original.
     pub wrong_merges: usize,
     pub posts_per_band: [usize; 3],
+    /// Posts of at least 5 words per band, of which those copied are
+    /// evenly spread.
+    pub candidates_per_band: [usize; 3],
 }
 
 impl Report {
@@ -430,13 +681,24 @@ impl Report {
 
 /// Runs the three sets over the corpus at `root`.
 pub fn evaluate(root: &Path) -> Report {
-    let feeds = corpus_feeds(root);
+    let (feeds, selection) = corpus_feeds(root);
     let mut report = Report {
+        selection,
         feeds: feeds.len(),
         items: feeds.iter().map(|f| f.entries.len()).sum(),
         recall: vec![[(0, 0); 3]; VARIANTS.len()],
+        not_applicable: vec![[0; 3]; VARIANTS.len()],
         ..Report::default()
     };
+    if std::env::var_os("SYNDIC_QUALITY_VERBOSE").is_some() {
+        for (i, feed) in feeds.iter().enumerate() {
+            eprintln!(
+                "corpus: feed {i} (sources p{i}, s{i}a/b, o{i}): {} ({} items)",
+                feed.name,
+                feed.entries.len()
+            );
+        }
+    }
     // Different publishers.
     let ids: Vec<String> = (0..feeds.len()).map(|i| format!("p{i}")).collect();
     let bed = Bed::new(&ids);
@@ -481,6 +743,7 @@ pub fn evaluate(root: &Path) -> Report {
     }
     drop(bed);
 
+    let verbose = std::env::var_os("SYNDIC_QUALITY_VERBOSE").is_some();
     // Recall: the posts to copy, evenly spread over the feeds per band.
     let mut by_band: [Vec<(usize, usize)>; 3] = Default::default();
     for (f, feed) in feeds.iter().enumerate() {
@@ -502,50 +765,91 @@ pub fn evaluate(root: &Path) -> Report {
             posts.push((f, i, b));
         }
         report.posts_per_band[b] = take;
+        report.candidates_per_band[b] = list.len();
     }
-    let mut ids: Vec<String> = (0..feeds.len()).map(|i| format!("o{i}")).collect();
-    ids.extend((0..VARIANTS.len()).map(|v| format!("v{v}")));
-    let bed = Bed::new(&ids);
-    for (i, feed) in feeds.iter().enumerate() {
-        bed.ingest(&format!("o{i}"), feed.entries.clone(), feed.home.as_deref());
-    }
-    // The stored item of each original post.
-    let mut original: HashMap<(usize, usize), ItemKey> = HashMap::new();
-    for &(f, i, _) in &posts {
-        let want = &feeds[f].entries[i];
-        if let Some(item) = bed
-            .store
-            .source_items(&format!("o{f}"))
-            .unwrap()
-            .into_iter()
-            .find(|item| item.entry == *want)
-        {
-            original.insert((f, i), item.duplicate_of.unwrap_or(item.key));
-        }
-    }
-    for v in 0..VARIANTS.len() {
+    // Each way in a store of its own (the originals and one source of
+    // copies), so that a copy is only ever compared with the originals and
+    // the other posts' copies of its way, never with another way's copy of
+    // the same post.
+    for (v, way) in VARIANTS.iter().enumerate() {
         let source = format!("v{v}");
+        let mut ids: Vec<String> = (0..feeds.len()).map(|i| format!("o{i}")).collect();
+        ids.push(source.clone());
+        let bed = Bed::new(&ids);
+        for (i, feed) in feeds.iter().enumerate() {
+            bed.ingest(&format!("o{i}"), feed.entries.clone(), feed.home.as_deref());
+        }
+        // The stored item of each original post.
+        let mut original: HashMap<(usize, usize), ItemKey> = HashMap::new();
+        for &(f, i, _) in &posts {
+            let want = &feeds[f].entries[i];
+            if let Some(item) = bed
+                .store
+                .source_items(&format!("o{f}"))
+                .unwrap()
+                .into_iter()
+                .find(|item| item.entry == *want)
+            {
+                original.insert((f, i), item.duplicate_of.unwrap_or(item.key));
+            }
+        }
         let copies: Vec<Entry> = posts
             .iter()
             .enumerate()
             .map(|(n, &(f, i, _))| variant(&feeds[f].entries[i], n, v))
             .collect();
         for (n, copy) in copies.into_iter().enumerate() {
-            let link = copy.link.clone();
-            bed.ingest(&source, vec![copy], None);
             let (f, i, b) = posts[n];
+            if !applies(&feeds[f].entries[i], v) {
+                report.not_applicable[v][b] += 1;
+                continue;
+            }
+            let id = copy.upstream_id.clone();
+            bed.ingest(&source, vec![copy], None);
             let item = bed
                 .store
                 .source_items(&source)
                 .unwrap()
                 .into_iter()
-                .find(|item| item.entry.link == link);
+                .find(|item| item.entry.upstream_id == id);
             let cell = &mut report.recall[v][b];
             cell.1 += 1;
-            match (item.and_then(|i| i.duplicate_of), original.get(&(f, i))) {
+            let want = original.get(&(f, i));
+            let copy_key = item.as_ref().map(|i| i.key);
+            let got = item.and_then(|i| i.duplicate_of);
+            match (got, want) {
                 (Some(got), Some(want)) if got == *want => cell.0 += 1,
                 (Some(_), _) => report.wrong_merges += 1,
                 (None, _) => {}
+            }
+            if verbose && (got.is_none() || got.as_ref() != want) {
+                let into = got
+                    .and_then(|k| bed.store.item(&k).unwrap())
+                    .map(|p| {
+                        let rule = p
+                            .merged
+                            .iter()
+                            .find(|m| Some(m.key) == copy_key)
+                            .map(|m| m.rule.to_string())
+                            .unwrap_or_default();
+                        format!("merged into {} {:?}: {rule}", p.source, p.entry.title)
+                    })
+                    .unwrap_or_else(|| "not merged".into());
+                eprintln!(
+                    "recall: {} ({}) of o{f} {:?} ({} words): {into}{}",
+                    way,
+                    BANDS[b],
+                    feeds[f].entries[i].title,
+                    plain(text_of(&feeds[f].entries[i]))
+                        .split(' ')
+                        .filter(|w| !w.is_empty())
+                        .count(),
+                    if want.is_none() {
+                        " (original not found in the store)"
+                    } else {
+                        ""
+                    }
+                );
             }
         }
     }
@@ -561,18 +865,35 @@ pub fn markdown(r: &Report) -> String {
             format!("{:.0}% ({a}/{b})", 100.0 * a as f64 / b as f64)
         }
     };
+    let sel = &r.selection;
     let mut out = format!(
+        "corpus files read: {}; left out: {} not a feed, {} without an item with a title or text, \
+         {} without a home page or title, {} of a publisher already kept, {} copies of a kept \
+         feed's items; {} items of kept feeds left out for repeating an earlier item's id\n\n",
+        sel.files,
+        sel.not_feeds,
+        sel.no_items,
+        sel.no_publisher,
+        sel.same_publisher,
+        sel.copies,
+        sel.repeated_ids
+    );
+    out.push_str(&format!(
         "corpus: {} feeds of different publishers, {} items; posts copied per band: \
-         short {}, medium {}, long {}\n\n\
+         short {} of {}, medium {} of {}, long {} of {}\n\n\
          | set | items | merges (all false) |\n|---|---:|---:|\n\
          | different publishers | {} | {} |\n| split feeds (two sources each) | {} | {} |\n\
          | copies merged into another item than their original | {} | {} |\n\n\
-         Not counted as false: {} merges of an identical text posted twice by its publisher.\n\n",
+         Not counted as false: {} merges of two identical texts (a publisher posting one \
+         text twice).\n\n",
         r.feeds,
         r.items,
         r.posts_per_band[0],
+        r.candidates_per_band[0],
         r.posts_per_band[1],
+        r.candidates_per_band[1],
         r.posts_per_band[2],
+        r.candidates_per_band[2],
         r.items,
         r.publisher_merges,
         r.split_items,
@@ -580,7 +901,7 @@ pub fn markdown(r: &Report) -> String {
         r.recall.iter().flatten().map(|c| c.1).sum::<usize>(),
         r.wrong_merges,
         r.identical_reposts,
-    );
+    ));
     out.push_str("| variant | short | medium | long | all |\n|---|---:|---:|---:|---:|\n");
     for (v, name) in VARIANTS.iter().enumerate() {
         out.push_str(&format!(
@@ -599,6 +920,15 @@ pub fn markdown(r: &Report) -> String {
         pct(r.found(&all, &[2])),
         pct(r.found(&all, &[0, 1, 2])),
     ));
+    for (v, name) in VARIANTS.iter().enumerate() {
+        let [s, m, l] = r.not_applicable[v];
+        if s + m + l > 0 {
+            out.push_str(&format!(
+                "\nNot copied {name} (no link, no title, or too few sentences for the way \
+                 to change the text): short {s}, medium {m}, long {l}."
+            ));
+        }
+    }
     out
 }
 

@@ -71,8 +71,21 @@ pub(super) fn same_story(a: &Entry, b: &Entry, threshold: u8) -> Option<MergeRul
     let short = |t: &str, s: &near::Shingles| {
         s.word_count().saturating_sub(near::words(t).len()) < SHORT_TEXT_WORDS
     };
-    if (short(ta, &sa) || short(tb, &sb)) && !near::same_story_title(ta, tb) {
-        return None;
+    if short(ta, &sa) || short(tb, &sb) {
+        // Untitled short texts: the text is all there is, so one must be
+        // contained whole in the other (a copy, cut or padded), not merely
+        // alike (two notices differing in a word).
+        if near::words(ta).is_empty() && near::words(tb).is_empty() {
+            let contained = near::Shingles::of_text(text_of(a))
+                .containment_pct(&near::Shingles::of_text(text_of(b)));
+            return (contained == 100).then_some(MergeRule::Contained {
+                containment_pct: contained,
+                threshold_pct: 100,
+            });
+        }
+        if !near::same_story_title(ta, tb) {
+            return None;
+        }
     }
     let similarity = sa.jaccard_pct(&sb);
     (similarity >= threshold).then_some(MergeRule::NearDuplicate {

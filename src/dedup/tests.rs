@@ -428,6 +428,33 @@ fn near_duplicate_merge_skips_candidates_of_the_same_source() {
 }
 
 #[test]
+fn untitled_short_copy_in_another_source_merges_only_when_contained_whole() {
+    let text = "Went to the concert last night with friends from school and the band \
+                played every song from the old record, twice.";
+    let untitled = |id: &str, text: &str| Entry {
+        upstream_id: Some(id.to_string()),
+        content_html: Some(text.to_string()),
+        ..Entry::default()
+    };
+    let mut db = MapIndex::default();
+    run_in(&mut db, "a", vec![untitled("a1", text)], t(1));
+    // The same 22 words, padded with a share bar: the same post.
+    let padded = format!("<p>{text}</p><p>Share on Facebook, Twitter</p>");
+    let d = run_in(&mut db, "b", vec![untitled("b1", &padded)], t(2));
+    let Decision::Insert(b1) = &d[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(b1.duplicate_of, Some(ItemKey::derive("a", "id:a1")));
+    // One word changed: alike (over 60%), not contained whole.
+    let other = text.replace("last night", "on Sunday");
+    let d = run_in(&mut db, "c", vec![untitled("c1", &other)], t(3));
+    let Decision::Insert(c1) = &d[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(c1.duplicate_of, None);
+}
+
+#[test]
 fn huge_ids_and_titles_make_small_aliases() {
     let urls = UrlOptions::default();
     let big = "A".repeat(8 << 20);
