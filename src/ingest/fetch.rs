@@ -205,7 +205,11 @@ impl FetchError {
 /// What a chain of error causes says in a few words: the kind of an I/O
 /// error where one is in the chain, else words that DNS, TLS and HTTP
 /// errors are known to carry. `host` is the request's host.
-fn short_cause(chain: &[&(dyn std::error::Error + 'static)], text: &str, host: &str) -> String {
+fn chain_in_few_words(
+    chain: &[&(dyn std::error::Error + 'static)],
+    text: &str,
+    host: &str,
+) -> String {
     use std::io::ErrorKind;
     let io_kind = chain
         .iter()
@@ -614,7 +618,7 @@ impl Inner {
             .unwrap_or("the host")
             .to_string();
         FetchError::Network {
-            short: short_cause(&chain, &text, &host),
+            short: chain_in_few_words(&chain, &text, &host),
             detail: text,
         }
     }
@@ -968,12 +972,12 @@ mod tests {
     fn a_failure_says_its_cause_in_a_few_words() {
         let dns = "error sending request for url (https://blog.example/feed.xml): client error (Connect): dns error: failed to lookup address information: Name or service not known";
         assert_eq!(
-            short_cause(&[], dns, "blog.example"),
+            chain_in_few_words(&[], dns, "blog.example"),
             "DNS lookup failed for blog.example (no network, or a wrong host name?)"
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(
-            short_cause(
+            chain_in_few_words(
                 &[&refused],
                 "client error (Connect): tcp connect error",
                 "h.example"
@@ -982,16 +986,16 @@ mod tests {
         );
         let expired = "client error (Connect): invalid peer certificate: Expired";
         assert_eq!(
-            short_cause(&[], expired, "h.example"),
+            chain_in_few_words(&[], expired, "h.example"),
             "TLS: h.example's certificate expired"
         );
         let issuer = "client error (Connect): invalid peer certificate: UnknownIssuer";
         assert_eq!(
-            short_cause(&[], issuer, "h.example"),
+            chain_in_few_words(&[], issuer, "h.example"),
             "TLS: h.example's certificate is not from a trusted issuer"
         );
         assert_eq!(
-            short_cause(&[], "something else", "h.example"),
+            chain_in_few_words(&[], "something else", "h.example"),
             "cannot reach h.example"
         );
         let timeout = FetchError::Timeout {
