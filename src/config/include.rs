@@ -33,18 +33,21 @@ pub(super) fn resolve_include(
         return (Vec::new(), Vec::new());
     };
 
-    let mut ids: Vec<&str> = Vec::new();
-    for id in sources.iter().filter_map(|s| s.id.as_deref()) {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    let mut tags: Vec<&str> = Vec::new();
-    for tag in sources.iter().flat_map(|s| &s.tags) {
-        if !tags.contains(&tag.as_str()) {
-            tags.push(tag);
-        }
-    }
+    // Distinct, in config order; sets beside the lists keep this linear in
+    // the number of sources (a config may hold tens of thousands).
+    let mut known_ids: HashSet<&str> = HashSet::new();
+    let ids: Vec<&str> = sources
+        .iter()
+        .filter_map(|s| s.id.as_deref())
+        .filter(|id| known_ids.insert(id))
+        .collect();
+    let mut known_tags: HashSet<&str> = HashSet::new();
+    let tags: Vec<&str> = sources
+        .iter()
+        .flat_map(|s| &s.tags)
+        .map(String::as_str)
+        .filter(|tag| known_tags.insert(tag))
+        .collect();
 
     let mut all = false;
     let mut wanted_tags: HashSet<&str> = HashSet::new();
@@ -55,7 +58,7 @@ pub(super) fn resolve_include(
         if text == "*" {
             all = true;
         } else if let Some(tag) = text.strip_prefix("tag:") {
-            if tags.contains(&tag) {
+            if known_tags.contains(tag) {
                 wanted_tags.insert(tag);
             } else {
                 let help = if tags.is_empty() {
@@ -76,7 +79,7 @@ pub(super) fn resolve_include(
                 );
                 entry_errors = true;
             }
-        } else if ids.contains(&text) {
+        } else if known_ids.contains(text) {
             wanted_ids.insert(text);
         } else {
             let help = if ids.is_empty() {
@@ -103,6 +106,7 @@ pub(super) fn resolve_include(
     }
 
     let mut resolved: Vec<String> = Vec::new();
+    let mut taken: HashSet<&str> = HashSet::new();
     for source in sources {
         let Some(id) = source.id.as_deref() else {
             continue;
@@ -110,7 +114,7 @@ pub(super) fn resolve_include(
         let matched = all
             || wanted_ids.contains(id)
             || source.tags.iter().any(|t| wanted_tags.contains(t.as_str()));
-        if matched && !resolved.iter().any(|r| r == id) {
+        if matched && taken.insert(id) {
             resolved.push(id.to_string());
         }
     }

@@ -65,6 +65,7 @@
 //! and `podcast` (one table or key group each), `suggest` ("did you mean"
 //! helpers) and `tests`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -144,6 +145,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// The `[[feed]]` tables, in file order. Never empty.
     pub feeds: Vec<FeedConfig>,
+    /// Position of each source in `sources` by id: [`Config::source`] is
+    /// called per request and per refresh, with tens of thousands of
+    /// sources.
+    source_index: HashMap<String, usize>,
 }
 
 /// The `[daemon]` table: how the daemon itself runs.
@@ -562,9 +567,38 @@ impl Config {
         }
     }
 
+    /// A config from its parts (the source index built here).
+    pub(super) fn new(
+        path: PathBuf,
+        daemon: DaemonConfig,
+        defaults: Defaults,
+        sources: Vec<SourceConfig>,
+        feeds: Vec<FeedConfig>,
+    ) -> Config {
+        let source_index = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Config {
+            path,
+            daemon,
+            defaults,
+            sources,
+            feeds,
+            source_index,
+        }
+    }
+
     /// The source with this id.
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
-        self.sources.iter().find(|s| s.id == id)
+        let indexed = self
+            .source_index
+            .get(id)
+            .and_then(|&i| self.sources.get(i))
+            .filter(|s| s.id == id);
+        // `sources` is public: a caller that edited it still gets the truth.
+        indexed.or_else(|| self.sources.iter().find(|s| s.id == id))
     }
 
     /// The feed with this name.

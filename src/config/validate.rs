@@ -439,13 +439,13 @@ pub(super) fn build(ctx: &mut Ctx<'_>) -> Option<Config> {
     let feeds = build_feeds(ctx, feed_value, &defaults, &sources);
 
     let built: Vec<SourceConfig> = sources.into_iter().filter_map(|s| s.built).collect();
-    Some(Config {
-        path: ctx.file.clone(),
-        daemon: daemon?,
+    Some(Config::new(
+        ctx.file.clone(),
+        daemon?,
         defaults,
-        sources: built,
+        built,
         feeds,
-    })
+    ))
 }
 
 /// A single table (`[daemon]`, `[defaults]`) deserialized, or `None` after
