@@ -41,6 +41,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// rendering) after it is stored. See [`App::refresh_source`].
 pub const RENDER_WINDOW: Duration = Duration::from_millis(500);
 
+/// How long a feed's worked-out `max-age` is reused (see
+/// [`App::feed_max_age`]); no longer than the shortest `max-age` it gives.
+const MAX_AGE_REUSE: Duration = Duration::from_secs(60);
+
 /// How long in-flight HTTP requests may take to finish after a stop signal
 /// (feeds are bytes in memory: a healthy request takes milliseconds).
 pub const HTTP_GRACE: Duration = Duration::from_secs(5);
@@ -68,6 +72,11 @@ pub struct App {
     /// When each feed with a publish schedule last published (or its
     /// schedule started): where its interval counts from.
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// `max-age` of each feed without a publish schedule, with when it was
+    /// worked out: it visits every source of the feed (tens of thousands
+    /// for an `include = ["*"]` feed), so a request reuses it for up to
+    /// [`MAX_AGE_REUSE`]. Cleared at reload.
+    max_ages: Mutex<HashMap<String, (std::time::Instant, u64)>>,
     /// Article pages, rendered once per change.
     pub pages: crate::serve::PageCache,
     /// Timers and folder watches of the local sources (started by [`run`]).
@@ -132,6 +141,7 @@ impl App {
             listening: std::sync::OnceLock::new(),
             admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
+            max_ages: Mutex::new(HashMap::new()),
             pages: crate::serve::PageCache::default(),
             articles: crate::articles::Articles::default(),
             render_queue: Mutex::new(RenderQueue::default()),
@@ -493,15 +503,30 @@ impl App {
     /// [`feed_max_age`]).
     pub fn feed_max_age(&self, name: &str) -> u64 {
         let config = self.config();
-        let last_publish = self
-            .publish_ticks
-            .lock()
-            .ok()
-            .and_then(|ticks| ticks.get(name).copied());
-        match config.feed(name) {
-            Some(feed) => feed_max_age(&config, feed, Utc::now(), last_publish),
-            None => 60,
+        let Some(feed) = config.feed(name) else {
+            return 60;
+        };
+        if feed.refresh.is_some() {
+            let last_publish = self
+                .publish_ticks
+                .lock()
+                .ok()
+                .and_then(|ticks| ticks.get(name).copied());
+            return feed_max_age(&config, feed, Utc::now(), last_publish);
         }
+        let now = std::time::Instant::now();
+        let reused = self.max_ages.lock().ok().and_then(|ages| {
+            let &(at, age) = ages.get(name)?;
+            (now.duration_since(at) < MAX_AGE_REUSE).then_some(age)
+        });
+        if let Some(age) = reused {
+            return age;
+        }
+        let age = feed_max_age(&config, feed, Utc::now(), None);
+        if let Ok(mut ages) = self.max_ages.lock() {
+            ages.insert(name.to_string(), (now, age));
+        }
+        age
     }
 }
 
@@ -1089,6 +1114,9 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     match app.config.write() {
         Ok(mut slot) => *slot = new.clone(),
         Err(poisoned) => *poisoned.into_inner() = new.clone(),
+    }
+    if let Ok(mut ages) = app.max_ages.lock() {
+        ages.clear();
     }
     if let Some(scheduler) = &*app.scheduler.lock().await {
         scheduler

@@ -109,3 +109,30 @@ async fn reload_reschedules_only_what_changed_and_keeps_poll_state() {
     assert!(!index.contains("RELOAD REJECTED"), "{index}");
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_reload_changes_the_max_age_at_once() {
+    // The feed's max-age is worked out once and reused for a minute (it
+    // visits every source of the feed); a reload must not serve the old
+    // schedule's figure for that minute.
+    let host = MockHost::start().await;
+    host.set(
+        "r.xml",
+        Scripted::feed("application/rss+xml", &rss_feed(&[("g1", "One")]), "\"e1\""),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let source = |refresh: &str| {
+        format!(
+            "[[source]]\nid = \"remote\"\nurl = \"{}\"\nrefresh = \"{refresh}\"\n",
+            host.url("r.xml")
+        )
+    };
+    write_config(dir.path(), &source("40m"));
+    let d = TestDaemon::start(dir.path()).await;
+    assert_eq!(d.app.feed_max_age("all"), 2400);
+    assert_eq!(d.app.feed_max_age("all"), 2400, "reused");
+    write_config(dir.path(), &source("15m"));
+    reload(&d.app).await.unwrap();
+    assert_eq!(d.app.feed_max_age("all"), 900);
+    d.stop().await;
+}
