@@ -20,7 +20,7 @@
 //! | [`publish`] | selecting items for a feed and rendering RSS/Atom/JSON bytes |
 //! | [`serve`] | the HTTP surface (axum) |
 //! | [`server`] | connections under it: caps and timeouts against abusive clients |
-//! | [`schedule`] | when each source is refreshed (tokio-cron-scheduler) |
+//! | [`schedule`] | when each source is refreshed and each scheduled feed published (a timer over a queue of next runs) |
 //! | [`daemon`] | wiring, lifecycle, signals, reload |
 //! | [`articles`] | local sources between scans: publish/expiry timers, folder watches |
 //! | [`notify`] | telling systemd ready / status / watchdog / stopping |

@@ -1,317 +1,392 @@
-//! When each source is refreshed: one tokio-cron-scheduler job per source
-//! (its interval or cron expression), plus a first refresh shortly after
-//! start at a jittered point of a short window, so sources do not all fire
-//! at once. Jobs only call
-//! [`App::refresh_source`]; whether a remote source is due is decided by its
-//! stored poll state, so a restart never polls sooner than allowed.
+//! When each source is refreshed, and when each feed with a publish
+//! schedule publishes: one timer task over a queue of next runs, ordered by
+//! time. A source runs first shortly after start, at a jittered point of a
+//! short window (so sources do not all fire at once), then at each tick of
+//! its interval (counted from that first run, which keeps the sources
+//! spread out) or cron expression. A run only calls
+//! [`App::refresh_source`]; whether a remote source is due is decided by
+//! its stored poll state, so a restart never polls sooner than allowed.
 //!
-//! On reload, [`Scheduler::apply`] removes the jobs of removed or changed
-//! sources and adds jobs for added or changed ones; unchanged sources keep
-//! their jobs (and their stored poll state is never touched).
+//! On reload, [`Scheduler::apply`] drops the runs of removed or changed
+//! sources and queues added or changed ones; unchanged sources keep their
+//! place (and their stored poll state is never touched).
+//! [`Scheduler::set_feeds`] replaces the feeds' publish runs (they hold no
+//! state).
 //!
-//! An output feed with its own `refresh` (publish) schedule gets one job
-//! too, which only calls [`App::publish_scheduled`]; [`Scheduler::set_feeds`]
-//! replaces those jobs on reload (they hold no state).
+//! Written here rather than on tokio-cron-scheduler, which syndic used
+//! first: its actors talk over broadcast channels of 200 messages, and
+//! past that a lagging receiver drops messages. With 1,000 sources on a
+//! one-minute refresh its runner logged `Lagged(299)` and skipped those
+//! runs; with 20,000 sources the task that registers each job's code
+//! stopped at its first lag, and no job added after it ever ran. A queue
+//! holds any number of runs, and a run that comes due is never dropped.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use crate::config::{Config, FeedConfig, Schedule, SourceConfig};
+use crate::config::{Config, Schedule, SourceConfig};
 use crate::daemon::App;
 use crate::refresh::Outcome;
 
+/// The longest the timer task sleeps without looking at the clock again:
+/// the wall clock may jump (a suspend, a time sync), and cron times follow
+/// it.
+const MAX_SLEEP: Duration = Duration::from_secs(10);
+
 /// A running scheduler; stop it with [`stop`].
 pub struct Scheduler {
-    inner: JobScheduler,
-    tracker: TaskTracker,
-    shutdown: CancellationToken,
-    /// The jobs of each source (its first refresh and its recurring one).
-    jobs: Mutex<HashMap<String, Vec<uuid::Uuid>>>,
-    /// The publish job of each feed that has a `refresh` schedule.
-    feed_jobs: Mutex<HashMap<String, uuid::Uuid>>,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
 }
 
-/// Creates and starts the jobs for every configured source.
+/// What the timer task and the scheduler's callers share.
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the timer task when the queue changed.
+    changed: tokio::sync::Notify,
+    /// When the timer task last looked at the queue (Unix seconds).
+    turned: AtomicI64,
+    app: Weak<App>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// What a queued run does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Target {
+    /// Refreshes the source with this id.
+    Source(String),
+    /// Publishes the feed with this name.
+    Feed(String),
+}
+
+/// The next run of every source and scheduled feed.
+#[derive(Default)]
+struct Queue {
+    /// Runs by time; the sequence number tells apart runs at one instant.
+    due: BTreeMap<(DateTime<Utc>, u64), (Target, Schedule)>,
+    /// Where each target's run is in `due`.
+    at: HashMap<Target, (DateTime<Utc>, u64)>,
+    seq: u64,
+}
+
+impl Queue {
+    /// Queues `target` to run at `when` (replacing a run it had), then on
+    /// `schedule`.
+    fn put(&mut self, target: Target, schedule: Schedule, when: DateTime<Utc>) {
+        self.remove(&target);
+        self.seq += 1;
+        let key = (when, self.seq);
+        self.at.insert(target.clone(), key);
+        self.due.insert(key, (target, schedule));
+    }
+
+    fn remove(&mut self, target: &Target) {
+        if let Some(key) = self.at.remove(target) {
+            self.due.remove(&key);
+        }
+    }
+
+    /// Takes the runs due at `now`, queueing each one's next run.
+    fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(Target, Schedule)> {
+        let mut fired = Vec::new();
+        while let Some(entry) = self.due.first_entry() {
+            let (when, _) = *entry.key();
+            if when > now {
+                break;
+            }
+            let (target, schedule) = entry.remove();
+            self.at.remove(&target);
+            match next_after(&schedule, when, now) {
+                Some(next) => self.put(target.clone(), schedule.clone(), next),
+                None => warn!(?target, %schedule, "schedule has no next run; not run again"),
+            }
+            fired.push((target, schedule));
+        }
+        fired
+    }
+
+    fn names(&self, feeds: bool) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .at
+            .keys()
+            .filter_map(|target| match target {
+                Target::Source(id) if !feeds => Some(id.clone()),
+                Target::Feed(name) if feeds => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The run after one at `last`, seen at `now`: an interval counts from
+/// `last` (keeping the spread of the first runs); when whole intervals were
+/// missed (the process was stopped or the clock jumped), one interval from
+/// `now`. A cron expression gives its next time after `now`.
+fn next_after(
+    schedule: &Schedule,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match schedule {
+        Schedule::Every(every) => {
+            let every = chrono::Duration::from_std(*every).ok()?;
+            if every <= chrono::Duration::zero() {
+                return None;
+            }
+            let next = last + every;
+            Some(if next > now { next } else { now + every })
+        }
+        Schedule::Cron(_) => schedule.cron()?.iter_after(now).next(),
+    }
+}
+
+/// Queues every configured source (and scheduled feed) and starts the
+/// timer task.
 pub async fn start(
     app: Arc<App>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Scheduler> {
-    let scheduler = Scheduler {
-        inner: JobScheduler::new().await?,
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue::default()),
+        changed: tokio::sync::Notify::new(),
+        turned: AtomicI64::new(Utc::now().timestamp()),
+        app: Arc::downgrade(&app),
         tracker,
         shutdown,
-        jobs: Mutex::new(HashMap::new()),
-        feed_jobs: Mutex::new(HashMap::new()),
-    };
+    });
     let config = app.config();
     // First refreshes land at jittered points of one slot per source in a
     // window of 750 ms per source (at most 5 minutes): never at once.
     let count = config.sources.len();
-    for (index, source) in config.sources.iter().enumerate() {
+    let firsts = config.sources.iter().enumerate().map(|(index, source)| {
         let first = crate::ingest::poll::start_delay(&source.id, app.started_at, index, count);
-        scheduler.add_source(&app, source, first).await?;
-    }
+        (source, first)
+    });
+    shared.add_sources(firsts);
+    let task = tokio::spawn(timer(shared.clone()));
+    let scheduler = Scheduler { shared, task };
     scheduler.set_feeds(&app, &config).await?;
-    scheduler.inner.start().await?;
     Ok(scheduler)
 }
 
-/// Stops the scheduler: no job starts after this returns.
+/// Stops the scheduler: no run starts after this returns (runs already
+/// started finish on the tracker).
 pub async fn stop(scheduler: Scheduler) {
-    let mut inner = scheduler.inner;
-    if let Err(err) = inner.shutdown().await {
+    scheduler.task.abort();
+    if let Err(err) = scheduler.task.await
+        && !err.is_cancelled()
+    {
         warn!(%err, "scheduler did not stop cleanly");
     }
 }
 
-impl Scheduler {
-    /// Adds the jobs of one source: a first refresh after `first`, then its
-    /// interval or cron schedule.
-    async fn add_source(
-        &self,
-        app: &Arc<App>,
-        source: &SourceConfig,
-        first: Duration,
-    ) -> anyhow::Result<()> {
-        let kick = refresh_job(app, &self.tracker, &self.shutdown, source);
-        let kick = self
-            .inner
-            .add(Job::new_one_shot_async(first, kick)?)
-            .await?;
-        let recurring = self
-            .inner
-            .add(recurring_job(app, &self.tracker, &self.shutdown, source)?)
-            .await?;
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.insert(source.id.clone(), vec![kick, recurring]);
+/// The timer task: starts the runs that are due, then sleeps until the next
+/// one (or a change, or [`MAX_SLEEP`]).
+async fn timer(shared: Arc<Shared>) {
+    loop {
+        let now = Utc::now();
+        shared.turned.store(now.timestamp(), Ordering::Relaxed);
+        let (fired, next) = match shared.queue.lock() {
+            Ok(mut queue) => {
+                let fired = queue.take_due(now);
+                (
+                    fired,
+                    queue.due.first_key_value().map(|((when, _), _)| *when),
+                )
+            }
+            Err(_) => {
+                warn!("scheduler queue poisoned; no more runs");
+                return;
+            }
+        };
+        for (target, schedule) in fired {
+            shared.run(target, schedule);
         }
-        Ok(())
+        let wait = next
+            .map(|when| (when - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP);
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            _ = shared.changed.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+impl Shared {
+    /// Queues each source's first run after its delay.
+    fn add_sources<'a>(&self, firsts: impl Iterator<Item = (&'a SourceConfig, Duration)>) {
+        let now = Utc::now();
+        if let Ok(mut queue) = self.queue.lock() {
+            for (source, first) in firsts {
+                let when = now + chrono::Duration::from_std(first).unwrap_or_default();
+                queue.put(
+                    Target::Source(source.id.clone()),
+                    source.refresh.clone(),
+                    when,
+                );
+            }
+        }
+        self.changed.notify_one();
     }
 
-    /// Removes the jobs of one source (a refresh already running finishes).
-    async fn remove_source(&self, id: &str) {
-        let ids = match self.jobs.lock() {
-            Ok(mut jobs) => jobs.remove(id).unwrap_or_default(),
-            Err(_) => Vec::new(),
+    /// Starts one run as a tracked task, unless the daemon is stopping or
+    /// gone.
+    fn run(&self, target: Target, schedule: Schedule) {
+        // A weak handle: queued runs must not keep the App (and so the
+        // store's lock) alive once the daemon has stopped.
+        let Some(app) = self.app.upgrade() else {
+            return;
         };
-        for job in ids {
-            // A one-shot job that already ran is gone: nothing to remove.
-            if let Err(err) = self.inner.remove(&job).await {
-                debug!(source = %id, %err, "job already gone");
+        if self.shutdown.is_cancelled() {
+            return;
+        }
+        match target {
+            Target::Source(id) => {
+                self.tracker
+                    .spawn(refresh(app, id, schedule, self.shutdown.clone()));
+            }
+            Target::Feed(name) => {
+                self.tracker.spawn(async move {
+                    // Rendering reads the store: off the async workers.
+                    let feed = name.clone();
+                    if let Err(err) =
+                        tokio::task::spawn_blocking(move || app.publish_scheduled(&feed)).await
+                    {
+                        warn!(feed = %name, %err, "scheduled publish failed");
+                    }
+                });
             }
         }
     }
+}
 
-    /// Applies a config change: jobs of `removed` and `changed` sources go,
-    /// `added` and `changed` sources get new jobs (their first refresh soon,
-    /// spread out). Unchanged sources are not touched.
+impl Scheduler {
+    fn edit(&self, change: impl FnOnce(&mut Queue)) {
+        if let Ok(mut queue) = self.shared.queue.lock() {
+            change(&mut queue);
+        }
+        self.shared.changed.notify_one();
+    }
+
+    /// Applies a config change: runs of `removed` and `changed` sources
+    /// go, `added` and `changed` sources are queued (their first refresh
+    /// soon, spread out). Unchanged sources are not touched.
     pub async fn apply(
         &self,
-        app: &Arc<App>,
+        _app: &Arc<App>,
         removed: &[String],
         changed: &[SourceConfig],
         added: &[SourceConfig],
     ) -> anyhow::Result<()> {
-        for id in removed {
-            self.remove_source(id).await;
-        }
-        for source in changed {
-            self.remove_source(&source.id).await;
-        }
-        for (index, source) in changed.iter().chain(added).enumerate() {
-            let first = crate::ingest::poll::start_delay(
-                &source.id,
-                chrono::Utc::now(),
-                index + 1,
-                changed.len() + added.len() + 1,
-            );
-            self.add_source(app, source, first).await?;
-        }
-        Ok(())
-    }
-
-    /// Gives each feed of `config` with a publish schedule a job (and no
-    /// other feed one), replacing the jobs it had.
-    pub async fn set_feeds(&self, app: &Arc<App>, config: &Config) -> anyhow::Result<()> {
-        let old: Vec<uuid::Uuid> = match self.feed_jobs.lock() {
-            Ok(mut jobs) => jobs.drain().map(|(_, job)| job).collect(),
-            Err(_) => Vec::new(),
-        };
-        for job in old {
-            if let Err(err) = self.inner.remove(&job).await {
-                debug!(%err, "feed job already gone");
+        self.edit(|queue| {
+            for id in removed {
+                queue.remove(&Target::Source(id.clone()));
             }
-        }
-        for feed in config.feeds.iter().filter(|f| f.refresh.is_some()) {
-            let job = self
-                .inner
-                .add(publish_job(app, &self.tracker, &self.shutdown, feed)?)
-                .await?;
-            app.publish_schedule_started(&feed.name);
-            if let Ok(mut jobs) = self.feed_jobs.lock() {
-                jobs.insert(feed.name.clone(), job);
-            }
-        }
-        Ok(())
-    }
-
-    /// The feeds that have publish jobs, sorted (for tests).
-    pub fn scheduled_feeds(&self) -> Vec<String> {
-        let mut names: Vec<String> = match self.feed_jobs.lock() {
-            Ok(jobs) => jobs.keys().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        names.sort();
-        names
-    }
-
-    /// The sources that have jobs (for tests and the watchdog).
-    pub fn scheduled_sources(&self) -> Vec<String> {
-        let mut ids: Vec<String> = match self.jobs.lock() {
-            Ok(jobs) => jobs.keys().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        ids.sort();
-        ids
-    }
-
-    /// True when the scheduler's own task answers (the watchdog's check).
-    pub async fn is_alive(&self) -> bool {
-        let mut inner = self.inner.clone();
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), inner.time_till_next_job()).await,
-            Ok(Ok(_))
-        )
-    }
-}
-
-fn recurring_job(
-    app: &Arc<App>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
-    source: &SourceConfig,
-) -> anyhow::Result<Job> {
-    let run = refresh_job(app, tracker, shutdown, source);
-    Ok(match &source.refresh {
-        Schedule::Every(every) => Job::new_repeated_async(*every, run)?,
-        Schedule::Cron(expr) => Job::new_async(expr.as_str(), run)?,
-    })
-}
-
-/// The job that publishes `feed` at the times of its `refresh` schedule.
-fn publish_job(
-    app: &Arc<App>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
-    feed: &FeedConfig,
-) -> anyhow::Result<Job> {
-    let name = feed.name.clone();
-    let run = app_job(app, tracker, shutdown, move |app| {
-        let name = name.clone();
-        async move {
-            // Rendering reads the store: off the async workers.
-            let feed = name.clone();
-            if let Err(err) =
-                tokio::task::spawn_blocking(move || app.publish_scheduled(&feed)).await
-            {
-                warn!(feed = %name, %err, "scheduled publish failed");
-            }
-        }
-    });
-    Ok(match feed.refresh.as_ref() {
-        Some(Schedule::Cron(expr)) => Job::new_async(expr.as_str(), run)?,
-        Some(Schedule::Every(every)) => Job::new_repeated_async(*every, run)?,
-        None => anyhow::bail!("feed {} has no publish schedule", feed.name),
-    })
-}
-
-type JobFn = Box<
-    dyn FnMut(
-            uuid::Uuid,
-            JobScheduler,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-        + Send
-        + Sync,
->;
-
-/// A job body that runs `work` on the app as a tracked task, unless the
-/// daemon is stopping or gone.
-fn app_job<F, Fut>(
-    app: &Arc<App>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
-    work: F,
-) -> JobFn
-where
-    F: Fn(Arc<App>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    // A weak handle: the scheduler's jobs must not keep the App (and so the
-    // store's lock) alive once the daemon has stopped.
-    let app = Arc::downgrade(app);
-    let tracker = tracker.clone();
-    let shutdown = shutdown.clone();
-    let work = Arc::new(work);
-    Box::new(move |_, _| {
-        let app = app.clone();
-        let shutdown = shutdown.clone();
-        let work = work.clone();
-        let task = tracker.track_future(async move {
-            let Some(app) = app.upgrade() else {
-                return;
-            };
-            if shutdown.is_cancelled() {
-                return;
-            }
-            work(app).await;
         });
-        Box::pin(task)
-    })
+        let count = changed.len() + added.len() + 1;
+        let now = Utc::now();
+        let firsts = changed
+            .iter()
+            .chain(added)
+            .enumerate()
+            .map(|(index, source)| {
+                let first = crate::ingest::poll::start_delay(&source.id, now, index + 1, count);
+                (source, first)
+            });
+        self.shared.add_sources(firsts);
+        Ok(())
+    }
+
+    /// Gives each feed of `config` with a publish schedule a run (and no
+    /// other feed one), replacing the runs it had. An interval counts from
+    /// now, a cron expression from its next time.
+    pub async fn set_feeds(&self, app: &Arc<App>, config: &Config) -> anyhow::Result<()> {
+        let now = Utc::now();
+        let mut started = Vec::new();
+        self.edit(|queue| {
+            for name in queue.names(true) {
+                queue.remove(&Target::Feed(name));
+            }
+            for feed in config.feeds.iter() {
+                let Some(schedule) = &feed.refresh else {
+                    continue;
+                };
+                match next_after(schedule, now, now) {
+                    Some(first) => {
+                        queue.put(Target::Feed(feed.name.clone()), schedule.clone(), first);
+                        started.push(feed.name.clone());
+                    }
+                    None => warn!(feed = %feed.name, %schedule, "publish schedule has no next run"),
+                }
+            }
+        });
+        for name in started {
+            app.publish_schedule_started(&name);
+        }
+        Ok(())
+    }
+
+    /// The feeds that have publish runs, sorted (for tests).
+    pub fn scheduled_feeds(&self) -> Vec<String> {
+        self.shared
+            .queue
+            .lock()
+            .map(|queue| queue.names(true))
+            .unwrap_or_default()
+    }
+
+    /// The sources that have runs (for tests and the watchdog).
+    pub fn scheduled_sources(&self) -> Vec<String> {
+        self.shared
+            .queue
+            .lock()
+            .map(|queue| queue.names(false))
+            .unwrap_or_default()
+    }
+
+    /// True when the timer task runs and has looked at its queue lately
+    /// (the watchdog's check).
+    pub async fn is_alive(&self) -> bool {
+        let idle = Utc::now().timestamp() - self.shared.turned.load(Ordering::Relaxed);
+        !self.task.is_finished() && idle <= 6 * MAX_SLEEP.as_secs() as i64
+    }
 }
 
-/// A job body that refreshes `source`. A source found not due yet, but due
-/// before the job's next run (its last poll ran a little after a tick, or
-/// its first poll came at a jittered time off the job's grid), is
-/// refreshed when it falls due rather than a whole period later: a source
-/// is polled when `syndic sources` says, and never before.
-fn refresh_job(
-    app: &Arc<App>,
-    tracker: &TaskTracker,
-    shutdown: &CancellationToken,
-    source: &SourceConfig,
-) -> JobFn {
-    let id = source.id.clone();
-    let schedule = source.refresh.clone();
-    let stop = shutdown.clone();
-    app_job(app, tracker, shutdown, move |app| {
-        let (id, schedule, stop) = (id.clone(), schedule.clone(), stop.clone());
-        async move {
-            let mut outcome = app.refresh_source(&id, false).await;
-            if let Some(Outcome::NotDue { next_poll_at }) = &outcome
-                && let Some(wait) = wait_for_due(&schedule, Utc::now(), *next_poll_at)
-            {
-                debug!(source = %id, ?wait, "not due yet; due before the next tick");
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-                outcome = app.refresh_source(&id, false).await;
-            }
-            match outcome {
-                Some(outcome) => debug!(source = %id, ?outcome, "scheduled refresh"),
-                None => debug!(source = %id, "refresh skipped: one is already running"),
-            }
+/// Refreshes source `id`. A source found not due yet, but due before its
+/// next scheduled run (its last poll ran a little after a tick, or a
+/// backoff or a host's hint moved it), is refreshed when it falls due
+/// rather than a whole period later: a source is polled when `syndic
+/// sources` says, and never before.
+async fn refresh(app: Arc<App>, id: String, schedule: Schedule, stop: CancellationToken) {
+    let mut outcome = app.refresh_source(&id, false).await;
+    if let Some(Outcome::NotDue { next_poll_at }) = &outcome
+        && let Some(wait) = wait_for_due(&schedule, Utc::now(), *next_poll_at)
+    {
+        debug!(source = %id, ?wait, "not due yet; due before the next tick");
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
         }
-    })
+        outcome = app.refresh_source(&id, false).await;
+    }
+    match outcome {
+        Some(outcome) => debug!(source = %id, ?outcome, "scheduled refresh"),
+        None => debug!(source = %id, "refresh skipped: one is already running"),
+    }
 }
 
 /// How long a job that ran at `now` waits for a source due at `due`: until
@@ -339,6 +414,81 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    fn sources(queue: &Queue) -> usize {
+        queue.names(false).len()
+    }
+
+    #[test]
+    fn twenty_thousand_runs_due_at_one_instant_all_fire_once() {
+        // tokio-cron-scheduler dropped runs past 200 at once; the queue
+        // keeps every run, one per source, at one instant or not.
+        let mut queue = Queue::default();
+        let minute = Schedule::Every(Duration::from_secs(60));
+        for i in 0..20_000 {
+            queue.put(Target::Source(format!("s{i}")), minute.clone(), at(0));
+        }
+        assert_eq!(sources(&queue), 20_000);
+        assert!(
+            queue
+                .take_due(at(0) - chrono::Duration::seconds(1))
+                .is_empty()
+        );
+        let fired = queue.take_due(at(0));
+        assert_eq!(fired.len(), 20_000);
+        let distinct: std::collections::HashSet<_> = fired.iter().map(|(t, _)| t).collect();
+        assert_eq!(distinct.len(), 20_000, "each source once");
+        // Each is queued again one interval on, and only then.
+        assert_eq!(sources(&queue), 20_000);
+        assert!(queue.take_due(at(59)).is_empty());
+        assert_eq!(queue.take_due(at(60)).len(), 20_000);
+    }
+
+    #[test]
+    fn intervals_keep_their_phase_and_missed_ticks_run_once() {
+        let mut queue = Queue::default();
+        let minute = Schedule::Every(Duration::from_secs(60));
+        // First runs spread over the start window: 7 s and 31 s.
+        queue.put(Target::Source("a".into()), minute.clone(), at(7));
+        queue.put(Target::Source("b".into()), minute.clone(), at(31));
+        let fired = queue.take_due(at(31));
+        assert_eq!(fired.len(), 2);
+        // Next runs keep the spread: 67 s and 91 s, not both at 60 s.
+        let next: Vec<_> = queue.due.keys().map(|(when, _)| *when).collect();
+        assert_eq!(next, vec![at(67), at(91)]);
+        // Ten minutes without a look (a suspend): each runs once, then
+        // one interval after that look.
+        let fired = queue.take_due(at(700));
+        assert_eq!(fired.len(), 2);
+        let next: Vec<_> = queue.due.keys().map(|(when, _)| *when).collect();
+        assert_eq!(next, vec![at(760), at(760)]);
+    }
+
+    #[test]
+    fn cron_runs_come_at_the_expression_times() {
+        let mut queue = Queue::default();
+        let hourly = Schedule::Cron("0 0 * * * *".into());
+        queue.put(Target::Feed("digest".into()), hourly, at(5));
+        assert_eq!(queue.take_due(at(5)).len(), 1);
+        let next: Vec<_> = queue.due.keys().map(|(when, _)| *when).collect();
+        assert_eq!(next, vec![at(3600)]);
+        assert_eq!(queue.names(true), vec!["digest"]);
+        assert!(queue.names(false).is_empty());
+    }
+
+    #[test]
+    fn a_replaced_or_removed_run_does_not_fire() {
+        let mut queue = Queue::default();
+        let minute = Schedule::Every(Duration::from_secs(60));
+        queue.put(Target::Source("a".into()), minute.clone(), at(10));
+        // Re-queued (a changed source): only the new run is there.
+        queue.put(Target::Source("a".into()), minute.clone(), at(40));
+        assert_eq!(queue.due.len(), 1);
+        assert!(queue.take_due(at(39)).is_empty());
+        queue.remove(&Target::Source("a".into()));
+        assert!(queue.take_due(at(1000)).is_empty());
+        assert_eq!(sources(&queue), 0);
     }
 
     #[test]

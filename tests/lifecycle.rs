@@ -66,7 +66,7 @@ fn syndic(dir: &Path) -> Command {
         .env_remove("NOTIFY_SOCKET")
         .env_remove("LISTEN_FDS")
         .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info,tokio_cron_scheduler=warn");
+        .env("RUST_LOG", "info");
     cmd
 }
 
@@ -746,7 +746,7 @@ fn serve_uses_the_socket_systemd_passes() {
         .arg("-l")
         .arg(admin.to_string())
         .arg(format!("--setenv=NOTIFY_SOCKET={}", socket_path.display()))
-        .arg("--setenv=RUST_LOG=info,tokio_cron_scheduler=warn")
+        .arg("--setenv=RUST_LOG=info")
         .arg(env!("CARGO_BIN_EXE_syndic"))
         .arg("serve")
         .stdout(Stdio::null())

@@ -5,7 +5,7 @@ use crate::*;
 pub(crate) fn init_logging(format: LogFormat, level: Option<&str>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info,tokio_cron_scheduler=warn")))
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // Every line, text or JSON, goes out with the secrets of any URL in it
     // redacted.
