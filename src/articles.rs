@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::app::App;
 use crate::config::{Config, SourceKind};
-use crate::daemon::App;
 use crate::ingest::watch::{DEBOUNCE, FolderWatch};
 
 /// A timer fires this long after the article's time, so that the scan it

@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use crate::app::App;
 use crate::config::{Config, FeedConfig, Schedule, SourceConfig};
-use crate::daemon::App;
 use crate::refresh::Outcome;
 
 /// A running scheduler; stop it with [`stop`].

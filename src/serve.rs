@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 
 mod negotiate;
 
-use crate::daemon::App;
+use crate::app::App;
 use crate::model::{ItemKey, StoredItem};
 use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, page, websub};
 use negotiate::{Coding, choose_coding};
@@ -304,7 +304,7 @@ struct FeedHeaders {
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let scraped = app.clone();
     // Poll states and item counts come from the store: off the async threads.
-    match tokio::task::spawn_blocking(move || crate::daemon::metrics_text(&scraped)).await {
+    match tokio::task::spawn_blocking(move || crate::app::metrics_text(&scraped)).await {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
