@@ -10,21 +10,27 @@
 //! module, which depends on all of them.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_cron_scheduler::JobScheduler;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Schedule};
 use crate::ingest::fetch::{FetchSettings, Fetcher};
+use crate::ingest::watch::FolderWatch;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::publish::{self, FeedMeta, Published};
 use crate::refresh::{Outcome, Refresher};
-use crate::schedule::Scheduler;
 use crate::store::Store;
 
 /// Renders after refreshes are coalesced: a feed is rendered at most once
@@ -65,10 +71,10 @@ pub struct App {
     /// schedule started): where its interval counts from.
     publish_ticks: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Article pages, rendered once per change.
-    pub pages: crate::serve::PageCache,
+    pub pages: PageCache,
     /// Timers and folder watches of the local sources (started by the
     /// daemon's `run`).
-    pub articles: crate::articles::Articles,
+    pub articles: Articles,
     /// Feeds waiting for the next coalesced rendering pass.
     render_queue: Mutex<RenderQueue>,
     /// The number of the last rendering pass finished.
@@ -129,8 +135,8 @@ impl App {
             listening: std::sync::OnceLock::new(),
             admin_listening: std::sync::OnceLock::new(),
             publish_ticks: Mutex::new(HashMap::new()),
-            pages: crate::serve::PageCache::default(),
-            articles: crate::articles::Articles::default(),
+            pages: PageCache::default(),
+            articles: Articles::default(),
             render_queue: Mutex::new(RenderQueue::default()),
             render_done: tokio::sync::watch::Sender::new(0),
             renderings: Mutex::new(HashMap::new()),
@@ -682,6 +688,53 @@ pub fn metrics_text(app: &App) -> String {
         store_writable: Some(app.store.writable()),
     };
     crate::metrics::exposition(&snapshot)
+}
+
+// The state of the modules around the app that the app carries. Only the
+// types are here (so that the app needs none of those modules); what they
+// do is in the modules that depend on the app: the scheduler's jobs in
+// `schedule`, the article keepers in `articles`, the page cache's answers
+// in `serve`.
+
+/// A running scheduler (made by `schedule::start`); stop it with
+/// `schedule::stop`.
+pub struct Scheduler {
+    pub(crate) inner: JobScheduler,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) shutdown: CancellationToken,
+    /// The jobs of each source (its first refresh and its recurring one).
+    pub(crate) jobs: Mutex<HashMap<String, Vec<uuid::Uuid>>>,
+    /// The publish job of each feed that has a `refresh` schedule.
+    pub(crate) feed_jobs: Mutex<HashMap<String, uuid::Uuid>>,
+}
+
+/// The keepers of the local sources (see the `articles` module).
+#[derive(Default)]
+pub struct Articles {
+    pub(crate) keepers: Mutex<HashMap<String, Keeper>>,
+}
+
+/// The keeper of one local source: its timer, its folder watch and the
+/// task that refreshes the source when either fires.
+pub(crate) struct Keeper {
+    pub(crate) path: PathBuf,
+    pub(crate) timer: watch::Sender<Option<DateTime<Utc>>>,
+    pub(crate) stop: CancellationToken,
+    pub(crate) task: JoinHandle<()>,
+    /// `None` when the folder is not watched (the scan is the fallback).
+    pub(crate) watch: Option<FolderWatch>,
+}
+
+/// Article pages rendered once per change of their item and served as
+/// stored bytes: the ETag comes from the item's content digest and date,
+/// so a 304 needs no rendering and an unchanged page is never rendered
+/// again. At most [`PageCache::MAX_BYTES`] of pages are kept (the cache is
+/// emptied when a new page would pass it).
+#[derive(Default)]
+pub struct PageCache {
+    pub(crate) pages: std::sync::Mutex<std::collections::HashMap<String, (String, bytes::Bytes)>>,
+    pub(crate) bytes: std::sync::atomic::AtomicUsize,
+    pub(crate) renders: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(test)]

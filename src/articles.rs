@@ -19,18 +19,17 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::app::App;
+use crate::app::{App, Articles, Keeper};
 use crate::config::{Config, SourceKind};
-use crate::ingest::watch::{DEBOUNCE, FolderWatch};
+use crate::ingest::watch::DEBOUNCE;
 
 /// A timer fires this long after the article's time, so that the scan it
 /// triggers sees the time as passed.
@@ -44,21 +43,8 @@ const NAP: Duration = Duration::from_secs(60);
 /// How often a trigger retries while another refresh of the source runs.
 const BUSY_RETRY: Duration = Duration::from_millis(50);
 
-/// The keepers of the local sources.
-#[derive(Default)]
-pub struct Articles {
-    keepers: Mutex<HashMap<String, Keeper>>,
-}
-
-struct Keeper {
-    path: PathBuf,
-    timer: watch::Sender<Option<DateTime<Utc>>>,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
-    /// `None` when the folder is not watched (the scan is the fallback).
-    watch: Option<FolderWatch>,
-}
-
+// `Articles` and `Keeper` are defined in `crate::app` (the app carries
+// them); what they do is here.
 impl Articles {
     /// Gives every local source of `config` a keeper (a new one when its
     /// folder changed) and stops those of sources no longer there. Timers

@@ -24,20 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use crate::app::App;
+use crate::app::{App, Scheduler};
 use crate::config::{Config, FeedConfig, Schedule, SourceConfig};
 use crate::refresh::Outcome;
-
-/// A running scheduler; stop it with [`stop`].
-pub struct Scheduler {
-    inner: JobScheduler,
-    tracker: TaskTracker,
-    shutdown: CancellationToken,
-    /// The jobs of each source (its first refresh and its recurring one).
-    jobs: Mutex<HashMap<String, Vec<uuid::Uuid>>>,
-    /// The publish job of each feed that has a `refresh` schedule.
-    feed_jobs: Mutex<HashMap<String, uuid::Uuid>>,
-}
 
 /// Creates and starts the jobs for every configured source.
 pub async fn start(
@@ -73,6 +62,8 @@ pub async fn stop(scheduler: Scheduler) {
     }
 }
 
+// `Scheduler` is defined in `crate::app` (the app carries it); what it
+// does is here.
 impl Scheduler {
     /// Adds the jobs of one source: a first refresh after `first`, then its
     /// interval or cron schedule.
