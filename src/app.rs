@@ -690,11 +690,12 @@ pub fn metrics_text(app: &App) -> String {
     crate::metrics::exposition(&snapshot)
 }
 
-// The state of the modules around the app that the app carries. Only the
-// types are here (so that the app needs none of those modules); what they
-// do is in the modules that depend on the app: the scheduler's jobs in
-// `schedule`, the article keepers in `articles`, the page cache's answers
-// in `serve`.
+// The state of the modules around the app that the app carries: the
+// types, and what they do without the app (what the app and the daemon
+// call on them), are here, so that the app needs none of those modules.
+// What needs the app is in the modules that depend on it: the scheduler's
+// jobs in `schedule`, the article keepers' tasks in `articles`, the page
+// cache's answers in `serve`.
 
 /// A running scheduler (made by `schedule::start`); stop it with
 /// `schedule::stop`.
@@ -708,10 +709,83 @@ pub struct Scheduler {
     pub(crate) feed_jobs: Mutex<HashMap<String, uuid::Uuid>>,
 }
 
+impl Scheduler {
+    /// The feeds that have publish jobs, sorted (for tests).
+    pub fn scheduled_feeds(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self.feed_jobs.lock() {
+            Ok(jobs) => jobs.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+
+    /// The sources that have jobs (for tests and the watchdog).
+    pub fn scheduled_sources(&self) -> Vec<String> {
+        let mut ids: Vec<String> = match self.jobs.lock() {
+            Ok(jobs) => jobs.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        ids.sort();
+        ids
+    }
+
+    /// True when the scheduler's own task answers (the watchdog's check).
+    pub async fn is_alive(&self) -> bool {
+        let mut inner = self.inner.clone();
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), inner.time_till_next_job()).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
 /// The keepers of the local sources (see the `articles` module).
 #[derive(Default)]
 pub struct Articles {
     pub(crate) keepers: Mutex<HashMap<String, Keeper>>,
+}
+
+impl Articles {
+    /// Sets the timer of source `id` to `at` (`None`: nothing scheduled).
+    pub fn rearm(&self, id: &str, at: Option<DateTime<Utc>>) {
+        if let Ok(keepers) = self.keepers.lock()
+            && let Some(keeper) = keepers.get(id)
+        {
+            keeper.timer.send_if_modified(|slot| {
+                let changed = *slot != at;
+                *slot = at;
+                changed
+            });
+        }
+    }
+
+    /// When the timer of source `id` runs out next (for tests and pages).
+    pub fn armed(&self, id: &str) -> Option<DateTime<Utc>> {
+        self.keepers
+            .lock()
+            .ok()
+            .and_then(|k| k.get(id).and_then(|k| *k.timer.borrow()))
+    }
+
+    /// True when the folder of source `id` is watched.
+    pub fn watching(&self, id: &str) -> bool {
+        self.keepers
+            .lock()
+            .is_ok_and(|k| k.get(id).is_some_and(|k| k.watch.is_some()))
+    }
+
+    /// Stops every keeper: watches end, timers are dropped, and a refresh
+    /// a keeper started is awaited.
+    pub async fn stop(&self) {
+        let all: Vec<Keeper> = match self.keepers.lock() {
+            Ok(mut keepers) => keepers.drain().map(|(_, k)| k).collect(),
+            Err(_) => Vec::new(),
+        };
+        for keeper in all {
+            keeper.shut().await;
+        }
+    }
 }
 
 /// The keeper of one local source: its timer, its folder watch and the
@@ -723,6 +797,14 @@ pub(crate) struct Keeper {
     pub(crate) task: JoinHandle<()>,
     /// `None` when the folder is not watched (the scan is the fallback).
     pub(crate) watch: Option<FolderWatch>,
+}
+
+impl Keeper {
+    pub(crate) async fn shut(self) {
+        drop(self.watch);
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
 }
 
 /// Article pages rendered once per change of their item and served as

@@ -43,8 +43,8 @@ const NAP: Duration = Duration::from_secs(60);
 /// How often a trigger retries while another refresh of the source runs.
 const BUSY_RETRY: Duration = Duration::from_millis(50);
 
-// `Articles` and `Keeper` are defined in `crate::app` (the app carries
-// them); what they do is here.
+// `Articles`, `Keeper` and what they do without the app are in
+// `crate::app` (the app carries them); what needs the app is here.
 impl Articles {
     /// Gives every local source of `config` a keeper (a new one when its
     /// folder changed) and stops those of sources no longer there. Timers
@@ -82,54 +82,6 @@ impl Articles {
                 keepers.insert(id.to_string(), keeper);
             }
         }
-    }
-
-    /// Sets the timer of source `id` to `at` (`None`: nothing scheduled).
-    pub fn rearm(&self, id: &str, at: Option<DateTime<Utc>>) {
-        if let Ok(keepers) = self.keepers.lock()
-            && let Some(keeper) = keepers.get(id)
-        {
-            keeper.timer.send_if_modified(|slot| {
-                let changed = *slot != at;
-                *slot = at;
-                changed
-            });
-        }
-    }
-
-    /// When the timer of source `id` runs out next (for tests and pages).
-    pub fn armed(&self, id: &str) -> Option<DateTime<Utc>> {
-        self.keepers
-            .lock()
-            .ok()
-            .and_then(|k| k.get(id).and_then(|k| *k.timer.borrow()))
-    }
-
-    /// True when the folder of source `id` is watched.
-    pub fn watching(&self, id: &str) -> bool {
-        self.keepers
-            .lock()
-            .is_ok_and(|k| k.get(id).is_some_and(|k| k.watch.is_some()))
-    }
-
-    /// Stops every keeper: watches end, timers are dropped, and a refresh
-    /// a keeper started is awaited.
-    pub async fn stop(&self) {
-        let all: Vec<Keeper> = match self.keepers.lock() {
-            Ok(mut keepers) => keepers.drain().map(|(_, k)| k).collect(),
-            Err(_) => Vec::new(),
-        };
-        for keeper in all {
-            keeper.shut().await;
-        }
-    }
-}
-
-impl Keeper {
-    async fn shut(self) {
-        drop(self.watch);
-        self.stop.cancel();
-        let _ = self.task.await;
     }
 }
 

@@ -62,8 +62,8 @@ pub async fn stop(scheduler: Scheduler) {
     }
 }
 
-// `Scheduler` is defined in `crate::app` (the app carries it); what it
-// does is here.
+// `Scheduler` and what it does without the app are in `crate::app` (the
+// app carries it); what needs the app is here.
 impl Scheduler {
     /// Adds the jobs of one source: a first refresh after `first`, then its
     /// interval or cron schedule.
@@ -153,35 +153,6 @@ impl Scheduler {
             }
         }
         Ok(())
-    }
-
-    /// The feeds that have publish jobs, sorted (for tests).
-    pub fn scheduled_feeds(&self) -> Vec<String> {
-        let mut names: Vec<String> = match self.feed_jobs.lock() {
-            Ok(jobs) => jobs.keys().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        names.sort();
-        names
-    }
-
-    /// The sources that have jobs (for tests and the watchdog).
-    pub fn scheduled_sources(&self) -> Vec<String> {
-        let mut ids: Vec<String> = match self.jobs.lock() {
-            Ok(jobs) => jobs.keys().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        ids.sort();
-        ids
-    }
-
-    /// True when the scheduler's own task answers (the watchdog's check).
-    pub async fn is_alive(&self) -> bool {
-        let mut inner = self.inner.clone();
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), inner.time_till_next_job()).await,
-            Ok(Ok(_))
-        )
     }
 }
 
