@@ -820,15 +820,16 @@ pub struct PageCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn config(text: &str) -> Config {
+    /// A config parsed from `text` (for the daemon's tests too).
+    pub(crate) fn config(text: &str) -> Config {
         let dir = std::env::temp_dir();
         Config::parse(text, &dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    const FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+    pub(crate) const FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

@@ -461,13 +461,7 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(text: &str) -> Config {
-        let dir = std::env::temp_dir();
-        Config::parse(text, &dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    const FEED: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+    use crate::app::tests::{FEED, config};
 
     #[test]
     fn source_diff_names_added_removed_changed_and_counts_unchanged() {
