@@ -109,7 +109,7 @@ impl Bench {
         std::fs::write(&path, toml).unwrap();
         let config = Config::load(&path).unwrap();
         let store = Store::open(&config.daemon.store).unwrap();
-        let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
         Bench {
             _dir: dir,
             config,

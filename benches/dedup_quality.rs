@@ -307,7 +307,7 @@ impl Bed {
         std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
         let config = Config::load(&dir.path().join("feeds.toml")).unwrap();
         let store = Store::open(&config.daemon.store).unwrap();
-        let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
         Bed {
             _dir: dir,
             config,

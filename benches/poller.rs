@@ -33,8 +33,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
+use syndic::app::App;
 use syndic::config::Config;
-use syndic::daemon::App;
 use syndic::ingest::fetch::{DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_PER_HOST};
 use syndic::refresh::Outcome;
 use syndic::store::Store;

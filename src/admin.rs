@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
+use crate::app::App;
 use crate::config::Config;
-use crate::daemon::App;
 use crate::publish::Format;
 use crate::refresh::Outcome;
 use crate::store::Store;

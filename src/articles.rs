@@ -19,18 +19,17 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::app::{App, Articles, Keeper};
 use crate::config::{Config, SourceKind};
-use crate::daemon::App;
-use crate::ingest::watch::{DEBOUNCE, FolderWatch};
+use crate::ingest::watch::DEBOUNCE;
 
 /// A timer fires this long after the article's time, so that the scan it
 /// triggers sees the time as passed.
@@ -44,21 +43,8 @@ const NAP: Duration = Duration::from_secs(60);
 /// How often a trigger retries while another refresh of the source runs.
 const BUSY_RETRY: Duration = Duration::from_millis(50);
 
-/// The keepers of the local sources.
-#[derive(Default)]
-pub struct Articles {
-    keepers: Mutex<HashMap<String, Keeper>>,
-}
-
-struct Keeper {
-    path: PathBuf,
-    timer: watch::Sender<Option<DateTime<Utc>>>,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
-    /// `None` when the folder is not watched (the scan is the fallback).
-    watch: Option<FolderWatch>,
-}
-
+// `Articles`, `Keeper` and what they do without the app are in
+// `crate::app` (the app carries them); what needs the app is here.
 impl Articles {
     /// Gives every local source of `config` a keeper (a new one when its
     /// folder changed) and stops those of sources no longer there. Timers
@@ -96,54 +82,6 @@ impl Articles {
                 keepers.insert(id.to_string(), keeper);
             }
         }
-    }
-
-    /// Sets the timer of source `id` to `at` (`None`: nothing scheduled).
-    pub fn rearm(&self, id: &str, at: Option<DateTime<Utc>>) {
-        if let Ok(keepers) = self.keepers.lock()
-            && let Some(keeper) = keepers.get(id)
-        {
-            keeper.timer.send_if_modified(|slot| {
-                let changed = *slot != at;
-                *slot = at;
-                changed
-            });
-        }
-    }
-
-    /// When the timer of source `id` runs out next (for tests and pages).
-    pub fn armed(&self, id: &str) -> Option<DateTime<Utc>> {
-        self.keepers
-            .lock()
-            .ok()
-            .and_then(|k| k.get(id).and_then(|k| *k.timer.borrow()))
-    }
-
-    /// True when the folder of source `id` is watched.
-    pub fn watching(&self, id: &str) -> bool {
-        self.keepers
-            .lock()
-            .is_ok_and(|k| k.get(id).is_some_and(|k| k.watch.is_some()))
-    }
-
-    /// Stops every keeper: watches end, timers are dropped, and a refresh
-    /// a keeper started is awaited.
-    pub async fn stop(&self) {
-        let all: Vec<Keeper> = match self.keepers.lock() {
-            Ok(mut keepers) => keepers.drain().map(|(_, k)| k).collect(),
-            Err(_) => Vec::new(),
-        };
-        for keeper in all {
-            keeper.shut().await;
-        }
-    }
-}
-
-impl Keeper {
-    async fn shut(self) {
-        drop(self.watch);
-        self.stop.cancel();
-        let _ = self.task.await;
     }
 }
 

@@ -6,7 +6,7 @@
 //!                            │          local (files)     │         │                 rss/atom/json
 //!                            │          parse+normalize ──┘         │
 //!                            └──(on change / at start)──────────────┴─> publish (re-render)
-//! daemon: wires it all, owns tasks, signals and shutdown
+//! app: the state they share; daemon: wires it all, owns tasks, signals and shutdown
 //! ```
 //!
 //! | module | owns |
@@ -21,6 +21,7 @@
 //! | [`serve`] | the HTTP surface (axum) |
 //! | [`server`] | connections under it: caps and timeouts against abusive clients |
 //! | [`schedule`] | when each source is refreshed and each scheduled feed published (a timer over a queue of next runs) |
+//! | [`app`] | the shared state ([`app::App`]): config, store, fetcher, rendered feeds, counters; refreshing a source, rendering feeds, the status line, `max-age` |
 //! | [`daemon`] | wiring, lifecycle, signals, reload |
 //! | [`articles`] | local sources between scans: publish/expiry timers, folder watches |
 //! | [`notify`] | telling systemd ready / status / watchdog / stopping |
@@ -40,6 +41,7 @@
 )]
 
 pub mod admin;
+pub mod app;
 pub mod articles;
 pub mod config;
 pub mod daemon;

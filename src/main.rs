@@ -15,8 +15,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use syndic::admin;
+use syndic::app::App;
 use syndic::config::Config;
-use syndic::daemon::{self, App};
+use syndic::daemon;
 use syndic::ingest::parse::{self, ParseOptions};
 use syndic::publish::Format;
 use syndic::redact::Redacted;

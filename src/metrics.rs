@@ -1,7 +1,7 @@
 //! Counters the daemon keeps while it runs, and their Prometheus text
 //! exposition (format 0.0.4) for `/metrics`.
 //!
-//! The counters live in the [`App`](crate::daemon::App) (refreshes, 304s,
+//! The counters live in the daemon's `App` (refreshes, 304s,
 //! renders, requests by status, bytes served); the rest is read at scrape
 //! time from what the store already keeps (each source's poll state and item
 //! count, the store's size) and from the rendered feeds. Poll-state fields

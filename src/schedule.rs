@@ -3,9 +3,10 @@
 //! time. A source runs first shortly after start, at a jittered point of a
 //! short window (so sources do not all fire at once), then at each tick of
 //! its interval (counted from that first run, which keeps the sources
-//! spread out) or cron expression. A run only calls
-//! [`App::refresh_source`]; whether a remote source is due is decided by
-//! its stored poll state, so a restart never polls sooner than allowed.
+//! spread out) or cron expression. What a run does is the caller's
+//! [`Runner`] (the daemon's refreshes the source, and whether a remote
+//! source is due is decided by its stored poll state, so a restart never
+//! polls sooner than allowed); this module knows only when.
 //!
 //! On reload, [`Scheduler::apply`] drops the runs of removed or changed
 //! sources and queues added or changed ones; unchanged sources keep their
@@ -23,23 +24,34 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::config::{Config, Schedule, SourceConfig};
-use crate::daemon::App;
-use crate::refresh::Outcome;
 
 /// The longest the timer task sleeps without looking at the clock again:
 /// the wall clock may jump (a suspend, a time sync), and cron times follow
 /// it.
 const MAX_SLEEP: Duration = Duration::from_secs(10);
+
+/// What a run that came due does: refresh a source (on its schedule) or
+/// publish a feed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Refreshes the source with this id.
+    Source(String),
+    /// Publishes the feed with this name.
+    Feed(String),
+}
+
+/// Starts the work of a run that came due (on a task of its own: it must
+/// not wait), given the target and its schedule.
+pub type Runner = Arc<dyn Fn(Target, &Schedule) + Send + Sync>;
 
 /// A running scheduler; stop it with [`stop`].
 pub struct Scheduler {
@@ -54,18 +66,8 @@ struct Shared {
     changed: tokio::sync::Notify,
     /// When the timer task last looked at the queue (Unix seconds).
     turned: AtomicI64,
-    app: Weak<App>,
-    tracker: TaskTracker,
+    runner: Runner,
     shutdown: CancellationToken,
-}
-
-/// What a queued run does.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Target {
-    /// Refreshes the source with this id.
-    Source(String),
-    /// Publishes the feed with this name.
-    Feed(String),
 }
 
 /// The next run of every source and scheduled feed.
@@ -151,38 +153,40 @@ fn next_after(
     }
 }
 
-/// Queues every configured source (and scheduled feed) and starts the
-/// timer task.
-pub async fn start(
-    app: Arc<App>,
-    tracker: TaskTracker,
+/// Queues every source of `config` (its first run at a jittered point of
+/// the start window after `started`) and every scheduled feed, and starts
+/// the timer task, which hands each run that comes due to `runner` until
+/// `shutdown`. Returns the scheduler and the feeds whose publish schedule
+/// started.
+pub fn start(
+    config: &Config,
+    started: DateTime<Utc>,
+    runner: Runner,
     shutdown: CancellationToken,
-) -> anyhow::Result<Scheduler> {
+) -> (Scheduler, Vec<String>) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
         changed: tokio::sync::Notify::new(),
         turned: AtomicI64::new(Utc::now().timestamp()),
-        app: Arc::downgrade(&app),
-        tracker,
+        runner,
         shutdown,
     });
-    let config = app.config();
     // First refreshes land at jittered points of one slot per source in a
     // window of 750 ms per source (at most 5 minutes): never at once.
     let count = config.sources.len();
     let firsts = config.sources.iter().enumerate().map(|(index, source)| {
-        let first = crate::ingest::poll::start_delay(&source.id, app.started_at, index, count);
+        let first = crate::ingest::poll::start_delay(&source.id, started, index, count);
         (source, first)
     });
     shared.add_sources(firsts);
     let task = tokio::spawn(timer(shared.clone()));
     let scheduler = Scheduler { shared, task };
-    scheduler.set_feeds(&app, &config).await?;
-    Ok(scheduler)
+    let feeds = scheduler.set_feeds(config);
+    (scheduler, feeds)
 }
 
-/// Stops the scheduler: no run starts after this returns (runs already
-/// started finish on the tracker).
+/// Stops the scheduler: no run starts after this returns (runs
+/// already started go on).
 pub async fn stop(scheduler: Scheduler) {
     scheduler.task.abort();
     if let Err(err) = scheduler.task.await
@@ -211,8 +215,10 @@ async fn timer(shared: Arc<Shared>) {
                 return;
             }
         };
-        for (target, schedule) in fired {
-            shared.run(target, schedule);
+        if !shared.shutdown.is_cancelled() {
+            for (target, schedule) in fired {
+                (shared.runner)(target, &schedule);
+            }
         }
         let wait = next
             .map(|when| (when - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -242,36 +248,6 @@ impl Shared {
         }
         self.changed.notify_one();
     }
-
-    /// Starts one run as a tracked task, unless the daemon is stopping or
-    /// gone.
-    fn run(&self, target: Target, schedule: Schedule) {
-        // A weak handle: queued runs must not keep the App (and so the
-        // store's lock) alive once the daemon has stopped.
-        let Some(app) = self.app.upgrade() else {
-            return;
-        };
-        if self.shutdown.is_cancelled() {
-            return;
-        }
-        match target {
-            Target::Source(id) => {
-                self.tracker
-                    .spawn(refresh(app, id, schedule, self.shutdown.clone()));
-            }
-            Target::Feed(name) => {
-                self.tracker.spawn(async move {
-                    // Rendering reads the store: off the async workers.
-                    let feed = name.clone();
-                    if let Err(err) =
-                        tokio::task::spawn_blocking(move || app.publish_scheduled(&feed)).await
-                    {
-                        warn!(feed = %name, %err, "scheduled publish failed");
-                    }
-                });
-            }
-        }
-    }
 }
 
 impl Scheduler {
@@ -285,13 +261,7 @@ impl Scheduler {
     /// Applies a config change: runs of `removed` and `changed` sources
     /// go, `added` and `changed` sources are queued (their first refresh
     /// soon, spread out). Unchanged sources are not touched.
-    pub async fn apply(
-        &self,
-        _app: &Arc<App>,
-        removed: &[String],
-        changed: &[SourceConfig],
-        added: &[SourceConfig],
-    ) -> anyhow::Result<()> {
+    pub fn apply(&self, removed: &[String], changed: &[SourceConfig], added: &[SourceConfig]) {
         self.edit(|queue| {
             for id in removed {
                 queue.remove(&Target::Source(id.clone()));
@@ -308,13 +278,13 @@ impl Scheduler {
                 (source, first)
             });
         self.shared.add_sources(firsts);
-        Ok(())
     }
 
     /// Gives each feed of `config` with a publish schedule a run (and no
     /// other feed one), replacing the runs it had. An interval counts from
-    /// now, a cron expression from its next time.
-    pub async fn set_feeds(&self, app: &Arc<App>, config: &Config) -> anyhow::Result<()> {
+    /// now, a cron expression from its next time. Returns the feeds whose
+    /// schedule (re)started now.
+    pub fn set_feeds(&self, config: &Config) -> Vec<String> {
         let now = Utc::now();
         let mut started = Vec::new();
         self.edit(|queue| {
@@ -334,10 +304,7 @@ impl Scheduler {
                 }
             }
         });
-        for name in started {
-            app.publish_schedule_started(&name);
-        }
-        Ok(())
+        started
     }
 
     /// The feeds that have publish runs, sorted (for tests).
@@ -360,32 +327,9 @@ impl Scheduler {
 
     /// True when the timer task runs and has looked at its queue lately
     /// (the watchdog's check).
-    pub async fn is_alive(&self) -> bool {
+    pub fn is_alive(&self) -> bool {
         let idle = Utc::now().timestamp() - self.shared.turned.load(Ordering::Relaxed);
         !self.task.is_finished() && idle <= 6 * MAX_SLEEP.as_secs() as i64
-    }
-}
-
-/// Refreshes source `id`. A source found not due yet, but due before its
-/// next scheduled run (its last poll ran a little after a tick, or a
-/// backoff or a host's hint moved it), is refreshed when it falls due
-/// rather than a whole period later: a source is polled when `syndic
-/// sources` says, and never before.
-async fn refresh(app: Arc<App>, id: String, schedule: Schedule, stop: CancellationToken) {
-    let mut outcome = app.refresh_source(&id, false).await;
-    if let Some(Outcome::NotDue { next_poll_at }) = &outcome
-        && let Some(wait) = wait_for_due(&schedule, Utc::now(), *next_poll_at)
-    {
-        debug!(source = %id, ?wait, "not due yet; due before the next tick");
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        outcome = app.refresh_source(&id, false).await;
-    }
-    match outcome {
-        Some(outcome) => debug!(source = %id, ?outcome, "scheduled refresh"),
-        None => debug!(source = %id, "refresh skipped: one is already running"),
     }
 }
 

@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 
 mod negotiate;
 
-use crate::daemon::App;
+use crate::app::{App, PageCache};
 use crate::model::{ItemKey, StoredItem};
 use crate::publish::{FeedMeta, Format, Rendered, archive, escape_html, page, websub};
 use negotiate::{Coding, choose_coding};
@@ -304,7 +304,7 @@ struct FeedHeaders {
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let scraped = app.clone();
     // Poll states and item counts come from the store: off the async threads.
-    match tokio::task::spawn_blocking(move || crate::daemon::metrics_text(&scraped)).await {
+    match tokio::task::spawn_blocking(move || crate::app::metrics_text(&scraped)).await {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -525,18 +525,8 @@ async fn attachment(
 const ATTACHMENT_POLICY: &str =
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox";
 
-/// Article pages rendered once per change of their item and served as
-/// stored bytes: the ETag comes from the item's content digest and date,
-/// so a 304 needs no rendering and an unchanged page is never rendered
-/// again. At most [`PageCache::MAX_BYTES`] of pages are kept (the cache is
-/// emptied when a new page would pass it).
-#[derive(Default)]
-pub struct PageCache {
-    pages: std::sync::Mutex<std::collections::HashMap<String, (String, bytes::Bytes)>>,
-    bytes: std::sync::atomic::AtomicUsize,
-    renders: std::sync::atomic::AtomicU64,
-}
-
+// `PageCache` is defined in `crate::app` (the app carries it); how it
+// answers is here.
 impl PageCache {
     /// The most page bytes kept.
     pub const MAX_BYTES: usize = 32 * 1024 * 1024;

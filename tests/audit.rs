@@ -30,7 +30,7 @@ async fn refresh_with_defaults(defaults: &str) -> Result<Vec<Outcome>, String> {
     let config = Config::load(&path).map_err(|e| e.to_string())?;
     let store = Store::open(&config.daemon.store).unwrap();
     let fetcher =
-        syndic::ingest::fetch::Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        syndic::ingest::fetch::Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
     let refresher = Refresher {
         store: &store,
         fetcher: &fetcher,

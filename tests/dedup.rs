@@ -40,7 +40,7 @@ impl Harness {
         std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
         let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&config.daemon.store).unwrap();
-        let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+        let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
         Harness {
             _dir: dir,
             config,

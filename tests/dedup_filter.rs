@@ -87,7 +87,7 @@ async fn decisions_through_a_ready_filter_match_plain_lookups_before_and_after_r
         [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
     std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
     let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
 
     let one = story("a1", "https://a.example/one", "Rates rise", WIRE, 1);
     let two = story(

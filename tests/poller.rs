@@ -18,8 +18,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 
+use syndic::app::App;
 use syndic::config::{Config, SourceConfig};
-use syndic::daemon::App;
 use syndic::ingest::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher, Validators};
 use syndic::ingest::poll::{self, Policy};
 use syndic::model::PollReason;

@@ -164,7 +164,7 @@ async fn an_admin_address_in_use_stops_the_start_with_a_clear_error() {
     let (dir, _host) = setup(&format!("admin_listen = \"{addr}\"")).await;
     let config = syndic::config::Config::load(&dir.path().join("feeds.toml")).unwrap();
     let store = syndic::store::Store::open(&config.daemon.store).unwrap();
-    let app = syndic::daemon::App::new(config, store).unwrap();
+    let app = syndic::app::App::new(config, store).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = syndic::daemon::run(app, listener, Default::default())
         .await

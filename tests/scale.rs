@@ -61,7 +61,7 @@ async fn a_render_reads_at_most_limit_items_whatever_the_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     let store = Store::open(&config.daemon.store).unwrap();
-    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
     let refresher = Refresher {
         store: &store,
         fetcher: &fetcher,
@@ -148,7 +148,7 @@ mod common;
 /// only for that source.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_refreshes_renders_each_feed_a_bounded_number_of_times() {
-    use syndic::daemon::{App, RENDER_WINDOW};
+    use syndic::app::{App, RENDER_WINDOW};
     const N: usize = 40;
     let host = common::MockHost::start().await;
     let mut text =
@@ -233,7 +233,7 @@ async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     let source = config.source("s0").unwrap();
-    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
     let now = at(0, 0) + Duration::days(1);
     let entry = |n: usize, text: &str| Entry {
         upstream_id: Some(format!("big-{n}")),
@@ -393,7 +393,7 @@ async fn a_folder_rescan_decodes_only_what_changed() {
     .unwrap();
     let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&config.daemon.store).unwrap();
-    let fetcher = Fetcher::new(&syndic::daemon::fetch_settings(&config)).unwrap();
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
     let refresher = Refresher {
         store: &store,
         fetcher: &fetcher,

@@ -171,8 +171,7 @@ impl World {
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&config.daemon.store).unwrap();
         let fetcher =
-            Fetcher::with_hosts(&syndic::daemon::fetch_settings(&config), self.table.clone())
-                .unwrap();
+            Fetcher::with_hosts(&syndic::app::fetch_settings(&config), self.table.clone()).unwrap();
         let refresher = Refresher {
             store: &store,
             fetcher: &fetcher,

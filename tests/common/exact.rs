@@ -13,8 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::TestDaemon;
+use syndic::app::App;
 use syndic::config::Config;
-use syndic::daemon::{self, App};
+use syndic::daemon;
 use syndic::model::{Entry, ItemKey, StoredItem};
 use syndic::store::{Batch, Store};
 

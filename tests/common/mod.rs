@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use syndic::app::App;
 use syndic::config::Config;
-use syndic::daemon::{self, App};
+use syndic::daemon;
 use syndic::store::Store;
 
 /// One scripted response of the mock host.

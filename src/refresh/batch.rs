@@ -1,0 +1,346 @@
+//! A refresh's entries into the store: the dedup plan, merges into items
+//! of other sources, retention, and the store transactions, [`CHUNK`]
+//! entries each, the poll state with the last.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use tracing::debug;
+
+use super::{Outcome, Refresher, to_chrono};
+use crate::config::{SourceConfig, SourceKind};
+use crate::dedup::{self, Decision};
+use crate::model::{Entry, ItemKey, MergeRecord, PollState, StoredItem};
+use crate::store::{Batch, StoreError, Tombstone};
+
+/// The entries of one document and its own addresses.
+pub(super) struct Document {
+    pub(super) entries: Vec<Entry>,
+    pub(super) urls: Vec<String>,
+}
+
+/// Most duplicates an item lists in `merged` (its published sources, `via`
+/// links). A story carried by thousands of sources would otherwise be
+/// rewritten whole, and its list read by every render, once per source:
+/// past this many, a duplicate still joins the item (and is published as
+/// it) without being listed.
+pub const MERGED_CAP: usize = 50;
+
+/// What reconciling counted besides the batches themselves.
+#[derive(Debug, Default)]
+struct Counts {
+    unchanged: usize,
+    /// Entries ignored: tombstoned, or older than `max_age`.
+    skipped: usize,
+    /// Items of other sources rewritten to record a merged duplicate.
+    merged: usize,
+    /// The document's identity warnings (see [`dedup::Plan::warnings`]).
+    warnings: Vec<String>,
+}
+
+/// Entries of a document planned and written per store transaction (see
+/// [`Refresher::ingest`]).
+pub const CHUNK: usize = 500;
+
+/// A big document's freed memory is returned to the system every this many
+/// chunks and after the last (see `memory`): after every chunk, the trim
+/// took 29% of a 100,000-entry ingest (BENCHMARKS.md, dedup).
+const TRIM_EVERY: usize = 8;
+
+impl Refresher<'_> {
+    /// Reconciles a refresh's entries with the store (the `dedup` plan),
+    /// applies retention, and writes the result: the path every refresh
+    /// takes after its entries are read. Public so tests and benchmarks can
+    /// feed crafted entries through the real dedup and store.
+    pub async fn ingest_entries(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        self.ingest_document(source, entries, Vec::new(), poll, now)
+            .await
+    }
+
+    /// [`Refresher::ingest_entries`] of one fetched document, given its
+    /// own addresses (final URL, home page): links to them identify no
+    /// item.
+    pub async fn ingest_document(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        document_urls: Vec<String>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let _ingest = self.store.ingest_lock().await;
+        let document = Document {
+            entries,
+            urls: document_urls,
+        };
+        self.ingest(source, document, Vec::new(), Vec::new(), poll, now)
+            .await
+    }
+
+    /// Reconciles a document's entries with the store (the `dedup` plan)
+    /// and writes the result, [`CHUNK`] entries per store transaction: what
+    /// a refresh holds besides its document is bounded by a chunk, however
+    /// long the document. Each transaction is atomic; the poll state (and
+    /// so the validators), the removals and the slugs are written with the
+    /// last one only, so that a crash or a store error in between leaves the
+    /// document to be read again, not skipped. Called under the ingest lock.
+    pub(super) async fn ingest(
+        &self,
+        source: &SourceConfig,
+        document: Document,
+        removals: Vec<StoredItem>,
+        slugs: Vec<(String, ItemKey)>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let settings = &source.dedup;
+        let feed_url = match &source.kind {
+            SourceKind::Remote { url } => Some(url.to_string()),
+            SourceKind::Local { .. } => None,
+        };
+        let policy = dedup::Policy {
+            source: &source.id,
+            feed_url: feed_url.as_deref(),
+            document_urls: document.urls,
+            urls: &settings.urls,
+            fuzzy_identity: matches!(source.kind, SourceKind::Remote { .. }),
+            near_threshold_pct: settings.near_threshold_pct,
+            max_age: settings.max_age.map(to_chrono),
+        };
+        let mut planner = dedup::Planner::new(&policy, document.entries);
+        let chunked = planner.remaining() > CHUNK;
+        let mut chunks = 0;
+        let mut with_last = (poll, removals, slugs);
+        let mut kept: HashSet<ItemKey> = HashSet::new();
+        let mut counts = Counts::default();
+        let (mut new, mut updated, mut removed) = (0, 0, 0);
+        loop {
+            let result = self.reconcile(source, &mut planner, &mut kept, &mut counts, now);
+            let (mut batch, merges) = match result {
+                Ok(planned) => planned,
+                Err(err) => return self.store_failed(source, &err).await,
+            };
+            counts.merged += merges;
+            let last = planner.remaining() == 0;
+            if last {
+                let (mut poll, mut removals, slugs) = std::mem::take(&mut with_last);
+                // Items told apart by less than their guid or link: in
+                // the source's status with the parse warnings.
+                for warning in &counts.warnings {
+                    if poll.parse_warnings.len() < 5 {
+                        poll.parse_warnings.push(warning.clone());
+                    }
+                }
+                poll.parse_warning_count += counts.warnings.len();
+                // A removal that dedup matched again (a renamed article)
+                // stays.
+                removals.retain(|r| !kept.contains(&r.key));
+                batch.removals = removals;
+                batch.slugs = slugs;
+                batch.poll = Some(poll);
+            }
+            counts.skipped += match self.retain(source, &mut batch, now) {
+                Ok(refused) => refused,
+                Err(err) => return self.store_failed(source, &err).await,
+            };
+            let inserted = batch
+                .upserts
+                .iter()
+                .filter(|(old, _)| old.is_none())
+                .count();
+            new += inserted;
+            updated += batch.upserts.len() - inserted - merges;
+            removed += batch.removals.len();
+            let result = self.store.apply(&batch).await;
+            drop(batch);
+            chunks += 1;
+            if chunked && (last || chunks % TRIM_EVERY == 0) {
+                // What the chunks freed goes back to the system, not only
+                // to the allocator (see `memory`).
+                crate::memory::release();
+            }
+            if let Err(err) = result {
+                return self.store_failed(source, &err).await;
+            }
+            if last {
+                break;
+            }
+        }
+        if counts.skipped > 0 || counts.merged > 0 {
+            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merged, "dedup");
+        }
+        Outcome::Refreshed {
+            new,
+            updated,
+            removed,
+            unchanged: counts.unchanged + counts.skipped,
+        }
+    }
+
+    /// The batch of the next [`CHUNK`] entries of a document: their items,
+    /// aliases and signatures, and the merges into items of other sources
+    /// (with how many items of other sources it rewrites).
+    fn reconcile(
+        &self,
+        source: &SourceConfig,
+        planner: &mut dedup::Planner,
+        kept: &mut HashSet<ItemKey>,
+        counts: &mut Counts,
+        now: DateTime<Utc>,
+    ) -> Result<(Batch, usize), StoreError> {
+        let mut index = self.store.clone();
+        let plan = planner.next(CHUNK, now, &mut index)?;
+        for warning in &plan.warnings {
+            debug!(source = %source.id, %warning, "identity warning");
+        }
+        counts.warnings.extend(plan.warnings);
+        let mut batch = Batch {
+            source: source.id.clone(),
+            aliases: plan.aliases,
+            signatures: plan.signatures,
+            ..Batch::default()
+        };
+        for decision in plan.decisions {
+            match decision {
+                Decision::Insert(item) => {
+                    kept.insert(item.key);
+                    batch.upserts.push((None, item));
+                }
+                Decision::Update { old, new } => {
+                    kept.insert(new.key);
+                    batch.upserts.push((Some(*old), new));
+                }
+                Decision::Unchanged(key) => {
+                    kept.insert(key);
+                    counts.unchanged += 1;
+                }
+                Decision::Tombstoned(_) | Decision::TooOld => counts.skipped += 1,
+            }
+        }
+
+        // Merges into items of other sources: one write per item joined.
+        let mut merges = 0;
+        let mut joined: Vec<(ItemKey, Vec<MergeRecord>)> = Vec::new();
+        for (primary, record) in plan.merges {
+            match joined.iter_mut().find(|(k, _)| *k == primary) {
+                Some((_, records)) => records.push(record),
+                None => joined.push((primary, vec![record])),
+            }
+        }
+        for (primary, records) in joined {
+            if let Some(old) = self.store.item(&primary)? {
+                let mut new = old.clone();
+                for record in records {
+                    let listed = new.merged.len();
+                    match new.merged.iter_mut().find(|m| m.key == record.key) {
+                        Some(same) => *same = record,
+                        None if listed < MERGED_CAP => new.merged.push(record),
+                        // Listed enough: the duplicate still names the item
+                        // it joined (and is published as it), unlisted.
+                        None => {}
+                    }
+                }
+                if new.merged != old.merged {
+                    batch.upserts.push((Some(old), new));
+                    merges += 1;
+                }
+            }
+        }
+        Ok((batch, merges))
+    }
+
+    /// Retention: removes the source's items beyond `max_items` or older
+    /// than `max_age` (new ones too), leaving tombstones; and drops the
+    /// source's expired tombstones. Returns how many new items it refused.
+    fn retain(
+        &self,
+        source: &SourceConfig,
+        batch: &mut Batch,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut refused = 0;
+        let settings = &source.dedup;
+        let until = now + to_chrono(settings.tombstone_ttl);
+        if settings.max_items.is_some() || settings.max_age.is_some() {
+            let removed: HashSet<ItemKey> = batch.removals.iter().map(|r| r.key).collect();
+            let mut list: HashMap<ItemKey, DateTime<Utc>> = self
+                .store
+                .source_keys(&source.id)?
+                .into_iter()
+                .filter(|(k, _)| !removed.contains(k))
+                .collect();
+            for (_, item) in &batch.upserts {
+                if item.source == source.id {
+                    list.insert(item.key, item.published);
+                }
+            }
+            let list: Vec<(ItemKey, DateTime<Utc>)> = list.into_iter().collect();
+            let expired = dedup::expired(
+                &list,
+                settings.max_items,
+                settings.max_age.map(to_chrono),
+                now,
+            );
+            for key in expired {
+                let pending = batch
+                    .upserts
+                    .iter()
+                    .position(|(_, i)| i.key == key && i.source == source.id);
+                let item = match pending {
+                    Some(at) => {
+                        let (old, new) = batch.upserts.remove(at);
+                        match old {
+                            Some(old) => batch.removals.push(old),
+                            None => refused += 1,
+                        }
+                        batch.signatures.retain(|(k, _)| *k != key);
+                        new
+                    }
+                    None => match self.store.item(&key)? {
+                        Some(item) => {
+                            batch.removals.push(item.clone());
+                            item
+                        }
+                        None => continue,
+                    },
+                };
+                batch.tombstones.push((
+                    key,
+                    Tombstone {
+                        until,
+                        aliases: item.aliases,
+                    },
+                ));
+            }
+        }
+        let upserted: HashSet<ItemKey> = batch.upserts.iter().map(|(_, i)| i.key).collect();
+        batch.expired_tombstones = self
+            .store
+            .tombstones(&source.id)?
+            .into_iter()
+            .filter(|(k, t)| t.until <= now && !upserted.contains(k))
+            .collect();
+        Ok(refused)
+    }
+
+    /// A refresh the store could not read or write: a failure of the
+    /// source, recorded on its stored poll state (not this response's
+    /// validators: its items were not stored, so the next poll must fetch
+    /// them again).
+    async fn store_failed(&self, source: &SourceConfig, err: &StoreError) -> Outcome {
+        let state = self
+            .store
+            .poll_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.failed(source, state, format!("store: {err}"), Utc::now())
+            .await
+    }
+}

@@ -1,0 +1,327 @@
+//! The refresh of a fetched source: the request with its validators,
+//! permanent redirects, the answer's status (304, 404, 410, 429/503 with
+//! `Retry-After`), the next poll and the backoff after a failure.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info, warn};
+
+use super::{CAUSE_SEPARATOR, Outcome, Refresher, to_chrono};
+use crate::config::SourceConfig;
+use crate::ingest::fetch::{FetchOutcome, Reach, ResponseMeta, Validators};
+use crate::ingest::parse::{self, ParseOptions};
+use crate::ingest::poll::{self, Hints, Policy};
+use crate::model::{PollReason, PollState};
+
+impl Refresher<'_> {
+    pub(super) async fn refresh_remote(
+        &self,
+        source: &SourceConfig,
+        configured: &str,
+        mut state: PollState,
+        now: DateTime<Utc>,
+        force: bool,
+    ) -> Outcome {
+        // A URL changed in the config starts afresh: validators, redirects,
+        // holds and "gone" belong to the old URL. A store written before
+        // `configured_url` existed had `url` equal to the configured one.
+        if !state.is_for(configured) {
+            state = PollState {
+                url: Some(configured.to_string()),
+                configured_url: Some(configured.to_string()),
+                last_attempt: state.last_attempt,
+                last_success: state.last_success,
+                last_status: state.last_status,
+                // A restart with a new URL may poll it now, not the old
+                // URL's host: keep nothing else.
+                ..PollState::default()
+            };
+        }
+        state.configured_url = Some(configured.to_string());
+        let url = state.url.clone().unwrap_or_else(|| configured.to_string());
+        state.url = Some(url.clone());
+
+        // Retry-After is honoured even on a forced fetch (RFC 9110 10.2.3),
+        // for this source's state and for any source that shares the URL.
+        let held = [state.retry_after_until, self.fetcher.held_until(&url)]
+            .into_iter()
+            .flatten()
+            .max();
+        if let Some(until) = held
+            && until > now
+        {
+            return Outcome::NotDue {
+                next_poll_at: until,
+            };
+        }
+        if !force {
+            if state.gone {
+                return Outcome::Gone;
+            }
+            if let Some(next) = state.next_poll_at
+                && next > now
+            {
+                return Outcome::NotDue { next_poll_at: next };
+            }
+        }
+        state.last_attempt = Some(now);
+        state.retry_after_until = None;
+        let policy = Policy::for_source(source);
+        let previous = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        // The SSRF guard judges the configured URL, not a moved one.
+        let reach = Reach {
+            origin: configured.to_string(),
+            allow_internal: source.allow_internal,
+        };
+        let result = self.fetcher.get_with(&url, &previous, &reach).await;
+        let meta = match &result {
+            Ok(FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta)) => Some(meta),
+            Ok(FetchOutcome::Fetched { meta, .. }) => Some(meta),
+            Err(_) => None,
+        };
+        if let Some(meta) = meta {
+            self.follow_permanent_redirect(source, &mut state, meta);
+        }
+        match result {
+            Err(err) => {
+                // The few words first: a table cut to its width, a glance
+                // at `/`, still say what happened.
+                let cause = format!("{}{CAUSE_SEPARATOR}fetch {url}: {err}", err.summary());
+                self.remote_failed(source, state, &policy, cause, now).await
+            }
+            Ok(FetchOutcome::NotModified(meta)) => {
+                // A 304 may carry new validators (RFC 9111 4.3.4): take
+                // each one it sends, keep the other.
+                if meta.validators.etag.is_some() {
+                    state.etag = meta.validators.etag.clone();
+                }
+                if meta.validators.last_modified.is_some() {
+                    state.last_modified = meta.validators.last_modified.clone();
+                }
+                state.bytes_saved = state.bytes_saved.saturating_add(state.last_body_bytes);
+                self.remote_succeeded(&mut state, &policy, &meta, "304", now);
+                match self.store.put_poll_state(&source.id, &state).await {
+                    Ok(()) => Outcome::NotModified,
+                    Err(err) => Outcome::Failed(err.to_string()),
+                }
+            }
+            Ok(FetchOutcome::Status(meta)) => {
+                self.remote_status(source, state, &policy, &meta, now).await
+            }
+            Ok(FetchOutcome::Fetched {
+                meta,
+                body,
+                wire_bytes,
+            }) => {
+                let opts = ParseOptions {
+                    content_type: meta.content_type.as_deref(),
+                    base_url: Some(&meta.final_url),
+                };
+                let parsed = match parse::parse_feed(&body, &opts) {
+                    Ok(parsed) => parsed,
+                    // Old validators stay: the next poll must fetch the body
+                    // again.
+                    Err(err) => {
+                        let cause = format!("parse {}: {err}", meta.final_url);
+                        return self.remote_failed(source, state, &policy, cause, now).await;
+                    }
+                };
+                for warning in &parsed.warnings {
+                    debug!(source = %source.id, %warning, "parse warning");
+                }
+                if let Some(first) = parsed.warnings.first() {
+                    info!(
+                        source = %source.id,
+                        warnings = parsed.warnings.len(),
+                        %first,
+                        "feed parsed with warnings"
+                    );
+                }
+                state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
+                state.parse_warning_count = parsed.warnings.len();
+                // Validators of this response are stored with its items, in
+                // the same transaction; a 200 replaces both (one it lacks is
+                // gone). Not those of a truncated body: the next poll must
+                // fetch it whole.
+                if !parsed
+                    .warnings
+                    .iter()
+                    .any(|w| parse::is_truncation_warning(w))
+                {
+                    state.etag = meta.validators.etag.clone();
+                    state.last_modified = meta.validators.last_modified.clone();
+                }
+                state.last_body_bytes = wire_bytes;
+                state.feed_hints = parsed.hints;
+                let status = meta.status.to_string();
+                self.remote_succeeded(&mut state, &policy, &meta, &status, now);
+                // Addresses of the document itself: a link to one of them
+                // identifies no item.
+                let document_urls = [Some(meta.final_url.clone()), parsed.home_page_url]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                self.ingest_document(source, parsed.entries, document_urls, state, now)
+                    .await
+            }
+        }
+    }
+
+    /// Counts the polls that saw the same permanent redirect and moves the
+    /// source to its target at the [`poll::PERMANENT_REDIRECT_POLLS`]-th;
+    /// the validators move with it (they came from the target).
+    fn follow_permanent_redirect(
+        &self,
+        source: &SourceConfig,
+        state: &mut PollState,
+        meta: &ResponseMeta,
+    ) {
+        let streak = poll::permanent_redirect(
+            state.redirect_target.as_deref(),
+            state.redirect_streak,
+            meta.permanent_target(),
+            poll::PERMANENT_REDIRECT_POLLS,
+        );
+        state.redirect_target = streak.target;
+        state.redirect_streak = streak.streak;
+        if let Some(target) = streak.adopt {
+            info!(source = %source.id, from = ?state.url, to = %target, "permanent redirect adopted");
+            state.url = Some(target);
+        }
+    }
+
+    fn remote_succeeded(
+        &self,
+        state: &mut PollState,
+        policy: &Policy,
+        meta: &ResponseMeta,
+        status: &str,
+        now: DateTime<Utc>,
+    ) {
+        let (max_age, expires_in) = poll::cache_hints(
+            meta.cache_control.as_deref(),
+            meta.expires.as_deref(),
+            meta.date.as_deref(),
+            now,
+        );
+        let hints = Hints {
+            max_age,
+            expires_in,
+            ttl: state.feed_hints.ttl_secs.map(Duration::from_secs),
+            update_period: state.feed_hints.update_period_secs.map(Duration::from_secs),
+            skip_hours: state.feed_hints.skip_hours,
+            skip_days: state.feed_hints.skip_days,
+        };
+        let (next, reason) = poll::next_after_success(policy, &hints, now);
+        state.last_status = Some(status.to_string());
+        state.last_success = Some(now);
+        state.consecutive_failures = 0;
+        state.gone = false;
+        state.next_poll_at = Some(next);
+        state.next_poll_reason = reason;
+    }
+
+    /// A final status other than 2xx/304.
+    async fn remote_status(
+        &self,
+        source: &SourceConfig,
+        mut state: PollState,
+        policy: &Policy,
+        meta: &ResponseMeta,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let status = meta.status;
+        let phrase = status_text(status);
+        match status {
+            410 => {
+                state.gone = true;
+                state.last_status = Some(format!("HTTP 410 {phrase}"));
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.next_poll_at = None;
+                state.next_poll_reason = PollReason::Gone;
+                self.save_state(source, &state).await;
+                Outcome::Gone
+            }
+            404 => {
+                let cause = format!("HTTP 404 {phrase} at {}", meta.final_url);
+                state.last_status = Some(cause.clone());
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.next_poll_at = Some(poll::next_after_not_found(policy, now));
+                state.next_poll_reason = PollReason::NotFound;
+                self.save_state(source, &state).await;
+                Outcome::Failed(cause)
+            }
+            429 | 503
+                if let Some(until) = meta
+                    .retry_after
+                    .as_deref()
+                    .and_then(|v| poll::retry_after(v, now)) =>
+            {
+                // Not a failure (RFC 6585 4): the host asked us to wait.
+                state.last_status = Some(format!("HTTP {status} {phrase}"));
+                state.retry_after_until = Some(until);
+                state.next_poll_at = Some(poll::next_after_retry_after(policy, until, now));
+                state.next_poll_reason = PollReason::RetryAfter;
+                self.fetcher.hold(&meta.final_url, until);
+                if let Some(url) = &state.url {
+                    self.fetcher.hold(url, until);
+                }
+                self.save_state(source, &state).await;
+                Outcome::RetryLater { until }
+            }
+            _ => {
+                let cause = format!("HTTP {status} {phrase} at {}", meta.final_url);
+                self.remote_failed(source, state, policy, cause, now).await
+            }
+        }
+    }
+
+    async fn remote_failed(
+        &self,
+        source: &SourceConfig,
+        mut state: PollState,
+        policy: &Policy,
+        cause: String,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        state.last_status = Some(cause.clone());
+        state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+        let wait = poll::backoff(
+            policy,
+            state.consecutive_failures,
+            poll::jitter(&source.id, now),
+        );
+        state.next_poll_at = Some(now + to_chrono(wait));
+        state.next_poll_reason = PollReason::Backoff;
+        self.save_state(source, &state).await;
+        Outcome::Failed(cause)
+    }
+
+    async fn save_state(&self, source: &SourceConfig, state: &PollState) {
+        if let Err(err) = self.store.put_poll_state(&source.id, state).await {
+            warn!(source = %source.id, %err, "poll state not saved");
+        }
+    }
+}
+
+/// The reason phrase of the statuses a feed host commonly answers.
+fn status_text(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        406 => "Not Acceptable",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
