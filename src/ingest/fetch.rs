@@ -330,6 +330,39 @@ struct Resolved {
     dial: SocketAddr,
 }
 
+/// System resolver lookups (`getaddrinfo`, one blocking thread each) under
+/// way at once, at most. A lookup cannot be cancelled: when the resolver is
+/// unreachable each one holds its thread for the resolver's timeout after
+/// the fetch gave up on it, and unbounded lookups (one per source due)
+/// filled tokio's blocking pool, which rendering, `/metrics`, the admin
+/// socket and the watchdog's store probe need too. Measured with 20,000
+/// sources and no DNS: 512 threads busy, `/metrics` 10 s, `syndic sources`
+/// 10 s.
+const MAX_SYSTEM_LOOKUPS: usize = 16;
+
+static SYSTEM_LOOKUPS: std::sync::LazyLock<Arc<Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(MAX_SYSTEM_LOOKUPS)));
+
+/// Runs blocking `work` on tokio's blocking pool once one of `slots` is
+/// free, holding the slot until `work` ends, even when the caller stopped
+/// waiting (a timeout): so at most that many threads are ever taken.
+async fn bounded_blocking<T: Send + 'static>(
+    slots: &Arc<Semaphore>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(std::io::Error::other)
+}
+
 /// How host names become addresses.
 #[derive(Clone)]
 enum Lookup {
@@ -342,14 +375,22 @@ enum Lookup {
 impl Lookup {
     async fn resolve(&self, name: &str) -> std::io::Result<Vec<Resolved>> {
         match self {
-            // Port 0: the HTTP client puts in the URL's port.
-            Lookup::System => Ok(tokio::net::lookup_host((name, 0))
-                .await?
-                .map(|a| Resolved {
-                    ip: a.ip(),
-                    dial: a,
+            Lookup::System => {
+                let name = name.to_string();
+                // Port 0: the HTTP client puts in the URL's port.
+                let found = bounded_blocking(&SYSTEM_LOOKUPS, move || {
+                    std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+                        .map(|addrs| addrs.collect::<Vec<_>>())
                 })
-                .collect()),
+                .await??;
+                Ok(found
+                    .into_iter()
+                    .map(|a| Resolved {
+                        ip: a.ip(),
+                        dial: a,
+                    })
+                    .collect())
+            }
             Lookup::Table(table) => table.lookup(name).map(|r| vec![r]).ok_or_else(|| {
                 std::io::Error::new(
                     std::io::ErrorKind::NotFound,
@@ -967,6 +1008,37 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_lookups_that_were_given_up_on_still_hold_their_slot() {
+        // A lookup every 10 ms that hangs 150 ms, each given up on after
+        // 5 ms: no more than the 4 slots ever run at once. (A slot held by
+        // the caller, not by the thread, is free again 5 ms on: about 15
+        // would run at once.)
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = Arc::new(Semaphore::new(4));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut gave_up = 0;
+        for _ in 0..40 {
+            let (running, most) = (running.clone(), most.clone());
+            let work = bounded_blocking(&slots, move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(150));
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+            gave_up += usize::from(
+                tokio::time::timeout(Duration::from_millis(5), work)
+                    .await
+                    .is_err(),
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(gave_up, 40, "every caller gave up");
+        let most = most.load(Ordering::SeqCst);
+        assert_eq!(most, 4, "{most} lookups ran at once with 4 slots");
+    }
 
     #[test]
     fn a_failure_says_its_cause_in_a_few_words() {
