@@ -234,6 +234,10 @@ async fn watch_store(app: Arc<App>, stop: CancellationToken) {
     }
 }
 
+/// How long after a source's due time a scheduled run that found it not
+/// yet due tries again.
+const DUE_SLACK: Duration = Duration::from_millis(20);
+
 /// What the scheduler's runs do: refresh a source or publish a feed, each
 /// as a task on `tracker`, unless the daemon is stopping or gone.
 fn scheduled_runs(
@@ -284,13 +288,20 @@ fn scheduled_runs(
 /// `syndic sources` says, and never before.
 async fn scheduled_refresh(app: Arc<App>, id: String, schedule: Schedule, stop: CancellationToken) {
     let mut outcome = app.refresh_source(&id, false).await;
-    if let Some(Outcome::NotDue { next_poll_at }) = &outcome
-        && let Some(wait) = crate::schedule::wait_for_due(&schedule, Utc::now(), *next_poll_at)
-    {
+    // A few tries: the refresh reads the clock before this does, and sleeps
+    // are on the monotonic clock while the due time is on the wall clock; a
+    // try a hair early must not cost the source a whole period.
+    for _ in 0..3 {
+        let Some(Outcome::NotDue { next_poll_at }) = &outcome else {
+            break;
+        };
+        let Some(wait) = crate::schedule::wait_for_due(&schedule, Utc::now(), *next_poll_at) else {
+            break;
+        };
         debug!(source = %id, ?wait, "not due yet; due before the next tick");
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait + DUE_SLACK) => {}
         }
         outcome = app.refresh_source(&id, false).await;
     }
