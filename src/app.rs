@@ -324,9 +324,9 @@ impl App {
             if matches!(outcome, Outcome::Refreshed { .. })
                 && matches!(s.kind, crate::config::SourceKind::Remote { .. })
                 && let Ok(Some(state)) = self.store.poll_state(&s.id)
-                && let Some(bytes) = crate::metrics::state_number(&state, &["last_body_bytes"])
             {
-                self.metrics.record_fetched_bytes(&s.id, bytes as u64);
+                self.metrics
+                    .record_fetched_bytes(&s.id, state.last_body_bytes);
             }
             if outcome.changed_items() {
                 self.metrics.mark_items_changed();

@@ -299,13 +299,13 @@ pub fn exposition(snap: &Snapshot) -> String {
         "syndic_source_last_body_bytes",
         "gauge",
         "Size of the source's last 200 body (what each 304 saves), as recorded in its poll state.",
-        src(&|s| state_number(&s.state, &["last_body_bytes"])),
+        src(&|s| Some(s.state.last_body_bytes as f64)),
     );
     family(
         "syndic_source_saved_bytes_total",
         "counter",
         "Body bytes not downloaded thanks to 304 responses, as recorded in its poll state.",
-        src(&|s| state_number(&s.state, &["bytes_saved"])),
+        src(&|s| Some(s.state.bytes_saved as f64)),
     );
     let feeds = |f: &dyn Fn(&FeedSample) -> f64| -> Vec<(String, f64)> {
         snap.feeds
@@ -425,15 +425,6 @@ fn status_code(status: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A numeric poll-state field by one of its possible names, if present
-/// (fields the poller adds are read by name, so their absence is harmless).
-pub fn state_number<T: serde::Serialize>(state: &T, names: &[&str]) -> Option<f64> {
-    let value = serde_json::to_value(state).ok()?;
-    names
-        .iter()
-        .find_map(|name| value.get(*name).and_then(|v| v.as_f64()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,27 +436,6 @@ mod tests {
         assert_eq!(status_code("HTTP 404 Not Found"), 404.0);
         assert_eq!(status_code("local"), 0.0);
         assert_eq!(status_code("timed out after 30s"), 0.0);
-    }
-
-    #[test]
-    fn poll_state_fields_are_read_by_name_when_present() {
-        #[derive(serde::Serialize)]
-        struct Newer {
-            last_body_bytes: u64,
-            bytes_saved: u64,
-        }
-        let newer = Newer {
-            last_body_bytes: 1200,
-            bytes_saved: 3600,
-        };
-        assert_eq!(state_number(&newer, &["last_body_bytes"]), Some(1200.0));
-        assert_eq!(state_number(&newer, &["nope", "bytes_saved"]), Some(3600.0));
-        // The poller's PollState has the field (issue 3).
-        assert_eq!(
-            state_number(&PollState::default(), &["last_body_bytes"]),
-            Some(0.0)
-        );
-        assert_eq!(state_number(&PollState::default(), &["nope"]), None);
     }
 
     #[test]
@@ -538,6 +508,8 @@ mod tests {
                     last_status: Some("304".into()),
                     consecutive_failures: 0,
                     last_success: DateTime::from_timestamp(1_700_000_000, 0),
+                    last_body_bytes: 1200,
+                    bytes_saved: 3600,
                     ..PollState::default()
                 },
                 items: 7,
@@ -593,6 +565,8 @@ mod tests {
         assert_eq!(value("syndic_feed_served_bytes_total", None), 1234.0);
         assert_eq!(value("syndic_uptime_seconds", None), 12.5);
         assert_eq!(value("syndic_source_fetched_bytes_total", None), 4096.0);
+        assert_eq!(value("syndic_source_last_body_bytes", None), 1200.0);
+        assert_eq!(value("syndic_source_saved_bytes_total", None), 3600.0);
         assert_eq!(value("syndic_store_index_memory_bytes", None), 2048.0);
         assert_eq!(value("syndic_store_items", None), 7.0);
         assert_eq!(value("syndic_store_writable", None), 0.0);
