@@ -747,7 +747,7 @@ fn feeds_table(app: &App, body: &mut String) {
 
 fn sources_table(app: &App, body: &mut String) {
     let config = app.config();
-    body.push_str("<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a> · <a href=\"/metrics\">metrics</a></p>\n<table><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");
+    body.push_str("<h2>Sources</h2>\n<p><a href=\"/opml\">OPML subscription list</a> · <a href=\"/metrics\">metrics</a></p>\n<div class=\"wide\"><table class=\"src\"><tr><th>source</th><th>items</th><th>url in use</th><th>last status</th><th>last success</th><th>failures</th><th>next poll</th><th>why</th><th>saved by 304s</th><th>parse warnings</th></tr>\n");
     for source in &config.sources {
         let state = app
             .store
@@ -778,7 +778,7 @@ fn sources_table(app: &App, body: &mut String) {
             parse_warnings_cell(&state),
         ));
     }
-    body.push_str("</table>");
+    body.push_str("</table></div>");
 }
 
 /// The index page's cell for a source's last status: its few words first,

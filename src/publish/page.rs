@@ -10,7 +10,10 @@ use super::*;
 
 /// The style of every page: readable without scripts or external files.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;line-height:1.5;color:#222}\
-table{border-collapse:collapse;max-width:100%}td,th{padding:.25em .5em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
+table{border-collapse:collapse;max-width:100%}td,th{padding:.25em .5em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;overflow-wrap:break-word}\
+.wide{position:relative;left:50%;transform:translateX(-50%);width:calc(100vw - 2em);max-width:90em;overflow-x:auto}\
+.wide table{width:100%}.src td:nth-child(3){overflow-wrap:anywhere;min-width:8em}.src td:nth-child(4){min-width:14em}\
+.src td:nth-child(2),.src td:nth-child(6),.src td:nth-child(9){white-space:nowrap}\
 .bad{color:#a00}.ok{color:#070}time{color:#666}\
 .subscribe input{width:100%;font-family:monospace;font-size:.9em;padding:.2em}\
 .subscribe dt{font-weight:bold;margin-top:.5em}.item{margin:1.5em 0}.item h2{font-size:1.15em;margin:0}";
