@@ -291,14 +291,14 @@ async fn opml(State(app): State<Arc<App>>) -> Response {
 }
 
 /// The caching policy of one feed document.
-struct FeedHeaders {
+pub struct FeedHeaders {
     /// `Cache-Control: max-age`, in seconds.
-    max_age: u64,
+    pub max_age: u64,
     /// The WebSub `Link` header, when the feed has hubs.
-    link: Option<String>,
+    pub link: Option<String>,
     /// Whether the document depends on `Accept` (a feed's address, which
     /// gives browsers its page).
-    vary_accept: bool,
+    pub vary_accept: bool,
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -317,8 +317,14 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// The 200 or 304 for one rendered document.
-fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHeaders) -> Response {
+/// The 200 or 304 for one rendered document (or the 406 when every coding
+/// is refused): the conditional-GET logic of every feed document, which the
+/// `conditional` fuzz target drives with arbitrary request headers.
+pub fn respond_with_feed(
+    rendered: &Rendered,
+    headers: &HeaderMap,
+    policy: &FeedHeaders,
+) -> Response {
     let Some(coding) = choose_coding(headers) else {
         return not_acceptable();
     };
@@ -389,50 +395,6 @@ fn respond_with_feed(rendered: &Rendered, headers: &HeaderMap, policy: &FeedHead
     }
     *response.body_mut() = Body::from(body.clone());
     response
-}
-
-/// The conditional-request logic on arbitrary request headers, for the
-/// `conditional` fuzz target and its smoke test: `raw` is header lines
-/// (`Name: value`, invalid ones skipped), answered for a fixed feed of each
-/// format. Returns, per format, the status and whether the response had an
-/// ETag and a Content-Type (a body).
-#[doc(hidden)]
-pub fn fuzz_conditional(raw: &[u8]) -> Vec<(u16, bool, bool)> {
-    static FEED: std::sync::OnceLock<crate::publish::RenderedFeed> = std::sync::OnceLock::new();
-    let feed = FEED.get_or_init(|| {
-        let meta =
-            crate::publish::FeedMeta::new("fuzz", "Fuzz", "Fuzz feed", "http://fuzz.example");
-        crate::publish::render(&meta, &[])
-    });
-    let mut headers = HeaderMap::new();
-    for line in raw.split(|b| *b == b'\n') {
-        let mut parts = line.splitn(2, |b| *b == b':');
-        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::from_bytes(name),
-            HeaderValue::from_bytes(value.trim_ascii()),
-        ) {
-            headers.append(name, value);
-        }
-    }
-    let policy = FeedHeaders {
-        max_age: 60,
-        link: None,
-        vary_accept: true,
-    };
-    Format::ALL
-        .iter()
-        .map(|f| {
-            let r = respond_with_feed(feed.get(*f), &headers, &policy);
-            (
-                r.status().as_u16(),
-                r.headers().contains_key(header::ETAG),
-                r.headers().contains_key(header::CONTENT_TYPE),
-            )
-        })
-        .collect()
 }
 
 /// 406 (RFC 9110 15.5.7): the request refused identity and every coding

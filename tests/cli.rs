@@ -1,18 +1,10 @@
 //! The `syndic` binary as a user runs it.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn syndic(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap()
-}
+use std::path::Path;
+
+use common::syndic;
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();

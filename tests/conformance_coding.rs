@@ -11,19 +11,7 @@
 mod common;
 
 use common::TestDaemon;
-use common::exact::{Raw, day, put_items, raw_get, raw_request, start, stored};
-
-async fn feed_with_items() -> (tempfile::TempDir, TestDaemon) {
-    let dir = tempfile::tempdir().unwrap();
-    let d = start(dir.path()).await;
-    put_items(
-        &d,
-        "ext",
-        vec![stored("ext", "a", day(1)), stored("ext", "b", day(2))],
-    )
-    .await;
-    (dir, d)
-}
+use common::exact::{Raw, feed_with_items, raw_get, raw_request};
 
 /// The coding of a response: its Content-Encoding, checked against the body.
 fn coding(r: &Raw) -> &str {

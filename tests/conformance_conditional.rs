@@ -5,20 +5,7 @@
 
 mod common;
 
-use common::TestDaemon;
-use common::exact::{day, put_items, raw_get, start, stored};
-
-async fn feed_with_items() -> (tempfile::TempDir, TestDaemon) {
-    let dir = tempfile::tempdir().unwrap();
-    let d = start(dir.path()).await;
-    put_items(
-        &d,
-        "ext",
-        vec![stored("ext", "a", day(1)), stored("ext", "b", day(2))],
-    )
-    .await;
-    (dir, d)
-}
+use common::exact::{feed_with_items, raw_get};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn if_none_match_on_two_header_lines() {

@@ -1,18 +1,8 @@
 //! `syndic explain` as a user runs it.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn syndic(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap()
-}
+use common::syndic;
 
 #[test]
 fn explain_answers_for_a_published_id_and_a_key_and_refuses_unknown_ids() {

@@ -6,7 +6,11 @@
 use syndic::config::Config;
 use syndic::ingest::local::parse_article;
 use syndic::ingest::parse::{ParseOptions, parse_feed, to_json_view};
-use syndic::serve::fuzz_conditional;
+
+/// The `conditional` fuzz target's harness, shared with it.
+#[path = "../fuzz/harness/conditional.rs"]
+mod conditional;
+use conditional::fuzz_conditional;
 
 const RSS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">

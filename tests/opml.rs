@@ -1,18 +1,8 @@
 //! `syndic import-opml` and `syndic export-opml` as a user runs them.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn syndic(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap()
-}
+use common::syndic;
 
 const CONFIG: &str = r#"# Feeds I read.
 [[source]]

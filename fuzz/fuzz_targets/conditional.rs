@@ -4,8 +4,11 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../harness/conditional.rs"]
+mod harness;
+
 fuzz_target!(|data: &[u8]| {
-    for (status, etag, body) in syndic::serve::fuzz_conditional(data) {
+    for (status, etag, body) in harness::fuzz_conditional(data) {
         assert!(status == 200 || status == 304 || status == 406, "status {status}");
         assert_eq!(etag, status != 406, "ETag on a {status}");
         assert_eq!(body, status != 304, "body on a {status}");

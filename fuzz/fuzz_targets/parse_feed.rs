@@ -2,7 +2,7 @@
 //! through the scan for polling hints (`<ttl>`, `<skipHours>`, ...).
 //!
 //! libfuzzer-sys aborts on every panic, even one that is caught. The feed-rs
-//! adapter (`src/ingest/parse/feedrs.rs`) runs feed-rs (and the quick-xml
+//! adapter (`src/ingest/parse/feedrs/mod.rs`) runs feed-rs (and the quick-xml
 //! under it) in `catch_unwind` and recovers from their known panics (slicing
 //! inside a multi-byte character of an RSS author, an XML declaration in the
 //! middle of a document), so a panic raised inside feed-rs or quick-xml is

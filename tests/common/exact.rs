@@ -109,6 +109,19 @@ pub fn day(n: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::days(n)
 }
 
+/// The daemon ([`start`]) with two items of `ext`, on days 1 and 2.
+pub async fn feed_with_items() -> (tempfile::TempDir, TestDaemon) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path()).await;
+    put_items(
+        &d,
+        "ext",
+        vec![stored("ext", "a", day(1)), stored("ext", "b", day(2))],
+    )
+    .await;
+    (dir, d)
+}
+
 /// A response read off the wire.
 #[derive(Debug)]
 pub struct Raw {

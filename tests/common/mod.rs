@@ -7,6 +7,7 @@ pub mod exact;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -298,4 +299,17 @@ impl TestDaemon {
         self.shutdown.cancel();
         self.handle.await.unwrap().unwrap();
     }
+}
+
+/// The `syndic` binary run in `dir` with `args`, none of the environment
+/// settings of the shell that runs the tests inherited.
+pub fn syndic(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SYNDIC_CONFIG")
+        .env_remove("SYNDIC_STORE")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap()
 }

@@ -5,7 +5,7 @@
 //! UTF-8 (BOM, Content-Type charset, XML declaration, UTF-8, windows-1252
 //! fallback); [`recover`] repairs broken XML (HTML entities, bare `&`,
 //! invalid characters, truncation; JSON is left alone); [`detect`] sniffs
-//! the content (HTML page, JSON, XML root); [`feedrs`] (the only file that
+//! the content (HTML page, JSON, XML root); [`feedrs`] (the only module that
 //! knows feed-rs) prepares the text for feed-rs, runs it and converts its
 //! model into the intermediate [`raw::RawFeed`], with the polling hints
 //! feed-rs does not read taken from the same text by [`hints`];
