@@ -36,8 +36,7 @@ fn tolerate_caught_parser_panics() {
 }
 
 fuzz_target!(init: tolerate_caught_parser_panics(), |data: &[u8]| {
-    // The polling hints are read from the raw bytes, apart from the parser.
-    let _ = syndic::ingest::poll::feed_hints(data);
+    // The polling hints (`ttl`, `skipHours`, ...) come out of this parse.
     for content_type in [None, Some("application/rss+xml; charset=iso-8859-1")] {
         let opts = ParseOptions {
             content_type,
