@@ -58,3 +58,8 @@ pub mod schedule;
 pub mod serve;
 pub mod server;
 pub mod store;
+
+// The test suite's skip recorder (one file, shared with `tests/`).
+#[cfg(test)]
+#[path = "../tests/common/skip.rs"]
+mod test_skip;

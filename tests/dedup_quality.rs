@@ -15,11 +15,16 @@
 #[path = "../benches/dedup_quality.rs"]
 #[allow(dead_code)]
 mod quality;
+#[path = "common/skip.rs"]
+mod skip;
 
 #[test]
 fn shared_dedup_quality_meets_its_targets() {
     let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: skipped");
+        skip::skip(
+            "shared_dedup_quality_meets_its_targets",
+            "SYNDIC_CORPUS is not set",
+        );
         return;
     };
     let r = quality::evaluate(std::path::Path::new(&root));

@@ -6,6 +6,9 @@
 //! keeps being fed, and once space returns writes resume by themselves (no
 //! restart) with nothing lost that was acknowledged before.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -100,14 +103,20 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     match mounted {
         Ok(out) if out.status.success() => {}
         Ok(out) => {
-            println!(
-                "SKIP: cannot mount a tmpfs for the disk-full test (needs root): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+            skip::skip(
+                "a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart",
+                &format!(
+                    "cannot mount a tmpfs (needs root): {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
             );
             return;
         }
         Err(err) => {
-            println!("SKIP: cannot run mount for the disk-full test: {err}");
+            skip::skip(
+                "a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart",
+                &format!("cannot run mount: {err}"),
+            );
             return;
         }
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod exact;
+pub mod skip;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

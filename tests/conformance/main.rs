@@ -13,6 +13,8 @@
 mod ebcdic;
 mod expect;
 mod sidecar;
+#[path = "../common/skip.rs"]
+mod skip;
 mod view;
 
 use std::collections::BTreeMap;
@@ -275,7 +277,7 @@ fn write_report(manifest: &Path, generated: &str) {
 #[test]
 fn shared_conformance() {
     let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: conformance harness skipped");
+        skip::skip("shared_conformance", "SYNDIC_CORPUS is not set");
         return;
     };
     let root = PathBuf::from(root);

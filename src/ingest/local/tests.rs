@@ -529,7 +529,7 @@ fn text_bom_and_line_endings() {
 #[test]
 fn shared_sample_article_file() {
     let Some(dir) = std::env::var_os("SYNDIC_SAMPLES") else {
-        eprintln!("SYNDIC_SAMPLES not set: skipping shared_sample_article_file");
+        crate::test_skip::skip("shared_sample_article_file", "SYNDIC_SAMPLES is not set");
         return;
     };
     let path = Path::new(&dir).join("articles/000_fdf7ef05633fa2b1.txt");

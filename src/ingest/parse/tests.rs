@@ -788,7 +788,7 @@ fn files_under(
 #[test]
 fn shared_corpus_smoke() {
     let Some(root) = std::env::var_os("SYNDIC_CORPUS") else {
-        eprintln!("SYNDIC_CORPUS not set: corpus smoke test skipped");
+        crate::test_skip::skip("shared_corpus_smoke", "SYNDIC_CORPUS is not set");
         return;
     };
     let dir = std::path::Path::new(&root).join("feedparser/tests/wellformed");
