@@ -180,6 +180,12 @@ impl App {
         }
     }
 
+    /// When the running scheduler runs source `id` next (`None` before the
+    /// daemon's `run`, or for a source it does not know).
+    pub async fn scheduled_run(&self, id: &str) -> Option<DateTime<Utc>> {
+        self.scheduler.lock().await.as_ref()?.next_run(id)
+    }
+
     /// A one-line summary for systemd's `STATUS=`: sources ok and failing,
     /// feeds published, and the item count when it is known (counting the
     /// store takes a scan, so the caller decides).

@@ -325,6 +325,15 @@ impl Scheduler {
             .unwrap_or_default()
     }
 
+    /// When source `id` runs next (`None`: it has no run queued).
+    pub fn next_run(&self, id: &str) -> Option<DateTime<Utc>> {
+        let queue = self.shared.queue.lock().ok()?;
+        queue
+            .at
+            .get(&Target::Source(id.to_string()))
+            .map(|(when, _)| *when)
+    }
+
     /// True when the timer task runs and has looked at its queue lately
     /// (the watchdog's check).
     pub fn is_alive(&self) -> bool {

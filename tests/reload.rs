@@ -36,6 +36,8 @@ async fn reload_reschedules_only_what_changed_and_keeps_poll_state() {
     let other_before = d.app.store.poll_state("other").unwrap().unwrap();
     assert_eq!(remote_before.etag.as_deref(), Some("\"e1\""));
     let hits_before = host.hits("r.xml");
+    let remote_run = d.app.scheduled_run("remote").await.unwrap();
+    let other_run = d.app.scheduled_run("other").await.unwrap();
 
     // `other` changes (a tag), a local source is added.
     // (`extra` lands right after `other`'s url, so the tag is `other`'s.)
@@ -73,6 +75,20 @@ async fn reload_reschedules_only_what_changed_and_keeps_poll_state() {
     );
     let other_after = d.app.store.poll_state("other").unwrap().unwrap();
     assert_eq!(other_after.etag, other_before.etag);
+    // The unchanged source keeps its queued run (its next poll is an hour
+    // away either way, so its request count alone would not show a
+    // re-queue); the changed one was queued again, soon.
+    assert_eq!(
+        d.app.scheduled_run("remote").await,
+        Some(remote_run),
+        "the unchanged source was rescheduled"
+    );
+    let other_again = d.app.scheduled_run("other").await.unwrap();
+    assert_ne!(
+        other_again, other_run,
+        "the changed source kept its old run"
+    );
+    assert!(other_again < chrono::Utc::now() + chrono::Duration::seconds(10));
     assert_eq!(
         host.hits("r.xml"),
         hits_before,
