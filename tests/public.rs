@@ -277,7 +277,7 @@ url = "{userinfo}news.rss"
 
 [[source]]
 id = "down"
-url = "http://bob:{PASSWORD}@127.0.0.1:9/feed.xml?api_key={KEY}"
+url = "http://bob:{PASSWORD}@127.0.0.1:0/feed.xml?api_key={KEY}"
 
 [[source]]
 id = "local"
@@ -415,7 +415,7 @@ async fn secrets_in_source_urls_show_nowhere_but_are_used_to_fetch() {
     let index = fetch_all(&d.admin_url("/")).await.1;
     for want in [
         "news.rss?user=alice&amp;token=***",
-        "http://***@127.0.0.1:9/feed.xml?api_key=***",
+        "http://***@127.0.0.1:0/feed.xml?api_key=***",
         "<td>private</td>",
     ] {
         assert!(index.contains(want), "{want} not in {index}");
@@ -520,7 +520,7 @@ async fn the_daemon_log_shows_no_secret_in_text_or_json() {
             .unwrap();
         assert_no_secret(&format!("the {format} log"), &log);
         // The failing source's error names its URL, redacted.
-        assert!(log.contains("127.0.0.1:9/feed.xml?api_key=***"), "{log}");
+        assert!(log.contains("127.0.0.1:0/feed.xml?api_key=***"), "{log}");
         if format == "json" {
             for line in log.lines().filter(|l| !l.trim().is_empty()) {
                 serde_json::from_str::<serde_json::Value>(line)

@@ -572,7 +572,7 @@ async fn conditional_get_matrix_for_every_format_and_encoding() {
     d.stop().await;
 }
 
-const EXT_SOURCE: &str = "[[source]]\nid = \"ext\"\nurl = \"http://127.0.0.1:9/feed.xml\"\nrefresh = \"2h\"\nmin_interval = \"1m\"\n";
+use common::exact::EXT_SOURCE;
 
 fn stored(source: &str, id: &str, at: DateTime<Utc>, seen: DateTime<Utc>) -> StoredItem {
     let key = ItemKey::derive(source, id);
@@ -1042,7 +1042,7 @@ async fn stylesheet_opml_and_index_page() {
         .descendants()
         .filter_map(|n| n.attribute("xmlUrl"))
         .collect();
-    assert_eq!(urls, vec!["http://127.0.0.1:9/feed.xml"]);
+    assert_eq!(urls, vec!["http://127.0.0.1:0/feed.xml"]);
 
     let public = body_text(d.get("/").await).await;
     for want in ["All &amp; more", "/feeds/all.rss"] {

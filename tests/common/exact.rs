@@ -19,9 +19,10 @@ use syndic::daemon;
 use syndic::model::{Entry, ItemKey, StoredItem};
 use syndic::store::{Batch, Store};
 
-/// A remote source nothing answers for (port 9): its items come from
-/// [`put_items`].
-pub const EXT_SOURCE: &str = "[[source]]\nid = \"ext\"\nurl = \"http://127.0.0.1:9/feed.xml\"\nrefresh = \"2h\"\nmin_interval = \"1m\"\n";
+/// A remote source nothing can answer for (port 0: no listener can bind it,
+/// so a connection is refused at once, whatever runs on the machine): its
+/// items come from [`put_items`].
+pub const EXT_SOURCE: &str = "[[source]]\nid = \"ext\"\nurl = \"http://127.0.0.1:0/feed.xml\"\nrefresh = \"2h\"\nmin_interval = \"1m\"\n";
 
 pub const ALL_FEED: &str =
     "[[feed]]\nname = \"all\"\ntitle = \"All\"\ndescription = \"Everything\"\ninclude = [\"*\"]\n";
