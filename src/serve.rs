@@ -648,7 +648,43 @@ async fn public_index(State(app): State<Arc<App>>) -> Response {
         ));
     }
     feeds_table(&app, &mut body);
+    recent_items(&app, &mut body);
     page("syndic", &feed_alternates(&app, |_| true), &body)
+}
+
+/// The index's "Recent items": the newest items of all published feeds
+/// (one story in two feeds once), each with the feed it is in.
+fn recent_items(app: &App, body: &mut String) {
+    let config = app.config();
+    let mut seen = std::collections::HashSet::new();
+    let mut recent: Vec<(crate::publish::RecentItem, &crate::config::FeedConfig)> = Vec::new();
+    for feed in &config.feeds {
+        let Some(published) = app.published.get(&feed.name) else {
+            continue;
+        };
+        for item in &published.recent {
+            recent.push((item.clone(), feed));
+        }
+    }
+    recent.sort_by_key(|(item, _)| std::cmp::Reverse(item.published));
+    recent.retain(|(item, _)| seen.insert(item.key.clone()));
+    recent.truncate(crate::publish::RECENT_ITEMS);
+    if recent.is_empty() {
+        return;
+    }
+    body.push_str("<h2>Recent items</h2>\n<ul class=\"recent\">\n");
+    for (item, feed) in recent {
+        body.push_str(&format!(
+            "<li><a href=\"{}\">{}</a> <time datetime=\"{}\">{}</time> · <a href=\"/feeds/{}.html\">{}</a></li>\n",
+            escape_html(&item.link),
+            escape_html(&item.title),
+            item.published.to_rfc3339(),
+            item.published.format("%e %B %Y"),
+            escape_html(&feed.name),
+            escape_html(&feed.title),
+        ));
+    }
+    body.push_str("</ul>\n");
 }
 
 /// The top of the index: what this is and how to subscribe.
@@ -665,6 +701,7 @@ async fn operator_index(State(app): State<Arc<App>>) -> Response {
         ));
     }
     feeds_table(&app, &mut body);
+    recent_items(&app, &mut body);
     sources_table(&app, &mut body);
     page("syndic", &feed_alternates(&app, |_| true), &body)
 }

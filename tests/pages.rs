@@ -398,3 +398,48 @@ async fn a_podcast_feed_has_the_itunes_tags_and_only_episodes() {
     assert!(all.contains("A note"));
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_lists_the_newest_published_items_once_each() {
+    // Twelve articles in two feeds (every item is in both): the index lists
+    // the ten newest, newest first, each once, with a feed it is in.
+    let dir = tempfile::tempdir().unwrap();
+    for day in 1..=12 {
+        write(
+            dir.path(),
+            &format!("post-{day}.md"),
+            format!(
+                "+++\ntitle = \"Post {day}\"\ndate = 2026-03-{day:02}T08:00:00Z\n+++\nDay {day}.\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let notes = "[[feed]]\nname = \"notes\"\ntitle = \"Notes\"\ninclude = [\"local\"]\n";
+    write_config(dir.path(), &format!("{ARTICLES}\n{notes}"));
+    let d = TestDaemon::start(dir.path()).await;
+    let index = text(d.get("/").await).await;
+    let recent = index
+        .split_once("<h2>Recent items</h2>")
+        .unwrap_or_else(|| panic!("no recent items: {index}"))
+        .1;
+    let at = |day: u32| recent.find(&format!(">Post {day}</a>"));
+    for day in 3..=12 {
+        assert!(at(day).is_some(), "Post {day} missing: {recent}");
+        assert_eq!(
+            recent.matches(&format!(">Post {day}</a>")).count(),
+            1,
+            "Post {day} listed twice: {recent}"
+        );
+    }
+    for day in 3..12 {
+        assert!(at(day + 1) < at(day), "not newest first: {recent}");
+    }
+    assert_eq!(at(2), None, "more than ten: {recent}");
+    assert_eq!(at(1), None, "more than ten: {recent}");
+    assert!(recent.contains("<time datetime=\"2026-03-12T08:00:00+00:00\">12 March 2026</time>"));
+    assert!(
+        recent.contains("/feeds/all.html\">All</a>")
+            || recent.contains("/feeds/notes.html\">Notes</a>")
+    );
+    d.stop().await;
+}

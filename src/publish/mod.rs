@@ -306,6 +306,8 @@ pub struct RenderedFeed {
     pub html: Rendered,
     /// The page this is (current, or an archive page).
     pub page: Page,
+    /// The document's newest items, for the index page's "Recent items".
+    pub recent: Vec<RecentItem>,
     /// Archive pages rendered on demand since this rendering, by index.
     /// Dropped with it, so an item edit re-renders them.
     pub archives: Mutex<HashMap<usize, Arc<RenderedFeed>>>,
@@ -353,15 +355,42 @@ fn render_bodies(meta: &FeedMeta, items: &[StoredItem]) -> [Vec<u8>; 3] {
     ]
 }
 
+/// How many of a document's newest items it keeps for the index page.
+pub const RECENT_ITEMS: usize = 10;
+
+/// One of a published document's newest items, as the index page lists it:
+/// what was published, not what the store holds (a feed with a publish
+/// schedule shows its items when it publishes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentItem {
+    /// The item's key (hex): one story in two feeds is listed once.
+    pub key: String,
+    pub title: String,
+    pub link: String,
+    pub published: DateTime<Utc>,
+}
+
 /// The rendered documents (with their compressed variants) of the bodies.
 fn assemble(meta: &FeedMeta, bodies: [Vec<u8>; 3], items: &[StoredItem]) -> RenderedFeed {
     let [rss, atom, json] = bodies;
+    let mut recent: Vec<RecentItem> = items
+        .iter()
+        .map(|item| RecentItem {
+            key: item.key.to_hex(),
+            title: item_title(item),
+            link: item_link(meta, item),
+            published: item.published,
+        })
+        .collect();
+    recent.sort_by_key(|item| std::cmp::Reverse(item.published));
+    recent.truncate(RECENT_ITEMS);
     RenderedFeed {
         rss: Rendered::new(Format::Rss, rss, meta, items),
         atom: Rendered::new(Format::Atom, atom, meta, items),
         json: Rendered::new(Format::Json, json, meta, items),
         html: Rendered::new(Format::Html, page::feed_page(meta, items), meta, items),
         page: meta.page,
+        recent,
         archives: Mutex::new(HashMap::new()),
     }
 }
