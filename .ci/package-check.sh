@@ -31,19 +31,33 @@ for f in ./usr/bin/syndic ./etc/syndic/feeds.toml ./etc/syndic/articles/welcome-
   echo "$files" | grep -qx "$f" || fail "missing $f"
 done
 unit=$(echo "$files" | grep -E '^\./(usr/)?lib/systemd/system/syndic\.service$') || fail "no systemd unit"
+echo "$files" | grep -qE '^\./(usr/)?lib/systemd/system/syndic\.socket$' || fail "no systemd socket unit"
 
 root="$scratch/root"
 dpkg-deb -x "$deb" "$root"
 grep -q '^ExecStart=/usr/bin/syndic ' "$root/${unit#./}" || fail "the unit does not start /usr/bin/syndic"
 grep -q '/usr/local' "$root/${unit#./}" && fail "the unit names /usr/local"
 "$root/usr/bin/syndic" --config "$root/etc/syndic/feeds.toml" check
-zcat "$root/usr/share/man/man1/syndic.1.gz" | grep -q '^\.TH' || fail "syndic.1 is not a man page"
+for page in "$root"/usr/share/man/man1/syndic*.1.gz; do
+  zcat "$page" | grep -q '^\.TH' || fail "$page is not a man page"
+done
+for c in usr/share/bash-completion/completions/syndic usr/share/zsh/vendor-completions/_syndic \
+         usr/share/fish/vendor_completions.d/syndic.fish; do
+  grep -q 'fetch' "$root/$c" || fail "$c does not complete the subcommands"
+done
 
 if [ "$(id -u)" -eq 0 ] && command -v dpkg >/dev/null; then
   dpkg -i "$deb" >/dev/null
   [ "$(command -v syndic)" = /usr/bin/syndic ] || fail "syndic is not on the PATH after dpkg -i"
   syndic --version
   syndic --config /etc/syndic/feeds.toml check
+  if command -v systemd-analyze >/dev/null; then
+    out=$(systemd-analyze verify "/${unit#./}" "/$(dirname "${unit#./}")/syndic.socket" 2>&1 || true)
+    [ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify of the installed units is not clean"; }
+    echo "systemd-analyze verify (installed service and socket): clean"
+  else
+    echo "SKIP: systemd-analyze is not installed: the installed units were not verified"
+  fi
   echo '# edited by the sysadmin' >> /etc/syndic/feeds.toml
   dpkg -r syndic >/dev/null
   [ ! -e /usr/bin/syndic ] || fail "dpkg -r left /usr/bin/syndic"

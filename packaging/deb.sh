@@ -5,8 +5,8 @@
 #   sudo apt install ./target/debian/syndic_*.deb
 #
 # It holds /usr/bin/syndic, /etc/syndic/feeds.toml (a conffile) and the
-# articles folder it publishes, the systemd unit (not enabled: edit the
-# config, then `systemctl enable --now syndic`), man pages, shell
+# articles folder it publishes, the systemd service and socket units (not
+# enabled: edit the config, then `systemctl enable --now syndic`), man pages, shell
 # completions, README and LICENSE. The man pages and completions come from
 # the binary (`syndic man`, `syndic completions`), the unit from
 # systemd/syndic.service with the binary at /usr/bin.
@@ -26,4 +26,5 @@ gzip -9n "$out"/man/*.1
 "$bin" completions fish > "$out/syndic.fish"
 sed 's#/usr/local/bin/syndic#/usr/bin/syndic#g' systemd/syndic.service > "$out/units/syndic.service"
 grep -q '/usr/local' "$out/units/syndic.service" && { echo "unit still names /usr/local"; exit 1; }
+cp systemd/syndic.socket "$out/units/syndic.socket"
 cargo deb --no-build "$@"
