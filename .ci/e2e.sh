@@ -13,12 +13,13 @@ if ! python3 -c 'import feedparser' 2>/dev/null; then
 fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+admin_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/feeds.toml" <<TOML
 [daemon]
 listen = "127.0.0.1:$port"
 store = "store"
 public_url = "http://127.0.0.1:$port"
-admin_listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:$admin_port"
 
 [[source]]
 id = "articles"
@@ -105,7 +106,7 @@ done
 curl -fsS -r 100-199 "http://127.0.0.1:$port/articles/ep1/audio/ep1.mp3" -o "$work/part" -w '%{http_code}' | grep -q 206
 cmp <(head -c 200 "$work/show/audio/ep1.mp3" | tail -c 100) "$work/part" || { echo "Range request served the wrong bytes"; exit 1; }
 # What a person sees in a real browser: headless Chromium (Debian package).
-bash .ci/browser.sh "http://127.0.0.1:$port"
+bash .ci/browser.sh "http://127.0.0.1:$port" "http://127.0.0.1:$admin_port"
 # feedparser reads back what was ingested, the same in every format.
 python3 .ci/compare-ingested.py "http://127.0.0.1:$port" "$repo/articles" "$shared/samples/articles"
 # newsboat subscribes to each RSS and Atom feed and lists its items. One
