@@ -87,9 +87,17 @@ async fn operator_pages_are_on_the_admin_listener_and_404_on_the_public_one() {
         "{metrics}"
     );
 
-    // The public index lists the feeds, not the sources or their health.
+    // The public index lists the feeds and their recent items, not the
+    // sources or their health. (The recent items are what the feeds
+    // publish, links included: `http://news.example/1` is an item's link,
+    // so the words below are looked for outside that list.)
     let public = d.get("/").await.text().await.unwrap();
     assert!(public.contains("/feeds/all.rss"), "{public}");
+    let (feeds_part, recent) = public
+        .split_once("<h2>Recent items</h2>")
+        .unwrap_or_else(|| panic!("no recent items: {public}"));
+    let recent = recent.split_once("</ul>").unwrap().0;
+    assert!(recent.contains(">Linked</a>"), "{recent}");
     for operator in [
         "news",
         "local",
@@ -98,8 +106,15 @@ async fn operator_pages_are_on_the_admin_listener_and_404_on_the_public_one() {
         "last status",
         "127.0.0.1",
     ] {
-        assert!(!public.contains(operator), "{operator} in {public}");
+        assert!(!feeds_part.contains(operator), "{operator} in {public}");
     }
+    for operator in ["<td>", "/opml", "/metrics", "last status", "127.0.0.1"] {
+        assert!(!recent.contains(operator), "{operator} in {recent}");
+    }
+    assert!(
+        public.ends_with("</ul>\n\n</body></html>\n"),
+        "something after the recent items: {public}"
+    );
     let index = d.admin_get("/").await.text().await.unwrap();
     for want in ["/feeds/all.rss", "<td>news</td>", "<td>local</td>", "/opml"] {
         assert!(index.contains(want), "{want} not in {index}");
