@@ -178,7 +178,7 @@ fn classify(path: &Path, source: sled::Error) -> StoreError {
 }
 
 /// Versioned envelope for stored values, so a later schema can read old rows.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Versioned<T> {
     v: u32,
     #[serde(flatten)]
@@ -272,11 +272,14 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     .expect("plain data serializes to JSON")
 }
 
+/// Reads a row written by [`encode`]: `{"v":N, ...}` with the value's own
+/// fields. They are read straight into `T`, which ignores `v` (no stored
+/// type has such a field): decoding through [`Versioned`]'s `flatten` made
+/// serde buffer every row whole before reading it, which took half the
+/// time of a round of near-duplicate merges (BENCHMARKS.md).
 fn decode<T: for<'de> Deserialize<'de>>(raw: &[u8], what: &str) -> Result<T, StoreError> {
-    serde_json::from_slice::<Versioned<T>>(raw)
-        .map(|v| v.value)
-        .map_err(|e| StoreError::Corrupt {
-            key: what.to_string(),
-            reason: e.to_string(),
-        })
+    serde_json::from_slice::<T>(raw).map_err(|e| StoreError::Corrupt {
+        key: what.to_string(),
+        reason: e.to_string(),
+    })
 }
