@@ -373,8 +373,13 @@ pub struct RecentItem {
 /// The rendered documents (with their compressed variants) of the bodies.
 fn assemble(meta: &FeedMeta, bodies: [Vec<u8>; 3], items: &[StoredItem]) -> RenderedFeed {
     let [rss, atom, json] = bodies;
-    let mut recent: Vec<RecentItem> = items
-        .iter()
+    // Only the newest few get a title and link made (a document may hold a
+    // thousand items).
+    let mut newest: Vec<&StoredItem> = items.iter().collect();
+    newest.sort_by_key(|item| std::cmp::Reverse(item.published));
+    newest.truncate(RECENT_ITEMS);
+    let recent = newest
+        .into_iter()
         .map(|item| RecentItem {
             key: item.key.to_hex(),
             title: item_title(item),
@@ -382,8 +387,6 @@ fn assemble(meta: &FeedMeta, bodies: [Vec<u8>; 3], items: &[StoredItem]) -> Rend
             published: item.published,
         })
         .collect();
-    recent.sort_by_key(|item| std::cmp::Reverse(item.published));
-    recent.truncate(RECENT_ITEMS);
     RenderedFeed {
         rss: Rendered::new(Format::Rss, rss, meta, items),
         atom: Rendered::new(Format::Atom, atom, meta, items),
