@@ -476,6 +476,14 @@ pub const VARIANTS: &[&str] = &[
     "title rewritten",
 ];
 
+/// The ways issue 24 names and sets its >= 95% recall target over: every
+/// way but the rewritten title, which this benchmark adds.
+pub fn issue_variants() -> Vec<usize> {
+    (0..VARIANTS.len())
+        .filter(|&v| VARIANTS[v] != "title rewritten")
+        .collect()
+}
+
 const NEWSLETTER: &str = "<p><strong>Newsletter</strong></p><p>Get the best of Mirror News delivered \
     to your inbox every morning. Our editors pick the stories you need to know about, from politics \
     and business to science, culture and sport, with analysis you will not find anywhere else. \
@@ -912,6 +920,14 @@ pub fn markdown(r: &Report) -> String {
             pct(r.found(&[v], &[0, 1, 2])),
         ));
     }
+    let nine = issue_variants();
+    out.push_str(&format!(
+        "| **the issue's nine ways** (all but the title rewritten) | {} | {} | {} | {} |\n",
+        pct(r.found(&nine, &[0])),
+        pct(r.found(&nine, &[1])),
+        pct(r.found(&nine, &[2])),
+        pct(r.found(&nine, &[0, 1, 2])),
+    ));
     let all: Vec<usize> = (0..VARIANTS.len()).collect();
     out.push_str(&format!(
         "| **all variants** | {} | {} | {} | {} |\n",
