@@ -510,8 +510,7 @@ impl App {
 
     /// `max-age` for a feed: how long its bytes cannot change (see
     /// [`feed_max_age`]).
-    pub fn feed_max_age(&self, name: &str) -> u64 {
-        let config = self.config();
+    pub fn feed_max_age(&self, config: &Config, name: &str) -> u64 {
         let Some(feed) = config.feed(name) else {
             return 60;
         };
@@ -521,7 +520,7 @@ impl App {
                 .lock()
                 .ok()
                 .and_then(|ticks| ticks.get(name).copied());
-            return feed_max_age(&config, feed, Utc::now(), last_publish);
+            return feed_max_age(config, feed, Utc::now(), last_publish);
         }
         let now = std::time::Instant::now();
         let reused = self.max_ages.lock().ok().and_then(|ages| {
@@ -531,7 +530,7 @@ impl App {
         if let Some(age) = reused {
             return age;
         }
-        let age = feed_max_age(&config, feed, Utc::now(), None);
+        let age = feed_max_age(config, feed, Utc::now(), None);
         if let Ok(mut ages) = self.max_ages.lock() {
             ages.insert(name.to_string(), (now, age));
         }

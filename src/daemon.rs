@@ -132,11 +132,12 @@ pub async fn serve(
             shutdown.clone(),
         ))
     });
-    let mut server = tokio::spawn(crate::server::run(
+    let mut server = tokio::spawn(crate::server::run_per_thread(
         listener,
         crate::serve::public_router(app.clone()),
         crate::server::Limits::for_this_process(),
         shutdown.clone(),
+        crate::server::serving_threads(),
     ));
     let served = tokio::select! {
         joined = &mut server => Some(joined),

@@ -192,7 +192,7 @@ async fn feed(
         )
     };
     let policy = FeedHeaders {
-        max_age: app.feed_max_age(name),
+        max_age: app.feed_max_age(&config, name),
         link,
         vary_accept: format != Format::Html,
     };
@@ -269,7 +269,7 @@ async fn archive_page(
         max_age: if full {
             archive::FULL_PAGE_MAX_AGE
         } else {
-            app.feed_max_age(&name)
+            app.feed_max_age(&config, &name)
         },
         link: None,
         vary_accept: false,

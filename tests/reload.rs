@@ -145,10 +145,10 @@ async fn a_reload_changes_the_max_age_at_once() {
     };
     write_config(dir.path(), &source("40m"));
     let d = TestDaemon::start(dir.path()).await;
-    assert_eq!(d.app.feed_max_age("all"), 2400);
-    assert_eq!(d.app.feed_max_age("all"), 2400, "reused");
+    assert_eq!(d.app.feed_max_age(&d.app.config(), "all"), 2400);
+    assert_eq!(d.app.feed_max_age(&d.app.config(), "all"), 2400, "reused");
     write_config(dir.path(), &source("15m"));
     reload(&d.app).await.unwrap();
-    assert_eq!(d.app.feed_max_age("all"), 900);
+    assert_eq!(d.app.feed_max_age(&d.app.config(), "all"), 900);
     d.stop().await;
 }
