@@ -5,8 +5,8 @@
 # for the gzip case, its own ETag for the 304) in the same run.
 #
 # Usage: benches/serve.sh [DURATION] [CONNECTIONS] [CORES] [ROUNDS]
-#   (defaults: 10s, 32, nproc, 1). Equal cores: syndic's runtime gets CORES
-#   worker threads (TOKIO_WORKER_THREADS) and nginx CORES worker processes;
+#   (defaults: 10s, 32, nproc, 1). Equal cores: syndic gets CORES
+#   serving threads (TOKIO_WORKER_THREADS) and nginx CORES worker processes;
 #   wrk uses 2 threads. With ROUNDS > 1 every case runs syndic and nginx
 #   alternately ROUNDS times and the table gives the median of each.
 # Installs wrk and nginx (Debian packages) when missing. Prints a Markdown
@@ -126,7 +126,7 @@ run() { # url header -> "rps p99"
   echo "$rps $p99"
 }
 
-echo "syndic $(./target/release/syndic --version | awk '{print $2}') ($cores runtime threads), nginx $(nginx -v 2>&1 | sed 's#.*/##') ($cores workers), wrk -t$threads -c$conns -d$duration, $rounds round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), body $(stat -c %s "$work/www/feeds/all.rss") bytes identity / $(stat -c %s "$work/www/feeds/all.rss.gz") gzip, $items items"
+echo "syndic $(./target/release/syndic --version | awk '{print $2}') ($cores serving threads), nginx $(nginx -v 2>&1 | sed 's#.*/##') ($cores workers), wrk -t$threads -c$conns -d$duration, $rounds round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), body $(stat -c %s "$work/www/feeds/all.rss") bytes identity / $(stat -c %s "$work/www/feeds/all.rss.gz") gzip, $items items"
 echo
 echo "| case | syndic req/s | nginx req/s | ratio | syndic p99 | nginx p99 |"
 echo "|---|---:|---:|---:|---:|---:|"
