@@ -169,6 +169,15 @@ fn mutated_configs_never_panic_and_errors_have_positions() {
         if let Err(errors) = Config::parse(&text, path) {
             for e in &errors.0 {
                 assert!(!e.message.is_empty());
+                // Line 0 is for a file that could not be read; a text that
+                // was read always has a line to point at.
+                assert!(
+                    e.line >= 1 && e.column >= 1,
+                    "no position ({}:{}) for `{}` in {text:?}",
+                    e.line,
+                    e.column,
+                    e.message
+                );
                 assert!(
                     e.line <= text.lines().count() + 1,
                     "line {} beyond the text",
@@ -191,13 +200,43 @@ fn mutated_request_headers_keep_the_conditional_get_invariants() {
                 status == 200 || status == 304 || status == 406,
                 "status {status} for {data:?}"
             );
-            assert_eq!(etag, status != 406, "ETag on a {status} for {data:?}");
+            assert_eq!(
+                etag.is_some(),
+                status != 406,
+                "ETag on a {status} for {data:?}"
+            );
             assert_eq!(body, status != 304, "body on a {status} for {data:?}");
         }
     }
-    // The matching tag of each format gives a 304.
+    // No validator: every format is a 200 with its ETag and its body.
     let first = fuzz_conditional(b"");
-    assert!(first.iter().all(|(s, _, _)| *s == 200));
+    assert!(
+        first
+            .iter()
+            .all(|(s, tag, body)| *s == 200 && tag.is_some() && *body)
+    );
+    // Each format's own ETag gives a 304 with no body; another format's
+    // does not match (each format has its own tag).
+    let tags: Vec<String> = first.iter().filter_map(|(_, tag, _)| tag.clone()).collect();
+    assert_eq!(tags.len(), first.len());
+    for (i, tag) in tags.iter().enumerate() {
+        let answers = fuzz_conditional(format!("If-None-Match: {tag}").as_bytes());
+        for (j, (status, _, body)) in answers.iter().enumerate() {
+            if i == j {
+                assert_eq!(
+                    (*status, *body),
+                    (304, false),
+                    "format {j} sent its own tag {tag}"
+                );
+            } else if tags[j] != *tag {
+                assert_eq!(
+                    (*status, *body),
+                    (200, true),
+                    "format {j} sent format {i}'s tag {tag}"
+                );
+            }
+        }
+    }
     assert!(
         fuzz_conditional(b"If-None-Match: *")
             .iter()
