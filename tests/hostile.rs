@@ -264,10 +264,19 @@ async fn no_hostile_markup_survives_into_any_served_document() {
         } else {
             daemon.url(path)
         };
-        let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+        let answer = reqwest::get(url).await.unwrap();
+        // A 404 page is clean too: each page must be the real one.
+        assert_eq!(answer.status(), 200, "{path}");
+        let page = answer.text().await.unwrap();
         // Our own <head> (meta, style) is not ingested content.
         let body = page.split_once("<body>").map(|(_, b)| b).unwrap_or(&page);
         assert_clean(path, body);
+        if path == "/articles/evil" {
+            // The article itself, its payloads defused: title text and a
+            // link's text are there.
+            assert!(body.contains("Local ") && body.contains(" title"), "{body}");
+            assert!(body.contains("click"), "{body}");
+        }
     }
     for item in items {
         let url = item["url"].as_str().unwrap();
@@ -276,7 +285,9 @@ async fn no_hostile_markup_survives_into_any_served_document() {
             "unsafe item url {url}"
         );
         if let Some(path) = url.strip_prefix("http://feeds.test") {
-            let page = daemon.get(path).await.text().await.unwrap();
+            let answer = daemon.get(path).await;
+            assert_eq!(answer.status(), 200, "{path}");
+            let page = answer.text().await.unwrap();
             let body = page.split_once("<body>").map(|(_, b)| b).unwrap_or(&page);
             assert_clean(path, body);
         }
