@@ -237,7 +237,9 @@ impl TestDaemon {
     /// Waits until the scheduler's first refresh of every source is done.
     async fn wait_first_refreshes(&self) {
         let config = self.app.config();
-        for _ in 0..200 {
+        // Polled every 50 ms for up to 30 s: hostile hosts in debug builds
+        // on a loaded machine can take over 10 s.
+        for _ in 0..600 {
             let done = config.sources.iter().all(|s| {
                 self.app
                     .store
@@ -250,7 +252,23 @@ impl TestDaemon {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("first refreshes did not finish");
+        let waiting: Vec<&str> = config
+            .sources
+            .iter()
+            .filter(|s| {
+                self.app
+                    .store
+                    .poll_state(&s.id)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|p| p.last_attempt.is_none())
+            })
+            .map(|s| s.id.as_str())
+            .collect();
+        panic!(
+            "first refreshes did not finish in 30 s: {} running, not yet tried: {waiting:?}",
+            self.app.refreshes_running()
+        );
     }
 
     pub fn url(&self, path: &str) -> String {
