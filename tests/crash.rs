@@ -83,7 +83,7 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
-    let (url, _version) = start_host().await;
+    let (url, version) = start_host().await;
     common::write_config(
         dir.path(),
         &format!("[[source]]\nid = \"grow\"\nurl = \"{url}\"\n"),
@@ -91,6 +91,9 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
     let bin = env!("CARGO_BIN_EXE_syndic");
     let mut seen: HashSet<String> = HashSet::new();
     let mut killed = 0;
+    // Kills that landed after the host had sent this run its feed and
+    // before the run stored that version: mid-ingest, the case under test.
+    let mut killed_mid_ingest = 0;
     // One run to the end measures how long a fetch takes on this machine.
     let started = std::time::Instant::now();
     let status = Command::new(bin)
@@ -106,6 +109,7 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
     // store grows, so about half the runs are cut short), the same way each run.
     let mut seed: u64 = 0x5eed;
     for round in 0..rounds {
+        let served_before = version.load(Ordering::SeqCst);
         let mut child = Command::new(bin)
             .current_dir(dir.path())
             .args(["fetch", "grow"])
@@ -118,9 +122,11 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
             .wrapping_add(1442695040888963407);
         let delay = Duration::from_micros((seed >> 33) % full.max(1));
         tokio::time::sleep(delay).await;
+        let mut killed_now = false;
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             killed += 1;
+            killed_now = true;
             child.wait().unwrap();
             // Fetches grow slower as the store grows: widen the window.
             full = full * 11 / 10;
@@ -132,6 +138,11 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
 
         let store = syndic::store::Store::open(&dir.path().join("store"))
             .unwrap_or_else(|e| panic!("round {round}: store does not open after SIGKILL: {e}"));
+        let served = version.load(Ordering::SeqCst);
+        let stored_etag = store.poll_state("grow").unwrap().and_then(|p| p.etag);
+        if killed_now && served > served_before && stored_etag != Some(format!("\"v{served}\"")) {
+            killed_mid_ingest += 1;
+        }
         let guids = stored_guids(&store);
         let unique: HashSet<String> = guids.iter().cloned().collect();
         assert_eq!(unique.len(), guids.len(), "round {round}: duplicated items");
@@ -165,7 +176,12 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
         "no run finished: the kills never let ingestion complete"
     );
     eprintln!(
-        "crash test: {rounds} rounds (kill window at the end {full} µs), {killed} killed mid-run, {} items stored",
+        "crash test: {rounds} rounds (kill window at the end {full} µs), {killed} killed, \
+         {killed_mid_ingest} of them after the feed arrived and before it was stored, {} items stored",
         seen.len()
+    );
+    assert!(
+        killed_mid_ingest * 10 >= rounds,
+        "only {killed_mid_ingest} of {rounds} kills landed between the response and its commit"
     );
 }
