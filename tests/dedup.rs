@@ -723,6 +723,15 @@ async fn retention_max_items_removes_the_oldest_and_tombstones_stop_resurrection
     // keeps only two.
     assert_eq!(h.ingest("news", vec![], t(30)).await, refreshed(0, 0, 0, 0));
     assert!(h.store().tombstones("news").unwrap().is_empty());
+    assert_eq!(titles(&h), ["Item 3", "Item 4"]);
+    // Listed again after that, the two older items are refused by the
+    // retention limit once more (and tombstoned anew), not resurrected.
+    assert_eq!(
+        h.ingest("news", more.clone(), t(31)).await,
+        refreshed(0, 0, 0, 4)
+    );
+    assert_eq!(titles(&h), ["Item 3", "Item 4"]);
+    assert_eq!(h.store().tombstones("news").unwrap().len(), 2);
 }
 
 #[tokio::test]
