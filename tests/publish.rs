@@ -715,6 +715,32 @@ async fn ids_stay_the_same_across_edits_title_changes_and_restarts() {
     d.refresh("local").await;
     let after: serde_json::Value = d.json("/feeds/all.json").await;
     assert_eq!(id_of(&after, "Second, renamed"), id);
+    let item_of = |json: &serde_json::Value, id: &str| -> serde_json::Value {
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id} in {json}"))
+    };
+    let (old, new) = (item_of(&before, &id), item_of(&after, &id));
+    assert!(
+        new["content_html"].as_str().unwrap().contains("New text."),
+        "{new}"
+    );
+    // The publication date stays; the edit moves `date_modified`.
+    assert_eq!(new["date_published"], old["date_published"]);
+    let modified = |item: &serde_json::Value| {
+        item["date_modified"]
+            .as_str()
+            .map(|d| chrono::DateTime::parse_from_rfc3339(d).unwrap())
+    };
+    let edited = modified(&new).unwrap_or_else(|| panic!("no date_modified: {new}"));
+    assert!(
+        modified(&old).is_none_or(|was| edited > was),
+        "date_modified did not move: {old} -> {new}"
+    );
     d.stop().await;
 }
 
