@@ -11,6 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "common/skip.rs"]
+mod skip;
+
 /// Upper bound for waiting on the daemon; only reached when it is broken.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -724,7 +727,10 @@ fn serve_uses_the_socket_systemd_passes() {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists()) else {
-        eprintln!("systemd-socket-activate not installed: skipped");
+        skip::skip(
+            "serve_uses_the_socket_systemd_passes",
+            "systemd-socket-activate is not installed",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

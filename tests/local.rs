@@ -331,7 +331,10 @@ async fn a_future_article_is_published_on_time_and_an_expiring_one_removed() {
     // "before" from "after": the checks before the date are left out then.
     let timed = chrono::Utc::now() + chrono::Duration::seconds(2) < publish_at;
     if !timed {
-        eprintln!("on-time: the daemon took too long to start; checks before the date skipped");
+        common::skip::skip(
+            "local on-time checks before the publication date",
+            "the daemon took too long to start",
+        );
     }
     if timed {
         assert_eq!(t, ["Going", "Now"], "published before its date: {json}");
