@@ -117,13 +117,10 @@ pub fn next_after_success(
 }
 
 /// Moves `at` to the start of the first hour that is neither a skipped hour
-/// nor on a skipped day. `None` when everything is skipped (such hints are
+/// nor on a skipped day. `None` when no hour of the next eight days is
+/// free, which only every hour or every day skipped gives (such hints are
 /// nonsense and ignored).
 pub fn skip_forward(at: DateTime<Utc>, skip_hours: u32, skip_days: u8) -> Option<DateTime<Utc>> {
-    let all_hours = (1u32 << 24) - 1;
-    if skip_hours & all_hours == all_hours || skip_days & 0x7f == 0x7f {
-        return None;
-    }
     let skipped = |t: DateTime<Utc>| {
         skip_hours & (1 << t.hour()) != 0
             || skip_days & (1 << t.weekday().num_days_from_monday()) != 0
@@ -385,6 +382,25 @@ mod tests {
         assert_eq!(
             next_after_success(&policy(), &days, now),
             (t("2026-01-06T00:00:00Z"), PollReason::Skip)
+        );
+        // A weekend skipped from a Saturday morning: Monday's first hour.
+        let weekend = (1 << 5) | (1 << 6);
+        assert_eq!(
+            skip_forward(t("2026-01-10T10:20:00Z"), 0, weekend),
+            Some(t("2026-01-12T00:00:00Z"))
+        );
+        assert_eq!(
+            skip_forward(t("2026-01-09T10:20:00Z"), 0, weekend),
+            Some(t("2026-01-09T10:20:00Z")),
+            "a Friday is not skipped"
+        );
+        // Every hour, or every day, skipped: the hints are ignored.
+        assert_eq!(skip_forward(now, (1 << 24) - 1, 0), None);
+        assert_eq!(skip_forward(now, 0, 0x7f), None);
+        assert_eq!(
+            skip_forward(now, (1 << 24) - 1 - (1 << 23), 0x7f - 1),
+            Some(t("2026-01-05T23:00:00Z")),
+            "one free hour on the one free day"
         );
         // Skipping can never push past max_interval.
         let p = Policy {
