@@ -482,6 +482,53 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
 }
 
 #[test]
+fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clients_are_served_at_once()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one")]));
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(
+            &format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n"),
+            "",
+        ),
+    );
+    let daemon = Daemon::start(dir.path(), &[]);
+    arrived
+        .recv_timeout(PATIENCE)
+        .expect("the daemon polled the host");
+    // The daemon's own refresh of `slow` waits on the host: a fetch of it
+    // from the CLI is skipped, said so, and is no failure.
+    let out = syndic(dir.path()).args(["fetch", "slow"]).output().unwrap();
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "slow: skipped: a refresh is already running"
+    );
+    // Two admin clients at once, while that refresh is still held: both
+    // answered, each with the whole table.
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            syndic(dir.path())
+                .args(["sources", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for client in clients {
+        let out = client.wait_with_output().unwrap();
+        assert_ok(&out);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rows[0]["id"], "slow", "{rows}");
+    }
+    // Let the held refresh through: its item is stored and served.
+    release.send(()).unwrap();
+    daemon.get_until("/feeds/all.json", "Slow one");
+}
+
+#[test]
 fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
