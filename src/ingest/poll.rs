@@ -576,6 +576,15 @@ mod tests {
             start_delay("s0", now, 0, 1000),
             start_delay("s0", now + chrono::Duration::seconds(1), 0, 1000)
         );
+        // An index past the count (a source added since the count was
+        // taken) is held to the last slot, inside the window.
+        let last = start_delay("late", now, 1000, 1000);
+        assert!(last < window && last >= window / 1000 * 999, "{last:?}");
+        assert_eq!(
+            start_delay("late", now, 5000, 1000),
+            last,
+            "clamped to the last slot"
+        );
         let j = jitter("x", now);
         assert!((0.0..1.0).contains(&j));
         assert_eq!(j, jitter("x", now));
