@@ -104,3 +104,176 @@ impl SourceHealth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::config::{DEFAULT_MAX_ARTICLE_BYTES, DEFAULT_MAX_INTERVAL, Schedule, SourceDedup};
+    use crate::model::{ArticleAction, LocalFileState, PollReason};
+
+    fn source(kind: SourceKind) -> SourceConfig {
+        SourceConfig {
+            id: "s".to_string(),
+            kind,
+            title: None,
+            refresh: Schedule::Every(Duration::from_secs(3600)),
+            min_interval: Duration::from_secs(300),
+            max_interval: DEFAULT_MAX_INTERVAL,
+            tags: Vec::new(),
+            dedup: SourceDedup::default(),
+            allow_internal: false,
+            max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+        }
+    }
+
+    fn remote() -> SourceConfig {
+        source(SourceKind::Remote {
+            url: url::Url::parse("https://user:secret@feeds.example/rss").unwrap(),
+        })
+    }
+
+    fn local() -> SourceConfig {
+        source(SourceKind::Local {
+            path: "/srv/articles".into(),
+        })
+    }
+
+    /// Hours from the first call (whole seconds, the same instant for every
+    /// call): article events must lie in the future.
+    fn later(hours: i64) -> DateTime<Utc> {
+        static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+        let base = *BASE.get_or_init(|| Utc::now().timestamp());
+        Utc.timestamp_opt(base + hours * 3600, 0).unwrap()
+    }
+
+    fn scheduled(path: &str, publish_at: DateTime<Utc>) -> LocalFileState {
+        LocalFileState {
+            path: path.to_string(),
+            mtime_ns: 0,
+            size: 1,
+            notes: Vec::new(),
+            expires: None,
+            publish_at: Some(publish_at),
+        }
+    }
+
+    #[test]
+    fn the_short_cause_is_what_comes_before_the_separator() {
+        assert_eq!(
+            short_cause("DNS lookup failed for x — fetch https://x/: no such host"),
+            "DNS lookup failed for x"
+        );
+        assert_eq!(short_cause("304"), "304");
+        assert_eq!(short_cause(""), "");
+        assert_eq!(retry_hint("lwn"), "retry now: syndic fetch lwn");
+    }
+
+    #[test]
+    fn a_remote_source_shows_its_state_with_secrets_hidden() {
+        let never = SourceHealth::of(&remote(), &PollState::default());
+        assert_eq!(never.status, "never polled");
+        assert_eq!(never.why, "first poll");
+        assert!(!never.failing);
+        assert!(!never.url.contains("secret"), "{}", never.url);
+        assert_eq!(never.next_article, None);
+
+        let next = later(1);
+        let failing = PollState {
+            last_attempt: Some(later(-1)),
+            last_status: Some("HTTP 500 — fetch https://feeds.example/rss".into()),
+            consecutive_failures: 2,
+            next_poll_at: Some(next),
+            next_poll_reason: PollReason::Backoff,
+            ..PollState::default()
+        };
+        let health = SourceHealth::of(&remote(), &failing);
+        assert!(health.failing);
+        assert_eq!(health.why, PollReason::Backoff.to_string());
+        assert_eq!(health.next_poll, Some(next));
+        // A Retry-After later than the scheduled poll wins, and the
+        // other way round.
+        let retry = PollState {
+            retry_after_until: Some(later(3)),
+            ..failing.clone()
+        };
+        assert_eq!(
+            SourceHealth::of(&remote(), &retry).next_poll,
+            Some(later(3))
+        );
+        let early = PollState {
+            retry_after_until: Some(later(-2)),
+            ..failing.clone()
+        };
+        assert_eq!(SourceHealth::of(&remote(), &early).next_poll, Some(next));
+        let gone = PollState {
+            gone: true,
+            ..failing
+        };
+        let health = SourceHealth::of(&remote(), &gone);
+        assert_eq!(
+            (health.status.as_str(), health.next_poll),
+            ("GONE (410)", None)
+        );
+        assert!(health.failing);
+        let gone_only = PollState {
+            gone: true,
+            ..PollState::default()
+        };
+        assert!(
+            SourceHealth::of(&remote(), &gone_only).failing,
+            "gone alone is failing"
+        );
+    }
+
+    #[test]
+    fn a_local_source_is_next_refreshed_by_its_scan_or_its_article_timer() {
+        let scan = later(2);
+        let state = |files: Vec<LocalFileState>| PollState {
+            last_attempt: Some(later(-1)),
+            last_status: Some("local".into()),
+            next_poll_at: Some(scan),
+            files,
+            ..PollState::default()
+        };
+        // No scheduled article: the scan's time.
+        let health = SourceHealth::of(&local(), &state(Vec::new()));
+        assert_eq!(
+            (health.next_poll, health.why.as_str()),
+            (Some(scan), "schedule")
+        );
+        assert_eq!(health.url, "/srv/articles");
+        // An article due before the scan: its time, by the timer.
+        let health = SourceHealth::of(&local(), &state(vec![scheduled("soon.md", later(1))]));
+        assert_eq!(health.next_poll, Some(later(1)));
+        assert_eq!(health.why, "article timer");
+        let event = health.next_article.unwrap();
+        assert_eq!(
+            (event.path.as_str(), event.action),
+            ("soon.md", ArticleAction::Publish)
+        );
+        // One due after the scan: the scan comes first.
+        let health = SourceHealth::of(&local(), &state(vec![scheduled("late.md", later(3))]));
+        assert_eq!(
+            (health.next_poll, health.why.as_str()),
+            (Some(scan), "schedule")
+        );
+        assert_eq!(health.next_article.unwrap().path, "late.md");
+        // At the same instant: that instant.
+        let health = SourceHealth::of(&local(), &state(vec![scheduled("same.md", scan)]));
+        assert_eq!(health.next_poll, Some(scan));
+        // No scan scheduled: the article's time.
+        let unscheduled = PollState {
+            next_poll_at: None,
+            ..state(vec![scheduled("soon.md", later(1))])
+        };
+        let health = SourceHealth::of(&local(), &unscheduled);
+        assert_eq!(
+            (health.next_poll, health.why.as_str()),
+            (Some(later(1)), "article timer")
+        );
+    }
+}
