@@ -124,17 +124,12 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     let articles = dir.path().join("articles");
     std::fs::create_dir(&articles).unwrap();
     write_articles(&articles, 0, 50, 100);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let store = mnt.join("store");
     let config = dir.path().join("feeds.toml");
     std::fs::write(
         &config,
         format!(
-            "[daemon]\nlisten = \"127.0.0.1:{port}\"\nadmin_listen = \"off\"\npublic_status = true\nstore = \"{}\"\n\n\
+            "[daemon]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"off\"\npublic_status = true\nstore = \"{}\"\n\n\
              [[source]]\nid = \"local\"\npath = \"{}\"\nrefresh = \"1h\"\n\n\
              [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n",
             store.display(),
@@ -195,6 +190,17 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
             std::thread::sleep(Duration::from_millis(200));
         }
     };
+    // The daemon picks its port; READY's status line says which.
+    let serving_port = || -> Option<u16> {
+        messages.lock().unwrap().iter().find_map(|(_, message)| {
+            let addr = message.split("serving on ").nth(1)?.split(';').next()?;
+            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+        })
+    };
+    wait_for("READY with the address", Duration::from_secs(60), &|| {
+        serving_port().is_some()
+    });
+    let port = serving_port().unwrap();
     let ready = || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/readyz").0 == 200
     };
