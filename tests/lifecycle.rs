@@ -529,6 +529,43 @@ fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clien
 }
 
 #[test]
+fn sighup_during_a_refresh_reloads_and_the_refresh_still_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one")]));
+    let slow = format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n");
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(&format!("{SOURCE_A}\n{slow}"), ""),
+    );
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    arrived
+        .recv_timeout(PATIENCE)
+        .expect("the daemon polled the host");
+    // While that poll is held: a feed added, and a reload.
+    let extra = "\n[[feed]]\nname = \"aonly\"\ntitle = \"A only\"\ninclude = [\"a\"]\n";
+    write(
+        &dir.path().join("feeds.toml"),
+        &config(&format!("{SOURCE_A}\n{slow}"), extra),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING=1");
+    daemon.wait_for("READY=1");
+    daemon.get_until("/feeds/aonly.json", "Post A");
+    // The held refresh, begun under the old config, is stored and published.
+    release.send(()).unwrap();
+    daemon.get_until("/feeds/all.json", "Slow one");
+    // The unchanged source was not polled again by the reload.
+    assert!(
+        arrived.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the reload polled the unchanged source again"
+    );
+    let (status, log, _) = daemon.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("configuration reloaded"), "{log}");
+}
+
+#[test]
 fn cli_commands_reach_the_running_daemon_over_the_admin_socket() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
