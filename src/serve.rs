@@ -879,4 +879,45 @@ mod tests {
         assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
         assert_eq!(resp.headers()[header::ETAG], r.variant_etag("gz").as_str());
     }
+
+    /// RFC 9110 13.1.3 and 13.2.2: `If-Modified-Since` is one HTTP-date,
+    /// compared at whole seconds, and only read without `If-None-Match`.
+    #[test]
+    fn if_modified_since_is_one_date_compared_to_the_second() {
+        use chrono::TimeZone;
+        use negotiate::not_modified;
+        let r = rendered();
+        let modified = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let since = |v: &str| headers(&[(header::IF_MODIFIED_SINCE, v)]);
+        let at_noon = since("Sun, 01 Mar 2026 12:00:00 GMT");
+        assert!(not_modified(&at_noon, &r, Some(modified)), "same second");
+        assert!(not_modified(
+            &since("Sun, 01 Mar 2026 12:00:01 GMT"),
+            &r,
+            Some(modified)
+        ));
+        assert!(!not_modified(
+            &since("Sun, 01 Mar 2026 11:59:59 GMT"),
+            &r,
+            Some(modified)
+        ));
+        // The document's time has sub-seconds; the header has none.
+        let later_in_that_second = modified + chrono::Duration::milliseconds(600);
+        assert!(not_modified(&at_noon, &r, Some(later_in_that_second)));
+        assert!(!not_modified(&at_noon, &r, None), "no date to compare");
+        assert!(!not_modified(&since("yesterday"), &r, Some(modified)));
+        let mut two = at_noon.clone();
+        two.append(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Sun, 01 Mar 2026 12:00:00 GMT"),
+        );
+        assert!(
+            !not_modified(&two, &r, Some(modified)),
+            "two dates: ignored"
+        );
+        // If-None-Match decides when present, whatever the date says.
+        let mut both = at_noon;
+        both.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!not_modified(&both, &r, Some(modified)));
+    }
 }

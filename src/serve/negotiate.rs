@@ -252,6 +252,7 @@ mod tests {
         assert!(!accept("text/html, application/rss+xml;q=0.5"));
         assert!(!accept("*/*"));
         assert!(!accept("application/xml, text/html"));
+        assert!(!accept("text/html;q=0.9, application/xml;q=0.9"), "a tie");
         assert!(!accept("text/html;q=0, */*"));
         assert!(!prefers_html(&HeaderMap::new()));
     }
