@@ -431,6 +431,16 @@ mod tests {
         assert_eq!(next, vec![at(3600)]);
         assert_eq!(queue.names(true), vec!["digest"]);
         assert!(queue.names(false).is_empty());
+        // A run exactly one interval late is not due again at once: the
+        // next comes one interval after the look.
+        let minute = Schedule::Every(Duration::from_secs(60));
+        assert_eq!(next_after(&minute, at(0), at(60)), Some(at(120)));
+        assert_eq!(next_after(&minute, at(0), at(59)), Some(at(60)));
+        // Sources and feeds are listed apart.
+        let every = Schedule::Every(Duration::from_secs(60));
+        queue.put(Target::Source("news".into()), every, at(10));
+        assert_eq!(queue.names(true), vec!["digest"]);
+        assert_eq!(queue.names(false), vec!["news"]);
     }
 
     #[test]
