@@ -680,3 +680,23 @@ fn unquoted_value_help(text: &str, at: usize) -> Option<String> {
     (plain_key && !value.is_empty() && !quoted_or_structured && !literal)
         .then(|| format!("a text value goes in quotes: {key} = \"{value}\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_lines_and_characters_even_inside_a_character() {
+        let ctx = Ctx::new("ab\n\u{e9}t\u{e9} = 1\n", Path::new("/etc/syndic/feeds.toml"));
+        assert_eq!(ctx.position(0), (1, 1));
+        assert_eq!(ctx.position(2), (1, 3));
+        assert_eq!(ctx.position(3), (2, 1));
+        // `é` is two bytes: an offset inside it is the character's own
+        // column, not the next one.
+        assert_eq!(ctx.position(4), (2, 1));
+        assert_eq!(ctx.position(5), (2, 2));
+        assert_eq!(ctx.position(7), (2, 3));
+        // Past the end: the end.
+        assert_eq!(ctx.position(100), (3, 1));
+    }
+}
