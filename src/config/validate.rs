@@ -687,7 +687,10 @@ mod tests {
 
     #[test]
     fn positions_are_lines_and_characters_even_inside_a_character() {
-        let ctx = Ctx::new("ab\n\u{e9}t\u{e9} = 1\n", Path::new("/etc/syndic/feeds.toml"));
+        let ctx = Ctx::new(
+            "ab\n\u{e9}t\u{e9} = 1\n",
+            Path::new("/etc/syndic/feeds.toml"),
+        );
         assert_eq!(ctx.position(0), (1, 1));
         assert_eq!(ctx.position(2), (1, 3));
         assert_eq!(ctx.position(3), (2, 1));
@@ -698,5 +701,58 @@ mod tests {
         assert_eq!(ctx.position(7), (2, 3));
         // Past the end: the end.
         assert_eq!(ctx.position(100), (3, 1));
+    }
+
+    #[test]
+    fn a_name_gets_a_suggestion_only_when_there_is_a_better_one() {
+        assert_eq!(check_name("news-2"), Ok(()));
+        assert_eq!(
+            check_name("My News").unwrap_err(),
+            format!("write `my-news` ({NAME_HELP})")
+        );
+        // Too long: cut to the limit.
+        assert_eq!(
+            check_name(&"a".repeat(MAX_NAME_LEN + 1)).unwrap_err(),
+            format!("write `{}` ({NAME_HELP})", "a".repeat(MAX_NAME_LEN))
+        );
+        // Nothing to suggest: no usable character.
+        assert_eq!(
+            check_name("!!!").unwrap_err(),
+            format!("{NAME_HELP}, at most {MAX_NAME_LEN} characters")
+        );
+    }
+
+    #[test]
+    fn refresh_values_at_their_limits() {
+        let schedule = |s: &str| parse_schedule(&Scalar::Str(s.into()));
+        assert_eq!(
+            schedule("36500d"),
+            Ok(Schedule::Every(MAX_DURATION)),
+            "the longest interval"
+        );
+        assert!(schedule("36501d").is_err());
+        for (words, short) in [
+            ("30 seconds", "30s"),
+            ("5 minutes", "5m"),
+            ("2 hours", "2h"),
+            ("3 days", "3d"),
+            ("1 week", "1w"),
+        ] {
+            let err = schedule(words).unwrap_err();
+            assert!(err.ends_with(&format!("write `{short}`")), "{words}: {err}");
+        }
+        // Each field's highest value is in range, one more is not.
+        assert_eq!(
+            schedule("59 59 23 31 12 7"),
+            Ok(Schedule::Cron("59 59 23 31 12 7".into()))
+        );
+        let err = schedule("0 0 24 * * *").unwrap_err();
+        assert!(err.contains("the hour field is 24, out of 0-23"), "{err}");
+        assert!(schedule("0 0 1 32 * *").is_err());
+        assert_eq!(
+            schedule("*/15 * * * *"),
+            Ok(Schedule::Cron("0 */15 * * * *".into())),
+            "five fields get a second; a step is no value"
+        );
     }
 }
