@@ -704,6 +704,35 @@ mod tests {
     }
 
     #[test]
+    fn durations_and_max_interval_at_their_limits() {
+        let duration = |s: &str| parse_duration_value(&Scalar::Str(s.into()));
+        assert_eq!(duration("36500d"), Ok(MAX_DURATION));
+        let (problem, help) = duration("36501d").unwrap_err();
+        assert_eq!(
+            problem,
+            "`36501d` is longer than 36500d (about 100 years), the longest accepted"
+        );
+        assert_eq!(help, DURATION_HELP);
+        let parse = |min: &str, max: &str| {
+            let text = format!(
+                "[[source]]\nid = \"a\"\nurl = \"https://feeds.example/a\"\n\
+                 min_interval = \"{min}\"\nmax_interval = \"{max}\"\n\n\
+                 [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n"
+            );
+            Config::parse(&text, Path::new("/etc/syndic/feeds.toml"))
+        };
+        // From min_interval up to 30 days, both ends included.
+        assert!(parse("1h", "1h").is_ok());
+        assert!(parse("1h", "30d").is_ok());
+        assert!(parse("2h", "1h").is_err());
+        let errors = parse("1h", "31d").unwrap_err();
+        assert!(
+            errors.0[0].message.contains("max_interval must be between"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn a_name_gets_a_suggestion_only_when_there_is_a_better_one() {
         assert_eq!(check_name("news-2"), Ok(()));
         assert_eq!(
