@@ -733,6 +733,40 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_text_value_gets_the_quotes_help_and_nothing_else_does() {
+        let help = |line: &str| unquoted_value_help(line, line.len() - 1);
+        assert_eq!(
+            help("listen = 127.0.0.1:8080"),
+            Some("a text value goes in quotes: listen = \"127.0.0.1:8080\"".into())
+        );
+        assert_eq!(
+            help("max_body-bytes = ten"),
+            Some("a text value goes in quotes: max_body-bytes = \"ten\"".into())
+        );
+        // The line of the error, not the first one.
+        let text = "a = 1\nurl = https://x.example/\n";
+        assert_eq!(
+            unquoted_value_help(text, 10),
+            Some("a text value goes in quotes: url = \"https://x.example/\"".into())
+        );
+        for line in [
+            "a.b = x",
+            " = x",
+            "k = ",
+            "on = true",
+            "off = false",
+            "n = 1.5",
+            "n = 7",
+            "t = \"quoted",
+            "l = [1",
+            "m = {a",
+            "no equals sign",
+        ] {
+            assert_eq!(help(line), None, "{line}");
+        }
+    }
+
+    #[test]
     fn a_name_gets_a_suggestion_only_when_there_is_a_better_one() {
         assert_eq!(check_name("news-2"), Ok(()));
         assert_eq!(
