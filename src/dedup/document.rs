@@ -390,6 +390,28 @@ mod tests {
     }
 
     #[test]
+    fn warnings_past_the_first_five_are_counted_in_one_line() {
+        // Eight guids each shared by two different items: eight warnings,
+        // five kept and the other three counted.
+        let entries: Vec<Entry> = (0..8)
+            .flat_map(|g| {
+                let guid = format!("g{g}");
+                [
+                    e(Some(&guid), Some(&format!("http://x/{g}a")), "A"),
+                    e(Some(&guid), Some(&format!("http://x/{g}b")), "B"),
+                ]
+            })
+            .collect();
+        let (ids, warnings) = ids(&entries, &[]);
+        assert_eq!(ids[0], "id:g0\nlink:x/0a");
+        assert_eq!(warnings.len(), MAX_WARNINGS + 1, "{warnings:?}");
+        assert_eq!(
+            warnings[MAX_WARNINGS],
+            "3 more items told apart by less than their guid or link"
+        );
+    }
+
+    #[test]
     fn exact_copies_are_one_entry_and_keep_a_lone_guid() {
         let a = e(Some("g"), Some("http://x/1"), "One");
         let (ids, warnings) = ids(&[a.clone(), a], &[]);
