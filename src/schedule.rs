@@ -488,4 +488,113 @@ mod tests {
         );
         assert_eq!(wait_for_due(&hourly, at(0), at(3601)), None);
     }
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, std::path::Path::new("/etc/syndic/feeds.toml"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const SOURCES: &str = "[[source]]\nid = \"a\"\nurl = \"https://a.example/f\"\nrefresh = \"1h\"\n\
+        [[source]]\nid = \"b\"\nurl = \"https://b.example/f\"\nrefresh = \"1h\"\n";
+    const FEEDS: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n\
+        [[feed]]\nname = \"digest\"\ntitle = \"D\"\ninclude = [\"*\"]\nrefresh = \"1d\"\n";
+
+    /// The scheduler around the queue: what it queues at start and on a
+    /// change, that first runs fire within the start window, and what the
+    /// watchdog is told.
+    #[tokio::test]
+    async fn the_scheduler_queues_fires_applies_changes_and_reports_its_health() {
+        let fired: Arc<Mutex<Vec<Target>>> = Arc::default();
+        let runner: Runner = {
+            let fired = fired.clone();
+            Arc::new(move |target, _: &Schedule| fired.lock().unwrap().push(target))
+        };
+        let shutdown = CancellationToken::new();
+        let started = Utc::now();
+        let (scheduler, feeds) = start(
+            &config(&format!("{SOURCES}{FEEDS}")),
+            started,
+            runner,
+            shutdown.clone(),
+        );
+        assert_eq!(feeds, ["digest"]);
+        assert_eq!(scheduler.scheduled_feeds(), ["digest"]);
+        assert_eq!(scheduler.scheduled_sources(), ["a", "b"]);
+        let window = crate::ingest::poll::start_window(2);
+        for id in ["a", "b"] {
+            let next = scheduler.next_run(id).unwrap();
+            assert!(
+                next >= started && next <= Utc::now() + window,
+                "{id} at {next}"
+            );
+        }
+        assert_eq!(scheduler.next_run("nope"), None);
+        assert!(scheduler.is_alive());
+
+        // A change: a removed, c added (its first run soon).
+        let added = config(&format!(
+            "[[source]]\nid = \"c\"\nurl = \"https://c.example/f\"\n{FEEDS}"
+        ))
+        .sources;
+        scheduler.apply(&["a".to_string()], &[], &added);
+        assert_eq!(scheduler.scheduled_sources(), ["b", "c"]);
+        let next_c = scheduler.next_run("c").unwrap();
+        assert!(
+            next_c >= started && next_c <= Utc::now() + window,
+            "{next_c}"
+        );
+        // Publish runs follow the config: none left without a schedule.
+        let plain = config(&format!(
+            "{SOURCES}[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n"
+        ));
+        assert!(scheduler.set_feeds(&plain).is_empty());
+        assert!(scheduler.scheduled_feeds().is_empty());
+
+        // b and c fire within the window; a, removed, never.
+        let deadline = std::time::Instant::now() + window + Duration::from_secs(5);
+        loop {
+            let seen = fired.lock().unwrap().clone();
+            if seen.contains(&Target::Source("b".into()))
+                && seen.contains(&Target::Source("c".into()))
+            {
+                assert!(!seen.contains(&Target::Source("a".into())), "{seen:?}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "fired only {seen:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // After a run the next one is an interval (1 h) on.
+        let next_b = scheduler.next_run("b").unwrap();
+        assert!(
+            next_b > Utc::now() + chrono::Duration::minutes(59),
+            "{next_b}"
+        );
+
+        // The watchdog's view: a timer that has not looked at its queue
+        // for over six of its longest sleeps is not alive.
+        let now = Utc::now().timestamp();
+        let silent = 6 * MAX_SLEEP.as_secs() as i64;
+        scheduler
+            .shared
+            .turned
+            .store(now - silent + 2, Ordering::Relaxed);
+        assert!(scheduler.is_alive(), "within the limit");
+        scheduler
+            .shared
+            .turned
+            .store(now - silent - 2, Ordering::Relaxed);
+        assert!(!scheduler.is_alive(), "silent too long");
+        // A stopped timer is not alive either.
+        scheduler.shared.turned.store(now, Ordering::Relaxed);
+        shutdown.cancel();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while scheduler.is_alive() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the timer did not stop"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop(scheduler).await;
+    }
 }
