@@ -390,6 +390,28 @@ mod tests {
     }
 
     #[test]
+    fn items_without_guid_or_identifying_link_are_told_apart_by_content_then_position() {
+        // One shared link, no guids: content decides, and two items with
+        // the same content (differing in categories only) by position.
+        let mut first = e(None, Some("http://x/news"), "Same");
+        first.categories = vec!["a".into()];
+        let mut second = first.clone();
+        second.categories = vec!["b".into()];
+        let other = e(None, Some("http://x/news"), "Other");
+        let (ids, _) = ids(&[first, second, other], &[]);
+        assert!(
+            ids[0].starts_with("fp:") && !ids[0].contains('#'),
+            "{ids:?}"
+        );
+        assert_eq!(ids[1], format!("{}#2", ids[0]));
+        assert!(
+            ids[2].starts_with("fp:") && !ids[2].contains('#'),
+            "{ids:?}"
+        );
+        assert_ne!(ids[2], ids[0]);
+    }
+
+    #[test]
     fn warnings_past_the_first_five_are_counted_in_one_line() {
         // Eight guids each shared by two different items: eight warnings,
         // five kept and the other three counted.
