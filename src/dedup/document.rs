@@ -412,6 +412,15 @@ mod tests {
     }
 
     #[test]
+    fn names_in_warnings_are_cut_at_80_characters() {
+        assert_eq!(short("guid-1"), "guid-1");
+        let exactly = "é".repeat(80);
+        assert_eq!(short(&exactly), exactly);
+        let long = format!("{exactly}x");
+        assert_eq!(short(&long), format!("{exactly}…"));
+    }
+
+    #[test]
     fn warnings_past_the_first_five_are_counted_in_one_line() {
         // Eight guids each shared by two different items: eight warnings,
         // five kept and the other three counted.
