@@ -304,3 +304,111 @@ pub(super) fn primary_of<I: Index>(
     };
     Ok((primary.source != source).then_some(primary.key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` distinct words from `from` on: `w7 w8 w9 ...`.
+    fn words(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn item(title: &str, text: &str) -> Entry {
+        Entry {
+            title: (!title.is_empty()).then(|| title.to_string()),
+            content_html: Some(format!("<p>{text}</p>")),
+            ..Entry::default()
+        }
+    }
+
+    fn contained(pct: u8, threshold: u8) -> Option<MergeRule> {
+        Some(MergeRule::Contained {
+            containment_pct: pct,
+            threshold_pct: threshold,
+        })
+    }
+
+    #[test]
+    fn a_teaser_under_the_same_title_is_the_same_story() {
+        let full = item("Rust 2 released", &words(0, 80));
+        let teaser = item("Rust 2 released - Example News", &words(0, 20));
+        assert_eq!(
+            same_story(&teaser, &full, 60),
+            contained(100, CONTAINED_PCT)
+        );
+        let other = item("Rust 2 released", &words(500, 80));
+        assert_eq!(same_story(&other, &full, 60), None);
+        // A title of its own is no story title in common.
+        assert_ne!(title_alias("Rust 2 released"), title_alias("Go 2 released"));
+        assert_eq!(title_alias("Rust"), "* title Rust");
+    }
+
+    #[test]
+    fn untitled_short_texts_need_twelve_words_and_one_contained_whole() {
+        let long = item("", &words(0, 25));
+        // Eleven words: too few to tell, even contained.
+        let tiny = item("", &words(0, near::MIN_WORDS - 1));
+        assert_eq!(same_story(&tiny, &long, 60), None);
+        assert_eq!(same_story(&long, &tiny, 60), None);
+        // Twelve: enough, and contained whole.
+        let twelve = item("", &words(0, near::MIN_WORDS));
+        assert_eq!(same_story(&twelve, &long, 60), contained(100, 100));
+        assert_eq!(same_story(&long, &twelve, 60), contained(100, 100));
+        // A word changed: not contained whole, so not one story.
+        let changed = item("", &format!("{} changed", words(0, 14)));
+        assert_eq!(same_story(&changed, &long, 60), None);
+        // One titled, one not: the untitled rule does not apply.
+        let titled = item("Notice", &words(0, 15));
+        assert_eq!(same_story(&titled, &item("", &words(0, 15)), 60), None);
+    }
+
+    #[test]
+    fn short_texts_under_other_titles_are_apart_and_thirty_words_are_not_short() {
+        // 30 words of text under two titles: compared by similarity.
+        let a = item("Alpha story", &words(0, SHORT_TEXT_WORDS));
+        let b = item("Beta report", &words(0, SHORT_TEXT_WORDS));
+        assert!(
+            matches!(
+                same_story(&a, &b, 60),
+                Some(MergeRule::NearDuplicate { .. })
+            ),
+            "{:?}",
+            same_story(&a, &b, 60)
+        );
+        // 29 words under either: the titles keep them apart.
+        let short = item("Alpha story", &words(0, SHORT_TEXT_WORDS - 1));
+        let longer = item("Beta report", &words(0, SHORT_TEXT_WORDS + 2));
+        assert_eq!(same_story(&short, &longer, 60), None);
+        assert_eq!(same_story(&longer, &short, 60), None);
+    }
+
+    #[test]
+    fn short_texts_under_one_title_go_by_similarity() {
+        // Half the words shared: contained under 60 %, similar above a
+        // low threshold.
+        let a = item("Notice", &words(0, 20));
+        let b = item("Notice", &format!("{} {}", words(0, 10), words(300, 10)));
+        let Some(MergeRule::NearDuplicate { similarity_pct, .. }) = same_story(&a, &b, 10) else {
+            panic!("{:?}", same_story(&a, &b, 10));
+        };
+        assert!(similarity_pct >= 10 && similarity_pct < CONTAINED_PCT);
+        assert_eq!(same_story(&a, &b, 90), None);
+    }
+
+    #[test]
+    fn a_link_is_agreed_when_one_title_is_within_the_other_either_way() {
+        let short = item("Rust 2", &words(0, 5));
+        let long = item("Rust 2 is out today", &words(100, 5));
+        assert!(link_agrees(&short, &long, 60));
+        assert!(link_agrees(&long, &short, 60));
+        let untitled = item("", &words(200, 5));
+        assert!(link_agrees(&untitled, &long, 60), "no title: no conflict");
+        let other = item("Apple pie", &words(300, 5));
+        assert!(!link_agrees(&other, &long, 60));
+        assert!(!link_agrees(&long, &other, 60));
+    }
+}
