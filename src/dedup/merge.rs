@@ -395,7 +395,7 @@ mod tests {
         let Some(MergeRule::NearDuplicate { similarity_pct, .. }) = same_story(&a, &b, 10) else {
             panic!("{:?}", same_story(&a, &b, 10));
         };
-        assert!(similarity_pct >= 10 && similarity_pct < CONTAINED_PCT);
+        assert!((10..CONTAINED_PCT).contains(&similarity_pct));
         assert_eq!(same_story(&a, &b, 90), None);
     }
 
