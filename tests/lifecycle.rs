@@ -389,21 +389,37 @@ fn rss(items: &[(&str, &str)]) -> String {
     xml
 }
 
-#[test]
-fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one"), ("g2", "Slow two")]));
+/// A daemon whose first refresh of source `slow` (beside `other_sources`)
+/// is held by a [`slow_host`] serving `items`: returns once the host has
+/// the request, with the host's arrival and release channels.
+fn daemon_with_a_held_refresh(
+    dir: &Path,
+    items: &[(&str, &str)],
+    other_sources: &str,
+    feeds: &str,
+) -> (Daemon, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (addr, arrived, release) = slow_host(rss(items));
+    let slow = format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n");
     write(
-        &dir.path().join("feeds.toml"),
-        &config(
-            &format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n"),
-            "",
-        ),
+        &dir.join("feeds.toml"),
+        &config(&format!("{other_sources}\n{slow}"), feeds),
     );
-    let daemon = Daemon::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir, &[]);
     arrived
         .recv_timeout(PATIENCE)
         .expect("the daemon polled the host");
+    (daemon, arrived, release)
+}
+
+#[test]
+fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _arrived, release) = daemon_with_a_held_refresh(
+        dir.path(),
+        &[("g1", "Slow one"), ("g2", "Slow two")],
+        "",
+        "",
+    );
     // Stop while the response is still pending, then let it through.
     daemon.signal("TERM");
     std::thread::sleep(Duration::from_millis(200));
@@ -485,18 +501,8 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
 fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clients_are_served_at_once()
  {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one")]));
-    write(
-        &dir.path().join("feeds.toml"),
-        &config(
-            &format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n"),
-            "",
-        ),
-    );
-    let daemon = Daemon::start(dir.path(), &[]);
-    arrived
-        .recv_timeout(PATIENCE)
-        .expect("the daemon polled the host");
+    let (daemon, _arrived, release) =
+        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], "", "");
     // The daemon's own refresh of `slow` waits on the host: a fetch of it
     // from the CLI is skipped, said so, and is no failure.
     let out = syndic(dir.path()).args(["fetch", "slow"]).output().unwrap();
@@ -532,22 +538,12 @@ fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clien
 fn sighup_during_a_refresh_reloads_and_the_refresh_still_lands() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
-    let (addr, arrived, release) = slow_host(rss(&[("g1", "Slow one")]));
-    let slow = format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n");
-    write(
-        &dir.path().join("feeds.toml"),
-        &config(&format!("{SOURCE_A}\n{slow}"), ""),
-    );
-    let mut daemon = Daemon::start(dir.path(), &[]);
-    arrived
-        .recv_timeout(PATIENCE)
-        .expect("the daemon polled the host");
+    let (mut daemon, arrived, release) =
+        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], SOURCE_A, "");
     // While that poll is held: a feed added, and a reload.
+    let held = std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap();
     let extra = "\n[[feed]]\nname = \"aonly\"\ntitle = \"A only\"\ninclude = [\"a\"]\n";
-    write(
-        &dir.path().join("feeds.toml"),
-        &config(&format!("{SOURCE_A}\n{slow}"), extra),
-    );
+    write(&dir.path().join("feeds.toml"), &format!("{held}{extra}"));
     daemon.signal("HUP");
     daemon.wait_for("RELOADING=1");
     daemon.wait_for("READY=1");
