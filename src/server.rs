@@ -175,12 +175,14 @@ pub async fn run_per_thread(
             })?;
         ended.push(ended_rx);
     }
-    for ended in ended {
-        match ended.await {
-            Ok(result) => result?,
-            Err(_) => return Err(std::io::Error::other("a serving thread panicked")),
-        }
-    }
+    // The first thread to fail ends the wait (the daemon then stops the
+    // others through `shutdown`).
+    let ended = ended.into_iter().map(|ended| async move {
+        ended
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread panicked")))
+    });
+    futures_util::future::try_join_all(ended).await?;
     Ok(())
 }
 
