@@ -180,7 +180,8 @@ pub fn prefers_html(headers: &HeaderMap) -> bool {
             _ => {}
         }
     }
-    html > 0 && html > xml
+    // Weights are never negative: above XML's is above zero.
+    html > xml
 }
 
 /// True when any entity tag of the `If-None-Match` lines matches one of
