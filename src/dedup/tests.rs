@@ -493,3 +493,51 @@ fn public_id_is_a_stable_uuid_urn() {
     assert_eq!(id.len(), "urn:uuid:".len() + 36);
     assert_eq!(&id[23..24], "8", "version nibble: {id}");
 }
+
+#[test]
+fn a_teaser_in_another_source_joins_the_story_by_its_title() {
+    let words = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let story = |id: &str, title: &str, text: String| Entry {
+        content_html: Some(format!("<p>{text}</p>")),
+        ..entry(Some(id), None, title)
+    };
+    let duplicate_of = |d: &[Decision]| match &d[0] {
+        Decision::Insert(i) => i.duplicate_of,
+        other => panic!("{other:?}"),
+    };
+    let mut db = MapIndex::default();
+    run_in(
+        &mut db,
+        "a",
+        vec![story("a1", "Rust 2 released", words(0, 120))],
+        t(1),
+    );
+    // A twenty-word teaser under the title with a publisher suffix: too
+    // unlike the whole text for its signature, found by the title.
+    let teaser = story("b1", "Rust 2 released - Example News", words(0, 20));
+    let d = run_in(&mut db, "b", vec![teaser.clone()], t(2));
+    assert_eq!(duplicate_of(&d), Some(ItemKey::derive("a", "id:a1")));
+    // The same teaser in a's own source is another item of it.
+    let own = story("a2", "Rust 2 released", words(0, 20));
+    let d = run_in(&mut db, "a", vec![own], t(3));
+    assert_eq!(duplicate_of(&d), None);
+    // A one-word title names no story.
+    run_in(
+        &mut db,
+        "c",
+        vec![story("c1", "Update", words(500, 120))],
+        t(4),
+    );
+    let d = run_in(
+        &mut db,
+        "d",
+        vec![story("d1", "Update", words(500, 20))],
+        t(5),
+    );
+    assert_eq!(duplicate_of(&d), None);
+}
