@@ -23,7 +23,7 @@
 //! holds any number of runs, and a run that comes due is never dropped.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,8 +64,11 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Wakes the timer task when the queue changed.
     changed: tokio::sync::Notify,
-    /// When the timer task last looked at the queue (Unix seconds).
-    turned: AtomicI64,
+    /// When the timer task last looked at the queue, in milliseconds after
+    /// `born` (the monotonic clock: a wall clock stepping does not make
+    /// the task look stuck to the watchdog).
+    turned: AtomicU64,
+    born: std::time::Instant,
     runner: Runner,
     shutdown: CancellationToken,
 }
@@ -114,6 +117,26 @@ impl Queue {
             fired.push((target, schedule));
         }
         fired
+    }
+
+    /// The wall clock was set back by `step` and reads `now`: each
+    /// interval run moves back by the step (it keeps its distance from the
+    /// run before it, so a clock set back a day does not hold a source for
+    /// a day); a cron run goes to its next time after `now`, cron times
+    /// being wall-clock times.
+    fn clock_stepped_back(&mut self, step: chrono::Duration, now: DateTime<Utc>) {
+        let runs = std::mem::take(&mut self.due);
+        self.at.clear();
+        for ((when, _), (target, schedule)) in runs {
+            let when = match &schedule {
+                Schedule::Every(_) => Some(when - step),
+                Schedule::Cron(_) => next_after(&schedule, now, now),
+            };
+            match when {
+                Some(when) => self.put(target, schedule, when),
+                None => warn!(?target, %schedule, "schedule has no next run; not run again"),
+            }
+        }
     }
 
     fn names(&self, feeds: bool) -> Vec<String> {
@@ -167,7 +190,8 @@ pub fn start(
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
         changed: tokio::sync::Notify::new(),
-        turned: AtomicI64::new(Utc::now().timestamp()),
+        turned: AtomicU64::new(0),
+        born: std::time::Instant::now(),
         runner,
         shutdown,
     });
@@ -199,11 +223,21 @@ pub async fn stop(scheduler: Scheduler) {
 /// The timer task: starts the runs that are due, then sleeps until the next
 /// one (or a change, or [`MAX_SLEEP`]).
 async fn timer(shared: Arc<Shared>) {
+    let mut last_look = Utc::now();
     loop {
         let now = Utc::now();
-        shared.turned.store(now.timestamp(), Ordering::Relaxed);
+        shared.turned.store(shared.alive_for(), Ordering::Relaxed);
+        let step = crate::ingest::poll::clock_step_back(last_look, now);
+        last_look = now;
         let (fired, next) = match shared.queue.lock() {
             Ok(mut queue) => {
+                if let Some(step) = step {
+                    warn!(
+                        step_secs = step.num_seconds(),
+                        "the clock was set back: interval runs move back with it"
+                    );
+                    queue.clock_stepped_back(step, now);
+                }
                 let fired = queue.take_due(now);
                 (
                     fired,
@@ -233,6 +267,11 @@ async fn timer(shared: Arc<Shared>) {
 }
 
 impl Shared {
+    /// Milliseconds since the scheduler started (monotonic).
+    fn alive_for(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// Queues each source's first run after its delay.
     fn add_sources<'a>(&self, firsts: impl Iterator<Item = (&'a SourceConfig, Duration)>) {
         let now = Utc::now();
@@ -337,8 +376,13 @@ impl Scheduler {
     /// True when the timer task runs and has looked at its queue lately
     /// (the watchdog's check).
     pub fn is_alive(&self) -> bool {
-        let idle = Utc::now().timestamp() - self.shared.turned.load(Ordering::Relaxed);
-        !self.task.is_finished() && idle <= 6 * MAX_SLEEP.as_secs() as i64
+        self.alive_at(self.shared.alive_for())
+    }
+
+    /// [`Scheduler::is_alive`] seen `now` milliseconds after the start.
+    fn alive_at(&self, now: u64) -> bool {
+        let idle = now.saturating_sub(self.shared.turned.load(Ordering::Relaxed));
+        !self.task.is_finished() && idle <= 6 * MAX_SLEEP.as_millis() as u64
     }
 }
 
@@ -419,6 +463,43 @@ mod tests {
         assert_eq!(fired.len(), 2);
         let next: Vec<_> = queue.due.keys().map(|(when, _)| *when).collect();
         assert_eq!(next, vec![at(760), at(760)]);
+    }
+
+    #[test]
+    fn a_clock_set_back_moves_interval_runs_back_and_cron_runs_to_their_next_time() {
+        let mut queue = Queue::default();
+        let minute = Schedule::Every(Duration::from_secs(60));
+        let hourly = Schedule::Cron("0 0 * * * *".into());
+        queue.put(Target::Source("a".into()), minute.clone(), at(67));
+        queue.put(Target::Feed("digest".into()), hourly, at(3600));
+        // Last look at 10 s; the clock now reads a day and 30 minutes
+        // earlier (at 09:30 the day before).
+        let step = chrono::Duration::minutes(24 * 60 + 30) + chrono::Duration::seconds(10);
+        let now = at(10) - step;
+        queue.clock_stepped_back(step, now);
+        let source = queue.at[&Target::Source("a".into())].0;
+        assert_eq!(
+            source,
+            now + chrono::Duration::seconds(57),
+            "57 s on, as before the step"
+        );
+        let feed = queue.at[&Target::Feed("digest".into())].0;
+        assert_eq!(
+            feed,
+            at(-24 * 3600),
+            "the next full hour of the clock as it reads now"
+        );
+        assert_eq!(queue.due.len(), 2);
+        // Without the move the source would wait a day: it fires 57 s on.
+        assert!(
+            queue
+                .take_due(now + chrono::Duration::seconds(56))
+                .is_empty()
+        );
+        assert_eq!(
+            queue.take_due(now + chrono::Duration::seconds(57)),
+            vec![(Target::Source("a".into()), minute)]
+        );
     }
 
     #[test]
@@ -572,20 +653,13 @@ mod tests {
 
         // The watchdog's view: a timer that has not looked at its queue
         // for over six of its longest sleeps is not alive.
-        let now = Utc::now().timestamp();
-        let silent = 6 * MAX_SLEEP.as_secs() as i64;
-        scheduler
-            .shared
-            .turned
-            .store(now - silent + 2, Ordering::Relaxed);
-        assert!(scheduler.is_alive(), "within the limit");
-        scheduler
-            .shared
-            .turned
-            .store(now - silent - 2, Ordering::Relaxed);
-        assert!(!scheduler.is_alive(), "silent too long");
+        // Measured on the monotonic clock, from the timer's last look.
+        let looked = scheduler.shared.turned.load(Ordering::Relaxed);
+        let silent = 6 * MAX_SLEEP.as_millis() as u64;
+        assert!(scheduler.alive_at(looked + silent - 2), "within the limit");
+        assert!(!scheduler.alive_at(looked + silent + 2), "silent too long");
+        assert!(scheduler.is_alive(), "alive now");
         // A stopped timer is not alive either.
-        scheduler.shared.turned.store(now, Ordering::Relaxed);
         shutdown.cancel();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while scheduler.is_alive() {

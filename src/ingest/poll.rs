@@ -226,6 +226,25 @@ pub fn permanent_redirect(
     }
 }
 
+/// How far the wall clock stepped back since the last attempt at
+/// `last_attempt`, when `now` is before it by more than [`CLOCK_SLACK`]
+/// (a time sync or a wrong clock set right). Times decided at that attempt
+/// (the next poll, a `Retry-After` hold) are then moved back by the step:
+/// they keep their distance from the attempt, so a clock set back a day
+/// does not hold a source for a day. `None` when the clock did not step
+/// back.
+pub fn clock_step_back(
+    last_attempt: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<chrono::Duration> {
+    let step = last_attempt - now;
+    (step > chrono::Duration::from_std(CLOCK_SLACK).unwrap_or_default()).then_some(step)
+}
+
+/// How far behind the last attempt the clock may be before it counts as
+/// stepped back ([`clock_step_back`]): small skews are left alone.
+pub const CLOCK_SLACK: Duration = Duration::from_secs(2);
+
 /// A fraction in `[0, 1)` derived from `seed` and `now`: the jitter of one
 /// decision, reproducible in tests.
 pub fn jitter(seed: &str, now: DateTime<Utc>) -> f64 {
@@ -588,5 +607,28 @@ mod tests {
         let j = jitter("x", now);
         assert!((0.0..1.0).contains(&j));
         assert_eq!(j, jitter("x", now));
+    }
+
+    #[test]
+    fn a_clock_stepped_back_is_told_apart_from_skew() {
+        let last = t("2026-01-05T10:00:00Z");
+        assert_eq!(clock_step_back(last, last), None);
+        assert_eq!(
+            clock_step_back(last, last + chrono::Duration::hours(1)),
+            None
+        );
+        // Two seconds behind is skew, not a step.
+        assert_eq!(
+            clock_step_back(last, last - chrono::Duration::seconds(2)),
+            None
+        );
+        assert_eq!(
+            clock_step_back(last, last - chrono::Duration::seconds(3)),
+            Some(chrono::Duration::seconds(3))
+        );
+        assert_eq!(
+            clock_step_back(last, last - chrono::Duration::days(1)),
+            Some(chrono::Duration::days(1))
+        );
     }
 }

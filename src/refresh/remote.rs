@@ -42,6 +42,14 @@ impl Refresher<'_> {
         let url = state.url.clone().unwrap_or_else(|| configured.to_string());
         state.url = Some(url.clone());
 
+        if let Some(step) = state
+            .last_attempt
+            .and_then(|last| poll::clock_step_back(last, now))
+        {
+            self.clock_stepped_back(source, &url, &mut state, step)
+                .await;
+        }
+
         // Retry-After is honoured even on a forced fetch (RFC 9110 10.2.3),
         // for this source's state and for any source that shares the URL.
         let held = [state.retry_after_until, self.fetcher.held_until(&url)]
@@ -277,6 +285,28 @@ impl Refresher<'_> {
                 let cause = format!("HTTP {status} {phrase} at {}", meta.final_url);
                 self.remote_failed(source, state, policy, cause, now).await
             }
+        }
+    }
+
+    /// The wall clock is `step` behind this source's last attempt: it was
+    /// set back. The times decided at that attempt keep their distance from
+    /// it, counted from now (the attempt itself is taken as now), and are
+    /// stored at once, so the next look does not move them again.
+    async fn clock_stepped_back(
+        &self,
+        source: &SourceConfig,
+        url: &str,
+        state: &mut PollState,
+        step: chrono::Duration,
+    ) {
+        warn!(source = %source.id, step_secs = step.num_seconds(), "the clock is behind this source's last poll (set back?): its waits now count from now");
+        let back = |t: &mut Option<DateTime<Utc>>| *t = t.map(|t| t - step);
+        back(&mut state.last_attempt);
+        back(&mut state.next_poll_at);
+        back(&mut state.retry_after_until);
+        self.fetcher.move_hold_back(url, step);
+        if let Err(err) = self.store.put_poll_state(&source.id, state).await {
+            warn!(source = %source.id, %err, "poll state not saved");
         }
     }
 

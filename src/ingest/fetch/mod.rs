@@ -280,6 +280,18 @@ impl Fetcher {
         *entry = (*entry).max(until);
     }
 
+    /// Moves the hold on `url` (if any) `by` earlier: the wall clock was
+    /// set back by that much since it was decided.
+    pub fn move_hold_back(&self, url: &str, by: chrono::Duration) {
+        let mut holds = match self.inner.holds.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(until) = holds.get_mut(url) {
+            *until -= by;
+        }
+    }
+
     /// The `Retry-After` hold on `url`, if any.
     pub fn held_until(&self, url: &str) -> Option<DateTime<Utc>> {
         let holds = match self.inner.holds.lock() {
