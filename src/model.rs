@@ -210,6 +210,12 @@ pub struct PollState {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// `200`, `304`, `local`, or the error that ended the last attempt.
     pub last_status: Option<String>,
+    /// The HTTP status of the last poll's response (the final one after
+    /// redirects): `None` for a local source, before the first poll, and
+    /// when the last attempt got no response (a network error). Stores
+    /// written before it existed read `None` until the next poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_code: Option<u16>,
     pub consecutive_failures: u32,
     /// Local sources: (relative path, mtime ns, size) -> the parsed entry,
     /// so unchanged files are not parsed again.

@@ -53,6 +53,11 @@ impl Rig {
         .await
     }
 
+    /// The HTTP status of the last poll, as stored (metrics read it).
+    fn last_code(&self) -> Option<u16> {
+        self.store.poll_state("s").unwrap().unwrap().last_code
+    }
+
     fn next_poll(&self) -> DateTime<Utc> {
         self.store
             .poll_state("s")
@@ -84,6 +89,7 @@ async fn a_clock_set_back_a_day_does_not_hold_a_source_for_a_day() {
     let rig = Rig::new(&host.url("feed"));
     assert!(matches!(rig.refresh(t0()).await, Outcome::Refreshed { .. }));
     assert_eq!(rig.next_poll(), t0() + Duration::hours(1));
+    assert_eq!(rig.last_code(), Some(200));
 
     // The clock is set back a day, 10 minutes after that poll.
     let back = t0() + Duration::minutes(10) - Duration::days(1);
@@ -103,6 +109,7 @@ async fn a_clock_set_back_a_day_does_not_hold_a_source_for_a_day() {
     assert_eq!(host.hits("feed"), 1);
     // Polled when due: an hour on, not a day and an hour.
     assert_eq!(rig.refresh(due).await, Outcome::NotModified);
+    assert_eq!(rig.last_code(), Some(304));
     assert_eq!(host.hits("feed"), 2);
     assert_eq!(rig.next_poll(), due + Duration::hours(1));
 }
@@ -152,6 +159,7 @@ async fn a_failing_sources_backoff_keeps_its_length_when_the_clock_is_set_back()
     );
     let rig = Rig::new(&host.url("feed"));
     assert!(matches!(rig.refresh(t0()).await, Outcome::Failed(_)));
+    assert_eq!(rig.last_code(), Some(500));
     let wait = rig.next_poll() - t0();
     assert!(wait >= Duration::hours(1), "{wait}");
     let back = t0() - Duration::days(2);

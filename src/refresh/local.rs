@@ -316,6 +316,7 @@ impl Refresher<'_> {
         now: DateTime<Utc>,
     ) {
         state.last_status = Some(status.to_string());
+        state.last_code = None;
         state.last_success = Some(now);
         state.consecutive_failures = 0;
         state.next_poll_at = Some(next_scheduled(source, now));

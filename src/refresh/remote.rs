@@ -91,6 +91,7 @@ impl Refresher<'_> {
             Ok(FetchOutcome::Fetched { meta, .. }) => Some(meta),
             Err(_) => None,
         };
+        state.last_code = meta.map(|meta| meta.status);
         if let Some(meta) = meta {
             self.follow_permanent_redirect(source, &mut state, meta);
         }
@@ -149,17 +150,18 @@ impl Refresher<'_> {
                         "feed parsed with warnings"
                     );
                 }
-                state.parse_warnings = parsed.warnings.iter().take(5).cloned().collect();
+                state.parse_warnings = parsed
+                    .warnings
+                    .iter()
+                    .take(5)
+                    .map(|w| w.text.clone())
+                    .collect();
                 state.parse_warning_count = parsed.warnings.len();
                 // Validators of this response are stored with its items, in
                 // the same transaction; a 200 replaces both (one it lacks is
                 // gone). Not those of a truncated body: the next poll must
                 // fetch it whole.
-                if !parsed
-                    .warnings
-                    .iter()
-                    .any(|w| parse::is_truncation_warning(w))
-                {
+                if !parsed.warnings.iter().any(parse::is_truncation_warning) {
                     state.etag = meta.validators.etag.clone();
                     state.last_modified = meta.validators.last_modified.clone();
                 }

@@ -182,7 +182,7 @@ fn folder(rel: &str) -> String {
 
 /// Whether a parse counts as feedparser's `bozo` (see [`is_bozo_warning`]).
 fn bozo(feed: &ParsedFeed) -> bool {
-    feed.warnings.iter().any(|w| is_bozo_warning(w))
+    feed.warnings.iter().any(is_bozo_warning)
 }
 
 type Parsed = Result<ParsedFeed, String>;

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use super::legacy;
+use super::{Warning, WarningKind};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// Text decoded from the body, and how.
@@ -19,7 +20,7 @@ pub(crate) struct Decoded<'b> {
     pub text: Cow<'b, str>,
     /// The charset actually used, lower case (`utf-8`, `windows-1252`, ...).
     pub encoding: String,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// A wide Unicode form detected from a BOM or from the layout of `<`/`{`.
@@ -88,8 +89,9 @@ pub(crate) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> Decoded
             Some(enc) if enc == UTF_16LE || enc == UTF_16BE => {
                 // The bytes are ASCII-compatible (else sniff_wide would have
                 // caught them): the label is wrong.
-                warnings.push(format!(
-                    "ignored declared encoding `{label}`: the document is not UTF-16"
+                warnings.push(Warning::new(
+                    WarningKind::Encoding,
+                    format!("ignored declared encoding `{label}`: the document is not UTF-16"),
                 ));
             }
             Some(enc)
@@ -97,16 +99,22 @@ pub(crate) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> Decoded
             {
                 // Valid UTF-8 with non-ASCII text is almost never a legacy
                 // encoding by accident: the declaration is wrong.
-                warnings.push(format!(
-                    "declared {} but the bytes are valid UTF-8; decoded as utf-8",
-                    label.to_ascii_lowercase()
+                warnings.push(Warning::new(
+                    WarningKind::Encoding,
+                    format!(
+                        "declared {} but the bytes are valid UTF-8; decoded as utf-8",
+                        label.to_ascii_lowercase()
+                    ),
                 ));
                 return decode_with(UTF_8, bytes, None, warnings);
             }
             Some(enc) => return decode_with(enc, bytes, Some(label), warnings),
             None => match legacy::lookup(label).filter(|c| !c.ebcdic) {
                 Some(codec) => return finish(codec.decode(bytes), codec.name, warnings),
-                None => warnings.push(format!("unknown encoding `{label}` ignored")),
+                None => warnings.push(Warning::new(
+                    WarningKind::Encoding,
+                    format!("unknown encoding `{label}` ignored"),
+                )),
             },
         }
     }
@@ -115,7 +123,11 @@ pub(crate) fn decode<'b>(bytes: &'b [u8], content_type: Option<&str>) -> Decoded
     decode_with(UTF_8, bytes, None, warnings)
 }
 
-fn finish<'b>(text: impl Into<Cow<'b, str>>, encoding: &str, warnings: Vec<String>) -> Decoded<'b> {
+fn finish<'b>(
+    text: impl Into<Cow<'b, str>>,
+    encoding: &str,
+    warnings: Vec<Warning>,
+) -> Decoded<'b> {
     Decoded {
         text: strip_xml_decl(text.into()),
         encoding: encoding.to_string(),
@@ -138,21 +150,25 @@ fn decode_with<'b>(
     enc: &'static Encoding,
     bytes: &'b [u8],
     label: Option<&str>,
-    mut warnings: Vec<String>,
+    mut warnings: Vec<Warning>,
 ) -> Decoded<'b> {
     let (text, had_errors) = enc.decode_without_bom_handling(bytes);
     if had_errors && enc == UTF_8 {
         let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
-        warnings.push(match label {
-            Some(label) => format!("invalid UTF-8 (declared {label}); decoded as windows-1252"),
-            None => "invalid UTF-8; decoded as windows-1252".to_string(),
-        });
+        warnings.push(Warning::new(
+            WarningKind::Encoding,
+            match label {
+                Some(label) => format!("invalid UTF-8 (declared {label}); decoded as windows-1252"),
+                None => "invalid UTF-8; decoded as windows-1252".to_string(),
+            },
+        ));
         return finish(text, "windows-1252", warnings);
     }
     let name = enc.name().to_ascii_lowercase();
     if had_errors {
-        warnings.push(format!(
-            "invalid byte sequences for {name} replaced by U+FFFD"
+        warnings.push(Warning::new(
+            WarningKind::Encoding,
+            format!("invalid byte sequences for {name} replaced by U+FFFD"),
         ));
     }
     // Worth saying when a declared charset was read as a superset (as browsers
@@ -162,10 +178,10 @@ fn decode_with<'b>(
         && is_substituted(label, &name)
         && !bytes.is_ascii()
     {
-        warnings.push(format!(
+        warnings.push(Warning::lenient(format!(
             "decoded as {name} (declared {})",
             label.to_ascii_lowercase()
-        ));
+        )));
     }
     finish(text, &name, warnings)
 }
@@ -236,7 +252,7 @@ fn sniff_wide(b: &[u8]) -> Option<Wide> {
     }
 }
 
-fn decode_wide(wide: Wide, bytes: &[u8], warnings: &mut Vec<String>) -> String {
+fn decode_wide(wide: Wide, bytes: &[u8], warnings: &mut Vec<Warning>) -> String {
     match wide {
         Wide::Utf16Le | Wide::Utf16Be => {
             let enc = if wide == Wide::Utf16Le {
@@ -246,9 +262,9 @@ fn decode_wide(wide: Wide, bytes: &[u8], warnings: &mut Vec<String>) -> String {
             };
             let (text, had_errors) = enc.decode_without_bom_handling(bytes);
             if had_errors {
-                warnings.push(format!(
-                    "invalid {} sequences replaced by U+FFFD",
-                    wide_name(wide)
+                warnings.push(Warning::new(
+                    WarningKind::Encoding,
+                    format!("invalid {} sequences replaced by U+FFFD", wide_name(wide)),
                 ));
             }
             text.into_owned()
@@ -274,9 +290,9 @@ fn decode_wide(wide: Wide, bytes: &[u8], warnings: &mut Vec<String>) -> String {
                 }
             }
             if bad {
-                warnings.push(format!(
-                    "invalid {} sequences replaced by U+FFFD",
-                    wide_name(wide)
+                warnings.push(Warning::new(
+                    WarningKind::Encoding,
+                    format!("invalid {} sequences replaced by U+FFFD", wide_name(wide)),
                 ));
             }
             out

@@ -38,6 +38,7 @@ mod normalize;
 mod raw;
 mod recover;
 mod sanitize;
+mod warning;
 pub use sanitize::escape_html;
 mod xml_scan;
 
@@ -46,6 +47,7 @@ mod tests;
 
 pub use json_view::to_json_view;
 pub use sanitize::sanitize_html;
+pub use warning::{Warning, WarningKind};
 
 /// The syndication format (and version) a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -130,7 +132,7 @@ pub struct ParsedFeed {
     /// `external_url`, Atom `link rel="related"`), absolute.
     pub external_urls: Vec<Option<String>>,
     /// Recoveries and problems that did not stop the parse.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// What the caller knows about the body besides its bytes.
@@ -156,24 +158,17 @@ pub enum ParseError {
     Empty,
 }
 
-/// True when a warning says the document itself was broken: not
-/// well-formed XML that was repaired, or bytes that did not match their
-/// declared (or any) encoding. This is what feedparser calls `bozo`; the
-/// other warnings are about single values (a date, a URL) or leniencies
-/// that need no repair (RSS without `<channel>`).
-pub fn is_bozo_warning(warning: &str) -> bool {
-    warning.starts_with(recover::NOT_WELL_FORMED)
-        || warning.starts_with("invalid ")
-        || warning.starts_with("declared ")
-        || warning.starts_with("ignored declared encoding")
-        || warning.starts_with("unknown encoding")
+/// True when a warning says the document itself was broken (see
+/// [`WarningKind::is_bozo`]).
+pub fn is_bozo_warning(warning: &Warning) -> bool {
+    warning.kind.is_bozo()
 }
 
 /// True when a warning says the document was truncated (and repaired by
 /// keeping the complete items): the response was probably cut short, so its
 /// cache validators should not be trusted.
-pub fn is_truncation_warning(warning: &str) -> bool {
-    warning.starts_with(recover::TRUNCATED)
+pub fn is_truncation_warning(warning: &Warning) -> bool {
+    warning.kind == WarningKind::Truncated
 }
 
 /// Parses the bytes of a feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed
@@ -191,7 +186,7 @@ pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, Parse
 
 /// What [`read_raw`] returns: the raw model, the charset, the warnings so
 /// far and the parsed base URL.
-type ReadRaw = (raw::RawFeed, String, Vec<String>, Option<url::Url>);
+type ReadRaw = (raw::RawFeed, String, Vec<Warning>, Option<url::Url>);
 
 /// The steps of [`parse_feed`] before normalization: decoding, repair,
 /// content sniffing and the feed-rs adapter.
@@ -204,7 +199,9 @@ fn read_raw(bytes: &[u8], opts: &ParseOptions) -> Result<ReadRaw, ParseError> {
     let base_url = opts.base_url.and_then(|b| {
         let parsed = sanitize::parse_base(b);
         if parsed.is_none() {
-            warnings.push(format!("ignored base URL `{b}`: not an absolute URL"));
+            warnings.push(Warning::lenient(format!(
+                "ignored base URL `{b}`: not an absolute URL"
+            )));
         }
         parsed
     });

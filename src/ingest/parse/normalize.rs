@@ -7,22 +7,22 @@ use std::fmt;
 
 use url::Url;
 
-use super::ParsedFeed;
 use super::dates::parse_date;
 use super::raw::{RawEnclosure, RawEntry, RawFeed, RawLink, RawPerson, RawText, TextKind};
 use super::sanitize::{
     collapse_whitespace, html_to_text, looks_like_html, sanitize_html, text_to_html,
 };
+use super::{ParsedFeed, Warning};
 use crate::model::{Enclosure, Entry, FeedHints};
 
 /// Turns what a reader extracted into the normalized feed.
 pub(crate) fn normalize(
     raw: RawFeed,
     encoding: String,
-    mut warnings: Vec<String>,
+    mut warnings: Vec<Warning>,
     base_url: Option<&Url>,
 ) -> ParsedFeed {
-    warnings.extend(raw.warnings);
+    warnings.extend(raw.warnings.into_iter().map(Warning::lenient));
     let mut w = Warn {
         warnings: &mut warnings,
     };
@@ -95,14 +95,14 @@ pub(crate) fn normalize(
 }
 
 struct Warn<'a> {
-    warnings: &'a mut Vec<String>,
+    warnings: &'a mut Vec<Warning>,
 }
 
 impl Warn<'_> {
     fn push(&mut self, message: String) {
         // Bound the list on pathological feeds.
         if self.warnings.len() < 200 {
-            self.warnings.push(message);
+            self.warnings.push(Warning::lenient(message));
         }
     }
 }

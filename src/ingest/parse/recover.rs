@@ -13,6 +13,7 @@
 //! CDATA sections and comments are copied as they are (apart from forbidden
 //! characters). A document without problems comes back borrowed, unchanged.
 
+use super::{Warning, WarningKind};
 use std::borrow::Cow;
 
 /// The start of every recovery warning.
@@ -24,7 +25,7 @@ pub(crate) const TRUNCATED: &str = "not well-formed XML: document truncated";
 /// What the repair did.
 pub(crate) struct Repaired<'a> {
     pub text: Cow<'a, str>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// The document broke off before its first complete item: nothing
     /// worth keeping (an empty feed would look like a valid, empty one).
     pub truncated_before_items: bool,
@@ -195,62 +196,79 @@ fn is_xml_declaration(markup: &str) -> bool {
         .is_some_and(|c| c.is_whitespace() || c == '?')
 }
 
-fn warnings(f: &Fixes) -> Vec<String> {
+fn warnings(f: &Fixes) -> Vec<Warning> {
     let mut w = Vec::new();
+    let mut push = |kind, text: String| w.push(Warning::new(kind, text));
     if f.junk {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: text before the root element removed"
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!("{NOT_WELL_FORMED}: text before the root element removed"),
+        );
     }
     if f.entities > 0 {
-        w.push(entities_warning(
-            f.entities,
-            f.first_entity.as_deref().unwrap_or(""),
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            entities_warning(f.entities, f.first_entity.as_deref().unwrap_or("")),
+        );
     }
     if f.bare_amp > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} bare `&` escaped",
-            f.bare_amp
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!("{NOT_WELL_FORMED}: {} bare `&` escaped", f.bare_amp),
+        );
     }
     if f.bad_chars > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} character{} XML forbids removed",
-            f.bad_chars,
-            if f.bad_chars == 1 { "" } else { "s" }
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!(
+                "{NOT_WELL_FORMED}: {} character{} XML forbids removed",
+                f.bad_chars,
+                if f.bad_chars == 1 { "" } else { "s" }
+            ),
+        );
     }
     if f.bad_refs > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} character reference{} with `&#X` repaired",
-            f.bad_refs,
-            if f.bad_refs == 1 { "" } else { "s" }
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!(
+                "{NOT_WELL_FORMED}: {} character reference{} with `&#X` repaired",
+                f.bad_refs,
+                if f.bad_refs == 1 { "" } else { "s" }
+            ),
+        );
     }
     if f.mismatched > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} mismatched end tag{} repaired",
-            f.mismatched,
-            if f.mismatched == 1 { "" } else { "s" }
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!(
+                "{NOT_WELL_FORMED}: {} mismatched end tag{} repaired",
+                f.mismatched,
+                if f.mismatched == 1 { "" } else { "s" }
+            ),
+        );
     }
     if f.misplaced_declarations > 0 {
-        w.push(format!(
-            "{NOT_WELL_FORMED}: {} XML declaration{} inside the document removed",
-            f.misplaced_declarations,
-            if f.misplaced_declarations == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ));
+        push(
+            WarningKind::NotWellFormed,
+            format!(
+                "{NOT_WELL_FORMED}: {} XML declaration{} inside the document removed",
+                f.misplaced_declarations,
+                if f.misplaced_declarations == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ),
+        );
     }
     if let Some(n) = f.truncated {
-        w.push(format!(
-            "{TRUNCATED} or unclosed; kept {n} complete item{} and closed the open elements",
-            if n == 1 { "" } else { "s" }
-        ));
+        push(
+            WarningKind::Truncated,
+            format!(
+                "{TRUNCATED} or unclosed; kept {n} complete item{} and closed the open elements",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
     }
     w
 }

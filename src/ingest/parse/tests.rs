@@ -842,7 +842,11 @@ fn recovery_warnings_reach_the_json_view() {
     let view = to_json_view(&feed);
     let warnings: Vec<String> = serde_json::from_value(view["warnings"].clone()).expect("list");
     assert_eq!(warnings.len(), 4, "{warnings:?}");
-    assert!(warnings.iter().all(|w| is_bozo_warning(w)), "{warnings:?}");
+    assert!(feed.warnings.iter().all(is_bozo_warning), "{warnings:?}");
+    assert_eq!(
+        feed.warnings, warnings,
+        "the view shows each warning's text"
+    );
     assert_eq!(view["format"], "rss2.0");
 }
 
