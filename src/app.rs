@@ -285,17 +285,7 @@ impl App {
     pub async fn refresh_source(&self, id: &str, force: bool) -> Option<Outcome> {
         let config = self.config();
         let source = config.source(id)?;
-        let siblings: Vec<&crate::config::SourceConfig> = match &source.kind {
-            crate::config::SourceKind::Remote { url } => config
-                .sources
-                .iter()
-                .filter(|s| s.id != source.id)
-                .filter(
-                    |s| matches!(&s.kind, crate::config::SourceKind::Remote { url: u } if u == url),
-                )
-                .collect(),
-            crate::config::SourceKind::Local { .. } => Vec::new(),
-        };
+        let siblings = config.sources_sharing_url(source);
         let mut group = vec![source];
         {
             let mut running = self.running.lock().ok()?;

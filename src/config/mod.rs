@@ -149,6 +149,9 @@ pub struct Config {
     /// called per request and per refresh, with tens of thousands of
     /// sources.
     source_index: HashMap<String, usize>,
+    /// Each remote URL that two or more sources poll, with their positions
+    /// in `sources` (see [`Config::sources_sharing_url`]).
+    shared_urls: HashMap<String, Vec<usize>>,
 }
 
 /// The `[daemon]` table: how the daemon itself runs.
@@ -580,6 +583,13 @@ impl Config {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let mut shared_urls: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in sources.iter().enumerate() {
+            if let SourceKind::Remote { url } = &s.kind {
+                shared_urls.entry(url.to_string()).or_default().push(i);
+            }
+        }
+        shared_urls.retain(|_, sharers| sharers.len() > 1);
         Config {
             path,
             daemon,
@@ -587,7 +597,27 @@ impl Config {
             sources,
             feeds,
             source_index,
+            shared_urls,
         }
+    }
+
+    /// The other remote sources that poll the same URL as `source` (they
+    /// share its requests): looked up, not searched for, since a refresh
+    /// asks for every source.
+    pub fn sources_sharing_url(&self, source: &SourceConfig) -> Vec<&SourceConfig> {
+        let SourceKind::Remote { url } = &source.kind else {
+            return Vec::new();
+        };
+        let same = |s: &&SourceConfig| {
+            s.id != source.id && matches!(&s.kind, SourceKind::Remote { url: u } if u == url)
+        };
+        self.shared_urls
+            .get(url.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.sources.get(i))
+            .filter(same)
+            .collect()
     }
 
     /// The source with this id.

@@ -324,3 +324,26 @@ fn max_interval_defaults_to_a_day_and_is_bounded() {
         err.message
     );
 }
+
+#[test]
+fn sources_sharing_a_url_are_found_and_no_others() {
+    let config = parse(
+        "[[source]]\nid = \"a\"\nurl = \"https://example.org/feed\"\n\
+         [[source]]\nid = \"b\"\nurl = \"https://example.org/other\"\n\
+         [[source]]\nid = \"c\"\nurl = \"https://example.org/feed\"\n\
+         [[source]]\nid = \"d\"\nurl = \"https://example.org/feed\"\n\
+         [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+    )
+    .unwrap();
+    let sharing = |id: &str| -> Vec<String> {
+        let source = config.source(id).unwrap();
+        config
+            .sources_sharing_url(source)
+            .iter()
+            .map(|s| s.id.clone())
+            .collect()
+    };
+    assert_eq!(sharing("a"), ["c", "d"]);
+    assert_eq!(sharing("c"), ["a", "d"]);
+    assert!(sharing("b").is_empty());
+}
