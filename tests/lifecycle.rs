@@ -31,7 +31,11 @@ fn config(sources: &str, feeds: &str) -> String {
 }
 
 fn write(path: &Path, text: &str) {
-    common::write_file(path.parent().unwrap(), path.file_name().unwrap().to_str().unwrap(), text);
+    common::write_file(
+        path.parent().unwrap(),
+        path.file_name().unwrap().to_str().unwrap(),
+        text,
+    );
 }
 
 const SOURCE_A: &str = "[[source]]\nid = \"a\"\npath = \"a\"\n";
@@ -191,7 +195,10 @@ fn daemon_with_a_held_refresh(
         "feed.xml",
         Reply::ok(feed).header("etag", "\"v1\"").hold(&hold),
     );
-    let slow = format!("[[source]]\nid = \"slow\"\nurl = \"{}\"\n", host.url("feed.xml"));
+    let slow = format!(
+        "[[source]]\nid = \"slow\"\nurl = \"{}\"\n",
+        host.url("feed.xml")
+    );
     write(
         &dir.join("feeds.toml"),
         &config(&format!("{other_sources}\n{slow}"), feeds),

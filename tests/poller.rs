@@ -830,7 +830,7 @@ async fn gone_stops_polling_and_marks_the_source() {
 async fn temporary_redirects_keep_the_configured_url() {
     for status in [302u16, 303, 307] {
         let mock = MockHost::start().await;
-    let addr = mock.addr();
+        let addr = mock.addr();
         mock.script("/feed", vec![Reply::redirect(status, "/tmp")]);
         mock.script(
             "/tmp",
@@ -861,7 +861,7 @@ async fn temporary_redirects_keep_the_configured_url() {
 async fn permanent_redirects_are_adopted_after_three_consecutive_polls() {
     for status in [301u16, 308] {
         let mock = MockHost::start().await;
-    let addr = mock.addr();
+        let addr = mock.addr();
         mock.script("/old", vec![Reply::redirect(status, "/new")]);
         mock.script(
             "/new",

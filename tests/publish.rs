@@ -930,10 +930,7 @@ async fn websub_hub_gets_exactly_one_ping_per_change_and_none_without_change() {
         urlencode(&d.url("/feeds/all.atom"))
     );
     assert_eq!(pings(&hub), vec![expected.clone()]);
-    assert_eq!(
-        pings(&hub2),
-        vec![expected.clone(), expected.clone()]
-    );
+    assert_eq!(pings(&hub2), vec![expected.clone(), expected.clone()]);
 
     // Re-rendering the same items: no ping.
     d.app.render_feeds(None);

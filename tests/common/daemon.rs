@@ -36,10 +36,13 @@ fn sockets() -> &'static Mutex<HashMap<SocketAddr, std::net::TcpListener>> {
 /// A listener on `at`: the socket of an earlier daemon at that address if
 /// there was one (never freed), else a new one, kept for a restart.
 pub fn listener(at: &str) -> tokio::net::TcpListener {
-    let known = at
-        .parse::<SocketAddr>()
-        .ok()
-        .and_then(|addr| sockets().lock().unwrap().get(&addr).map(|l| l.try_clone().unwrap()));
+    let known = at.parse::<SocketAddr>().ok().and_then(|addr| {
+        sockets()
+            .lock()
+            .unwrap()
+            .get(&addr)
+            .map(|l| l.try_clone().unwrap())
+    });
     let socket = match known {
         Some(socket) => socket,
         None => {
@@ -360,10 +363,7 @@ impl Daemon {
             if left.is_zero() {
                 let got: Vec<String> = messages.iter().map(|(_, m)| m.clone()).collect();
                 drop(messages);
-                panic!(
-                    "no {needle:?} from the daemon; got {got:?}\n{}",
-                    self.log()
-                );
+                panic!("no {needle:?} from the daemon; got {got:?}\n{}", self.log());
             }
             messages = self.inbox.arrived.wait_timeout(messages, left).unwrap().0;
         }

@@ -14,9 +14,7 @@ pub mod rand;
 pub mod skip;
 
 pub use config::{ConfigFile, write_config, write_file};
-pub use daemon::{
-    Daemon, TestDaemon, http_get, reopen_store, syndic, syndic_command, syndic_text,
-};
+pub use daemon::{Daemon, TestDaemon, http_get, reopen_store, syndic, syndic_command, syndic_text};
 pub use feed::{Feed, Item, atom_feed, fixture_day, rss_feed};
 pub use host::{Hold, MockHost, Reply, Scripted, Seen};
 pub use rand::Lcg;
