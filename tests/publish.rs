@@ -48,9 +48,7 @@ fn client() -> reqwest::Client {
 const ARTICLES: &str = "[[source]]\nid = \"local\"\npath = \"articles\"\nrefresh = \"10m\"\n";
 
 fn write_article(dir: &Path, name: &str, text: &str) {
-    let articles = dir.join("articles");
-    std::fs::create_dir_all(&articles).unwrap();
-    std::fs::write(articles.join(name), text).unwrap();
+    common::write_file(&dir.join("articles"), name, text);
 }
 
 /// Two ordinary articles and one full of things that must not survive.
