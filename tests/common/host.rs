@@ -554,12 +554,15 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
 
 fn respond(shared: &Shared, reply: Reply, if_none_match: Option<&HeaderValue>) -> Response {
     let inm = if_none_match.and_then(|v| v.to_str().ok());
-    if reply.status == 200 && reply.etag.is_some() && inm == reply.etag.as_deref() {
+    if let Some(etag) = reply.etag.as_deref()
+        && reply.status == 200
+        && inm == Some(etag)
+    {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
             .headers_mut()
-            .insert(header::ETAG, reply.etag.unwrap().parse().unwrap());
+            .insert(header::ETAG, etag.parse().unwrap());
         return response;
     }
     let body = if reply.dribble {
