@@ -34,13 +34,7 @@ async fn start(limits: Limits) -> (std::net::SocketAddr, CancellationToken) {
 
 /// Sends raw bytes and reads the whole answer until the server closes.
 async fn raw(addr: std::net::SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(HANG, stream.read_to_end(&mut out))
-        .await
-        .expect("server never closed the connection");
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&common::exact::raw_exchange(addr, request).await).into_owned()
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{MockHost, Scripted, rss_feed};
+use common::{ConfigFile, MockHost, Scripted, rss_feed};
 use syndic::config::Config;
 use syndic::refresh::{Outcome, Refresher};
 use syndic::store::Store;
@@ -19,14 +19,13 @@ async fn refresh_with_defaults(defaults: &str) -> Result<Vec<Outcome>, String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("notes")).unwrap();
     std::fs::write(dir.path().join("notes/one.md"), "# One\n\nText.\n").unwrap();
-    let text = format!(
-        "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n{defaults}\n\n\
-         [[source]]\nid = \"remote\"\nurl = \"{}\"\n\n[[source]]\nid = \"notes\"\npath = \"notes\"\n\n\
-         [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
-        host.url("feed.xml")
-    );
-    let path = dir.path().join("feeds.toml");
-    std::fs::write(&path, text).unwrap();
+    let file = ConfigFile::bare()
+        .daemon("store = \"store\"\npublic_url = \"http://feeds.test\"")
+        .defaults(defaults)
+        .remote("remote", &host.url("feed.xml"))
+        .local("notes", "notes")
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n");
+    let path = file.write(dir.path());
     let config = Config::load(&path).map_err(|e| e.to_string())?;
     let store = Store::open(&config.daemon.store).unwrap();
     let fetcher =

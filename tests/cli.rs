@@ -4,11 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::syndic;
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
+use common::{syndic, write_file};
 
 const GOOD: &str = r#"
 [[source]]
@@ -25,7 +21,7 @@ include = ["*"]
 fn check_accepts_a_good_config_and_the_shipped_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("articles")).unwrap();
-    write(dir.path(), "feeds.toml", GOOD);
+    write_file(dir.path(), "feeds.toml", GOOD);
     let out = syndic(dir.path(), &["check"]);
     assert!(
         out.status.success(),
@@ -85,7 +81,7 @@ fn check_rejects_bad_configs_with_line_and_column() {
         ),
     ];
     for (config, position, word) in cases {
-        write(dir.path(), "feeds.toml", &config);
+        write_file(dir.path(), "feeds.toml", &config);
         let out = syndic(dir.path(), &["check"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "accepted:\n{config}");
@@ -101,7 +97,7 @@ fn check_rejects_bad_configs_with_line_and_column() {
 fn a_store_held_by_another_process_is_reported_plainly() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("articles")).unwrap();
-    write(dir.path(), "feeds.toml", GOOD);
+    write_file(dir.path(), "feeds.toml", GOOD);
     // This test process holds the store, as a running daemon would.
     let _held = syndic::store::Store::open(&dir.path().join("store")).unwrap();
     let out = syndic(dir.path(), &["sources"]);
@@ -121,12 +117,12 @@ fn a_store_held_by_another_process_is_reported_plainly() {
 fn fetch_then_sources_and_render_work_on_a_local_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("articles")).unwrap();
-    write(
+    write_file(
         &dir.path().join("articles"),
         "one.md",
         "# First post\n\nHello.\n",
     );
-    write(dir.path(), "feeds.toml", GOOD);
+    write_file(dir.path(), "feeds.toml", GOOD);
     let out = syndic(dir.path(), &["fetch"]);
     assert!(
         out.status.success(),
@@ -158,14 +154,14 @@ fn fetch_lists_the_articles_it_could_not_read_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let articles = dir.path().join("articles");
     std::fs::create_dir(&articles).unwrap();
-    write(&articles, "good.md", "# Good\n\nText.\n");
-    write(
+    write_file(&articles, "good.md", "# Good\n\nText.\n");
+    write_file(
         &articles,
         "bad.md",
         "---\ntitle: Bad\ndate: 2026-13-45\n---\nBody\n",
     );
-    write(&articles, "open.md", "+++\ntitle = \"Open\"\n\nNo end\n");
-    write(dir.path(), "feeds.toml", GOOD);
+    write_file(&articles, "open.md", "+++\ntitle = \"Open\"\n\nNo end\n");
+    write_file(dir.path(), "feeds.toml", GOOD);
     let out = syndic(dir.path(), &["fetch"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -181,7 +177,7 @@ fn fetch_lists_the_articles_it_could_not_read_and_fails() {
     );
     assert!(stdout.contains("\n  - open.md: line 1:"), "{stdout}");
     // Mended, the next fetch publishes it and succeeds.
-    write(
+    write_file(
         &articles,
         "bad.md",
         "---\ntitle: Bad\ndate: 2026-11-30\n---\nBody\n",
@@ -199,7 +195,7 @@ fn fetch_lists_the_articles_it_could_not_read_and_fails() {
 #[test]
 fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_file(
         dir.path(),
         "broken.xml",
         "<rss version=\"2.0\"><channel><title>Caf&eacute; & co</title>\
@@ -229,7 +225,7 @@ fn parse_json_explains_a_broken_feed_and_rejects_a_non_feed() {
     let warnings = view["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 3, "{warnings:?}");
 
-    write(
+    write_file(
         dir.path(),
         "page.html",
         "<!DOCTYPE html><html><body>hi</body></html>",

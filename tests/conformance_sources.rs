@@ -7,40 +7,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Utc;
 use common::exact::{ALL_FEED, raw_get, start_at};
-use common::{MockHost, Scripted, rss_feed};
-
-fn syndic(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use common::{ConfigFile, MockHost, Scripted, rss_feed, syndic_text};
 
 fn config(dir: &Path, gone_url: &str, ok_url: &str) {
-    std::fs::write(
-        dir.join("feeds.toml"),
-        format!(
-            "[daemon]\nstore = \"store\"\n\n[[source]]\nid = \"gone\"\nurl = \"{gone_url}\"\n\n\
-             [[source]]\nid = \"ok\"\nurl = \"{ok_url}\"\n\n{ALL_FEED}"
-        ),
-    )
-    .unwrap();
+    ConfigFile::bare()
+        .daemon("store = \"store\"")
+        .remote("gone", gone_url)
+        .remote("ok", ok_url)
+        .all_feed(ALL_FEED)
+        .write(dir);
 }
 
 async fn run(dir: &Path, args: &[&str]) -> (bool, String) {
@@ -48,7 +26,7 @@ async fn run(dir: &Path, args: &[&str]) -> (bool, String) {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        syndic(&dir, &args)
+        syndic_text(&dir, &args)
     })
     .await
     .unwrap()

@@ -9,33 +9,29 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use common::{ConfigFile, Feed, Item, Lcg, MockHost, Reply, syndic_command};
 
 /// Items per feed version: version N lists items 0..N*STEP (newest 600).
 const STEP: usize = 40;
 const WINDOW: usize = 600;
 
 fn feed_version(version: usize) -> String {
-    let mut xml = String::from(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Growing</title><link>http://grow.example/</link><description>d</description>"#,
-    );
     let total = version * STEP;
     let body = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(20);
-    for i in (total.saturating_sub(WINDOW)..total).rev() {
-        xml.push_str(&format!(
-            "<item><guid isPermaLink=\"false\">g{i}</guid><title>Item {i}</title><link>http://grow.example/{i}</link><description>{body} {i}</description></item>"
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml
+    Feed::rss("Growing", "http://grow.example/")
+        .encoding(None)
+        .items((total.saturating_sub(WINDOW)..total).rev().map(|i| {
+            Item::new(&format!("g{i}"), &format!("Item {i}"))
+                .not_permalink()
+                .link(&format!("http://grow.example/{i}"))
+                .description(&format!("{body} {i}"))
+        }))
+        .render()
 }
 
 /// Serves version N+1 with ETag "vN+1" on every request, whatever the
@@ -43,27 +39,13 @@ fn feed_version(version: usize) -> String {
 async fn start_host() -> (String, Arc<AtomicUsize>) {
     let version = Arc::new(AtomicUsize::new(0));
     let v = version.clone();
-    let app = Router::new().route(
-        "/grow.rss",
-        get(move || {
-            let v = v.clone();
-            async move {
-                let next = v.fetch_add(1, Ordering::SeqCst) + 1;
-                let mut r: Response = (
-                    [(header::CONTENT_TYPE, "application/rss+xml")],
-                    feed_version(next),
-                )
-                    .into_response();
-                r.headers_mut()
-                    .insert(header::ETAG, format!("\"v{next}\"").parse().unwrap());
-                r
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/grow.rss", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, version)
+    let host = MockHost::start().await;
+    host.set_with("grow.rss", move |_| {
+        let next = v.fetch_add(1, Ordering::SeqCst) + 1;
+        // As a header line, not as the reply's ETag: no 304, ever.
+        Reply::ok(feed_version(next)).header("etag", &format!("\"v{next}\""))
+    });
+    (host.url("grow.rss"), version)
 }
 
 /// The upstream guids stored for the source, with duplicates counted.
@@ -84,11 +66,7 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
     let (url, version) = start_host().await;
-    common::write_config(
-        dir.path(),
-        &format!("[[source]]\nid = \"grow\"\nurl = \"{url}\"\n"),
-    );
-    let bin = env!("CARGO_BIN_EXE_syndic");
+    ConfigFile::new().remote("grow", &url).write(dir.path());
     let mut seen: HashSet<String> = HashSet::new();
     let mut killed = 0;
     // Kills that landed after the host had sent this run its feed and
@@ -96,8 +74,7 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
     let mut killed_mid_ingest = 0;
     // One run to the end measures how long a fetch takes on this machine.
     let started = std::time::Instant::now();
-    let status = Command::new(bin)
-        .current_dir(dir.path())
+    let status = syndic_command(dir.path())
         .args(["fetch", "grow"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,20 +84,16 @@ async fn sigkill_during_ingestion_loses_and_duplicates_nothing() {
     let mut full = started.elapsed().as_micros() as u64;
     // A fixed LCG spreads the kill moments over 0..that (adjusted as the
     // store grows, so about half the runs are cut short), the same way each run.
-    let mut seed: u64 = 0x5eed;
+    let mut rng = Lcg(0x5eed);
     for round in 0..rounds {
         let served_before = version.load(Ordering::SeqCst);
-        let mut child = Command::new(bin)
-            .current_dir(dir.path())
+        let mut child = syndic_command(dir.path())
             .args(["fetch", "grow"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let delay = Duration::from_micros((seed >> 33) % full.max(1));
+        let delay = Duration::from_micros(rng.below(full as usize) as u64);
         tokio::time::sleep(delay).await;
         let mut killed_now = false;
         if child.try_wait().unwrap().is_none() {

@@ -4,9 +4,12 @@
 //! near-duplicates, retention with tombstones, and `explain`. Every scenario
 //! reopens the store half-way and checks that nothing changed.
 
+mod common;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::ConfigFile;
 use syndic::config::Config;
 use syndic::ingest::fetch::Fetcher;
 use syndic::model::{Entry, PollState, StoredItem};
@@ -34,11 +37,13 @@ impl Harness {
     /// every source is remote (never fetched here).
     fn new(defaults: &str, sources: &str, feeds: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n{defaults}\n\n{sources}\n{FEEDS}\n{feeds}"
-        );
-        std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
-        let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let config = ConfigFile::bare()
+            .daemon("store = \"store\"\npublic_url = \"http://feeds.test\"")
+            .defaults(defaults)
+            .sources(sources)
+            .all_feed(FEEDS)
+            .feeds(feeds)
+            .load(dir.path());
         let store = Store::open(&config.daemon.store).unwrap();
         let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
         Harness {
@@ -58,18 +63,7 @@ impl Harness {
     /// last handle is dropped, so the reopen retries briefly.
     fn restart(&mut self) {
         drop(self.store.take());
-        for attempt in 0.. {
-            match Store::open(&self.config.daemon.store) {
-                Ok(store) => {
-                    self.store = Some(store);
-                    return;
-                }
-                Err(_) if attempt < 100 => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(err) => panic!("reopening the store: {err}"),
-            }
-        }
+        self.store = Some(common::reopen_store(&self.config.daemon.store));
     }
 
     async fn ingest(&self, source: &str, entries: Vec<Entry>, now: DateTime<Utc>) -> Outcome {

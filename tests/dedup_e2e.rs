@@ -4,27 +4,29 @@
 
 mod common;
 
-use common::{MockHost, Scripted, TestDaemon, write_config};
+use common::feed::at;
+use common::{Feed, Item, MockHost, Scripted, TestDaemon, write_config};
 use syndic::refresh::Outcome;
 
 const RSS: &str = "application/rss+xml";
 
-/// An RSS document of (guid, link, title, text) items.
+/// An RSS document of (guid, link, title, text) items, item `i` dated
+/// `i` days after 1 March 2026 10:00 UTC.
 fn rss(items: &[(&str, &str, &str, &str)]) -> String {
-    let mut xml = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>Mock</title><link>http://mock.example/</link><description>d</description>"#,
-    );
-    for (i, (guid, link, title, text)) in items.iter().enumerate() {
-        xml.push_str(&format!(
-            "<item><guid isPermaLink=\"false\">{guid}</guid><title>{title}</title><link>{}</link>\
-             <description>{text}</description><pubDate>Mon, 0{} Mar 2026 10:00:00 GMT</pubDate></item>",
-            link.replace('&', "&amp;"),
-            i + 1
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml
+    Feed::rss("Mock", "http://mock.example/")
+        .items(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, (guid, link, title, text))| {
+                    Item::new(guid, title)
+                        .not_permalink()
+                        .link(&link.replace('&', "&amp;"))
+                        .description(text)
+                        .date(at(2026, 3, 1, 10) + chrono::Duration::days(i as i64))
+                }),
+        )
+        .render()
 }
 
 fn items(json: &serde_json::Value) -> Vec<serde_json::Value> {

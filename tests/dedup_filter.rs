@@ -4,7 +4,10 @@
 //! other dedup tests may run before the filter's first scan ends (lookups
 //! then skip it); here every open waits for it.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::ConfigFile;
 use syndic::config::Config;
 use syndic::ingest::fetch::Fetcher;
 use syndic::model::{Entry, PollState};
@@ -14,21 +17,12 @@ use syndic::store::Store;
 const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn open(config: &Config) -> Store {
-    // sled may hold the file lock a moment after the last handle is gone.
-    for attempt in 0.. {
-        match Store::open(&config.daemon.store) {
-            Ok(store) => {
-                assert!(
-                    store.wait_for_indexes(WAIT),
-                    "the index filter was not built"
-                );
-                return store;
-            }
-            Err(_) if attempt < 100 => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(err) => panic!("reopening the store: {err}"),
-        }
-    }
-    unreachable!()
+    let store = common::reopen_store(&config.daemon.store);
+    assert!(
+        store.wait_for_indexes(WAIT),
+        "the index filter was not built"
+    );
+    store
 }
 
 async fn ingest(
@@ -81,12 +75,13 @@ fn story(guid: &str, link: &str, title: &str, text: &str, h: i64) -> Entry {
 #[tokio::test]
 async fn decisions_through_a_ready_filter_match_plain_lookups_before_and_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "[daemon]\nstore = \"store\"\n\n[defaults]\ntombstone_ttl = \"10d\"\nnear_duplicate_threshold = 0.6\n\n\
-        [[source]]\nid = \"a\"\nurl = \"http://a.example/feed.xml\"\nmax_items = 2\n\
-        [[source]]\nid = \"b\"\nurl = \"http://b.example/feed.xml\"\n\
-        [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
-    std::fs::write(dir.path().join("feeds.toml"), text).unwrap();
-    let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let config = ConfigFile::bare()
+        .daemon("store = \"store\"")
+        .defaults("tombstone_ttl = \"10d\"\nnear_duplicate_threshold = 0.6")
+        .sources("[[source]]\nid = \"a\"\nurl = \"http://a.example/feed.xml\"\nmax_items = 2\n")
+        .remote("b", "http://b.example/feed.xml")
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n")
+        .load(dir.path());
     let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
 
     let one = story("a1", "https://a.example/one", "Rates rise", WIRE, 1);

@@ -3,6 +3,9 @@
 //! parsers, which must return (Ok or Err) without panicking. The long form
 //! is `cargo fuzz run TARGET` (see RELIABILITY.md).
 
+mod common;
+
+use common::Lcg;
 use syndic::config::Config;
 use syndic::ingest::local::parse_article;
 use syndic::ingest::parse::{ParseOptions, parse_feed, to_json_view};
@@ -73,21 +76,6 @@ const TOKENS: &[&[u8]] = &[
     b"}",
     b"\\u0000",
 ];
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(seed: &[u8], rng: &mut Lcg) -> Vec<u8> {
     let mut data = seed.to_vec();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{MockHost, Scripted, TestDaemon, write_config};
+use common::{Feed, Item, MockHost, Scripted, TestDaemon, write_config};
 
 /// Markup that must never reach a subscriber, each in one of the usual
 /// disguises.
@@ -145,38 +145,39 @@ fn xml_escape(text: &str) -> String {
 
 fn hostile_rss() -> String {
     let all = PAYLOADS.concat();
-    let mut xml = String::from(
-        r#"<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Hostile</title><link>http://hostile.example/</link><description>d</description>"#,
-    );
-    for (i, payload) in PAYLOADS.iter().enumerate() {
-        xml.push_str(&format!(
-            "<item><guid>h{i}</guid><title>{t}</title><link>javascript:alert('s{i}')</link>\
-             <description>{d}</description><content:encoded><![CDATA[{c} safe text {i}]]></content:encoded>\
-             <enclosure url=\"javascript:alert(1)\" type=\"audio/mpeg\" length=\"1\"/></item>",
-            t = xml_escape(&format!("Title {i} {payload}")),
-            d = xml_escape(payload),
-            c = all,
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml
+    Feed::rss("Hostile", "http://hostile.example/")
+        .encoding(None)
+        .xmlns("xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"")
+        .items(PAYLOADS.iter().enumerate().map(|(i, payload)| {
+            Item::new(
+                &format!("h{i}"),
+                &xml_escape(&format!("Title {i} {payload}")),
+            )
+            .link(&format!("javascript:alert('s{i}')"))
+            .description(&xml_escape(payload))
+            .extra(&format!(
+                "<content:encoded><![CDATA[{all} safe text {i}]]></content:encoded>\
+                     <enclosure url=\"javascript:alert(1)\" type=\"audio/mpeg\" length=\"1\"/>"
+            ))
+        }))
+        .render()
 }
 
 fn hostile_atom() -> String {
-    let mut xml = String::from(
-        r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Hostile Atom</title><id>urn:h</id><updated>2026-01-01T00:00:00Z</updated>"#,
-    );
-    for (i, payload) in PAYLOADS.iter().enumerate() {
-        xml.push_str(&format!(
-            "<entry><id>urn:h:{i}</id><title type=\"html\">{t}</title><updated>2026-01-01T00:00:00Z</updated>\
-             <link href=\"javascript:alert('s{i}')\"/><summary type=\"html\">{p}</summary>\
-             <content type=\"html\">{p}</content></entry>",
-            t = xml_escape(&format!("Atom {i} {payload}")),
-            p = xml_escape(payload),
-        ));
-    }
-    xml.push_str("</feed>");
-    xml
+    Feed::atom("Hostile Atom", "urn:h", "http://hostile.example/")
+        .encoding(None)
+        .items(PAYLOADS.iter().enumerate().map(|(i, payload)| {
+            let p = xml_escape(payload);
+            Item::untitled(&format!("urn:h:{i}"))
+                .link(&format!("javascript:alert('s{i}')"))
+                .date(common::feed::at(2026, 1, 1, 0))
+                .description(&p)
+                .extra(&format!(
+                    "<title type=\"html\">{}</title><summary type=\"html\">{p}</summary>",
+                    xml_escape(&format!("Atom {i} {payload}"))
+                ))
+        }))
+        .render()
 }
 
 fn hostile_json() -> String {

@@ -7,10 +7,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::host::read_request;
 use common::{MockHost, Scripted, TestDaemon, rss_feed, write_config};
 use syndic::refresh::Outcome;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Misbehaviour {
@@ -123,17 +124,6 @@ fn body_for(m: Misbehaviour) -> Vec<u8> {
     }
 }
 
-async fn read_request(stream: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut byte).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&byte[..n]),
-        }
-    }
-}
-
 async fn misbehave(mut stream: TcpStream, m: Misbehaviour) {
     read_request(&mut stream).await;
     let head = |len: &str, extra: &str| {
@@ -204,15 +194,11 @@ async fn misbehave(mut stream: TcpStream, m: Misbehaviour) {
     }
 }
 
+/// A raw host on 127.0.0.1 that misbehaves as `m` on every connection.
 async fn start_bad_host(m: Misbehaviour) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(misbehave(stream, m));
-        }
-    });
-    url
+    MockHost::start_raw(move |stream| misbehave(stream, m))
+        .await
+        .url("feed.xml")
 }
 
 /// This process's peak RSS: Linux only (`VmHWM`); elsewhere `None`, and

@@ -3,228 +3,48 @@
 //! SIGTERM during a refresh, `/metrics` parsed as Prometheus text, and the
 //! CLI talking to the running daemon over the admin socket.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[path = "common/skip.rs"]
-mod skip;
+use common::daemon::{PATIENCE, admin_addr};
+use common::{ConfigFile, Daemon, Feed, Hold, Item, MockHost, Reply, http_get, syndic_command};
 
-/// Upper bound for waiting on the daemon; only reached when it is broken.
-const PATIENCE: Duration = Duration::from_secs(30);
+/// The `all` feed of these tests: everything, no limit.
+const ALL: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
 
-struct Daemon {
-    child: Child,
-    notify: UnixDatagram,
-    addr: SocketAddr,
-    /// The admin listener (operator's pages), from the READY status.
-    admin: SocketAddr,
-    stderr: PathBuf,
-    /// Every notification received so far.
-    messages: Vec<String>,
+/// The common config with a 10 s timeout, `sources`, the `all` feed, then
+/// `feeds`.
+fn config(sources: &str, feeds: &str) -> String {
+    ConfigFile::new()
+        .without_daemon(&["contact"])
+        .defaults("timeout = \"10s\"")
+        .all_feed(ALL)
+        .sources(sources)
+        .feeds(feeds)
+        .text()
 }
 
 fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(path, text).unwrap();
-}
-
-fn config(sources: &str, feeds: &str) -> String {
-    format!(
-        r#"[daemon]
-listen = "127.0.0.1:0"
-store = "store"
-public_url = "http://feeds.test"
-
-[defaults]
-refresh = "1h"
-min_interval = "1m"
-timeout = "10s"
-
-{sources}
-
-[[feed]]
-name = "all"
-title = "All"
-include = ["*"]
-{feeds}
-"#
-    )
+    common::write_file(
+        path.parent().unwrap(),
+        path.file_name().unwrap().to_str().unwrap(),
+        text,
+    );
 }
 
 const SOURCE_A: &str = "[[source]]\nid = \"a\"\npath = \"a\"\n";
 
+/// The CLI in `dir`, logging at info.
 fn syndic(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syndic"));
-    cmd.current_dir(dir)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
-        .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info");
+    let mut cmd = syndic_command(dir);
+    cmd.env("RUST_LOG", "info");
     cmd
-}
-
-impl Daemon {
-    fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
-        let socket_path = dir.join("notify.sock");
-        let _ = std::fs::remove_file(&socket_path);
-        let notify = UnixDatagram::bind(&socket_path).unwrap();
-        notify.set_read_timeout(Some(PATIENCE)).unwrap();
-        let stderr = dir.join("daemon.log");
-        let mut cmd = syndic(dir);
-        cmd.arg("serve")
-            .env("NOTIFY_SOCKET", &socket_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
-        let mut daemon = Daemon {
-            child,
-            notify,
-            addr: "127.0.0.1:0".parse().unwrap(),
-            admin: "127.0.0.1:0".parse().unwrap(),
-            stderr,
-            messages: Vec::new(),
-        };
-        let ready = daemon.wait_for("READY=1");
-        daemon.addr = ready
-            .split("serving on ")
-            .nth(1)
-            .and_then(|rest| rest.split(';').next())
-            .unwrap_or_else(|| panic!("no address in {ready:?}"))
-            .parse()
-            .unwrap();
-        daemon.admin = admin_addr(&ready);
-        daemon
-    }
-
-    /// Receives notifications until one contains `needle`; returns it.
-    fn wait_for(&mut self, needle: &str) -> String {
-        let mut buf = vec![0u8; 4096];
-        loop {
-            let n = match self.notify.recv(&mut buf) {
-                Ok(n) => n,
-                Err(err) => panic!(
-                    "no {needle:?} from the daemon ({err}); got {:?}\n{}",
-                    self.messages,
-                    self.log()
-                ),
-            };
-            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
-            self.messages.push(msg.clone());
-            if msg.contains(needle) {
-                return msg;
-            }
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.addr, path)
-    }
-
-    /// GET on the admin listener.
-    fn admin_get(&self, path: &str) -> (u16, String) {
-        http_get(self.admin, path)
-    }
-
-    /// Polls `path` until its body contains `needle` (the daemon works in
-    /// the background: a refresh after a reload lands a moment later).
-    fn get_until(&self, path: &str, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let (status, body) = self.get(path);
-            if status == 200 && body.contains(needle) {
-                return body;
-            }
-            if start.elapsed() > PATIENCE {
-                panic!(
-                    "{path} never contained {needle:?}: {status} {body}\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, then the exit status and the log.
-    fn stop(mut self) -> (std::process::ExitStatus, String, Vec<String>) {
-        self.signal("TERM");
-        let status = self.child.wait().unwrap();
-        // Whatever was sent before exiting is already in the socket buffer.
-        self.notify.set_nonblocking(true).unwrap();
-        let mut buf = vec![0u8; 4096];
-        while let Ok(n) = self.notify.recv(&mut buf) {
-            self.messages
-                .push(String::from_utf8_lossy(&buf[..n]).to_string());
-        }
-        let log = self.log();
-        (status, log, std::mem::take(&mut self.messages))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 GET (the tests stay synchronous).
-/// The admin listener's address in a READY status (`admin on ADDR;`).
-fn admin_addr(status: &str) -> SocketAddr {
-    status
-        .split("admin on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("no admin address in {status:?}"))
-        .parse()
-        .unwrap()
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -248,7 +68,7 @@ fn ready_status_and_stopping_reach_the_notify_socket() {
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
     write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
     let mut daemon = Daemon::start(dir.path(), &[("WATCHDOG_USEC", "400000")]);
-    let ready = daemon.messages.last().unwrap().clone();
+    let ready = daemon.messages().last().unwrap().clone();
     assert!(
         ready.starts_with("READY=1\nSTATUS=serving on 127.0.0.1:"),
         "{ready}"
@@ -353,68 +173,48 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     assert!(log.contains("configuration reloaded"), "{log}");
 }
 
-/// A feed host that holds its answer until the test releases it.
-fn slow_host(body: String) -> (SocketAddr, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (arrived_tx, arrived_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = arrived_tx.send(());
-            let _ = release_rx.recv_timeout(PATIENCE);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: \"v1\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (addr, arrived_rx, release_tx)
-}
-
-fn rss(items: &[(&str, &str)]) -> String {
-    let mut xml = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Slow</title><link>http://slow.example/</link><description>d</description>"#,
-    );
-    for (guid, title) in items {
-        xml.push_str(&format!(
-            "<item><guid>{guid}</guid><title>{title}</title><link>http://slow.example/{guid}</link><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item>"
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml
-}
-
 /// A daemon whose first refresh of source `slow` (beside `other_sources`)
-/// is held by a [`slow_host`] serving `items`: returns once the host has
-/// the request, with the host's arrival and release channels.
+/// is held by a mock host serving `items`: returns once the host has the
+/// request, with the host and its hold (each poll waits for a release).
 fn daemon_with_a_held_refresh(
     dir: &Path,
     items: &[(&str, &str)],
     other_sources: &str,
     feeds: &str,
-) -> (Daemon, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let (addr, arrived, release) = slow_host(rss(items));
-    let slow = format!("[[source]]\nid = \"slow\"\nurl = \"http://{addr}/feed.xml\"\n");
+) -> (Daemon, MockHost, Hold) {
+    let feed = Feed::rss("Slow", "http://slow.example/")
+        .items(items.iter().map(|(guid, title)| {
+            Item::new(guid, title)
+                .link(&format!("http://slow.example/{guid}"))
+                .date(common::feed::at(2026, 3, 2, 10))
+        }))
+        .render();
+    let hold = Hold::new();
+    let host = MockHost::start_blocking();
+    host.set(
+        "feed.xml",
+        Reply::ok(feed).header("etag", "\"v1\"").hold(&hold),
+    );
+    let slow = format!(
+        "[[source]]\nid = \"slow\"\nurl = \"{}\"\n",
+        host.url("feed.xml")
+    );
     write(
         &dir.join("feeds.toml"),
         &config(&format!("{other_sources}\n{slow}"), feeds),
     );
     let daemon = Daemon::start(dir, &[]);
-    arrived
-        .recv_timeout(PATIENCE)
-        .expect("the daemon polled the host");
-    (daemon, arrived, release)
+    assert!(
+        hold.wait_arrivals(1, PATIENCE),
+        "the daemon polled the host"
+    );
+    (daemon, host, hold)
 }
 
 #[test]
 fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let (daemon, _arrived, release) = daemon_with_a_held_refresh(
+    let (daemon, _host, hold) = daemon_with_a_held_refresh(
         dir.path(),
         &[("g1", "Slow one"), ("g2", "Slow two")],
         "",
@@ -423,7 +223,7 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
     // Stop while the response is still pending, then let it through.
     daemon.signal("TERM");
     std::thread::sleep(Duration::from_millis(200));
-    release.send(()).unwrap();
+    hold.release();
     let mut daemon = daemon;
     let status = daemon.child.wait().unwrap();
     let log = daemon.log();
@@ -501,7 +301,7 @@ fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
 fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clients_are_served_at_once()
  {
     let dir = tempfile::tempdir().unwrap();
-    let (daemon, _arrived, release) =
+    let (daemon, _host, hold) =
         daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], "", "");
     // The daemon's own refresh of `slow` waits on the host: a fetch of it
     // from the CLI is skipped, said so, and is no failure.
@@ -530,7 +330,7 @@ fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clien
         assert_eq!(rows[0]["id"], "slow", "{rows}");
     }
     // Let the held refresh through: its item is stored and served.
-    release.send(()).unwrap();
+    hold.release();
     daemon.get_until("/feeds/all.json", "Slow one");
 }
 
@@ -538,7 +338,7 @@ fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clien
 fn sighup_during_a_refresh_reloads_and_the_refresh_still_lands() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
-    let (mut daemon, arrived, release) =
+    let (mut daemon, _host, hold) =
         daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], SOURCE_A, "");
     // While that poll is held: a feed added, and a reload.
     let held = std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap();
@@ -549,11 +349,11 @@ fn sighup_during_a_refresh_reloads_and_the_refresh_still_lands() {
     daemon.wait_for("READY=1");
     daemon.get_until("/feeds/aonly.json", "Post A");
     // The held refresh, begun under the old config, is stored and published.
-    release.send(()).unwrap();
+    hold.release();
     daemon.get_until("/feeds/all.json", "Slow one");
     // The unchanged source was not polled again by the reload.
     assert!(
-        arrived.recv_timeout(Duration::from_millis(500)).is_err(),
+        !hold.wait_arrivals(2, Duration::from_millis(500)),
         "the reload polled the unchanged source again"
     );
     let (status, log, _) = daemon.stop();
@@ -661,7 +461,7 @@ fn assert_ok(out: &std::process::Output) {
 
 /// Waits until `path` exists (the daemon works in the background).
 fn wait_for_file(path: &Path, daemon: &Daemon) {
-    let start = Instant::now();
+    let start = std::time::Instant::now();
     while !path.exists() {
         assert!(
             start.elapsed() < PATIENCE,
@@ -807,7 +607,7 @@ fn serve_uses_the_socket_systemd_passes() {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists()) else {
-        skip::skip(
+        common::skip::skip(
             "serve_uses_the_socket_systemd_passes",
             "systemd-socket-activate is not installed",
         );
@@ -816,32 +616,37 @@ fn serve_uses_the_socket_systemd_passes() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
     write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
-    let free = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = free.local_addr().unwrap();
-    let free_admin = TcpListener::bind("127.0.0.1:0").unwrap();
-    let admin = free_admin.local_addr().unwrap();
-    drop(free);
-    drop(free_admin);
+    // The two sockets are the test's, bound here and kept: a port let go
+    // for the activator to bind again could be taken in between. They reach
+    // systemd-socket-activate as fds 3 and 4 with LISTEN_FDS, as systemd
+    // hands sockets on, and it hands them on to syndic the same way.
+    let public = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = public.local_addr().unwrap();
+    let admin_socket = TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = admin_socket.local_addr().unwrap();
     let socket_path = dir.path().join("notify.sock");
     let notify = UnixDatagram::bind(&socket_path).unwrap();
     notify.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut cmd = Command::new(activate);
+    let mut cmd = Command::new("sh");
     cmd.current_dir(dir.path())
-        .arg("-l")
-        .arg(addr.to_string())
-        .arg("-l")
-        .arg(admin.to_string())
+        .arg("-c")
+        .arg("exec 3<&0 4<&1 0</dev/null 1>/dev/null; export LISTEN_FDS=2 LISTEN_PID=$$; exec \"$@\"")
+        .arg("sh")
+        .arg(activate)
         .arg(format!("--setenv=NOTIFY_SOCKET={}", socket_path.display()))
         .arg("--setenv=RUST_LOG=info")
         .arg(env!("CARGO_BIN_EXE_syndic"))
         .arg("serve")
-        .stdout(Stdio::null())
+        .stdin(Stdio::from(OwnedFd::from(public.try_clone().unwrap())))
+        .stdout(Stdio::from(OwnedFd::from(admin_socket.try_clone().unwrap())))
         .stderr(Stdio::piped());
     for key in [
         "SYNDIC_CONFIG",
         "SYNDIC_STORE",
         "STATE_DIRECTORY",
         "NOTIFY_SOCKET",
+        "LISTEN_FDS",
+        "LISTEN_PID",
     ] {
         cmd.env_remove(key);
     }
@@ -881,7 +686,7 @@ fn serve_uses_the_socket_systemd_passes() {
     assert_eq!(getter.join().unwrap(), (200, "ok\n".to_string()));
     // The second socket is the admin listener: the operator's pages are
     // there, not on the public one.
-    assert_eq!(admin_addr(&ready), admin);
+    assert_eq!(admin_addr(&ready), Some(admin));
     assert_eq!(http_get(admin, "/metrics").0, 200);
     assert_eq!(http_get(addr, "/metrics").0, 404);
     Command::new("kill")

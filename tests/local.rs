@@ -6,19 +6,16 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestDaemon, write_config};
+use common::{TestDaemon, write_config, write_file};
 use reqwest::StatusCode;
 
 /// A folder with `articles/` holding `files` (path, text) and a config whose
 /// only source is that folder, with `extra` lines in its table.
 fn folder(files: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let articles = dir.path().join("articles");
-    std::fs::create_dir(&articles).unwrap();
+    std::fs::create_dir(dir.path().join("articles")).unwrap();
     for (path, text) in files {
-        let path = articles.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        write_file(dir.path(), &format!("articles/{path}"), text);
     }
     write_config(
         dir.path(),
@@ -192,12 +189,7 @@ async fn drafts_future_and_expired_articles_are_not_published_and_say_why() {
     daemon.stop().await;
 
     // `syndic check` reads the folder too, and `syndic sources` shows why.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir.path())
-        .args(["check"])
-        .env_remove("SYNDIC_CONFIG")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir.path(), &["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("source local:"), "{text}");
@@ -219,25 +211,13 @@ async fn drafts_future_and_expired_articles_are_not_published_and_say_why() {
         text.contains("warning: d3.md: line 3: not published: `darft` is true"),
         "{text}"
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir.path())
-        .args(["sources"])
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir.path(), &["sources"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("not published: `drafts` is true"), "{text}");
 
     // A broken file fails the check, naming it and the line.
     std::fs::write(dir.path().join("articles/bad.md"), "+++\ntitle = \n+++\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir.path())
-        .args(["check"])
-        .env_remove("SYNDIC_CONFIG")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir.path(), &["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("error: bad.md: line 2"), "{text}");
@@ -386,14 +366,7 @@ async fn a_future_article_is_published_on_time_and_an_expiring_one_removed() {
     assert_eq!(date, publish_at, "published with its own date");
     assert_feed_dates_not_future(&daemon).await;
     // `syndic sources` (through the running daemon) names the next one.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir.path())
-        .args(["sources"])
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir.path(), &["sources"]);
     let text = String::from_utf8_lossy(&out.stdout);
     if chrono::Utc::now() < expire_at {
         let shown = format!(

@@ -18,9 +18,7 @@ const ARTICLES: &str = "[[source]]\nid = \"local\"\npath = \"articles\"\nrefresh
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
 
 fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let path = dir.join("articles").join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
+    common::write_file(&dir.join("articles"), rel, bytes);
 }
 
 /// 10,000 bytes that say where they are: byte `i` is `i % 251`.

@@ -420,14 +420,7 @@ fn sources_cli(dir: &std::path::Path, json: bool) -> String {
     if json {
         args.push("--json");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(&args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir, &args);
     assert!(
         out.status.success(),
         "{}",

@@ -3,21 +3,16 @@
 //! host saw and the earliest time the next request is allowed, with the
 //! clock injected (`Refresher::refresh_at`), never with sleeps.
 
-use std::collections::{HashMap, VecDeque};
+mod common;
+
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 
+use common::feed::at as hour_of;
+use common::{ConfigFile, Feed, Item, MockHost, Reply, Seen};
 use syndic::app::App;
 use syndic::config::{Config, SourceConfig};
 use syndic::ingest::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher, Validators};
@@ -25,195 +20,6 @@ use syndic::ingest::poll::{self, Policy};
 use syndic::model::PollReason;
 use syndic::refresh::{Outcome, Refresher, SourceHealth};
 use syndic::store::Store;
-
-// ---------------------------------------------------------------------------
-// The recording mock host
-// ---------------------------------------------------------------------------
-
-/// One scripted response.
-#[derive(Clone, Default)]
-struct Resp {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-    /// Wait this long before answering (to observe concurrency).
-    delay: Duration,
-    /// Send the body one byte every 100 ms.
-    dribble: bool,
-    /// Send 64 KiB chunks until the client hangs up.
-    endless: bool,
-}
-
-impl Resp {
-    fn status(status: u16) -> Resp {
-        Resp {
-            status,
-            ..Resp::default()
-        }
-    }
-    fn ok(body: impl Into<Vec<u8>>) -> Resp {
-        Resp {
-            status: 200,
-            headers: vec![("content-type", "application/rss+xml".into())],
-            body: body.into(),
-            ..Resp::default()
-        }
-    }
-    fn header(mut self, name: &'static str, value: &str) -> Resp {
-        self.headers.push((name, value.to_string()));
-        self
-    }
-    fn redirect(status: u16, to: &str) -> Resp {
-        Resp::status(status).header("location", to)
-    }
-}
-
-/// One request as the host saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    host: String,
-    path_and_query: String,
-    headers: HeaderMap,
-}
-
-impl Seen {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-#[derive(Clone, Default)]
-struct Mock {
-    /// path -> responses in order; the last one repeats.
-    script: Arc<Mutex<HashMap<String, VecDeque<Resp>>>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    inflight: Arc<AtomicUsize>,
-    max_inflight: Arc<AtomicUsize>,
-    /// Per host (Host header without port): in flight and the max seen.
-    per_host: Arc<Mutex<HashMap<String, (usize, usize)>>>,
-    bytes_sent: Arc<AtomicU64>,
-}
-
-impl Mock {
-    /// Starts a host on `ip`, port 0; returns it and its address.
-    async fn start_on(ip: &str) -> (Mock, SocketAddr) {
-        let mock = Mock::default();
-        let addr = mock.listen(ip).await;
-        (mock, addr)
-    }
-
-    async fn listen(&self, ip: &str) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
-            .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = Router::new().fallback(handle).with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
-    }
-
-    fn script(&self, path: &str, responses: Vec<Resp>) {
-        self.script
-            .lock()
-            .unwrap()
-            .insert(path.to_string(), responses.into());
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    fn last(&self) -> Seen {
-        self.seen().last().cloned().expect("a request was made")
-    }
-}
-
-async fn handle(State(mock): State<Mock>, uri: Uri, headers: HeaderMap) -> Response {
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .rsplit_once(':')
-        .map(|(h, _)| h.to_string())
-        .unwrap_or_default();
-    let path = uri.path().to_string();
-    mock.seen.lock().unwrap().push(Seen {
-        host: host.clone(),
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default(),
-        headers,
-    });
-    let now = mock.inflight.fetch_add(1, Ordering::SeqCst) + 1;
-    mock.max_inflight.fetch_max(now, Ordering::SeqCst);
-    {
-        let mut hosts = mock.per_host.lock().unwrap();
-        let entry = hosts.entry(host.clone()).or_insert((0, 0));
-        entry.0 += 1;
-        entry.1 = entry.1.max(entry.0);
-    }
-    let resp = {
-        let mut script = mock.script.lock().unwrap();
-        match script.get_mut(&path) {
-            Some(queue) if queue.len() > 1 => queue.pop_front().unwrap(),
-            Some(queue) => queue.front().cloned().unwrap_or_else(|| Resp::status(404)),
-            None => Resp::status(404),
-        }
-    };
-    if !resp.delay.is_zero() {
-        tokio::time::sleep(resp.delay).await;
-    }
-    mock.inflight.fetch_sub(1, Ordering::SeqCst);
-    if let Some(entry) = mock.per_host.lock().unwrap().get_mut(&host) {
-        entry.0 -= 1;
-    }
-    let body = if resp.dribble {
-        let bytes = resp.body.clone();
-        Body::from_stream(async_stream(bytes))
-    } else if resp.endless {
-        let sent = mock.bytes_sent.clone();
-        Body::from_stream(futures_util::stream::unfold((), move |()| {
-            let sent = sent.clone();
-            async move {
-                tokio::task::yield_now().await;
-                sent.fetch_add(65536, Ordering::SeqCst);
-                Some((
-                    Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; 65536])),
-                    (),
-                ))
-            }
-        }))
-    } else {
-        Body::from(resp.body.clone())
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(resp.status).unwrap();
-    for (name, value) in &resp.headers {
-        response.headers_mut().append(
-            HeaderName::from_static(name),
-            HeaderValue::from_str(value).unwrap(),
-        );
-    }
-    response
-}
-
-fn async_stream(
-    bytes: Vec<u8>,
-) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
-    futures_util::stream::unfold(0usize, move |i| {
-        let bytes = bytes.clone();
-        async move {
-            let b = *bytes.get(i)?;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Some((Ok(axum::body::Bytes::from(vec![b])), i + 1))
-        }
-    })
-}
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -233,33 +39,31 @@ fn settings() -> FetchSettings {
     }
 }
 
+/// An RSS feed of `items` items (item `i` on Monday 2 March 2026 at `i`
+/// mod 10 o'clock) with `channel_extra` in its channel.
 fn rss(items: usize, channel_extra: &str) -> String {
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" \
-         xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel>\
-         <title>Mock</title><link>http://mock.example/</link><description>d</description>{channel_extra}"
-    );
-    for i in 0..items {
-        xml.push_str(&format!(
-            "<item><guid>item-{i}</guid><title>Item {i}</title><link>http://mock.example/{i}</link>\
-             <pubDate>Mon, 02 Mar 2026 0{}:00:00 GMT</pubDate></item>",
-            i % 10
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml
+    Feed::rss("Mock", "http://mock.example/")
+        .xmlns("xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"")
+        .channel(channel_extra)
+        .items((0..items).map(|i| {
+            Item::new(&format!("item-{i}"), &format!("Item {i}"))
+                .link(&format!("http://mock.example/{i}"))
+                .date(hour_of(2026, 3, 2, (i % 10) as u32))
+        }))
+        .render()
 }
 
 /// A config with the given (id, url) sources, refresh 1h, min_interval 1h.
 fn config(sources: &[(&str, &str)], extra_defaults: &str) -> Config {
-    let mut text = format!(
-        "[daemon]\ncontact = \"{CONTACT}\"\n[defaults]\nrefresh = \"1h\"\nmin_interval = \"1h\"\n{extra_defaults}\n"
-    );
+    let mut file = ConfigFile::bare()
+        .daemon(&format!("contact = \"{CONTACT}\""))
+        .defaults("refresh = \"1h\"\nmin_interval = \"1h\"")
+        .defaults(extra_defaults)
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n");
     for (id, url) in sources {
-        text.push_str(&format!("[[source]]\nid = \"{id}\"\nurl = \"{url}\"\n"));
+        file = file.remote(id, url);
     }
-    text.push_str("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n");
-    Config::parse(&text, Path::new("/nonexistent/feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
+    file.parse()
 }
 
 fn one_source(url: &str) -> SourceConfig {
@@ -336,16 +140,17 @@ const HOUR: i64 = 3600;
 
 #[tokio::test]
 async fn validators_are_echoed_byte_for_byte() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     let etag = "W/\"abc-123\"  ;odd";
     let lm = "Mon, 02 Mar 2026 09:00:00 GMT";
     mock.script(
         "/feed",
         vec![
-            Resp::ok(rss(2, ""))
+            Reply::ok(rss(2, ""))
                 .header("etag", etag)
                 .header("last-modified", lm),
-            Resp::status(304),
+            Reply::status(304),
         ],
     );
     let rig = Rig::new();
@@ -372,11 +177,12 @@ async fn validators_are_echoed_byte_for_byte() {
 
 #[tokio::test]
 async fn if_modified_since_is_never_invented() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     // Items carry dates, the response carries no validator at all.
     mock.script(
         "/feed",
-        vec![Resp::ok(rss(
+        vec![Reply::ok(rss(
             3,
             "<lastBuildDate>Mon, 02 Mar 2026 09:00:00 GMT</lastBuildDate>",
         ))],
@@ -398,23 +204,24 @@ async fn if_modified_since_is_never_invented() {
 
 #[tokio::test]
 async fn validators_update_independently_on_200_and_304() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     let lm = "Mon, 02 Mar 2026 09:00:00 GMT";
     mock.script(
         "/feed",
         vec![
-            Resp::ok(rss(2, ""))
+            Reply::ok(rss(2, ""))
                 .header("etag", "\"a\"")
                 .header("last-modified", lm),
             // 304 with a new ETag only: the ETag changes, Last-Modified stays.
-            Resp::status(304).header("etag", "\"b\""),
+            Reply::status(304).header("etag", "\"b\""),
             // Same body, same Last-Modified, new ETag.
-            Resp::ok(rss(2, ""))
+            Reply::ok(rss(2, ""))
                 .header("etag", "\"c\"")
                 .header("last-modified", lm),
             // A 200 without Last-Modified: the old one must not be sent again.
-            Resp::ok(rss(2, "")).header("etag", "\"d\""),
-            Resp::status(304),
+            Reply::ok(rss(2, "")).header("etag", "\"d\""),
+            Reply::status(304),
         ],
     );
     let rig = Rig::new();
@@ -440,17 +247,18 @@ async fn validators_update_independently_on_200_and_304() {
 
 #[tokio::test]
 async fn a_parse_failure_keeps_the_old_validators_and_items() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::ok(rss(2, ""))
+            Reply::ok(rss(2, ""))
                 .header("etag", "\"good\"")
                 .header("last-modified", "Mon, 02 Mar 2026 09:00:00 GMT"),
-            Resp::ok("<html><body>maintenance</body></html>")
+            Reply::ok("<html><body>maintenance</body></html>")
                 .header("etag", "\"broken\"")
                 .header("last-modified", "Mon, 02 Mar 2026 11:00:00 GMT"),
-            Resp::status(304),
+            Reply::status(304),
         ],
     );
     let rig = Rig::new();
@@ -485,12 +293,13 @@ async fn a_parse_failure_keeps_the_old_validators_and_items() {
 
 #[tokio::test]
 async fn min_interval_is_persisted_and_a_restart_does_not_shorten_it() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::ok(rss(1, "")).header("etag", "\"e\""),
-            Resp::status(304),
+            Reply::ok(rss(1, "")).header("etag", "\"e\""),
+            Reply::status(304),
         ],
     );
     let mut rig = Rig::new();
@@ -552,14 +361,15 @@ fn first_polls_after_start_are_spread_with_jitter() {
 
 #[tokio::test]
 async fn only_the_configured_url_no_cookies_no_referer() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
-        vec![Resp::redirect(302, "/real?x=1").header("set-cookie", "session=abc; Path=/")],
+        vec![Reply::redirect(302, "/real?x=1").header("set-cookie", "session=abc; Path=/")],
     );
     mock.script(
         "/real",
-        vec![Resp::ok(rss(1, "")).header("set-cookie", "track=1")],
+        vec![Reply::ok(rss(1, "")).header("set-cookie", "track=1")],
     );
     let rig = Rig::new();
     let source = one_source(&format!("http://{addr}/feed?format=rss&a=%20b"));
@@ -584,11 +394,12 @@ async fn only_the_configured_url_no_cookies_no_referer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_sharing_a_url_cause_one_request() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    let mut slow = Resp::ok(rss(3, "")).header("etag", "\"shared\"");
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    let mut slow = Reply::ok(rss(3, "")).header("etag", "\"shared\"");
     slow.delay = Duration::from_millis(200);
     mock.script("/shared", vec![slow]);
-    mock.script("/other", vec![Resp::ok(rss(1, ""))]);
+    mock.script("/other", vec![Reply::ok(rss(1, ""))]);
     let url = format!("http://{addr}/shared");
     let other = format!("http://{addr}/other");
     let config = config(&[("a", &url), ("b", &url), ("c", &other)], "");
@@ -620,8 +431,9 @@ async fn sources_sharing_a_url_cause_one_request() {
 // 7. Freshness hints
 // ---------------------------------------------------------------------------
 
-async fn next_poll_with(resp: Resp) -> (DateTime<Utc>, PollReason) {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+async fn next_poll_with(resp: Reply) -> (DateTime<Utc>, PollReason) {
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script("/feed", vec![resp]);
     let rig = Rig::new();
     let source = one_source(&format!("http://{addr}/feed"));
@@ -641,14 +453,14 @@ async fn next_poll_with(resp: Resp) -> (DateTime<Utc>, PollReason) {
 
 #[tokio::test]
 async fn cache_control_max_age_is_not_before() {
-    let resp = Resp::ok(rss(1, "")).header("cache-control", "public, max-age=10800");
+    let resp = Reply::ok(rss(1, "")).header("cache-control", "public, max-age=10800");
     assert_eq!(next_poll_with(resp).await, (at(3 * HOUR), PollReason::Hint));
 }
 
 #[tokio::test]
 async fn expires_is_not_before_measured_from_date() {
     // The server's clock is 5 hours behind ours: Expires - Date counts.
-    let resp = Resp::ok(rss(1, ""))
+    let resp = Reply::ok(rss(1, ""))
         .header("date", "Mon, 02 Mar 2026 05:00:00 GMT")
         .header("expires", "Mon, 02 Mar 2026 07:00:00 GMT");
     assert_eq!(next_poll_with(resp).await, (at(2 * HOUR), PollReason::Hint));
@@ -656,13 +468,13 @@ async fn expires_is_not_before_measured_from_date() {
 
 #[tokio::test]
 async fn rss_ttl_is_honoured() {
-    let resp = Resp::ok(rss(1, "<ttl>240</ttl>"));
+    let resp = Reply::ok(rss(1, "<ttl>240</ttl>"));
     assert_eq!(next_poll_with(resp).await, (at(4 * HOUR), PollReason::Hint));
 }
 
 #[tokio::test]
 async fn sy_update_period_is_honoured_and_clamped_to_max_interval() {
-    let resp = Resp::ok(rss(
+    let resp = Reply::ok(rss(
         1,
         "<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>",
     ));
@@ -670,25 +482,25 @@ async fn sy_update_period_is_honoured_and_clamped_to_max_interval() {
         next_poll_with(resp).await,
         (at(12 * HOUR), PollReason::Hint)
     );
-    let resp = Resp::ok(rss(1, "<sy:updatePeriod>yearly</sy:updatePeriod>"));
+    let resp = Reply::ok(rss(1, "<sy:updatePeriod>yearly</sy:updatePeriod>"));
     assert_eq!(
         next_poll_with(resp).await,
         (at(24 * HOUR), PollReason::Hint)
     );
     // A tiny hint never goes below min_interval.
-    let resp = Resp::ok(rss(1, "<ttl>1</ttl>")).header("cache-control", "max-age=5");
+    let resp = Reply::ok(rss(1, "<ttl>1</ttl>")).header("cache-control", "max-age=5");
     assert_eq!(next_poll_with(resp).await, (at(HOUR), PollReason::Interval));
 }
 
 #[tokio::test]
 async fn skip_hours_and_skip_days_are_honoured() {
     // T0 is Monday 10:00 GMT; 11:00 and 12:00 are skipped.
-    let resp = Resp::ok(rss(
+    let resp = Reply::ok(rss(
         1,
         "<skipHours><hour>11</hour><hour>12</hour></skipHours>",
     ));
     assert_eq!(next_poll_with(resp).await, (at(3 * HOUR), PollReason::Skip));
-    let resp = Resp::ok(rss(1, "<skipDays><day>Monday</day></skipDays>"));
+    let resp = Reply::ok(rss(1, "<skipDays><day>Monday</day></skipDays>"));
     assert_eq!(
         next_poll_with(resp).await,
         (t("2026-03-03T00:00:00Z"), PollReason::Skip)
@@ -697,12 +509,13 @@ async fn skip_hours_and_skip_days_are_honoured() {
 
 #[tokio::test]
 async fn hints_still_hold_on_a_304() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::ok(rss(1, "<ttl>180</ttl>")).header("etag", "\"t\""),
-            Resp::status(304).header("etag", "\"t\""),
+            Reply::ok(rss(1, "<ttl>180</ttl>")).header("etag", "\"t\""),
+            Reply::status(304).header("etag", "\"t\""),
         ],
     );
     let rig = Rig::new();
@@ -722,12 +535,13 @@ async fn hints_still_hold_on_a_304() {
 
 #[tokio::test]
 async fn retry_after_seconds_is_honoured_kept_across_restart_and_not_a_failure() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::status(429).header("retry-after", "10800"),
-            Resp::ok(rss(1, "")),
+            Reply::status(429).header("retry-after", "10800"),
+            Reply::ok(rss(1, "")),
         ],
     );
     let mut rig = Rig::new();
@@ -771,12 +585,13 @@ async fn retry_after_seconds_is_honoured_kept_across_restart_and_not_a_failure()
 
 #[tokio::test]
 async fn retry_after_http_date_on_503_holds_the_url_for_every_source() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
-        vec![Resp::status(503).header("retry-after", "Mon, 02 Mar 2026 15:30:00 GMT")],
+        vec![Reply::status(503).header("retry-after", "Mon, 02 Mar 2026 15:30:00 GMT")],
     );
-    mock.script("/other", vec![Resp::ok(rss(1, ""))]);
+    mock.script("/other", vec![Reply::ok(rss(1, ""))]);
     let url = format!("http://{addr}/feed");
     let config = config(
         &[
@@ -811,12 +626,13 @@ async fn retry_after_http_date_on_503_holds_the_url_for_every_source() {
 
 #[tokio::test]
 async fn retry_after_holds_are_restored_by_the_daemon_at_start() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::status(429).header("retry-after", "86400"),
-            Resp::ok(rss(1, "")),
+            Reply::status(429).header("retry-after", "86400"),
+            Reply::ok(rss(1, "")),
         ],
     );
     let url = format!("http://{addr}/feed");
@@ -846,8 +662,9 @@ async fn retry_after_holds_are_restored_by_the_daemon_at_start() {
 
 #[tokio::test]
 async fn a_429_without_retry_after_backs_off() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/feed", vec![Resp::status(429)]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/feed", vec![Reply::status(429)]);
     let rig = Rig::new();
     let source = one_source(&format!("http://{addr}/feed"));
     assert!(matches!(
@@ -870,14 +687,15 @@ async fn a_429_without_retry_after_backs_off() {
 
 #[tokio::test]
 async fn server_errors_back_off_exponentially_and_reset_on_success() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/feed",
         vec![
-            Resp::status(500),
-            Resp::status(502),
-            Resp::status(500),
-            Resp::ok(rss(1, "")),
+            Reply::status(500),
+            Reply::status(502),
+            Reply::status(500),
+            Reply::ok(rss(1, "")),
         ],
     );
     let rig = Rig::new();
@@ -947,8 +765,9 @@ async fn network_errors_back_off_up_to_the_cap_and_never_stop() {
 
 #[tokio::test]
 async fn not_found_polls_at_the_slow_end_and_shows_failing() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/elsewhere", vec![Resp::ok(rss(1, ""))]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/elsewhere", vec![Reply::ok(rss(1, ""))]);
     let rig = Rig::new();
     let source = one_source(&format!("http://{addr}/missing"));
     let outcome = rig.refresh(&source, at(0)).await;
@@ -969,8 +788,9 @@ async fn not_found_polls_at_the_slow_end_and_shows_failing() {
 
 #[tokio::test]
 async fn gone_stops_polling_and_marks_the_source() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/feed", vec![Resp::ok(rss(2, "")), Resp::status(410)]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/feed", vec![Reply::ok(rss(2, "")), Reply::status(410)]);
     let rig = Rig::new();
     let source = one_source(&format!("http://{addr}/feed"));
     rig.refresh(&source, at(0)).await;
@@ -993,7 +813,7 @@ async fn gone_stops_polling_and_marks_the_source() {
     assert_eq!(health.next_poll, None);
     assert!(health.failing);
     // A new URL in the config starts afresh.
-    mock.script("/new", vec![Resp::ok(rss(1, ""))]);
+    mock.script("/new", vec![Reply::ok(rss(1, ""))]);
     let moved = one_source(&format!("http://{addr}/new"));
     assert!(matches!(
         rig.refresh(&moved, at(400 * 24 * HOUR)).await,
@@ -1009,13 +829,14 @@ async fn gone_stops_polling_and_marks_the_source() {
 #[tokio::test]
 async fn temporary_redirects_keep_the_configured_url() {
     for status in [302u16, 303, 307] {
-        let (mock, addr) = Mock::start_on("127.0.0.1").await;
-        mock.script("/feed", vec![Resp::redirect(status, "/tmp")]);
+        let mock = MockHost::start().await;
+        let addr = mock.addr();
+        mock.script("/feed", vec![Reply::redirect(status, "/tmp")]);
         mock.script(
             "/tmp",
             vec![
-                Resp::ok(rss(1, "")).header("etag", "\"t\""),
-                Resp::status(304),
+                Reply::ok(rss(1, "")).header("etag", "\"t\""),
+                Reply::status(304),
             ],
         );
         let rig = Rig::new();
@@ -1039,13 +860,14 @@ async fn temporary_redirects_keep_the_configured_url() {
 #[tokio::test]
 async fn permanent_redirects_are_adopted_after_three_consecutive_polls() {
     for status in [301u16, 308] {
-        let (mock, addr) = Mock::start_on("127.0.0.1").await;
-        mock.script("/old", vec![Resp::redirect(status, "/new")]);
+        let mock = MockHost::start().await;
+        let addr = mock.addr();
+        mock.script("/old", vec![Reply::redirect(status, "/new")]);
         mock.script(
             "/new",
             vec![
-                Resp::ok(rss(1, "")).header("etag", "\"n\""),
-                Resp::status(304),
+                Reply::ok(rss(1, "")).header("etag", "\"n\""),
+                Reply::status(304),
             ],
         );
         let rig = Rig::new();
@@ -1088,19 +910,20 @@ async fn permanent_redirects_are_adopted_after_three_consecutive_polls() {
 
 #[tokio::test]
 async fn a_permanent_redirect_that_goes_away_is_not_adopted() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     // Hotel wifi: 301 twice, then the real feed again.
     mock.script(
         "/feed",
         vec![
-            Resp::redirect(301, "/login"),
-            Resp::redirect(301, "/login"),
-            Resp::ok(rss(1, "")),
-            Resp::redirect(301, "/login"),
-            Resp::ok(rss(1, "")),
+            Reply::redirect(301, "/login"),
+            Reply::redirect(301, "/login"),
+            Reply::ok(rss(1, "")),
+            Reply::redirect(301, "/login"),
+            Reply::ok(rss(1, "")),
         ],
     );
-    mock.script("/login", vec![Resp::ok(rss(1, ""))]);
+    mock.script("/login", vec![Reply::ok(rss(1, ""))]);
     let rig = Rig::new();
     let url = format!("http://{addr}/feed");
     let source = one_source(&url);
@@ -1117,18 +940,19 @@ async fn a_permanent_redirect_that_goes_away_is_not_adopted() {
 
 #[tokio::test]
 async fn redirect_loops_and_long_chains_are_errors() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/a", vec![Resp::redirect(302, "/b")]);
-    mock.script("/b", vec![Resp::redirect(301, "/a")]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/a", vec![Reply::redirect(302, "/b")]);
+    mock.script("/b", vec![Reply::redirect(301, "/a")]);
     for i in 0..7 {
         mock.script(
             &format!("/hop{i}"),
-            vec![Resp::redirect(307, &format!("/hop{}", i + 1))],
+            vec![Reply::redirect(307, &format!("/hop{}", i + 1))],
         );
     }
-    mock.script("/hop7", vec![Resp::ok(rss(1, ""))]);
+    mock.script("/hop7", vec![Reply::ok(rss(1, ""))]);
     // Five hops are fine.
-    mock.script("/five0", vec![Resp::redirect(302, "/hop3")]);
+    mock.script("/five0", vec![Reply::redirect(302, "/hop3")]);
     let fetcher = Fetcher::new(&settings()).unwrap();
     let none = Validators::default();
     let err = fetcher
@@ -1175,8 +999,9 @@ async fn redirect_loops_and_long_chains_are_errors() {
 
 #[tokio::test]
 async fn request_headers_are_exact() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/feed", vec![Resp::ok(rss(1, ""))]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/feed", vec![Reply::ok(rss(1, ""))]);
     let rig = Rig::new();
     rig.refresh(&one_source(&format!("http://{addr}/feed")), at(0))
         .await;
@@ -1204,7 +1029,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn gzip_and_brotli_bodies_are_decoded() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     let body = rss(4, "");
     let mut br = Vec::new();
     {
@@ -1213,9 +1039,9 @@ async fn gzip_and_brotli_bodies_are_decoded() {
     }
     mock.script(
         "/gz",
-        vec![Resp::ok(gzip(body.as_bytes())).header("content-encoding", "gzip")],
+        vec![Reply::ok(gzip(body.as_bytes())).header("content-encoding", "gzip")],
     );
-    mock.script("/br", vec![Resp::ok(br).header("content-encoding", "br")]);
+    mock.script("/br", vec![Reply::ok(br).header("content-encoding", "br")]);
     let rig = Rig::new();
     let cfg = config(
         &[
@@ -1240,13 +1066,14 @@ async fn gzip_and_brotli_bodies_are_decoded() {
 
 #[tokio::test]
 async fn body_cap_is_enforced_while_streaming() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/huge",
-        vec![Resp {
+        vec![Reply {
             status: 200,
             endless: true,
-            ..Resp::default()
+            ..Reply::default()
         }],
     );
     let fetcher = Fetcher::new(&settings()).unwrap();
@@ -1259,10 +1086,10 @@ async fn body_cap_is_enforced_while_streaming() {
         "{err:?}"
     );
     // Cut off near the cap, not after buffering an endless body.
-    let sent = mock.bytes_sent.load(Ordering::SeqCst);
+    let sent = mock.bytes_sent();
     assert!(sent < 16 * 1024 * 1024, "server pushed {sent} bytes");
     // A declared Content-Length over the cap is refused before reading.
-    mock.script("/declared", vec![Resp::ok(vec![b' '; 2 * 1024 * 1024])]);
+    mock.script("/declared", vec![Reply::ok(vec![b' '; 2 * 1024 * 1024])]);
     let err = fetcher
         .get(&format!("http://{addr}/declared"), &Validators::default())
         .await
@@ -1272,13 +1099,14 @@ async fn body_cap_is_enforced_while_streaming() {
 
 #[tokio::test]
 async fn a_gzip_bomb_is_cut_off_at_the_decoded_cap() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     // 64 MiB of zeros, about 64 KiB on the wire.
     let bomb = gzip(&vec![0u8; 64 * 1024 * 1024]);
     assert!(bomb.len() < 1024 * 1024);
     mock.script(
         "/bomb",
-        vec![Resp::ok(bomb).header("content-encoding", "gzip")],
+        vec![Reply::ok(bomb).header("content-encoding", "gzip")],
     );
     let fetcher = Fetcher::new(&settings()).unwrap();
     let err = fetcher
@@ -1293,14 +1121,15 @@ async fn a_gzip_bomb_is_cut_off_at_the_decoded_cap() {
 
 #[tokio::test]
 async fn a_dribbling_server_is_cut_off_by_the_total_timeout() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     mock.script(
         "/slow",
-        vec![Resp {
+        vec![Reply {
             status: 200,
             dribble: true,
             body: rss(1, "").into_bytes(),
-            ..Resp::default()
+            ..Reply::default()
         }],
     );
     let fetcher = Fetcher::new(&FetchSettings {
@@ -1321,21 +1150,18 @@ async fn a_dribbling_server_is_cut_off_by_the_total_timeout() {
 
 #[tokio::test]
 async fn http_charset_wins_over_the_xml_declaration() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     let mut body = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>C</title><link>http://c/</link><description>d</description><item><guid>1</guid><title>Caf".to_vec();
     body.push(0xE9); // é in windows-1252, invalid UTF-8
     body.extend_from_slice(b"</title></item></channel></rss>");
     mock.script(
         "/feed",
-        vec![Resp {
-            status: 200,
-            headers: vec![(
-                "content-type",
-                "application/rss+xml; charset=windows-1252".into(),
-            )],
-            body,
-            ..Resp::default()
-        }],
+        vec![
+            Reply::status(200)
+                .header("content-type", "application/rss+xml; charset=windows-1252")
+                .body(body),
+        ],
     );
     let rig = Rig::new();
     rig.refresh(&one_source(&format!("http://{addr}/feed")), at(0))
@@ -1351,12 +1177,12 @@ async fn http_charset_wins_over_the_xml_declaration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_host_and_global_caps_hold() {
-    let mut slow = Resp::ok(rss(1, ""));
+    let mut slow = Reply::ok(rss(1, ""));
     slow.delay = Duration::from_millis(100);
-    let mock = Mock::default();
+    let mock = MockHost::start().await;
     mock.script("/feed", vec![slow]);
-    let mut addrs = Vec::new();
-    for ip in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+    let mut addrs = vec![mock.addr()];
+    for ip in ["127.0.0.2", "127.0.0.3"] {
         addrs.push(mock.listen(ip).await);
     }
     let fetcher = Fetcher::new(&FetchSettings {
@@ -1381,19 +1207,20 @@ async fn per_host_and_global_caps_hold() {
         ));
     }
     assert_eq!(mock.count(), 30);
-    let per_host = mock.per_host.lock().unwrap().clone();
+    let per_host = mock.per_host();
     assert_eq!(per_host.len(), 3);
     for (host, (_, max)) in per_host {
         assert!(max <= 2, "host {host} saw {max} requests at once");
     }
-    let max = mock.max_inflight.load(Ordering::SeqCst);
+    let max = mock.max_in_flight();
     assert!(max <= 3, "{max} requests at once over all hosts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_gets_of_one_url_share_a_request() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    let mut slow = Resp::ok(rss(1, ""));
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    let mut slow = Reply::ok(rss(1, ""));
     slow.delay = Duration::from_millis(200);
     mock.script("/feed", vec![slow]);
     let fetcher = Fetcher::new(&settings()).unwrap();
@@ -1415,16 +1242,17 @@ async fn concurrent_gets_of_one_url_share_a_request() {
 
 #[tokio::test]
 async fn source_health_shows_url_status_next_poll_reason_and_bytes_saved() {
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
     let body = rss(5, "");
     let len = body.len() as u64;
     mock.script(
         "/feed",
         vec![
-            Resp::ok(body)
+            Reply::ok(body)
                 .header("etag", "\"h\"")
                 .header("cache-control", "max-age=7200"),
-            Resp::status(304).header("cache-control", "max-age=7200"),
+            Reply::status(304).header("cache-control", "max-age=7200"),
         ],
     );
     let rig = Rig::new();
@@ -1459,8 +1287,9 @@ async fn old_poll_state_without_the_new_fields_still_loads() {
     assert!(!state.gone);
     assert_eq!(state.redirect_streak, 0);
     // And such a state keeps its validators and next poll (same URL).
-    let (mock, addr) = Mock::start_on("127.0.0.1").await;
-    mock.script("/feed", vec![Resp::status(304)]);
+    let mock = MockHost::start().await;
+    let addr = mock.addr();
+    mock.script("/feed", vec![Reply::status(304)]);
     let rig = Rig::new();
     let url = format!("http://{addr}/feed");
     let old = syndic::model::PollState {
@@ -1490,9 +1319,9 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
     let future = Utc::now() + chrono::Duration::hours(5);
     std::fs::write(
         dir.join("feeds.toml"),
-        "[daemon]\nlisten = \"127.0.0.1:0\"\n[[source]]\nid = \"moving\"\nurl = \"http://127.0.0.1:9/old\"\n\
-         [[source]]\nid = \"held\"\nurl = \"http://127.0.0.1:9/held\"\n\
-         [[source]]\nid = \"dead\"\nurl = \"http://127.0.0.1:9/dead\"\n\
+        "[daemon]\nlisten = \"127.0.0.1:0\"\n[[source]]\nid = \"moving\"\nurl = \"http://127.0.0.1:0/old\"\n\
+         [[source]]\nid = \"held\"\nurl = \"http://127.0.0.1:0/held\"\n\
+         [[source]]\nid = \"dead\"\nurl = \"http://127.0.0.1:0/dead\"\n\
          [[source]]\nid = \"offline\"\nurl = \"https://blog.example/feed.xml\"\n\
          [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
     )
@@ -1508,9 +1337,9 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
         (
             "moving",
             PollState {
-                url: Some("http://127.0.0.1:9/old".into()),
-                configured_url: Some("http://127.0.0.1:9/old".into()),
-                redirect_target: Some("http://127.0.0.1:9/new".into()),
+                url: Some("http://127.0.0.1:0/old".into()),
+                configured_url: Some("http://127.0.0.1:0/old".into()),
+                redirect_target: Some("http://127.0.0.1:0/new".into()),
                 redirect_streak: 2,
                 last_status: Some("304".into()),
                 bytes_saved: 3 * 1024 * 1024,
@@ -1520,8 +1349,8 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
         (
             "held",
             PollState {
-                url: Some("http://127.0.0.1:9/held".into()),
-                configured_url: Some("http://127.0.0.1:9/held".into()),
+                url: Some("http://127.0.0.1:0/held".into()),
+                configured_url: Some("http://127.0.0.1:0/held".into()),
                 retry_after_until: Some(future),
                 next_poll_reason: PollReason::RetryAfter,
                 last_status: Some("HTTP 429 Too Many Requests".into()),
@@ -1531,8 +1360,8 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
         (
             "dead",
             PollState {
-                url: Some("http://127.0.0.1:9/dead".into()),
-                configured_url: Some("http://127.0.0.1:9/dead".into()),
+                url: Some("http://127.0.0.1:0/dead".into()),
+                configured_url: Some("http://127.0.0.1:0/dead".into()),
                 gone: true,
                 next_poll_at: None,
                 next_poll_reason: PollReason::Gone,
@@ -1566,14 +1395,7 @@ async fn store_with_states(dir: &Path) -> DateTime<Utc> {
 async fn syndic_sources_shows_the_poll_state_columns() {
     let dir = tempfile::tempdir().unwrap();
     let future = store_with_states(dir.path()).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir.path())
-        .arg("sources")
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap();
+    let out = common::syndic(dir.path(), &["sources"]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -1602,7 +1424,7 @@ async fn syndic_sources_shows_the_poll_state_columns() {
     let moving = line("moving");
     assert!(moving.contains("3.0 MiB"), "{moving}");
     assert!(
-        moving.contains("http://127.0.0.1:9/old (301 to http://127.0.0.1:9/new seen 2/3)"),
+        moving.contains("http://127.0.0.1:0/old (301 to http://127.0.0.1:0/new seen 2/3)"),
         "{moving}"
     );
     assert!(moving.contains("2026-03-02 10:00:00"), "{moving}");
@@ -1632,35 +1454,21 @@ async fn syndic_sources_shows_the_poll_state_columns() {
 async fn the_html_index_shows_the_poll_state_columns() {
     let dir = tempfile::tempdir().unwrap();
     store_with_states(dir.path()).await;
-    let config = Config::load(&dir.path().join("feeds.toml")).unwrap();
-    let store = Store::open(&config.daemon.store).unwrap();
-    let app = App::new(config, store).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(syndic::daemon::run(app.clone(), listener, shutdown.clone()));
+    let d = common::TestDaemon::spawn(dir.path());
     // The sources' health is the operator's page, on the admin listener.
-    let mut admin = None;
-    for _ in 0..200 {
-        admin = app.admin_addr();
-        if admin.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let admin = admin.expect("the admin listener");
+    let admin = d.wait_admin().await;
     let html = reqwest::get(format!("http://{admin}/"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    shutdown.cancel();
-    handle.await.unwrap().unwrap();
+    d.stop().await;
     for text in [
         "<th>url in use</th>",
         "<th>why</th>",
         "<th>saved by 304s</th>",
-        "http://127.0.0.1:9/old (301 to http://127.0.0.1:9/new seen 2/3)",
+        "http://127.0.0.1:0/old (301 to http://127.0.0.1:0/new seen 2/3)",
         "<td>Retry-After</td>",
         "<td class=\"bad\">GONE (410)<br><small>retry now: syndic fetch dead</small></td>",
         &format!(

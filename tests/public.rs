@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{MockHost, Scripted, TestDaemon, write_config};
+use common::feed::at;
+use common::{ConfigFile, Daemon, Feed, Item, MockHost, Scripted, TestDaemon, syndic_command};
 use reqwest::StatusCode;
 
 const RSS: &str = "application/rss+xml";
@@ -12,11 +13,21 @@ const RSS: &str = "application/rss+xml";
 /// An RSS feed with one item that has a link and one that has none (its
 /// page is `/items/{key}`).
 fn feed_with_linkless_item() -> String {
-    r#"<?xml version="1.0"?><rss version="2.0"><channel><title>News</title><link>http://news.example/</link><description>d</description>
-<item><guid>n1</guid><title>Linked</title><link>http://news.example/1</link><description>&lt;p&gt;One &lt;img src="http://img.example/a.png"&gt;&lt;/p&gt;</description><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate></item>
-<item><guid isPermaLink="false">n2</guid><title>No link</title><description>Two</description><pubDate>Tue, 03 Mar 2026 10:00:00 GMT</pubDate></item>
-</channel></rss>"#
-        .to_string()
+    Feed::rss("News", "http://news.example/")
+        .encoding(None)
+        .item(
+            Item::new("n1", "Linked")
+                .link("http://news.example/1")
+                .description("&lt;p&gt;One &lt;img src=\"http://img.example/a.png\"&gt;&lt;/p&gt;")
+                .date(at(2026, 3, 2, 10)),
+        )
+        .item(
+            Item::new("n2", "No link")
+                .not_permalink()
+                .description("Two")
+                .date(at(2026, 3, 3, 10)),
+        )
+        .render()
 }
 
 /// A folder with an article and a remote source, and the extra `[daemon]`
@@ -28,26 +39,19 @@ async fn setup(daemon_extra: &str) -> (tempfile::TempDir, MockHost) {
         "news.rss",
         Scripted::feed(RSS, &feed_with_linkless_item(), "\"v1\""),
     );
-    let articles = dir.path().join("articles");
-    std::fs::create_dir(&articles).unwrap();
-    std::fs::write(
-        articles.join("hello.md"),
-        "+++\ntitle = \"Hello local\"\ndate = 2026-03-10T00:00:00Z\n+++\nLocal *body*.\n",
-    )
-    .unwrap();
-    let path = write_config(
+    common::write_file(
         dir.path(),
-        &format!(
+        "articles/hello.md",
+        "+++\ntitle = \"Hello local\"\ndate = 2026-03-10T00:00:00Z\n+++\nLocal *body*.\n",
+    );
+    ConfigFile::new()
+        .daemon(daemon_extra)
+        .sources(&format!(
             "[[source]]\nid = \"news\"\nurl = \"{}\"\nallow_internal = true\n\n\
              [[source]]\nid = \"local\"\npath = \"articles\"\n",
             host.url("news.rss")
-        ),
-    );
-    if !daemon_extra.is_empty() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replacen("[daemon]\n", &format!("[daemon]\n{daemon_extra}\n"), 1);
-        std::fs::write(&path, text).unwrap();
-    }
+        ))
+        .write(dir.path());
     (dir, host)
 }
 
@@ -177,10 +181,8 @@ async fn an_admin_address_in_use_stops_the_start_with_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
     let (dir, _host) = setup(&format!("admin_listen = \"{addr}\"")).await;
-    let config = syndic::config::Config::load(&dir.path().join("feeds.toml")).unwrap();
-    let store = syndic::store::Store::open(&config.daemon.store).unwrap();
-    let app = syndic::app::App::new(config, store).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = common::daemon::app(dir.path());
+    let listener = common::daemon::listener("127.0.0.1:0");
     let err = syndic::daemon::run(app, listener, Default::default())
         .await
         .unwrap_err();
@@ -267,45 +269,18 @@ fn secret_config(dir: &std::path::Path, host: &MockHost) {
         "+++\ntitle = \"Hello local\"\ndate = 2026-03-10T00:00:00Z\n+++\nLocal *body*.\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join("feeds.toml"),
-        format!(
-            r#"[daemon]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-store = "store"
-public_url = "http://feeds.test"
-
-[defaults]
-refresh = "1h"
-min_interval = "1m"
-timeout = "5s"
-allow_internal = true
-
-[[source]]
-id = "private"
-url = "{base}news.rss?user=alice&token={TOKEN}"
-
-[[source]]
-id = "basic"
-url = "{userinfo}news.rss"
-
-[[source]]
-id = "down"
-url = "http://bob:{PASSWORD}@127.0.0.1:0/feed.xml?api_key={KEY}"
-
-[[source]]
-id = "local"
-path = "articles"
-
-[[feed]]
-name = "all"
-title = "All"
-include = ["*"]
-"#
-        ),
-    )
-    .unwrap();
+    ConfigFile::new()
+        .without_daemon(&["contact"])
+        .daemon("admin_listen = \"127.0.0.1:0\"")
+        .defaults("allow_internal = true")
+        .sources(&format!(
+            "[[source]]\nid = \"private\"\nurl = \"{base}news.rss?user=alice&token={TOKEN}\"\n\n\
+             [[source]]\nid = \"basic\"\nurl = \"{userinfo}news.rss\"\n\n\
+             [[source]]\nid = \"down\"\nurl = \"http://bob:{PASSWORD}@127.0.0.1:0/feed.xml?api_key={KEY}\"\n\n\
+             [[source]]\nid = \"local\"\npath = \"articles\"\n"
+        ))
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n")
+        .write(dir);
 }
 
 fn assert_no_secret(what: &str, text: &str) {
@@ -330,14 +305,8 @@ async fn fetch_all(url: &str) -> (StatusCode, String) {
 }
 
 fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
+    let out = syndic_command(dir)
         .args(args)
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
         .env("RUST_LOG", "debug")
         .output()
         .unwrap();
@@ -483,39 +452,10 @@ async fn a_config_error_quoting_a_secret_url_is_printed_redacted() {
 /// Runs `syndic serve` in `log_format` until the failing source's error is
 /// logged, then stops it; returns the log.
 fn serve_log(dir: &std::path::Path, log_format: &str) -> String {
-    let log_path = dir.join(format!("daemon-{log_format}.log"));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-        .current_dir(dir)
-        .args(["--log-format", log_format, "serve"])
-        .env_remove("SYNDIC_CONFIG")
-        .env_remove("SYNDIC_STORE")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("LISTEN_FDS")
-        .env_remove("JOURNAL_STREAM")
-        // Every crate at debug: the HTTP client's own lines too.
-        .env("RUST_LOG", "debug")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let log = loop {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if log.contains("refresh failed") && log.contains("refreshed") {
-            break log;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no refresh logged:\n{log}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    std::fs::read_to_string(&log_path).unwrap_or(log)
+    // Every crate at debug: the HTTP client's own lines too.
+    let daemon = Daemon::start_with(dir, &["--log-format", log_format], &[("RUST_LOG", "debug")]);
+    daemon.log_until(|log| log.contains("refresh failed") && log.contains("refreshed"));
+    daemon.stop().1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

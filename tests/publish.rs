@@ -21,68 +21,19 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode as AxumStatus;
-use axum::routing::post;
 use chrono::{DateTime, TimeZone, Utc};
-use common::TestDaemon;
+use common::exact::{EXT_SOURCE, put_items, start_at, stored_with};
+use common::{MockHost, Reply, TestDaemon};
 use reqwest::StatusCode;
-use syndic::app::App;
-use syndic::config::Config;
 use syndic::daemon;
-use syndic::model::{Enclosure, Entry, ItemKey, StoredItem};
-use syndic::store::{Batch, Store};
-use tokio_util::sync::CancellationToken;
+use syndic::model::{Enclosure, StoredItem};
 
 /// Starts the daemon over `dir` with the given sources and feeds, with
 /// `public_url` set to the address it listens on.
 async fn start(dir: &Path, sources_and_feeds: &str) -> TestDaemon {
     start_at(dir, sources_and_feeds, "127.0.0.1:0").await
-}
-
-/// [`start`] on a given address (to restart on the same one).
-async fn start_at(dir: &Path, sources_and_feeds: &str, at: &str) -> TestDaemon {
-    let listener = tokio::net::TcpListener::bind(at).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let text = format!(
-        "[daemon]\nlisten = \"127.0.0.1:0\"\nstore = \"store\"\npublic_url = \"http://{addr}\"\n\n\
-         [defaults]\nrefresh = \"1h\"\nmin_interval = \"1m\"\ntimeout = \"2s\"\n\n{sources_and_feeds}"
-    );
-    std::fs::write(dir.join("feeds.toml"), text).unwrap();
-    let config = Config::load(&dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open(&config.daemon.store).unwrap();
-    let app = App::new(config, store).unwrap();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(daemon::run(app.clone(), listener, shutdown.clone()));
-    let d = TestDaemon {
-        dir: dir.to_path_buf(),
-        app,
-        addr,
-        shutdown,
-        handle,
-    };
-    // Wait for the first refresh of every source and the render after it.
-    for _ in 0..200 {
-        let config = d.app.config();
-        if config.sources.iter().all(|s| {
-            d.app
-                .store
-                .poll_state(&s.id)
-                .unwrap()
-                .is_some_and(|p| p.last_attempt.is_some())
-        }) {
-            // The render that follows a refresh may still be on its way on
-            // a loaded machine: render now (the same bytes either way).
-            d.app.render_feeds(None);
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("first refreshes did not finish");
 }
 
 /// A client that neither decompresses nor asks for compression by itself.
@@ -97,9 +48,7 @@ fn client() -> reqwest::Client {
 const ARTICLES: &str = "[[source]]\nid = \"local\"\npath = \"articles\"\nrefresh = \"10m\"\n";
 
 fn write_article(dir: &Path, name: &str, text: &str) {
-    let articles = dir.join("articles");
-    std::fs::create_dir_all(&articles).unwrap();
-    std::fs::write(articles.join(name), text).unwrap();
+    common::write_file(&dir.join("articles"), name, text);
 }
 
 /// Two ordinary articles and one full of things that must not survive.
@@ -574,39 +523,9 @@ async fn conditional_get_matrix_for_every_format_and_encoding() {
     d.stop().await;
 }
 
-use common::exact::EXT_SOURCE;
-
+/// An item with its content (`<p>All of ID</p>`), first seen `seen`.
 fn stored(source: &str, id: &str, at: DateTime<Utc>, seen: DateTime<Utc>) -> StoredItem {
-    let key = ItemKey::derive(source, id);
-    let entry = Entry {
-        upstream_id: Some(id.into()),
-        title: Some(format!("Item {id}")),
-        link: Some(format!("https://example.org/{id}")),
-        summary_html: Some(format!("<p>About {id}</p>")),
-        content_html: Some(format!("<p>All of {id}</p>")),
-        ..Entry::default()
-    };
-    StoredItem {
-        first_seen: seen,
-        ..syndic::dedup::new_item(source, key, entry, at)
-    }
-}
-
-async fn put_items(d: &TestDaemon, source: &str, items: Vec<StoredItem>) {
-    let poll = d.app.store.poll_state(source).unwrap().unwrap_or_default();
-    let mut upserts = Vec::new();
-    for item in items {
-        let old = d.app.store.item(&item.key).unwrap();
-        upserts.push((old, item));
-    }
-    let batch = Batch {
-        source: source.into(),
-        upserts,
-        poll: Some(poll),
-        ..Batch::default()
-    };
-    d.app.store.apply(&batch).await.unwrap();
-    d.app.render_feeds(Some(source));
+    stored_with(source, id, at, seen, Some(&format!("<p>All of {id}</p>")))
 }
 
 fn minute(n: i64) -> DateTime<Utc> {
@@ -933,40 +852,25 @@ async fn archives_keep_old_items_reachable_and_full_pages_never_change() {
     d.stop().await;
 }
 
-/// A WebSub hub on 127.0.0.1 that records publish pings; the first
-/// `fail_first` answer 500.
-#[derive(Clone, Default)]
-struct MockHub {
-    pings: Arc<Mutex<Vec<String>>>,
-    fail_first: Arc<Mutex<usize>>,
-}
-
-async fn hub_ping(State(hub): State<MockHub>, body: String) -> AxumStatus {
-    hub.pings.lock().unwrap().push(body);
-    let mut fail = hub.fail_first.lock().unwrap();
-    if *fail > 0 {
-        *fail -= 1;
-        AxumStatus::INTERNAL_SERVER_ERROR
-    } else {
-        AxumStatus::NO_CONTENT
-    }
-}
-
-async fn start_hub(fail_first: usize) -> (MockHub, SocketAddr) {
-    let hub = MockHub::default();
-    *hub.fail_first.lock().unwrap() = fail_first;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route("/hub", post(hub_ping))
-        .with_state(hub.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+/// A WebSub hub on 127.0.0.1: the mock host recording the publish pings
+/// POSTed to `/hub`; the first `fail_first` answer 500, the others 204.
+async fn start_hub(fail_first: usize) -> (MockHost, SocketAddr) {
+    let hub = MockHost::start().await;
+    let mut replies = vec![Reply::status(500); fail_first];
+    replies.push(Reply::status(204));
+    hub.script("hub", replies);
+    let addr = hub.addr();
     (hub, addr)
 }
 
-async fn wait_for_pings(hub: &MockHub, n: usize) {
+/// The pings the hub got, in order.
+fn pings(hub: &MockHost) -> Vec<String> {
+    hub.bodies("hub")
+}
+
+async fn wait_for_pings(hub: &MockHost, n: usize) {
     for _ in 0..200 {
-        if hub.pings.lock().unwrap().len() >= n {
+        if pings(hub).len() >= n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -1012,7 +916,7 @@ async fn websub_hub_gets_exactly_one_ping_per_change_and_none_without_change() {
 
     // Starting up is not a change.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(hub.pings.lock().unwrap().is_empty());
+    assert!(pings(&hub).is_empty());
 
     put_items(&d, "ext", vec![stored("ext", "a", minute(1), minute(1))]).await;
     wait_for_pings(&hub, 1).await;
@@ -1023,23 +927,20 @@ async fn websub_hub_gets_exactly_one_ping_per_change_and_none_without_change() {
         urlencode(&d.url("/feeds/all.rss")),
         urlencode(&d.url("/feeds/all.atom"))
     );
-    assert_eq!(*hub.pings.lock().unwrap(), vec![expected.clone()]);
-    assert_eq!(
-        *hub2.pings.lock().unwrap(),
-        vec![expected.clone(), expected.clone()]
-    );
+    assert_eq!(pings(&hub), vec![expected.clone()]);
+    assert_eq!(pings(&hub2), vec![expected.clone(), expected.clone()]);
 
     // Re-rendering the same items: no ping.
     d.app.render_feeds(None);
     put_items(&d, "ext", vec![]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(hub.pings.lock().unwrap().len(), 1);
+    assert_eq!(pings(&hub).len(), 1);
 
     // Another change: exactly one more.
     put_items(&d, "ext", vec![stored("ext", "b", minute(2), minute(2))]).await;
     wait_for_pings(&hub, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(hub.pings.lock().unwrap().len(), 2);
+    assert_eq!(pings(&hub).len(), 2);
     d.stop().await;
 }
 

@@ -2,7 +2,10 @@
 //! often a burst of refreshes renders a feed. Through the real reconcile
 //! path and store, with crafted entries.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::ConfigFile;
 use syndic::config::Config;
 use syndic::ingest::fetch::Fetcher;
 use syndic::model::{Entry, PollState};
@@ -18,20 +21,16 @@ const STORIES: usize = 20;
 const LIMIT: usize = 10;
 
 fn config(dir: &std::path::Path) -> Config {
-    let mut text = String::from(
-        "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n[defaults]\n",
-    );
-    for s in 0..SOURCES {
-        text.push_str(&format!(
-            "[[source]]\nid = \"s{s}\"\nurl = \"http://s{s}.example/feed.xml\"\n"
+    let mut file = ConfigFile::bare()
+        .daemon("store = \"store\"\npublic_url = \"http://feeds.test\"")
+        .all_feed(&format!(
+            "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = {LIMIT}\n\
+             [[feed]]\nname = \"late\"\ntitle = \"Late\"\ninclude = [\"s1\", \"s2\"]\nlimit = {LIMIT}\n"
         ));
+    for s in 0..SOURCES {
+        file = file.remote(&format!("s{s}"), &format!("http://s{s}.example/feed.xml"));
     }
-    text.push_str(&format!(
-        "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = {LIMIT}\n\
-         [[feed]]\nname = \"late\"\ntitle = \"Late\"\ninclude = [\"s1\", \"s2\"]\nlimit = {LIMIT}\n"
-    ));
-    std::fs::write(dir.join("feeds.toml"), text).unwrap();
-    Config::load(&dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"))
+    file.load(dir)
 }
 
 fn at(source: usize, story: usize) -> DateTime<Utc> {
@@ -129,17 +128,8 @@ async fn a_render_reads_at_most_limit_items_whatever_the_duplicates() {
 }
 
 fn reopen(config: &Config) -> Store {
-    for _ in 0..100 {
-        if let Ok(store) = Store::open(&config.daemon.store) {
-            return store;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("the store did not reopen");
+    common::reopen_store(&config.daemon.store)
 }
-
-#[path = "common/mod.rs"]
-mod common;
 
 /// A burst of refreshes (every source at once, each with new items)
 /// renders the feed at most once per `RENDER_WINDOW` of the burst (plus the
@@ -151,8 +141,13 @@ async fn a_burst_of_refreshes_renders_each_feed_a_bounded_number_of_times() {
     use syndic::app::{App, RENDER_WINDOW};
     const N: usize = 40;
     let host = common::MockHost::start().await;
-    let mut text =
-        String::from("[daemon]\nstore = \"store\"\n[defaults]\nnear_duplicates = false\n");
+    let mut file = ConfigFile::bare()
+        .daemon("store = \"store\"")
+        .defaults("near_duplicates = false")
+        .all_feed(
+            "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 100\n\
+             [[feed]]\nname = \"one\"\ntitle = \"One\"\ninclude = [\"s0\"]\n",
+        );
     for s in 0..N {
         let guid = format!("s{s}-item");
         let title = format!("Item of source {s}");
@@ -164,18 +159,10 @@ async fn a_burst_of_refreshes_renders_each_feed_a_bounded_number_of_times() {
                 &format!("\"v{s}\""),
             ),
         );
-        text.push_str(&format!(
-            "[[source]]\nid = \"s{s}\"\nurl = \"{}\"\n",
-            host.url(&format!("f{s}"))
-        ));
+        file = file.remote(&format!("s{s}"), &host.url(&format!("f{s}")));
     }
-    text.push_str(
-        "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 100\n\
-         [[feed]]\nname = \"one\"\ntitle = \"One\"\ninclude = [\"s0\"]\n",
-    );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("feeds.toml"), &text).unwrap();
-    let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let config = file.load(dir.path());
     let store = Store::open(&config.daemon.store).unwrap();
     let app = App::new(config, store).unwrap();
     app.render_feeds(None);

@@ -12,69 +12,33 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use common::{TestDaemon, rss_feed, write_config};
-use syndic::config::Config;
+use common::{ConfigFile, MockHost, Reply, TestDaemon, rss_feed, write_config};
 use syndic::ingest::fetch::{Fetcher, HostTable};
 use syndic::refresh::{Outcome, Refresher};
 use syndic::store::Store;
 
-/// A host that answers the paths in `redirects` with a 302 to the given
-/// location, and any other path with a small RSS feed; it records each path
-/// it is asked for.
-#[derive(Clone, Default)]
-struct Host {
-    redirects: Arc<Mutex<HashMap<String, String>>>,
-    hits: Arc<Mutex<Vec<String>>>,
-    addr: Option<SocketAddr>,
+/// A mock host on `ip` that answers the paths given a redirect with it,
+/// and any other path with a small RSS feed whose item names the host and
+/// the path; it records each path it is asked for.
+async fn host(ip: &str) -> MockHost {
+    host_or(ip).await.unwrap()
 }
 
-impl Host {
-    async fn start(bind: &str) -> Host {
-        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
-        let host = Host {
-            addr: Some(listener.local_addr().unwrap()),
-            ..Host::default()
-        };
-        let app = Router::new().fallback(answer).with_state(host.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        host
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.addr.unwrap()
-    }
-
-    fn redirect(&self, path: &str, location: &str) {
-        self.redirects
-            .lock()
-            .unwrap()
-            .insert(path.to_string(), location.to_string());
-    }
-
-    fn hits(&self) -> Vec<String> {
-        self.hits.lock().unwrap().clone()
-    }
+async fn host_or(ip: &str) -> std::io::Result<MockHost> {
+    let host = MockHost::try_start_on(ip).await?;
+    let addr = host.addr();
+    host.fallback(move |request| {
+        Reply::ok(rss_feed(&[(&format!("{addr}{}", request.path), "Reached")]))
+    });
+    Ok(host)
 }
 
-async fn answer(State(host): State<Host>, request: Request) -> Response {
-    let path = request.uri().path().to_string();
-    host.hits.lock().unwrap().push(path.clone());
-    if let Some(location) = host.redirects.lock().unwrap().get(&path) {
-        return (StatusCode::FOUND, [(header::LOCATION, location.clone())]).into_response();
-    }
-    let guid = format!("{}{path}", host.addr());
-    (
-        [(header::CONTENT_TYPE, "application/rss+xml")],
-        rss_feed(&[(&guid, "Reached")]),
-    )
-        .into_response()
+/// Answers `path` on `host` with a 302 to `location`.
+fn redirect(host: &MockHost, path: &str, location: &str) {
+    host.set(path, Reply::redirect(302, location));
 }
 
 fn ip(text: &str) -> IpAddr {
@@ -89,26 +53,23 @@ const PUBLIC_IP_2: &str = "151.101.1.69";
 /// `news` a second public host, `internal` a host on 127.0.0.1 reached as
 /// itself and under internal names, `internal6` the same on [::1].
 struct World {
-    public: Host,
-    news: Host,
-    internal: Host,
-    internal6: Option<Host>,
+    public: MockHost,
+    news: MockHost,
+    internal: MockHost,
+    internal6: Option<MockHost>,
     table: Arc<HostTable>,
     dir: tempfile::TempDir,
 }
 
 impl World {
     async fn new() -> World {
-        let public = Host::start("127.0.0.1:0").await;
-        let news = Host::start("127.0.0.1:0").await;
-        let internal = Host::start("127.0.0.1:0").await;
+        let public = host("127.0.0.1").await;
+        let news = host("127.0.0.1").await;
+        let internal = host("127.0.0.1").await;
         // IPv6 loopback may be missing on a machine: that case is skipped,
         // visibly.
-        let internal6 = match tokio::net::TcpListener::bind("[::1]:0").await {
-            Ok(probe) => {
-                drop(probe);
-                Some(Host::start("[::1]:0").await)
-            }
+        let internal6 = match host_or("::1").await {
+            Ok(host) => Some(host),
             Err(err) => {
                 common::skip::skip(
                     "ssrf IPv6 loopback cases",
@@ -134,25 +95,35 @@ impl World {
         table.add("rebind.example.com", ip("169.254.169.254"), internal.addr());
 
         let loopback = format!("http://{}/secret", internal.addr());
-        public.redirect("/to-loopback", &loopback);
+        redirect(&public, "/to-loopback", &loopback);
         // Literal addresses skip the host table: were the guard to let one
         // through, the fetch would really go there. Port 0, where nothing
         // listens on any host, keeps a regression from reaching a metadata
         // service or an intranet; the test then fails on the cause.
-        public.redirect(
+        redirect(
+            &public,
             "/to-metadata",
             "http://169.254.169.254:0/latest/meta-data/iam/security-credentials/",
         );
-        public.redirect("/to-private", "http://10.0.0.1:0/feed.xml");
-        public.redirect("/to-mapped", "http://[::ffff:169.254.169.254]:0/latest/");
-        public.redirect(
+        redirect(&public, "/to-private", "http://10.0.0.1:0/feed.xml");
+        redirect(
+            &public,
+            "/to-mapped",
+            "http://[::ffff:169.254.169.254]:0/latest/",
+        );
+        redirect(
+            &public,
             "/to-metadata-name",
             "http://metadata.google.internal/computeMetadata/v1/",
         );
-        public.redirect("/to-intranet", "http://intranet.corp/feed.xml");
-        public.redirect("/to-news", "http://news.example.org/feed.xml");
+        redirect(&public, "/to-intranet", "http://intranet.corp/feed.xml");
+        redirect(&public, "/to-news", "http://news.example.org/feed.xml");
         if let Some(v6) = &internal6 {
-            public.redirect("/to-ipv6-loopback", &format!("http://{}/secret", v6.addr()));
+            redirect(
+                &public,
+                "/to-ipv6-loopback",
+                &format!("http://{}/secret", v6.addr()),
+            );
         }
         World {
             public,
@@ -172,14 +143,13 @@ impl World {
         defaults: &str,
         sources: &str,
     ) -> HashMap<String, (Outcome, String)> {
-        let text = format!(
-            "[daemon]\nstore = \"store\"\npublic_url = \"http://feeds.test\"\n\n\
-             [defaults]\ntimeout = \"5s\"\n{defaults}\n\n{sources}\n\
-             [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n"
-        );
-        let path = self.dir.path().join("feeds.toml");
-        std::fs::write(&path, text).unwrap();
-        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let config = ConfigFile::bare()
+            .daemon("store = \"store\"\npublic_url = \"http://feeds.test\"")
+            .defaults("timeout = \"5s\"")
+            .defaults(defaults)
+            .sources(sources)
+            .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n")
+            .load(self.dir.path());
         let store = Store::open(&config.daemon.store).unwrap();
         let fetcher =
             Fetcher::with_hosts(&syndic::app::fetch_settings(&config), self.table.clone()).unwrap();
@@ -261,15 +231,15 @@ async fn redirects_from_a_public_source_into_internal_addresses_are_refused() {
         assert_refused(&results, id, address);
     }
     // Nothing was asked of the internal hosts, under any name.
-    assert_eq!(w.internal.hits(), Vec::<String>::new());
+    assert_eq!(w.internal.paths(), Vec::<String>::new());
     if let Some(v6) = &w.internal6 {
-        assert_eq!(v6.hits(), Vec::<String>::new());
+        assert_eq!(v6.paths(), Vec::<String>::new());
     }
     // The source's own host was asked (the redirect came from it) ...
-    assert!(w.public.hits().contains(&"/to-loopback".to_string()));
+    assert!(w.public.paths().contains(&"/to-loopback".to_string()));
     // ... and a redirect to another public host is followed.
     assert_refreshed(&results, "public");
-    assert_eq!(w.news.hits(), ["/feed.xml"]);
+    assert_eq!(w.news.paths(), ["/feed.xml"]);
 }
 
 #[tokio::test]
@@ -307,7 +277,7 @@ async fn allow_internal_lifts_the_guard_per_source_and_by_default() {
         assert_refreshed(&results, id);
     }
     assert_refused(&results, "guarded", "127.0.0.1");
-    let mut hits = w.internal.hits();
+    let mut hits = w.internal.paths();
     hits.sort();
     assert_eq!(
         hits,
@@ -315,7 +285,7 @@ async fn allow_internal_lifts_the_guard_per_source_and_by_default() {
         "each allowed source reached the internal host once; the guarded one did not"
     );
     if let Some(v6) = &w.internal6 {
-        assert_eq!(v6.hits(), ["/secret"]);
+        assert_eq!(v6.paths(), ["/secret"]);
     }
 
     // `[defaults] allow_internal = true` lifts it for every source, and a
@@ -330,7 +300,7 @@ async fn allow_internal_lifts_the_guard_per_source_and_by_default() {
     let results = w.refresh_all("allow_internal = true", &sources).await;
     assert_refreshed(&results, "open");
     assert_refused(&results, "closed", "127.0.0.1");
-    assert_eq!(w.internal.hits(), ["/secret"]);
+    assert_eq!(w.internal.paths(), ["/secret"]);
 }
 
 #[tokio::test]
@@ -347,7 +317,7 @@ async fn a_source_configured_on_an_internal_address_may_follow_redirects_inside(
     assert_refreshed(&results, "literal");
     assert_refreshed(&results, "lan-name");
     assert_refreshed(&results, "lan-metadata");
-    let mut hits = w.internal.hits();
+    let mut hits = w.internal.paths();
     hits.sort();
     assert_eq!(hits, ["/computeMetadata/v1/", "/feed.xml", "/secret"]);
 }
@@ -362,8 +332,8 @@ async fn a_public_name_rebound_to_the_metadata_address_is_refused_at_connect_tim
     let results = w.refresh_all("", &sources).await;
     assert_refused(&results, "rebind", "169.254.169.254");
     assert_eq!(w.table.lookups("rebind.example.com"), 2);
-    assert_eq!(w.internal.hits(), Vec::<String>::new());
-    assert_eq!(w.news.hits(), Vec::<String>::new());
+    assert_eq!(w.internal.paths(), Vec::<String>::new());
+    assert_eq!(w.news.paths(), Vec::<String>::new());
 }
 
 /// The daemon itself, from `feeds.toml`: a source on 127.0.0.1 (as every
@@ -387,6 +357,6 @@ async fn the_daemon_lets_a_loopback_source_follow_loopback_redirects() {
         "{outcome:?}"
     );
     assert!(daemon.app.store.source_item_count("local-redirect") >= 1);
-    assert!(w.internal.hits().contains(&"/secret".to_string()));
+    assert!(w.internal.paths().contains(&"/secret".to_string()));
     daemon.stop().await;
 }

@@ -7,14 +7,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{MockHost, Scripted, TestDaemon, rss_feed};
+use common::{ConfigFile, MockHost, Scripted, TestDaemon, rss_feed, syndic_command};
 
 const RSS: &str = "application/rss+xml";
 
+/// An `all` feed of everything, without a limit.
+const ALL: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+
+/// The CLI on the config at `config`, logging errors only.
 fn syndic(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_syndic"))
+    syndic_command(config.parent().unwrap())
         .arg("--config")
         .arg(config)
         .args(args)
@@ -24,22 +28,17 @@ fn syndic(config: &Path, args: &[&str]) -> Output {
 }
 
 fn config(dir: &Path, host: &MockHost, articles: &Path) {
-    std::fs::write(
-        dir.join("feeds.toml"),
-        format!(
-            "[daemon]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\npublic_url = \"http://feeds.test\"\n\n\
-             [defaults]\nrefresh = \"1h\"\nmin_interval = \"1m\"\ntimeout = \"5s\"\n\n\
-             [[source]]\nid = \"news\"\nurl = \"{}\"\nmax_items = 2\n\n\
-             [[source]]\nid = \"mirror\"\nurl = \"{}\"\n\n\
-             [[source]]\nid = \"posts\"\npath = \"{}\"\n\n\
-             [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 100\n",
-            dir.join("store").display(),
-            host.url("news.rss"),
-            host.url("mirror.rss"),
-            articles.display()
-        ),
-    )
-    .unwrap();
+    ConfigFile::new()
+        .without_daemon(&["contact"])
+        .daemon(&format!("store = \"{}\"", dir.join("store").display()))
+        .sources(&format!(
+            "[[source]]\nid = \"news\"\nurl = \"{}\"\nmax_items = 2\n",
+            host.url("news.rss")
+        ))
+        .remote("mirror", &host.url("mirror.rss"))
+        .local("posts", &articles.display().to_string())
+        .all_feed(&format!("{ALL}limit = 100\n"))
+        .write(dir);
 }
 
 async fn feeds(daemon: &TestDaemon) -> Vec<(String, Vec<u8>)> {
@@ -237,16 +236,11 @@ fn truncated_edited_or_broken_exports_are_refused_whole() {
     let source = root.path().join("source");
     std::fs::create_dir(&source).unwrap();
     let with_store = |dir: &Path| {
-        std::fs::write(
-            dir.join("feeds.toml"),
-            format!(
-                "[daemon]\nstore = \"{}\"\n\n[[source]]\nid = \"posts\"\npath = \"{}\"\n\n\
-                 [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
-                dir.join("store").display(),
-                articles.display()
-            ),
-        )
-        .unwrap();
+        ConfigFile::bare()
+            .daemon(&format!("store = \"{}\"", dir.join("store").display()))
+            .local("posts", &articles.display().to_string())
+            .all_feed(ALL)
+            .write(dir);
         dir.join("feeds.toml")
     };
     let config = with_store(&source);

@@ -2,13 +2,17 @@
 //! exits 1 with one message naming the store, what was found, and the two
 //! ways on (restore a backup with `syndic import`, or move the folder aside).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{ConfigFile, syndic_command};
 
 const ARTICLES: usize = 400;
 
 fn syndic(dir: &Path, store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_syndic"))
+    syndic_command(dir)
         .arg("--config")
         .arg(dir.join("feeds.toml"))
         .arg("--store")
@@ -38,15 +42,11 @@ fn healthy_store(dir: &Path) -> PathBuf {
         )
         .unwrap();
     }
-    std::fs::write(
-        dir.join("feeds.toml"),
-        format!(
-            "[daemon]\nstore = \"store\"\n\n[[source]]\nid = \"local\"\npath = \"{}\"\n\n\
-             [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n",
-            articles.display()
-        ),
-    )
-    .unwrap();
+    ConfigFile::bare()
+        .daemon("store = \"store\"")
+        .local("local", &articles.display().to_string())
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n")
+        .write(dir);
     let store = dir.join("store");
     let out = syndic(dir, &store, &["fetch"]);
     assert!(

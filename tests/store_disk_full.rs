@@ -6,30 +6,20 @@
 //! keeps being fed, and once space returns writes resume by themselves (no
 //! restart) with nothing lost that was acknowledged before.
 
-#[path = "common/skip.rs"]
-mod skip;
+mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixDatagram;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use common::{ConfigFile, Daemon, http_get, skip, syndic_command};
 
 struct Mounted(PathBuf);
 
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -48,24 +38,6 @@ fn write_articles(dir: &Path, from: usize, to: usize, words: usize) {
         )
         .unwrap();
     }
-}
-
-/// `GET path` on 127.0.0.1:port: (status, body).
-fn get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, body.to_string())
 }
 
 fn metric(text: &str, name_and_labels: &str) -> f64 {
@@ -126,56 +98,26 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     write_articles(&articles, 0, 50, 100);
     let store = mnt.join("store");
     let config = dir.path().join("feeds.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"off\"\npublic_status = true\nstore = \"{}\"\n\n\
-             [[source]]\nid = \"local\"\npath = \"{}\"\nrefresh = \"1h\"\n\n\
-             [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n",
-            store.display(),
+    ConfigFile::bare()
+        .daemon(&format!(
+            "listen = \"127.0.0.1:0\"\nadmin_listen = \"off\"\npublic_status = true\nstore = \"{}\"",
+            store.display()
+        ))
+        .sources(&format!(
+            "[[source]]\nid = \"local\"\npath = \"{}\"\nrefresh = \"1h\"\n",
             articles.display()
-        ),
-    )
-    .unwrap();
-    let notify_path = dir.path().join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let messages: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
-    {
-        let messages = messages.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            loop {
-                if let Ok(n) = notify.recv(&mut buf) {
-                    let text = String::from_utf8_lossy(&buf[..n]).to_string();
-                    messages.lock().unwrap().push((Instant::now(), text));
-                }
-            }
-        });
-    }
-    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-    let daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_syndic"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env("NOTIFY_SOCKET", &notify_path)
-            .env("WATCHDOG_USEC", "2000000")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let pid = daemon.0.id();
+        ))
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 1000\n")
+        .write_to(&config);
+    // The daemon picks its port; READY's status line says which.
+    let daemon = Daemon::start(dir.path(), &[("WATCHDOG_USEC", "2000000")]);
+    let pid = daemon.child.id();
+    let addr = daemon.addr;
     let cli = |args: &[&str]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_syndic"))
+        syndic_command(dir.path())
             .arg("--config")
             .arg(&config)
             .args(args)
-            .env_remove("NOTIFY_SOCKET")
             .output()
             .unwrap()
     };
@@ -190,20 +132,7 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
             std::thread::sleep(Duration::from_millis(200));
         }
     };
-    // The daemon picks its port; READY's status line says which.
-    let serving_port = || -> Option<u16> {
-        messages.lock().unwrap().iter().find_map(|(_, message)| {
-            let addr = message.split("serving on ").nth(1)?.split(';').next()?;
-            addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
-        })
-    };
-    wait_for("READY with the address", Duration::from_secs(60), &|| {
-        serving_port().is_some()
-    });
-    let port = serving_port().unwrap();
-    let ready = || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/readyz").0 == 200
-    };
+    let ready = || std::net::TcpStream::connect(addr).is_ok() && http_get(addr, "/readyz").0 == 200;
     wait_for("ready", Duration::from_secs(60), &ready);
     let items = |cli: &dyn Fn(&[&str]) -> Output| -> usize {
         let out = cli(&["render", "all", "--format", "json"]);
@@ -241,28 +170,27 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     );
     let status = rows[0]["last_status"].as_str().unwrap().to_string();
     assert!(status.starts_with("store:"), "{status}");
-    let (_, index) = get(port, "/");
+    let (_, index) = http_get(addr, "/");
     assert!(
         index.contains("store:"),
         "the index page names the store error"
     );
-    let (_, metrics) = get(port, "/metrics");
+    let (_, metrics) = http_get(addr, "/metrics");
     assert_eq!(metric(&metrics, "syndic_source_up{source=\"local\"}"), 0.0);
     assert!(metric(&metrics, "syndic_source_failures_total{source=\"local\"}") >= 1.0);
     // The store's health shows.
     assert_eq!(metric(&metrics, "syndic_store_writable"), 0.0);
-    let (code, body) = get(port, "/readyz");
+    let (code, body) = http_get(addr, "/readyz");
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("store not writable"), "{body}");
     wait_for("STATUS= naming the store", Duration::from_secs(15), &|| {
-        messages
-            .lock()
-            .unwrap()
+        daemon
+            .messages()
             .iter()
-            .any(|(_, m)| m.contains("STATUS=") && m.contains("STORE NOT WRITABLE"))
+            .any(|m| m.contains("STATUS=") && m.contains("STORE NOT WRITABLE"))
     });
     // Serving goes on.
-    assert_eq!(get(port, "/feeds/all.json").0, 200);
+    assert_eq!(http_get(addr, "/feeds/all.json").0, 200);
 
     // No spin: CPU and memory flat for 10 s of outage (with scrapes and a
     // second failing fetch), and the watchdog still fed.
@@ -271,7 +199,7 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     let out = cli(&["fetch", "local"]);
     assert_eq!(out.status.code(), Some(1));
     while started.elapsed() < Duration::from_secs(10) {
-        let (_, metrics) = get(port, "/metrics");
+        let (_, metrics) = http_get(addr, "/metrics");
         assert_eq!(metric(&metrics, "syndic_store_writable"), 0.0);
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -284,9 +212,8 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     );
     assert!(cpu < 0.25, "{:.0}% CPU during the outage", cpu * 100.0);
     assert!(rss1 < rss0 + 30 * 1024, "RSS grew {rss0} -> {rss1} KiB");
-    let pings = messages
-        .lock()
-        .unwrap()
+    let pings = daemon
+        .timed_messages()
         .iter()
         .filter(|(at, m)| *at >= started && m == "WATCHDOG=1")
         .count();
@@ -295,9 +222,9 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     // Space returns: writes resume by themselves, no restart.
     std::fs::remove_file(mnt.join("filler")).unwrap();
     wait_for("/readyz 200 again", Duration::from_secs(30), &|| {
-        get(port, "/readyz").0 == 200
+        http_get(addr, "/readyz").0 == 200
     });
-    let (_, metrics) = get(port, "/metrics");
+    let (_, metrics) = http_get(addr, "/metrics");
     assert_eq!(metric(&metrics, "syndic_store_writable"), 1.0);
     let out = cli(&["fetch", "local"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -307,30 +234,23 @@ fn a_full_disk_fails_refreshes_visibly_and_writes_resume_without_a_restart() {
     let out = cli(&["sources", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["consecutive_failures"], 0, "{rows}");
-    let recovered = messages
-        .lock()
-        .unwrap()
-        .iter()
+    let recovered = daemon
+        .messages()
+        .into_iter()
         .rev()
-        .find(|(_, m)| m.starts_with("STATUS="))
-        .map(|(_, m)| m.clone())
+        .find(|m| m.starts_with("STATUS="))
         .unwrap();
     assert!(!recovered.contains("NOT WRITABLE"), "{recovered}");
     // Same process all along, and it stops cleanly.
     let mut daemon = daemon;
-    assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon exited");
-    terminate(pid);
-    let status = daemon.0.wait().unwrap();
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the daemon exited"
+    );
+    let (status, _, _) = daemon.stop();
     assert!(status.success(), "{status:?}");
     // Everything is still there after a restart on the same store.
     let out = cli(&["render", "all", "--format", "json"]);
     let feed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 250);
-}
-
-fn terminate(pid: u32) {
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
 }

@@ -10,14 +10,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 
-use super::TestDaemon;
-use syndic::app::App;
-use syndic::config::Config;
-use syndic::daemon;
+use super::{ConfigFile, TestDaemon};
 use syndic::model::{Entry, ItemKey, StoredItem};
-use syndic::store::{Batch, Store};
+use syndic::store::Batch;
 
 /// A remote source nothing can answer for (port 0: no listener can bind it,
 /// so a connection is refused at once, whatever runs on the machine): its
@@ -27,43 +23,25 @@ pub const EXT_SOURCE: &str = "[[source]]\nid = \"ext\"\nurl = \"http://127.0.0.1
 pub const ALL_FEED: &str =
     "[[feed]]\nname = \"all\"\ntitle = \"All\"\ndescription = \"Everything\"\ninclude = [\"*\"]\n";
 
-/// Starts the daemon over `dir` (its config written from `body`) on `at`.
+/// Starts the daemon over `dir` (its config written from `body`: sources
+/// and feeds) on `at`, `public_url` its own address; an earlier daemon's
+/// address restarts on that one's socket (see [`super::daemon`]).
 pub async fn start_at(dir: &Path, body: &str, at: &str) -> TestDaemon {
-    let listener = tokio::net::TcpListener::bind(at).await.unwrap();
+    let listener = super::daemon::listener(at);
     let addr = listener.local_addr().unwrap();
-    let text = format!(
-        "[daemon]\nlisten = \"127.0.0.1:0\"\nstore = \"store\"\npublic_url = \"http://{addr}\"\n\n\
-         [defaults]\nrefresh = \"1h\"\nmin_interval = \"1m\"\ntimeout = \"2s\"\n\n{body}"
-    );
-    std::fs::write(dir.join("feeds.toml"), text).unwrap();
-    let config = Config::load(&dir.join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open(&config.daemon.store).unwrap();
-    let app = App::new(config, store).unwrap();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(daemon::run(app.clone(), listener, shutdown.clone()));
-    let d = TestDaemon {
-        dir: dir.to_path_buf(),
-        app,
-        addr,
-        shutdown,
-        handle,
-    };
-    for _ in 0..400 {
-        let config = d.app.config();
-        if config.sources.iter().all(|s| {
-            d.app
-                .store
-                .poll_state(&s.id)
-                .unwrap()
-                .is_some_and(|p| p.last_attempt.is_some())
-        }) && d.app.refreshes_running() == 0
-        {
-            d.app.render_feeds(None);
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("first refreshes did not finish");
+    ConfigFile::new()
+        .without_daemon(&["contact"])
+        .daemon(&format!("public_url = \"http://{addr}\""))
+        .defaults("timeout = \"2s\"")
+        .no_all_feed()
+        .sources(body)
+        .write(dir);
+    let d = TestDaemon::spawn_on(dir, listener);
+    d.wait_first_refreshes().await;
+    // The render that follows a refresh may still be on its way on a
+    // loaded machine: render now (the same bytes either way).
+    d.app.render_feeds(None);
+    d
 }
 
 /// [`start_at`] on a free port, with the `ext` source and the `all` feed.
@@ -73,16 +51,29 @@ pub async fn start(dir: &Path) -> TestDaemon {
 
 /// An item of `source` with upstream id `id`, published and updated `at`.
 pub fn stored(source: &str, id: &str, at: DateTime<Utc>) -> StoredItem {
+    stored_with(source, id, at, at, None)
+}
+
+/// An item of `source` with upstream id `id`, published and updated `at`,
+/// first seen `seen`, with `content` as its content if given.
+pub fn stored_with(
+    source: &str,
+    id: &str,
+    at: DateTime<Utc>,
+    seen: DateTime<Utc>,
+    content: Option<&str>,
+) -> StoredItem {
     let key = ItemKey::derive(source, id);
     let entry = Entry {
         upstream_id: Some(id.into()),
         title: Some(format!("Item {id}")),
         link: Some(format!("https://example.org/{id}")),
         summary_html: Some(format!("<p>About {id}</p>")),
+        content_html: content.map(str::to_string),
         ..Entry::default()
     };
     StoredItem {
-        first_seen: at,
+        first_seen: seen,
         ..syndic::dedup::new_item(source, key, entry, at)
     }
 }
@@ -154,19 +145,25 @@ pub async fn raw_request(
     path: &str,
     lines: &[(&str, &str)],
 ) -> Raw {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in lines {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut bytes = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut bytes))
-        .await
-        .expect("response within 20 s")
-        .unwrap();
+    let bytes = raw_exchange(addr, request.as_bytes()).await;
     parse_response(&bytes, method == "HEAD")
+}
+
+/// Sends `request` byte for byte and reads the answer until the server
+/// closes the connection (20 s at most); what was read before an error.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut bytes))
+        .await
+        .expect("the server closed the connection within 20 s");
+    bytes
 }
 
 fn parse_response(bytes: &[u8], head: bool) -> Raw {
