@@ -244,6 +244,149 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
 }
 
 #[test]
+fn sigterm_with_a_refresh_stuck_past_the_grace_period_exits_0_in_time_and_keeps_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
+    let feed = Feed::rss("Stuck", "http://stuck.example/")
+        .items([Item::new("g1", "Stuck one").link("http://stuck.example/g1")])
+        .render();
+    let hold = Hold::new();
+    let host = MockHost::start_blocking();
+    host.set(
+        "feed.xml",
+        Reply::ok(feed).header("etag", "\"v1\"").hold(&hold),
+    );
+    let stuck = format!(
+        "[[source]]\nid = \"stuck\"\nurl = \"{}\"\n",
+        host.url("feed.xml")
+    );
+    // The fetch may take two minutes: far past the stop's grace period.
+    let text = ConfigFile::new()
+        .without_daemon(&["contact"])
+        .defaults("timeout = \"120s\"")
+        .all_feed(ALL)
+        .sources(&format!("{SOURCE_A}\n{stuck}"))
+        .text();
+    write(&dir.path().join("feeds.toml"), &text);
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    assert!(
+        hold.wait_arrivals(1, PATIENCE),
+        "the daemon polled the host"
+    );
+    daemon.get_until("/feeds/all.json", "Post A");
+
+    let asked = std::time::Instant::now();
+    daemon.signal("TERM");
+    let grace = syndic::daemon::SHUTDOWN_GRACE;
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        if asked.elapsed() > grace + Duration::from_secs(15) {
+            daemon.child.kill().unwrap();
+            panic!(
+                "still running {:?} after SIGTERM\n{}",
+                asked.elapsed(),
+                daemon.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = asked.elapsed();
+    let log = daemon.log();
+    hold.release();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("refreshes still running after the grace period were abandoned"),
+        "{log}"
+    );
+    // It waited the grace period for the refresh, then stopped: well
+    // before systemd's TimeoutStopSec (45 s) would kill it.
+    assert!(
+        took >= grace - Duration::from_secs(1) && took < grace + Duration::from_secs(10),
+        "stopped after {took:?} (grace {grace:?})\n{log}"
+    );
+    drop(daemon);
+    // The store was flushed and is whole: what was stored before the stop
+    // is served, and nothing of the abandoned refresh.
+    let out = syndic(dir.path())
+        .args(["render", "all", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(json.contains("Post A"), "{json}");
+    assert!(!json.contains("Stuck one"), "{json}");
+}
+
+#[test]
+fn sigterm_with_a_client_that_never_reads_cuts_it_off_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    // Big articles: their feed (6 MB) is larger than the kernel buffers
+    // (4 MB at most here) a client that reads nothing leaves room for.
+    let words: String = (0..180_000).map(|i| format!("w{} ", i % 977)).collect();
+    for i in 0..6 {
+        write(
+            &dir.path().join(format!("a/big{i}.md")),
+            &format!("# Big {i}\n\n{words}\n"),
+        );
+    }
+    write(&dir.path().join("feeds.toml"), &config(SOURCE_A, ""));
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    assert!(daemon.get_until("/feeds/all.rss", "Big 5").len() > 5_000_000);
+    // A client with a small receive window asks for the feed and reads
+    // nothing: the response cannot be written out.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let addr = daemon.addr;
+    let _client = runtime.block_on(async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        use tokio::io::AsyncWriteExt;
+        stream
+            .write_all(
+                b"GET /feeds/all.rss HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        stream
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = std::time::Instant::now();
+    daemon.signal("TERM");
+    let grace = syndic::daemon::HTTP_GRACE;
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        if asked.elapsed() > grace + Duration::from_secs(15) {
+            daemon.child.kill().unwrap();
+            panic!(
+                "still running {:?} after SIGTERM\n{}",
+                asked.elapsed(),
+                daemon.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = asked.elapsed();
+    let log = daemon.log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("requests still running after the grace period were cut off"),
+        "{log}"
+    );
+    assert!(
+        took >= grace - Duration::from_millis(500) && took < grace + Duration::from_secs(10),
+        "stopped after {took:?} (grace {grace:?})\n{log}"
+    );
+}
+
+#[test]
 fn metrics_are_valid_prometheus_text_with_feed_and_source_values() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
