@@ -173,3 +173,38 @@ async fn a_failing_sources_backoff_keeps_its_length_when_the_clock_is_set_back()
     assert!(matches!(rig.refresh(back + wait).await, Outcome::Failed(_)));
     assert_eq!(host.hits("feed"), 2);
 }
+
+#[tokio::test]
+async fn a_retry_after_hold_keeps_its_length_when_the_clock_is_set_back() {
+    let host = MockHost::start().await;
+    host.set(
+        "feed",
+        common::Reply::status(503).header("retry-after", "7200"),
+    );
+    let rig = Rig::new(&host.url("feed"));
+    assert_eq!(
+        rig.refresh(t0()).await,
+        Outcome::RetryLater {
+            until: t0() + Duration::hours(2)
+        }
+    );
+    // Set back a day: the two hours (held in the store and by the fetcher
+    // for the URL) run from now, not from yesterday's clock.
+    let back = t0() - Duration::days(1);
+    assert_eq!(
+        rig.refresh(back).await,
+        Outcome::NotDue {
+            next_poll_at: back + Duration::hours(2)
+        }
+    );
+    assert_eq!(host.hits("feed"), 1);
+    host.set(
+        "feed",
+        Scripted::feed("application/rss+xml", &rss_feed(&[("a", "A")]), "\"v1\""),
+    );
+    assert!(matches!(
+        rig.refresh(back + Duration::hours(2)).await,
+        Outcome::Refreshed { .. }
+    ));
+    assert_eq!(host.hits("feed"), 2);
+}
