@@ -275,24 +275,8 @@ fn sigterm_with_a_refresh_stuck_past_the_grace_period_exits_0_in_time_and_keeps_
     );
     daemon.get_until("/feeds/all.json", "Post A");
 
-    let asked = std::time::Instant::now();
-    daemon.signal("TERM");
     let grace = syndic::daemon::SHUTDOWN_GRACE;
-    let status = loop {
-        if let Some(status) = daemon.child.try_wait().unwrap() {
-            break status;
-        }
-        if asked.elapsed() > grace + Duration::from_secs(15) {
-            daemon.child.kill().unwrap();
-            panic!(
-                "still running {:?} after SIGTERM\n{}",
-                asked.elapsed(),
-                daemon.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = asked.elapsed();
+    let (status, took) = daemon.stop_within(grace + Duration::from_secs(15));
     let log = daemon.log();
     hold.release();
     assert_eq!(status.code(), Some(0), "{log}");
@@ -356,24 +340,8 @@ fn sigterm_with_a_client_that_never_reads_cuts_it_off_after_the_grace_period() {
         stream
     });
     std::thread::sleep(Duration::from_millis(300));
-    let asked = std::time::Instant::now();
-    daemon.signal("TERM");
     let grace = syndic::daemon::HTTP_GRACE;
-    let status = loop {
-        if let Some(status) = daemon.child.try_wait().unwrap() {
-            break status;
-        }
-        if asked.elapsed() > grace + Duration::from_secs(15) {
-            daemon.child.kill().unwrap();
-            panic!(
-                "still running {:?} after SIGTERM\n{}",
-                asked.elapsed(),
-                daemon.log()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = asked.elapsed();
+    let (status, took) = daemon.stop_within(grace + Duration::from_secs(15));
     let log = daemon.log();
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(
@@ -783,14 +751,7 @@ fn serve_uses_the_socket_systemd_passes() {
         .stdin(Stdio::from(OwnedFd::from(public.try_clone().unwrap())))
         .stdout(Stdio::from(OwnedFd::from(admin_socket.try_clone().unwrap())))
         .stderr(Stdio::piped());
-    for key in [
-        "SYNDIC_CONFIG",
-        "SYNDIC_STORE",
-        "STATE_DIRECTORY",
-        "NOTIFY_SOCKET",
-        "LISTEN_FDS",
-        "LISTEN_PID",
-    ] {
+    for key in common::daemon::SHELL_SETTINGS {
         cmd.env_remove(key);
     }
     /// Kills the activator (and so syndic, which it became) if the test fails.

@@ -225,20 +225,24 @@ pub fn reopen_store(path: &Path) -> Store {
 pub fn syndic_command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_syndic"));
     cmd.current_dir(dir);
-    for key in [
-        "SYNDIC_CONFIG",
-        "SYNDIC_STORE",
-        "STATE_DIRECTORY",
-        "NOTIFY_SOCKET",
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "WATCHDOG_USEC",
-        "JOURNAL_STREAM",
-    ] {
+    for key in SHELL_SETTINGS {
         cmd.env_remove(key);
     }
     cmd
 }
+
+/// The environment settings of the shell that runs the tests that the
+/// binary would read: none reaches a daemon or CLI a test starts.
+pub const SHELL_SETTINGS: [&str; 8] = [
+    "SYNDIC_CONFIG",
+    "SYNDIC_STORE",
+    "STATE_DIRECTORY",
+    "NOTIFY_SOCKET",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "WATCHDOG_USEC",
+    "JOURNAL_STREAM",
+];
 
 /// The `syndic` binary run in `dir` with `args` ([`syndic_command`]).
 pub fn syndic(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -377,6 +381,27 @@ impl Daemon {
     /// Every notification so far, with when it arrived.
     pub fn timed_messages(&self) -> Vec<(Instant, String)> {
         self.inbox.messages.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit, for at most `limit` (then
+    /// kills it and fails): the exit status and how long it took.
+    pub fn stop_within(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let asked = Instant::now();
+        self.signal("TERM");
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, asked.elapsed());
+            }
+            if asked.elapsed() > limit {
+                self.child.kill().unwrap();
+                panic!(
+                    "still running {:?} after SIGTERM\n{}",
+                    asked.elapsed(),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn signal(&self, name: &str) {
