@@ -21,9 +21,14 @@ const ALL: &str = "[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\
 /// The common config with a 10 s timeout, `sources`, the `all` feed, then
 /// `feeds`.
 fn config(sources: &str, feeds: &str) -> String {
+    config_with_timeout(sources, feeds, "10s")
+}
+
+/// [`config`] with the fetch timeout given.
+fn config_with_timeout(sources: &str, feeds: &str, timeout: &str) -> String {
     ConfigFile::new()
         .without_daemon(&["contact"])
-        .defaults("timeout = \"10s\"")
+        .defaults(&format!("timeout = \"{timeout}\""))
         .all_feed(ALL)
         .sources(sources)
         .feeds(feeds)
@@ -181,6 +186,7 @@ fn daemon_with_a_held_refresh(
     items: &[(&str, &str)],
     other_sources: &str,
     feeds: &str,
+    timeout: &str,
 ) -> (Daemon, MockHost, Hold) {
     let feed = Feed::rss("Slow", "http://slow.example/")
         .items(items.iter().map(|(guid, title)| {
@@ -201,7 +207,7 @@ fn daemon_with_a_held_refresh(
     );
     write(
         &dir.join("feeds.toml"),
-        &config(&format!("{other_sources}\n{slow}"), feeds),
+        &config_with_timeout(&format!("{other_sources}\n{slow}"), feeds, timeout),
     );
     let daemon = Daemon::start(dir, &[]);
     assert!(
@@ -219,6 +225,7 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
         &[("g1", "Slow one"), ("g2", "Slow two")],
         "",
         "",
+        "10s",
     );
     // Stop while the response is still pending, then let it through.
     daemon.signal("TERM");
@@ -247,32 +254,9 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
 fn sigterm_with_a_refresh_stuck_past_the_grace_period_exits_0_in_time_and_keeps_the_store() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
-    let feed = Feed::rss("Stuck", "http://stuck.example/")
-        .items([Item::new("g1", "Stuck one").link("http://stuck.example/g1")])
-        .render();
-    let hold = Hold::new();
-    let host = MockHost::start_blocking();
-    host.set(
-        "feed.xml",
-        Reply::ok(feed).header("etag", "\"v1\"").hold(&hold),
-    );
-    let stuck = format!(
-        "[[source]]\nid = \"stuck\"\nurl = \"{}\"\n",
-        host.url("feed.xml")
-    );
     // The fetch may take two minutes: far past the stop's grace period.
-    let text = ConfigFile::new()
-        .without_daemon(&["contact"])
-        .defaults("timeout = \"120s\"")
-        .all_feed(ALL)
-        .sources(&format!("{SOURCE_A}\n{stuck}"))
-        .text();
-    write(&dir.path().join("feeds.toml"), &text);
-    let mut daemon = Daemon::start(dir.path(), &[]);
-    assert!(
-        hold.wait_arrivals(1, PATIENCE),
-        "the daemon polled the host"
-    );
+    let (mut daemon, _host, hold) =
+        daemon_with_a_held_refresh(dir.path(), &[("g1", "Stuck one")], SOURCE_A, "", "120s");
     daemon.get_until("/feeds/all.json", "Post A");
 
     let grace = syndic::daemon::SHUTDOWN_GRACE;
@@ -413,7 +397,7 @@ fn a_cli_fetch_during_the_daemons_own_refresh_is_told_it_is_busy_and_admin_clien
  {
     let dir = tempfile::tempdir().unwrap();
     let (daemon, _host, hold) =
-        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], "", "");
+        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], "", "", "10s");
     // The daemon's own refresh of `slow` waits on the host: a fetch of it
     // from the CLI is skipped, said so, and is no failure.
     let out = syndic(dir.path()).args(["fetch", "slow"]).output().unwrap();
@@ -450,7 +434,7 @@ fn sighup_during_a_refresh_reloads_and_the_refresh_still_lands() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/one.md"), "# Post A\n\nHello.\n");
     let (mut daemon, _host, hold) =
-        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], SOURCE_A, "");
+        daemon_with_a_held_refresh(dir.path(), &[("g1", "Slow one")], SOURCE_A, "", "10s");
     // While that poll is held: a feed added, and a reload.
     let held = std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap();
     let extra = "\n[[feed]]\nname = \"aonly\"\ntitle = \"A only\"\ninclude = [\"a\"]\n";
