@@ -259,21 +259,14 @@ fn sigterm_with_a_refresh_stuck_past_the_grace_period_exits_0_in_time_and_keeps_
         daemon_with_a_held_refresh(dir.path(), &[("g1", "Stuck one")], SOURCE_A, "", "120s");
     daemon.get_until("/feeds/all.json", "Post A");
 
-    let grace = syndic::daemon::SHUTDOWN_GRACE;
-    let (status, took) = daemon.stop_within(grace + Duration::from_secs(15));
-    let log = daemon.log();
+    // It waits the grace period for the refresh, then stops: well before
+    // systemd's TimeoutStopSec (45 s) would kill it.
+    stops_after_the_grace(
+        &mut daemon,
+        syndic::daemon::SHUTDOWN_GRACE,
+        "refreshes still running after the grace period were abandoned",
+    );
     hold.release();
-    assert_eq!(status.code(), Some(0), "{log}");
-    assert!(
-        log.contains("refreshes still running after the grace period were abandoned"),
-        "{log}"
-    );
-    // It waited the grace period for the refresh, then stopped: well
-    // before systemd's TimeoutStopSec (45 s) would kill it.
-    assert!(
-        took >= grace - Duration::from_secs(1) && took < grace + Duration::from_secs(10),
-        "stopped after {took:?} (grace {grace:?})\n{log}"
-    );
     drop(daemon);
     // The store was flushed and is whole: what was stored before the stop
     // is served, and nothing of the abandoned refresh.
@@ -324,14 +317,20 @@ fn sigterm_with_a_client_that_never_reads_cuts_it_off_after_the_grace_period() {
         stream
     });
     std::thread::sleep(Duration::from_millis(300));
-    let grace = syndic::daemon::HTTP_GRACE;
+    stops_after_the_grace(
+        &mut daemon,
+        syndic::daemon::HTTP_GRACE,
+        "requests still running after the grace period were cut off",
+    );
+}
+
+/// SIGTERM to `daemon`, which must exit 0 once `grace` has run out (not
+/// before, nor long after) and log `said`.
+fn stops_after_the_grace(daemon: &mut Daemon, grace: Duration, said: &str) {
     let (status, took) = daemon.stop_within(grace + Duration::from_secs(15));
     let log = daemon.log();
     assert_eq!(status.code(), Some(0), "{log}");
-    assert!(
-        log.contains("requests still running after the grace period were cut off"),
-        "{log}"
-    );
+    assert!(log.contains(said), "{log}");
     assert!(
         took >= grace - Duration::from_millis(500) && took < grace + Duration::from_secs(10),
         "stopped after {took:?} (grace {grace:?})\n{log}"
