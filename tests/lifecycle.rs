@@ -238,16 +238,22 @@ fn sigterm_during_a_refresh_finishes_it_stores_everything_and_exits_0() {
     assert!(log.contains("refreshed"), "{log}");
     drop(daemon);
     // The store was flushed: a fresh process sees both items.
-    let out = syndic(dir.path())
+    let json = rendered_all(dir.path());
+    assert!(
+        json.contains("Slow one") && json.contains("Slow two"),
+        "{json}"
+    );
+}
+
+/// `syndic render all --format json` in `dir`, by a fresh process.
+fn rendered_all(dir: &Path) -> String {
+    let out = syndic(dir)
         .args(["render", "all", "--format", "json"])
         .output()
         .unwrap();
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        json.contains("Slow one") && json.contains("Slow two"),
-        "{json}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -270,16 +276,7 @@ fn sigterm_with_a_refresh_stuck_past_the_grace_period_exits_0_in_time_and_keeps_
     drop(daemon);
     // The store was flushed and is whole: what was stored before the stop
     // is served, and nothing of the abandoned refresh.
-    let out = syndic(dir.path())
-        .args(["render", "all", "--format", "json"])
-        .output()
-        .unwrap();
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let json = rendered_all(dir.path());
     assert!(json.contains("Post A"), "{json}");
     assert!(!json.contains("Stuck one"), "{json}");
 }
