@@ -492,6 +492,36 @@ fn public_id_is_a_stable_uuid_urn() {
     assert!(id.starts_with("urn:uuid:"));
     assert_eq!(id.len(), "urn:uuid:".len() + 36);
     assert_eq!(&id[23..24], "8", "version nibble: {id}");
+    // The key's bytes are kept, but for the version (8) and the RFC 9562
+    // variant (binary 10) bits.
+    let counting = ItemKey(std::array::from_fn(|i| i as u8));
+    assert_eq!(
+        mint_public_id(&counting),
+        "urn:uuid:00010203-0405-8607-8809-0a0b0c0d0e0f"
+    );
+    assert_eq!(
+        mint_public_id(&ItemKey([0xff; 16])),
+        "urn:uuid:ffffffff-ffff-8fff-bfff-ffffffffffff"
+    );
+    assert_eq!(
+        mint_public_id(&ItemKey([0; 16])),
+        "urn:uuid:00000000-0000-8000-8000-000000000000"
+    );
+}
+
+#[test]
+fn long_alias_parts_are_cut_on_a_character_boundary_and_hashed() {
+    let short = "x".repeat(MAX_ALIAS_PART);
+    assert_eq!(bounded(&short), short);
+    // 199 ASCII bytes, then `é` across bytes 199 and 200, then more: the
+    // cut at 200 would split it, so it falls back to 199.
+    let long = format!("{}é{}", "a".repeat(199), "b".repeat(100));
+    let cut = bounded(&long);
+    let digest = hex::encode(&Sha256::digest(long.as_bytes())[..8]);
+    assert_eq!(cut, format!("{}…#{digest}", "a".repeat(199)));
+    // Two long parts that differ only past the cut stay apart.
+    let other = format!("{}é{}", "a".repeat(199), "c".repeat(100));
+    assert_ne!(bounded(&other), cut);
 }
 
 #[test]
@@ -540,4 +570,53 @@ fn a_teaser_in_another_source_joins_the_story_by_its_title() {
         t(5),
     );
     assert_eq!(duplicate_of(&d), None);
+}
+
+#[test]
+fn a_guid_is_reused_only_when_both_link_and_title_change() {
+    let urls = UrlOptions::default();
+    let old = entry(Some("g"), Some("https://x.example/a"), "First post");
+    let reused = entry(Some("g"), Some("https://x.example/b"), "Second post");
+    assert!(reuses_guid(&old, &reused, &urls));
+    // One of the two kept: the same post, changed.
+    let retitled = entry(Some("g"), Some("https://x.example/a"), "First post, edited");
+    assert!(!reuses_guid(&old, &retitled, &urls));
+    let moved = entry(Some("g"), Some("https://x.example/c"), "First post");
+    assert!(!reuses_guid(&old, &moved, &urls));
+    // The same link once canonical (a tracking parameter) is the same link.
+    let tracked = entry(
+        Some("g"),
+        Some("https://x.example/a?utm_source=rss"),
+        "Other title",
+    );
+    assert!(!reuses_guid(&old, &tracked, &urls));
+    // Without a link on the old entry (or an empty one) nothing says the
+    // post changed.
+    let linkless = entry(Some("g"), None, "First post");
+    assert!(!reuses_guid(&linkless, &reused, &urls));
+    let blank = entry(Some("g"), Some("  "), "First post");
+    assert!(!reuses_guid(&blank, &reused, &urls));
+}
+
+#[test]
+fn the_path_and_title_alias_needs_fuzzy_identity_and_a_title() {
+    let urls = UrlOptions::default();
+    let e = entry(None, Some("https://x.example/post?id=1"), "A Title");
+    let fuzzy = source_aliases(&e, &policy("src", &urls));
+    assert_eq!(
+        fuzzy,
+        ["src link x.example/post?id=1", "src pt /post?id=1 a title"]
+    );
+    // A local source (no fuzzy identity) gets no path-and-title alias.
+    let exact = Policy {
+        fuzzy_identity: false,
+        ..policy("src", &urls)
+    };
+    assert_eq!(source_aliases(&e, &exact), ["src link x.example/post?id=1"]);
+    // Nor does an untitled entry.
+    let untitled = entry(None, Some("https://x.example/post?id=1"), "");
+    assert_eq!(
+        source_aliases(&untitled, &policy("src", &urls)),
+        ["src link x.example/post?id=1"]
+    );
 }
