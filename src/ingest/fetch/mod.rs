@@ -268,14 +268,20 @@ impl Fetcher {
             .map_err(|e| FetchError::network(e.to_string()))
     }
 
+    /// The `Retry-After` holds by URL (a panic elsewhere while they were
+    /// locked leaves them as they were: still the best knowledge).
+    fn holds(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+        match self.inner.holds.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
     /// Records that `url` must not be requested before `until` (a
     /// `Retry-After`), for every source that polls it. The daemon seeds this
     /// from the stored poll states at start, so it survives restarts.
     pub fn hold(&self, url: &str, until: DateTime<Utc>) {
-        let mut holds = match self.inner.holds.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut holds = self.holds();
         let entry = holds.entry(url.to_string()).or_insert(until);
         *entry = (*entry).max(until);
     }
@@ -283,10 +289,7 @@ impl Fetcher {
     /// Moves the hold on `url` (if any) `by` earlier: the wall clock was
     /// set back by that much since it was decided.
     pub fn move_hold_back(&self, url: &str, by: chrono::Duration) {
-        let mut holds = match self.inner.holds.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut holds = self.holds();
         if let Some(until) = holds.get_mut(url) {
             *until -= by;
         }
@@ -294,10 +297,7 @@ impl Fetcher {
 
     /// The `Retry-After` hold on `url`, if any.
     pub fn held_until(&self, url: &str) -> Option<DateTime<Utc>> {
-        let holds = match self.inner.holds.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let holds = self.holds();
         holds.get(url).copied()
     }
 
