@@ -71,6 +71,11 @@ fn run_in(
 ) -> Vec<Decision> {
     let urls = UrlOptions::default();
     let plan = plan(&policy(source, &urls), entries, now, db).unwrap();
+    apply(db, plan)
+}
+
+/// Writes a plan into the index, as the store does; its decisions.
+fn apply(db: &mut MapIndex, plan: Plan) -> Vec<Decision> {
     for d in &plan.decisions {
         if let Decision::Insert(i) | Decision::Update { new: i, .. } = d {
             db.items.insert(i.key, i.clone());
@@ -619,4 +624,248 @@ fn the_path_and_title_alias_needs_fuzzy_identity_and_a_title() {
         source_aliases(&untitled, &policy("src", &urls)),
         ["src link x.example/post?id=1"]
     );
+}
+
+/// A document planned a few entries at a time, each chunk written before
+/// the next is planned, decides what one plan would: the identity warnings
+/// come once, with the first chunk, and an entry matching an item an
+/// earlier chunk matched is dropped.
+#[test]
+fn a_document_planned_in_chunks_decides_as_one_plan() {
+    let urls = UrlOptions::default();
+    let p = policy("src", &urls);
+    let doc = || {
+        vec![
+            entry(Some("shared"), Some("https://x.example/a"), "A"),
+            entry(Some("shared"), Some("https://x.example/b"), "B"),
+            // Guid drift: the stored "old" by its path and title.
+            entry(Some("new"), Some("https://x.example/p"), "Story"),
+            // "old" itself, matched by the entry before: dropped.
+            entry(Some("old"), Some("https://x.example/z"), "Other"),
+            entry(Some("e"), None, "E"),
+        ]
+    };
+    let stored = || {
+        let mut db = MapIndex::default();
+        run(
+            &mut db,
+            vec![entry(Some("old"), Some("https://x.example/p"), "Story")],
+            t(1),
+        );
+        db
+    };
+    let mut whole_db = stored();
+    let whole = plan(&p, doc(), t(2), &mut whole_db).unwrap();
+    assert_eq!(whole.warnings.len(), 1, "{:?}", whole.warnings);
+    let whole = apply(&mut whole_db, whole);
+
+    let mut db = stored();
+    let mut planner = Planner::new(&p, doc());
+    assert_eq!(planner.remaining(), 5);
+    let first = planner.next(2, t(2), &mut db).unwrap();
+    assert_eq!(planner.remaining(), 3);
+    assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
+    assert!(first.warnings[0].contains("share the guid"));
+    let mut decisions = apply(&mut db, first);
+    assert_eq!(decisions.len(), 2);
+    let second = planner.next(2, t(2), &mut db).unwrap();
+    assert_eq!(planner.remaining(), 1);
+    assert!(second.warnings.is_empty());
+    let old = ItemKey::derive("src", "id:old");
+    let second = apply(&mut db, second);
+    assert!(
+        matches!(&second[..], [Decision::Update { new, .. }] if new.key == old),
+        "{second:?}"
+    );
+    decisions.extend(second);
+    let third = planner.next(2, t(2), &mut db).unwrap();
+    assert_eq!(planner.remaining(), 0);
+    decisions.extend(apply(&mut db, third));
+    assert_eq!(planner.next(2, t(2), &mut db).unwrap(), Plan::default());
+    assert_eq!(decisions, whole);
+    assert_eq!(db.items.len(), 4);
+}
+
+/// An entry without a guid whose link gained a fragment (the page now
+/// lists several entries) is the item stored under the page with the
+/// same fragment, and only that one.
+#[test]
+fn a_link_that_gained_a_telling_fragment_finds_the_item_stored_without_it() {
+    let mut db = MapIndex::default();
+    let d = run(
+        &mut db,
+        vec![entry(None, Some("https://x.example/day#one"), "One")],
+        t(1),
+    );
+    let Decision::Insert(one) = &d[0] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(one.key, ItemKey::derive("src", "link:x.example/day"));
+    let d = run(
+        &mut db,
+        vec![
+            entry(None, Some("https://x.example/day#one"), "One"),
+            entry(None, Some("https://x.example/day#two"), "Two"),
+        ],
+        t(2),
+    );
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(d[0], Decision::Unchanged(one.key));
+    let Decision::Insert(two) = &d[1] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(two.key, ItemKey::derive("src", "link:x.example/day#two"));
+    assert_eq!(db.items.len(), 2);
+}
+
+/// A tombstone lasts until its instant, not at it; `max_age` keeps an
+/// entry dated exactly `now - max_age` and anything younger.
+#[test]
+fn tombstone_and_max_age_bounds_are_exact() {
+    let mut db = MapIndex::default();
+    let key = ItemKey::derive("src", "id:gone");
+    db.tombstones.insert(key, t(5));
+    let d = run(&mut db, vec![entry(Some("gone"), None, "Old")], t(5));
+    assert!(matches!(d[0], Decision::Insert(_)), "{d:?}");
+
+    let urls = UrlOptions::default();
+    let mut p = policy("src", &urls);
+    p.max_age = Some(chrono::Duration::hours(2));
+    let dated = |id: &str, h: u32| Entry {
+        published: Some(t(h)),
+        ..entry(Some(id), None, id)
+    };
+    let plan = plan(
+        &p,
+        vec![dated("edge", 3), dated("young", 4), dated("old", 2)],
+        t(5),
+        &mut db,
+    )
+    .unwrap();
+    assert!(matches!(plan.decisions[0], Decision::Insert(_)));
+    assert!(matches!(plan.decisions[1], Decision::Insert(_)));
+    assert_eq!(plan.decisions[2], Decision::TooOld);
+    let k = |i: u8| ItemKey([i; 16]);
+    let items = [(k(1), t(3)), (k(2), t(2))];
+    let hours = |h| Some(chrono::Duration::hours(h));
+    assert_eq!(expired(&items, None, hours(2), t(5)), [k(2)]);
+}
+
+/// A new item takes its dates from the entry (published, else updated,
+/// else now; updated never before published), its aliases and the
+/// source's feed address.
+#[test]
+fn a_new_item_keeps_its_dates_aliases_and_feed_address() {
+    let urls = UrlOptions::default();
+    let p = Policy {
+        feed_url: Some("https://x.example/feed.xml"),
+        ..policy("src", &urls)
+    };
+    let dated = |id: &str, published: Option<u32>, updated: Option<u32>| Entry {
+        published: published.map(t),
+        updated: updated.map(t),
+        ..entry(Some(id), Some(&format!("https://x.example/{id}")), id)
+    };
+    let mut db = MapIndex::default();
+    let plan = plan(
+        &p,
+        vec![
+            dated("both", Some(1), Some(2)),
+            dated("upd", None, Some(3)),
+            dated("back", Some(4), Some(2)),
+            dated("none", None, None),
+        ],
+        t(9),
+        &mut db,
+    )
+    .unwrap();
+    let items: Vec<&StoredItem> = plan
+        .decisions
+        .iter()
+        .map(|d| match d {
+            Decision::Insert(i) => i,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let dates: Vec<_> = items.iter().map(|i| (i.published, i.updated)).collect();
+    assert_eq!(
+        dates,
+        [(t(1), t(2)), (t(3), t(3)), (t(4), t(4)), (t(9), t(9))]
+    );
+    assert!(items.iter().all(|i| i.first_seen == t(9)));
+    assert_eq!(
+        items[0].feed_url.as_deref(),
+        Some("https://x.example/feed.xml")
+    );
+    assert_eq!(
+        items[0].aliases,
+        ["src id both", "src pt /both both", "* link x.example/both"]
+    );
+    let mut planned = plan.aliases.clone();
+    planned.sort();
+    let mut listed: Vec<(String, ItemKey)> = items
+        .iter()
+        .flat_map(|i| i.aliases.iter().map(|a| (a.clone(), i.key)))
+        .collect();
+    listed.sort();
+    assert_eq!(planned, listed);
+}
+
+/// A changed item's `updated` is the entry's own when it moved forward,
+/// else the time of the change.
+#[test]
+fn an_update_takes_the_entry_date_only_when_it_moved_forward() {
+    let mut db = MapIndex::default();
+    let at = |title: &str, updated: u32| Entry {
+        updated: Some(t(updated)),
+        ..entry(Some("g"), None, title)
+    };
+    run(&mut db, vec![at("v1", 2)], t(2));
+    let updated = |d: Vec<Decision>| match &d[0] {
+        Decision::Update { new, .. } => new.updated,
+        other => panic!("{other:?}"),
+    };
+    // Edited without touching its date: the change is dated now.
+    assert_eq!(updated(run(&mut db, vec![at("v2", 2)], t(5))), t(5));
+    // Its date moved forward: that date.
+    assert_eq!(updated(run(&mut db, vec![at("v3", 6)], t(7))), t(6));
+    // Its date went back: now, never before what was published.
+    assert_eq!(updated(run(&mut db, vec![at("v4", 1)], t(8))), t(8));
+}
+
+/// An unchanged entry costs one lookup of its item (the default
+/// `compare_digest` reads it once; the planner does not read it again).
+#[test]
+fn an_unchanged_entry_is_read_once() {
+    struct Counting(MapIndex, usize);
+    impl Index for Counting {
+        type Error = ();
+        fn item(&mut self, key: &ItemKey) -> Result<Option<StoredItem>, ()> {
+            self.1 += 1;
+            self.0.item(key)
+        }
+        fn alias(&mut self, alias: &str) -> Result<Option<ItemKey>, ()> {
+            self.0.alias(alias)
+        }
+        fn tombstone(&mut self, s: &str, key: &ItemKey) -> Result<Option<DateTime<Utc>>, ()> {
+            self.0.tombstone(s, key)
+        }
+        fn near_candidates(&mut self, sig: &Signature) -> Result<Vec<(ItemKey, Signature)>, ()> {
+            self.0.near_candidates(sig)
+        }
+    }
+    let mut db = MapIndex::default();
+    run(&mut db, vec![entry(Some("g"), None, "Same")], t(1));
+    let mut counting = Counting(db, 0);
+    let urls = UrlOptions::default();
+    let p = policy("src", &urls);
+    let plan = plan(
+        &p,
+        vec![entry(Some("g"), None, "Same")],
+        t(2),
+        &mut counting,
+    )
+    .unwrap();
+    assert!(matches!(plan.decisions[..], [Decision::Unchanged(_)]));
+    assert_eq!(counting.1, 1);
 }
