@@ -429,3 +429,140 @@ async fn a_folder_rescan_decodes_only_what_changed() {
     assert!((1..=3).contains(&read), "a deletion decoded {read} items");
     assert_eq!(store.source_item_count("local"), FILES - 1);
 }
+
+/// A folder's first scan is read and written a chunk of
+/// [`syndic::refresh::CHUNK`] articles at a time (what it holds is bounded
+/// by a chunk, not the folder), with the files' states only with the last:
+/// a store failure in the second chunk leaves the first chunk's items and
+/// the earlier file states, so the next scan reads the folder again. Slugs
+/// stay unique across chunks.
+#[tokio::test]
+async fn a_big_folder_is_read_and_written_in_chunks_with_the_file_states_last() {
+    use syndic::refresh::CHUNK;
+    let total = 2 * CHUNK + 30;
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("articles");
+    std::fs::create_dir(&articles).unwrap();
+    let name = |n: usize| format!("post-{n:04}.md");
+    // Two articles asking for the same slug, in different chunks.
+    let twins = [3, CHUNK + 5];
+    let write = |n: usize, text: &str| {
+        let slug = if twins.contains(&n) {
+            "slug = \"twin\"\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            articles.join(name(n)),
+            format!(
+                "+++\ntitle = \"Post {n}\"\n{slug}date = 2026-03-01T00:00:00Z\n+++\n{text} {n}.\n"
+            ),
+        )
+        .unwrap();
+    };
+    let config = ConfigFile::bare()
+        .daemon("store = \"store\"\npublic_url = \"http://feeds.test\"")
+        .local("local", "articles")
+        .remote("other", "http://other.example/feed.xml")
+        .all_feed("[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]")
+        .load(dir.path());
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
+    let source = config.source("local").unwrap();
+    let scan = |store: Store| {
+        let fetcher = &fetcher;
+        async move {
+            let refresher = Refresher {
+                store: &store,
+                fetcher,
+                public_base: "http://feeds.test",
+            };
+            let before = store.generation();
+            let outcome = refresher.refresh(source, true).await;
+            (outcome, store.generation() - before, store)
+        }
+    };
+
+    // An item of another source with the page link of an article of the
+    // second chunk, made unreadable: the merge that chunk looks up fails.
+    let broken = CHUNK + 10;
+    {
+        let store = Store::open(&config.daemon.store).unwrap();
+        let refresher = Refresher {
+            store: &store,
+            fetcher: &fetcher,
+            public_base: "http://feeds.test",
+        };
+        let elsewhere = Entry {
+            upstream_id: Some("o1".into()),
+            link: Some(format!("http://feeds.test/articles/post-{broken:04}")),
+            title: Some("Elsewhere".into()),
+            ..Entry::default()
+        };
+        let other = config.source("other").unwrap();
+        let outcome = refresher
+            .ingest_entries(other, vec![elsewhere], PollState::default(), at(0, 0))
+            .await;
+        assert!(
+            matches!(outcome, Outcome::Refreshed { new: 1, .. }),
+            "{outcome:?}"
+        );
+    }
+    let key = reopen(&config).source_keys("other").unwrap()[0].0;
+    {
+        let db = sled::open(&config.daemon.store).unwrap();
+        db.open_tree("items")
+            .unwrap()
+            .insert(key.0, &b"not an item"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    for n in 0..total {
+        write(n, "Text of");
+    }
+    let (outcome, _, store) = scan(reopen(&config)).await;
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    assert_eq!(store.source_item_count("local"), CHUNK, "{outcome:?}");
+    let state = store.poll_state("local").unwrap().unwrap();
+    assert!(
+        state.files.is_empty(),
+        "file states written before the last chunk"
+    );
+    assert!(
+        state.last_status.as_deref().unwrap_or("").contains("store"),
+        "{state:?}"
+    );
+    drop(store);
+
+    // Another store: the folder stored whole in three transactions, the
+    // later twin under a slug of its own; a rescan reads nothing again.
+    std::fs::remove_dir_all(&config.daemon.store).unwrap();
+    let (outcome, transactions, store) = scan(Store::open(&config.daemon.store).unwrap()).await;
+    assert!(
+        matches!(outcome, Outcome::Refreshed { new, .. } if new == total),
+        "{outcome:?}"
+    );
+    assert_eq!(transactions, total.div_ceil(CHUNK) as u64);
+    assert_eq!(store.source_item_count("local"), total);
+    let key_of = |n: usize| syndic::model::ItemKey::derive("local", &format!("id:{}", name(n)));
+    assert_eq!(store.slug_owner("twin").unwrap(), Some(key_of(twins[0])));
+    let second = format!("twin-{}", &key_of(twins[1]).to_hex()[..8]);
+    assert_eq!(store.slug_owner(&second).unwrap(), Some(key_of(twins[1])));
+    assert_eq!(
+        store.poll_state("local").unwrap().unwrap().files.len(),
+        total
+    );
+    let (outcome, transactions, _) = scan(store).await;
+    assert_eq!(
+        outcome,
+        Outcome::Refreshed {
+            new: 0,
+            updated: 0,
+            removed: 0,
+            unchanged: total
+        }
+    );
+    assert!(
+        transactions <= 1,
+        "{transactions} transactions for a rescan"
+    );
+}

@@ -47,6 +47,70 @@ pub const CHUNK: usize = 500;
 /// took 29% of a 100,000-entry ingest (BENCHMARKS.md, dedup).
 const TRIM_EVERY: usize = 8;
 
+/// What the last transaction of a refresh writes besides its entries.
+pub(super) struct Closing {
+    /// The source's poll state after the refresh (validators, file states).
+    pub(super) poll: PollState,
+    /// Items that leave the store (a local folder's removed files).
+    pub(super) removals: Vec<StoredItem>,
+}
+
+/// What the transactions of one refresh counted so far.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// Items the refresh matched: a removal among them stays.
+    kept: HashSet<ItemKey>,
+    counts: Counts,
+    chunks: usize,
+    /// More than one transaction: freed memory goes back to the system.
+    chunked: bool,
+    new: usize,
+    updated: usize,
+    removed: usize,
+}
+
+impl Tally {
+    /// `chunked`: the refresh is expected to take several transactions.
+    pub(super) fn new(chunked: bool) -> Self {
+        Tally {
+            chunked,
+            ..Tally::default()
+        }
+    }
+
+    pub(super) fn outcome(self, source: &SourceConfig) -> Outcome {
+        let counts = self.counts;
+        if counts.skipped > 0 || counts.merged > 0 {
+            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merged, "dedup");
+        }
+        Outcome::Refreshed {
+            new: self.new,
+            updated: self.updated,
+            removed: self.removed,
+            unchanged: counts.unchanged + counts.skipped,
+        }
+    }
+}
+
+/// How `source`'s entries are matched (see [`dedup::Policy`]); links to
+/// `document_urls` (a fetched document's own addresses) identify no item.
+pub(super) fn policy(source: &SourceConfig, document_urls: Vec<String>) -> dedup::Policy<'_> {
+    let settings = &source.dedup;
+    let (feed_url, fuzzy_identity) = match &source.kind {
+        SourceKind::Remote { url } => (Some(url.as_str()), true),
+        SourceKind::Local { .. } => (None, false),
+    };
+    dedup::Policy {
+        source: &source.id,
+        feed_url,
+        document_urls,
+        urls: &settings.urls,
+        fuzzy_identity,
+        near_threshold_pct: settings.near_threshold_pct,
+        max_age: settings.max_age.map(to_chrono),
+    }
+}
+
 impl Refresher<'_> {
     /// Reconciles a refresh's entries with the store (the `dedup` plan),
     /// applies retention, and writes the result: the path every refresh
@@ -79,107 +143,107 @@ impl Refresher<'_> {
             entries,
             urls: document_urls,
         };
-        self.ingest(source, document, Vec::new(), Vec::new(), poll, now)
-            .await
+        self.ingest(source, document, poll, now).await
     }
 
     /// Reconciles a document's entries with the store (the `dedup` plan)
     /// and writes the result, [`CHUNK`] entries per store transaction: what
     /// a refresh holds besides its document is bounded by a chunk, however
     /// long the document. Each transaction is atomic; the poll state (and
-    /// so the validators), the removals and the slugs are written with the
-    /// last one only, so that a crash or a store error in between leaves the
-    /// document to be read again, not skipped. Called under the ingest lock.
-    pub(super) async fn ingest(
+    /// so the validators) is written with the last one only, so that a
+    /// crash or a store error in between leaves the document to be read
+    /// again, not skipped. Called under the ingest lock.
+    async fn ingest(
         &self,
         source: &SourceConfig,
         document: Document,
-        removals: Vec<StoredItem>,
-        slugs: Vec<(String, ItemKey)>,
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
-        let settings = &source.dedup;
-        let feed_url = match &source.kind {
-            SourceKind::Remote { url } => Some(url.to_string()),
-            SourceKind::Local { .. } => None,
-        };
-        let policy = dedup::Policy {
-            source: &source.id,
-            feed_url: feed_url.as_deref(),
-            document_urls: document.urls,
-            urls: &settings.urls,
-            fuzzy_identity: matches!(source.kind, SourceKind::Remote { .. }),
-            near_threshold_pct: settings.near_threshold_pct,
-            max_age: settings.max_age.map(to_chrono),
-        };
+        let policy = policy(source, document.urls);
         let mut planner = dedup::Planner::new(&policy, document.entries);
-        let chunked = planner.remaining() > CHUNK;
-        let mut chunks = 0;
-        let mut with_last = (poll, removals, slugs);
-        let mut kept: HashSet<ItemKey> = HashSet::new();
-        let mut counts = Counts::default();
-        let (mut new, mut updated, mut removed) = (0, 0, 0);
+        let mut tally = Tally::new(planner.remaining() > CHUNK);
+        let mut closing = Some(Closing {
+            poll,
+            removals: Vec::new(),
+        });
         loop {
-            let result = self.reconcile(source, &mut planner, &mut kept, &mut counts, now);
-            let (mut batch, merges) = match result {
-                Ok(planned) => planned,
-                Err(err) => return self.store_failed(source, &err).await,
-            };
-            counts.merged += merges;
-            let last = planner.remaining() == 0;
+            let last = planner.remaining() <= CHUNK;
+            let closing = if last { closing.take() } else { None };
+            let written = self
+                .write_chunk(source, &mut planner, Vec::new(), closing, &mut tally, now)
+                .await;
+            if let Err(failed) = written {
+                return failed;
+            }
             if last {
-                let (mut poll, mut removals, slugs) = std::mem::take(&mut with_last);
-                // Items told apart by less than their guid or link: in
-                // the source's status with the parse warnings.
-                for warning in &counts.warnings {
-                    if poll.parse_warnings.len() < 5 {
-                        poll.parse_warnings.push(warning.clone());
-                    }
+                return tally.outcome(source);
+            }
+        }
+    }
+
+    /// Plans the next [`CHUNK`] entries of `planner` and writes them (with
+    /// `slugs`) in one store transaction; with `closing`, the refresh's
+    /// last transaction: its poll state and removals too. On a store error,
+    /// the refresh's failed outcome (its poll state recorded as failed).
+    pub(super) async fn write_chunk(
+        &self,
+        source: &SourceConfig,
+        planner: &mut dedup::Planner<'_, '_>,
+        slugs: Vec<(String, ItemKey)>,
+        closing: Option<Closing>,
+        tally: &mut Tally,
+        now: DateTime<Utc>,
+    ) -> Result<(), Outcome> {
+        let result = self.reconcile(source, planner, &mut tally.kept, &mut tally.counts, now);
+        let (mut batch, merges) = match result {
+            Ok(planned) => planned,
+            Err(err) => return Err(self.store_failed(source, &err).await),
+        };
+        tally.counts.merged += merges;
+        batch.slugs = slugs;
+        let last = closing.is_some();
+        if let Some(Closing {
+            mut poll,
+            mut removals,
+        }) = closing
+        {
+            // Items told apart by less than their guid or link: in the
+            // source's status with the parse warnings.
+            for warning in &tally.counts.warnings {
+                if poll.parse_warnings.len() < 5 {
+                    poll.parse_warnings.push(warning.clone());
                 }
-                poll.parse_warning_count += counts.warnings.len();
-                // A removal that dedup matched again (a renamed article)
-                // stays.
-                removals.retain(|r| !kept.contains(&r.key));
-                batch.removals = removals;
-                batch.slugs = slugs;
-                batch.poll = Some(poll);
             }
-            counts.skipped += match self.retain(source, &mut batch, now) {
-                Ok(refused) => refused,
-                Err(err) => return self.store_failed(source, &err).await,
-            };
-            let inserted = batch
-                .upserts
-                .iter()
-                .filter(|(old, _)| old.is_none())
-                .count();
-            new += inserted;
-            updated += batch.upserts.len() - inserted - merges;
-            removed += batch.removals.len();
-            let result = self.store.apply(&batch).await;
-            drop(batch);
-            chunks += 1;
-            if chunked && (last || chunks % TRIM_EVERY == 0) {
-                // What the chunks freed goes back to the system, not only
-                // to the allocator (see `memory`).
-                crate::memory::release();
-            }
-            if let Err(err) = result {
-                return self.store_failed(source, &err).await;
-            }
-            if last {
-                break;
-            }
+            poll.parse_warning_count += tally.counts.warnings.len();
+            // A removal that dedup matched again (a renamed article) stays.
+            removals.retain(|r| !tally.kept.contains(&r.key));
+            batch.removals = removals;
+            batch.poll = Some(poll);
         }
-        if counts.skipped > 0 || counts.merged > 0 {
-            debug!(source = %source.id, skipped = counts.skipped, merged = counts.merged, "dedup");
+        tally.counts.skipped += match self.retain(source, &mut batch, now) {
+            Ok(refused) => refused,
+            Err(err) => return Err(self.store_failed(source, &err).await),
+        };
+        let inserted = batch
+            .upserts
+            .iter()
+            .filter(|(old, _)| old.is_none())
+            .count();
+        tally.new += inserted;
+        tally.updated += batch.upserts.len() - inserted - merges;
+        tally.removed += batch.removals.len();
+        let result = self.store.apply(&batch).await;
+        drop(batch);
+        tally.chunks += 1;
+        if tally.chunked && (last || tally.chunks.is_multiple_of(TRIM_EVERY)) {
+            // What the chunks freed goes back to the system, not only to
+            // the allocator (see `memory`).
+            crate::memory::release();
         }
-        Outcome::Refreshed {
-            new,
-            updated,
-            removed,
-            unchanged: counts.unchanged + counts.skipped,
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.store_failed(source, &err).await),
         }
     }
 

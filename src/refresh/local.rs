@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
-use super::batch::Document;
+use super::batch::{Closing, Tally};
 use super::{CHUNK, Outcome, Refresher, next_scheduled};
 use crate::config::SourceConfig;
 use crate::dedup;
@@ -55,6 +55,10 @@ impl Refresher<'_> {
         let previous: HashMap<&str, &LocalFileState> =
             state.files.iter().map(|f| (f.path.as_str(), f)).collect();
 
+        // Changed articles are read and written a chunk at a time: what a
+        // first scan of a big folder holds is bounded by a chunk.
+        let policy = super::batch::policy(source, Vec::new());
+        let mut tally = Tally::new(files.len() > CHUNK);
         let mut entries = Vec::new();
         let mut keep = HashSet::new();
         let mut file_states = Vec::new();
@@ -105,6 +109,15 @@ impl Refresher<'_> {
                         None => drafts.push(file.rel_path.clone()),
                     }
                     file_states.push(record);
+                    if entries.len() == CHUNK {
+                        let chunk = std::mem::take(&mut entries);
+                        let written = self
+                            .write_articles(source, &policy, chunk, None, &mut tally, now)
+                            .await;
+                        if let Err(failed) = written {
+                            return failed;
+                        }
+                    }
                 }
                 Err(cause) => {
                     // Keep what was stored; try the file again next time.
@@ -139,27 +152,17 @@ impl Refresher<'_> {
         debug!(source = %source.id, files = files.len(), drafts = drafts.len(), "scanned");
         state.files = file_states;
         self.succeeded(source, &mut state, "local", now);
-        let slugs = match self.assign_slugs(source, &mut entries) {
-            Ok(slugs) => slugs,
-            Err(err) => return Outcome::Failed(err.to_string()),
+        let closing = Closing {
+            poll: state,
+            removals,
         };
-        // Dedup reads and the write that follows happen under the store's
-        // ingest lock: two sources refreshed at once must see each other's
-        // items to merge them.
-        let _ingest = self.store.ingest_lock().await;
-        let document = Document {
-            entries,
-            urls: Vec::new(),
-        };
-        let outcome = self
-            .ingest(source, document, removals, slugs, state, now)
+        let written = self
+            .write_articles(source, &policy, entries, Some(closing), &mut tally, now)
             .await;
-        if files.len() > CHUNK {
-            // A big folder's listing and ids were allocated and freed on
-            // whichever thread ran the scan: back to the system (`memory`).
-            crate::memory::release();
+        if let Err(failed) = written {
+            return failed;
         }
-        match outcome {
+        match tally.outcome(source) {
             Outcome::Refreshed {
                 new,
                 updated,
@@ -173,6 +176,31 @@ impl Refresher<'_> {
             },
             other => other,
         }
+    }
+
+    /// Writes a chunk of a folder's articles with their slugs in one store
+    /// transaction; with `closing`, the scan's last (see
+    /// [`Refresher::write_chunk`]). Each article is its own document: its
+    /// path is its guid and its page its link, unique in the folder.
+    async fn write_articles(
+        &self,
+        source: &SourceConfig,
+        policy: &dedup::Policy<'_>,
+        mut entries: Vec<Entry>,
+        closing: Option<Closing>,
+        tally: &mut Tally,
+        now: DateTime<Utc>,
+    ) -> Result<(), Outcome> {
+        let slugs = self
+            .assign_slugs(source, &mut entries)
+            .map_err(|err| Outcome::Failed(err.to_string()))?;
+        // Dedup reads and the write that follows happen under the store's
+        // ingest lock: two sources refreshed at once must see each other's
+        // items to merge them.
+        let _ingest = self.store.ingest_lock().await;
+        let mut planner = dedup::Planner::new(policy, entries);
+        self.write_chunk(source, &mut planner, slugs, closing, tally, now)
+            .await
     }
 
     /// Reads and parses one article file: its entry, `None` when it is
@@ -266,7 +294,8 @@ impl Refresher<'_> {
         })
     }
 
-    /// Makes each article's slug unique across the store: a slug another
+    /// Makes each article's slug unique across the store (where the
+    /// chunks before this one wrote theirs) and this chunk: a slug another
     /// item owns gets the item key's first hex digits appended.
     fn assign_slugs(
         &self,
