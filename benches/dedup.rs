@@ -8,7 +8,10 @@
 //!    real reconcile + store transaction;
 //! 3. store size on disk per item;
 //! 4. the index filter (see `store::filter`): its memory and the time its
-//!    scan takes when the store is opened again.
+//!    scan takes when the store is opened again;
+//! 5. the time of one whole refresh of one source (50 entries, 5 new: the
+//!    plan, retention, the store transaction and its flush) with 10k and
+//!    with 1M items stored; their ratio must stay below 1.5.
 //!
 //! Run: `cargo bench --bench dedup` (sizes: `SYNDIC_BENCH_SMALL`,
 //! `SYNDIC_BENCH_LARGE`, `SYNDIC_BENCH_BATCH`; defaults 10000, 1000000,
@@ -99,7 +102,8 @@ struct Bench {
 impl Bench {
     fn new(dir: Dir) -> Bench {
         let mut toml = String::from("[daemon]\nstore = \"store\"\n");
-        for s in 0..=SOURCES {
+        // s0..s9 filled, s10 the wire of part 2, s11 the refreshed source.
+        for s in 0..=SOURCES + 1 {
             toml.push_str(&format!(
                 "[[source]]\nid = \"s{s}\"\nurl = \"https://s{s}.example/feed.xml\"\n"
             ));
@@ -252,6 +256,57 @@ impl Bench {
     }
 }
 
+/// The source whose whole refreshes are timed (see [`Bench::refresh_cost`]).
+const REFRESHED: usize = SOURCES + 1;
+/// Entries in each of its documents, and how many of them are new.
+const DOCUMENT: usize = 50;
+const NEW_PER_REFRESH: usize = 5;
+/// Refreshes timed per round.
+const REFRESHES: usize = 20;
+
+/// Entry `n` of the refreshed source: the same content every time it is
+/// made, so that a document listing it again leaves it unchanged.
+fn refreshed_entry(n: usize) -> Entry {
+    entry(
+        REFRESHED,
+        n,
+        &mut Rng((n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
+    )
+}
+
+impl Bench {
+    /// Mean time of one whole refresh of one source, in milliseconds: a
+    /// document of [`DOCUMENT`] entries, [`NEW_PER_REFRESH`] of them new
+    /// and the rest stored unchanged, through `Refresher::ingest_entries`
+    /// (reconcile, retention, one store transaction and its flush), over
+    /// [`REFRESHES`] refreshes. The document slides over the source's
+    /// items, so each refresh of each round (and of a later run on a kept
+    /// store) has the same shape.
+    async fn refresh_cost(&self) -> f64 {
+        let document = |first: usize| (first..first + DOCUMENT).map(refreshed_entry).collect();
+        let stored = self.store.source_item_count(&format!("s{REFRESHED}"));
+        if stored < DOCUMENT {
+            self.ingest(REFRESHED, document(0)).await;
+        }
+        let start = Instant::now();
+        for _ in 0..REFRESHES {
+            let stored = self.store.source_item_count(&format!("s{REFRESHED}"));
+            let first = stored + NEW_PER_REFRESH - DOCUMENT;
+            let outcome = self.ingest(REFRESHED, document(first)).await;
+            assert_eq!(
+                outcome,
+                Outcome::Refreshed {
+                    new: NEW_PER_REFRESH,
+                    updated: 0,
+                    removed: 0,
+                    unchanged: DOCUMENT - NEW_PER_REFRESH
+                }
+            );
+        }
+        start.elapsed().as_secs_f64() * 1e3 / REFRESHES as f64
+    }
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -305,12 +360,18 @@ async fn main() {
     // Each round's large/small ratios: their median is a second reading,
     // robust to a round that outside load hit on one side only.
     let mut ratios: [Vec<f64>; 3] = Default::default();
+    // Whole refreshes of one source, ms: best of the rounds per store, and
+    // each round's large/small ratio.
+    let (mut refresh_small, mut refresh_large) = (f64::MAX, f64::MAX);
+    let mut refresh_ratios = Vec::new();
     // One unmeasured round of each first: the process then has touched
     // both stores, as in every measured round (a 10k round measured before
     // the 1M store was ever used ran up to 1.7x faster than all later
     // ones, and made the best-of ratio a reading of that, not of the size).
     small_store.decision_cost(small, &mut probe_rng);
     large_store.decision_cost(large, &mut probe_rng);
+    small_store.refresh_cost().await;
+    large_store.refresh_cost().await;
     for round in 1..=env_usize("SYNDIC_BENCH_ROUNDS", 5) {
         // Which store goes first alternates: the first one measured after
         // the other has its caches to itself less.
@@ -321,7 +382,19 @@ async fn main() {
             let l = large_store.decision_cost(large, &mut probe_rng);
             (small_store.decision_cost(small, &mut probe_rng), l)
         };
-        eprintln!("  round {round}: {small}: {s:.1?} µs, {large}: {l:.1?} µs");
+        let (rs, rl) = if round % 2 == 1 {
+            let rs = small_store.refresh_cost().await;
+            (rs, large_store.refresh_cost().await)
+        } else {
+            let rl = large_store.refresh_cost().await;
+            (small_store.refresh_cost().await, rl)
+        };
+        eprintln!(
+            "  round {round}: {small}: {s:.1?} µs, refresh {rs:.2} ms; {large}: {l:.1?} µs, refresh {rl:.2} ms"
+        );
+        refresh_small = refresh_small.min(rs);
+        refresh_large = refresh_large.min(rl);
+        refresh_ratios.push(rl / rs);
         best_small = best(best_small, s);
         best_large = best(best_large, l);
         for (r, (l, s)) in ratios.iter_mut().zip([(l.0, s.0), (l.1, s.1), (l.2, s.2)]) {
@@ -353,6 +426,12 @@ async fn main() {
         median(&mut ratios[0]),
         median(&mut ratios[1]),
         median(&mut ratios[2])
+    );
+    println!(
+        "one refresh of one source ({DOCUMENT} entries, {NEW_PER_REFRESH} new, through the store and its flush): \
+         {small} items {refresh_small:.2} ms, {large} items {refresh_large:.2} ms, ratio {:.2} (median of the rounds' ratios {:.2}; must stay below 1.5)",
+        refresh_large / refresh_small,
+        median(&mut refresh_ratios)
     );
     for (n, store) in [(small, &small_store), (large, &large_store)] {
         let f = store.store.filter_stats();
