@@ -495,6 +495,45 @@ mod tests {
         assert!(s < 20, "similarity {s}");
     }
 
+    /// Signatures and band keys are stored: the same text gives the same
+    /// values in every build (a change here would leave every stored
+    /// signature unmatched, so it needs a store migration).
+    #[test]
+    fn signatures_and_bands_are_the_same_in_every_build() {
+        let s = Signature::of("Central bank raises rates", WIRE).unwrap();
+        assert_eq!(s.0[..4], [73_295_302, 124_435_402, 9_543_394, 14_759_348]);
+        let bands = s.bands();
+        assert_eq!(bands[0], [0, 37, 212, 69, 48, 226, 192, 223, 125]);
+        assert_eq!(bands[15][0], 15);
+    }
+
+    /// The estimate rounds to the nearest percent: 1 equal position of 64
+    /// is 1.56%, so 2; 32 is 50%; 63 is 98.4%, so 98.
+    #[test]
+    fn similarity_rounds_to_the_nearest_percent() {
+        let base = Signature([0; HASHES]);
+        let sharing = |n: usize| {
+            let mut other = [1; HASHES];
+            other[..n].fill(0);
+            base.similarity_pct(&Signature(other))
+        };
+        assert_eq!(sharing(0), 0);
+        assert_eq!(sharing(1), 2);
+        assert_eq!(sharing(32), 50);
+        assert_eq!(sharing(63), 98);
+        assert_eq!(sharing(HASHES), 100);
+    }
+
+    /// A text of exactly [`MIN_WORDS`] words (title included) gets a
+    /// signature; one word fewer does not.
+    #[test]
+    fn min_words_is_the_fewest_that_get_a_signature() {
+        let words: Vec<String> = (0..MIN_WORDS).map(|i| format!("word{i}")).collect();
+        let text = words[1..].join(" ");
+        assert!(Signature::of(&words[0], &text).is_some());
+        assert!(Signature::of("", &text).is_none());
+    }
+
     #[test]
     fn short_texts_get_no_signature_and_bytes_round_trip() {
         assert!(Signature::of("Hello", "<p>one two three</p>").is_none());
