@@ -534,6 +534,129 @@ mod tests {
         assert!(Signature::of("", &text).is_none());
     }
 
+    /// Exact Jaccard rounds to the nearest percent, containment is the
+    /// share of the smaller set (rounded down); both are symmetric, and
+    /// texts too short for a shingle compare by their words.
+    #[test]
+    fn exact_jaccard_and_containment() {
+        let of = |t: &str| Shingles::of_text(t);
+        let five = of("w1 w2 w3 w4 w5");
+        let four = of("w1 w2 w3 w4");
+        let other = of("w1 w2 w3 w4 w9");
+        // 2 shared of 3: 66.7%.
+        assert_eq!(five.jaccard_pct(&four), 67);
+        assert_eq!(four.jaccard_pct(&five), 67);
+        assert_eq!(five.containment_pct(&four), 100);
+        assert_eq!(four.containment_pct(&five), 100);
+        // 2 shared, 4 in all; 2 of the smaller 3.
+        assert_eq!(five.jaccard_pct(&other), 50);
+        assert_eq!(five.containment_pct(&other), 66);
+        assert_eq!(other.containment_pct(&five), 66);
+        assert_eq!(four.word_count(), 4);
+        // Too short for a shingle: equal words or nothing.
+        assert_eq!(of("hi there").jaccard_pct(&of("Hi, there")), 100);
+        assert_eq!(of("hi there").jaccard_pct(&of("hi you")), 0);
+        assert_eq!(of("hi there").containment_pct(&of("<p>hi there</p>")), 100);
+        assert_eq!(of("hi there").containment_pct(&of("hi you")), 0);
+        assert_eq!(of("").containment_pct(&of("")), 0);
+        assert_eq!(of("hi there").containment_pct(&five), 0);
+        // Shingles::of reads the title first, as a signature does.
+        assert_eq!(Shingles::of("w1 w2", "w3 w4 w5").jaccard_pct(&five), 100);
+    }
+
+    #[test]
+    fn a_short_publisher_suffix_is_cut_from_a_title() {
+        assert_eq!(
+            story_titles("Rust 2 released - Example News"),
+            ["rust 2 released example news", "rust 2 released"]
+        );
+        // Five words at most in the suffix, two at least before it.
+        assert_eq!(story_titles("Big news | a b c d e").len(), 2);
+        assert_eq!(story_titles("Big news | a b c d e f").len(), 1);
+        assert_eq!(story_titles("Update - Example").len(), 1);
+        assert_eq!(story_titles("Big news - !!").len(), 1);
+        // The last separator, whichever it is.
+        assert_eq!(
+            story_titles("Alpha beta - gamma | Site")[1],
+            "alpha beta gamma"
+        );
+        assert_eq!(
+            story_titles("Alpha | beta gamma - Site")[1],
+            "alpha beta gamma"
+        );
+        assert!(story_titles(" ").is_empty());
+        assert!(same_story_title(
+            "Rust 2 released - Example News",
+            "Rust 2 released"
+        ));
+        assert!(same_story_title(
+            "Rust 2 released",
+            "rust 2 RELEASED | Other Site"
+        ));
+        assert!(!same_story_title("Rust 2 released", "Rust 3 released"));
+    }
+
+    #[test]
+    fn share_bars_and_boilerplate_blocks_are_left_out() {
+        let filler = |n: usize| {
+            (0..n)
+                .map(|i| format!("x{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(story_words("<p>Share on Facebook, Twitter</p>").is_empty());
+        // One network named is a story's sentence.
+        assert_eq!(story_words("<p>Seen on Facebook</p>").len(), 3);
+        // Two networks: a bar up to 4 words per network plus 4.
+        let bar = |n: usize| format!("<p>facebook twitter {}</p>", filler(n));
+        assert!(story_words(&bar(10)).is_empty());
+        assert_eq!(story_words(&bar(11)).len(), 13);
+        // Boilerplate sentences are dropped; a block of which they are
+        // half or more goes whole, unless it is long.
+        assert!(story_words("<p>Subscribe to our newsletter. Big story here now.</p>").is_empty());
+        assert_eq!(
+            story_words("<p>Subscribe to our newsletter. Big story here right now.</p>"),
+            ["big", "story", "here", "right", "now"]
+        );
+        let long = format!(
+            "<p>Subscribe to our newsletter {}. {}.</p>",
+            filler(BOILERPLATE_WORDS / 2),
+            filler(BOILERPLATE_WORDS / 2)
+        );
+        assert_eq!(story_words(&long).len(), BOILERPLATE_WORDS / 2);
+        // 80 words, 40 of them in the boilerplate sentence.
+        let short = format!(
+            "<p>Subscribe to our newsletter {}. {}.</p>",
+            filler(BOILERPLATE_WORDS / 2 - 4),
+            filler(BOILERPLATE_WORDS / 2)
+        );
+        assert!(story_words(&short).is_empty());
+    }
+
+    #[test]
+    fn blocks_split_at_block_tags_and_sentences_at_their_ends() {
+        assert_eq!(
+            blocks("<p>one</p><P>two<BR>three</P>"),
+            ["one", "two", "three"]
+        );
+        assert_eq!(blocks("<p>a<b>b</b>c</p>"), ["a b c"]);
+        assert_eq!(blocks("<p> </p><div>x</div>"), ["x"]);
+        assert_eq!(words("don&#8217;t"), ["don", "8217", "t"]);
+        assert_eq!(story_words("don&#8217;t"), ["don", "t"]);
+        assert_eq!(
+            sentences("One. Two! Three? Four\u{2026} five\nsix"),
+            [
+                "One.",
+                " Two!",
+                " Three?",
+                " Four\u{2026}",
+                " five",
+                "\nsix"
+            ]
+        );
+        assert_eq!(sentences("3.5 percent"), ["3.5 percent"]);
+    }
+
     #[test]
     fn short_texts_get_no_signature_and_bytes_round_trip() {
         assert!(Signature::of("Hello", "<p>one two three</p>").is_none());
