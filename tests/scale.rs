@@ -61,11 +61,7 @@ async fn a_render_reads_at_most_limit_items_whatever_the_duplicates() {
     let config = config(dir.path());
     let store = Store::open(&config.daemon.store).unwrap();
     let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
-    let refresher = Refresher {
-        store: &store,
-        fetcher: &fetcher,
-        public_base: "http://feeds.test",
-    };
+    let refresher = refresher(&store, &fetcher);
     for s in 0..SOURCES {
         let source = config.source(&format!("s{s}")).unwrap();
         let outcome = refresher
@@ -129,6 +125,25 @@ async fn a_render_reads_at_most_limit_items_whatever_the_duplicates() {
 
 fn reopen(config: &Config) -> Store {
     common::reopen_store(&config.daemon.store)
+}
+
+/// A refresher over `store`, publishing at `http://feeds.test`.
+fn refresher<'a>(store: &'a Store, fetcher: &'a Fetcher) -> Refresher<'a> {
+    Refresher {
+        store,
+        fetcher,
+        public_base: "http://feeds.test",
+    }
+}
+
+/// Makes the item stored under `key` unreadable (the store closed).
+fn break_item(config: &Config, key: syndic::model::ItemKey) {
+    let db = sled::open(&config.daemon.store).unwrap();
+    db.open_tree("items")
+        .unwrap()
+        .insert(key.0, &b"not an item"[..])
+        .unwrap();
+    db.flush().unwrap();
 }
 
 /// A burst of refreshes (every source at once, each with new items)
@@ -241,11 +256,7 @@ async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
     let broken = CHUNK + 10;
     {
         let store = Store::open(&config.daemon.store).unwrap();
-        let refresher = Refresher {
-            store: &store,
-            fetcher: &fetcher,
-            public_base: "http://feeds.test",
-        };
+        let refresher = refresher(&store, &fetcher);
         let outcome = refresher
             .ingest_entries(
                 source,
@@ -264,22 +275,10 @@ async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
         let store = reopen(&config);
         store.source_keys("s0").unwrap()[0].0
     };
-    {
-        let db = sled::open(&config.daemon.store).unwrap();
-        db.open_tree("items")
-            .unwrap()
-            .insert(key.0, &b"not an item"[..])
-            .unwrap();
-        db.flush().unwrap();
-    }
+    break_item(&config, key);
 
     let store = reopen(&config);
-    let refresher = Refresher {
-        store: &store,
-        fetcher: &fetcher,
-        public_base: "http://feeds.test",
-    };
-    let outcome = refresher
+    let outcome = refresher(&store, &fetcher)
         .ingest_entries(source, document(), validators.clone(), now)
         .await;
     assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
@@ -296,11 +295,7 @@ async fn a_big_document_is_written_in_chunks_with_the_validators_last() {
     // (the generation counts them), with its validators.
     let other = tempfile::tempdir().unwrap();
     let store = Store::open(&other.path().join("store")).unwrap();
-    let refresher = Refresher {
-        store: &store,
-        fetcher: &fetcher,
-        public_base: "http://feeds.test",
-    };
+    let refresher = refresher(&store, &fetcher);
     let before = store.generation();
     let outcome = refresher
         .ingest_entries(source, document(), validators, now)
@@ -381,11 +376,7 @@ async fn a_folder_rescan_decodes_only_what_changed() {
     let config = Config::load(&dir.path().join("feeds.toml")).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&config.daemon.store).unwrap();
     let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
-    let refresher = Refresher {
-        store: &store,
-        fetcher: &fetcher,
-        public_base: "http://feeds.test",
-    };
+    let refresher = refresher(&store, &fetcher);
     let source = config.source("local").unwrap();
     let outcome = refresher.refresh(source, true).await;
     assert!(
@@ -471,11 +462,7 @@ async fn a_big_folder_is_read_and_written_in_chunks_with_the_file_states_last() 
     let scan = |store: Store| {
         let fetcher = &fetcher;
         async move {
-            let refresher = Refresher {
-                store: &store,
-                fetcher,
-                public_base: "http://feeds.test",
-            };
+            let refresher = refresher(&store, &fetcher);
             let before = store.generation();
             let outcome = refresher.refresh(source, true).await;
             (outcome, store.generation() - before, store)
@@ -487,11 +474,7 @@ async fn a_big_folder_is_read_and_written_in_chunks_with_the_file_states_last() 
     let broken = CHUNK + 10;
     {
         let store = Store::open(&config.daemon.store).unwrap();
-        let refresher = Refresher {
-            store: &store,
-            fetcher: &fetcher,
-            public_base: "http://feeds.test",
-        };
+        let refresher = refresher(&store, &fetcher);
         let elsewhere = Entry {
             upstream_id: Some("o1".into()),
             link: Some(format!("http://feeds.test/articles/post-{broken:04}")),
@@ -508,14 +491,7 @@ async fn a_big_folder_is_read_and_written_in_chunks_with_the_file_states_last() 
         );
     }
     let key = reopen(&config).source_keys("other").unwrap()[0].0;
-    {
-        let db = sled::open(&config.daemon.store).unwrap();
-        db.open_tree("items")
-            .unwrap()
-            .insert(key.0, &b"not an item"[..])
-            .unwrap();
-        db.flush().unwrap();
-    }
+    break_item(&config, key);
     for n in 0..total {
         write(n, "Text of");
     }
