@@ -641,6 +641,9 @@ mod tests {
         );
         assert_eq!(blocks("<p>a<b>b</b>c</p>"), ["a b c"]);
         assert_eq!(blocks("<p> </p><div>x</div>"), ["x"]);
+        // A `>` or `;` outside a tag or entity is text.
+        assert_eq!(blocks("<p>x > y</p>"), ["x > y"]);
+        assert_eq!(blocks("<p>a&amp;b</p>x;y"), ["a b", "x;y"]);
         assert_eq!(words("don&#8217;t"), ["don", "8217", "t"]);
         assert_eq!(story_words("don&#8217;t"), ["don", "t"]);
         assert_eq!(
