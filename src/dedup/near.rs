@@ -502,6 +502,8 @@ mod tests {
     fn signatures_and_bands_are_the_same_in_every_build() {
         let s = Signature::of("Central bank raises rates", WIRE).unwrap();
         assert_eq!(s.0[..4], [73_295_302, 124_435_402, 9_543_394, 14_759_348]);
+        let sum: u64 = s.0.iter().map(|v| u64::from(*v)).sum();
+        assert_eq!(sum, 3_458_368_462);
         let bands = s.bands();
         assert_eq!(bands[0], [0, 37, 212, 69, 48, 226, 192, 223, 125]);
         assert_eq!(bands[15][0], 15);
@@ -552,6 +554,11 @@ mod tests {
         assert_eq!(five.jaccard_pct(&other), 50);
         assert_eq!(five.containment_pct(&other), 66);
         assert_eq!(other.containment_pct(&five), 66);
+        // 1 shared of 6: 16.7%.
+        assert_eq!(
+            of("w1 w2 w3 w4 w5 w6").jaccard_pct(&of("w1 w2 w3 z1 z2")),
+            17
+        );
         assert_eq!(four.word_count(), 4);
         // Too short for a shingle: equal words or nothing.
         assert_eq!(of("hi there").jaccard_pct(&of("Hi, there")), 100);
