@@ -509,6 +509,17 @@ mod tests {
         assert_eq!(bands[15][0], 15);
     }
 
+    /// The hashes are the published FNV-1a (64-bit) and SplitMix64: their
+    /// reference values.
+    #[test]
+    fn hashes_are_the_published_fnv1a_and_splitmix64() {
+        assert_eq!(fnv1a(FNV_OFFSET, b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0x8594_4171_f739_67e8);
+        assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(splitmix64(0x9e37_79b9_7f4a_7c15), 0x6e78_9e6a_a1b9_65f4);
+    }
+
     /// The estimate rounds to the nearest percent: 1 equal position of 64
     /// is 1.56%, so 2; 32 is 50%; 63 is 98.4%, so 98.
     #[test]
