@@ -288,11 +288,14 @@ impl Bench {
         if stored < DOCUMENT {
             self.ingest(REFRESHED, document(0)).await;
         }
+        // The documents made before the clock starts.
+        let stored = self.store.source_item_count(&format!("s{REFRESHED}"));
+        let documents: Vec<Vec<Entry>> = (0..REFRESHES)
+            .map(|r| document(stored + NEW_PER_REFRESH * (r + 1) - DOCUMENT))
+            .collect();
         let start = Instant::now();
-        for _ in 0..REFRESHES {
-            let stored = self.store.source_item_count(&format!("s{REFRESHED}"));
-            let first = stored + NEW_PER_REFRESH - DOCUMENT;
-            let outcome = self.ingest(REFRESHED, document(first)).await;
+        for entries in documents {
+            let outcome = self.ingest(REFRESHED, entries).await;
             assert_eq!(
                 outcome,
                 Outcome::Refreshed {
