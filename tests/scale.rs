@@ -462,7 +462,7 @@ async fn a_big_folder_is_read_and_written_in_chunks_with_the_file_states_last() 
     let scan = |store: Store| {
         let fetcher = &fetcher;
         async move {
-            let refresher = refresher(&store, &fetcher);
+            let refresher = refresher(&store, fetcher);
             let before = store.generation();
             let outcome = refresher.refresh(source, true).await;
             (outcome, store.generation() - before, store)
