@@ -13,12 +13,6 @@ use crate::dedup::{self, Decision};
 use crate::model::{Entry, ItemKey, MergeRecord, PollState, StoredItem};
 use crate::store::{Batch, StoreError, Tombstone};
 
-/// The entries of one document and its own addresses.
-pub(super) struct Document {
-    pub(super) entries: Vec<Entry>,
-    pub(super) urls: Vec<String>,
-}
-
 /// Most duplicates an item lists in `merged` (its published sources, `via`
 /// links). A story carried by thousands of sources would otherwise be
 /// rewritten whole, and its list read by every render, once per source:
@@ -129,7 +123,13 @@ impl Refresher<'_> {
 
     /// [`Refresher::ingest_entries`] of one fetched document, given its
     /// own addresses (final URL, home page): links to them identify no
-    /// item.
+    /// item. Written [`CHUNK`] entries per store transaction: what a
+    /// refresh holds besides its document is bounded by a chunk, however
+    /// long the document. Each transaction is atomic; the poll state (and
+    /// so the validators) is written with the last one only, so that a
+    /// crash or a store error in between leaves the document to be read
+    /// again, not skipped. The whole document is planned and written under
+    /// the ingest lock.
     pub async fn ingest_document(
         &self,
         source: &SourceConfig,
@@ -139,29 +139,8 @@ impl Refresher<'_> {
         now: DateTime<Utc>,
     ) -> Outcome {
         let _ingest = self.store.ingest_lock().await;
-        let document = Document {
-            entries,
-            urls: document_urls,
-        };
-        self.ingest(source, document, poll, now).await
-    }
-
-    /// Reconciles a document's entries with the store (the `dedup` plan)
-    /// and writes the result, [`CHUNK`] entries per store transaction: what
-    /// a refresh holds besides its document is bounded by a chunk, however
-    /// long the document. Each transaction is atomic; the poll state (and
-    /// so the validators) is written with the last one only, so that a
-    /// crash or a store error in between leaves the document to be read
-    /// again, not skipped. Called under the ingest lock.
-    async fn ingest(
-        &self,
-        source: &SourceConfig,
-        document: Document,
-        poll: PollState,
-        now: DateTime<Utc>,
-    ) -> Outcome {
-        let policy = policy(source, document.urls);
-        let mut planner = dedup::Planner::new(&policy, document.entries);
+        let policy = policy(source, document_urls);
+        let mut planner = dedup::Planner::new(&policy, entries);
         let mut tally = Tally::new(planner.remaining() > CHUNK);
         let mut closing = Some(Closing {
             poll,
@@ -195,7 +174,7 @@ impl Refresher<'_> {
         tally: &mut Tally,
         now: DateTime<Utc>,
     ) -> Result<(), Outcome> {
-        let result = self.reconcile(source, planner, &mut tally.kept, &mut tally.counts, now);
+        let result = self.reconcile(source, planner, tally, now);
         let (mut batch, merges) = match result {
             Ok(planned) => planned,
             Err(err) => return Err(self.store_failed(source, &err).await),
@@ -254,8 +233,7 @@ impl Refresher<'_> {
         &self,
         source: &SourceConfig,
         planner: &mut dedup::Planner,
-        kept: &mut HashSet<ItemKey>,
-        counts: &mut Counts,
+        tally: &mut Tally,
         now: DateTime<Utc>,
     ) -> Result<(Batch, usize), StoreError> {
         let mut index = self.store.clone();
@@ -263,7 +241,7 @@ impl Refresher<'_> {
         for warning in &plan.warnings {
             debug!(source = %source.id, %warning, "identity warning");
         }
-        counts.warnings.extend(plan.warnings);
+        tally.counts.warnings.extend(plan.warnings);
         let mut batch = Batch {
             source: source.id.clone(),
             aliases: plan.aliases,
@@ -273,18 +251,18 @@ impl Refresher<'_> {
         for decision in plan.decisions {
             match decision {
                 Decision::Insert(item) => {
-                    kept.insert(item.key);
+                    tally.kept.insert(item.key);
                     batch.upserts.push((None, item));
                 }
                 Decision::Update { old, new } => {
-                    kept.insert(new.key);
+                    tally.kept.insert(new.key);
                     batch.upserts.push((Some(*old), new));
                 }
                 Decision::Unchanged(key) => {
-                    kept.insert(key);
-                    counts.unchanged += 1;
+                    tally.kept.insert(key);
+                    tally.counts.unchanged += 1;
                 }
-                Decision::Tombstoned(_) | Decision::TooOld => counts.skipped += 1,
+                Decision::Tombstoned(_) | Decision::TooOld => tally.counts.skipped += 1,
             }
         }
 
