@@ -15,7 +15,7 @@
 //! | `aliases` | dedup alias (see `dedup`: old guids, canonical links, link+title) | item key |
 //! | `tombstones` | source id + NUL + item key | [`Tombstone`] (JSON) |
 //! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
-//! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]) |
+//! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]); written around the transaction, not in it (see `write`): it may list a key with no signature, which a lookup skips |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |

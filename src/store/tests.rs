@@ -436,6 +436,131 @@ fn band_buckets_add_once_cap_and_remove() {
     assert_eq!(bucket_without(Some(&rest), &k(3)), None);
 }
 
+/// The keys each band bucket lists, by band.
+fn postings(store: &mut Store) -> std::collections::HashMap<Vec<u8>, Vec<ItemKey>> {
+    store
+        .h()
+        .near_bands
+        .iter()
+        .map(|row| {
+            let (band, bucket) = row.unwrap();
+            let keys = bucket
+                .chunks_exact(16)
+                .map(|k| ItemKey(k.try_into().unwrap()))
+                .collect();
+            (band.to_vec(), keys)
+        })
+        .collect()
+}
+
+/// Band postings are written outside the item transaction (added before
+/// it, taken out after it), so they are checked here against every way a
+/// batch changes signatures: two new items sharing every band in one
+/// batch, an item re-signed with one band changed, an item removed.
+#[tokio::test]
+async fn band_postings_follow_new_changed_and_removed_signatures() {
+    use dedup::Index;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = ready(&dir.path().join("s"));
+    let text = "one two three four five six seven eight nine ten eleven twelve";
+    let sig = Signature::of("t", text).unwrap();
+    let (one, two) = (item("a", 1), item("a", 2));
+    store
+        .apply(&Batch {
+            source: "a".into(),
+            signatures: vec![(one.key, sig.clone()), (two.key, sig.clone())],
+            upserts: vec![(None, one.clone()), (None, two.clone())],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let bands: Vec<Vec<u8>> = sig.bands().iter().map(|b| b.to_vec()).collect();
+    let after = postings(&mut store);
+    assert_eq!(after.len(), dedup::near::BANDS);
+    for band in &bands {
+        assert_eq!(after[band], vec![one.key, two.key], "both in one batch");
+    }
+
+    // `one` re-signed: its first band changes, the other fifteen stay.
+    let mut changed = sig.clone();
+    changed.0[0] ^= 1;
+    let moved = changed.bands()[0].to_vec();
+    assert_ne!(moved, bands[0]);
+    store
+        .apply(&Batch {
+            source: "a".into(),
+            signatures: vec![(one.key, changed.clone())],
+            upserts: vec![(Some(one.clone()), one.clone())],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let after = postings(&mut store);
+    assert_eq!(after[&bands[0]], vec![two.key], "the old band lets go");
+    assert_eq!(after[&moved], vec![one.key], "the new band lists it");
+    for band in &bands[1..] {
+        assert_eq!(after[band], vec![one.key, two.key], "shared bands stay");
+    }
+
+    // `two` removed: a bucket it was alone in goes, the others keep `one`.
+    store
+        .apply(&Batch {
+            source: "a".into(),
+            removals: vec![two.clone()],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let after = postings(&mut store);
+    assert!(!after.contains_key(&bands[0]), "an empty bucket is deleted");
+    assert_eq!(after[&moved], vec![one.key]);
+    for band in &bands[1..] {
+        assert_eq!(after[band], vec![one.key]);
+    }
+    assert!(store.signature(&two.key).unwrap().is_none());
+    let found: Vec<ItemKey> = store
+        .near_candidates(&sig)
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(found, vec![one.key]);
+}
+
+/// A crash or a failed commit between the postings and the transaction
+/// leaves a posting of a key with no signature: a lookup skips it.
+#[tokio::test]
+async fn a_posting_of_a_key_with_no_signature_is_skipped() {
+    use dedup::Index;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = ready(&dir.path().join("s"));
+    let text = "one two three four five six seven eight nine ten eleven twelve";
+    let sig = Signature::of("t", text).unwrap();
+    let (one, ghost) = (item("a", 1), item("a", 2));
+    store
+        .apply(&Batch {
+            source: "a".into(),
+            signatures: vec![(one.key, sig.clone())],
+            upserts: vec![(None, one.clone())],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    for band in sig.bands() {
+        let h = store.h();
+        let bucket = h.near_bands.get(band).unwrap();
+        let with = bucket_with(bucket.as_deref(), &ghost.key).unwrap();
+        h.near_bands.insert(band, with).unwrap();
+    }
+    let found: Vec<ItemKey> = store
+        .near_candidates(&sig)
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(found, vec![one.key]);
+}
+
 #[test]
 fn a_newer_schema_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Writing: a refresh's [`Batch`] applied as one transaction (items, every
-//! index, counters, the poll state), a poll state alone, and the group
-//! commit that flushes them to disk.
+//! index, counters, the poll state) with the near-duplicate band postings
+//! written around it, a poll state alone, and the group commit that
+//! flushes them to disk.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,14 @@ use super::{
     Handles, StoreError, Tombstone, bucket_with, bucket_without, encode, filter, joined_mark, keys,
     read_u64,
 };
+
+/// The two writes of band postings around a batch's transaction (see
+/// [`Handles::postings`]).
+#[derive(Default)]
+struct Postings {
+    added: sled::Batch,
+    taken_out: sled::Batch,
+}
 
 /// What one refresh writes, applied atomically by [`Store::apply`].
 #[derive(Debug, Default)]
@@ -92,6 +101,13 @@ impl Handles {
         // in between (see `filter`).
         let writing = self.filter.writing();
         self.set_filter_bits(batch, &tomb_key);
+        let postings = match changes_index {
+            true => self.postings(batch)?,
+            false => Postings::default(),
+        };
+        self.near_bands
+            .apply_batch(postings.added)
+            .map_err(|e| self.err(e))?;
         let filter = &self.filter;
         let maybe = |tag: filter::Tag, key: &[u8]| filter.may_contain(tag, key);
         let result: Result<(), TransactionError<()>> = (
@@ -104,7 +120,6 @@ impl Handles {
             &self.aliases,
             &self.tombstones,
             &self.near_sig,
-            &self.near_bands,
             &self.meta,
         )
             .transaction(
@@ -118,7 +133,6 @@ impl Handles {
                     aliases,
                     tombstones,
                     near_sig,
-                    near_bands,
                     meta,
                 )| {
                     if let Some(poll) = &poll {
@@ -127,26 +141,12 @@ impl Handles {
                     if !changes_index {
                         return Ok(());
                     }
+                    // The signature goes with its item; its band postings
+                    // are taken out after the commit (see `postings`).
                     let drop_signature =
                         |key: &ItemKey| -> Result<(), ConflictableTransactionError<()>> {
-                            if !maybe(filter::Tag::Signature, &key.0) {
-                                return Ok(());
-                            }
-                            if let Some(raw) = near_sig.remove(&key.0)?
-                                && let Some(old) = Signature::from_bytes(&raw)
-                            {
-                                for band in old.bands() {
-                                    let bucket = near_bands.get(band)?;
-                                    match bucket_without(bucket.as_deref(), key) {
-                                        Some(rest) if rest.is_empty() => {
-                                            near_bands.remove(&band)?;
-                                        }
-                                        Some(rest) => {
-                                            near_bands.insert(&band, rest)?;
-                                        }
-                                        None => {}
-                                    }
-                                }
+                            if maybe(filter::Tag::Signature, &key.0) {
+                                near_sig.remove(&key.0)?;
                             }
                             Ok(())
                         };
@@ -194,18 +194,7 @@ impl Handles {
                         aliases.insert(alias.as_bytes(), &key.0)?;
                     }
                     for (key, sig) in &batch.signatures {
-                        drop_signature(key)?;
                         near_sig.insert(&key.0, sig.to_bytes())?;
-                        for band in sig.bands() {
-                            // A new bucket (most of them) is not read.
-                            let bucket = match maybe(filter::Tag::Band, &band) {
-                                true => near_bands.get(band)?,
-                                false => None,
-                            };
-                            if let Some(bucket) = bucket_with(bucket.as_deref(), key) {
-                                near_bands.insert(&band, bucket)?;
-                            }
-                        }
                     }
                     for (key, tombstone) in &batch.tombstones {
                         tombstones.insert(tomb_key(key), encode(tombstone))?;
@@ -248,6 +237,9 @@ impl Handles {
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
+        self.near_bands
+            .apply_batch(postings.taken_out)
+            .map_err(|e| self.err(e))?;
         if changes_index {
             for old in &batch.removals {
                 self.digest_map.remove(&old.key.0);
@@ -258,6 +250,86 @@ impl Handles {
         }
         self.flush_to_disk().await?;
         Ok(())
+    }
+
+    /// The band postings a batch changes, as two writes of the
+    /// `near_bands` tree: `added` (applied before the transaction) lists
+    /// each new signature's key in its bands' buckets, `taken_out` (applied
+    /// after it) removes the key of each removed or re-signed item from the
+    /// buckets of its old bands that its new signature does not have.
+    ///
+    /// The postings are an index of `near_sig`, which the transaction
+    /// writes: in this order a crash or a failed commit in between leaves
+    /// only postings of keys with no signature (or another one), which a
+    /// lookup reads as a candidate to compare or skip, never an indexed
+    /// signature its bands do not list. The caller holds the ingest lock,
+    /// so no other batch changes a bucket in between.
+    fn postings(&self, batch: &Batch) -> Result<Postings, StoreError> {
+        // A bucket as stored (a new one, most of them, is not read).
+        let stored = |band: [u8; 9]| -> Result<Option<Vec<u8>>, StoreError> {
+            if !self.filter.may_contain(filter::Tag::Band, &band) {
+                return Ok(None);
+            }
+            let bucket = self.near_bands.get(band).map_err(|e| self.err(e))?;
+            Ok(bucket.map(|b| b.to_vec()))
+        };
+        let mut added: HashMap<[u8; 9], Vec<u8>> = HashMap::new();
+        let mut new_bands: HashMap<ItemKey, Vec<[u8; 9]>> = HashMap::new();
+        for (key, sig) in &batch.signatures {
+            let bands = sig.bands();
+            for band in &bands {
+                let current = match added.get(band) {
+                    Some(b) => Some(b.clone()),
+                    None => stored(*band)?,
+                };
+                if let Some(with) = bucket_with(current.as_deref(), key) {
+                    added.insert(*band, with);
+                }
+            }
+            new_bands.insert(*key, bands);
+        }
+        let mut old_signed: Vec<&ItemKey> = batch.removals.iter().map(|old| &old.key).collect();
+        old_signed.extend(batch.signatures.iter().map(|(key, _)| key));
+        let mut taken: HashMap<[u8; 9], Vec<u8>> = HashMap::new();
+        for key in old_signed {
+            if !self.filter.may_contain(filter::Tag::Signature, &key.0) {
+                continue;
+            }
+            let Some(raw) = self.near_sig.get(key.0).map_err(|e| self.err(e))? else {
+                continue;
+            };
+            let Some(old) = Signature::from_bytes(&raw) else {
+                continue;
+            };
+            let keep = new_bands.get(key).map_or(&[][..], Vec::as_slice);
+            for band in old.bands() {
+                if keep.contains(&band) {
+                    continue;
+                }
+                let current = match taken.get(&band).or(added.get(&band)) {
+                    Some(b) => Some(b.clone()),
+                    None => stored(band)?,
+                };
+                if let Some(rest) = bucket_without(current.as_deref(), key) {
+                    taken.insert(band, rest);
+                }
+            }
+        }
+        let mut adding = sled::Batch::default();
+        for (band, with) in added {
+            adding.insert(&band[..], with);
+        }
+        let mut taken_out = sled::Batch::default();
+        for (band, rest) in taken {
+            match rest.is_empty() {
+                true => taken_out.remove(&band[..]),
+                false => taken_out.insert(&band[..], rest),
+            }
+        }
+        Ok(Postings {
+            added: adding,
+            taken_out,
+        })
     }
 
     /// Sets the filter bits of every key `batch` may add to the filtered
