@@ -54,6 +54,7 @@ pub mod notify;
 pub mod publish;
 pub mod redact;
 pub mod refresh;
+pub mod rules;
 pub mod schedule;
 pub mod serve;
 pub mod server;

@@ -12,12 +12,14 @@ use url::Url;
 use super::include::resolve_include;
 use super::podcast;
 use super::raw::RawFeed;
+use super::rules::{build_rules, keyword_rule};
 use super::source::SourceEntry;
 use super::validate::{
     Ctx, NAME_HELP, SCHEDULE_HELP, array_of_tables, check_http_url, check_limit, check_unique_name,
     parse_schedule, peek_str, table_label, take_table,
 };
 use super::{Defaults, FEED_FORMATS, FeedConfig};
+use crate::rules::{Action, Rule};
 
 pub(super) fn build_feeds(
     ctx: &mut Ctx<'_>,
@@ -50,7 +52,7 @@ pub(super) fn build_feeds(
 
 fn build_feed(
     ctx: &mut Ctx<'_>,
-    raw: RawFeed,
+    mut raw: RawFeed,
     span: Range<usize>,
     label: &str,
     defaults: &Defaults,
@@ -142,6 +144,28 @@ fn build_feed(
     let podcast = podcast::build(ctx, &raw, span.clone(), label, &mut ok);
     let (include, resolved) = resolve_include(ctx, &raw, span.clone(), label, sources, &mut ok);
     let options = build_feed_options(ctx, &raw, span, label, sources, &resolved, &mut ok);
+    let mut rules: Vec<Rule> = [
+        (
+            &raw.include_keywords,
+            &options.include_keywords,
+            Action::Keep,
+        ),
+        (
+            &raw.exclude_keywords,
+            &options.exclude_keywords,
+            Action::Drop,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(written, words, action)| {
+        let at = ctx.place(&written.as_ref()?.first()?.span());
+        keyword_rule(words, at, action)
+    })
+    .collect();
+    match build_rules(ctx, raw.rule.take(), label) {
+        Some(own) => rules.extend(own),
+        None => ok = false,
+    }
 
     ok.then_some(FeedConfig {
         name,
@@ -161,6 +185,7 @@ fn build_feed(
         exclude: options.exclude,
         include_keywords: options.include_keywords,
         exclude_keywords: options.exclude_keywords,
+        rules,
         formats: options.formats,
         hubs: options.hubs,
         archive: raw.archive.unwrap_or(true),

@@ -80,6 +80,7 @@ mod feed;
 mod include;
 mod podcast;
 mod raw;
+mod rules;
 mod source;
 mod suggest;
 #[cfg(test)]
@@ -401,6 +402,9 @@ pub struct SourceConfig {
     /// a larger one is skipped with a warning. Default:
     /// `defaults.max_article_bytes` (1 MiB).
     pub max_article_bytes: u64,
+    /// `[[source.rule]]` tables, applied to each fetched or read entry
+    /// before it is stored (see `rules`). Default: none.
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 /// Where a source is read from.
@@ -468,6 +472,10 @@ pub struct FeedConfig {
     /// `exclude_keywords`: items whose title or content contains one of these
     /// words (case-insensitive) are left out. Default: none.
     pub exclude_keywords: Vec<String>,
+    /// `[[feed.rule]]` tables, applied when the feed is rendered, after
+    /// the keyword lists (which are in here as the rules they stand for:
+    /// a `keep`, then a `drop`, on the item's text). Default: none.
+    pub rules: Vec<crate::rules::Rule>,
     /// `formats`: the formats the feed is offered in, among `"rss"`,
     /// `"atom"` and `"json"`, in that order, without duplicates; never empty.
     /// Default: all three.
@@ -515,6 +523,7 @@ impl FeedConfig {
             exclude: Vec::new(),
             include_keywords: Vec::new(),
             exclude_keywords: Vec::new(),
+            rules: Vec::new(),
             formats: FEED_FORMATS.iter().map(|f| f.to_string()).collect(),
             hubs: Vec::new(),
             archive: true,

@@ -99,6 +99,16 @@ pub(super) struct RawSource {
     pub(super) near_duplicate_threshold: Option<Spanned<f64>>,
     pub(super) allow_internal: Option<Spanned<bool>>,
     pub(super) max_article_bytes: Option<Spanned<Scalar>>,
+    pub(super) rule: Option<Vec<Spanned<RawRule>>>,
+}
+
+/// A `[[source.rule]]` or `[[feed.rule]]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    #[serde(rename = "match")]
+    pub(super) matches: Option<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub(super) action: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +135,7 @@ pub(super) struct RawFeed {
     pub(super) category: Option<Spanned<String>>,
     pub(super) explicit: Option<Spanned<bool>>,
     pub(super) owner_email: Option<Spanned<String>>,
+    pub(super) rule: Option<Vec<Spanned<RawRule>>>,
 }
 
 /// A value written as one string or an array of strings.

@@ -9,6 +9,7 @@ use toml::de::DeValue;
 
 use super::defaults::build_source_dedup;
 use super::raw::RawSource;
+use super::rules::build_rules;
 use super::validate::{
     Ctx, NAME_HELP, SCHEDULE_HELP, array_of_tables, check_byte_size, check_http_url,
     check_max_interval, check_min_interval, check_name, check_unique_name, parse_schedule,
@@ -65,7 +66,7 @@ pub(super) fn build_sources(
 
 fn build_source(
     ctx: &mut Ctx<'_>,
-    raw: RawSource,
+    mut raw: RawSource,
     span: Range<usize>,
     label: &str,
     defaults: &Defaults,
@@ -220,7 +221,8 @@ fn build_source(
         (None, _) => defaults.max_article_bytes,
     };
 
-    let kind = kind?;
+    let rules = build_rules(ctx, raw.rule.take(), label);
+    let (kind, rules) = (kind?, rules?);
     ok.then_some(SourceConfig {
         id,
         kind,
@@ -232,6 +234,7 @@ fn build_source(
         dedup: dedup.unwrap_or_default(),
         allow_internal,
         max_article_bytes,
+        rules,
     })
 }
 

@@ -84,6 +84,12 @@ impl<'t> Ctx<'t> {
         (line, column)
     }
 
+    /// `file:line:column` of a span's start, naming a place in messages.
+    pub(super) fn place(&self, span: &Range<usize>) -> String {
+        let (line, column) = self.position(span.start);
+        format!("{}:{line}:{column}", self.file.display())
+    }
+
     fn line_of(&self, span: &Range<usize>) -> usize {
         self.position(span.start).0
     }

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 
-use super::{FeedMeta, Page, RenderedFeed, passes_filters, render_stamped, sort_for_publishing};
+use super::{FeedMeta, Page, RenderedFeed, pick, render_stamped, sort_for_publishing};
 use crate::config::FeedConfig;
 use crate::model::StoredItem;
 use crate::store::{Store, StoreError};
@@ -49,7 +49,7 @@ pub fn archive_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>
             store
                 .source_items(source)?
                 .into_iter()
-                .filter(|i| passes_filters(feed, i)),
+                .filter_map(|i| pick(feed, i)),
         );
     }
     sort_archive_order(&mut items);
@@ -74,10 +74,11 @@ pub fn page_count(total: usize, limit: usize) -> usize {
     }
 }
 
-/// The feed's item count: the store's per-source counters without keyword
-/// filters; with them, every item of its sources has to be read.
+/// The feed's item count: the store's per-source counters without rules
+/// (or a podcast's filter); with them, every item of its sources has to be
+/// read.
 fn item_total(store: &Store, feed: &FeedConfig) -> Result<usize, StoreError> {
-    if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
+    if feed.rules.is_empty() && feed.podcast.is_none() {
         let unique: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
         Ok(unique.iter().map(|s| store.source_item_count(s)).sum())
     } else {

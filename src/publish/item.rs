@@ -128,24 +128,6 @@ pub fn char_refs(xml: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// The text of some HTML without its tags (entities left as they are).
-pub(super) fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 pub use crate::ingest::parse::escape_html;
 
 /// Removes the characters XML 1.0 forbids (C0 controls but tab, LF, CR;

@@ -556,28 +556,27 @@ pub fn changed_at(
     }
 }
 
-/// Whether an item passes a feed's filters: a podcast takes only items
-/// with an enclosure; with
-/// `include_keywords`, its title or text must contain one of them; it must
-/// contain none of `exclude_keywords`. Case-insensitive; markup is ignored.
-pub fn passes_filters(feed: &FeedConfig, item: &StoredItem) -> bool {
+/// An item as a feed publishes it, or `None` when the feed leaves it
+/// out: a podcast takes only items with an enclosure; then the feed's rules
+/// (its keyword lists among them) choose and rewrite it (see `rules`).
+pub fn pick(feed: &FeedConfig, mut item: StoredItem) -> Option<StoredItem> {
     if feed.podcast.is_some() && !item.entry.enclosures.iter().any(|e| full_http_url(&e.url)) {
         // A podcast publishes episodes: items with something to play.
-        return false;
+        return None;
     }
-    if feed.include_keywords.is_empty() && feed.exclude_keywords.is_empty() {
-        return true;
+    if feed.rules.is_empty() {
+        return Some(item);
     }
-    let e = &item.entry;
-    let mut text = e.title.clone().unwrap_or_default();
-    for html in [&e.summary_html, &e.content_html].into_iter().flatten() {
-        text.push('\n');
-        text.push_str(&strip_tags(html));
+    let base = item
+        .entry
+        .link
+        .as_deref()
+        .and_then(|l| url::Url::parse(l).ok());
+    let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
+    match crate::rules::apply(&feed.rules, &mut item.entry, &clean) {
+        crate::rules::Verdict::Kept(_) => Some(item),
+        crate::rules::Verdict::Dropped(_) => None,
     }
-    let text = text.to_lowercase();
-    let has = |w: &String| text.contains(&w.to_lowercase());
-    (feed.include_keywords.is_empty() || feed.include_keywords.iter().any(has))
-        && !feed.exclude_keywords.iter().any(has)
 }
 
 /// The publishing order: newest first; items of the same date (undated
@@ -593,10 +592,10 @@ pub fn sort_for_publishing(items: &mut [StoredItem]) {
 }
 
 /// Reads a feed's items from the store in publishing order: the newest
-/// `limit` items of its sources that pass its keyword filters.
+/// `limit` items of its sources that its rules keep, as they rewrite them.
 pub fn select_items(store: &Store, feed: &FeedConfig) -> Result<Vec<StoredItem>, StoreError> {
     let sources: HashSet<&str> = feed.sources.iter().map(String::as_str).collect();
-    let mut items = store.newest_items_where(&sources, feed.limit, |i| passes_filters(feed, i))?;
+    let mut items = store.newest_items_where(&sources, feed.limit, |i| pick(feed, i))?;
     sort_for_publishing(&mut items);
     Ok(items)
 }

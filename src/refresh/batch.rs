@@ -24,7 +24,8 @@ pub const MERGED_CAP: usize = 50;
 #[derive(Debug, Default)]
 struct Counts {
     unchanged: usize,
-    /// Entries ignored: tombstoned, or older than `max_age`.
+    /// Entries ignored: tombstoned, older than `max_age`, or dropped by
+    /// the source's rules.
     skipped: usize,
     /// Items of other sources rewritten to record a merged duplicate.
     merged: usize,
@@ -106,6 +107,35 @@ pub(super) fn policy(source: &SourceConfig, document_urls: Vec<String>) -> dedup
 }
 
 impl Refresher<'_> {
+    /// A refresh's entries as `source`'s rules shape them before they are
+    /// planned and stored (see `rules`): the entries they keep, rewritten
+    /// (a rewritten summary or content sanitized again, against the
+    /// entry's link); each one dropped counted as skipped and logged with
+    /// the rule that dropped it.
+    pub(super) fn shape(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        tally: &mut Tally,
+    ) -> Vec<Entry> {
+        if source.rules.is_empty() {
+            return entries;
+        }
+        let mut kept = Vec::with_capacity(entries.len());
+        for mut entry in entries {
+            let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());
+            let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
+            match crate::rules::apply(&source.rules, &mut entry, &clean) {
+                crate::rules::Verdict::Kept(_) => kept.push(entry),
+                crate::rules::Verdict::Dropped(rule) => {
+                    debug!(source = %source.id, rule, title = entry.title.as_deref().unwrap_or(""), "dropped by a rule");
+                    tally.counts.skipped += 1;
+                }
+            }
+        }
+        kept
+    }
+
     /// Reconciles a refresh's entries with the store (the `dedup` plan),
     /// applies retention, and writes the result: the path every refresh
     /// takes after its entries are read. Public so tests and benchmarks can
@@ -138,10 +168,11 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let mut tally = Tally::new(entries.len() > CHUNK);
+        let entries = self.shape(source, entries, &mut tally);
         let _ingest = self.store.ingest_lock().await;
         let policy = policy(source, document_urls);
         let mut planner = dedup::Planner::new(&policy, entries);
-        let mut tally = Tally::new(planner.remaining() > CHUNK);
         let mut closing = Some(Closing {
             poll,
             removals: Vec::new(),

@@ -127,6 +127,7 @@ mod tests {
             dedup: SourceDedup::default(),
             allow_internal: false,
             max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+            rules: Vec::new(),
         }
     }
 

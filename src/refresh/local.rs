@@ -186,11 +186,12 @@ impl Refresher<'_> {
         &self,
         source: &SourceConfig,
         policy: &dedup::Policy<'_>,
-        mut entries: Vec<Entry>,
+        entries: Vec<Entry>,
         closing: Option<Closing>,
         tally: &mut Tally,
         now: DateTime<Utc>,
     ) -> Result<(), Outcome> {
+        let mut entries = self.shape(source, entries, tally);
         let slugs = self
             .assign_slugs(source, &mut entries)
             .map_err(|err| Outcome::Failed(err.to_string()))?;

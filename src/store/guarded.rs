@@ -430,16 +430,17 @@ impl Store {
         self.with(|h| h.newest_items(sources, limit))
     }
 
-    /// Up to `limit` items of the given sources that `keep` accepts, newest
-    /// first (ties broken by item key); cross-source duplicates published
-    /// once (see `Handles::newest_items_where`).
+    /// Up to `limit` items of the given sources as `pick` makes them (it
+    /// may rewrite an item, or leave it out with `None`), newest first
+    /// (ties broken by item key); cross-source duplicates published once
+    /// (see `Handles::newest_items_where`).
     pub fn newest_items_where(
         &self,
         sources: &HashSet<&str>,
         limit: usize,
-        keep: impl Fn(&StoredItem) -> bool,
+        pick: impl Fn(StoredItem) -> Option<StoredItem>,
     ) -> Result<Vec<StoredItem>, StoreError> {
-        self.with(|h| h.newest_items_where(sources, limit, keep))
+        self.with(|h| h.newest_items_where(sources, limit, pick))
     }
 
     /// (key, published) of every item of one source, newest first.

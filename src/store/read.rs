@@ -172,22 +172,23 @@ impl Handles {
         sources: &HashSet<&str>,
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
-        self.newest_items_where(sources, limit, |_| true)
+        self.newest_items_where(sources, limit, Some)
     }
 
-    /// Up to `limit` items of the given sources that `keep` accepts, newest
-    /// first (ties broken by item key). Merges the sources' own indexes
-    /// (keys only) and reads just the items it returns or `keep` rejects, so
+    /// Up to `limit` items of the given sources as `pick` makes them (it
+    /// may rewrite an item, or leave it out with `None`), newest first
+    /// (ties broken by item key). Merges the sources' own indexes
+    /// (keys only) and reads just the items it returns or `pick` rejects, so
     /// the cost grows with `limit` and the number of sources, not with the
     /// size of the store nor the number of duplicates: a duplicate whose
     /// joined item is published instead is told from its index row (which
-    /// names that item and its source) without being read. With a `keep`
-    /// that accepts everything, at most `limit` items are decoded.
+    /// names that item and its source) without being read. With a `pick`
+    /// that takes everything, at most `limit` items are decoded.
     pub fn newest_items_where(
         &self,
         sources: &HashSet<&str>,
         limit: usize,
-        keep: impl Fn(&StoredItem) -> bool,
+        pick: impl Fn(StoredItem) -> Option<StoredItem>,
     ) -> Result<Vec<StoredItem>, StoreError> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
@@ -242,12 +243,9 @@ impl Handles {
             {
                 continue;
             }
-            let Some(mut item) = self.item(&key)? else {
+            let Some(mut item) = self.item(&key)?.and_then(&pick) else {
                 continue;
             };
-            if !keep(&item) {
-                continue;
-            }
             let mut merged = Vec::new();
             for record in std::mem::take(&mut item.merged) {
                 if sources.contains(record.source.as_str())

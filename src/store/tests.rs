@@ -726,7 +726,7 @@ async fn newest_items_merge_sources_newest_first_with_filter_and_limit() {
     let all: HashSet<&str> = ["a", "b", "c"].into();
     let got: Vec<String> = store
         .newest_items_where(&all, 3, |i| {
-            !i.entry.title.as_deref().unwrap_or("").starts_with('a')
+            (!i.entry.title.as_deref().unwrap_or("").starts_with('a')).then_some(i)
         })
         .unwrap()
         .iter()

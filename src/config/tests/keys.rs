@@ -107,6 +107,7 @@ include = ["*"]
                 dedup: SourceDedup::default(),
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+                rules: Vec::new(),
             },
             SourceConfig {
                 id: "notes".to_string(),
@@ -121,6 +122,7 @@ include = ["*"]
                 dedup: SourceDedup::default(),
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+                rules: Vec::new(),
             },
             SourceConfig {
                 id: "abs_dir".to_string(),
@@ -135,6 +137,7 @@ include = ["*"]
                 dedup: SourceDedup::default(),
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+                rules: Vec::new(),
             },
         ]
     );
@@ -542,7 +545,8 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "near_duplicates",
             "near_duplicate_threshold",
             "allow_internal",
-            "max_article_bytes"
+            "max_article_bytes",
+            "rule"
         ]
     );
     assert_eq!(
@@ -568,7 +572,8 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "podcast",
             "category",
             "explicit",
-            "owner_email"
+            "owner_email",
+            "rule"
         ]
     );
 }

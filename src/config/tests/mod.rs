@@ -9,6 +9,7 @@ use super::*;
 mod daemon;
 mod feed;
 mod keys;
+mod rules;
 mod source;
 mod units;
 

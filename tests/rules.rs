@@ -1,0 +1,185 @@
+//! Rules (issue 19): source rules shape items before they are stored,
+//! feed rules choose and rewrite them when the feed is rendered, and a
+//! reload that changes a feed rule changes the served feed without a
+//! fetch. The real daemon in process, against a mock host.
+
+mod common;
+
+use common::feed::at;
+use common::{ConfigFile, Feed, Item, MockHost, Reply, TestDaemon};
+use syndic::daemon::reload;
+
+fn upstream() -> String {
+    Feed::rss("Upstream", "https://example.org/")
+        .items([
+            Item::new("g1", "[AD] Rust 2.0 released")
+                .link("https://example.org/rust?utm_source=feed")
+                .description("&lt;p&gt;Release &lt;em&gt;notes&lt;/em&gt;&lt;/p&gt;")
+                .date(at(2026, 3, 5, 10))
+                .extra("<category>rust</category>"),
+            Item::new("g2", "Sponsored: a webinar")
+                .link("https://example.org/webinar")
+                .date(at(2026, 3, 5, 9))
+                .extra("<category>rust</category>"),
+            Item::new("g3", "Go 1.30 is out")
+                .link("https://example.org/go")
+                .description("&lt;p&gt;Go notes&lt;/p&gt;")
+                .date(at(2026, 3, 5, 8))
+                .extra("<category>go</category>"),
+        ])
+        .render()
+}
+
+const SOURCE_RULES: &str = r#"
+[[source.rule]]
+match = { title = "(?i)sponsored|webinar" }
+action = "drop"
+
+[[source.rule]]
+match = { link = "^https://example\\.org/" }
+action = { replace = { field = "link", pattern = "\\?utm_[^#]*", with = "" } }
+
+[[source.rule]]
+action = { replace = { field = "title", pattern = "^\\[AD\\] ", with = "" } }
+
+[[source.rule]]
+match = { category = "^rust$" }
+action = { replace = { field = "content", pattern = "<em>(\\w+)</em>", with = "<script>alert(1)</script><b>$1</b>" } }
+"#;
+
+fn config(host: &MockHost, category: &str) -> ConfigFile {
+    ConfigFile::new()
+        .sources(&format!(
+            "[[source]]\nid = \"news\"\nurl = \"{}\"\n{SOURCE_RULES}",
+            host.url("feed.xml")
+        ))
+        .feeds(&format!(
+            "[[feed]]\nname = \"picked\"\ntitle = \"Picked\"\ninclude = [\"*\"]\n\n\
+             [[feed.rule]]\nmatch = {{ category = \"^{category}$\" }}\naction = \"keep\"\n\n\
+             [[feed.rule]]\naction = {{ replace = {{ field = \"title\", pattern = \"$\", with = \" [picked]\" }} }}\n"
+        ))
+}
+
+#[tokio::test]
+async fn source_rules_shape_what_is_stored_and_feed_rules_what_is_served() {
+    let host = MockHost::start().await;
+    host.set(
+        "feed.xml",
+        Reply::feed("application/rss+xml", upstream(), "\"v1\""),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    config(&host, "rust").write(dir.path());
+    let d = TestDaemon::start(dir.path()).await;
+
+    // Stored as the source rules made them: the sponsored item dropped,
+    // the ad prefix and the tracking parameters gone, the rewritten
+    // summary sanitized again (its script removed, its markup kept).
+    let stored = d.app.store.source_items("news").unwrap();
+    let mut titles: Vec<&str> = stored
+        .iter()
+        .filter_map(|i| i.entry.title.as_deref())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, vec!["Go 1.30 is out", "Rust 2.0 released"]);
+    let rust = stored
+        .iter()
+        .find(|i| i.entry.title.as_deref() == Some("Rust 2.0 released"))
+        .unwrap();
+    assert_eq!(rust.entry.link.as_deref(), Some("https://example.org/rust"));
+    let html = [&rust.entry.summary_html, &rust.entry.content_html]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<String>();
+    assert!(html.contains("<b>notes</b>"), "{html}");
+    assert!(
+        !html.contains("script") && !html.contains("alert"),
+        "{html}"
+    );
+
+    // `all` has no rules: both stored items. `picked` keeps rust only,
+    // and marks its titles.
+    let all = d.get("/feeds/all.rss").await.text().await.unwrap();
+    assert!(all.contains("<title>Rust 2.0 released</title>"), "{all}");
+    assert!(all.contains("<title>Go 1.30 is out</title>"), "{all}");
+    assert!(
+        !all.contains("webinar") && !all.contains("utm_source"),
+        "{all}"
+    );
+    let picked = d.get("/feeds/picked.rss").await.text().await.unwrap();
+    assert!(
+        picked.contains("<title>Rust 2.0 released [picked]</title>"),
+        "{picked}"
+    );
+    assert!(!picked.contains("Go 1.30"), "{picked}");
+    let fetches = host.hits("feed.xml");
+
+    // A changed feed rule is served at once after a reload, with no fetch.
+    config(&host, "go").write(dir.path());
+    reload(&d.app).await.unwrap();
+    let picked = d.get("/feeds/picked.rss").await.text().await.unwrap();
+    assert!(
+        picked.contains("<title>Go 1.30 is out [picked]</title>"),
+        "{picked}"
+    );
+    assert!(!picked.contains("Rust 2.0"), "{picked}");
+    assert_eq!(host.hits("feed.xml"), fetches, "no refetch for a feed rule");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn keyword_lists_still_filter_as_the_rules_they_stand_for() {
+    let host = MockHost::start().await;
+    host.set(
+        "feed.xml",
+        Reply::feed("application/rss+xml", upstream(), "\"v1\""),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    ConfigFile::new()
+        .sources(&format!(
+            "[[source]]\nid = \"news\"\nurl = \"{}\"\n",
+            host.url("feed.xml")
+        ))
+        .feeds(
+            "[[feed]]\nname = \"k\"\ntitle = \"K\"\ninclude = [\"*\"]\n\
+             include_keywords = [\"NOTES\"]\nexclude_keywords = [\"go 1.\"]\n",
+        )
+        .write(dir.path());
+    let d = TestDaemon::start(dir.path()).await;
+    let k = d.get("/feeds/k.rss").await.text().await.unwrap();
+    // "notes" is in the text of the Rust and Go items (any case, markup
+    // ignored); the Go item's title has the excluded words.
+    assert!(k.contains("[AD] Rust 2.0 released"), "{k}");
+    assert!(!k.contains("Go 1.30") && !k.contains("webinar"), "{k}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_local_folder_goes_through_its_source_rules_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("articles")).unwrap();
+    common::write_file(dir.path(), "articles/one.md", "# Kept one\n\nA note.\n");
+    common::write_file(
+        dir.path(),
+        "articles/two.md",
+        "# WIP: not yet\n\nHalf done.\n",
+    );
+    ConfigFile::new()
+        .local("local", "articles")
+        .sources(
+            "[[source.rule]]\nmatch = { title = \"^WIP:\" }\naction = \"drop\"\n\n\
+             [[source.rule]]\naction = { replace = { field = \"title\", pattern = \"one$\", with = \"article\" } }\n",
+        )
+        .write(dir.path());
+    let d = TestDaemon::start(dir.path()).await;
+    let stored: Vec<Option<String>> = d
+        .app
+        .store
+        .source_items("local")
+        .unwrap()
+        .into_iter()
+        .map(|i| i.entry.title)
+        .collect();
+    assert_eq!(stored, vec![Some("Kept article".to_string())]);
+    d.stop().await;
+}
