@@ -88,7 +88,9 @@ fn entry(source: &str, n: usize) -> Entry {
 }
 
 fn document(source: &str, first: usize) -> Vec<Entry> {
-    (first..first + DOCUMENT).map(|n| entry(source, n)).collect()
+    (first..first + DOCUMENT)
+        .map(|n| entry(source, n))
+        .collect()
 }
 
 #[tokio::main]

@@ -534,6 +534,25 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     if app.scheduler.lock().await.is_some() {
         app.articles.sync(app, &new).await;
     }
+    // Sources whose rules changed: their stored items under the new rules,
+    // then read again in full at once (see `refresh::reshape`).
+    let reshaped = summary
+        .sources
+        .changed
+        .iter()
+        .filter(|s| old.source(&s.id).is_some_and(|o| o.rules != s.rules));
+    for source in reshaped {
+        match app.reshape(source).await {
+            Ok(left) => info!(
+                source = %source.id,
+                left,
+                "rules changed: stored items checked against them; reading the source again"
+            ),
+            Err(err) => warn!(source = %source.id, %err, "rules changed, stored items not checked"),
+        }
+        let (app, id) = (app.clone(), source.id.clone());
+        tokio::spawn(async move { app.refresh_source(&id, true).await });
+    }
     app.published.retain(&new_feeds);
     app.render_feeds(None);
     Ok(summary)

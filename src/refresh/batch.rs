@@ -87,6 +87,25 @@ impl Tally {
     }
 }
 
+/// One entry as `source`'s rules make it (see `rules`): rewritten (a
+/// rewritten summary or content sanitized again, against the entry's
+/// link), or `None` when a rule drops it (logged with the rule's place).
+pub(super) fn shape_entry(source: &SourceConfig, mut entry: Entry) -> Option<Entry> {
+    if source.rules.is_empty() {
+        return Some(entry);
+    }
+    let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());
+    let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
+    match crate::rules::apply(&source.rules, &mut entry, &clean) {
+        crate::rules::Verdict::Kept(_) => Some(entry),
+        crate::rules::Verdict::Dropped(rule) => {
+            let title = entry.title.as_deref().unwrap_or("");
+            debug!(source = %source.id, rule, title, "dropped by a rule");
+            None
+        }
+    }
+}
+
 /// How `source`'s entries are matched (see [`dedup::Policy`]); links to
 /// `document_urls` (a fetched document's own addresses) identify no item.
 pub(super) fn policy(source: &SourceConfig, document_urls: Vec<String>) -> dedup::Policy<'_> {
@@ -108,10 +127,8 @@ pub(super) fn policy(source: &SourceConfig, document_urls: Vec<String>) -> dedup
 
 impl Refresher<'_> {
     /// A refresh's entries as `source`'s rules shape them before they are
-    /// planned and stored (see `rules`): the entries they keep, rewritten
-    /// (a rewritten summary or content sanitized again, against the
-    /// entry's link); each one dropped counted as skipped and logged with
-    /// the rule that dropped it.
+    /// planned and stored (see [`Refresher::shape_entry`]); each one
+    /// dropped counted as skipped.
     pub(super) fn shape(
         &self,
         source: &SourceConfig,
@@ -121,18 +138,12 @@ impl Refresher<'_> {
         if source.rules.is_empty() {
             return entries;
         }
-        let mut kept = Vec::with_capacity(entries.len());
-        for mut entry in entries {
-            let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());
-            let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
-            match crate::rules::apply(&source.rules, &mut entry, &clean) {
-                crate::rules::Verdict::Kept(_) => kept.push(entry),
-                crate::rules::Verdict::Dropped(rule) => {
-                    debug!(source = %source.id, rule, title = entry.title.as_deref().unwrap_or(""), "dropped by a rule");
-                    tally.counts.skipped += 1;
-                }
-            }
-        }
+        let before = entries.len();
+        let kept: Vec<Entry> = entries
+            .into_iter()
+            .filter_map(|e| shape_entry(source, e))
+            .collect();
+        tally.counts.skipped += before - kept.len();
         kept
     }
 

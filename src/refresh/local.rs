@@ -101,7 +101,12 @@ impl Refresher<'_> {
                     record.notes = read.notes;
                     record.expires = read.expires;
                     record.publish_at = read.publish_at;
-                    match read.entry {
+                    // An article a source rule drops leaves the feeds, as
+                    // a draft does.
+                    match read
+                        .entry
+                        .and_then(|e| super::batch::shape_entry(source, e))
+                    {
                         Some(entry) => {
                             keep.insert(file.rel_path.clone());
                             entries.push(entry);
@@ -186,12 +191,11 @@ impl Refresher<'_> {
         &self,
         source: &SourceConfig,
         policy: &dedup::Policy<'_>,
-        entries: Vec<Entry>,
+        mut entries: Vec<Entry>,
         closing: Option<Closing>,
         tally: &mut Tally,
         now: DateTime<Utc>,
     ) -> Result<(), Outcome> {
-        let mut entries = self.shape(source, entries, tally);
         let slugs = self
             .assign_slugs(source, &mut entries)
             .map_err(|err| Outcome::Failed(err.to_string()))?;

@@ -32,6 +32,7 @@ mod batch;
 mod health;
 mod local;
 mod remote;
+mod reshape;
 
 pub use batch::{CHUNK, MERGED_CAP};
 pub use health::{CAUSE_SEPARATOR, SourceHealth, retry_hint, short_cause};
