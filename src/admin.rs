@@ -35,6 +35,34 @@ pub const SOCKET_NAME: &str = "admin.sock";
 /// Longest request line the daemon reads.
 const MAX_REQUEST: usize = 64 * 1024;
 
+/// `syndic preview` in the daemon: `feed` of the config file at `path`
+/// (which need not be the one loaded), from the daemon's store; the text,
+/// or the message and exit code.
+fn preview(app: &App, feed: &str, path: &Path) -> Result<String, (String, u8)> {
+    let config = crate::config::Config::load(path).map_err(|errors| {
+        let unread = errors.0.iter().all(|e| e.line == 0);
+        let what = if unread {
+            "the daemon cannot read it (it runs as its own user): put it where the daemon can"
+        } else {
+            "it is not valid (`syndic --config FILE check` lists the errors)"
+        };
+        (
+            format!(
+                "{}: {what}: {}",
+                path.display(),
+                errors.0.first().map(|e| e.message.as_str()).unwrap_or("")
+            ),
+            1,
+        )
+    })?;
+    let feed_config = config
+        .feed(feed)
+        .ok_or_else(|| (format!("no feed `{feed}` in {}", path.display()), 2))?;
+    crate::publish::preview::preview(&app.store, &config, feed_config)
+        .map(|p| p.to_string())
+        .map_err(|err| (err.to_string(), 1))
+}
+
 /// Where the admin socket of the daemon using `store` lives.
 pub fn socket_path(store: &Path) -> PathBuf {
     store.join(SOCKET_NAME)
@@ -52,6 +80,9 @@ pub enum Request {
     Render { feed: String, format: String },
     /// How an item was identified and merged, like `syndic explain`.
     Explain { item_id: String },
+    /// What a feed of the config file `config` would publish, like
+    /// `syndic preview`.
+    Preview { feed: String, config: PathBuf },
     /// Everything the store holds, like `syndic export`: sent as
     /// [`Reply::Body`] chunks of whole lines.
     Export,
@@ -530,6 +561,23 @@ async fn handle(
                 send(Reply::Done { code: 1 }).await
             }
         },
+        Request::Preview { feed, config } => {
+            let result = tokio::task::spawn_blocking({
+                let app = app.clone();
+                move || preview(&app, &feed, &config)
+            })
+            .await;
+            let (text, code) = match result {
+                Ok(Ok(text)) => (Ok(text), 0),
+                Ok(Err((message, code))) => (Err(message), code),
+                Err(err) => (Err(format!("preview failed: {err}")), 1),
+            };
+            match text {
+                Ok(text) => send(Reply::Body { text }).await?,
+                Err(message) => send(Reply::Error { message }).await?,
+            }
+            send(Reply::Done { code }).await
+        }
         Request::Render { feed, format } => {
             let config = app.config();
             let Some(format) = Format::from_extension(&format) else {

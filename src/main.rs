@@ -41,8 +41,9 @@ Examples:
   syndic --config /etc/syndic/feeds.toml --store /var/lib/syndic/store sources
                                         next to the systemd service (asks it over its admin socket)
 
-fetch, sources and render ask a running daemon over its admin socket
-(STORE/admin.sock); with no daemon running they open the store themselves.
+fetch, sources, render, preview, explain, export and store-check ask a running
+daemon over its admin socket (STORE/admin.sock); with no daemon running they
+open the store themselves.
 
 Exit codes:
   0  success
@@ -153,6 +154,23 @@ Examples:
         /// Output format.
         #[arg(long, value_enum, default_value_t = FormatArg::Rss)]
         format: FormatArg,
+    },
+    /// Show the items a feed would publish next and what its rules did.
+    #[command(after_help = "\
+Lists the items the feed would publish now, as its rules rewrite them (with
+the rule, file:line:column, that rewrote each), then the items left out on
+the way (the newest items of its sources that it looked at) with the rule
+that dropped each. Nothing is rendered or stored. Next to a running daemon
+the daemon reads the config file named by --config (so a config not yet
+loaded can be tried before `systemctl reload syndic`); it must be able to
+read that file.
+
+Examples:
+  syndic preview rust
+  syndic --config feeds.new.toml preview rust")]
+    Preview {
+        /// The feed's name (`[[feed]] name`).
+        feed: String,
     },
     /// Show what the parser makes of a feed file (`-` for stdin).
     #[command(after_help = "\
@@ -417,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources { json } => sources(&config, &store, json),
             Command::Explain { item_id } => explain(&store, &item_id),
+            Command::Preview { feed } => preview(&config, &store, &feed),
             Command::Export { output } => export(&store, output.as_deref()),
             Command::Import { file, merge } => import(&store, &file, merge).await,
             Command::Check
@@ -480,6 +499,7 @@ fn socket_gone(err: syndic::store::StoreError, command: &Command, store: &Path) 
         Command::Fetch { .. }
             | Command::Sources { .. }
             | Command::Explain { .. }
+            | Command::Preview { .. }
             | Command::Export { .. }
             | Command::Render { .. }
             | Command::StoreCheck
@@ -549,6 +569,15 @@ fn ask_daemon(
         Command::Explain { item_id } => admin::Request::Explain {
             item_id: item_id.clone(),
         },
+        Command::Preview { feed } => {
+            if let Some(code) = unknown_feed(config, feed) {
+                return Ok(Some(code));
+            }
+            admin::Request::Preview {
+                feed: feed.clone(),
+                config: std::fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone()),
+            }
+        }
         Command::Export { .. } => admin::Request::Export,
         Command::StoreCheck => admin::Request::Check,
         Command::Render { feed, format } => admin::Request::Render {
@@ -605,13 +634,8 @@ fn ask_daemon(
 }
 
 fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow::Result<ExitCode> {
-    if config.feed(feed).is_none() {
-        let known: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
-        eprintln!(
-            "syndic: no feed `{feed}` in the config (known: {})",
-            known.join(", ")
-        );
-        return Ok(ExitCode::from(2));
+    if let Some(code) = unknown_feed(&config, feed) {
+        return Ok(code);
     }
     let app = App::new(config, store)?;
     app.render_feeds(None);
@@ -625,6 +649,30 @@ fn render(config: Config, store: Store, feed: &str, format: FormatArg) -> anyhow
         FormatArg::Json => Format::Json,
     };
     std::io::stdout().write_all(&rendered.get(format).body)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code 2 and the known feeds when `config` has no feed `feed`.
+fn unknown_feed(config: &Config, feed: &str) -> Option<ExitCode> {
+    if config.feed(feed).is_some() {
+        return None;
+    }
+    let known: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
+    eprintln!(
+        "syndic: no feed `{feed}` in the config (known: {})",
+        known.join(", ")
+    );
+    Some(ExitCode::from(2))
+}
+
+fn preview(config: &Config, store: &Store, feed: &str) -> anyhow::Result<ExitCode> {
+    let Some(feed) = config.feed(feed) else {
+        return Ok(unknown_feed(config, feed).unwrap_or(ExitCode::from(2)));
+    };
+    print!(
+        "{}",
+        syndic::publish::preview::preview(store, config, feed)?
+    );
     Ok(ExitCode::SUCCESS)
 }
 

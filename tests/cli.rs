@@ -247,6 +247,7 @@ fn man_page_completions_and_examples_for_every_command() {
         "store-check",
         "fetch",
         "render",
+        "preview",
         "parse",
         "sources",
         "explain",

@@ -309,3 +309,108 @@ async fn an_article_a_rule_now_drops_leaves_the_feeds_like_a_draft() {
     wait_titles(&d, "local", &["Kept one"]).await;
     d.stop().await;
 }
+
+/// A folder of three dated articles and a `picked` feed keeping titles
+/// that match `keep`; `source_rules` go under the source.
+fn preview_folder(dir: &std::path::Path, file: &str, keep: &str, source_rules: &str) {
+    std::fs::create_dir_all(dir.join("articles")).unwrap();
+    for (name, title, day) in [
+        ("a.md", "Rust news", 3),
+        ("b.md", "Go news", 2),
+        ("c.md", "Webinar: buy now", 1),
+    ] {
+        common::write_file(
+            dir,
+            &format!("articles/{name}"),
+            format!("+++\ntitle = \"{title}\"\ndate = 2026-03-0{day}T00:00:00Z\n+++\nBody.\n"),
+        );
+    }
+    std::fs::write(
+        dir.join(file),
+        format!(
+            "[daemon]\nlisten = \"127.0.0.1:0\"\nstore = \"store\"\n\n\
+             [[source]]\nid = \"local\"\npath = \"articles\"\n{source_rules}\n\
+             [[feed]]\nname = \"picked\"\ntitle = \"Picked\"\ninclude = [\"*\"]\n\n\
+             [[feed.rule]]\nmatch = {{ title = \"{keep}\" }}\naction = \"keep\"\n\n\
+             [[feed.rule]]\naction = {{ replace = {{ field = \"title\", pattern = \"$\", with = \" [picked]\" }} }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn preview_shows_what_a_feed_would_publish_and_which_rule_did_what() {
+    let dir = tempfile::tempdir().unwrap();
+    preview_folder(dir.path(), "feeds.toml", "^Rust", "");
+    assert!(common::syndic(dir.path(), &["fetch"]).status.success());
+
+    // Alone: the store opened by the CLI.
+    let (ok, text) = common::syndic_text(dir.path(), &["preview", "picked"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.starts_with("feed `picked`: 1 item would be published (limit 50), newest first\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  2026-03-03 00:00 UTC  Rust news [picked]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rewritten by the rule at feeds.toml:18:1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("left out by the feed's rules, newest first (2 of the items looked at):"),
+        "{text}"
+    );
+    let go = text.find("Go news").unwrap();
+    assert!(
+        text[go..].contains("dropped by the rule at feeds.toml:14:1"),
+        "{text}"
+    );
+
+    // Beside a running daemon, on a config it has not loaded: the daemon
+    // reads it and answers from its store, and keeps serving the old one.
+    let daemon = common::Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/picked.rss", "Rust news [picked]");
+    preview_folder(
+        dir.path(),
+        "feeds.new.toml",
+        "^Go",
+        "\n[[source.rule]]\nmatch = { title = \"(?i)webinar\" }\naction = \"drop\"\n",
+    );
+    let (ok, text) = common::syndic_text(
+        dir.path(),
+        &["--config", "feeds.new.toml", "preview", "picked"],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("Go news [picked]"), "{text}");
+    assert!(text.contains("rewritten by the rule at"), "{text}");
+    // The daemon names the file as it read it: its absolute path.
+    let new_toml = std::fs::canonicalize(dir.path().join("feeds.new.toml")).unwrap();
+    let at = |line: usize| format!("{}:{line}:1", new_toml.display());
+    assert!(
+        text.contains(&format!("rewritten by the rule at {}", at(22))),
+        "{text}"
+    );
+    let webinar = text.find("Webinar: buy now").unwrap();
+    assert!(
+        text[webinar..].contains(&format!("dropped by source `local`'s rule at {}", at(9))),
+        "{text}"
+    );
+    let rust = text.find("Rust news").unwrap();
+    assert!(
+        text[rust..].contains(&format!("dropped by the rule at {}", at(18))),
+        "{text}"
+    );
+    let (_, served) = daemon.get("/feeds/picked.rss");
+    assert!(
+        served.contains("Rust news [picked]") && !served.contains("Go news"),
+        "{served}"
+    );
+
+    let out = common::syndic(dir.path(), &["preview", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no feed `nope`"));
+    daemon.stop();
+}

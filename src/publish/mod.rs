@@ -11,6 +11,7 @@ mod atom;
 mod json;
 pub mod opml;
 pub mod page;
+pub mod preview;
 mod rss;
 pub mod sanitize;
 pub mod websub;
@@ -556,16 +557,23 @@ pub fn changed_at(
     }
 }
 
-/// An item as a feed publishes it, or `None` when the feed leaves it
-/// out: a podcast takes only items with an enclosure; then the feed's rules
-/// (its keyword lists among them) choose and rewrite it (see `rules`).
-pub fn pick(feed: &FeedConfig, mut item: StoredItem) -> Option<StoredItem> {
+/// What a feed makes of one item: published as its rules rewrote it
+/// (with the places of the rules that did), or left out, with why.
+pub enum Judged {
+    Published(StoredItem, Vec<String>),
+    LeftOut(StoredItem, String),
+}
+
+/// Judges one item for a feed: a podcast takes only items with an
+/// enclosure; then the feed's rules (its keyword lists among them) choose
+/// and rewrite it (see `rules`).
+pub fn judge(feed: &FeedConfig, mut item: StoredItem) -> Judged {
     if feed.podcast.is_some() && !item.entry.enclosures.iter().any(|e| full_http_url(&e.url)) {
         // A podcast publishes episodes: items with something to play.
-        return None;
+        return Judged::LeftOut(item, "no enclosure to play (a podcast)".to_string());
     }
     if feed.rules.is_empty() {
-        return Some(item);
+        return Judged::Published(item, Vec::new());
     }
     let base = item
         .entry
@@ -574,8 +582,22 @@ pub fn pick(feed: &FeedConfig, mut item: StoredItem) -> Option<StoredItem> {
         .and_then(|l| url::Url::parse(l).ok());
     let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
     match crate::rules::apply(&feed.rules, &mut item.entry, &clean) {
-        crate::rules::Verdict::Kept(_) => Some(item),
-        crate::rules::Verdict::Dropped(_) => None,
+        crate::rules::Verdict::Kept(by) => {
+            let by = by.into_iter().map(str::to_string).collect();
+            Judged::Published(item, by)
+        }
+        crate::rules::Verdict::Dropped(at) => {
+            Judged::LeftOut(item, format!("dropped by the rule at {at}"))
+        }
+    }
+}
+
+/// An item as a feed publishes it, or `None` when the feed leaves it out
+/// (see [`judge`]).
+pub fn pick(feed: &FeedConfig, item: StoredItem) -> Option<StoredItem> {
+    match judge(feed, item) {
+        Judged::Published(item, _) => Some(item),
+        Judged::LeftOut(..) => None,
     }
 }
 
