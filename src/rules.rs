@@ -12,6 +12,10 @@
 //! - `replace`: in a matching entry, every match of `pattern` in `field`
 //!   is replaced by `with` (`$1` names a group); a rewritten summary or
 //!   content is sanitized again, as fetched HTML is.
+//! - `remove`: in a matching entry, the elements the CSS selectors name
+//!   are cut out of the summary and the content (with what they hold),
+//!   which are then sanitized again. The selectors are `scraper`'s; this
+//!   module is the only user of that crate.
 //!
 //! What a field matches against: `title`, `link` as written; `author` and
 //! `category` match when any of them does; `summary` and `content` their
@@ -98,6 +102,46 @@ pub enum Action {
         pattern: Regex,
         with: String,
     },
+    /// The elements these selectors name leave the summary and content.
+    Remove(Selectors),
+}
+
+/// A list of CSS selectors (`div.ad, .newsletter-signup`), as written and
+/// parsed.
+#[derive(Clone, Debug)]
+pub struct Selectors {
+    written: String,
+    parsed: scraper::Selector,
+}
+
+impl Selectors {
+    /// Parses a selector list; `Err` says what is wrong with it.
+    pub fn parse(written: &str) -> Result<Selectors, String> {
+        let parsed = scraper::Selector::parse(written).map_err(|err| err.to_string())?;
+        Ok(Selectors {
+            written: written.to_string(),
+            parsed,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// `html` without the elements the selectors name; `None` when none.
+    fn cut(&self, html: &str) -> Option<String> {
+        let mut doc = scraper::Html::parse_fragment(html);
+        let found: Vec<_> = doc.select(&self.parsed).map(|e| e.id()).collect();
+        if found.is_empty() {
+            return None;
+        }
+        for id in found {
+            if let Some(mut node) = doc.tree.get_mut(id) {
+                node.detach();
+            }
+        }
+        Some(doc.root_element().inner_html())
+    }
 }
 
 impl PartialEq for Action {
@@ -116,6 +160,7 @@ impl PartialEq for Action {
                     with: w,
                 },
             ) => field == f && pattern.as_str() == p.as_str() && with == w,
+            (Action::Remove(a), Action::Remove(b)) => a.written == b.written,
             _ => false,
         }
     }
@@ -150,6 +195,9 @@ pub fn apply<'r>(
                 pattern,
                 with,
             } if matches && replace(entry, *field, pattern, with, clean) => {
+                rewrote.push(rule.at.as_str());
+            }
+            Action::Remove(selectors) if matches && remove(entry, selectors, clean) => {
                 rewrote.push(rule.at.as_str());
             }
             _ => {}
@@ -215,6 +263,20 @@ fn replace(
     };
     *value = (!new.trim().is_empty()).then_some(new);
     true
+}
+
+/// Cuts what `selectors` name out of the summary and the content; whether
+/// either changed.
+fn remove(entry: &mut Entry, selectors: &Selectors, clean: &dyn Fn(&str) -> String) -> bool {
+    let mut changed = false;
+    for value in [&mut entry.summary_html, &mut entry.content_html] {
+        if let Some(cut) = value.as_deref().and_then(|html| selectors.cut(html)) {
+            let cut = clean(&cut);
+            *value = (!cut.trim().is_empty()).then_some(cut);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// The text of some HTML without its tags (entities left as they are).
@@ -451,6 +513,47 @@ mod tests {
         let mut e = entry();
         assert_eq!(apply(&r, &mut e, &no_clean), Verdict::Kept(vec![]));
         assert_eq!(e.title, entry().title);
+    }
+
+    #[test]
+    fn remove_cuts_the_selected_elements_out_of_summary_and_content() {
+        let r = [rule(
+            "cut",
+            &[],
+            Action::Remove(Selectors::parse("div.ad, .newsletter-signup, aside").unwrap()),
+        )];
+        let mut e = entry();
+        e.summary_html = Some("<p>Intro</p><aside>Related</aside>".into());
+        e.content_html = Some(
+            "<p>Story</p><div class=\"ad\"><p>Buy</p></div><p class=\"newsletter-signup\">Join</p><div>Kept</div>"
+                .into(),
+        );
+        assert_eq!(apply(&r, &mut e, &no_clean), Verdict::Kept(vec!["cut"]));
+        assert_eq!(e.summary_html.as_deref(), Some("<p>Intro</p>"));
+        assert_eq!(
+            e.content_html.as_deref(),
+            Some("<p>Story</p><div>Kept</div>")
+        );
+
+        // Nothing selected: nothing rewritten, no rule named.
+        let mut plain = entry();
+        assert_eq!(apply(&r, &mut plain, &no_clean), Verdict::Kept(vec![]));
+        assert_eq!(plain.content_html, entry().content_html);
+
+        // A body made only of what is cut is no body.
+        let mut all_ad = entry();
+        all_ad.summary_html = None;
+        all_ad.content_html = Some("<div class=\"ad\">Buy</div>".into());
+        apply(&r, &mut all_ad, &no_clean);
+        assert_eq!(all_ad.content_html, None);
+    }
+
+    #[test]
+    fn a_bad_selector_says_why() {
+        let err = Selectors::parse("div..ad").unwrap_err();
+        assert!(!err.is_empty());
+        assert!(Selectors::parse("").is_err());
+        assert_eq!(Selectors::parse("div.ad").unwrap().as_str(), "div.ad");
     }
 
     #[test]

@@ -56,7 +56,8 @@ fn config(host: &MockHost, category: &str) -> ConfigFile {
         .feeds(&format!(
             "[[feed]]\nname = \"picked\"\ntitle = \"Picked\"\ninclude = [\"*\"]\n\n\
              [[feed.rule]]\nmatch = {{ category = \"^{category}$\" }}\naction = \"keep\"\n\n\
-             [[feed.rule]]\naction = {{ replace = {{ field = \"title\", pattern = \"$\", with = \" [picked]\" }} }}\n"
+             [[feed.rule]]\naction = {{ replace = {{ field = \"title\", pattern = \"$\", with = \" [picked]\" }} }}\n\n\
+             [[feed.rule]]\naction = {{ remove = \"b, script\" }}\n"
         ))
 }
 
@@ -112,6 +113,13 @@ async fn source_rules_shape_what_is_stored_and_feed_rules_what_is_served() {
         "{picked}"
     );
     assert!(!picked.contains("Go 1.30"), "{picked}");
+    // The feed's `remove` cut the bold word out of what it serves; the
+    // stored item (and `all`) keep it.
+    assert!(all.contains("<b>notes</b>"), "{all}");
+    assert!(
+        !picked.contains("notes") && picked.contains("Release"),
+        "{picked}"
+    );
     let fetches = host.hits("feed.xml");
 
     // A changed feed rule is served at once after a reload, with no fetch.

@@ -10,11 +10,12 @@ use toml::Spanned;
 use super::raw::RawRule;
 use super::suggest::nearest;
 use super::validate::Ctx;
-use crate::rules::{Action, Condition, Field, Rule};
+use crate::rules::{Action, Condition, Field, Rule, Selectors};
 
 /// What a rule's `action` may be, for messages.
-const ACTION_HELP: &str = "write action = \"keep\", action = \"drop\", or \
-     action = { replace = { field = \"title\", pattern = \"^\\\\[AD\\\\] \", with = \"\" } }";
+const ACTION_HELP: &str = "write action = \"keep\", action = \"drop\", \
+     action = { replace = { field = \"title\", pattern = \"^\\\\[AD\\\\] \", with = \"\" } } \
+     or action = { remove = \"div.ad, .newsletter-signup\" }";
 
 /// Longest compiled regex accepted (the `regex` crate's default is 10 MiB
 /// per regex; a rule runs on every item, so it is kept far smaller).
@@ -106,18 +107,24 @@ fn build_action(ctx: &mut Ctx<'_>, action: &Spanned<toml::Value>, label: &str) -
                 ("replace", toml::Value::Table(replace)) => {
                     build_replace(ctx, replace, span, label)
                 }
-                ("remove", _) => {
-                    ctx.error(
-                        span.clone(),
-                        format!(
-                            "{label}: the `remove` action (CSS selectors) is not supported yet"
-                        ),
-                        Some(
-                            "use a `replace` on `content` to cut what you do not want".to_string(),
-                        ),
-                    );
-                    None
-                }
+                ("remove", toml::Value::String(written)) => match Selectors::parse(written) {
+                    Ok(selectors) => Some(Action::Remove(selectors)),
+                    Err(why) => {
+                        ctx.error(
+                            span.clone(),
+                            format!("{label}: remove: `{written}` is not a CSS selector list: {why}"),
+                            Some(
+                                "write selectors separated by commas, such as \"div.ad, .newsletter-signup\""
+                                    .to_string(),
+                            ),
+                        );
+                        None
+                    }
+                },
+                ("remove", _) => bad(
+                    ctx,
+                    format!("{label}: `remove` takes a string of CSS selectors"),
+                ),
                 ("replace", _) => bad(ctx, format!("{label}: `replace` takes a table")),
                 (other, _) => bad(ctx, format!("{label}: unknown action `{other}`")),
             }

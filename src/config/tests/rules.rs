@@ -115,6 +115,31 @@ fn a_bad_regex_is_reported_at_its_place_with_its_cause() {
 }
 
 #[test]
+fn remove_takes_css_selectors_and_a_bad_one_is_reported() {
+    let config = parse(&feed_rule(
+        "action = { remove = \"div.ad, .newsletter-signup\" }\n",
+    ))
+    .unwrap();
+    match &config.feeds[0].rules[0].action {
+        Action::Remove(selectors) => assert_eq!(selectors.as_str(), "div.ad, .newsletter-signup"),
+        other => panic!("{other:?}"),
+    }
+    let err = one_error(&feed_rule("action = { remove = \"div..ad\" }\n"));
+    assert_eq!(err.line, 14);
+    assert!(
+        err.message
+            .starts_with("feed `f`: rule 1: remove: `div..ad` is not a CSS selector list: "),
+        "{}",
+        err.message
+    );
+    assert!(
+        help(&err).contains("div.ad, .newsletter-signup"),
+        "{}",
+        help(&err)
+    );
+}
+
+#[test]
 fn an_unknown_field_gets_the_nearest_name() {
     let err = one_error(&feed_rule(
         "match = { tittle = \"x\" }\naction = \"drop\"\n",
@@ -172,8 +197,8 @@ fn bad_actions_are_reported_with_what_to_write() {
             "feed `f`: rule 1: replace: unknown key `by`",
         ),
         (
-            "action = { remove = \"div.ad\" }\n",
-            "feed `f`: rule 1: the `remove` action (CSS selectors) is not supported yet",
+            "action = { remove = 3 }\n",
+            "feed `f`: rule 1: `remove` takes a string of CSS selectors",
         ),
         (
             "action = \"drop\"\n",
