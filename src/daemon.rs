@@ -476,6 +476,11 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
         path: old.path.clone(),
         errors,
     })?;
+    if let Some(first) = new.unset_variables().first() {
+        return Err(ReloadError::Apply(anyhow::anyhow!(
+            "{first} (the daemon's environment is read at start: set the variable and restart)"
+        )));
+    }
     let new = Arc::new(new);
     let sources = diff_sources(old, &new);
     let old_feeds: HashSet<&str> = old.feeds.iter().map(|f| f.name.as_str()).collect();

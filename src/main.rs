@@ -388,6 +388,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     syndic::redact::configure(&config.daemon.secret_params);
+    // Credentials from the environment: needed by what fetches, not by the
+    // commands that read the store.
+    let unset = config.unset_variables();
+    if matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Check | Command::Fetch { .. }
+    ) && !unset.is_empty()
+    {
+        for problem in &unset {
+            eprintln!("{problem}");
+        }
+        eprintln!(
+            "syndic: {} needs {} environment variable{} that {} not set; nothing was started",
+            cli.config.display(),
+            unset.len(),
+            if unset.len() == 1 { "" } else { "s" },
+            if unset.len() == 1 { "is" } else { "are" }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     if let Command::ImportOpml { file, dry_run } = &cli.command {
         return import_opml(&cli.config, &config, file, *dry_run);
     }

@@ -73,6 +73,7 @@ use std::time::Duration;
 
 use url::Url;
 
+mod credentials;
 mod daemon;
 mod defaults;
 mod error;
@@ -93,6 +94,8 @@ pub use podcast::Podcast;
 pub use units::{format_duration, parse_byte_size, parse_duration};
 
 use validate::{Ctx, build};
+
+pub use credentials::{Credentials, Secret};
 
 /// Default address the HTTP server listens on: `127.0.0.1:8080`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
@@ -405,6 +408,9 @@ pub struct SourceConfig {
     /// `[[source.rule]]` tables, applied to each fetched or read entry
     /// before it is stored (see `rules`). Default: none.
     pub rules: Vec<crate::rules::Rule>,
+    /// `headers`, `basic_auth`, `user_agent` (`url` sources only): how its
+    /// requests authenticate (see [`Credentials`]). Default: none.
+    pub credentials: Credentials,
 }
 
 /// Where a source is read from.
@@ -626,6 +632,16 @@ impl Config {
             .flatten()
             .filter_map(|&i| self.sources.get(i))
             .filter(same)
+            .collect()
+    }
+
+    /// Every `${VAR}` of a source's credentials that was not set when the
+    /// config was read, as `file:line:column: what` (see
+    /// [`Credentials::unset`]); a daemon must not start or reload with one.
+    pub fn unset_variables(&self) -> Vec<&str> {
+        self.sources
+            .iter()
+            .flat_map(|s| s.credentials.unset.iter().map(String::as_str))
             .collect()
     }
 

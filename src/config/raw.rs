@@ -99,6 +99,10 @@ pub(super) struct RawSource {
     pub(super) near_duplicate_threshold: Option<Spanned<f64>>,
     pub(super) allow_internal: Option<Spanned<bool>>,
     pub(super) max_article_bytes: Option<Spanned<Scalar>>,
+    pub(super) headers:
+        Option<Spanned<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>>,
+    pub(super) basic_auth: Option<Spanned<super::credentials::RawBasicAuth>>,
+    pub(super) user_agent: Option<Spanned<String>>,
     pub(super) rule: Option<Vec<Spanned<RawRule>>>,
 }
 

@@ -7,6 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::credentials::build_credentials;
 use super::defaults::build_source_dedup;
 use super::raw::RawSource;
 use super::rules::build_rules;
@@ -222,7 +223,32 @@ fn build_source(
     };
 
     let rules = build_rules(ctx, raw.rule.take(), label);
-    let (kind, rules) = (kind?, rules?);
+    if let (Some(SourceKind::Local { .. }), Some(span)) = (
+        &kind,
+        [
+            raw.headers.as_ref().map(|h| h.span()),
+            raw.basic_auth.as_ref().map(|a| a.span()),
+            raw.user_agent.as_ref().map(|u| u.span()),
+        ]
+        .into_iter()
+        .flatten()
+        .next(),
+    ) {
+        ctx.error(
+            span,
+            format!("{label}: headers, basic_auth and user_agent apply to `url` sources, not to a `path`"),
+            Some("remove them from this source".to_string()),
+        );
+        ok = false;
+    }
+    let credentials = build_credentials(
+        ctx,
+        raw.headers.take(),
+        raw.basic_auth.take(),
+        raw.user_agent.take(),
+        label,
+    );
+    let (kind, rules, credentials) = (kind?, rules?, credentials?);
     ok.then_some(SourceConfig {
         id,
         kind,
@@ -235,6 +261,7 @@ fn build_source(
         allow_internal,
         max_article_bytes,
         rules,
+        credentials,
     })
 }
 

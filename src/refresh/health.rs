@@ -128,6 +128,7 @@ mod tests {
             allow_internal: false,
             max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
             rules: Vec::new(),
+            credentials: Default::default(),
         }
     }
 

@@ -84,6 +84,7 @@ impl Refresher<'_> {
         let reach = Reach {
             origin: configured.to_string(),
             allow_internal: source.allow_internal,
+            credentials: source.credentials.clone(),
         };
         let result = self.fetcher.get_with(&url, &previous, &reach).await;
         let meta = match &result {

@@ -108,6 +108,7 @@ include = ["*"]
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
+                credentials: Default::default(),
             },
             SourceConfig {
                 id: "notes".to_string(),
@@ -123,6 +124,7 @@ include = ["*"]
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
+                credentials: Default::default(),
             },
             SourceConfig {
                 id: "abs_dir".to_string(),
@@ -138,6 +140,7 @@ include = ["*"]
                 allow_internal: false,
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
+                credentials: Default::default(),
             },
         ]
     );
@@ -546,6 +549,9 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "near_duplicate_threshold",
             "allow_internal",
             "max_article_bytes",
+            "headers",
+            "basic_auth",
+            "user_agent",
             "rule"
         ]
     );

@@ -6,6 +6,7 @@ use super::suggest::suggest_name;
 use super::validate::{SCHEDULE_HELP, SIZE_HELP, check_name};
 use super::*;
 
+mod credentials;
 mod daemon;
 mod feed;
 mod keys;

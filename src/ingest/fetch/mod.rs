@@ -46,6 +46,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::config::Credentials;
+
 mod decode;
 mod error;
 mod resolve;
@@ -154,16 +156,20 @@ pub enum FetchOutcome {
     Status(ResponseMeta),
 }
 
-/// Which addresses one fetch may reach: the inputs of the SSRF guard.
+/// Which addresses one fetch may reach (the inputs of the SSRF guard) and
+/// as whom: fetches share a request only when these are equal.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Reach {
     /// The source's configured URL. When it points at an internal address
     /// (a feed on the LAN, a host on 127.0.0.1), the fetch may go to
-    /// internal addresses; otherwise it may not.
+    /// internal addresses; otherwise it may not. Its origin is the only
+    /// one `credentials` are sent to.
     pub origin: String,
     /// The source's `allow_internal`: internal addresses are reachable
     /// whatever the origin.
     pub allow_internal: bool,
+    /// The source's headers, basic auth and User-Agent.
+    pub credentials: Credentials,
 }
 
 impl Reach {
@@ -172,6 +178,7 @@ impl Reach {
         Reach {
             origin: url.to_string(),
             allow_internal: false,
+            credentials: Credentials::default(),
         }
     }
 }
@@ -457,9 +464,16 @@ impl Inner {
                     });
                 }
             }
-            let hop =
-                tokio::time::timeout_at(deadline, self.one_request(&current, previous, guarded))
-                    .await;
+            // Credentials go to the configured URL's origin only, never
+            // after a redirect to another.
+            let credentials = Url::parse(&reach.origin)
+                .is_ok_and(|o| o.origin() == current.origin())
+                .then_some(&reach.credentials);
+            let hop = tokio::time::timeout_at(
+                deadline,
+                self.one_request(&current, previous, guarded, credentials),
+            )
+            .await;
             let step = match hop {
                 Ok(step) => step?,
                 Err(_) => return Err(self.timeout()),
@@ -515,9 +529,21 @@ impl Inner {
         url: &Url,
         previous: &Validators,
         guarded: bool,
+        credentials: Option<&Credentials>,
     ) -> Result<Step, FetchError> {
         let client = if guarded { &self.guarded } else { &self.client };
         let mut request = client.get(url.clone());
+        if let Some(credentials) = credentials {
+            for (name, value) in &credentials.headers {
+                request = request.header(name, value.expose());
+            }
+            if let Some((user, password)) = &credentials.basic_auth {
+                request = request.basic_auth(user, Some(password.expose()));
+            }
+            if let Some(agent) = &credentials.user_agent {
+                request = request.header(header::USER_AGENT, agent);
+            }
+        }
         if let Some(etag) = &previous.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
