@@ -537,8 +537,10 @@ async fn handle(
         }
         Request::Explain { item_id } => match app.store.explain(&item_id) {
             Ok(Some(explanation)) => {
+                let feeds =
+                    crate::publish::preview::feed_verdicts(&app.config(), &explanation.item);
                 send(Reply::Body {
-                    text: explanation.to_string(),
+                    text: format!("{explanation}{feeds}"),
                 })
                 .await?;
                 send(Reply::Done { code: 0 }).await

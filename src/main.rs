@@ -454,7 +454,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Fetch { sources } => fetch(config, store, sources).await,
             Command::Render { feed, format } => render(config, store, &feed, format),
             Command::Sources { json } => sources(&config, &store, json),
-            Command::Explain { item_id } => explain(&store, &item_id),
+            Command::Explain { item_id } => explain(&config, &store, &item_id),
             Command::Preview { feed } => preview(&config, &store, &feed),
             Command::Export { output } => export(&store, output.as_deref()),
             Command::Import { file, merge } => import(&store, &file, merge).await,
@@ -696,10 +696,11 @@ fn preview(config: &Config, store: &Store, feed: &str) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(store: &Store, id: &str) -> anyhow::Result<ExitCode> {
+fn explain(config: &Config, store: &Store, id: &str) -> anyhow::Result<ExitCode> {
     match store.explain(id)? {
         Some(explanation) => {
-            print!("{explanation}");
+            let feeds = syndic::publish::preview::feed_verdicts(config, &explanation.item);
+            print!("{explanation}{feeds}");
             Ok(ExitCode::SUCCESS)
         }
         None => {

@@ -76,13 +76,26 @@ pub struct Entry {
     /// `/` separators; served at `/articles/{slug}/{path}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// The source rules (their places, `feeds.toml:12:1`) that rewrote
+    /// the entry before it was stored, for `syndic explain`. Not part of
+    /// [`Entry::content_digest`]: moving a rule in the file rewrites no
+    /// item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ruled_by: Vec<String>,
 }
 
 impl Entry {
     /// A digest of everything a subscriber sees; an item whose digest did
     /// not change is not written again.
     pub fn content_digest(&self) -> [u8; 16] {
-        let encoded = serde_json::to_vec(self).unwrap_or_default();
+        let encoded = match self.ruled_by.is_empty() {
+            true => serde_json::to_vec(self),
+            false => serde_json::to_vec(&Entry {
+                ruled_by: Vec::new(),
+                ..self.clone()
+            }),
+        }
+        .unwrap_or_default();
         let digest: [u8; 32] = Sha256::digest(&encoded).into();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
@@ -430,6 +443,33 @@ impl PollState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rules that rewrote an entry are kept with it but are not what a
+    /// subscriber sees: a rule moved in the file rewrites no item. The
+    /// digest of an entry without them is the one stores already hold.
+    #[test]
+    fn the_rules_an_entry_went_through_are_not_in_its_digest() {
+        let plain = Entry {
+            title: Some("t".into()),
+            ..Entry::default()
+        };
+        let ruled = Entry {
+            ruled_by: vec!["feeds.toml:9:1".into()],
+            ..plain.clone()
+        };
+        assert_eq!(plain.content_digest(), ruled.content_digest());
+        assert!(!serde_json::to_string(&plain).unwrap().contains("ruled_by"));
+        assert!(
+            serde_json::to_string(&ruled)
+                .unwrap()
+                .contains("feeds.toml:9:1")
+        );
+        let changed = Entry {
+            title: Some("u".into()),
+            ..ruled.clone()
+        };
+        assert_ne!(changed.content_digest(), ruled.content_digest());
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()

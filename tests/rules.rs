@@ -422,3 +422,43 @@ fn preview_shows_what_a_feed_would_publish_and_which_rule_did_what() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no feed `nope`"));
     daemon.stop();
 }
+
+#[test]
+fn explain_names_the_source_rules_that_rewrote_an_item_and_each_feeds_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    preview_folder(
+        dir.path(),
+        "feeds.toml",
+        "^Rust",
+        "\n[[source.rule]]\naction = { replace = { field = \"title\", pattern = \" news$\", with = \" story\" } }\n",
+    );
+    assert!(common::syndic(dir.path(), &["fetch"]).status.success());
+    let (ok, preview) = common::syndic_text(dir.path(), &["preview", "picked"]);
+    assert!(ok, "{preview}");
+    let id = |title: &str| {
+        let at = preview
+            .find(title)
+            .unwrap_or_else(|| panic!("{title}: {preview}"));
+        preview[at..]
+            .split_whitespace()
+            .find(|w| w.starts_with("urn:uuid:"))
+            .unwrap()
+            .to_string()
+    };
+    let (ok, rust) = common::syndic_text(dir.path(), &["explain", &id("Rust story")]);
+    assert!(ok, "{rust}");
+    assert!(
+        rust.contains("rewritten by source rules (as last stored): feeds.toml:9:1\n"),
+        "{rust}"
+    );
+    assert!(
+        rust.contains("feed `picked`: published, rewritten by the rule at feeds.toml:21:1\n"),
+        "{rust}"
+    );
+    let (ok, go) = common::syndic_text(dir.path(), &["explain", &id("Go story")]);
+    assert!(ok, "{go}");
+    assert!(
+        go.contains("feed `picked`: left out: dropped by the rule at feeds.toml:17:1\n"),
+        "{go}"
+    );
+}

@@ -76,6 +76,30 @@ pub fn preview(store: &Store, config: &Config, feed: &FeedConfig) -> Result<Prev
     })
 }
 
+/// For `syndic explain`: what each feed that includes the item's source
+/// makes of it now, by its rules: one line per feed.
+pub fn feed_verdicts(config: &Config, item: &StoredItem) -> String {
+    let mut out = String::new();
+    for feed in config
+        .feeds
+        .iter()
+        .filter(|f| f.sources.contains(&item.source.to_string()))
+    {
+        let verdict = match judge(feed, item.clone()) {
+            Judged::Published(_, by) if by.is_empty() => "published".to_string(),
+            Judged::Published(_, by) => {
+                format!("published, rewritten by the rule at {}", by.join(", "))
+            }
+            Judged::LeftOut(_, why) => format!("left out: {why}"),
+        };
+        out.push_str(&format!("feed `{}`: {verdict}\n", feed.name));
+    }
+    if out.is_empty() {
+        out.push_str("no feed includes its source\n");
+    }
+    out
+}
+
 fn line(f: &mut fmt::Formatter<'_>, item: &StoredItem) -> fmt::Result {
     let title = item.entry.title.as_deref().unwrap_or("(untitled)");
     writeln!(

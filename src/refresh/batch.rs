@@ -97,7 +97,10 @@ pub(super) fn shape_entry(source: &SourceConfig, mut entry: Entry) -> Option<Ent
     let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());
     let clean = |html: &str| crate::ingest::parse::sanitize_html(html, base.as_ref());
     match crate::rules::apply(&source.rules, &mut entry, &clean) {
-        crate::rules::Verdict::Kept(_) => Some(entry),
+        crate::rules::Verdict::Kept(by) => {
+            entry.ruled_by = by.into_iter().map(str::to_string).collect();
+            Some(entry)
+        }
         crate::rules::Verdict::Dropped(rule) => {
             let title = entry.title.as_deref().unwrap_or("");
             debug!(source = %source.id, rule, title, "dropped by a rule");

@@ -75,6 +75,13 @@ impl fmt::Display for Explanation {
         writeln!(f, "first seen:  {}", i.first_seen.to_rfc3339())?;
         writeln!(f, "published:   {}", i.published.to_rfc3339())?;
         writeln!(f, "updated:     {}", i.updated.to_rfc3339())?;
+        if !i.entry.ruled_by.is_empty() {
+            writeln!(
+                f,
+                "rewritten by source rules (as last stored): {}",
+                i.entry.ruled_by.join(", ")
+            )?;
+        }
         writeln!(f, "aliases (dedup keys that find this item):")?;
         if i.aliases.is_empty() {
             writeln!(f, "  (none)")?;

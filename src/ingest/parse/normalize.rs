@@ -187,6 +187,7 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
         enclosures,
         slug: None,
         attachments: Vec::new(),
+        ruled_by: Vec::new(),
     }
 }
 
