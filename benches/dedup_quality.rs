@@ -377,20 +377,7 @@ impl Bed {
 
 /// Plain text of an HTML fragment (tags out, common entities decoded).
 fn plain(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let out = decode_numeric(&out)
+    let out = decode_numeric(&syndic::rules::strip_tags(html))
         .replace("&nbsp;", " ")
         .replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -54,38 +54,26 @@ action = { replace = { field = "title", pattern = "^\\[AD\\] ", with = "" } }
 action = { remove = "div.ad, .newsletter-signup, aside.related" }
 "#;
 
-/// A small xorshift: the entries' words, the same in every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-fn text(rng: &mut Rng, words: usize) -> String {
+/// `words` words of entry `n`'s text, part `part`: the same every run.
+fn text(n: usize, part: usize, words: usize) -> String {
     (0..words)
-        .map(|_| format!("w{}", rng.next() % 20_000))
+        .map(|k| format!("w{}", (n * 7919 + part * 104_729 + k * 6007) % 20_000))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 /// Entry `n` of source `source`: the same every time it is made.
 fn entry(source: &str, n: usize) -> Entry {
-    let mut rng = Rng((n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::seconds(n as i64);
     Entry {
         upstream_id: Some(format!("tag:{source}.example,2026:{n}")),
-        title: Some(format!("Story {n} {}", text(&mut rng, 6))),
+        title: Some(format!("Story {n} {}", text(n, 0, 6))),
         link: Some(format!("https://{source}.example/news/{n}?utm_source=rss")),
         published: Some(at),
         content_html: Some(format!(
             "<p>{}</p><p>{}</p>",
-            text(&mut rng, 30),
-            text(&mut rng, 30)
+            text(n, 1, 30),
+            text(n, 2, 30)
         )),
         ..Entry::default()
     }

@@ -275,23 +275,6 @@ impl App {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// Brings a source's stored items under its changed rules (see
-    /// `refresh::reshape`); how many items left the store.
-    pub async fn reshape(
-        &self,
-        source: &crate::config::SourceConfig,
-    ) -> Result<usize, crate::store::StoreError> {
-        let config = self.config();
-        let fetcher = self.fetcher();
-        let public_base = config.daemon.public_base();
-        let refresher = Refresher {
-            store: &self.store,
-            fetcher: &fetcher,
-            public_base: &public_base,
-        };
-        refresher.reshape(source, Utc::now()).await
-    }
-
     /// Refreshes one source and re-renders the feeds that include it when
     /// its items changed: the rendering is queued (coalesced with those of
     /// other refreshes, at most one per feed per [`RENDER_WINDOW`], on a

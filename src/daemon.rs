@@ -547,7 +547,7 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
         .iter()
         .filter(|s| old.source(&s.id).is_some_and(|o| o.rules != s.rules));
     for source in reshaped {
-        match app.reshape(source).await {
+        match crate::refresh::reshape(&app.store, source, Utc::now()).await {
             Ok(left) => info!(
                 source = %source.id,
                 left,

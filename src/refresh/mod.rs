@@ -34,6 +34,8 @@ mod local;
 mod remote;
 mod reshape;
 
+pub use reshape::reshape;
+
 pub use batch::{CHUNK, MERGED_CAP};
 pub use health::{CAUSE_SEPARATOR, SourceHealth, retry_hint, short_cause};
 

@@ -9,44 +9,40 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Refresher;
 use crate::config::SourceConfig;
 use crate::rules::{self, Verdict};
-use crate::store::{Batch, StoreError};
+use crate::store::{Batch, Store, StoreError};
 
-impl Refresher<'_> {
-    /// Applies `source`'s (new) rules to its stored items and makes its
-    /// next refresh a full read, due at `now`; how many items left.
-    pub async fn reshape(
-        &self,
-        source: &SourceConfig,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let _ingest = self.store.ingest_lock().await;
-        let removals: Vec<_> = self
-            .store
-            .source_items(&source.id)?
-            .into_iter()
-            .filter(|item| {
-                let mut entry = item.entry.clone();
-                let verdict = rules::apply(&source.rules, &mut entry, &|html| html.to_string());
-                matches!(verdict, Verdict::Dropped(_))
-            })
-            .collect();
-        let left = removals.len();
-        let mut poll = self.store.poll_state(&source.id)?.unwrap_or_default();
-        poll.etag = None;
-        poll.last_modified = None;
-        poll.files.clear();
-        poll.next_poll_at = Some(now);
-        self.store
-            .apply(&Batch {
-                source: source.id.clone(),
-                removals,
-                poll: Some(poll),
-                ..Batch::default()
-            })
-            .await?;
-        Ok(left)
-    }
+/// Applies `source`'s (new) rules to its stored items and makes its next
+/// refresh a full read, due at `now`; how many items left.
+pub async fn reshape(
+    store: &Store,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let _ingest = store.ingest_lock().await;
+    let removals: Vec<_> = store
+        .source_items(&source.id)?
+        .into_iter()
+        .filter(|item| {
+            let mut entry = item.entry.clone();
+            let verdict = rules::apply(&source.rules, &mut entry, &|html| html.to_string());
+            matches!(verdict, Verdict::Dropped(_))
+        })
+        .collect();
+    let left = removals.len();
+    let mut poll = store.poll_state(&source.id)?.unwrap_or_default();
+    poll.etag = None;
+    poll.last_modified = None;
+    poll.files.clear();
+    poll.next_poll_at = Some(now);
+    store
+        .apply(&Batch {
+            source: source.id.clone(),
+            removals,
+            poll: Some(poll),
+            ..Batch::default()
+        })
+        .await?;
+    Ok(left)
 }

@@ -453,6 +453,16 @@ fn postings(store: &mut Store) -> std::collections::HashMap<Vec<u8>, Vec<ItemKey
         .collect()
 }
 
+/// A batch of source `a` storing `items` as new, each with a signature.
+fn signed(items: &[(&StoredItem, &Signature)]) -> Batch {
+    Batch {
+        source: "a".into(),
+        signatures: items.iter().map(|(i, s)| (i.key, (*s).clone())).collect(),
+        upserts: items.iter().map(|(i, _)| (None, (*i).clone())).collect(),
+        ..Batch::default()
+    }
+}
+
 /// Band postings are written outside the item transaction (added before
 /// it, taken out after it), so they are checked here against every way a
 /// batch changes signatures: two new items sharing every band in one
@@ -466,12 +476,7 @@ async fn band_postings_follow_new_changed_and_removed_signatures() {
     let sig = Signature::of("t", text).unwrap();
     let (one, two) = (item("a", 1), item("a", 2));
     store
-        .apply(&Batch {
-            source: "a".into(),
-            signatures: vec![(one.key, sig.clone()), (two.key, sig.clone())],
-            upserts: vec![(None, one.clone()), (None, two.clone())],
-            ..Batch::default()
-        })
+        .apply(&signed(&[(&one, &sig), (&two, &sig)]))
         .await
         .unwrap();
     let bands: Vec<Vec<u8>> = sig.bands().iter().map(|b| b.to_vec()).collect();
@@ -537,15 +542,7 @@ async fn a_posting_of_a_key_with_no_signature_is_skipped() {
     let text = "one two three four five six seven eight nine ten eleven twelve";
     let sig = Signature::of("t", text).unwrap();
     let (one, ghost) = (item("a", 1), item("a", 2));
-    store
-        .apply(&Batch {
-            source: "a".into(),
-            signatures: vec![(one.key, sig.clone())],
-            upserts: vec![(None, one.clone())],
-            ..Batch::default()
-        })
-        .await
-        .unwrap();
+    store.apply(&signed(&[(&one, &sig)])).await.unwrap();
     for band in sig.bands() {
         let h = store.h();
         let bucket = h.near_bands.get(band).unwrap();
