@@ -237,9 +237,6 @@ impl Handles {
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
-        self.near_bands
-            .apply_batch(postings.taken_out)
-            .map_err(|e| self.err(e))?;
         if changes_index {
             for old in &batch.removals {
                 self.digest_map.remove(&old.key.0);
@@ -248,6 +245,11 @@ impl Handles {
                 self.digest_map.set(&new.key.0, &new.digest);
             }
         }
+        // After the map follows the commit: a failure here leaves stale
+        // postings (which lookups skip), never a map behind the store.
+        self.near_bands
+            .apply_batch(postings.taken_out)
+            .map_err(|e| self.err(e))?;
         self.flush_to_disk().await?;
         Ok(())
     }
