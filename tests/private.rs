@@ -128,6 +128,52 @@ fn credentials_reach_the_host_alone_and_no_output_shows_them() {
     }
 }
 
+/// The daemon's environment is read at start: a reload whose config needs
+/// a variable the daemon was not given is rejected, the running config
+/// keeps serving, and the message names the variable and its place.
+#[test]
+fn a_reload_that_needs_an_unset_variable_is_rejected_with_its_place() {
+    let host = MockHost::start_blocking();
+    host.set(
+        "feed.xml",
+        Reply::feed(
+            "application/rss+xml",
+            rss_feed(&[("g1", "Kept one")]),
+            "\"v1\"",
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let write = |headers: &str| {
+        std::fs::write(
+            dir.path().join("feeds.toml"),
+            format!(
+                "[daemon]\nlisten = \"127.0.0.1:0\"\nstore = \"store\"\n\n\
+                 [[source]]\nid = \"news\"\nurl = \"{}\"\n{headers}\n\
+                 [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n",
+                host.url("feed.xml")
+            ),
+        )
+        .unwrap();
+    };
+    write("");
+    let mut daemon = Daemon::start(dir.path(), &[]);
+    daemon.get_until("/feeds/all.rss", "Kept one");
+    write("headers = { \"X-Api-Key\" = \"${SYNDIC_TEST_NEVER_SET}\" }\n");
+    daemon.signal("HUP");
+    let log = daemon.log_until(|log| log.contains("reload rejected"));
+    assert!(
+        log.contains("feeds.toml:8:")
+            && log.contains("the environment variable `SYNDIC_TEST_NEVER_SET` is not set"),
+        "{log}"
+    );
+    daemon.wait_for("READY=1");
+    let (status, feed) = daemon.get("/feeds/all.rss");
+    assert_eq!(status, 200);
+    assert!(feed.contains("Kept one"), "{feed}");
+    let (status, _, _) = daemon.stop();
+    assert!(status.success());
+}
+
 /// RFC 4648 base64, for the expected `Authorization` header.
 fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
