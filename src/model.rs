@@ -82,16 +82,22 @@ pub struct Entry {
     /// item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ruled_by: Vec<String>,
+    /// A `full_text` source: where the content came from (the page it was
+    /// extracted from) or why the feed's own content was kept, for
+    /// `syndic explain`. Not part of [`Entry::content_digest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_text: Option<String>,
 }
 
 impl Entry {
     /// A digest of everything a subscriber sees; an item whose digest did
     /// not change is not written again.
     pub fn content_digest(&self) -> [u8; 16] {
-        let encoded = match self.ruled_by.is_empty() {
+        let encoded = match self.ruled_by.is_empty() && self.full_text.is_none() {
             true => serde_json::to_vec(self),
             false => serde_json::to_vec(&Entry {
                 ruled_by: Vec::new(),
+                full_text: None,
                 ..self.clone()
             }),
         }
@@ -208,6 +214,33 @@ pub struct MergeRecord {
     pub feed_url: Option<String>,
     pub rule: MergeRule,
     pub at: DateTime<Utc>,
+}
+
+/// What a `full_text` source remembers of one item's page (the store's
+/// `pages` tree), so that the page of an unchanged item is not fetched
+/// again and a changed one is asked for conditionally.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// [`Entry::content_digest`] of the entry as the feed sent it, before
+    /// full text and rules: the page is fetched again only when it changes.
+    pub feed_digest: [u8; 16],
+    /// The page's validators, sent when it is fetched again.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub fetched_at: DateTime<Utc>,
+    /// The page's main content (sanitized HTML), or why there is none.
+    pub outcome: PageOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageOutcome {
+    /// Extracted from `url` (the page's address after redirects).
+    Extracted { url: String, html: String },
+    /// No content: the feed's own is kept. A `transient` failure (a
+    /// network error, a 5xx, a 429) is tried again the next time the item
+    /// is read; another one only when the item changes.
+    Failed { cause: String, transient: bool },
 }
 
 /// What the poller remembers about one source between refreshes.
@@ -458,6 +491,11 @@ mod tests {
             ..plain.clone()
         };
         assert_eq!(plain.content_digest(), ruled.content_digest());
+        let noted = Entry {
+            full_text: Some("kept the feed's content: no main content".into()),
+            ..plain.clone()
+        };
+        assert_eq!(plain.content_digest(), noted.content_digest());
         assert!(!serde_json::to_string(&plain).unwrap().contains("ruled_by"));
         assert!(
             serde_json::to_string(&ruled)

@@ -128,6 +128,23 @@ impl Selectors {
         &self.written
     }
 
+    /// The elements of the page `html` the selectors name, in document
+    /// order (one nested in another picked once, with it); `None` when none.
+    pub fn pick(&self, html: &str) -> Option<String> {
+        let doc = scraper::Html::parse_document(html);
+        let found: Vec<_> = doc.select(&self.parsed).collect();
+        let mut out = String::new();
+        for element in &found {
+            let inside_another = element
+                .ancestors()
+                .any(|a| found.iter().any(|f| f.id() == a.id()));
+            if !inside_another {
+                out.push_str(&element.html());
+            }
+        }
+        (!found.is_empty()).then_some(out)
+    }
+
     /// `html` without the elements the selectors name; `None` when none.
     fn cut(&self, html: &str) -> Option<String> {
         let mut doc = scraper::Html::parse_fragment(html);
@@ -143,6 +160,14 @@ impl Selectors {
         Some(doc.root_element().inner_html())
     }
 }
+
+impl PartialEq for Selectors {
+    fn eq(&self, other: &Self) -> bool {
+        self.written == other.written
+    }
+}
+
+impl Eq for Selectors {}
 
 impl PartialEq for Action {
     fn eq(&self, other: &Self) -> bool {

@@ -411,6 +411,19 @@ pub struct SourceConfig {
     /// `headers`, `basic_auth`, `user_agent` (`url` sources only): how its
     /// requests authenticate (see [`Credentials`]). Default: none.
     pub credentials: Credentials,
+    /// `full_text = true` or `full_text_selector = "CSS"` (`url` sources
+    /// only): each new item's page is fetched and its main content stored
+    /// in place of the feed's (see `refresh::full_text`). Default: off.
+    pub full_text: Option<FullText>,
+}
+
+/// How a `full_text` source finds the main content of an item's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FullText {
+    /// `full_text = true`: the readability algorithm.
+    Readability,
+    /// `full_text_selector`: the elements these CSS selectors name.
+    Selector(crate::rules::Selectors),
 }
 
 /// Where a source is read from.

@@ -103,6 +103,8 @@ pub(super) struct RawSource {
         Option<Spanned<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>>,
     pub(super) basic_auth: Option<Spanned<super::credentials::RawBasicAuth>>,
     pub(super) user_agent: Option<Spanned<String>>,
+    pub(super) full_text: Option<Spanned<bool>>,
+    pub(super) full_text_selector: Option<Spanned<String>>,
     pub(super) rule: Option<Vec<Spanned<RawRule>>>,
 }
 

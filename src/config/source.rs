@@ -16,7 +16,8 @@ use super::validate::{
     check_max_interval, check_min_interval, check_name, check_unique_name, parse_schedule,
     peek_str, peek_str_array, resolve_path, table_label, take_table,
 };
-use super::{Defaults, SourceConfig, SourceKind};
+use super::{Defaults, FullText, SourceConfig, SourceKind};
+use crate::rules::Selectors;
 
 const BOTH_HELP: &str =
     "keep `url` for a feed fetched over HTTP, or `path` for a local folder, not both";
@@ -248,7 +249,14 @@ fn build_source(
         raw.user_agent.take(),
         label,
     );
-    let (kind, rules, credentials) = (kind?, rules?, credentials?);
+    let full_text = build_full_text(
+        ctx,
+        raw.full_text.take(),
+        raw.full_text_selector.take(),
+        kind.as_ref(),
+        label,
+    );
+    let (kind, rules, credentials, full_text) = (kind?, rules?, credentials?, full_text?);
     ok.then_some(SourceConfig {
         id,
         kind,
@@ -262,7 +270,68 @@ fn build_source(
         max_article_bytes,
         rules,
         credentials,
+        full_text,
     })
+}
+
+/// `full_text` and `full_text_selector`: `Some(None)` when off, `None`
+/// when written wrong (reported).
+fn build_full_text(
+    ctx: &mut Ctx<'_>,
+    on: Option<Spanned<bool>>,
+    selector: Option<Spanned<String>>,
+    kind: Option<&SourceKind>,
+    label: &str,
+) -> Option<Option<FullText>> {
+    let Some(span) = [
+        on.as_ref().map(|f| f.span()),
+        selector.as_ref().map(|s| s.span()),
+    ]
+    .into_iter()
+    .flatten()
+    .next() else {
+        return Some(None);
+    };
+    if let Some(SourceKind::Local { .. }) = kind {
+        ctx.error(
+            span,
+            format!("{label}: full_text applies to `url` sources, not to a `path`"),
+            Some(
+                "remove full_text and full_text_selector: an article file is already whole"
+                    .to_string(),
+            ),
+        );
+        return None;
+    }
+    match (on.map(|on| *on.get_ref()), &selector) {
+        (Some(false), Some(selector)) => {
+            ctx.error(
+                selector.span(),
+                format!("{label}: full_text_selector is set but full_text = false"),
+                Some("remove full_text_selector, or set full_text = true".to_string()),
+            );
+            None
+        }
+        (_, Some(selector)) => match Selectors::parse(selector.get_ref()) {
+            Ok(parsed) => Some(Some(FullText::Selector(parsed))),
+            Err(why) => {
+                ctx.error(
+                    selector.span(),
+                    format!(
+                        "{label}: full_text_selector: `{}` is not a CSS selector list: {why}",
+                        selector.get_ref()
+                    ),
+                    Some(
+                        "write the selectors of the article's body, such as \"article .body\""
+                            .to_string(),
+                    ),
+                );
+                None
+            }
+        },
+        (Some(true), None) => Some(Some(FullText::Readability)),
+        (_, None) => Some(None),
+    }
 }
 
 fn check_source_path(ctx: &mut Ctx<'_>, path: &Spanned<String>, label: &str) -> Option<SourceKind> {

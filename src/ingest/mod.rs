@@ -7,6 +7,7 @@
 pub mod fetch;
 pub mod guard;
 pub mod local;
+pub mod page;
 pub mod parse;
 pub mod poll;
 pub mod watch;

@@ -129,6 +129,7 @@ mod tests {
             max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
             rules: Vec::new(),
             credentials: Default::default(),
+            full_text: None,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::model::PollState;
 use crate::store::Store;
 
 mod batch;
+mod full_text;
 mod health;
 mod local;
 mod remote;
@@ -37,6 +38,7 @@ mod reshape;
 pub use reshape::reshape;
 
 pub use batch::{CHUNK, MERGED_CAP};
+pub use full_text::MAX_PAGES;
 pub use health::{CAUSE_SEPARATOR, SourceHealth, retry_hint, short_cause};
 
 /// Longest wait between polls of a failing source.

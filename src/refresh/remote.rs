@@ -170,13 +170,23 @@ impl Refresher<'_> {
                 state.feed_hints = parsed.hints;
                 let status = meta.status.to_string();
                 self.remote_succeeded(&mut state, &policy, &meta, &status, now);
+                let mut entries = parsed.entries;
+                if let Some(how) = &source.full_text {
+                    let done = self.full_text(source, how, &reach, entries, now).await;
+                    entries = done.entries;
+                    if done.deferred > 0 {
+                        // Read whole again next time, for the pages left.
+                        state.etag = None;
+                        state.last_modified = None;
+                    }
+                }
                 // Addresses of the document itself: a link to one of them
                 // identifies no item.
                 let document_urls = [Some(meta.final_url.clone()), parsed.home_page_url]
                     .into_iter()
                     .flatten()
                     .collect();
-                self.ingest_document(source, parsed.entries, document_urls, state, now)
+                self.ingest_document(source, entries, document_urls, state, now)
                     .await
             }
         }

@@ -82,6 +82,9 @@ impl fmt::Display for Explanation {
                 i.entry.ruled_by.join(", ")
             )?;
         }
+        if let Some(note) = &i.entry.full_text {
+            writeln!(f, "full text:   {note}")?;
+        }
         writeln!(f, "aliases (dedup keys that find this item):")?;
         if i.aliases.is_empty() {
             writeln!(f, "  (none)")?;

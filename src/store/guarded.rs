@@ -31,7 +31,7 @@ use futures_util::FutureExt;
 
 use super::{Batch, Explanation, Handles, StoreError, Tombstone, backup, damage, filter};
 use crate::dedup::{self, Signature};
-use crate::model::{ItemKey, PollState, StoredItem};
+use crate::model::{ItemKey, PageRecord, PollState, StoredItem};
 
 /// The file beside the database that holds the generation of the last
 /// acknowledged write that changed items.
@@ -356,6 +356,25 @@ impl Store {
             return Ok(Some(state.clone()));
         }
         self.with(|h| h.poll_state(source))
+    }
+
+    /// Every page record of a `full_text` source, by link.
+    pub fn page_records(
+        &self,
+        source: &str,
+    ) -> Result<std::collections::HashMap<String, PageRecord>, StoreError> {
+        self.with(|h| h.page_records(source))
+    }
+
+    /// Writes and removes page records of `source` (a cache: not flushed
+    /// here, and a failure does not make the store read-only).
+    pub fn put_page_records(
+        &self,
+        source: &str,
+        upserts: &[(String, PageRecord)],
+        removals: &[String],
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.put_page_records(source, upserts, removals))
     }
 
     pub fn item(&self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {

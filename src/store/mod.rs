@@ -16,6 +16,7 @@
 //! | `tombstones` | source id + NUL + item key | [`Tombstone`] (JSON) |
 //! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
 //! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]); written around the transaction, not in it (see `write`): it may list a key with no signature, which a lookup skips |
+//! | `pages` | source id + NUL + an item's link | a `full_text` source's [`PageRecord`] of the page (JSON): a cache, written outside the item transactions, not exported |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
@@ -52,6 +53,7 @@ mod guarded;
 mod keys;
 mod lookups;
 mod open;
+mod pages;
 mod read;
 mod stamps;
 #[cfg(test)]
@@ -66,7 +68,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::ItemKey;
 #[cfg(doc)]
-use crate::model::{PollState, StoredItem};
+use crate::model::{PageRecord, PollState, StoredItem};
 
 pub use check::{CheckReport, check_copy};
 pub use explain::Explanation;
@@ -200,6 +202,7 @@ struct Handles {
     tombstones: sled::Tree,
     near_sig: sled::Tree,
     near_bands: sled::Tree,
+    pages: sled::Tree,
     meta: sled::Tree,
     /// In front of the index trees (see [`filter`]).
     filter: std::sync::Arc<filter::Filter>,

@@ -131,6 +131,7 @@ impl Handles {
             tombstones,
             near_sig,
             near_bands,
+            pages: db.open_tree("pages").map_err(sled_err)?,
             meta,
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),

@@ -109,6 +109,7 @@ include = ["*"]
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
                 credentials: Default::default(),
+                full_text: None,
             },
             SourceConfig {
                 id: "notes".to_string(),
@@ -125,6 +126,7 @@ include = ["*"]
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
                 credentials: Default::default(),
+                full_text: None,
             },
             SourceConfig {
                 id: "abs_dir".to_string(),
@@ -141,6 +143,7 @@ include = ["*"]
                 max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
                 rules: Vec::new(),
                 credentials: Default::default(),
+                full_text: None,
             },
         ]
     );
@@ -552,6 +555,8 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "headers",
             "basic_auth",
             "user_agent",
+            "full_text",
+            "full_text_selector",
             "rule"
         ]
     );

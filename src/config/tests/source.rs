@@ -347,3 +347,71 @@ fn sources_sharing_a_url_are_found_and_no_others() {
     assert_eq!(sharing("c"), ["a", "d"]);
     assert!(sharing("b").is_empty());
 }
+
+#[test]
+fn full_text_is_read_with_readability_or_a_selector() {
+    let text = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nfull_text = true\n\n\
+                [[source]]\nid = \"b\"\nurl = \"https://example.org/b.xml\"\nfull_text_selector = \"article .body\"\n\n\
+                [[source]]\nid = \"c\"\nurl = \"https://example.org/c.xml\"\nfull_text = false\n\n\
+                [[source]]\nid = \"d\"\nurl = \"https://example.org/d.xml\"\n\n\
+                [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+    let config = parse(text).unwrap();
+    let how: Vec<Option<String>> = config
+        .sources
+        .iter()
+        .map(|s| match &s.full_text {
+            None => None,
+            Some(FullText::Readability) => Some("readability".into()),
+            Some(FullText::Selector(s)) => Some(s.as_str().to_string()),
+        })
+        .collect();
+    assert_eq!(
+        how,
+        [
+            Some("readability".to_string()),
+            Some("article .body".to_string()),
+            None,
+            None
+        ]
+    );
+}
+
+#[test]
+fn full_text_errors_point_at_the_key() {
+    let feed = "\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+    let err = one_error(&format!(
+        "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nfull_text_selector = \"article >\"\n{feed}"
+    ));
+    assert_eq!((err.line, err.column), (4, 22), "{err}");
+    assert!(
+        err.message
+            .starts_with("source `a`: full_text_selector: `article >` is not a CSS selector list"),
+        "{err}"
+    );
+    assert!(help(&err).contains("article .body"), "{err}");
+
+    let err = one_error(&format!(
+        "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nfull_text = false\nfull_text_selector = \"main\"\n{feed}"
+    ));
+    assert_eq!((err.line, err.column), (5, 22), "{err}");
+    assert_eq!(
+        err.message,
+        "source `a`: full_text_selector is set but full_text = false"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feeds.toml");
+    let text = format!("[[source]]\nid = \"l\"\npath = \".\"\nfull_text = true\n{feed}");
+    let errs = Config::parse(&text, &file).unwrap_err().0;
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!((errs[0].line, errs[0].column), (4, 13));
+    assert_eq!(
+        errs[0].message,
+        "source `l`: full_text applies to `url` sources, not to a `path`"
+    );
+
+    let err = one_error(&format!(
+        "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\nfull_text = \"yes\"\n{feed}"
+    ));
+    assert_eq!((err.line, err.column), (4, 13), "{err}");
+}

@@ -45,7 +45,9 @@ mod xml_scan;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use charset::charset_param;
 pub use json_view::to_json_view;
+pub(crate) use sanitize::html_to_text;
 pub use sanitize::sanitize_html;
 pub use warning::{Warning, WarningKind};
 

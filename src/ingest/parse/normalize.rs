@@ -188,6 +188,7 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
         slug: None,
         attachments: Vec::new(),
         ruled_by: Vec::new(),
+        full_text: None,
     }
 }
 
