@@ -539,21 +539,28 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     if app.scheduler.lock().await.is_some() {
         app.articles.sync(app, &new).await;
     }
-    // Sources whose rules changed: their stored items under the new rules,
-    // then read again in full at once (see `refresh::reshape`).
-    let reshaped = summary
-        .sources
-        .changed
-        .iter()
-        .filter(|s| old.source(&s.id).is_some_and(|o| o.rules != s.rules));
-    for source in reshaped {
+    // Sources whose rules or full text changed: their stored items under
+    // the new rules, then read again in full at once (see
+    // `refresh::reshape`); a new full text setting fetches every page the
+    // source lists again (at most `MAX_PAGES` per refresh).
+    let reshaped = summary.sources.changed.iter().filter_map(|s| {
+        let o = old.source(&s.id)?;
+        (o.rules != s.rules || o.full_text != s.full_text)
+            .then_some((s, o.full_text != s.full_text))
+    });
+    for (source, pages) in reshaped {
+        if pages && let Err(err) = app.store.clear_page_records(&source.id) {
+            warn!(source = %source.id, %err, "full text changed, page records not cleared");
+        }
         match crate::refresh::reshape(&app.store, source, Utc::now()).await {
             Ok(left) => info!(
                 source = %source.id,
                 left,
-                "rules changed: stored items checked against them; reading the source again"
+                "rules or full text changed: stored items checked against the rules; reading the source again"
             ),
-            Err(err) => warn!(source = %source.id, %err, "rules changed, stored items not checked"),
+            Err(err) => {
+                warn!(source = %source.id, %err, "rules or full text changed, stored items not checked")
+            }
         }
         let (app, id) = (app.clone(), source.id.clone());
         tokio::spawn(async move { app.refresh_source(&id, true).await });

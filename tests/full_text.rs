@@ -222,8 +222,13 @@ async fn each_new_items_page_gives_its_main_content_once() {
         "{outcome:?}"
     );
     assert_eq!(w.news.hits("/story/1"), 2);
-    let asked = w.news.last();
-    assert_eq!(asked.path, "/story/1");
+    let asked = w
+        .news
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/story/1")
+        .last()
+        .unwrap();
     assert_eq!(asked.get("if-none-match"), Some("\"p1\""));
     let stored = item(&store, "story-1");
     assert!(content(&stored).contains(IN_ARTICLE[0]));
@@ -493,4 +498,83 @@ async fn a_long_first_read_fetches_a_bounded_number_of_pages_and_the_rest_next_t
     assert_eq!(asked.get("if-none-match"), None);
     assert_eq!(pages(&w), n as usize);
     assert!(content(&item(&store, &format!("story-{n}"))).contains(IN_ARTICLE[0]));
+}
+
+/// Waits up to 20 s for the content of `news`'s one stored item to pass
+/// `ok`; the content.
+async fn wait_content(d: &common::TestDaemon, ok: impl Fn(&str) -> bool) -> String {
+    let now = || {
+        d.app
+            .store
+            .source_items("news")
+            .unwrap()
+            .first()
+            .and_then(|i| i.entry.content_html.clone())
+            .unwrap_or_default()
+    };
+    for _ in 0..400 {
+        if ok(&now()) {
+            return now();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the stored content stayed {}", now());
+}
+
+#[tokio::test]
+async fn a_reload_that_changes_full_text_reads_the_pages_again() {
+    let host = MockHost::start().await;
+    let feed = Feed::rss("Harbour Notes", &host.url("/"))
+        .item(
+            Item::new("story-1", "Story 1")
+                .link(&host.url("/story/1"))
+                .description("The teaser."),
+        )
+        .render();
+    host.set(
+        "/feed.xml",
+        Reply::feed("application/rss+xml", feed, "\"f1\""),
+    );
+    host.set("/story/1", html_page(ARTICLE).etag("\"p1\""));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |extra: &str| {
+        ConfigFile::new()
+            .sources(&format!(
+                "[[source]]\nid = \"news\"\nurl = \"{}\"\n{extra}\n",
+                host.url("/feed.xml")
+            ))
+            .write(dir.path());
+    };
+    write("");
+    let d = common::TestDaemon::start(dir.path()).await;
+    wait_content(&d, |c| c == "The teaser.").await;
+    assert_eq!(host.hits("/story/1"), 0);
+
+    // Turned on: the source is read again in full and its page fetched.
+    write("full_text = true");
+    syndic::daemon::reload(&d.app).await.unwrap();
+    let html = wait_content(&d, |c| c.contains(IN_ARTICLE[0])).await;
+    assert!(!html.starts_with("<div class=\"entry-content\">"), "{html}");
+    assert_eq!(host.hits("/story/1"), 1);
+
+    // Another way to find the article: the page is read again (whole:
+    // what it gave before no longer holds).
+    write("full_text_selector = \"article .entry-content\"");
+    syndic::daemon::reload(&d.app).await.unwrap();
+    wait_content(&d, |c| c.starts_with("<div class=\"entry-content\">")).await;
+    assert_eq!(host.hits("/story/1"), 2);
+    let page = host
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/story/1")
+        .last()
+        .unwrap();
+    assert_eq!(page.get("if-none-match"), None);
+
+    // Turned off: the feed's own content comes back.
+    write("");
+    syndic::daemon::reload(&d.app).await.unwrap();
+    wait_content(&d, |c| c == "The teaser.").await;
+    assert_eq!(host.hits("/story/1"), 2);
+    d.stop().await;
 }

@@ -377,6 +377,11 @@ impl Store {
         self.with(|h| h.put_page_records(source, upserts, removals))
     }
 
+    /// Removes every page record of `source`.
+    pub fn clear_page_records(&self, source: &str) -> Result<(), StoreError> {
+        self.with(|h| h.clear_page_records(source))
+    }
+
     pub fn item(&self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
         self.with(|h| h.item(key))
     }

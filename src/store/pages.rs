@@ -54,4 +54,11 @@ impl Handles {
         }
         self.pages.apply_batch(batch).map_err(|e| self.err(e))
     }
+
+    /// Removes every page record of `source` (its `full_text` setting
+    /// changed: what the pages gave no longer holds).
+    pub fn clear_page_records(&self, source: &str) -> Result<(), StoreError> {
+        let links: Vec<String> = self.page_records(source)?.into_keys().collect();
+        self.put_page_records(source, &[], &links)
+    }
 }
