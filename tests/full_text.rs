@@ -39,6 +39,8 @@ const AROUND_ARTICLE: [&str; 6] = [
 
 struct World {
     news: MockHost,
+    /// A second public host (`other.example.net`).
+    other: MockHost,
     internal: MockHost,
     table: Arc<HostTable>,
     dir: tempfile::TempDir,
@@ -47,6 +49,7 @@ struct World {
 impl World {
     async fn new() -> World {
         let news = MockHost::start().await;
+        let other = MockHost::start().await;
         let internal = MockHost::start().await;
         internal.fallback(|_| {
             Reply::status(200)
@@ -56,9 +59,11 @@ impl World {
         let table = Arc::new(HostTable::default());
         let ip = |text: &str| text.parse::<IpAddr>().unwrap();
         table.add("news.example.org", ip("93.184.216.34"), news.addr());
+        table.add("other.example.net", ip("151.101.1.69"), other.addr());
         table.add("metadata.internal", ip("169.254.169.254"), internal.addr());
         World {
             news,
+            other,
             internal,
             table,
             dir: tempfile::tempdir().unwrap(),
@@ -189,6 +194,21 @@ async fn each_new_items_page_gives_its_main_content_once() {
         "{explanation}"
     );
     assert_eq!(w.news.hits("/story/1"), 1);
+    let asked = w.news.seen();
+    let accept = |path: &str| {
+        let seen = asked.iter().find(|s| s.path == path).unwrap();
+        seen.get("accept").unwrap_or("").to_string()
+    };
+    assert!(
+        accept("/story/1").starts_with("text/html"),
+        "{}",
+        accept("/story/1")
+    );
+    assert!(
+        accept("/feed.xml").starts_with("application/rss+xml"),
+        "{}",
+        accept("/feed.xml")
+    );
 
     // The feed again, its item unchanged: the page is not asked for, and
     // the item is not rewritten.
@@ -577,4 +597,31 @@ async fn a_reload_that_changes_full_text_reads_the_pages_again() {
     wait_content(&d, |c| c == "The teaser.").await;
     assert_eq!(host.hits("/story/1"), 2);
     d.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_sources_credentials_go_to_pages_on_its_own_origin_only() {
+    let w = World::new().await;
+    let elsewhere = Item::new("story-2", "Elsewhere")
+        .link("http://other.example.net/story/2")
+        .description("Another teaser.");
+    w.feed(vec![story(1, "The teaser."), elsewhere], "\"f1\"");
+    w.page("/story/1", html_page(ARTICLE));
+    w.other.set("/story/2", html_page(ARTICLE));
+    let (store, config) = w.open("full_text = true\nheaders = { \"X-Api-Key\" = \"k-123\" }");
+    let fetcher = w.fetcher(&config);
+    refresh(&store, &fetcher, &config, Utc::now()).await;
+    let key = |host: &MockHost, path: &str| {
+        let seen = host.seen().into_iter().find(|s| s.path == path).unwrap();
+        seen.get("x-api-key").map(str::to_string)
+    };
+    assert_eq!(key(&w.news, "/feed.xml").as_deref(), Some("k-123"));
+    assert_eq!(key(&w.news, "/story/1").as_deref(), Some("k-123"));
+    assert_eq!(key(&w.other, "/story/2"), None);
+    for guid in ["story-1", "story-2"] {
+        assert!(
+            content(&item(&store, guid)).contains(IN_ARTICLE[0]),
+            "{guid}"
+        );
+    }
 }

@@ -61,6 +61,10 @@ impl Refresher<'_> {
         mut entries: Vec<Entry>,
         now: DateTime<Utc>,
     ) -> WithPages {
+        let reach = &Reach {
+            page: true,
+            ..reach.clone()
+        };
         let mut records = self.store.page_records(&source.id).unwrap_or_else(|err| {
             warn!(source = %source.id, %err, "page records not read: pages are fetched again");
             HashMap::new()

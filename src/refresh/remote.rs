@@ -85,6 +85,7 @@ impl Refresher<'_> {
             origin: configured.to_string(),
             allow_internal: source.allow_internal,
             credentials: source.credentials.clone(),
+            page: false,
         };
         let result = self.fetcher.get_with(&url, &previous, &reach).await;
         let meta = match &result {

@@ -170,6 +170,9 @@ pub struct Reach {
     pub allow_internal: bool,
     /// The source's headers, basic auth and User-Agent.
     pub credentials: Credentials,
+    /// An item's web page (a `full_text` source), asked for as HTML
+    /// ([`ACCEPT_PAGE`]) instead of as a feed.
+    pub page: bool,
 }
 
 impl Reach {
@@ -179,6 +182,7 @@ impl Reach {
             origin: url.to_string(),
             allow_internal: false,
             credentials: Credentials::default(),
+            page: false,
         }
     }
 }
@@ -209,6 +213,9 @@ struct Inner {
 pub const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
                           application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, \
                           application/json;q=0.7, */*;q=0.1";
+
+/// What an item's page is asked for as (see [`Reach::page`]).
+pub const ACCEPT_PAGE: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1";
 
 /// The encodings we decode.
 pub const ACCEPT_ENCODING: &str = "gzip, br";
@@ -471,7 +478,7 @@ impl Inner {
                 .then_some(&reach.credentials);
             let hop = tokio::time::timeout_at(
                 deadline,
-                self.one_request(&current, previous, guarded, credentials),
+                self.one_request(&current, previous, guarded, credentials, reach.page),
             )
             .await;
             let step = match hop {
@@ -530,9 +537,13 @@ impl Inner {
         previous: &Validators,
         guarded: bool,
         credentials: Option<&Credentials>,
+        page: bool,
     ) -> Result<Step, FetchError> {
         let client = if guarded { &self.guarded } else { &self.client };
         let mut request = client.get(url.clone());
+        if page {
+            request = request.header(header::ACCEPT, ACCEPT_PAGE);
+        }
         if let Some(credentials) = credentials {
             for (name, value) in &credentials.headers {
                 request = request.header(name, value.expose());
