@@ -12,6 +12,10 @@
 //! title (a prefix no entry has); and a `remove` of three CSS selectors
 //! (every entry's content parsed, nothing in it selected).
 //!
+//! Then full text's own cost: the main content of one page found by
+//! readability and by a selector (the article fixture of `tests/full_text.rs`,
+//! 9 KB, and a 1 MB article page), best of 20 each.
+//!
 //! Run: `cargo bench --bench rules`. The issue's target: rules add at most
 //! 10% to the refresh.
 
@@ -176,4 +180,49 @@ async fn main() {
         "the 6 rules alone on {DOCUMENT} entries: {alone:.1} µs ({:.2} µs per entry)",
         alone / DOCUMENT as f64
     );
+    full_text();
+}
+
+/// Extraction of one page's main content, best of 20.
+fn full_text() {
+    use syndic::config::FullText;
+    let article = include_str!("../tests/fixtures/pages/article.html");
+    let paragraph = "<p>The committee heard from the operator, the county's officers and \
+                     eleven residents, and agreed to meet again before the timetable starts.</p>";
+    let big = article.replacen(
+        "<h2>What the contract says</h2>",
+        &format!("{}<h2>What the contract says</h2>", paragraph.repeat(7_000)),
+        1,
+    );
+    let selector =
+        FullText::Selector(syndic::rules::Selectors::parse("article .entry-content").unwrap());
+    for (name, page) in [
+        ("article page", article),
+        ("1 MB article page", big.as_str()),
+    ] {
+        for (how_name, how) in [
+            ("readability", &FullText::Readability),
+            ("selector", &selector),
+        ] {
+            let mut best = f64::MAX;
+            let mut out = 0;
+            for _ in 0..20 {
+                let start = Instant::now();
+                let html = syndic::ingest::page::main_content(
+                    page.as_bytes(),
+                    Some("text/html"),
+                    "https://news.example.org/story/1",
+                    how,
+                )
+                .unwrap();
+                best = best.min(start.elapsed().as_secs_f64() * 1e3);
+                out = html.len();
+            }
+            println!(
+                "full text, {name} ({} KB) by {how_name}: {best:.2} ms ({} KB of content)",
+                page.len() / 1000,
+                out / 1000
+            );
+        }
+    }
 }
