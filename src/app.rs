@@ -94,6 +94,8 @@ pub struct App {
     /// Asks the admin socket's task to check its file (made again when
     /// deleted): at each reload and watchdog tick.
     pub admin_recheck: tokio::sync::Notify,
+    /// Wakes the webhook task: a publication queued a delivery.
+    pub webhook_wake: tokio::sync::Notify,
     /// Why the last reload was rejected, while the old config runs; cleared
     /// by a reload that succeeds. Shown on `/`, in `syndic sources` and in
     /// `STATUS=`, not only in the log.
@@ -151,11 +153,12 @@ impl App {
             renderings: Mutex::new(HashMap::new()),
             me: me.clone(),
             admin_recheck: tokio::sync::Notify::new(),
+            webhook_wake: tokio::sync::Notify::new(),
             reload_rejected: Mutex::new(None),
         }))
     }
 
-    fn fetcher(&self) -> Fetcher {
+    pub(crate) fn fetcher(&self) -> Fetcher {
         match self.fetcher.read() {
             Ok(f) => f.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -458,11 +461,21 @@ impl App {
                     return;
                 }
             };
+        let json = (!feed.webhooks.is_empty()).then(|| rendered.json.body.clone());
         if self.published.put(&feed.name, rendered, generation) {
             self.metrics.record_render(&feed.name);
             info!(feed = %feed.name, items, "rendered");
             if was_published {
                 self.announce(feed, base);
+            }
+            if let Some(json) = json {
+                match publish::webhook::record(&self.store, feed, &json, Utc::now()) {
+                    Ok(0) => {}
+                    Ok(_) => self.webhook_wake.notify_one(),
+                    Err(err) => {
+                        error!(feed = %feed.name, %err, "webhook: publication not recorded")
+                    }
+                }
             }
         }
     }

@@ -120,6 +120,7 @@ pub async fn serve(
     let background = CancellationToken::new();
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
     let store_task = tokio::spawn(watch_store(app.clone(), background.clone()));
+    let webhook_task = tokio::spawn(deliver_webhooks(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
     let addr = app.listening.get();
@@ -181,6 +182,7 @@ pub async fn serve(
     background.cancel();
     let _ = status_task.await;
     let _ = store_task.await;
+    let _ = webhook_task.await;
     if let Some(task) = watchdog_task {
         let _ = task.await;
     }
@@ -188,6 +190,28 @@ pub async fn serve(
     served.context("HTTP server task")?.context("HTTP server")?;
     info!("stopped");
     Ok(())
+}
+
+/// Sends the webhook deliveries owed (see `publish::webhook`): when a
+/// publication queues one, when a retry falls due, and every minute.
+async fn deliver_webhooks(app: Arc<App>, stop: CancellationToken) {
+    loop {
+        let config = app.config();
+        let fetcher = app.fetcher();
+        let next = tokio::select! {
+            _ = stop.cancelled() => return,
+            next = crate::publish::webhook::deliver_due(&app.store, &fetcher, &config, Utc::now()) => next,
+        };
+        let wait = next
+            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60));
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = app.webhook_wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// Keeps systemd's `STATUS=` current: once right after start (with the item

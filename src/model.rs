@@ -243,6 +243,27 @@ pub enum PageOutcome {
     Failed { cause: String, transient: bool },
 }
 
+/// One webhook POST owed to a receiver (the store's `deliveries` tree):
+/// kept until the receiver answers 2xx or the attempts run out, so that a
+/// restart neither drops nor repeats it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Sent as `X-Syndic-Delivery`: the same for the same feed, URL and
+    /// new items, so that a receiver can tell a repeat.
+    pub id: String,
+    pub feed: String,
+    pub url: String,
+    /// The JSON Feed document of the new items.
+    pub body: String,
+    pub created: DateTime<Utc>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
 /// What the poller remembers about one source between refreshes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PollState {

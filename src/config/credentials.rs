@@ -180,6 +180,17 @@ pub(super) fn build_credentials(
     ok.then_some(out)
 }
 
+/// A secret written in the config (`webhook_secret`), `${VAR}`s expanded;
+/// an unset one is noted in `unset`.
+pub(super) fn build_secret(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<String>,
+    label: &str,
+    unset: &mut Vec<String>,
+) -> Option<Secret> {
+    expand(ctx, value.get_ref(), value.span(), label, unset)
+}
+
 /// `value` with each `${NAME}` replaced by the environment variable NAME.
 /// An unset variable is noted in `unset` (see [`Credentials::unset`]).
 fn expand(

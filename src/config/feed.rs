@@ -188,6 +188,9 @@ fn build_feed(
         rules,
         formats: options.formats,
         hubs: options.hubs,
+        webhooks: options.webhooks,
+        webhook_secret: options.webhook_secret,
+        unset: options.unset,
         archive: raw.archive.unwrap_or(true),
         refresh,
         podcast,
@@ -208,6 +211,9 @@ struct FeedOptions {
     exclude_keywords: Vec<String>,
     formats: Vec<String>,
     hubs: Vec<Url>,
+    webhooks: Vec<Url>,
+    webhook_secret: Option<super::Secret>,
+    unset: Vec<String>,
 }
 
 /// Checks a language tag: 2-3 letters, then `-` separated subtags of 1-8
@@ -378,6 +384,48 @@ fn build_feed_options(
                     *ok = false;
                 }
             }
+        }
+    }
+    if let Some(hooks) = &raw.webhook {
+        for url in &hooks.get_ref().0 {
+            match check_http_url(url) {
+                Ok(parsed) => {
+                    if !out.webhooks.contains(&parsed) {
+                        out.webhooks.push(parsed);
+                    }
+                }
+                Err((problem, help)) => {
+                    ctx.error(
+                        hooks.span(),
+                        format!("{label}: webhook {problem}"),
+                        Some(help),
+                    );
+                    *ok = false;
+                }
+            }
+        }
+    }
+    if let Some(secret) = &raw.webhook_secret {
+        if raw.webhook.is_none() {
+            ctx.error(
+                secret.span(),
+                format!("{label}: webhook_secret without a webhook"),
+                Some("add webhook = \"https://...\", or remove webhook_secret".to_string()),
+            );
+            *ok = false;
+        }
+        let key = format!("{label}: webhook_secret");
+        match super::credentials::build_secret(ctx, secret, &key, &mut out.unset) {
+            Some(s) if s.expose().is_empty() && out.unset.is_empty() => {
+                ctx.error(
+                    secret.span(),
+                    format!("{label}: webhook_secret is empty"),
+                    Some("write a long random value, or read one with \"${VAR}\"".to_string()),
+                );
+                *ok = false;
+            }
+            Some(s) => out.webhook_secret = Some(s),
+            None => *ok = false,
         }
     }
     let _ = span;

@@ -503,6 +503,17 @@ pub struct FeedConfig {
     /// set, feeds carry `rel="hub"` links and each change is announced to
     /// every hub. Default: none.
     pub hubs: Vec<Url>,
+    /// `webhook`: URLs (one string or an array) that each new publication
+    /// of the feed is POSTed to, as a JSON Feed document of the items new
+    /// since the last one (see `publish::webhook`). Default: none.
+    pub webhooks: Vec<Url>,
+    /// `webhook_secret`: the key of the `X-Syndic-Signature-256` HMAC of
+    /// each webhook body (`${VAR}` read from the environment). Default:
+    /// none (bodies are not signed).
+    pub webhook_secret: Option<Secret>,
+    /// `${VAR}`s of `webhook_secret` not set when the config was read (see
+    /// [`Credentials::unset`]).
+    pub unset: Vec<String>,
     /// `archive`: whether items beyond `limit` stay reachable through RFC
     /// 5005 archive documents. Default: true.
     pub archive: bool,
@@ -545,6 +556,9 @@ impl FeedConfig {
             rules: Vec::new(),
             formats: FEED_FORMATS.iter().map(|f| f.to_string()).collect(),
             hubs: Vec::new(),
+            webhooks: Vec::new(),
+            webhook_secret: None,
+            unset: Vec::new(),
             archive: true,
             refresh: None,
             podcast: None,
@@ -648,14 +662,14 @@ impl Config {
             .collect()
     }
 
-    /// Every `${VAR}` of a source's credentials that was not set when the
-    /// config was read, as `file:line:column: what` (see
-    /// [`Credentials::unset`]); a daemon must not start or reload with one.
+    /// Every `${VAR}` of a source's credentials or a feed's webhook secret
+    /// that was not set when the config was read, as `file:line:column:
+    /// what` (see [`Credentials::unset`]); a daemon must not start or
+    /// reload with one.
     pub fn unset_variables(&self) -> Vec<&str> {
-        self.sources
-            .iter()
-            .flat_map(|s| s.credentials.unset.iter().map(String::as_str))
-            .collect()
+        let sources = self.sources.iter().flat_map(|s| &s.credentials.unset);
+        let feeds = self.feeds.iter().flat_map(|f| &f.unset);
+        sources.chain(feeds).map(String::as_str).collect()
     }
 
     /// The source with this id.

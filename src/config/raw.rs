@@ -135,6 +135,8 @@ pub(super) struct RawFeed {
     pub(super) exclude_keywords: Option<Vec<Spanned<String>>>,
     pub(super) formats: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) hub: Option<Spanned<OneOrMany>>,
+    pub(super) webhook: Option<Spanned<OneOrMany>>,
+    pub(super) webhook_secret: Option<Spanned<String>>,
     pub(super) archive: Option<bool>,
     pub(super) refresh: Option<Spanned<Scalar>>,
     pub(super) podcast: Option<bool>,

@@ -14,6 +14,7 @@ pub mod page;
 pub mod preview;
 mod rss;
 pub mod sanitize;
+pub mod webhook;
 pub mod websub;
 pub mod xslt;
 

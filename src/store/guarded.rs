@@ -31,7 +31,7 @@ use futures_util::FutureExt;
 
 use super::{Batch, Explanation, Handles, StoreError, Tombstone, backup, damage, filter};
 use crate::dedup::{self, Signature};
-use crate::model::{ItemKey, PageRecord, PollState, StoredItem};
+use crate::model::{Delivery, ItemKey, PageRecord, PollState, StoredItem};
 
 /// The file beside the database that holds the generation of the last
 /// acknowledged write that changed items.
@@ -375,6 +375,38 @@ impl Store {
         removals: &[String],
     ) -> Result<(), StoreError> {
         self.with(|h| h.put_page_records(source, upserts, removals))
+    }
+
+    /// The ids a webhook URL was last sent or owed for a feed.
+    pub fn webhook_seen(&self, feed: &str, url: &str) -> Result<Option<Vec<String>>, StoreError> {
+        self.with(|h| h.webhook_seen(feed, url))
+    }
+
+    /// Records a publication for a webhook: the ids it covers and its
+    /// delivery, in one transaction.
+    pub fn record_publication(
+        &self,
+        feed: &str,
+        url: &str,
+        seen: &[String],
+        delivery: Option<&Delivery>,
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.record_publication(feed, url, seen, delivery))
+    }
+
+    /// Every webhook delivery owed, oldest first.
+    pub fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        self.with(|h| h.deliveries())
+    }
+
+    /// Writes a delivery back after a failed attempt.
+    pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        self.with(|h| h.put_delivery(delivery))
+    }
+
+    /// Removes a delivery (sent, or given up).
+    pub fn remove_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        self.with(|h| h.remove_delivery(delivery))
     }
 
     /// Removes every page record of `source`.

@@ -17,6 +17,8 @@
 //! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
 //! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]); written around the transaction, not in it (see `write`): it may list a key with no signature, which a lookup skips |
 //! | `pages` | source id + NUL + an item's link | a `full_text` source's [`PageRecord`] of the page (JSON): a cache, written outside the item transactions, not exported |
+//! | `webhooks` | feed name + NUL + webhook URL | the feed's published ids the receiver was last sent or owed (JSON) |
+//! | `deliveries` | created (8 bytes BE microseconds) + delivery id | a [`Delivery`] owed (JSON), written with the `webhooks` row in one transaction |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
@@ -58,6 +60,7 @@ mod read;
 mod stamps;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -68,7 +71,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::ItemKey;
 #[cfg(doc)]
-use crate::model::{PageRecord, PollState, StoredItem};
+use crate::model::{Delivery, PageRecord, PollState, StoredItem};
 
 pub use check::{CheckReport, check_copy};
 pub use explain::Explanation;
@@ -203,6 +206,8 @@ struct Handles {
     near_sig: sled::Tree,
     near_bands: sled::Tree,
     pages: sled::Tree,
+    webhooks: sled::Tree,
+    deliveries: sled::Tree,
     meta: sled::Tree,
     /// In front of the index trees (see [`filter`]).
     filter: std::sync::Arc<filter::Filter>,

@@ -254,3 +254,53 @@ fn exclude_of_everything_and_empty_formats_are_errors() {
 }
 
 // Issue 21: config messages a person reads at a glance.
+
+#[test]
+fn webhooks_are_urls_with_an_optional_secret() {
+    let source = "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\n";
+    let config = parse(&format!(
+        "{source}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n\
+         webhook = [\"https://hooks.example/1\", \"https://hooks.example/1\", \"http://10.0.0.5/in\"]\n\
+         webhook_secret = \"s3cret\"\n\
+         [[feed]]\nname = \"g\"\ntitle = \"G\"\ninclude = [\"*\"]\nwebhook = \"https://hooks.example/2\"\n"
+    ))
+    .unwrap();
+    let f = config.feed("f").unwrap();
+    let urls: Vec<&str> = f.webhooks.iter().map(|u| u.as_str()).collect();
+    assert_eq!(urls, ["https://hooks.example/1", "http://10.0.0.5/in"]);
+    assert_eq!(
+        f.webhook_secret.as_ref().map(|s| s.expose()),
+        Some("s3cret")
+    );
+    assert!(!format!("{f:?}").contains("s3cret"));
+    let g = config.feed("g").unwrap();
+    assert_eq!(g.webhooks.len(), 1);
+    assert!(g.webhook_secret.is_none());
+
+    let errs = errors(&format!(
+        "{source}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\nwebhook = \"ftp://x\"\n\
+         [[feed]]\nname = \"g\"\ntitle = \"G\"\ninclude = [\"*\"]\nwebhook_secret = \"k\"\n"
+    ));
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert_eq!((errs[0].line, errs[0].column), (8, 11));
+    assert!(
+        errs[0].message.starts_with("feed `f`: webhook "),
+        "{}",
+        errs[0].message
+    );
+    assert_eq!((errs[1].line, errs[1].column), (13, 18));
+    assert_eq!(
+        errs[1].message,
+        "feed `g`: webhook_secret without a webhook"
+    );
+
+    // An unset variable: read, and named, like a source's credentials.
+    let config = parse(&format!(
+        "{source}[[feed]]\nname = \"f\"\ntitle = \"F\"\ninclude = [\"*\"]\n\
+         webhook = \"https://hooks.example/\"\nwebhook_secret = \"${{SYNDIC_TEST_UNSET_HOOK_SECRET}}\"\n"
+    ))
+    .unwrap();
+    let unset = config.unset_variables();
+    assert_eq!(unset.len(), 1, "{unset:?}");
+    assert!(unset[0].contains(":9:18: feed `f`: webhook_secret: the environment variable `SYNDIC_TEST_UNSET_HOOK_SECRET` is not set"), "{}", unset[0]);
+}

@@ -578,6 +578,8 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "exclude_keywords",
             "formats",
             "hub",
+            "webhook",
+            "webhook_secret",
             "archive",
             "refresh",
             "podcast",

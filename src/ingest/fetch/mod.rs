@@ -626,21 +626,53 @@ enum Step {
 
 impl Fetcher {
     /// One POST of an `application/x-www-form-urlencoded` body (a WebSub
-    /// publish ping). Success is any 2xx; anything else is an error the
-    /// caller may retry. The response body is not read.
+    /// publish ping); see [`Fetcher::post`].
     pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<u16, FetchError> {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let response = self
-            .inner
-            .client
-            .post(url)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.inner.classify(e))?;
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        self.post(url, &headers, body.into_bytes()).await
+    }
+
+    /// One POST of `body` with `headers` to a configured URL (a WebSub hub,
+    /// a webhook). Success is any 2xx; anything else, a redirect included
+    /// (none is followed), is an error the caller may retry. The response
+    /// body is not read. The SSRF guard applies as to a source: a URL that
+    /// is public may not reach an internal address (a DNS answer that
+    /// changed), one that points inside may.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<u16, FetchError> {
+        let inner = &self.inner;
+        let parsed = Url::parse(url).map_err(|e| FetchError::BadRedirect {
+            location: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let guarded = !tokio::time::timeout(
+            inner.settings.connect_timeout,
+            inner.lookup.is_internal_origin(url),
+        )
+        .await
+        .unwrap_or(false);
+        let client = if guarded {
+            &inner.guarded
+        } else {
+            &inner.client
+        };
+        let mut request = client.post(parsed).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        inner.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = tokio::time::timeout(inner.settings.total_timeout, request.send()).await;
+        let response = match sent {
+            Ok(response) => response.map_err(|e| inner.classify(e))?,
+            Err(_) => return Err(inner.timeout()),
+        };
         let status = response.status();
         if status.is_success() {
             Ok(status.as_u16())
