@@ -154,6 +154,9 @@ pub struct SourceRow {
     /// whether it is published or expires then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_article: Option<crate::model::ArticleEvent>,
+    /// Its WebSub subscription: pending, active until, or failed and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websub: Option<String>,
 }
 
 /// The `sources` rows, read from the store.
@@ -180,6 +183,7 @@ pub fn source_rows(config: &Config, store: &Store) -> anyhow::Result<Vec<SourceR
                 .map(|w| crate::redact::url(w))
                 .collect(),
             next_article: health.next_article,
+            websub: crate::websub::describe(store, &source.id),
         });
     }
     Ok(rows)

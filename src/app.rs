@@ -96,6 +96,11 @@ pub struct App {
     pub admin_recheck: tokio::sync::Notify,
     /// Wakes the webhook task: a publication queued a delivery.
     pub webhook_wake: tokio::sync::Notify,
+    /// Wakes the WebSub task: a source's hub or topic may need a
+    /// subscription, or a reload changed the sources.
+    pub websub_wake: tokio::sync::Notify,
+    /// Pushes taken per source per minute (the WebSub callback).
+    pub websub_limiter: crate::websub::Limiter,
     /// Why the last reload was rejected, while the old config runs; cleared
     /// by a reload that succeeds. Shown on `/`, in `syndic sources` and in
     /// `STATUS=`, not only in the log.
@@ -154,6 +159,8 @@ impl App {
             me: me.clone(),
             admin_recheck: tokio::sync::Notify::new(),
             webhook_wake: tokio::sync::Notify::new(),
+            websub_wake: tokio::sync::Notify::new(),
+            websub_limiter: crate::websub::Limiter::default(),
             reload_rejected: Mutex::new(None),
         }))
     }
@@ -331,6 +338,11 @@ impl App {
                 self.metrics.mark_items_changed();
                 pass = pass.max(self.queue_renders(&config, &s.id));
             }
+            if matches!(outcome, Outcome::Refreshed { .. })
+                && crate::websub::needs_attention(&self.store, s, Utc::now())
+            {
+                self.websub_wake.notify_one();
+            }
             if matches!(s.kind, crate::config::SourceKind::Local { .. }) {
                 // The source's timer: its next scheduled article, as of
                 // this scan.
@@ -355,6 +367,42 @@ impl App {
             }
         }
         outcomes.into_iter().next()
+    }
+
+    /// Takes a document a WebSub hub pushed for source `id` (see
+    /// `Refresher::ingest_push`) and re-renders the feeds that include it
+    /// when its items changed; `None` when the source is not configured.
+    pub async fn ingest_push(
+        &self,
+        id: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Option<Outcome> {
+        let config = self.config();
+        let source = config.source(id)?;
+        let fetcher = self.fetcher();
+        let public_base = config.daemon.public_base();
+        let refresher = Refresher {
+            store: &self.store,
+            fetcher: &fetcher,
+            public_base: &public_base,
+        };
+        let outcome = refresher
+            .ingest_push(source, body, content_type, Utc::now())
+            .await;
+        self.metrics.record_refresh(id, &outcome);
+        match &outcome {
+            Outcome::Failed(cause) => warn!(source = id, %cause, "websub: push not taken"),
+            other => info!(source = id, outcome = ?other, "websub: push taken"),
+        }
+        if outcome.changed_items() {
+            self.metrics.mark_items_changed();
+            if let Some(pass) = self.queue_renders(&config, id) {
+                let mut done = self.render_done.subscribe();
+                let _ = done.wait_for(|finished| *finished >= pass).await;
+            }
+        }
+        Some(outcome)
     }
 
     /// Renders every feed (with `None`: start, reload) or the feeds that

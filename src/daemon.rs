@@ -121,6 +121,7 @@ pub async fn serve(
     let status_task = tokio::spawn(report_status(app.clone(), background.clone()));
     let store_task = tokio::spawn(watch_store(app.clone(), background.clone()));
     let webhook_task = tokio::spawn(deliver_webhooks(app.clone(), background.clone()));
+    let websub_task = tokio::spawn(subscribe_websub(app.clone(), background.clone()));
     let watchdog_task = crate::notify::watchdog_interval()
         .map(|every| tokio::spawn(watchdog(app.clone(), every, background.clone())));
     let addr = app.listening.get();
@@ -183,6 +184,7 @@ pub async fn serve(
     let _ = status_task.await;
     let _ = store_task.await;
     let _ = webhook_task.await;
+    let _ = websub_task.await;
     if let Some(task) = watchdog_task {
         let _ = task.await;
     }
@@ -190,6 +192,29 @@ pub async fn serve(
     served.context("HTTP server task")?.context("HTTP server")?;
     info!("stopped");
     Ok(())
+}
+
+/// Keeps the WebSub subscriptions as the sources ask (see `websub`): at
+/// start, when a refresh finds a hub to subscribe to, after a reload, and
+/// every minute (renewals, retries).
+async fn subscribe_websub(app: Arc<App>, stop: CancellationToken) {
+    loop {
+        let config = app.config();
+        let fetcher = app.fetcher();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = crate::websub::reconcile(&app.store, &fetcher, &config, Utc::now()) => {}
+        }
+        let wait = crate::websub::next_due(&app.store)
+            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(60))
+            .clamp(Duration::from_millis(200), Duration::from_secs(60));
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = app.websub_wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// Sends the webhook deliveries owed (see `publish::webhook`): when a
@@ -591,6 +616,7 @@ async fn reload_from(app: &Arc<App>, old: &Config) -> Result<ReloadSummary, Relo
     }
     app.published.retain(&new_feeds);
     app.render_feeds(None);
+    app.websub_wake.notify_one();
     Ok(summary)
 }
 

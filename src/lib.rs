@@ -59,6 +59,7 @@ pub mod schedule;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod websub;
 
 // The test suite's skip recorder (one file, shared with `tests/`).
 #[cfg(test)]

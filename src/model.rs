@@ -264,6 +264,51 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// A WebSub subscription of a source to a hub for a topic (the store's
+/// `websub` tree).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub hub: String,
+    pub topic: String,
+    pub callback: String,
+    /// `hub.secret`: the key of the pushes' `X-Hub-Signature`.
+    pub secret: String,
+    pub state: SubscriptionState,
+    /// When the state began.
+    pub since: DateTime<Utc>,
+    /// The lease the hub granted last (seconds).
+    pub lease_seconds: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionState {
+    /// A subscription (or its renewal) was requested; the hub has yet to
+    /// verify it. `until`: the lease still running during a renewal.
+    Subscribing { until: Option<DateTime<Utc>> },
+    /// Verified: pushes are taken until `until`.
+    Active { until: DateTime<Utc> },
+    /// An unsubscription was requested (the source left, or its topic or
+    /// hub changed).
+    Unsubscribing,
+    /// Not subscribed, and why; tried again at `retry_at`.
+    Failed {
+        why: String,
+        retry_at: DateTime<Utc>,
+    },
+}
+
+impl Subscription {
+    /// The end of the lease pushes are taken under, if any.
+    pub fn taking_pushes_until(&self) -> Option<DateTime<Utc>> {
+        match &self.state {
+            SubscriptionState::Active { until } => Some(*until),
+            SubscriptionState::Subscribing { until } => *until,
+            _ => None,
+        }
+    }
+}
+
 /// What the poller remembers about one source between refreshes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PollState {
@@ -335,6 +380,12 @@ pub struct PollState {
     /// while the host answers 304).
     #[serde(default)]
     pub feed_hints: FeedHints,
+    /// WebSub hubs the last feed body (or its `Link` header) named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websub_hubs: Vec<String>,
+    /// The topic (`rel="self"`) it named with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websub_topic: Option<String>,
 }
 
 impl PollState {
@@ -398,6 +449,9 @@ pub enum PollReason {
     NotFound,
     /// 410 Gone: not polled any more.
     Gone,
+    /// A WebSub subscription pushes the source's changes: polled at the
+    /// slow end (`max_interval`) as a safety net.
+    Pushed,
     /// A reason written by a newer syndic.
     #[serde(other)]
     Other,
@@ -413,6 +467,7 @@ impl std::fmt::Display for PollReason {
             PollReason::Backoff => "backoff",
             PollReason::NotFound => "404, slow end",
             PollReason::Gone => "gone (410)",
+            PollReason::Pushed => "WebSub pushes, slow end",
             PollReason::Other => "other",
         })
     }

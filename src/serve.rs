@@ -35,6 +35,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
+mod callback;
 mod negotiate;
 
 use crate::app::{App, PageCache};
@@ -63,6 +64,10 @@ fn router(app: Arc<App>, operator: bool) -> Router {
         .route("/articles/{slug}", get(article))
         .route("/articles/{slug}/{*path}", get(attachment))
         .route("/items/{key}", get(item_page))
+        .route(
+            "/websub/{source}",
+            get(callback::verify).post(callback::push),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz));
     let routes = if operator {
@@ -769,9 +774,10 @@ fn sources_table(app: &App, body: &mut String) {
             fmt(state.last_success),
             state.consecutive_failures,
             fmt(health.next_poll),
-            escape_html(&match &health.next_article {
-                Some(event) => format!("{}; next scheduled article: {event}", health.why),
-                None => health.why.clone(),
+            escape_html(&match (&health.next_article, crate::websub::describe(&app.store, &source.id)) {
+                (Some(event), _) => format!("{}; next scheduled article: {event}", health.why),
+                (None, Some(websub)) => format!("{}; WebSub {websub}", health.why),
+                (None, None) => health.why.clone(),
             }),
             state.bytes_saved,
             parse_warnings_cell(&state),

@@ -170,6 +170,12 @@ pub(crate) fn print_sources(rows: &[admin::SourceRow], json: bool) {
             println!("\n{}: next scheduled article: {event}", row.id);
         }
     }
+    // WebSub subscriptions.
+    for row in rows {
+        if let Some(websub) = &row.websub {
+            println!("\n{}: WebSub {websub}", row.id);
+        }
+    }
     // Failing sources: the whole cause and how to retry now.
     for row in rows.iter().filter(|r| r.failing) {
         if let Some(status) = &row.last_status {

@@ -415,6 +415,9 @@ pub struct SourceConfig {
     /// only): each new item's page is fetched and its main content stored
     /// in place of the feed's (see `refresh::full_text`). Default: off.
     pub full_text: Option<FullText>,
+    /// `websub` (`url` sources only): subscribe to the WebSub hub the feed
+    /// names, if any, and take its pushes (see `websub`). Default: `true`.
+    pub websub: bool,
 }
 
 /// How a `full_text` source finds the main content of an item's page.

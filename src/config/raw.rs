@@ -105,6 +105,7 @@ pub(super) struct RawSource {
     pub(super) user_agent: Option<Spanned<String>>,
     pub(super) full_text: Option<Spanned<bool>>,
     pub(super) full_text_selector: Option<Spanned<String>>,
+    pub(super) websub: Option<Spanned<bool>>,
     pub(super) rule: Option<Vec<Spanned<RawRule>>>,
 }
 

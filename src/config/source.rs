@@ -256,6 +256,19 @@ fn build_source(
         kind.as_ref(),
         label,
     );
+    let websub = match (&raw.websub, &kind) {
+        (Some(on), Some(SourceKind::Local { .. })) => {
+            ctx.error(
+                on.span(),
+                format!("{label}: websub applies to `url` sources, not to a `path`"),
+                Some("remove the key: a local folder is read when it changes".to_string()),
+            );
+            ok = false;
+            false
+        }
+        (Some(on), _) => *on.get_ref(),
+        (None, _) => true,
+    };
     let (kind, rules, credentials, full_text) = (kind?, rules?, credentials?, full_text?);
     ok.then_some(SourceConfig {
         id,
@@ -271,6 +284,7 @@ fn build_source(
         rules,
         credentials,
         full_text,
+        websub,
     })
 }
 

@@ -130,6 +130,7 @@ mod tests {
             rules: Vec::new(),
             credentials: Default::default(),
             full_text: None,
+            websub: true,
         }
     }
 

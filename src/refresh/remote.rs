@@ -88,6 +88,11 @@ impl Refresher<'_> {
             page: false,
         };
         let result = self.fetcher.get_with(&url, &previous, &reach).await;
+        let pushed = source.websub
+            && self.store.subscriptions(&source.id).is_ok_and(|subs| {
+                subs.iter()
+                    .any(|s| s.taking_pushes_until().is_some_and(|until| until > now))
+            });
         let meta = match &result {
             Ok(FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta)) => Some(meta),
             Ok(FetchOutcome::Fetched { meta, .. }) => Some(meta),
@@ -114,7 +119,7 @@ impl Refresher<'_> {
                     state.last_modified = meta.validators.last_modified.clone();
                 }
                 state.bytes_saved = state.bytes_saved.saturating_add(state.last_body_bytes);
-                self.remote_succeeded(&mut state, &policy, &meta, "304", now);
+                self.remote_succeeded(pushed, &mut state, &policy, &meta, "304", now);
                 match self.store.put_poll_state(&source.id, &state).await {
                     Ok(()) => Outcome::NotModified,
                     Err(err) => Outcome::Failed(err.to_string()),
@@ -169,8 +174,14 @@ impl Refresher<'_> {
                 }
                 state.last_body_bytes = wire_bytes;
                 state.feed_hints = parsed.hints;
+                (state.websub_hubs, state.websub_topic) = websub_links(
+                    meta.link.as_deref(),
+                    &meta.final_url,
+                    &parsed.hubs,
+                    parsed.feed_url.as_deref(),
+                );
                 let status = meta.status.to_string();
-                self.remote_succeeded(&mut state, &policy, &meta, &status, now);
+                self.remote_succeeded(pushed, &mut state, &policy, &meta, &status, now);
                 let mut entries = parsed.entries;
                 if let Some(how) = &source.full_text {
                     let done = self.full_text(source, how, &reach, entries, now).await;
@@ -191,6 +202,55 @@ impl Refresher<'_> {
                     .await
             }
         }
+    }
+
+    /// A document a WebSub hub pushed for `source` (a fat ping), through
+    /// the same parse, full text, rules, dedup and store as a fetched one.
+    /// The poll state (validators, next poll) stays as it is.
+    pub async fn ingest_push(
+        &self,
+        source: &SourceConfig,
+        body: &[u8],
+        content_type: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let crate::config::SourceKind::Remote { url } = &source.kind else {
+            return Outcome::Failed("a push to a source that is not a `url`".into());
+        };
+        let state = match self.store.poll_state(&source.id) {
+            Ok(state) => state.unwrap_or_default(),
+            Err(err) => return Outcome::Failed(err.to_string()),
+        };
+        let base = state.url.clone().unwrap_or_else(|| url.to_string());
+        let opts = ParseOptions {
+            content_type,
+            base_url: Some(&base),
+        };
+        let parsed = match parse::parse_feed(body, &opts) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                return Outcome::Failed(format!("parse the document pushed for {base}: {err}"));
+            }
+        };
+        let mut entries = parsed.entries;
+        if let Some(how) = &source.full_text {
+            let reach = Reach {
+                origin: url.to_string(),
+                allow_internal: source.allow_internal,
+                credentials: source.credentials.clone(),
+                page: false,
+            };
+            entries = self
+                .full_text(source, how, &reach, entries, now)
+                .await
+                .entries;
+        }
+        let document_urls = [Some(base), parsed.home_page_url]
+            .into_iter()
+            .flatten()
+            .collect();
+        self.ingest_document(source, entries, document_urls, state, now)
+            .await
     }
 
     /// Counts the polls that saw the same permanent redirect and moves the
@@ -218,6 +278,7 @@ impl Refresher<'_> {
 
     fn remote_succeeded(
         &self,
+        pushed: bool,
         state: &mut PollState,
         policy: &Policy,
         meta: &ResponseMeta,
@@ -238,7 +299,12 @@ impl Refresher<'_> {
             skip_hours: state.feed_hints.skip_hours,
             skip_days: state.feed_hints.skip_days,
         };
-        let (next, reason) = poll::next_after_success(policy, &hints, now);
+        let (mut next, mut reason) = poll::next_after_success(policy, &hints, now);
+        // Pushed: polled at the slow end, as a safety net.
+        if pushed && next < now + to_chrono(policy.max_interval) {
+            next = now + to_chrono(policy.max_interval);
+            reason = PollReason::Pushed;
+        }
         state.last_status = Some(status.to_string());
         state.last_success = Some(now);
         state.consecutive_failures = 0;
@@ -368,4 +434,39 @@ fn status_text(status: u16) -> &'static str {
         504 => "Gateway Timeout",
         _ => "",
     }
+}
+
+/// The WebSub hubs and topic a fetched feed names: those of its `Link`
+/// header first (WebSub 4: the header wins), else those of the document;
+/// absolute against `base`.
+fn websub_links(
+    header: Option<&str>,
+    base: &str,
+    doc_hubs: &[String],
+    doc_self: Option<&str>,
+) -> (Vec<String>, Option<String>) {
+    let base = url::Url::parse(base).ok();
+    let absolute = |u: &str| match &base {
+        Some(b) => b.join(u).ok().map(String::from),
+        None => url::Url::parse(u).ok().map(String::from),
+    };
+    let links = header
+        .map(crate::ingest::fetch::link_relations)
+        .unwrap_or_default();
+    let mut hubs: Vec<String> = links
+        .iter()
+        .filter(|(rel, _)| rel == "hub")
+        .filter_map(|(_, u)| absolute(u))
+        .collect();
+    let mut topic = links
+        .iter()
+        .find(|(rel, _)| rel == "self")
+        .and_then(|(_, u)| absolute(u));
+    if hubs.is_empty() {
+        hubs = doc_hubs.to_vec();
+    }
+    if topic.is_none() {
+        topic = doc_self.map(str::to_string);
+    }
+    (hubs, topic)
 }

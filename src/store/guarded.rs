@@ -31,7 +31,7 @@ use futures_util::FutureExt;
 
 use super::{Batch, Explanation, Handles, StoreError, Tombstone, backup, damage, filter};
 use crate::dedup::{self, Signature};
-use crate::model::{Delivery, ItemKey, PageRecord, PollState, StoredItem};
+use crate::model::{Delivery, ItemKey, PageRecord, PollState, StoredItem, Subscription};
 
 /// The file beside the database that holds the generation of the last
 /// acknowledged write that changed items.
@@ -375,6 +375,24 @@ impl Store {
         removals: &[String],
     ) -> Result<(), StoreError> {
         self.with(|h| h.put_page_records(source, upserts, removals))
+    }
+
+    /// The WebSub subscriptions of `source`.
+    pub fn subscriptions(&self, source: &str) -> Result<Vec<Subscription>, StoreError> {
+        self.with(|h| h.subscriptions(source))
+    }
+
+    /// Every WebSub subscription, with its source id.
+    pub fn all_subscriptions(&self) -> Result<Vec<(String, Subscription)>, StoreError> {
+        self.with(|h| h.all_subscriptions())
+    }
+
+    pub fn put_subscription(&self, source: &str, sub: &Subscription) -> Result<(), StoreError> {
+        self.with(|h| h.put_subscription(source, sub))
+    }
+
+    pub fn remove_subscription(&self, source: &str, topic: &str) -> Result<(), StoreError> {
+        self.with(|h| h.remove_subscription(source, topic))
     }
 
     /// The ids a webhook URL was last sent or owed for a feed.

@@ -19,6 +19,7 @@
 //! | `pages` | source id + NUL + an item's link | a `full_text` source's [`PageRecord`] of the page (JSON): a cache, written outside the item transactions, not exported |
 //! | `webhooks` | feed name + NUL + webhook URL | the feed's published ids the receiver was last sent or owed (JSON) |
 //! | `deliveries` | created (8 bytes BE microseconds) + delivery id | a [`Delivery`] owed (JSON), written with the `webhooks` row in one transaction |
+//! | `websub` | source id + NUL + topic URL | a WebSub [`Subscription`] of the source (JSON) |
 //! | `meta` | `schema` | schema version (u32 BE) |
 //! | `meta` | `generation` | count of item-changing writes (u64 BE) |
 //! | `meta` | `count` + NUL + source id | the source's item count (its `by_source` rows, u64 BE) |
@@ -61,6 +62,7 @@ mod stamps;
 #[cfg(test)]
 mod tests;
 mod webhooks;
+mod websub;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -71,7 +73,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::ItemKey;
 #[cfg(doc)]
-use crate::model::{Delivery, PageRecord, PollState, StoredItem};
+use crate::model::{Delivery, PageRecord, PollState, StoredItem, Subscription};
 
 pub use check::{CheckReport, check_copy};
 pub use explain::Explanation;
@@ -208,6 +210,7 @@ struct Handles {
     pages: sled::Tree,
     webhooks: sled::Tree,
     deliveries: sled::Tree,
+    websub: sled::Tree,
     meta: sled::Tree,
     /// In front of the index trees (see [`filter`]).
     filter: std::sync::Arc<filter::Filter>,

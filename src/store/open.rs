@@ -134,6 +134,7 @@ impl Handles {
             pages: db.open_tree("pages").map_err(sled_err)?,
             webhooks: db.open_tree("webhooks").map_err(sled_err)?,
             deliveries: db.open_tree("deliveries").map_err(sled_err)?,
+            websub: db.open_tree("websub").map_err(sled_err)?,
             meta,
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),

@@ -186,6 +186,7 @@ pub fn env_failed() -> BTreeMap<String, V> {
         title: None,
         home_page_url: None,
         feed_url: None,
+        hubs: Vec::new(),
         description: None,
         language: None,
         icon: None,

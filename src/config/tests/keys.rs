@@ -110,6 +110,7 @@ include = ["*"]
                 rules: Vec::new(),
                 credentials: Default::default(),
                 full_text: None,
+                websub: true,
             },
             SourceConfig {
                 id: "notes".to_string(),
@@ -127,6 +128,7 @@ include = ["*"]
                 rules: Vec::new(),
                 credentials: Default::default(),
                 full_text: None,
+                websub: true,
             },
             SourceConfig {
                 id: "abs_dir".to_string(),
@@ -144,6 +146,7 @@ include = ["*"]
                 rules: Vec::new(),
                 credentials: Default::default(),
                 full_text: None,
+                websub: true,
             },
         ]
     );
@@ -557,6 +560,7 @@ fn struct_fields_lists_the_keys_in_declaration_order() {
             "user_agent",
             "full_text",
             "full_text_selector",
+            "websub",
             "rule"
         ]
     );

@@ -126,6 +126,9 @@ pub struct ResponseMeta {
     pub expires: Option<String>,
     pub date: Option<String>,
     pub retry_after: Option<String>,
+    /// The `Link` header(s), joined with `, ` (WebSub's `rel="hub"` and
+    /// `rel="self"`).
+    pub link: Option<String>,
 }
 
 impl ResponseMeta {
@@ -586,6 +589,14 @@ impl Inner {
             expires: header_text(headers, header::EXPIRES),
             date: header_text(headers, header::DATE),
             retry_after: header_text(headers, header::RETRY_AFTER),
+            link: {
+                let all: Vec<&str> = headers
+                    .get_all(header::LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (!all.is_empty()).then(|| all.join(", "))
+            },
         };
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Step::Done(Box::new(FetchOutcome::NotModified(meta))));
@@ -647,6 +658,19 @@ impl Fetcher {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<u16, FetchError> {
+        self.post_reaching(url, headers, body, url).await
+    }
+
+    /// [`Fetcher::post`] to a URL a document named (a feed's WebSub hub),
+    /// judged by the SSRF guard as a fetch of `origin` (the source's
+    /// configured URL) would be: a public feed cannot send us inside.
+    pub async fn post_reaching(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        origin: &str,
+    ) -> Result<u16, FetchError> {
         let inner = &self.inner;
         let parsed = Url::parse(url).map_err(|e| FetchError::BadRedirect {
             location: url.to_string(),
@@ -654,10 +678,22 @@ impl Fetcher {
         })?;
         let guarded = !tokio::time::timeout(
             inner.settings.connect_timeout,
-            inner.lookup.is_internal_origin(url),
+            inner.lookup.is_internal_origin(origin),
         )
         .await
         .unwrap_or(false);
+        // IP literals skip the resolver, where names are checked.
+        let literal: Option<IpAddr> = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => Some(ip.into()),
+            Some(url::Host::Ipv6(ip)) => Some(ip.into()),
+            _ => None,
+        };
+        if guarded && let Some(address) = literal.filter(|ip| super::guard::is_internal(*ip)) {
+            return Err(FetchError::Internal {
+                url: url.to_string(),
+                address,
+            });
+        }
         let client = if guarded {
             &inner.guarded
         } else {
@@ -683,6 +719,46 @@ impl Fetcher {
             })
         }
     }
+}
+
+/// The links of an HTTP `Link` header value (RFC 8288) as (rel, target),
+/// one pair per relation type (`rel="hub self"` gives two); rel names in
+/// lower case. Targets as written (they may be relative).
+pub fn link_relations(header: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>').map(|c| open + c) else {
+            break;
+        };
+        let target = rest[open + 1..close].trim().to_string();
+        let tail = &rest[close + 1..];
+        // The parameters run to the next link (a `,` outside quotes).
+        let mut end = tail.len();
+        let mut quoted = false;
+        for (i, c) in tail.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        for param in tail[..end].split(';') {
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            if name.trim().eq_ignore_ascii_case("rel") {
+                for rel in value.trim().trim_matches('"').split_ascii_whitespace() {
+                    out.push((rel.to_ascii_lowercase(), target.clone()));
+                }
+            }
+        }
+        rest = &tail[end..];
+    }
+    out
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

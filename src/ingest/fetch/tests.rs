@@ -136,3 +136,27 @@ fn permanent_target_is_the_leading_permanent_run() {
     meta.redirects = vec![hop(302, "a", "b"), hop(301, "b", "c")];
     assert_eq!(meta.permanent_target(), None);
 }
+
+#[test]
+fn link_headers_give_each_relation_with_its_target() {
+    let links = super::link_relations(
+        "<https://hub.example/>; rel=\"hub\", <https://a.example/feed?x=1,2>; rel=\"self alternate\"; \
+         title=\"a, b\", </relative>;rel=HUB",
+    );
+    assert_eq!(
+        links,
+        [
+            ("hub".to_string(), "https://hub.example/".to_string()),
+            (
+                "self".to_string(),
+                "https://a.example/feed?x=1,2".to_string()
+            ),
+            (
+                "alternate".to_string(),
+                "https://a.example/feed?x=1,2".to_string()
+            ),
+            ("hub".to_string(), "/relative".to_string()),
+        ]
+    );
+    assert!(super::link_relations("garbage").is_empty());
+}

@@ -119,6 +119,8 @@ pub struct ParsedFeed {
     pub title: Option<String>,
     pub home_page_url: Option<String>,
     pub feed_url: Option<String>,
+    /// WebSub hubs the document names (`link rel="hub"`), absolute.
+    pub hubs: Vec<String>,
     /// Plain text.
     pub description: Option<String>,
     pub language: Option<String>,

@@ -35,6 +35,11 @@ pub(crate) fn normalize(
         .feed_url
         .as_deref()
         .and_then(|u| absolute(u, &[base_url], &"feed self link", &mut w));
+    let hubs = raw
+        .hubs
+        .iter()
+        .filter_map(|u| absolute(u, &[base_url], &"feed hub link", &mut w))
+        .collect();
     let home = home_page_url.as_deref().and_then(|u| Url::parse(u).ok());
     let feed_self = feed_url.as_deref().and_then(|u| Url::parse(u).ok());
     let icon = raw
@@ -73,6 +78,7 @@ pub(crate) fn normalize(
         title: raw.title.as_ref().and_then(plain_text),
         home_page_url,
         feed_url,
+        hubs,
         description: raw.description.as_ref().and_then(plain_text),
         language: raw
             .language

@@ -94,6 +94,8 @@ pub(crate) struct RawFeed {
     pub title: Option<RawText>,
     pub home_page_url: Option<String>,
     pub feed_url: Option<String>,
+    /// `link rel="hub"`: WebSub hubs, as written.
+    pub hubs: Vec<String>,
     pub description: Option<RawText>,
     pub language: Option<String>,
     pub icon: Option<String>,
@@ -132,9 +134,14 @@ impl RawFeed {
             .or_else(|| links.clone().find(alternate))
             .map(|l| l.href.to_string());
         self.feed_url = links
+            .clone()
             .filter(|l| l.rel == Some("self"))
             .map(|l| l.href.to_string())
             .next();
+        self.hubs = links
+            .filter(|l| l.rel.is_some_and(|r| r.eq_ignore_ascii_case("hub")))
+            .map(|l| l.href.to_string())
+            .collect();
     }
 
     pub(crate) fn new(format: FeedFormat) -> RawFeed {
@@ -143,6 +150,7 @@ impl RawFeed {
             title: None,
             home_page_url: None,
             feed_url: None,
+            hubs: Vec::new(),
             description: None,
             language: None,
             icon: None,
