@@ -182,13 +182,18 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         loop {
-            let seen = seen.lock().unwrap();
-            if seen.pings.len() > pings && seen.hooks.len() > hooks {
-                to_ping.push((seen.pings[pings] - start).as_secs_f64() * 1e3);
-                to_hook.push((seen.hooks[hooks] - start).as_secs_f64() * 1e3);
+            let arrived = {
+                let seen = seen.lock().unwrap();
+                seen.pings
+                    .get(pings)
+                    .copied()
+                    .zip(seen.hooks.get(hooks).copied())
+            };
+            if let Some((ping, hook)) = arrived {
+                to_ping.push((ping - start).as_secs_f64() * 1e3);
+                to_hook.push((hook - start).as_secs_f64() * 1e3);
                 break;
             }
-            drop(seen);
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "no ping or webhook"
