@@ -271,6 +271,10 @@ pub struct Subscription {
     pub hub: String,
     pub topic: String,
     pub callback: String,
+    /// The source's configured URL when it subscribed: the SSRF guard
+    /// judges the hub as a fetch of it, also once the source is gone.
+    #[serde(default)]
+    pub origin: String,
     /// `hub.secret`: the key of the pushes' `X-Hub-Signature`.
     pub secret: String,
     pub state: SubscriptionState,

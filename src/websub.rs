@@ -46,6 +46,11 @@ const VERIFY_WITHIN: Duration = Duration::hours(1);
 /// A failed subscription is tried again after this.
 const RETRY_AFTER: Duration = Duration::hours(1);
 
+/// The origin the SSRF guard judges a hub by when the subscription does
+/// not say (written before it did): a name that does not resolve counts
+/// as public.
+const UNKNOWN_ORIGIN: &str = "http://removed-source.invalid/";
+
 /// Pushes taken per source per minute; more are refused (429).
 pub const PUSHES_PER_MINUTE: u32 = 60;
 
@@ -115,7 +120,13 @@ pub async fn reconcile(store: &Store, fetcher: &Fetcher, config: &Config, now: D
         if config.source(&id).is_some_and(wants_pushes) {
             continue;
         }
-        leave(store, fetcher, &id, sub, &format!("{base}/"), now).await;
+        // Its configured URL is gone: the hub is judged as a fetch of the
+        // URL it had when it subscribed.
+        let origin = match sub.origin.is_empty() {
+            true => UNKNOWN_ORIGIN.to_string(),
+            false => sub.origin.clone(),
+        };
+        leave(store, fetcher, &id, sub, &origin, now).await;
     }
 }
 
@@ -221,6 +232,7 @@ async fn subscribe(
         hub: hub.to_string(),
         topic: topic.to_string(),
         callback: callback.to_string(),
+        origin: origin.to_string(),
         secret,
         state: SubscriptionState::Subscribing { until: still },
         since: now,

@@ -433,3 +433,55 @@ async fn a_public_hub_is_not_asked_to_call_a_loopback_public_url() {
     assert!(status.contains("is not reachable from the hub"), "{status}");
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn a_moved_source_changes_its_subscription_and_an_opted_out_one_has_none() {
+    let w = World::start().await;
+    w.verify_subscription("news", "600").await;
+    w.verify_subscription("other", "600").await;
+    // `news` moves to another URL whose feed names another topic; `other`
+    // opts out.
+    let hub_url = w.hub.url("/hub");
+    w.publisher.set(
+        "/moved.xml",
+        Reply::feed(
+            "application/rss+xml",
+            feed(&w.publisher, &hub_url, "/moved.xml", &["First"]),
+            "\"m1\"",
+        ),
+    );
+    let text = std::fs::read_to_string(w.dir.path().join("feeds.toml"))
+        .unwrap()
+        .replace("/news.xml", "/moved.xml")
+        .replace(
+            &format!("url = \"{}\"\n", w.publisher.url("/other.xml")),
+            &format!(
+                "url = \"{}\"\nwebsub = false\n",
+                w.publisher.url("/other.xml")
+            ),
+        );
+    assert!(
+        text.contains("websub = false") && text.contains("/moved.xml"),
+        "{text}"
+    );
+    std::fs::write(w.dir.path().join("feeds.toml"), text).unwrap();
+    syndic::daemon::reload(&w.daemon.app).await.unwrap();
+    let leaving = w.request_of("other", "unsubscribe").await;
+    assert_eq!(leaving["hub.topic"], w.publisher.url("/other.xml"));
+    // The moved source: the old topic unsubscribed, the new one subscribed.
+    let mut new = None;
+    for _ in 0..400 {
+        new = w.hub_requests().into_iter().find(|r| {
+            r["hub.mode"] == "subscribe" && r["hub.topic"] == w.publisher.url("/moved.xml")
+        });
+        if new.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let new = new.expect("a subscription to the moved topic");
+    assert!(new["hub.callback"].ends_with("/websub/news"));
+    let old = w.request_of("news", "unsubscribe").await;
+    assert_eq!(old["hub.topic"], w.publisher.url("/news.xml"));
+    w.daemon.stop().await;
+}

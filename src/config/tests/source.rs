@@ -415,3 +415,25 @@ fn full_text_errors_point_at_the_key() {
     ));
     assert_eq!((err.line, err.column), (4, 13), "{err}");
 }
+
+#[test]
+fn websub_is_on_by_default_and_only_for_url_sources() {
+    let feed = "\n[[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\n";
+    let config = parse(&format!(
+        "[[source]]\nid = \"a\"\nurl = \"https://example.org/a.xml\"\n\n\
+         [[source]]\nid = \"b\"\nurl = \"https://example.org/b.xml\"\nwebsub = false\n{feed}"
+    ))
+    .unwrap();
+    let on: Vec<bool> = config.sources.iter().map(|s| s.websub).collect();
+    assert_eq!(on, [true, false]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feeds.toml");
+    let text = format!("[[source]]\nid = \"l\"\npath = \".\"\nwebsub = true\n{feed}");
+    let errs = Config::parse(&text, &file).unwrap_err().0;
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!((errs[0].line, errs[0].column), (4, 10));
+    assert_eq!(
+        errs[0].message,
+        "source `l`: websub applies to `url` sources, not to a `path`"
+    );
+}
