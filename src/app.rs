@@ -766,6 +766,17 @@ pub fn metrics_text(app: &App) -> String {
         store_index_bytes: app.store.index_memory_bytes(),
         items_stored: Some(app.metrics.items_stored(|| app.store.item_count())),
         store_writable: Some(app.store.writable()),
+        webhook_deliveries_owed: app.store.deliveries().map_or(0, |d| d.len()),
+        websub_subscriptions: app.store.all_subscriptions().map_or_else(
+            |_| Default::default(),
+            |subs| {
+                let mut counts = std::collections::BTreeMap::new();
+                for (_, sub) in subs {
+                    *counts.entry(sub.state.name()).or_default() += 1;
+                }
+                counts
+            },
+        ),
     };
     crate::metrics::exposition(&snapshot)
 }

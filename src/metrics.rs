@@ -231,6 +231,11 @@ pub struct Snapshot {
     pub items_stored: Option<usize>,
     /// Whether the store takes writes (`None`: not known, not printed).
     pub store_writable: Option<bool>,
+    /// Webhook deliveries not yet answered 2xx.
+    pub webhook_deliveries_owed: usize,
+    /// WebSub subscriptions by state (`active`, `pending`,
+    /// `unsubscribing`, `failed`).
+    pub websub_subscriptions: BTreeMap<&'static str, usize>,
 }
 
 /// The Prometheus text exposition of `snap`: a pure function.
@@ -416,6 +421,24 @@ pub fn exposition(snap: &Snapshot) -> String {
             vec![(String::new(), if writable { 1.0 } else { 0.0 })],
         );
     }
+    family(
+        "syndic_webhook_deliveries_owed",
+        "gauge",
+        "Webhook deliveries stored and not yet answered 2xx (retried with backoff).",
+        vec![(String::new(), snap.webhook_deliveries_owed as f64)],
+    );
+    family(
+        "syndic_websub_subscriptions",
+        "gauge",
+        "WebSub subscriptions of the sources, by state.",
+        ["active", "pending", "unsubscribing", "failed"]
+            .into_iter()
+            .map(|state| {
+                let count = snap.websub_subscriptions.get(state).copied().unwrap_or(0);
+                (labels(&[("state", state)]), count as f64)
+            })
+            .collect(),
+    );
     out
 }
 
@@ -575,6 +598,8 @@ mod tests {
             store_index_bytes: 2048,
             items_stored: Some(7),
             store_writable: Some(false),
+            webhook_deliveries_owed: 2,
+            websub_subscriptions: BTreeMap::from([("active", 3), ("failed", 1)]),
         };
         let text = exposition(&snap);
         let lines = text.lines().map(|l| Ok(l.to_string()));
@@ -611,6 +636,23 @@ mod tests {
         assert_eq!(value("syndic_store_index_memory_bytes", None), 2048.0);
         assert_eq!(value("syndic_store_items", None), 7.0);
         assert_eq!(value("syndic_store_writable", None), 0.0);
+        assert_eq!(value("syndic_webhook_deliveries_owed", None), 2.0);
+        let websub = |state: &str| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == "syndic_websub_subscriptions"
+                        && s.labels.get("state") == Some(state)
+                })
+                .map(|s| match s.value {
+                    prometheus_parse::Value::Gauge(v) => v,
+                    _ => f64::NAN,
+                })
+        };
+        assert_eq!(websub("active"), Some(3.0));
+        assert_eq!(websub("failed"), Some(1.0));
+        assert_eq!(websub("pending"), Some(0.0));
         // No next poll known: the sample is left out rather than made up.
         assert!(
             !scrape

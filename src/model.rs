@@ -302,6 +302,19 @@ pub enum SubscriptionState {
     },
 }
 
+impl SubscriptionState {
+    /// Its name in `/metrics`: `pending`, `active`, `unsubscribing`,
+    /// `failed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SubscriptionState::Subscribing { .. } => "pending",
+            SubscriptionState::Active { .. } => "active",
+            SubscriptionState::Unsubscribing => "unsubscribing",
+            SubscriptionState::Failed { .. } => "failed",
+        }
+    }
+}
+
 impl Subscription {
     /// The end of the lease pushes are taken under, if any.
     pub fn taking_pushes_until(&self) -> Option<DateTime<Utc>> {
