@@ -625,3 +625,51 @@ async fn a_private_sources_credentials_go_to_pages_on_its_own_origin_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_push_of_new_items_alone_keeps_the_other_pages_records() {
+    let w = World::new().await;
+    w.feed(vec![story(1, "One."), story(2, "Two.")], "\"f1\"");
+    w.news.fallback(|seen| {
+        if seen.path.starts_with("/story/") {
+            html_page(ARTICLE)
+        } else {
+            Reply::status(404)
+        }
+    });
+    let (store, config) = w.open("full_text = true");
+    let fetcher = w.fetcher(&config);
+    let now = Utc::now();
+    refresh(&store, &fetcher, &config, now).await;
+    // A hub pushes a document holding only the new item.
+    let pushed = Feed::rss("Harbour Notes", "http://news.example.org/")
+        .item(story(3, "Three."))
+        .render();
+    let refresher = Refresher {
+        store: &store,
+        fetcher: &fetcher,
+        public_base: "http://feeds.test",
+    };
+    let outcome = refresher
+        .ingest_push(
+            &config.sources[0],
+            pushed.as_bytes(),
+            Some("application/rss+xml"),
+            now,
+        )
+        .await;
+    assert!(
+        matches!(outcome, Outcome::Refreshed { new: 1, .. }),
+        "{outcome:?}"
+    );
+    assert!(content(&item(&store, "story-3")).contains(IN_ARTICLE[0]));
+    // The whole feed again: no page is fetched twice.
+    w.feed(
+        vec![story(3, "Three."), story(1, "One."), story(2, "Two.")],
+        "\"f2\"",
+    );
+    refresh(&store, &fetcher, &config, now + Duration::minutes(30)).await;
+    for n in 1..=3 {
+        assert_eq!(w.news.hits(&format!("/story/{n}")), 1, "story {n}");
+    }
+}

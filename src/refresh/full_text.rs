@@ -53,12 +53,16 @@ struct Job {
 
 impl Refresher<'_> {
     /// `entries` with their pages' main content (see the module doc).
+    /// `whole`: the entries are the source's whole document, so the
+    /// records of pages it no longer lists are dropped (not after a push,
+    /// which may carry only the new items).
     pub(super) async fn full_text(
         &self,
         source: &SourceConfig,
         how: &FullText,
         reach: &Reach,
         mut entries: Vec<Entry>,
+        whole: bool,
         now: DateTime<Utc>,
     ) -> WithPages {
         let reach = &Reach {
@@ -114,7 +118,7 @@ impl Refresher<'_> {
             .await;
         let stale: Vec<String> = records
             .keys()
-            .filter(|link| !listed.contains(*link))
+            .filter(|link| whole && !listed.contains(*link))
             .cloned()
             .collect();
         if let Err(err) = self.store.put_page_records(&source.id, &found, &stale) {

@@ -80,13 +80,7 @@ impl Refresher<'_> {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        // The SSRF guard judges the configured URL, not a moved one.
-        let reach = Reach {
-            origin: configured.to_string(),
-            allow_internal: source.allow_internal,
-            credentials: source.credentials.clone(),
-            page: false,
-        };
+        let reach = reach(source, configured);
         let result = self.fetcher.get_with(&url, &previous, &reach).await;
         let pushed = source.websub
             && self.store.subscriptions(&source.id).is_ok_and(|subs| {
@@ -184,7 +178,9 @@ impl Refresher<'_> {
                 self.remote_succeeded(pushed, &mut state, &policy, &meta, &status, now);
                 let mut entries = parsed.entries;
                 if let Some(how) = &source.full_text {
-                    let done = self.full_text(source, how, &reach, entries, now).await;
+                    let done = self
+                        .full_text(source, how, &reach, entries, true, now)
+                        .await;
                     entries = done.entries;
                     if done.deferred > 0 {
                         // Read whole again next time, for the pages left.
@@ -234,14 +230,9 @@ impl Refresher<'_> {
         };
         let mut entries = parsed.entries;
         if let Some(how) = &source.full_text {
-            let reach = Reach {
-                origin: url.to_string(),
-                allow_internal: source.allow_internal,
-                credentials: source.credentials.clone(),
-                page: false,
-            };
+            let reach = reach(source, url.as_str());
             entries = self
-                .full_text(source, how, &reach, entries, now)
+                .full_text(source, how, &reach, entries, false, now)
                 .await
                 .entries;
         }
@@ -433,6 +424,17 @@ fn status_text(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "",
+    }
+}
+
+/// How `source`'s requests reach out: the SSRF guard judges its
+/// configured URL, not a moved one; its credentials go to that origin only.
+fn reach(source: &SourceConfig, configured: &str) -> Reach {
+    Reach {
+        origin: configured.to_string(),
+        allow_internal: source.allow_internal,
+        credentials: source.credentials.clone(),
+        page: false,
     }
 }
 
