@@ -167,7 +167,7 @@ pub async fn reconcile_source(
     let due = match &existing {
         None => true,
         Some(sub) => match &sub.state {
-            SubscriptionState::Subscribing { until } => {
+            SubscriptionState::Subscribing { .. } => {
                 if now - sub.since > VERIFY_WITHIN {
                     let failed = Subscription {
                         state: SubscriptionState::Failed {
@@ -178,7 +178,6 @@ pub async fn reconcile_source(
                         ..sub.clone()
                     };
                     let _ = store.put_subscription(&source.id, &failed);
-                    let _ = until;
                 }
                 false
             }
