@@ -347,6 +347,19 @@ async fn main() {
             };
             *kinds.entry(k).or_default() += 1;
         }
+        // What failed, in a few words (the first of each cause).
+        let mut causes: Vec<&str> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Some(Outcome::Failed(cause)) => Some(cause.as_str()),
+                _ => None,
+            })
+            .collect();
+        causes.sort();
+        causes.dedup();
+        for cause in causes.iter().take(3) {
+            eprintln!("round {round}: failed: {cause}");
+        }
         let mut kinds: Vec<String> = kinds.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         kinds.sort();
         println!(

@@ -185,6 +185,7 @@ async fn a_public_webhook_url_cannot_reach_an_internal_address() {
     // connects (DNS rebinding).
     table.add("hooks.example.com", ip("93.184.216.34"), internal.addr());
     table.add("hooks.example.com", ip("169.254.169.254"), internal.addr());
+    table.add("feeds.example.com", ip("93.184.216.34"), internal.addr());
     let config = ConfigFile::new()
         .remote("news", "http://127.0.0.1:9/feed.xml")
         .parse();
@@ -198,6 +199,23 @@ async fn a_public_webhook_url_cannot_reach_an_internal_address() {
         .to_string();
     assert!(
         err.contains("169.254.169.254") && err.contains("SSRF guard"),
+        "{err}"
+    );
+    assert_eq!(internal.count(), 0);
+    // A hub a public feed names (judged against the feed's URL) cannot be
+    // inside either, even written as an address.
+    let err = fetcher
+        .post_reaching(
+            &internal.url("/hook"),
+            &[],
+            b"{}".to_vec(),
+            "http://feeds.example.com/feed.xml",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("127.0.0.1") && err.contains("SSRF guard"),
         "{err}"
     );
     assert_eq!(internal.count(), 0);

@@ -248,6 +248,8 @@ async fn a_source_is_subscribed_verified_and_fed_by_signed_pushes() {
     }
     assert_eq!(w.verify_subscription("news", "600").await, secret);
     assert!(w.websub_status("news").unwrap().starts_with("active at "));
+    let index = w.daemon.admin_get("/").await.text().await.unwrap();
+    assert!(index.contains("WebSub active at "), "{index}");
     // Verified: no longer pending.
     let (status, _) = w
         .verify(
