@@ -319,14 +319,18 @@ async fn an_article_a_rule_now_drops_leaves_the_feeds_like_a_draft() {
 }
 
 /// A folder of three dated articles and a `picked` feed keeping titles
-/// that match `keep`; `source_rules` go under the source.
+/// that match `keep`; `source_rules` go under the source. The articles are
+/// written once: rewriting them under a running daemon would race its
+/// folder watch (a file read half written).
 fn preview_folder(dir: &std::path::Path, file: &str, keep: &str, source_rules: &str) {
+    let fresh = !dir.join("articles").exists();
     std::fs::create_dir_all(dir.join("articles")).unwrap();
-    for (name, title, day) in [
+    let articles = [
         ("a.md", "Rust news", 3),
         ("b.md", "Go news", 2),
         ("c.md", "Webinar: buy now", 1),
-    ] {
+    ];
+    for (name, title, day) in articles.into_iter().filter(|_| fresh) {
         common::write_file(
             dir,
             &format!("articles/{name}"),
