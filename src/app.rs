@@ -766,7 +766,7 @@ pub fn metrics_text(app: &App) -> String {
         store_index_bytes: app.store.index_memory_bytes(),
         items_stored: Some(app.metrics.items_stored(|| app.store.item_count())),
         store_writable: Some(app.store.writable()),
-        webhook_deliveries_owed: app.store.deliveries().map_or(0, |d| d.len()),
+        webhook_deliveries_owed: app.store.deliveries_owed(),
         websub_subscriptions: app.store.all_subscriptions().map_or_else(
             |_| Default::default(),
             |subs| {

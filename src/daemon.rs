@@ -205,15 +205,32 @@ async fn subscribe_websub(app: Arc<App>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = crate::websub::reconcile(&app.store, &fetcher, &config, Utc::now()) => {}
         }
-        let wait = crate::websub::next_due(&app.store)
-            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(60))
-            .clamp(Duration::from_millis(200), Duration::from_secs(60));
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = app.websub_wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+        // Not sooner than 200 ms: a renewal that keeps failing to be
+        // written must not spin.
+        let next = crate::websub::next_due(&app.store);
+        let floor = Duration::from_millis(200);
+        if !wait_until(next, floor, &app.websub_wake, &stop).await {
+            return;
         }
+    }
+}
+
+/// Waits until `next` (at least `floor`, at most a minute) or a wake;
+/// false when the daemon stops.
+async fn wait_until(
+    next: Option<chrono::DateTime<Utc>>,
+    floor: Duration,
+    wake: &tokio::sync::Notify,
+    stop: &CancellationToken,
+) -> bool {
+    let wait = next
+        .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(Duration::from_secs(60))
+        .clamp(floor, Duration::from_secs(60));
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = wake.notified() => true,
+        _ = tokio::time::sleep(wait) => true,
     }
 }
 
@@ -227,14 +244,8 @@ async fn deliver_webhooks(app: Arc<App>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             next = crate::publish::webhook::deliver_due(&app.store, &fetcher, &config, Utc::now()) => next,
         };
-        let wait = next
-            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(60))
-            .min(Duration::from_secs(60));
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = app.webhook_wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+        if !wait_until(next, Duration::ZERO, &app.webhook_wake, &stop).await {
+            return;
         }
     }
 }

@@ -259,7 +259,7 @@ async fn subscribe(
         ("hub.secret", sub.secret.as_str()),
         ("hub.lease_seconds", lease.as_str()),
     ];
-    match post_form(fetcher, hub, &fields, origin).await {
+    match fetcher.post_form(hub, &fields, origin).await {
         Ok(status) => {
             info!(source, hub = %Redacted(hub), topic = %Redacted(topic), status, "websub: subscription requested");
         }
@@ -314,7 +314,7 @@ async fn leave(
                 ("hub.mode", "unsubscribe"),
                 ("hub.topic", leaving.topic.as_str()),
             ];
-            match post_form(fetcher, &leaving.hub, &fields, origin).await {
+            match fetcher.post_form(&leaving.hub, &fields, origin).await {
                 Ok(_) => {
                     info!(source, hub = %Redacted(&leaving.hub), "websub: unsubscription requested")
                 }
@@ -325,21 +325,6 @@ async fn leave(
             }
         }
     }
-}
-
-async fn post_form(
-    fetcher: &Fetcher,
-    hub: &str,
-    fields: &[(&str, &str)],
-    origin: &str,
-) -> Result<u16, crate::ingest::fetch::FetchError> {
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let headers = [("content-type", "application/x-www-form-urlencoded")];
-    fetcher
-        .post_reaching(hub, &headers, body.into_bytes(), origin)
-        .await
 }
 
 /// 32 random bytes, hex.

@@ -51,7 +51,7 @@ pub async fn announce(
 ) -> bool {
     let fields = ping_fields(topics);
     for attempt in 1..=ATTEMPTS {
-        match fetcher.post_form(hub, &fields).await {
+        match fetcher.post_form(hub, &fields, hub).await {
             Ok(status) => {
                 info!(feed, hub, status, attempt, "websub: hub notified");
                 return true;

@@ -417,6 +417,11 @@ impl Store {
         self.with(|h| h.deliveries())
     }
 
+    /// How many webhook deliveries are owed.
+    pub fn deliveries_owed(&self) -> usize {
+        self.value(|h| h.deliveries_owed())
+    }
+
     /// Writes a delivery back after a failed attempt.
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
         self.with(|h| h.put_delivery(delivery))

@@ -58,7 +58,10 @@ impl Handles {
     /// Removes every page record of `source` (its `full_text` setting
     /// changed: what the pages gave no longer holds).
     pub fn clear_page_records(&self, source: &str) -> Result<(), StoreError> {
-        let links: Vec<String> = self.page_records(source)?.into_keys().collect();
-        self.put_page_records(source, &[], &links)
+        let mut batch = sled::Batch::default();
+        for key in self.pages.scan_prefix(page_key(source, "")).keys() {
+            batch.remove(key.map_err(|e| self.err(e))?);
+        }
+        self.pages.apply_batch(batch).map_err(|e| self.err(e))
     }
 }

@@ -87,6 +87,11 @@ impl Handles {
         Ok(out)
     }
 
+    /// How many deliveries are owed (for `/metrics`: no row is read).
+    pub fn deliveries_owed(&self) -> usize {
+        self.deliveries.len()
+    }
+
     /// Writes a delivery back (after a failed attempt).
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
         self.deliveries

@@ -636,14 +636,21 @@ enum Step {
 }
 
 impl Fetcher {
-    /// One POST of an `application/x-www-form-urlencoded` body (a WebSub
-    /// publish ping); see [`Fetcher::post`].
-    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<u16, FetchError> {
+    /// One POST of an `application/x-www-form-urlencoded` body to a WebSub
+    /// hub (a publish ping, a subscription), judged by the SSRF guard as a
+    /// fetch of `origin` (see [`Fetcher::post_reaching`]).
+    pub async fn post_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        origin: &str,
+    ) -> Result<u16, FetchError> {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
         let headers = [("content-type", "application/x-www-form-urlencoded")];
-        self.post(url, &headers, body.into_bytes()).await
+        self.post_reaching(url, &headers, body.into_bytes(), origin)
+            .await
     }
 
     /// One POST of `body` with `headers` to a configured URL (a WebSub hub,
