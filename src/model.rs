@@ -87,12 +87,22 @@ pub struct Entry {
     /// `syndic explain`. Not part of [`Entry::content_digest`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_text: Option<String>,
+    /// A hollow entry (`parse::Unfinished::hollow`): its summary and
+    /// content were not sanitized because an identical raw entry was
+    /// finished before, and this is the digest it had then. Such an entry
+    /// can only be found unchanged: a refresh that would write one reads
+    /// its document again, finishing every entry. Never stored.
+    #[serde(skip)]
+    pub known_digest: Option<[u8; 16]>,
 }
 
 impl Entry {
     /// A digest of everything a subscriber sees; an item whose digest did
     /// not change is not written again.
     pub fn content_digest(&self) -> [u8; 16] {
+        if let Some(digest) = self.known_digest {
+            return digest;
+        }
         let encoded = match self.ruled_by.is_empty() && self.full_text.is_none() {
             true => serde_json::to_vec(self),
             false => serde_json::to_vec(&Entry {

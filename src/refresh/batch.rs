@@ -42,6 +42,31 @@ pub const CHUNK: usize = 500;
 /// took 29% of a 100,000-entry ingest (BENCHMARKS.md, dedup).
 const TRIM_EVERY: usize = 8;
 
+/// Why a refresh's chunks stopped before the last one.
+pub(super) enum Stop {
+    /// A store error: the refresh's failed outcome.
+    Failed(Outcome),
+    /// The chunk's plan would write a hollow entry (see
+    /// [`Entry::known_digest`]): the store changed since the entry was last
+    /// finished. Nothing of the chunk was written.
+    Hollow,
+}
+
+impl Stop {
+    /// The refresh's outcome. Only a document with hollow entries can stop
+    /// at one, and its reader reads it again instead; anywhere else it is
+    /// a failure.
+    pub(super) fn outcome(self, source: &SourceConfig) -> Outcome {
+        match self {
+            Stop::Failed(outcome) => outcome,
+            Stop::Hollow => Outcome::Failed(format!(
+                "{}: an unsanitized entry reached the store writer; nothing written",
+                source.id
+            )),
+        }
+    }
+}
+
 /// What the last transaction of a refresh writes besides its entries.
 pub(super) struct Closing {
     /// The source's poll state after the refresh (validators, file states).
@@ -91,7 +116,8 @@ impl Tally {
 /// rewritten summary or content sanitized again, against the entry's
 /// link), or `None` when a rule drops it (logged with the rule's place).
 pub(super) fn shape_entry(source: &SourceConfig, mut entry: Entry) -> Option<Entry> {
-    if source.rules.is_empty() {
+    // A hollow entry was shaped when it was finished (see `unfinished`).
+    if source.rules.is_empty() || entry.known_digest.is_some() {
         return Some(entry);
     }
     let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());
@@ -130,13 +156,13 @@ pub(super) fn policy(source: &SourceConfig, document_urls: Vec<String>) -> dedup
 
 impl Refresher<'_> {
     /// A refresh's entries as `source`'s rules shape them before they are
-    /// planned and stored (see [`Refresher::shape_entry`]); each one
-    /// dropped counted as skipped.
+    /// planned and stored (see [`shape_entry`]); each one dropped counted
+    /// in `dropped`.
     pub(super) fn shape(
         &self,
         source: &SourceConfig,
         entries: Vec<Entry>,
-        tally: &mut Tally,
+        dropped: &mut usize,
     ) -> Vec<Entry> {
         if source.rules.is_empty() {
             return entries;
@@ -146,7 +172,7 @@ impl Refresher<'_> {
             .into_iter()
             .filter_map(|e| shape_entry(source, e))
             .collect();
-        tally.counts.skipped += before - kept.len();
+        *dropped += before - kept.len();
         kept
     }
 
@@ -182,8 +208,29 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let mut dropped = 0;
+        let entries = self.shape(source, entries, &mut dropped);
+        let written = self
+            .ingest_shaped(source, entries, dropped, document_urls, poll, now)
+            .await;
+        written.unwrap_or_else(|stop| stop.outcome(source))
+    }
+
+    /// [`Refresher::ingest_document`] of entries the source's rules have
+    /// shaped (`dropped` of them dropped): the plan written a chunk at a
+    /// time. Stops at a chunk that would write a hollow entry, before
+    /// writing it.
+    pub(super) async fn ingest_shaped(
+        &self,
+        source: &SourceConfig,
+        entries: Vec<Entry>,
+        dropped: usize,
+        document_urls: Vec<String>,
+        poll: PollState,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, Stop> {
         let mut tally = Tally::new(entries.len() > CHUNK);
-        let entries = self.shape(source, entries, &mut tally);
+        tally.counts.skipped += dropped;
         let _ingest = self.store.ingest_lock().await;
         let policy = policy(source, document_urls);
         let mut planner = dedup::Planner::new(&policy, entries);
@@ -194,14 +241,10 @@ impl Refresher<'_> {
         loop {
             let last = planner.remaining() <= CHUNK;
             let closing = if last { closing.take() } else { None };
-            let written = self
-                .write_chunk(source, &mut planner, Vec::new(), closing, &mut tally, now)
-                .await;
-            if let Err(failed) = written {
-                return failed;
-            }
+            self.write_chunk(source, &mut planner, Vec::new(), closing, &mut tally, now)
+                .await?;
             if last {
-                return tally.outcome(source);
+                return Ok(tally.outcome(source));
             }
         }
     }
@@ -218,12 +261,19 @@ impl Refresher<'_> {
         closing: Option<Closing>,
         tally: &mut Tally,
         now: DateTime<Utc>,
-    ) -> Result<(), Outcome> {
+    ) -> Result<(), Stop> {
         let result = self.reconcile(source, planner, tally, now);
         let (mut batch, merges) = match result {
             Ok(planned) => planned,
-            Err(err) => return Err(self.store_failed(source, &err).await),
+            Err(err) => return Err(Stop::Failed(self.store_failed(source, &err).await)),
         };
+        if batch
+            .upserts
+            .iter()
+            .any(|(_, item)| item.entry.known_digest.is_some())
+        {
+            return Err(Stop::Hollow);
+        }
         tally.counts.merged += merges;
         batch.slugs = slugs;
         let last = closing.is_some();
@@ -247,7 +297,7 @@ impl Refresher<'_> {
         }
         tally.counts.skipped += match self.retain(source, &mut batch, now) {
             Ok(refused) => refused,
-            Err(err) => return Err(self.store_failed(source, &err).await),
+            Err(err) => return Err(Stop::Failed(self.store_failed(source, &err).await)),
         };
         let inserted = batch
             .upserts
@@ -267,7 +317,7 @@ impl Refresher<'_> {
         }
         match result {
             Ok(()) => Ok(()),
-            Err(err) => Err(self.store_failed(source, &err).await),
+            Err(err) => Err(Stop::Failed(self.store_failed(source, &err).await)),
         }
     }
 

@@ -206,6 +206,7 @@ impl Refresher<'_> {
         let mut planner = dedup::Planner::new(policy, entries);
         self.write_chunk(source, &mut planner, slugs, closing, tally, now)
             .await
+            .map_err(|stop| stop.outcome(source))
     }
 
     /// Reads and parses one article file: its entry, `None` when it is

@@ -16,6 +16,7 @@
 //! | `remote.rs` | a fetched source: validators, redirects, statuses, `Retry-After`, backoff |
 //! | `local.rs` | an articles folder: the scan, reading each changed article, slugs |
 //! | `batch.rs` | the dedup plan and the store transactions, [`CHUNK`] entries each, retention |
+//! | `unfinished.rs` | a fetched document's entries sanitized only where they are new |
 //! | `health.rs` | what is shown about a source: [`SourceHealth`], [`short_cause`] |
 
 use std::time::Duration;
@@ -34,6 +35,7 @@ mod health;
 mod local;
 mod remote;
 mod reshape;
+mod unfinished;
 
 pub use reshape::reshape;
 

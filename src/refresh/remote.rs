@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 use super::{CAUSE_SEPARATOR, Outcome, Refresher, to_chrono};
 use crate::config::SourceConfig;
 use crate::ingest::fetch::{FetchOutcome, Reach, ResponseMeta, Validators};
-use crate::ingest::parse::{self, ParseOptions};
+use crate::ingest::parse::{self, ParseOptions, Unfinished};
 use crate::ingest::poll::{self, Hints, Policy};
 use crate::model::{PollReason, PollState};
 
@@ -131,7 +131,7 @@ impl Refresher<'_> {
                     content_type: meta.content_type.as_deref(),
                     base_url: Some(&meta.final_url),
                 };
-                let parsed = match parse::parse_feed(&body, &opts) {
+                let parsed = match parse::parse_feed_unfinished(&body, &opts) {
                     Ok(parsed) => parsed,
                     // Old validators stay: the next poll must fetch the body
                     // again.
@@ -176,25 +176,27 @@ impl Refresher<'_> {
                 );
                 let status = meta.status.to_string();
                 self.remote_succeeded(pushed, &mut state, &policy, &meta, &status, now);
-                let mut entries = parsed.entries;
-                if let Some(how) = &source.full_text {
-                    let done = self
-                        .full_text(source, how, &reach, entries, true, now)
-                        .await;
-                    entries = done.entries;
-                    if done.deferred > 0 {
-                        // Read whole again next time, for the pages left.
-                        state.etag = None;
-                        state.last_modified = None;
-                    }
-                }
                 // Addresses of the document itself: a link to one of them
                 // identifies no item.
                 let document_urls = [Some(meta.final_url.clone()), parsed.home_page_url]
                     .into_iter()
                     .flatten()
                     .collect();
-                self.ingest_document(source, entries, document_urls, state, now)
+                let Some(how) = &source.full_text else {
+                    return self
+                        .ingest_unfinished(source, parsed.entries, document_urls, state, now)
+                        .await;
+                };
+                let entries = parsed.entries.into_iter().map(Unfinished::finish).collect();
+                let done = self
+                    .full_text(source, how, &reach, entries, true, now)
+                    .await;
+                if done.deferred > 0 {
+                    // Read whole again next time, for the pages left.
+                    state.etag = None;
+                    state.last_modified = None;
+                }
+                self.ingest_document(source, done.entries, document_urls, state, now)
                     .await
             }
         }

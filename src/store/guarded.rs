@@ -437,6 +437,23 @@ impl Store {
         self.with(|h| h.clear_page_records(source))
     }
 
+    /// What `source`'s last document's entries became (see `finished`).
+    pub fn finished_digests(
+        &self,
+        source: &str,
+    ) -> Result<std::collections::HashMap<[u8; 16], [u8; 16]>, StoreError> {
+        self.with(|h| h.finished_digests(source))
+    }
+
+    /// Replaces what `source`'s last document's entries became.
+    pub fn put_finished_digests(
+        &self,
+        source: &str,
+        pairs: &[([u8; 16], [u8; 16])],
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.put_finished_digests(source, pairs))
+    }
+
     pub fn item(&self, key: &ItemKey) -> Result<Option<StoredItem>, StoreError> {
         self.with(|h| h.item(key))
     }

@@ -17,6 +17,7 @@
 //! | `near_sig` | item key | MinHash signature (64 x u32 BE) |
 //! | `near_bands` | band (1 byte) + band hash (8 bytes) | item keys sharing it (16 bytes each, at most [`BAND_CAP`]); written around the transaction, not in it (see `write`): it may list a key with no signature, which a lookup skips |
 //! | `pages` | source id + NUL + an item's link | a `full_text` source's [`PageRecord`] of the page (JSON): a cache, written outside the item transactions, not exported |
+//! | `finished` | source id | what the remote source's last document's entries became: pairs of an unfinished entry's digest and its content digest (16 + 16 bytes each); a cache, so that unchanged entries are not sanitized again, written outside the item transactions, not exported |
 //! | `webhooks` | feed name + NUL + webhook URL | the feed's published ids the receiver was last sent or owed (JSON) |
 //! | `deliveries` | created (8 bytes BE microseconds) + delivery id | a [`Delivery`] owed (JSON), written with the `webhooks` row in one transaction |
 //! | `websub` | source id + NUL + topic URL | a WebSub [`Subscription`] of the source (JSON) |
@@ -52,6 +53,7 @@ mod damage;
 mod digest_map;
 mod explain;
 pub mod filter;
+mod finished;
 mod guarded;
 mod keys;
 mod lookups;
@@ -208,6 +210,7 @@ struct Handles {
     near_sig: sled::Tree,
     near_bands: sled::Tree,
     pages: sled::Tree,
+    finished: sled::Tree,
     webhooks: sled::Tree,
     deliveries: sled::Tree,
     websub: sled::Tree,

@@ -132,6 +132,7 @@ impl Handles {
             near_sig,
             near_bands,
             pages: db.open_tree("pages").map_err(sled_err)?,
+            finished: db.open_tree("finished").map_err(sled_err)?,
             webhooks: db.open_tree("webhooks").map_err(sled_err)?,
             deliveries: db.open_tree("deliveries").map_err(sled_err)?,
             websub: db.open_tree("websub").map_err(sled_err)?,

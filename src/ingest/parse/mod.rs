@@ -47,6 +47,7 @@ mod tests;
 
 pub(crate) use charset::charset_param;
 pub use json_view::to_json_view;
+pub use normalize::Unfinished;
 pub(crate) use sanitize::html_to_text;
 pub use sanitize::sanitize_html;
 pub use warning::{Warning, WarningKind};
@@ -109,9 +110,10 @@ impl fmt::Display for FeedFormat {
     }
 }
 
-/// A feed, normalized.
+/// A feed, normalized; its entries finished ([`Entry`], the default) or
+/// not yet sanitized ([`Unfinished`], from [`parse_feed_unfinished`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ParsedFeed {
+pub struct ParsedFeed<E = Entry> {
     pub format: FeedFormat,
     /// The charset actually used to decode, e.g. `utf-8`, `windows-1252`.
     pub encoding: String,
@@ -131,12 +133,40 @@ pub struct ParsedFeed {
     /// How often the feed asks to be polled: `<ttl>`, `<skipHours>`,
     /// `<skipDays>`, `sy:updatePeriod` / `sy:updateFrequency`.
     pub hints: FeedHints,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<E>,
     /// Parallel to `entries`: the item's `external_url` (JSON Feed
     /// `external_url`, Atom `link rel="related"`), absolute.
     pub external_urls: Vec<Option<String>>,
     /// Recoveries and problems that did not stop the parse.
     pub warnings: Vec<Warning>,
+}
+
+impl ParsedFeed<Unfinished> {
+    /// The feed with every entry finished (sanitized).
+    pub fn finish(self) -> ParsedFeed {
+        self.map_entries(|entries| entries.into_iter().map(Unfinished::finish).collect())
+    }
+
+    /// The feed with its entries made into others by `f` (all at once).
+    pub fn map_entries<F>(self, f: impl FnOnce(Vec<Unfinished>) -> Vec<F>) -> ParsedFeed<F> {
+        ParsedFeed {
+            format: self.format,
+            encoding: self.encoding,
+            title: self.title,
+            home_page_url: self.home_page_url,
+            feed_url: self.feed_url,
+            hubs: self.hubs,
+            description: self.description,
+            language: self.language,
+            icon: self.icon,
+            authors: self.authors,
+            ttl_minutes: self.ttl_minutes,
+            hints: self.hints,
+            entries: f(self.entries),
+            external_urls: self.external_urls,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// What the caller knows about the body besides its bytes.
@@ -179,6 +209,17 @@ pub fn is_truncation_warning(warning: &Warning) -> bool {
 /// 1.0/1.1), recognised by content, into a normalized [`ParsedFeed`].
 /// Never panics.
 pub fn parse_feed(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedFeed, ParseError> {
+    parse_feed_unfinished(bytes, opts).map(ParsedFeed::finish)
+}
+
+/// [`parse_feed`] without the sanitizing of summaries and content, the
+/// costly part (ammonia): each entry's [`Unfinished::finish`] does it. A
+/// refresh finishes only the entries whose [`Unfinished::digest`] it has
+/// not seen before.
+pub fn parse_feed_unfinished(
+    bytes: &[u8],
+    opts: &ParseOptions,
+) -> Result<ParsedFeed<Unfinished>, ParseError> {
     let (raw, encoding, warnings, base_url) = read_raw(bytes, opts)?;
     Ok(normalize::normalize(
         raw,

@@ -1,7 +1,9 @@
 //! Normalization: the reader-neutral [`RawFeed`] -> [`ParsedFeed`]. Dates to
 //! UTC (with a warning when unparseable), URLs to absolute, titles to plain
-//! text, summary/content sanitized, enclosures completed. Independent of the
-//! reader that produced the raw model.
+//! text, enclosures completed; summary and content are kept raw, with their
+//! base, in an [`Unfinished`] entry until [`Unfinished::finish`] sanitizes
+//! them (the refresh finishes only entries it has not seen before).
+//! Independent of the reader that produced the raw model.
 
 use std::fmt;
 
@@ -15,13 +17,112 @@ use super::sanitize::{
 use super::{ParsedFeed, Warning};
 use crate::model::{Enclosure, Entry, FeedHints};
 
+/// A normalized entry whose summary and content are still the feed's raw
+/// markup: everything else of the [`Entry`] is final. [`Unfinished::finish`]
+/// sanitizes them; [`Unfinished::digest`] names everything the finished
+/// entry is made of, so that an entry with a digest seen before needs no
+/// sanitizing to be known unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unfinished {
+    /// The entry, without summary and content.
+    entry: Entry,
+    summary: Option<Fragment>,
+    content: Option<Fragment>,
+}
+
+/// A summary or content as the feed wrote it, with the base its relative
+/// URLs resolve against.
+#[derive(Clone, Debug, PartialEq)]
+struct Fragment {
+    text: RawText,
+    base: Option<Url>,
+}
+
+impl Unfinished {
+    /// The entry as far as it is final: no summary or content.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    /// A digest of everything [`Unfinished::finish`] makes the entry from
+    /// (the raw summary and content with their bases, the rest of the
+    /// entry) and of the code that makes it (the crate's version), so that
+    /// equal digests mean equal finished entries.
+    pub fn digest(&self) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(b"syndic unfinished entry\0");
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update([0]);
+        hasher.update(serde_json::to_vec(&self.entry).unwrap_or_default());
+        for fragment in [&self.summary, &self.content] {
+            match fragment {
+                None => hasher.update([0]),
+                Some(f) => {
+                    let kind: u8 = match f.text.kind {
+                        TextKind::Plain => 1,
+                        TextKind::Html => 2,
+                        TextKind::Xhtml => 3,
+                        TextKind::MaybeHtml => 4,
+                    };
+                    hasher.update([kind]);
+                    hasher.update((f.text.value.len() as u64).to_le_bytes());
+                    hasher.update(f.text.value.as_bytes());
+                    hasher.update(f.base.as_ref().map_or("", Url::as_str).as_bytes());
+                    hasher.update([0]);
+                }
+            }
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        out
+    }
+
+    /// The entry with its summary and content sanitized (a summary equal
+    /// to the content is dropped).
+    pub fn finish(self) -> Entry {
+        let summary = self.summary.as_ref().and_then(Fragment::to_html);
+        let content = self.content.as_ref().and_then(Fragment::to_html);
+        let (summary_html, content_html) = match (summary, content) {
+            (Some(s), Some(c)) if s == c => (None, Some(c)),
+            (s @ Some(_), c @ Some(_)) => (s, c),
+            (Some(only), None) | (None, Some(only)) => (None, Some(only)),
+            (None, None) => (None, None),
+        };
+        Entry {
+            summary_html,
+            content_html,
+            ..self.entry
+        }
+    }
+
+    /// The entry without its summary and content, standing for a finished
+    /// entry whose [`Entry::content_digest`] is `digest` (known from an
+    /// earlier refresh of the same [`Unfinished::digest`]). Only ever
+    /// compared, never stored: see [`Entry::known_digest`].
+    pub fn hollow(self, digest: [u8; 16]) -> Entry {
+        Entry {
+            known_digest: Some(digest),
+            ..self.entry
+        }
+    }
+}
+
+impl Fragment {
+    /// The fragment as sanitized HTML; `None` when empty.
+    fn to_html(&self) -> Option<String> {
+        to_html(&self.text, self.base.as_ref())
+    }
+}
+
 /// Turns what a reader extracted into the normalized feed.
 pub(crate) fn normalize(
     raw: RawFeed,
     encoding: String,
     mut warnings: Vec<Warning>,
     base_url: Option<&Url>,
-) -> ParsedFeed {
+) -> ParsedFeed<Unfinished> {
     warnings.extend(raw.warnings.into_iter().map(Warning::lenient));
     let mut w = Warn {
         warnings: &mut warnings,
@@ -121,7 +222,7 @@ struct EntryCtx<'a> {
     feed_self: Option<&'a Url>,
 }
 
-fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
+fn normalize_entry(mut raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Unfinished {
     // Only formatted when a warning names it.
     let what = format_args!("item {}", ctx.number);
     let link_bases = [ctx.base_url, ctx.home, ctx.feed_self];
@@ -151,16 +252,14 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
     let published = date(raw.published.as_deref(), w);
     let updated = date(raw.updated.as_deref(), w);
 
-    let summary_base = raw.summary_base.as_ref().or(fallback_base);
-    let content_base = raw.content_base.as_ref().or(fallback_base);
-    let summary = raw.summary.as_ref().and_then(|t| to_html(t, summary_base));
-    let content = raw.content.as_ref().and_then(|t| to_html(t, content_base));
-    let (summary_html, content_html) = match (summary, content) {
-        (Some(s), Some(c)) if s == c => (None, Some(c)),
-        (s @ Some(_), c @ Some(_)) => (s, c),
-        (Some(only), None) | (None, Some(only)) => (None, Some(only)),
-        (None, None) => (None, None),
-    };
+    let summary = raw.summary.take().map(|text| Fragment {
+        text,
+        base: raw.summary_base.clone().or_else(|| fallback_base.cloned()),
+    });
+    let content = raw.content.take().map(|text| Fragment {
+        text,
+        base: raw.content_base.clone().or_else(|| fallback_base.cloned()),
+    });
 
     let mut categories: Vec<String> = Vec::new();
     for c in &raw.categories {
@@ -180,21 +279,21 @@ fn normalize_entry(raw: RawEntry, ctx: &EntryCtx, w: &mut Warn) -> Entry {
         }
     }
 
-    Entry {
+    let entry = Entry {
         upstream_id: raw.id,
         title: raw.title.as_ref().and_then(plain_text),
         link,
         published,
         updated,
         authors: names(&raw.authors),
-        summary_html,
-        content_html,
         categories,
         enclosures,
-        slug: None,
-        attachments: Vec::new(),
-        ruled_by: Vec::new(),
-        full_text: None,
+        ..Entry::default()
+    };
+    Unfinished {
+        entry,
+        summary,
+        content,
     }
 }
 
@@ -368,5 +467,60 @@ fn guess_mime(url: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "pdf" => "application/pdf",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ParseOptions, parse_feed, parse_feed_unfinished};
+
+    fn rss(description: &str) -> String {
+        format!(
+            "<rss version=\"2.0\"><channel><title>T</title><item><guid>g</guid>\
+             <title>One</title><description>{description}</description></item></channel></rss>"
+        )
+    }
+
+    fn digest(body: &str, base: &str) -> [u8; 16] {
+        let opts = ParseOptions {
+            content_type: None,
+            base_url: Some(base),
+        };
+        let feed = parse_feed_unfinished(body.as_bytes(), &opts).unwrap();
+        feed.entries[0].digest()
+    }
+
+    #[test]
+    fn an_unfinished_digest_changes_with_what_the_finished_entry_is_made_of() {
+        let body = rss("&lt;a href=\"/x\"&gt;x&lt;/a&gt;");
+        let base = "https://a.example/feed";
+        assert_eq!(digest(&body, base), digest(&body, base));
+        // Other markup, another base for its relative link, another title.
+        assert_ne!(
+            digest(&body, base),
+            digest(&rss("&lt;a href=\"/y\"&gt;x&lt;/a&gt;"), base)
+        );
+        assert_ne!(digest(&body, base), digest(&body, "https://b.example/feed"));
+        assert_ne!(
+            digest(&body, base),
+            digest(&body.replace("<title>One", "<title>Two"), base)
+        );
+    }
+
+    #[test]
+    fn finished_is_parse_feed_and_hollow_keeps_only_the_digest() {
+        let body = rss("&lt;p&gt;Hi&lt;script&gt;x()&lt;/script&gt;&lt;/p&gt;");
+        let opts = ParseOptions::default();
+        let whole = parse_feed(body.as_bytes(), &opts).unwrap();
+        let unfinished = parse_feed_unfinished(body.as_bytes(), &opts).unwrap();
+        assert_eq!(unfinished.clone().finish(), whole);
+        let finished = &whole.entries[0];
+        assert_eq!(finished.content_html.as_deref(), Some("<p>Hi</p>"));
+        let entry = unfinished.entries[0].clone();
+        assert_eq!(entry.entry().content_html, None);
+        let hollow = entry.hollow(finished.content_digest());
+        assert_eq!(hollow.content_html, None);
+        assert_eq!(hollow.title, finished.title);
+        assert_eq!(hollow.content_digest(), finished.content_digest());
     }
 }
