@@ -99,7 +99,7 @@ async fn main() {
     std::fs::write(
         dir.path().join("feeds.toml"),
         format!(
-            "[daemon]\nlisten = \"{}\"\nstore = \"store\"\npublic_url = \"{daemon}\"\n\
+            "[daemon]\nlisten = \"{}\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"store\"\npublic_url = \"{daemon}\"\n\
              [defaults]\nrefresh = \"1h\"\n\
              [[source]]\nid = \"news\"\nurl = \"{base}/feed.xml\"\n\
              [[feed]]\nname = \"all\"\ntitle = \"All\"\ninclude = [\"*\"]\nlimit = 200\n\

@@ -47,7 +47,7 @@ fn write_config(dir: &std::path::Path, port: u16, publisher: &MockHost, sources:
     }
     ConfigFile::bare()
         .daemon(&format!(
-            "listen = \"127.0.0.1:{port}\"\nstore = \"store\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
+            "listen = \"127.0.0.1:{port}\"\nadmin_listen = \"127.0.0.1:0\"\nstore = \"store\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
              contact = \"mailto:test@example.org\""
         ))
         .defaults("refresh = \"1h\"\nmin_interval = \"1m\"\ntimeout = \"5s\"\nmax_body_bytes = \"64KiB\"")

@@ -116,6 +116,11 @@ impl TestDaemon {
         // Polled every 50 ms for up to 30 s: hostile hosts in debug builds
         // on a loaded machine can take over 10 s.
         for _ in 0..600 {
+            // A daemon that could not start (a port taken) ends at once.
+            assert!(
+                !self.handle.is_finished(),
+                "the daemon stopped before its first refreshes (could it not bind?)"
+            );
             let done = config.sources.iter().all(|s| {
                 self.app
                     .store
