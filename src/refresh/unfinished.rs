@@ -36,6 +36,8 @@ type Pair = ([u8; 16], [u8; 16]);
 impl Refresher<'_> {
     /// [`Refresher::ingest_document`] of a fetched document's unfinished
     /// entries: only those its last document did not have are sanitized.
+    /// A document of more than one chunk, or whose entries lack distinct
+    /// guids, is sanitized whole and ingested as before.
     pub(super) async fn ingest_unfinished(
         &self,
         source: &SourceConfig,
@@ -44,19 +46,21 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Outcome {
+        if entries.len() > CHUNK || !distinct_guids(&entries) {
+            let entries = entries.into_iter().map(Unfinished::finish).collect();
+            return self
+                .ingest_document(source, entries, document_urls, poll, now)
+                .await;
+        }
         let rules = rules_digest(source);
         let raws: Vec<[u8; 16]> = entries.iter().map(|e| mix(e.digest(), &rules)).collect();
-        let eligible = entries.len() <= CHUNK && distinct_guids(&entries);
-        let known = match eligible {
-            true => self
-                .store
-                .finished_digests(&source.id)
-                .unwrap_or_else(|err| {
-                    debug!(source = %source.id, %err, "finished digests unreadable: all sanitized");
-                    HashMap::new()
-                }),
-            false => HashMap::new(),
-        };
+        let known = self
+            .store
+            .finished_digests(&source.id)
+            .unwrap_or_else(|err| {
+                debug!(source = %source.id, %err, "finished digests unreadable: all sanitized");
+                HashMap::new()
+            });
         let spare = raws
             .iter()
             .any(|r| known.contains_key(r))
@@ -86,8 +90,7 @@ impl Refresher<'_> {
         };
         let same =
             pairs.len() == known.len() && pairs.iter().all(|(raw, d)| known.get(raw) == Some(d));
-        if eligible
-            && !same
+        if !same
             && matches!(outcome, Outcome::Refreshed { .. })
             && let Err(err) = self.store.put_finished_digests(&source.id, &pairs)
         {
