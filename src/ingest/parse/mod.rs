@@ -10,8 +10,10 @@
 //! model into the intermediate [`raw::RawFeed`], with the polling hints
 //! feed-rs does not read taken from the same text by [`hints`];
 //! [`normalize`] turns that into [`ParsedFeed`] (dates, URLs, plain-text
-//! titles, summaries and content through [`sanitize_html`], ammonia with
-//! one policy built once; [`recover`] decodes HTML entities with
+//! titles; summaries and content kept raw in an [`Unfinished`] entry until
+//! its `finish` runs them through [`sanitize_html`], ammonia with one
+//! policy built once: [`parse_feed`] finishes every entry, a refresh only
+//! those it has not seen; [`recover`] decodes HTML entities with
 //! markup5ever's table). Every helper module serves that one path:
 //! [`xml_scan`] is the small tag scanner of `detect`, `hints` and the
 //! adapter's edits; [`dates`] the date parser; [`legacy`] the code pages
