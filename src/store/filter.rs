@@ -185,7 +185,7 @@ pub struct FilterStats {
     pub builds: u64,
     pub last_build_secs: f64,
     pub last_build_keys: u64,
-    /// Lookups (dedup, band postings) since open with the filter ready; answered "absent"
+    /// Dedup lookups since open with the filter ready; answered "absent"
     /// by the filter alone; passed to sled and found nothing.
     pub lookups: u64,
     pub skipped: u64,
@@ -319,8 +319,7 @@ impl Filter {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts lookups (dedup's, and the band postings' of a write) in the
-    /// stats, and those answered "absent".
+    /// Counts dedup lookups in the stats, and those answered "absent".
     fn count(&self, lookups: u64, skipped: u64) {
         self.shared.lookups.fetch_add(lookups, Ordering::Relaxed);
         self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
@@ -334,7 +333,7 @@ impl Filter {
             .is_none_or(|bloom| bloom.may_contain(tag, key))
     }
 
-    /// [`Filter::may_contain`] for a lookup of dedup or of the band postings, counted in the stats.
+    /// [`Filter::may_contain`] for a dedup lookup, counted in the stats.
     pub fn check(&self, tag: Tag, key: &[u8]) -> bool {
         let guard = self.in_use();
         let Some(bloom) = guard.as_ref() else {

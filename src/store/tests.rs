@@ -463,40 +463,6 @@ fn signed(items: &[(&StoredItem, &Signature)]) -> Batch {
     }
 }
 
-/// A new signed item's bands and signature key are told absent by the
-/// filter before its postings are written, not read from sled: fails when
-/// the batch's own filter bits are set before the buckets are looked up
-/// (every band of every new item was then a sled read: a quarter of the
-/// poller bench's first round).
-#[tokio::test]
-async fn a_new_items_buckets_are_not_read_from_sled() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = ready(&dir.path().join("s"));
-    let text = "one two three four five six seven eight nine ten eleven twelve";
-    let sig = Signature::of("t", text).unwrap();
-    let before = store.filter_stats();
-    store
-        .apply(&signed(&[(&item("a", 1), &sig)]))
-        .await
-        .unwrap();
-    let after = store.filter_stats();
-    let looked = dedup::near::BANDS as u64 + 1;
-    assert_eq!(after.lookups - before.lookups, looked);
-    assert_eq!(after.skipped - before.skipped, looked, "{after:?}");
-    // A second item with the same bands finds the first one's buckets.
-    store
-        .apply(&signed(&[(&item("a", 2), &sig)]))
-        .await
-        .unwrap();
-    let again = store.filter_stats();
-    assert_eq!(
-        again.skipped - after.skipped,
-        1,
-        "only its own signature key is absent"
-    );
-    assert_eq!(postings(&mut store).values().next().map(Vec::len), Some(2));
-}
-
 /// Band postings are written outside the item transaction (added before
 /// it, taken out after it), so they are checked here against every way a
 /// batch changes signatures: two new items sharing every band in one

@@ -100,14 +100,11 @@ impl Handles {
         // commit, and the guard keeps a filter build from starting its scan
         // in between (see `filter`).
         let writing = self.filter.writing();
-        // The buckets are read before the batch's own bits are set: a new
-        // band (nearly all of them) is then told absent by the filter, not
-        // read from sled.
+        self.set_filter_bits(batch, &tomb_key);
         let postings = match changes_index {
             true => self.postings(batch)?,
             false => Postings::default(),
         };
-        self.set_filter_bits(batch, &tomb_key);
         self.near_bands
             .apply_batch(postings.added)
             .map_err(|e| self.err(e))?;
@@ -272,13 +269,10 @@ impl Handles {
     fn postings(&self, batch: &Batch) -> Result<Postings, StoreError> {
         // A bucket as stored (a new one, most of them, is not read).
         let stored = |band: [u8; 9]| -> Result<Option<Vec<u8>>, StoreError> {
-            if !self.filter.check(filter::Tag::Band, &band) {
+            if !self.filter.may_contain(filter::Tag::Band, &band) {
                 return Ok(None);
             }
             let bucket = self.near_bands.get(band).map_err(|e| self.err(e))?;
-            if bucket.is_none() {
-                self.filter.note_miss();
-            }
             Ok(bucket.map(|b| b.to_vec()))
         };
         let mut added: HashMap<[u8; 9], Vec<u8>> = HashMap::new();
@@ -300,11 +294,10 @@ impl Handles {
         old_signed.extend(batch.signatures.iter().map(|(key, _)| key));
         let mut taken: HashMap<[u8; 9], Vec<u8>> = HashMap::new();
         for key in old_signed {
-            if !self.filter.check(filter::Tag::Signature, &key.0) {
+            if !self.filter.may_contain(filter::Tag::Signature, &key.0) {
                 continue;
             }
             let Some(raw) = self.near_sig.get(key.0).map_err(|e| self.err(e))? else {
-                self.filter.note_miss();
                 continue;
             };
             let Some(old) = Signature::from_bytes(&raw) else {
