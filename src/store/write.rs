@@ -267,7 +267,13 @@ impl Handles {
     /// signature its bands do not list. The caller holds the ingest lock,
     /// so no other batch changes a bucket in between.
     fn postings(&self, batch: &Batch) -> Result<Postings, StoreError> {
-        // A bucket as stored (a new one, most of them, is not read).
+        // A bucket as stored. The batch's own filter bits are already set
+        // (see `apply`), so every band is read from sled, new ones too.
+        // Looking them up before setting the bits skipped those reads but
+        // not their cost: the inserts then pulled the same leaves in, a
+        // refresh was 10-20% cheaper but a 20,000-item document peaked at
+        // 203-297 MiB instead of 177-191 (BENCHMARKS.md, Dedup), so the
+        // reads stay.
         let stored = |band: [u8; 9]| -> Result<Option<Vec<u8>>, StoreError> {
             if !self.filter.may_contain(filter::Tag::Band, &band) {
                 return Ok(None);
