@@ -64,7 +64,7 @@ fn syndic_unfinished(bodies: &[Vec<u8>]) -> Pass {
             ok.0 += 1;
             ok.1 += feed.entries.len();
             for e in &feed.entries {
-                std::hint::black_box(e.digest());
+                std::hint::black_box(e.digest(&[]));
             }
         }
     }

@@ -116,8 +116,7 @@ impl Tally {
 /// rewritten summary or content sanitized again, against the entry's
 /// link), or `None` when a rule drops it (logged with the rule's place).
 pub(super) fn shape_entry(source: &SourceConfig, mut entry: Entry) -> Option<Entry> {
-    // A hollow entry was shaped when it was finished (see `unfinished`).
-    if source.rules.is_empty() || entry.known_digest.is_some() {
+    if source.rules.is_empty() {
         return Some(entry);
     }
     let base = entry.link.as_deref().and_then(|l| url::Url::parse(l).ok());

@@ -4,7 +4,7 @@
 //!
 //! Each entry comes from the parse unfinished (`parse::Unfinished`: its
 //! summary and content still raw) with a digest of everything its finished
-//! form is made of, mixed here with the source's rules. The store's
+//! form is made of and of the source's rules. The store's
 //! `finished` row of the source maps the digests of its last document's
 //! entries to the content digests they became. An entry whose digest is
 //! there is not sanitized: it goes on hollow (no summary or content) with
@@ -53,7 +53,7 @@ impl Refresher<'_> {
                 .await;
         }
         let rules = rules_digest(source);
-        let raws: Vec<[u8; 16]> = entries.iter().map(|e| mix(e.digest(), &rules)).collect();
+        let raws: Vec<[u8; 16]> = entries.iter().map(|e| e.digest(&rules)).collect();
         let known = self
             .store
             .finished_digests(&source.id)
@@ -129,25 +129,13 @@ fn finish(
     (out, pairs, dropped)
 }
 
-/// A digest of the source's rules: other rules, other finished entries.
-fn rules_digest(source: &SourceConfig) -> [u8; 32] {
+/// What the source's rules add to each entry's digest: other rules, other
+/// finished entries (nothing without rules).
+fn rules_digest(source: &SourceConfig) -> Vec<u8> {
     match source.rules.is_empty() {
-        true => [0; 32],
-        false => Sha256::digest(format!("{:?}", source.rules).as_bytes()).into(),
+        true => Vec::new(),
+        false => Sha256::digest(format!("{:?}", source.rules).as_bytes()).to_vec(),
     }
-}
-
-fn mix(raw: [u8; 16], rules: &[u8; 32]) -> [u8; 16] {
-    if *rules == [0; 32] {
-        return raw;
-    }
-    let mut hasher = Sha256::new();
-    hasher.update(raw);
-    hasher.update(rules);
-    let digest: [u8; 32] = hasher.finalize().into();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    out
 }
 
 /// Every entry has a guid, and no two the same.

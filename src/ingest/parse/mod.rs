@@ -146,11 +146,6 @@ pub struct ParsedFeed<E = Entry> {
 impl ParsedFeed<Unfinished> {
     /// The feed with every entry finished (sanitized).
     pub fn finish(self) -> ParsedFeed {
-        self.map_entries(|entries| entries.into_iter().map(Unfinished::finish).collect())
-    }
-
-    /// The feed with its entries made into others by `f` (all at once).
-    pub fn map_entries<F>(self, f: impl FnOnce(Vec<Unfinished>) -> Vec<F>) -> ParsedFeed<F> {
         ParsedFeed {
             format: self.format,
             encoding: self.encoding,
@@ -164,7 +159,7 @@ impl ParsedFeed<Unfinished> {
             authors: self.authors,
             ttl_minutes: self.ttl_minutes,
             hints: self.hints,
-            entries: f(self.entries),
+            entries: self.entries.into_iter().map(Unfinished::finish).collect(),
             external_urls: self.external_urls,
             warnings: self.warnings,
         }

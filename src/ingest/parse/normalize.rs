@@ -46,14 +46,17 @@ impl Unfinished {
 
     /// A digest of everything [`Unfinished::finish`] makes the entry from
     /// (the raw summary and content with their bases, the rest of the
-    /// entry) and of the code that makes it (the crate's version), so that
-    /// equal digests mean equal finished entries.
-    pub fn digest(&self) -> [u8; 16] {
+    /// entry), of the code that makes it (the crate's version) and of
+    /// `context` (what else shapes it: a source's rules), so that equal
+    /// digests mean equal finished entries.
+    pub fn digest(&self, context: &[u8]) -> [u8; 16] {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
         hasher.update(b"syndic unfinished entry\0");
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update([0]);
+        hasher.update((context.len() as u64).to_le_bytes());
+        hasher.update(context);
         hasher.update(serde_json::to_vec(&self.entry).unwrap_or_default());
         for fragment in [&self.summary, &self.content] {
             match fragment {
@@ -487,7 +490,7 @@ mod tests {
             base_url: Some(base),
         };
         let feed = parse_feed_unfinished(body.as_bytes(), &opts).unwrap();
-        feed.entries[0].digest()
+        feed.entries[0].digest(&[])
     }
 
     #[test]
