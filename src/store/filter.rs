@@ -11,20 +11,30 @@
 //!   scanning the trees. Removals leave stale bits (false positives only).
 //! - **Building**: at open, a background thread scans the trees into a new
 //!   filter; until it is [`ready`](Filter::ready), lookups fall back to
-//!   plain gets. When more keys were inserted than the filter was sized for,
-//!   a new one, larger, is built the same way while the old one keeps
-//!   answering. A builder installs its filter as "next" under the write side
-//!   of [`Filter::writing`], so every writer either committed before the scan
-//!   starts (the scan sees its key) or sets the bit in the next filter too.
+//!   plain gets. A builder installs its filter as "next" under the write
+//!   side of [`Filter::writing`], so every writer either committed before
+//!   the scan starts (the scan sees its key) or sets the bit in the next
+//!   filter too.
+//! - **Growing** ([`Layers`]): when more keys were inserted than the filter
+//!   was sized for, a new, empty layer as large as all the others together
+//!   is added, and new keys go into it; a lookup asks every layer. The
+//!   trees are never scanned again while the store is open: a scan reads
+//!   every index key (about 21 per item) through sled's cache, and when it
+//!   ran at every growth instead, a first round of 2,000 new sources spent
+//!   19.5 s of a core in 8 scans (BENCHMARKS.md, Poller). The next open
+//!   scans into one layer again.
 //! - **Sizing**: [`BITS_PER_KEY`] bits per key and [`HASHES`] hash
 //!   functions (about 1% false positives at capacity), capacity 1.5 x the
-//!   keys found, at least [`MIN_CAPACITY`]. The count of the last scan (or,
-//!   when the store is closed, of the keys inserted since open) is kept in
-//!   the `meta` tree so that the next open sizes the filter right.
+//!   keys found, at least [`MIN_CAPACITY`]. An added layer has
+//!   [`ADDED_BITS_PER_KEY`] (about 0.2% each), so that the layers a store
+//!   grows through while open (one per doubling) add about as many false
+//!   positives together as the first layer. The count of the last scan
+//!   (or, when the store is closed, of the keys inserted since open) is
+//!   kept in the `meta` tree so that the next open sizes the filter right.
 //! - **Blocked**: all the bits of one key lie in one 512-bit block (a
-//!   cache line), so a lookup costs one memory access however large the
-//!   filter grows (about 1% false positives at 10 bits per key instead of
-//!   0.8% for an unblocked one).
+//!   cache line), so a lookup costs one memory access per layer however
+//!   large the filter grows (about 1% false positives at 10 bits per key
+//!   instead of 0.8% for an unblocked one).
 //! - **Hashing**: SipHash-1-3 (std `DefaultHasher`, fixed keys) of tag and
 //!   key gives 64 bits that choose the block; a second 64-bit value derived
 //!   from it (SplitMix64) gives the [`HASHES`] bit positions in the block,
@@ -39,6 +49,8 @@ use std::time::Instant;
 
 /// Bits per key of capacity.
 pub const BITS_PER_KEY: u64 = 10;
+/// Bits per key of capacity of a layer added while the store is open.
+pub const ADDED_BITS_PER_KEY: u64 = 15;
 /// Bit positions per key (optimal for 10 bits per key).
 pub const HASHES: u64 = 7;
 /// 64-bit words per block: 512 bits, one cache line.
@@ -77,11 +89,25 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The 64-bit hash of a tagged key, which places it in every layer.
+fn hash(tag: Tag, key: &[u8]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write_u8(tag as u8);
+    hasher.write(key);
+    hasher.finish()
+}
+
 impl Bloom {
     /// A filter for about `keys` keys (at least [`MIN_CAPACITY`]).
     pub fn with_capacity(keys: u64) -> Bloom {
+        Bloom::with_bits(keys, BITS_PER_KEY)
+    }
+
+    /// A filter for about `keys` keys (at least [`MIN_CAPACITY`]) of
+    /// `bits_per_key` bits each.
+    fn with_bits(keys: u64, bits_per_key: u64) -> Bloom {
         let capacity = keys.max(MIN_CAPACITY);
-        let words = (capacity * BITS_PER_KEY).div_ceil(64 * BLOCK_WORDS) * BLOCK_WORDS;
+        let words = (capacity * bits_per_key).div_ceil(64 * BLOCK_WORDS) * BLOCK_WORDS;
         Bloom {
             bits: (0..words).map(|_| AtomicU64::new(0)).collect(),
             nbits: words * 64,
@@ -90,12 +116,9 @@ impl Bloom {
         }
     }
 
-    /// The key's block (its first bit) and the hash choosing its bits.
-    fn probe(&self, tag: Tag, key: &[u8]) -> (u64, u64) {
-        let mut hasher = std::hash::DefaultHasher::new();
-        hasher.write_u8(tag as u8);
-        hasher.write(key);
-        let h1 = hasher.finish();
+    /// The block (its first bit) of a key's [`hash`], and the hash
+    /// choosing its bits.
+    fn probe(&self, h1: u64) -> (u64, u64) {
         let blocks = (self.nbits / (64 * BLOCK_WORDS)).max(1);
         ((h1 % blocks) * 64 * BLOCK_WORDS, splitmix64(h1))
     }
@@ -107,7 +130,7 @@ impl Bloom {
 
     /// The key's bit positions, all in one block.
     fn positions(&self, tag: Tag, key: &[u8]) -> impl Iterator<Item = u64> + use<> {
-        Self::bits_of(self.probe(tag, key))
+        Self::bits_of(self.probe(hash(tag, key)))
     }
 
     fn all_set(&self, probe: (u64, u64)) -> bool {
@@ -129,19 +152,7 @@ impl Bloom {
 
     /// False only when `key` was never inserted.
     pub fn may_contain(&self, tag: Tag, key: &[u8]) -> bool {
-        self.all_set(self.probe(tag, key))
-    }
-
-    /// [`Bloom::may_contain`] of several keys: all hashed first, then the
-    /// blocks read with nothing in between, so that the CPU overlaps their
-    /// cache misses (a large filter misses on every block).
-    pub fn may_contain_each<'k>(
-        &self,
-        tag: Tag,
-        keys: impl Iterator<Item = &'k [u8]>,
-    ) -> Vec<bool> {
-        let probes: Vec<(u64, u64)> = keys.map(|key| self.probe(tag, key)).collect();
-        probes.into_iter().map(|p| self.all_set(p)).collect()
+        self.all_set(self.probe(hash(tag, key)))
     }
 
     pub fn bytes(&self) -> u64 {
@@ -161,6 +172,84 @@ impl Bloom {
     }
 }
 
+/// The filter in use: the layer the scan at open filled, then the layers
+/// added since, each as large as all the ones before it together. Keys go
+/// into the newest; a lookup asks them all (module doc, Growing).
+pub struct Layers {
+    older: Vec<Arc<Bloom>>,
+    newest: Arc<Bloom>,
+}
+
+impl Layers {
+    fn one(bloom: Arc<Bloom>) -> Layers {
+        Layers {
+            older: Vec::new(),
+            newest: bloom,
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Arc<Bloom>> {
+        self.older.iter().chain([&self.newest])
+    }
+
+    pub fn insert(&self, tag: Tag, key: &[u8]) {
+        self.newest.insert(tag, key);
+    }
+
+    fn contains_hash(&self, h1: u64) -> bool {
+        self.all().any(|layer| layer.all_set(layer.probe(h1)))
+    }
+
+    /// False only when `key` was never inserted.
+    pub fn may_contain(&self, tag: Tag, key: &[u8]) -> bool {
+        self.contains_hash(hash(tag, key))
+    }
+
+    /// [`Layers::may_contain`] of several keys: all hashed first, then the
+    /// blocks read with nothing in between, so that the CPU overlaps their
+    /// cache misses (a large filter misses on every block).
+    pub fn may_contain_each<'k>(
+        &self,
+        tag: Tag,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) -> Vec<bool> {
+        let hashes: Vec<u64> = keys.map(|key| hash(tag, key)).collect();
+        hashes
+            .into_iter()
+            .map(|h1| self.contains_hash(h1))
+            .collect()
+    }
+
+    /// These layers and a new, empty one as large as all of them.
+    fn grown(&self) -> Layers {
+        Layers {
+            older: self.all().cloned().collect(),
+            newest: Arc::new(Bloom::with_bits(self.capacity(), ADDED_BITS_PER_KEY)),
+        }
+    }
+
+    pub fn layers(&self) -> usize {
+        self.older.len() + 1
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.all().map(|layer| layer.bytes()).sum()
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.all().map(|layer| layer.capacity()).sum()
+    }
+
+    /// Keys inserted into every layer (repeats counted again).
+    pub fn count(&self) -> u64 {
+        self.all().map(|layer| layer.count()).sum()
+    }
+
+    fn over_capacity(&self) -> bool {
+        self.newest.over_capacity()
+    }
+}
+
 /// The trees a filter is built from, and where the key count is kept.
 #[derive(Clone)]
 pub struct Sources {
@@ -176,12 +265,15 @@ const COUNT_KEY: &str = "filter_keys";
 pub struct FilterStats {
     /// False while the first scan runs (lookups then use plain gets).
     pub ready: bool,
-    /// Bytes of the bit array in use (0 before the first scan ends).
+    /// Bytes of the bit arrays in use (0 before the first scan ends).
     pub bytes: u64,
     pub capacity: u64,
     /// Keys inserted into the filter in use.
     pub keys: u64,
-    /// Filters built since open, and the last scan's duration and key count.
+    /// Layers of the filter in use: 1 after a scan, one more per growth.
+    pub layers: usize,
+    /// Filters built by a scan since open, and the last scan's duration and
+    /// key count.
     pub builds: u64,
     pub last_build_secs: f64,
     pub last_build_keys: u64,
@@ -195,7 +287,7 @@ pub struct FilterStats {
 #[derive(Default)]
 struct Shared {
     /// The filter lookups use; `None` until the first scan ends.
-    current: RwLock<Option<Arc<Bloom>>>,
+    current: RwLock<Option<Arc<Layers>>>,
     /// The filter being built, which writers fill too.
     next: Mutex<Option<Arc<Bloom>>>,
     /// Writers hold it for reading from setting bits to committing; a
@@ -247,11 +339,11 @@ impl Filter {
             .and_then(|raw| <[u8; 8]>::try_from(raw.as_ref()).ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0);
-        self.rebuild(hint);
+        self.scan(hint);
     }
 
     /// Starts building a filter sized for `keys` keys unless a build runs.
-    fn rebuild(&self, keys: u64) {
+    fn scan(&self, keys: u64) {
         if self.shared.building.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -292,27 +384,22 @@ impl Filter {
         if let Some(next) = lock(&self.shared.next).as_ref() {
             next.insert(tag, key);
         }
-        if let Some(bloom) = self.current() {
-            bloom.insert(tag, key);
+        if let Some(layers) = self.current() {
+            layers.insert(tag, key);
         }
     }
 
-    /// After a write: starts a larger filter when this one is full.
+    /// After a write: adds a layer when the newest is full.
     pub fn check_capacity(&self) {
-        if let Some(bloom) = self.current()
-            && bloom.over_capacity()
-            && !self.shared.building.load(Ordering::Acquire)
-        {
-            self.rebuild(bloom.count());
-        }
+        grow(&self.shared);
     }
 
-    fn current(&self) -> Option<Arc<Bloom>> {
+    fn current(&self) -> Option<Arc<Layers>> {
         self.in_use().clone()
     }
 
     /// The filter in use, read-locked (`None` until the first scan ends).
-    fn in_use(&self) -> RwLockReadGuard<'_, Option<Arc<Bloom>>> {
+    fn in_use(&self) -> RwLockReadGuard<'_, Option<Arc<Layers>>> {
         self.shared
             .current
             .read()
@@ -381,6 +468,7 @@ impl Filter {
             bytes: current.as_ref().map_or(0, |b| b.bytes()),
             capacity: current.as_ref().map_or(0, |b| b.capacity()),
             keys: current.as_ref().map_or(0, |b| b.count()),
+            layers: current.as_ref().map_or(0, |b| b.layers()),
             builds: self.shared.builds.load(Ordering::Relaxed),
             last_build_secs,
             last_build_keys,
@@ -405,6 +493,33 @@ impl Drop for Filter {
                 .meta
                 .insert(COUNT_KEY, &bloom.count().to_be_bytes());
         }
+    }
+}
+
+/// Adds a layer to the filter in use when its newest is full (once, when
+/// writers call it together).
+fn grow(shared: &Shared) {
+    let read = |shared: &Shared| {
+        shared
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    };
+    let Some(full) = read(shared).filter(|layers| layers.over_capacity()) else {
+        return;
+    };
+    // Allocated before the lock, which lookups wait for.
+    let grown = Arc::new(full.grown());
+    let mut current = shared.current.write().unwrap_or_else(|e| e.into_inner());
+    if current.as_ref().is_some_and(|now| Arc::ptr_eq(now, &full)) {
+        tracing::debug!(
+            layers = grown.layers(),
+            capacity = grown.capacity(),
+            bytes = grown.bytes(),
+            "store: index filter layer added"
+        );
+        *current = Some(grown);
     }
 }
 
@@ -444,7 +559,8 @@ fn build(shared: &Shared, sources: &Sources, capacity: u64) {
         shared.building.store(false, Ordering::Release);
         return;
     }
-    *shared.current.write().unwrap_or_else(|e| e.into_inner()) = Some(bloom.clone());
+    *shared.current.write().unwrap_or_else(|e| e.into_inner()) =
+        Some(Arc::new(Layers::one(bloom.clone())));
     *lock(&shared.next) = None;
     let secs = start.elapsed().as_secs_f64();
     *lock(&shared.last) = (secs, scanned);
@@ -489,6 +605,7 @@ mod tests {
         let keys: Vec<String> = (0..2_000u32)
             .map(|i| format!("{} {i}", if i % 2 == 0 { "src id" } else { "x" }))
             .collect();
+        let bloom = Layers::one(Arc::new(bloom));
         let each = bloom.may_contain_each(Tag::Alias, keys.iter().map(|k| k.as_bytes()));
         let one_by_one: Vec<bool> = keys
             .iter()
@@ -551,6 +668,42 @@ mod tests {
         // scan (which ended before the writers did).
         assert!(stats.capacity >= i * 3 / 2, "{stats:?} for {i} keys");
         assert!((0..i).all(|k| again.may_contain(Tag::Alias, &k.to_be_bytes())));
+    }
+
+    /// A filter that fills up grows by layers, without scanning the trees
+    /// again: every key is found, and the false positives of all the layers
+    /// together stay near one layer's.
+    #[test]
+    fn a_full_filter_grows_by_layers_without_a_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let filter = Filter::new(Sources {
+            trees: vec![(Tag::Alias, db.open_tree("aliases").unwrap())],
+            meta: db.open_tree("meta").unwrap(),
+        });
+        filter.begin();
+        while filter.building() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let keys = MIN_CAPACITY * 6;
+        for i in 0..keys {
+            let _writing = filter.writing();
+            filter.insert(Tag::Alias, &i.to_be_bytes());
+            drop(_writing);
+            filter.check_capacity();
+        }
+        let stats = filter.stats();
+        assert_eq!(stats.builds, 1, "{stats:?}");
+        // 100k, then 100k, 200k, 400k: each layer as large as those before.
+        assert_eq!(stats.layers, 4, "{stats:?}");
+        assert_eq!(stats.capacity, MIN_CAPACITY * 8, "{stats:?}");
+        assert_eq!(stats.keys, keys);
+        assert!((0..keys).all(|i| filter.may_contain(Tag::Alias, &i.to_be_bytes())));
+        let absent = 200_000u64;
+        let positives = (keys..keys + absent)
+            .filter(|i| filter.may_contain(Tag::Alias, &i.to_be_bytes()))
+            .count() as u64;
+        assert!(positives * 100 < absent * 2, "{positives} of {absent}");
     }
 
     #[test]
