@@ -486,6 +486,13 @@ impl Store {
         self.value(|h| h.items_read())
     }
 
+    /// `by_source` cursors the feed reads opened since open: a read opens
+    /// only the sources whose newest items can be among those it returns,
+    /// once it has learned their heads (see `store::heads`).
+    pub fn sources_opened(&self) -> u64 {
+        self.value(|h| h.sources_opened())
+    }
+
     /// How many flushes to disk the writes since the database was opened
     /// took: fewer than the writes when they are group-committed.
     pub fn flushes_made(&self) -> u64 {

@@ -12,10 +12,12 @@ pub fn time_desc(at: DateTime<Utc>) -> [u8; 8] {
     (!ordered).to_be_bytes()
 }
 
-pub fn by_time(item: &StoredItem) -> Vec<u8> {
-    let mut key = Vec::with_capacity(24);
-    key.extend_from_slice(&time_desc(item.published));
-    key.extend_from_slice(&item.key.0);
+/// The `by_time` key, which is also a `by_source` key without its source.
+pub fn by_time(item: &StoredItem) -> [u8; 24] {
+    let mut key = [0; 24];
+    let (time, item_key) = key.split_at_mut(8);
+    time.copy_from_slice(&time_desc(item.published));
+    item_key.copy_from_slice(&item.key.0);
     key
 }
 

@@ -36,6 +36,12 @@
 //! payload per item) once its scan at open is done: an unchanged entry (most
 //! entries of every refresh) and a new one are told without any `get`.
 //!
+//! A feed's newest items are read by merging its sources' `by_source` rows,
+//! opening only the sources whose newest row ([`heads`], in memory) can be
+//! among the items returned, so a read costs the same whether the feed has
+//! 20 sources or 20,000; each source's item count is also kept in memory
+//! (from its `meta` counter), for the archive's page count.
+//!
 //! Schema history: 1 (foundation) -> 2 (dedup trees and the generation) ->
 //! 3 (`digests`, per-source item counts). An older store is migrated when opened: the new trees are
 //! filled from the stored items (one pass over them, logged); items keep
@@ -55,6 +61,7 @@ mod explain;
 pub mod filter;
 mod finished;
 mod guarded;
+mod heads;
 mod keys;
 mod lookups;
 mod open;
@@ -222,6 +229,15 @@ struct Handles {
     /// Items decoded by [`Store::item`] and the feed reads (see
     /// [`Store::items_read`]).
     reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Each source's item count, as its `meta` counter holds it (read at
+    /// open, then kept by the writes): a feed of 20,000 sources counts its
+    /// archive's items without 20,000 gets.
+    counts: std::sync::RwLock<std::collections::HashMap<String, u64>>,
+    /// Each source's newest `by_source` row (see [`heads`]).
+    heads: heads::Heads,
+    /// `by_source` cursors the feed reads opened (see
+    /// [`Store::sources_opened`]).
+    opened: std::sync::atomic::AtomicU64,
     /// Group commit (see [`Handles::flush_to_disk`]).
     flushes: std::sync::Arc<FlushGate>,
 }

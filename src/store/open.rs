@@ -10,7 +10,7 @@ use crate::model::{ItemKey, StoredItem};
 
 use super::{
     Handles, SCHEMA_VERSION, StoreError, bucket_with, classify, decode, digest_map, encode, filter,
-    joined_mark, keys,
+    joined_mark, keys, read_u64,
 };
 
 /// The `meta` key whose presence says the per-source item counters are
@@ -140,6 +140,9 @@ impl Handles {
             filter: std::sync::Arc::new(filter),
             digest_map: std::sync::Arc::new(digest_map::DigestMap::new()),
             reads: Default::default(),
+            counts: Default::default(),
+            heads: Default::default(),
+            opened: Default::default(),
             flushes: Default::default(),
             db,
         };
@@ -164,6 +167,8 @@ impl Handles {
                 .insert(DUPLICATES_MARKED, &[1])
                 .map_err(sled_err)?;
         }
+        let counts = store.stored_counts()?;
+        *store.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
         // After a migration: the scans must see complete trees.
         store.filter.begin();
         store.digest_map.begin(store.digests.clone());
@@ -301,6 +306,18 @@ impl Handles {
             );
         }
         Ok(())
+    }
+
+    /// Every source's item counter, as stored.
+    fn stored_counts(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let prefix = keys::count("");
+        let mut counts = HashMap::new();
+        for row in self.meta.scan_prefix(&prefix) {
+            let (key, raw) = row.map_err(|e| self.err(e))?;
+            let source = String::from_utf8_lossy(key.get(prefix.len()..).unwrap_or_default());
+            counts.insert(source.into_owned(), read_u64(Some(&raw)));
+        }
+        Ok(counts)
     }
 
     /// Counts every source's `by_source` rows and stores the counters

@@ -3,6 +3,7 @@
 //! counters and the in-memory indexes' statistics.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use crate::dedup::Signature;
 use crate::model::{ItemKey, PollState, StoredItem};
 
-use super::{Handles, StoreError, Tombstone, decode, filter, keys, read_joined_mark, read_u64};
+use super::{Handles, StoreError, Tombstone, decode, filter, heads, keys, read_joined_mark};
 
 impl Handles {
     /// How many batches that changed items this store has applied: stays
@@ -81,6 +82,11 @@ impl Handles {
         self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sources whose `by_source` rows the feed reads opened since open.
+    pub fn sources_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
     pub fn item_by_slug(&self, slug: &str) -> Result<Option<StoredItem>, StoreError> {
         match self.slugs.get(slug.as_bytes()).map_err(|e| self.err(e))? {
             None => Ok(None),
@@ -147,17 +153,11 @@ impl Handles {
     }
 
     /// How many items `source` has: a counter kept with its `by_source`
-    /// rows in the same transactions, so one read whatever the source's size.
+    /// rows in the same transactions, read from memory (`counts`).
     pub fn source_item_count(&self, source: &str) -> usize {
-        match self.meta.get(keys::count(source)) {
-            Ok(raw) => usize::try_from(read_u64(raw.as_deref())).unwrap_or(usize::MAX),
-            Err(err) => {
-                tracing::warn!(%source, %err, "item count unreadable; counting the index");
-                self.by_source
-                    .scan_prefix(keys::source_prefix(source))
-                    .count()
-            }
-        }
+        let counts = self.counts.read().unwrap_or_else(|e| e.into_inner());
+        let n = counts.get(source).copied().unwrap_or(0);
+        usize::try_from(n).unwrap_or(usize::MAX)
     }
 
     /// Up to `limit` items of the given sources, newest first (ties broken
@@ -184,25 +184,20 @@ impl Handles {
     /// joined item is published instead is told from its index row (which
     /// names that item and its source) without being read. With a `pick`
     /// that takes everything, at most `limit` items are decoded.
-    pub fn newest_items_where(
+    pub fn newest_items_where<'s>(
         &self,
-        sources: &HashSet<&str>,
+        sources: &HashSet<&'s str>,
         limit: usize,
         pick: impl Fn(StoredItem) -> Option<StoredItem>,
     ) -> Result<Vec<StoredItem>, StoreError> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
-        // One cursor per source; the heap holds each cursor's next index
-        // key without its source prefix: (published desc, item key), the
-        // order of `by_time`.
-        let mut cursors: Vec<(usize, sled::Iter)> = sources
-            .iter()
-            .map(|s| {
-                let prefix = keys::source_prefix(s);
-                (prefix.len(), self.by_source.scan_prefix(prefix))
-            })
-            .collect();
-        let mut heap = BinaryHeap::new();
+        // One cursor per source, opened when its newest row may come next
+        // (see `heads`); the heap holds each open cursor's next index key
+        // without its source prefix: (published desc, item key), the order
+        // of `by_time`.
+        let mut cursors: Vec<(usize, sled::Iter)> = Vec::new();
+        let mut heap: Heap = BinaryHeap::new();
         type Head = (Vec<u8>, sled::IVec);
         let next = |cursor: &mut (usize, sled::Iter)| -> Result<Option<Head>, StoreError> {
             match cursor.1.next() {
@@ -213,16 +208,69 @@ impl Handles {
                 }
             }
         };
-        for (i, cursor) in cursors.iter_mut().enumerate() {
-            if let Some((head, mark)) = next(cursor)? {
-                heap.push(Reverse((head, i, mark)));
+        type Heap = BinaryHeap<Reverse<(Vec<u8>, usize, sled::IVec)>>;
+        type Learned<'s> = Vec<(&'s str, heads::Seen, heads::Head)>;
+        let mut learned: Learned<'s> = Vec::new();
+        // `after`: the last row returned, when a source is opened late.
+        let open = |source: &'s str,
+                    seen: heads::Seen,
+                    after: Option<&heads::Row>,
+                    cursors: &mut Vec<(usize, sled::Iter)>,
+                    heap: &mut Heap,
+                    learned: &mut Learned<'s>|
+         -> Result<(), StoreError> {
+            let prefix = keys::source_prefix(source);
+            let mut cursor = (prefix.len(), self.by_source.scan_prefix(prefix));
+            self.opened.fetch_add(1, Ordering::Relaxed);
+            let mut first = next(&mut cursor)?;
+            let head = first
+                .as_ref()
+                .and_then(|(row, _)| heads::Row::try_from(row.as_slice()).ok())
+                .map_or(heads::Head::Empty, heads::Head::At);
+            learned.push((source, seen, head));
+            // Rows newer than one already returned were written after this
+            // read began (its heads would have opened the source sooner):
+            // left out, so that what it returns stays in order.
+            while let Some((row, _)) = &first
+                && after.is_some_and(|after| row.as_slice() < after.as_slice())
+            {
+                first = next(&mut cursor)?;
+            }
+            if let Some((row, mark)) = first {
+                heap.push(Reverse((row, cursors.len(), mark)));
+                cursors.push(cursor);
+            }
+            Ok(())
+        };
+        // Sources with a known head wait, newest head last; the others are
+        // opened now.
+        let mut waiting = Vec::new();
+        for (source, seen) in self.heads.seen(sources.iter().copied()) {
+            match seen.head {
+                heads::Head::At(row) => waiting.push((row, source, seen)),
+                heads::Head::Unknown => {
+                    open(source, seen, None, &mut cursors, &mut heap, &mut learned)?
+                }
+                heads::Head::Empty => {}
             }
         }
+        waiting.sort_unstable_by_key(|(row, ..)| std::cmp::Reverse(*row));
         let mut out = Vec::new();
+        let mut last: Option<heads::Row> = None;
         while out.len() < limit {
+            while let Some((row, source, seen)) = waiting.last().copied()
+                && heap
+                    .peek()
+                    .is_none_or(|Reverse((next, ..))| row.as_slice() <= next.as_slice())
+            {
+                waiting.pop();
+                let after = last.as_ref();
+                open(source, seen, after, &mut cursors, &mut heap, &mut learned)?;
+            }
             let Some(Reverse((head, i, mark))) = heap.pop() else {
                 break;
             };
+            last = heads::Row::try_from(head.as_slice()).ok();
             if let Some(cursor) = cursors.get_mut(i)
                 && let Some((following, mark)) = next(cursor)?
             {
@@ -260,6 +308,7 @@ impl Handles {
             item.merged = merged;
             out.push(item);
         }
+        self.heads.learn(learned);
         Ok(out)
     }
 
@@ -334,11 +383,10 @@ impl Handles {
     /// Every source's item counter added up (not `Tree::len`, a scan of
     /// every item: on a store whose writes fail it spun and grew memory).
     pub fn item_count(&self) -> usize {
-        self.meta
-            .scan_prefix(keys::count(""))
+        let counts = self.counts.read().unwrap_or_else(|e| e.into_inner());
+        counts
             .values()
-            .filter_map(Result::ok)
-            .map(|raw| usize::try_from(read_u64(Some(&raw))).unwrap_or(usize::MAX))
+            .map(|n| usize::try_from(*n).unwrap_or(usize::MAX))
             .fold(0usize, usize::saturating_add)
     }
 

@@ -733,3 +733,171 @@ async fn newest_items_merge_sources_newest_first_with_filter_and_limit() {
     assert_eq!(got, vec!["c 9", "b 8", "c 6"]);
     assert_eq!(store.newest_items(&all, 100).unwrap().len(), 10);
 }
+
+/// The `limit` newest keys of `sources`, from a full scan of each source's
+/// rows: what a read must return, worked out without `heads`.
+fn newest_by_scan(store: &Store, sources: &HashSet<&str>, limit: usize) -> Vec<ItemKey> {
+    let mut all: Vec<(std::cmp::Reverse<i64>, [u8; 16])> = Vec::new();
+    for source in sources {
+        for (key, at) in store.source_keys(source).unwrap() {
+            all.push((std::cmp::Reverse(at.timestamp_millis()), key.0));
+        }
+    }
+    all.sort();
+    all.into_iter()
+        .take(limit)
+        .map(|(_, k)| ItemKey(k))
+        .collect()
+}
+
+fn newest_keys(store: &Store, sources: &HashSet<&str>, limit: usize) -> Vec<ItemKey> {
+    let items = store.newest_items(sources, limit).unwrap();
+    items.iter().map(|i| i.key).collect()
+}
+
+async fn put(store: &Store, source: &str, items: Vec<StoredItem>, removals: Vec<StoredItem>) {
+    store
+        .apply(&Batch {
+            source: source.into(),
+            upserts: items.into_iter().map(|i| (None, i)).collect(),
+            removals,
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// Once a read has learned the sources' newest rows, the next one opens
+/// only the sources whose items can be among the `limit` newest, whatever
+/// the number of sources; and writes (newer, older and removed items)
+/// keep every read exact.
+#[tokio::test]
+async fn a_read_opens_only_the_sources_its_items_come_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ready(&dir.path().join("s"));
+    let names: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let i = i as i64;
+        let items = vec![item(name, i), item(name, i + 300), item(name, i + 600)];
+        put(&store, name, items, vec![]).await;
+    }
+    let all: HashSet<&str> = names.iter().map(String::as_str).collect();
+    let limit = 10;
+    let opened = store.sources_opened();
+    assert_eq!(
+        newest_keys(&store, &all, limit),
+        newest_by_scan(&store, &all, limit)
+    );
+    assert_eq!(
+        store.sources_opened() - opened,
+        300,
+        "the first read opens all"
+    );
+    let opened = store.sources_opened();
+    assert_eq!(
+        newest_keys(&store, &all, limit),
+        newest_by_scan(&store, &all, limit)
+    );
+    let second = store.sources_opened() - opened;
+    assert!(
+        second <= limit as u64 + 1,
+        "the second read opened {second} of 300"
+    );
+
+    // A newer item in a source whose head was old; an item older than all
+    // in another; the newest item of a third removed.
+    put(&store, "s3", vec![item("s3", 5_000)], vec![]).await;
+    put(&store, "s4", vec![item("s4", -5)], vec![]).await;
+    put(&store, "s299", vec![], vec![item("s299", 899)]).await;
+    for limit in [1, 10, 50, 2_000] {
+        let got = newest_keys(&store, &all, limit);
+        assert_eq!(got, newest_by_scan(&store, &all, limit), "limit {limit}");
+    }
+    assert_eq!(newest_keys(&store, &all, 1), vec![item("s3", 5_000).key]);
+    assert!(!newest_keys(&store, &all, 10).contains(&item("s299", 899).key));
+    assert_eq!(store.newest_items(&all, 2_000).unwrap().len(), 901);
+    // A source the store has never seen costs nothing after its first read.
+    let more: HashSet<&str> = all.iter().copied().chain(["nobody"]).collect();
+    newest_keys(&store, &more, limit);
+    let opened = store.sources_opened();
+    assert_eq!(
+        newest_keys(&store, &more, limit),
+        newest_by_scan(&store, &all, limit)
+    );
+    assert!(store.sources_opened() - opened <= limit as u64 + 1);
+}
+
+/// Reads that run while writes add newer items return them in order, and
+/// never learn a head that would hide one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_racing_writes_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ready(&dir.path().join("s"));
+    let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        put(&store, name, vec![item(name, i as i64)], vec![]).await;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (store, stop, names) = (store.clone(), stop.clone(), names.clone());
+        std::thread::spawn(move || {
+            let all: HashSet<&str> = names.iter().map(String::as_str).collect();
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                let items = store.newest_items(&all, 5).unwrap();
+                let order: Vec<_> = items.iter().map(keys::by_time).collect();
+                assert!(order.is_sorted(), "out of order: {order:?}");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for n in 0..400i64 {
+        let name = &names[(n * 7 % 40) as usize];
+        put(&store, name, vec![item(name, 1_000 + n)], vec![]).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    assert!(reader.join().unwrap() > 0);
+    let all: HashSet<&str> = names.iter().map(String::as_str).collect();
+    for limit in [1, 5, 40, 1_000] {
+        assert_eq!(
+            newest_keys(&store, &all, limit),
+            newest_by_scan(&store, &all, limit)
+        );
+    }
+}
+
+/// A row written after a read took its heads, in a source the read opens
+/// late, is left out of that read (which stays in order) and found by the
+/// next one.
+#[tokio::test]
+async fn a_row_newer_than_a_late_opened_source_head_is_left_for_the_next_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ready(&dir.path().join("s"));
+    put(&store, "a", vec![item("a", 10), item("a", 8)], vec![]).await;
+    put(&store, "b", vec![item("b", 9), item("b", 1)], vec![]).await;
+    let ab: HashSet<&str> = ["a", "b"].into();
+    let key = |source: &str, n: i64| item(source, n).key;
+    assert_eq!(
+        newest_keys(&store, &ab, 3),
+        [key("a", 10), key("b", 9), key("a", 8)]
+    );
+    // Written behind the heads' back, as a write that commits while a read
+    // runs looks to that read.
+    let late = item("b", 20);
+    store.h().items.insert(late.key.0, encode(&late)).unwrap();
+    store
+        .h()
+        .by_source
+        .insert(keys::by_source(&late), &[])
+        .unwrap();
+    assert_eq!(
+        newest_keys(&store, &ab, 3),
+        [key("a", 10), key("b", 9), key("a", 8)]
+    );
+    // That read learned b's true head.
+    assert_eq!(
+        newest_keys(&store, &ab, 3),
+        [key("b", 20), key("a", 10), key("b", 9)]
+    );
+}

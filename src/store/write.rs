@@ -110,6 +110,18 @@ impl Handles {
             .map_err(|e| self.err(e))?;
         let filter = &self.filter;
         let maybe = |tag: filter::Tag, key: &[u8]| filter.may_contain(tag, key);
+        // Before the commit and after it (see `heads`).
+        let rows = || {
+            batch
+                .upserts
+                .iter()
+                .map(|(_, new)| (new.source.as_str(), keys::by_time(new)))
+        };
+        if changes_index {
+            self.heads.lower(rows());
+        }
+        // The item count changes the commit made (see `counts`).
+        let deltas: std::cell::RefCell<Vec<(String, i64)>> = Default::default();
         let result: Result<(), TransactionError<()>> = (
             &self.items,
             &self.digests,
@@ -211,6 +223,10 @@ impl Handles {
                             }
                         }
                     }
+                    *deltas.borrow_mut() = counted
+                        .iter()
+                        .map(|(source, delta)| (source.to_string(), *delta))
+                        .collect();
                     for (source, delta) in counted {
                         if delta != 0 {
                             let key = keys::count(source);
@@ -231,6 +247,16 @@ impl Handles {
                 },
             );
         drop(writing);
+        if changes_index {
+            self.heads.lower(rows());
+        }
+        if result.is_ok() {
+            let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
+            for (source, delta) in deltas.take() {
+                let n = counts.entry(source).or_default();
+                *n = n.saturating_add_signed(delta);
+            }
+        }
         self.filter.check_capacity();
         match result {
             Ok(()) => {}
