@@ -179,11 +179,14 @@ impl Handles {
     /// may rewrite an item, or leave it out with `None`), newest first
     /// (ties broken by item key). Merges the sources' own indexes
     /// (keys only) and reads just the items it returns or `pick` rejects, so
-    /// the cost grows with `limit` and the number of sources, not with the
-    /// size of the store nor the number of duplicates: a duplicate whose
-    /// joined item is published instead is told from its index row (which
-    /// names that item and its source) without being read. With a `pick`
-    /// that takes everything, at most `limit` items are decoded.
+    /// the cost grows with `limit`, not with the size of the store nor the
+    /// number of duplicates: a duplicate whose joined item is published
+    /// instead is told from its index row (which names that item and its
+    /// source) without being read. With a `pick` that takes everything, at
+    /// most `limit` items are decoded. Only the sources whose newest rows
+    /// can come next are opened (see `heads`), once a read has opened each
+    /// source; what grows with the number of sources is an in-memory sort
+    /// of their heads.
     pub fn newest_items_where<'s>(
         &self,
         sources: &HashSet<&'s str>,
