@@ -120,9 +120,9 @@ impl Handles {
         if changes_index {
             self.heads.lower(rows());
         }
-        // The item count changes the commit made (see `counts`).
-        let deltas: std::cell::RefCell<Vec<(String, i64)>> = Default::default();
-        let result: Result<(), TransactionError<()>> = (
+        // The transaction returns the item count changes it made, for
+        // `counts`.
+        let result: Result<Vec<(String, i64)>, TransactionError<()>> = (
             &self.items,
             &self.digests,
             &self.by_time,
@@ -151,7 +151,7 @@ impl Handles {
                         sources.insert(source_key, poll.as_slice())?;
                     }
                     if !changes_index {
-                        return Ok(());
+                        return Ok(Vec::new());
                     }
                     // The signature goes with its item; its band postings
                     // are taken out after the commit (see `postings`).
@@ -223,7 +223,7 @@ impl Handles {
                             }
                         }
                     }
-                    *deltas.borrow_mut() = counted
+                    let deltas = counted
                         .iter()
                         .map(|(source, delta)| (source.to_string(), *delta))
                         .collect();
@@ -243,23 +243,23 @@ impl Handles {
                             .unwrap_or(0);
                         meta.insert("generation", &current.wrapping_add(1).to_be_bytes())?;
                     }
-                    Ok::<(), ConflictableTransactionError<()>>(())
+                    Ok::<_, ConflictableTransactionError<()>>(deltas)
                 },
             );
         drop(writing);
         if changes_index {
             self.heads.lower(rows());
         }
-        if result.is_ok() {
+        if let Ok(deltas) = &result {
             let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
-            for (source, delta) in deltas.take() {
-                let n = counts.entry(source).or_default();
-                *n = n.saturating_add_signed(delta);
+            for (source, delta) in deltas {
+                let n = counts.entry(source.clone()).or_default();
+                *n = n.saturating_add_signed(*delta);
             }
         }
         self.filter.check_capacity();
         match result {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
         }
