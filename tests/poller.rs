@@ -15,7 +15,7 @@ use common::feed::at as hour_of;
 use common::{ConfigFile, Feed, Item, MockHost, Reply, Seen};
 use syndic::app::App;
 use syndic::config::{Config, SourceConfig};
-use syndic::ingest::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher, Validators};
+use syndic::ingest::fetch::{FetchError, FetchOutcome, FetchSettings, Fetcher, Reach, Validators};
 use syndic::ingest::poll::{self, Policy};
 use syndic::model::PollReason;
 use syndic::refresh::{Outcome, Refresher, SourceHealth};
@@ -1214,6 +1214,89 @@ async fn per_host_and_global_caps_hold() {
     }
     let max = mock.max_in_flight();
     assert!(max <= 3, "{max} requests at once over all hosts");
+}
+
+/// Documents fetched and not yet dropped are capped at `max_concurrent`:
+/// with both slots held, no third document is requested until one body is
+/// dropped; fetches waiting for a slot hold no request slot, so an item
+/// page (which takes no document slot) is fetched meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_in_hand_are_capped_and_their_waiters_hold_no_request_slot() {
+    let mock = MockHost::start().await;
+    mock.fallback(|_| Reply::ok(rss(1, "")));
+    let fetcher = Fetcher::new(&FetchSettings {
+        max_concurrent: 2,
+        max_per_host: 2,
+        ..settings()
+    })
+    .unwrap();
+    let none = Validators::default();
+    let document = |n: usize| {
+        let fetcher = fetcher.clone();
+        let url = mock.url(&format!("/feed{n}"));
+        async move {
+            let (none, reach) = (Validators::default(), Reach::of(&url));
+            match fetcher.get_document(&url, &none, &reach).await {
+                Ok(FetchOutcome::Fetched { body, .. }) => body,
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+    };
+    let first = document(0).await;
+    let second = document(1).await;
+    assert_eq!(mock.count(), 2);
+    // Each waiting fetch keeps its body until the test lets it go.
+    let release = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let waiting: Vec<_> = (2..6)
+        .map(|n| {
+            let (fetch, release) = (document(n), release.clone());
+            tokio::spawn(async move {
+                let body = fetch.await;
+                let _go = release.acquire().await.unwrap();
+                String::from_utf8_lossy(&body).contains("<rss version=")
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        mock.count(),
+        2,
+        "a third document was fetched with two in hand"
+    );
+    // Four fetches wait for a document slot: were they holding request
+    // slots (2 in all), this would wait for ever.
+    let page = Reach {
+        page: true,
+        ..Reach::of(&mock.url("/page"))
+    };
+    let got = tokio::time::timeout(
+        Duration::from_secs(5),
+        fetcher.get_with(&mock.url("/page"), &none, &page),
+    )
+    .await
+    .expect("an item page is fetched while the document slots are held");
+    assert!(matches!(got, Ok(FetchOutcome::Fetched { .. })));
+    assert_eq!(mock.count(), 3);
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while mock.count() < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("a dropped body frees its slot for the next document");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mock.count(), 4, "one slot freed, one document fetched");
+    release.add_permits(4);
+    drop(second);
+    for task in waiting {
+        let fetched = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("every waiting document is fetched")
+            .unwrap();
+        assert!(fetched);
+    }
+    assert_eq!(mock.count(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

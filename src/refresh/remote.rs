@@ -81,7 +81,7 @@ impl Refresher<'_> {
             last_modified: state.last_modified.clone(),
         };
         let reach = reach(source, configured);
-        let result = self.fetcher.get_with(&url, &previous, &reach).await;
+        let result = self.fetcher.get_document(&url, &previous, &reach).await;
         let pushed = source.websub
             && self.store.subscriptions(&source.id).is_ok_and(|subs| {
                 subs.iter()

@@ -18,6 +18,14 @@
 //!   (semaphores, the host's taken first so a queue for one host never holds
 //!   global slots); two callers asking for the same URL with the same
 //!   validators at the same time share one request.
+//! - **Documents in hand**: a source's document ([`Fetcher::get_document`])
+//!   holds one of [`FetchSettings::max_concurrent`] document slots from its
+//!   request until its caller drops the [`Body`] (after storing its items),
+//!   so when the store falls behind, fetching waits instead of piling
+//!   documents up in memory: at most that many are fetched and not yet
+//!   stored, however many sources a round polls. A fetch waiting for a slot
+//!   holds no host or global slot (an item page fetched while a document is
+//!   in hand takes none, so it cannot wait on one).
 //! - **SSRF guard** ([`super::guard`]): a fetch whose source's configured
 //!   URL resolves to public addresses only, and whose source does not set
 //!   `allow_internal`, never connects to an internal address (loopback,
@@ -34,6 +42,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,7 +52,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::Credentials;
@@ -151,7 +160,7 @@ pub enum FetchOutcome {
     /// A 2xx with its decoded body.
     Fetched {
         meta: ResponseMeta,
-        body: Arc<Vec<u8>>,
+        body: Body,
         /// Bytes as they came over the wire (before decoding).
         wire_bytes: u64,
     },
@@ -190,7 +199,30 @@ impl Reach {
     }
 }
 
+/// A fetched body, decoded. The body of a [`Fetcher::get_document`] holds
+/// its document slot until its last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Body(Arc<Held>);
+
+#[derive(Debug)]
+struct Held {
+    bytes: Vec<u8>,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Deref for Body {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
 type SharedFetch = Shared<BoxFuture<'static, Result<FetchOutcome, FetchError>>>;
+
+/// What fetches share a request: URL, validators, reach, and whether it is
+/// a document (which takes a document slot).
+type FetchKey = (String, Validators, Reach, bool);
 
 #[derive(Clone)]
 pub struct Fetcher {
@@ -206,7 +238,10 @@ struct Inner {
     settings: FetchSettings,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-    inflight: Mutex<HashMap<(String, Validators, Reach), SharedFetch>>,
+    /// Document slots: documents fetched and not yet dropped by their
+    /// caller (see the module's doc).
+    documents: Arc<Semaphore>,
+    inflight: Mutex<HashMap<FetchKey, SharedFetch>>,
     /// URL -> no request before this (a `Retry-After`).
     holds: Mutex<HashMap<String, DateTime<Utc>>>,
     requests: AtomicU64,
@@ -249,6 +284,7 @@ impl Fetcher {
                 settings: settings.clone(),
                 global: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
                 hosts: Mutex::new(HashMap::new()),
+                documents: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
                 inflight: Mutex::new(HashMap::new()),
                 holds: Mutex::new(HashMap::new()),
                 requests: AtomicU64::new(0),
@@ -341,7 +377,31 @@ impl Fetcher {
         previous: &Validators,
         reach: &Reach,
     ) -> Result<FetchOutcome, FetchError> {
-        let key = (url.to_string(), previous.clone(), reach.clone());
+        self.shared(url, previous, reach, false).await
+    }
+
+    /// [`Fetcher::get_with`] for a source's document: a body it returns
+    /// holds a document slot until dropped, and no fetch starts while all
+    /// slots are held (see the module's doc). Drop the body once its items
+    /// are stored; a caller that keeps more bodies than
+    /// [`FetchSettings::max_concurrent`] waits forever for the next.
+    pub async fn get_document(
+        &self,
+        url: &str,
+        previous: &Validators,
+        reach: &Reach,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.shared(url, previous, reach, true).await
+    }
+
+    async fn shared(
+        &self,
+        url: &str,
+        previous: &Validators,
+        reach: &Reach,
+        document: bool,
+    ) -> Result<FetchOutcome, FetchError> {
+        let key = (url.to_string(), previous.clone(), reach.clone(), document);
         let shared = {
             let mut inflight = match self.inner.inflight.lock() {
                 Ok(guard) => guard,
@@ -353,7 +413,7 @@ impl Fetcher {
                     let inner = self.inner.clone();
                     let key2 = key.clone();
                     let fut = async move {
-                        let result = inner.fetch(&key2.0, &key2.1, &key2.2).await;
+                        let result = inner.fetch(&key2.0, &key2.1, &key2.2, key2.3).await;
                         if let Ok(mut map) = inner.inflight.lock() {
                             map.remove(&key2);
                         }
@@ -425,6 +485,7 @@ impl Inner {
         url: &str,
         previous: &Validators,
         reach: &Reach,
+        document: bool,
     ) -> Result<FetchOutcome, FetchError> {
         let mut current = Url::parse(url).map_err(|e| FetchError::BadRedirect {
             location: url.to_string(),
@@ -442,21 +503,35 @@ impl Inner {
             .unwrap_or(false);
         let mut redirects: Vec<Hop> = Vec::new();
         let mut deadline = None;
+        let mut slot = None;
         loop {
             let host = current.host_str().unwrap_or("").to_string();
             // The host's slot first: waiting for a busy host holds no
             // global slot.
             let host_slots = self.host_slots(&host);
-            let _host_permit = host_slots
-                .acquire_owned()
-                .await
-                .map_err(|e| FetchError::network(e.to_string()))?;
-            let _global_permit = self
-                .global
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| FetchError::network(e.to_string()))?;
+            let closed = |e: tokio::sync::AcquireError| FetchError::network(e.to_string());
+            let (_host_permit, _global_permit) = loop {
+                let host_permit = host_slots.clone().acquire_owned().await.map_err(closed)?;
+                let global_permit = self.global.clone().acquire_owned().await.map_err(closed)?;
+                if !document || slot.is_some() {
+                    break (host_permit, global_permit);
+                }
+                // A document's slot, taken with the request's slots; when
+                // none is free, waited for holding neither (see the
+                // module's doc).
+                if let Ok(taken) = self.documents.clone().try_acquire_owned() {
+                    slot = Some(taken);
+                    break (host_permit, global_permit);
+                }
+                drop((host_permit, global_permit));
+                slot = Some(
+                    self.documents
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(closed)?,
+                );
+            };
             // The clock starts once the first request may go.
             let deadline = *deadline
                 .get_or_insert_with(|| tokio::time::Instant::now() + self.settings.total_timeout);
@@ -493,7 +568,12 @@ impl Inner {
                     let mut outcome = *outcome;
                     let meta = match &mut outcome {
                         FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta) => meta,
-                        FetchOutcome::Fetched { meta, .. } => meta,
+                        FetchOutcome::Fetched { meta, body, .. } => {
+                            if let Some(held) = Arc::get_mut(&mut body.0) {
+                                held._slot = slot.take();
+                            }
+                            meta
+                        }
                     };
                     meta.redirects = redirects;
                     return Ok(outcome);
@@ -624,7 +704,10 @@ impl Inner {
         let body = decoder.finish()?;
         Ok(Step::Done(Box::new(FetchOutcome::Fetched {
             meta,
-            body: Arc::new(body),
+            body: Body(Arc::new(Held {
+                bytes: body,
+                _slot: None,
+            })),
             wire_bytes,
         })))
     }
