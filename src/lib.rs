@@ -28,9 +28,9 @@
 //! | [`metrics`] | counters and the Prometheus text of `/metrics` |
 //! | [`admin`] | the local admin socket the CLI uses next to a running daemon |
 //! | [`redact`] | secrets in URLs shown as `***` in pages, OPML, feeds, logs, CLI output |
-//! | [`memory`] | freed memory given back to the system after a big ingest |
-// No unsafe code but the one call in `memory` (with its reason).
-#![deny(unsafe_code)]
+//! | [`memory`] | the process's allocator (mimalloc) |
+// No unsafe code.
+#![forbid(unsafe_code)]
 // No panic on outside input: outside tests, no `unwrap`/`expect` and no
 // unchecked indexing or slicing (`get`, checked arithmetic and errors
 // instead); a provably safe exception carries an `allow` and the reason.

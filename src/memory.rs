@@ -1,19 +1,19 @@
-//! Giving freed memory back to the system.
+//! The process's allocator: mimalloc, for every binary that links syndic
+//! (the daemon, its tests and benches).
 //!
-//! glibc's malloc keeps the memory a big ingest frees in its arenas, for
-//! reuse, instead of returning it: after a 20,000-item feed the daemon
-//! stayed 140 MB above what it used (BENCHMARKS.md, ingest memory), until
-//! restart. [`release`] asks it to return what it holds free.
+//! With glibc's malloc, sled's page churn (each page read from disk is
+//! decoded into many small allocations and soon dropped) left its free
+//! lists fragmented: `_int_malloc` alone took 15-17% of the CPU of the
+//! poller bench's first round, and the memory a big ingest freed stayed in
+//! glibc's arenas until a `malloc_trim`. mimalloc took a quarter less CPU on
+//! the same round and gives freed memory back by itself (after its
+//! `purge_delay`), so nothing here trims (BENCHMARKS.md, Allocator).
+//! Transparent huge pages are not asked for (the `no_thp` feature): with
+//! them the same round peaked 50-100 MiB higher.
+//!
+//! `--features system-allocator` builds with the system's malloc instead:
+//! heaptrack and valgrind see only that one.
 
-/// Returns the allocator's free memory to the system (glibc's
-/// `malloc_trim`); a no-op with another C library. Costs a walk of the
-/// allocator's arenas (milliseconds): for after big work, not per request.
-pub fn release() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions: it only walks and trims
-    // glibc's own arenas, under their locks, and may be called at any time.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
+#[cfg(not(feature = "system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -37,11 +37,6 @@ struct Counts {
 /// [`Refresher::ingest`]).
 pub const CHUNK: usize = 500;
 
-/// A big document's freed memory is returned to the system every this many
-/// chunks and after the last (see `memory`): after every chunk, the trim
-/// took 29% of a 100,000-entry ingest (BENCHMARKS.md, dedup).
-const TRIM_EVERY: usize = 8;
-
 /// Why a refresh's chunks stopped before the last one.
 pub(super) enum Stop {
     /// A store error: the refresh's failed outcome.
@@ -81,23 +76,12 @@ pub(super) struct Tally {
     /// Items the refresh matched: a removal among them stays.
     kept: HashSet<ItemKey>,
     counts: Counts,
-    chunks: usize,
-    /// More than one transaction: freed memory goes back to the system.
-    chunked: bool,
     new: usize,
     updated: usize,
     removed: usize,
 }
 
 impl Tally {
-    /// `chunked`: the refresh is expected to take several transactions.
-    pub(super) fn new(chunked: bool) -> Self {
-        Tally {
-            chunked,
-            ..Tally::default()
-        }
-    }
-
     pub(super) fn outcome(self, source: &SourceConfig) -> Outcome {
         let counts = self.counts;
         if counts.skipped > 0 || counts.merged > 0 {
@@ -228,7 +212,7 @@ impl Refresher<'_> {
         poll: PollState,
         now: DateTime<Utc>,
     ) -> Result<Outcome, Stop> {
-        let mut tally = Tally::new(entries.len() > CHUNK);
+        let mut tally = Tally::default();
         tally.counts.skipped += dropped;
         let _ingest = self.store.ingest_lock().await;
         let policy = policy(source, document_urls);
@@ -275,7 +259,6 @@ impl Refresher<'_> {
         }
         tally.counts.merged += merges;
         batch.slugs = slugs;
-        let last = closing.is_some();
         if let Some(Closing {
             mut poll,
             mut removals,
@@ -306,15 +289,7 @@ impl Refresher<'_> {
         tally.new += inserted;
         tally.updated += batch.upserts.len() - inserted - merges;
         tally.removed += batch.removals.len();
-        let result = self.store.apply(&batch).await;
-        drop(batch);
-        tally.chunks += 1;
-        if tally.chunked && (last || tally.chunks.is_multiple_of(TRIM_EVERY)) {
-            // What the chunks freed goes back to the system, not only to
-            // the allocator (see `memory`).
-            crate::memory::release();
-        }
-        match result {
+        match self.store.apply(&batch).await {
             Ok(()) => Ok(()),
             Err(err) => Err(Stop::Failed(self.store_failed(source, &err).await)),
         }

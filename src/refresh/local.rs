@@ -58,7 +58,7 @@ impl Refresher<'_> {
         // Changed articles are read and written a chunk at a time: what a
         // first scan of a big folder holds is bounded by a chunk.
         let policy = super::batch::policy(source, Vec::new());
-        let mut tally = Tally::new(files.len() > CHUNK);
+        let mut tally = Tally::default();
         let mut entries = Vec::new();
         let mut keep = HashSet::new();
         let mut file_states = Vec::new();
