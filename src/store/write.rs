@@ -250,18 +250,18 @@ impl Handles {
         if changes_index {
             self.heads.lower(rows());
         }
-        if let Ok(deltas) = &result {
-            let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
-            for (source, delta) in deltas {
-                let n = counts.entry(source.clone()).or_default();
-                *n = n.saturating_add_signed(*delta);
-            }
-        }
         self.filter.check_capacity();
-        match result {
-            Ok(_) => {}
+        let deltas = match result {
+            Ok(deltas) => deltas,
             Err(TransactionError::Storage(err)) => return Err(self.err(err)),
             Err(TransactionError::Abort(())) => unreachable!("the transaction never aborts"),
+        };
+        {
+            let mut counts = self.counts.write().unwrap_or_else(|e| e.into_inner());
+            for (source, delta) in deltas {
+                let n = counts.entry(source).or_default();
+                *n = n.saturating_add_signed(delta);
+            }
         }
         if changes_index {
             for old in &batch.removals {

@@ -202,19 +202,17 @@ impl Reach {
 /// A fetched body, decoded. The body of a [`Fetcher::get_document`] holds
 /// its document slot until its last clone is dropped.
 #[derive(Clone, Debug)]
-pub struct Body(Arc<Held>);
-
-#[derive(Debug)]
-struct Held {
-    bytes: Vec<u8>,
-    _slot: Option<OwnedSemaphorePermit>,
+pub struct Body {
+    bytes: Arc<Vec<u8>>,
+    /// Kept for its drop, which frees the slot.
+    _slot: Option<Arc<OwnedSemaphorePermit>>,
 }
 
 impl Deref for Body {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.0.bytes
+        &self.bytes
     }
 }
 
@@ -569,9 +567,7 @@ impl Inner {
                     let meta = match &mut outcome {
                         FetchOutcome::NotModified(meta) | FetchOutcome::Status(meta) => meta,
                         FetchOutcome::Fetched { meta, body, .. } => {
-                            if let Some(held) = Arc::get_mut(&mut body.0) {
-                                held._slot = slot.take();
-                            }
+                            body._slot = slot.take().map(Arc::new);
                             meta
                         }
                     };
@@ -704,10 +700,10 @@ impl Inner {
         let body = decoder.finish()?;
         Ok(Step::Done(Box::new(FetchOutcome::Fetched {
             meta,
-            body: Body(Arc::new(Held {
-                bytes: body,
+            body: Body {
+                bytes: Arc::new(body),
                 _slot: None,
-            })),
+            },
             wire_bytes,
         })))
     }
