@@ -110,7 +110,11 @@ impl Refresher<'_> {
                 self.refresh_remote(source, url.as_str(), state, now, force)
                     .await
             }
-            SourceKind::Local { path } => self.refresh_local(source, path, state, now).await,
+            // Boxed: a local scan's state would otherwise make every
+            // remote refresh, waiting for its fetch, as large.
+            SourceKind::Local { path } => {
+                Box::pin(self.refresh_local(source, path, state, now)).await
+            }
         };
         match &outcome {
             Outcome::Failed(cause) => warn!(source = %source.id, %cause, "refresh failed"),
