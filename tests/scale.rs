@@ -347,6 +347,46 @@ async fn concurrent_writes_share_their_flushes() {
     }
 }
 
+/// Refreshes that store items share their flushes too: each commits under
+/// the ingest lock and flushes after releasing it, so the refreshes that
+/// commit during one flush are covered by the next. Each is acknowledged
+/// only once a flush that began after its commit has finished: all their
+/// items are there after a reopen, and the acknowledged generation is the
+/// last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingests_share_their_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let store = Store::open(&config.daemon.store).unwrap();
+    let fetcher = Fetcher::new(&syndic::app::fetch_settings(&config)).unwrap();
+    let refresher = refresher(&store, &fetcher);
+    let before = store.flushes_made();
+    let outcomes = futures_util::future::join_all((0..SOURCES).map(|s| {
+        let source = config.source(&format!("s{s}")).unwrap();
+        refresher.ingest_entries(source, entries(s), PollState::default(), at(s, STORIES))
+    }))
+    .await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Outcome::Refreshed { new, .. } if *new == STORIES),
+            "{outcome:?}"
+        );
+    }
+    let flushes = store.flushes_made() - before;
+    eprintln!("{flushes} flushes for {SOURCES} refreshes");
+    assert!(
+        flushes >= 1 && flushes < SOURCES as u64 / 2,
+        "{flushes} flushes for {SOURCES} refreshes"
+    );
+    let generation = store.generation();
+    let noted = std::fs::read_to_string(config.daemon.store.join("syndic.generation")).unwrap();
+    assert_eq!(noted.trim(), generation.to_string());
+    drop(store);
+    let store = reopen(&config);
+    assert_eq!(store.item_count(), SOURCES * STORIES);
+    assert_eq!(store.generation(), generation);
+}
+
 /// A rescan of a local folder reads and decodes what changed, not the
 /// folder: unchanged files are neither read nor their items decoded, an
 /// edit or a deletion decodes that one item, and the outcome still counts

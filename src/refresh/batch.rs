@@ -11,7 +11,7 @@ use super::{Outcome, Refresher, to_chrono};
 use crate::config::{SourceConfig, SourceKind};
 use crate::dedup::{self, Decision};
 use crate::model::{Entry, ItemKey, MergeRecord, PollState, StoredItem};
-use crate::store::{Batch, StoreError, Tombstone};
+use crate::store::{Batch, Committed, StoreError, Tombstone};
 
 /// Most duplicates an item lists in `merged` (its published sources, `via`
 /// links). A story carried by thousands of sources would otherwise be
@@ -214,7 +214,7 @@ impl Refresher<'_> {
     ) -> Result<Outcome, Stop> {
         let mut tally = Tally::default();
         tally.counts.skipped += dropped;
-        let _ingest = self.store.ingest_lock().await;
+        let ingest = self.store.ingest_lock().await;
         let policy = policy(source, document_urls);
         let mut planner = dedup::Planner::new(&policy, entries);
         let mut closing = Some(Closing {
@@ -224,18 +224,37 @@ impl Refresher<'_> {
         loop {
             let last = planner.remaining() <= CHUNK;
             let closing = if last { closing.take() } else { None };
-            self.write_chunk(source, &mut planner, Vec::new(), closing, &mut tally, now)
+            let committed = self
+                .write_chunk(source, &mut planner, Vec::new(), closing, &mut tally, now)
                 .await?;
             if last {
+                // The next refresh's dedup may run during this flush.
+                drop(ingest);
+                self.settle(source, committed).await?;
                 return Ok(tally.outcome(source));
             }
+            self.settle(source, committed).await?;
         }
     }
 
-    /// Plans the next [`CHUNK`] entries of `planner` and writes them (with
+    /// Waits until a chunk [`Refresher::write_chunk`] committed is on disk:
+    /// only then is it acknowledged.
+    pub(super) async fn settle(
+        &self,
+        source: &SourceConfig,
+        committed: Committed,
+    ) -> Result<(), Stop> {
+        match self.store.settle(committed).await {
+            Ok(()) => Ok(()),
+            Err(err) => Err(Stop::Failed(self.store_failed(source, &err).await)),
+        }
+    }
+
+    /// Plans the next [`CHUNK`] entries of `planner` and commits them (with
     /// `slugs`) in one store transaction; with `closing`, the refresh's
-    /// last transaction: its poll state and removals too. On a store error,
-    /// the refresh's failed outcome (its poll state recorded as failed).
+    /// last transaction: its poll state and removals too. The caller
+    /// settles the commit ([`Refresher::settle`]). On a store error, the
+    /// refresh's failed outcome (its poll state recorded as failed).
     pub(super) async fn write_chunk(
         &self,
         source: &SourceConfig,
@@ -244,7 +263,7 @@ impl Refresher<'_> {
         closing: Option<Closing>,
         tally: &mut Tally,
         now: DateTime<Utc>,
-    ) -> Result<(), Stop> {
+    ) -> Result<Committed, Stop> {
         let result = self.reconcile(source, planner, tally, now);
         let (mut batch, merges) = match result {
             Ok(planned) => planned,
@@ -289,8 +308,8 @@ impl Refresher<'_> {
         tally.new += inserted;
         tally.updated += batch.upserts.len() - inserted - merges;
         tally.removed += batch.removals.len();
-        match self.store.apply(&batch).await {
-            Ok(()) => Ok(()),
+        match self.store.commit(&batch) {
+            Ok(committed) => Ok(committed),
             Err(err) => Err(Stop::Failed(self.store_failed(source, &err).await)),
         }
     }

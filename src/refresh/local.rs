@@ -202,9 +202,14 @@ impl Refresher<'_> {
         // Dedup reads and the write that follows happen under the store's
         // ingest lock: two sources refreshed at once must see each other's
         // items to merge them.
-        let _ingest = self.store.ingest_lock().await;
+        let ingest = self.store.ingest_lock().await;
         let mut planner = dedup::Planner::new(policy, entries);
-        self.write_chunk(source, &mut planner, slugs, closing, tally, now)
+        let committed = self
+            .write_chunk(source, &mut planner, slugs, closing, tally, now)
+            .await
+            .map_err(|stop| stop.outcome(source))?;
+        drop(ingest);
+        self.settle(source, committed)
             .await
             .map_err(|stop| stop.outcome(source))
     }

@@ -86,13 +86,13 @@ impl Refresher<'_> {
         // its slots, and what follows (parse, full text, dedup, store) is
         // most of this future's size; inline, each waiting refresh would
         // hold about 8 KB (170 MB at 20,000 sources).
-        Box::pin(self.settle(source, &url, &reach, state, &policy, result, now)).await
+        Box::pin(self.apply_fetch(source, &url, &reach, state, &policy, result, now)).await
     }
 
     /// What a fetch's `result` does to `source`: its items and poll state
     /// stored, or the failure recorded.
     #[allow(clippy::too_many_arguments)]
-    async fn settle(
+    async fn apply_fetch(
         &self,
         source: &SourceConfig,
         url: &str,

@@ -65,6 +65,16 @@ struct Shared {
     unsaved: Mutex<HashMap<String, PollState>>,
     /// Serializes [`Store::recover`].
     recovering: tokio::sync::Mutex<()>,
+    /// The generation last written to [`GENERATION_FILE`] by this process.
+    noted: Mutex<u64>,
+}
+
+/// A batch [`Store::commit`] wrote: seen by every reader, acknowledged once
+/// [`Store::settle`] has flushed it.
+#[must_use = "a committed batch is acknowledged only once settled"]
+pub struct Committed {
+    /// The store's generation after the batch, when it changed items.
+    generation: Option<u64>,
 }
 
 /// Whether the store takes writes.
@@ -147,6 +157,7 @@ impl Store {
                 failure: Mutex::new(None),
                 unsaved: Mutex::new(HashMap::new()),
                 recovering: tokio::sync::Mutex::new(()),
+                noted: Mutex::new(0),
             }),
         })
     }
@@ -298,24 +309,55 @@ impl Store {
     /// Writes a refresh's items, indexes and poll state (if the batch has
     /// it) in one transaction, then flushes to disk.
     pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        let committed = self.commit(batch)?;
+        self.settle(committed).await
+    }
+
+    /// [`Store::apply`] without the flush: every reader sees the batch once
+    /// this returns, and it is acknowledged (on disk, its generation noted)
+    /// once [`Store::settle`] returns. A refresh commits under the ingest
+    /// lock and settles after releasing it, so that the next refresh's
+    /// dedup and commit run while this one's flush is under way, and the
+    /// refreshes that committed meanwhile share the next flush.
+    pub fn commit(&self, batch: &Batch) -> Result<Committed, StoreError> {
         let handles = self.handles()?;
-        let result = match AssertUnwindSafe(handles.apply(batch)).catch_unwind().await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Damaged {
+        let result = damage::catch(|| {
+            handles.commit(batch)?;
+            // Read under the caller's ingest lock: no other batch has
+            // changed it since this one.
+            Ok(batch.changes_items().then(|| handles.generation()))
+        })
+        .unwrap_or_else(|found| {
+            Err(StoreError::Damaged {
                 path: self.path.clone(),
-                found: damage::last_panic().unwrap_or_else(|| "sled panicked".into()),
-            }),
-        };
-        match &result {
-            Ok(()) => {
+                found,
+            })
+        });
+        match result {
+            Ok(generation) => {
                 lock(&self.shared.unsaved).remove(&batch.source);
-                if batch.changes_items() {
-                    note_generation(&self.path, handles.generation());
-                }
+                Ok(Committed { generation })
             }
-            Err(err) => self.write_failed(err),
+            Err(err) => {
+                self.write_failed(&err);
+                Err(err)
+            }
         }
-        result
+    }
+
+    /// Flushes what `committed` wrote (sharing the flush with every writer
+    /// waiting for one) and notes its generation as acknowledged.
+    pub async fn settle(&self, committed: Committed) -> Result<(), StoreError> {
+        self.flush().await?;
+        if let Some(generation) = committed.generation {
+            // Settles finish in any order: the file only moves forward.
+            let mut noted = lock(&self.shared.noted);
+            if generation > *noted {
+                note_generation(&self.path, generation);
+                *noted = generation;
+            }
+        }
+        Ok(())
     }
 
     /// Writes only a source's poll state (a 304, an error). When it cannot

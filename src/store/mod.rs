@@ -86,7 +86,7 @@ use crate::model::{Delivery, PageRecord, PollState, StoredItem, Subscription};
 
 pub use check::{CheckReport, check_copy};
 pub use explain::Explanation;
-pub use guarded::{Health, Store};
+pub use guarded::{Committed, Health, Store};
 pub use keys::time_desc;
 pub use open::holder_pid;
 pub use write::Batch;

@@ -84,8 +84,10 @@ pub(super) struct FlushGate {
 
 impl Handles {
     /// Writes a refresh's items, indexes and poll state (if the batch has
-    /// it) in one transaction, then flushes to disk.
-    pub async fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+    /// it) in one transaction: every reader sees the batch once this
+    /// returns; it is on disk after the next flush that starts later
+    /// ([`Handles::flush`]).
+    pub fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let poll = batch.poll.as_ref().map(encode);
         let source_key = batch.source.as_bytes();
         let tomb_key = |key: &ItemKey| {
@@ -276,7 +278,6 @@ impl Handles {
         self.near_bands
             .apply_batch(postings.taken_out)
             .map_err(|e| self.err(e))?;
-        self.flush_to_disk().await?;
         Ok(())
     }
 
