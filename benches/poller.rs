@@ -392,4 +392,13 @@ async fn main() {
         app.store.item_count(),
         app.store.flushes_made()
     );
+    let (_, digest_bytes) = app.store.digest_map_stats();
+    let filter = app.store.filter_stats();
+    println!(
+        "in-memory indexes: {:.1} MiB (index filter {:.1} MiB for {} keys, digest map {:.1} MiB)",
+        app.store.index_memory_bytes() as f64 / 1048576.0,
+        filter.bytes as f64 / 1048576.0,
+        filter.keys,
+        digest_bytes as f64 / 1048576.0
+    );
 }
