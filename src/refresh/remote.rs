@@ -75,7 +75,6 @@ impl Refresher<'_> {
         }
         state.last_attempt = Some(now);
         state.retry_after_until = None;
-        let policy = Policy::for_source(source);
         let previous = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
@@ -86,22 +85,21 @@ impl Refresher<'_> {
         // its slots, and what follows (parse, full text, dedup, store) is
         // most of this future's size; inline, each waiting refresh would
         // hold about 8 KB (170 MB at 20,000 sources).
-        Box::pin(self.apply_fetch(source, &url, &reach, state, &policy, result, now)).await
+        Box::pin(self.apply_fetch(source, &url, &reach, state, result, now)).await
     }
 
     /// What a fetch's `result` does to `source`: its items and poll state
     /// stored, or the failure recorded.
-    #[allow(clippy::too_many_arguments)]
     async fn apply_fetch(
         &self,
         source: &SourceConfig,
         url: &str,
         reach: &Reach,
         mut state: PollState,
-        policy: &Policy,
         result: Result<FetchOutcome, FetchError>,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let policy = &Policy::for_source(source);
         let pushed = source.websub
             && self.store.subscriptions(&source.id).is_ok_and(|subs| {
                 subs.iter()

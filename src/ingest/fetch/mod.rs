@@ -380,8 +380,8 @@ impl Fetcher {
 
     /// [`Fetcher::get_with`] for a source's document: a body it returns
     /// holds a document slot until dropped, and no document fetch starts
-    /// while all slots are held (see the module's doc). Drop the body once its items
-    /// are stored; a caller that keeps more bodies than
+    /// while all slots are held (see the module's doc). Drop the body once
+    /// its items are stored; a caller that keeps more bodies than
     /// [`FetchSettings::max_concurrent`] waits forever for the next.
     pub async fn get_document(
         &self,
